@@ -1,0 +1,69 @@
+//! Errors of the engine. Each variant names where the trouble is (row, column,
+//! component, restart, iteration) so that the binary can print one clear message.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum GmmError {
+    /// A setting is out of its range; `name` is the setting as users spell it.
+    #[error("invalid setting `{name}`: {reason}")]
+    InvalidParam { name: &'static str, reason: String },
+
+    #[error("the data has no rows")]
+    EmptyData,
+
+    #[error(
+        "the data has {rows} rows with positive weight, fewer than the {components} components asked for; lower the number of components"
+    )]
+    TooFewRows { rows: usize, components: usize },
+
+    #[error(
+        "row {row}, column {column}: value {value} is not finite; remove or impute non-finite values before fitting"
+    )]
+    NonFinite {
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+
+    #[error("row {row}: weight {value} is not a finite non-negative number")]
+    BadWeight { row: usize, value: f64 },
+
+    #[error("row {row}: label index {label} is outside the {n_classes} classes")]
+    BadLabel {
+        row: usize,
+        label: u32,
+        n_classes: usize,
+    },
+
+    #[error("the data has {got} columns but {expected} were expected")]
+    DimensionMismatch { expected: usize, got: usize },
+
+    #[error("semi-supervised fitting needs at least one labeled row")]
+    NoLabeledRows,
+
+    #[error(
+        "{n_classes} classes need at least as many components, but {components} were asked for"
+    )]
+    TooFewComponents { components: usize, n_classes: usize },
+
+    #[error("the model's parameters are inconsistent: {0}")]
+    InvalidModel(String),
+
+    /// The covariance of a component is not positive definite after `reg_covar`.
+    #[error(
+        "component {component} of restart {restart} became degenerate at iteration {iteration}: \
+         its covariance is not positive definite (it collapsed onto too few distinct points). \
+         Increase reg_covar, lower the number of components, or use another covariance type (diag, spherical, tied)"
+    )]
+    Degenerate {
+        component: usize,
+        restart: usize,
+        iteration: usize,
+    },
+
+    #[error("the fit was interrupted")]
+    Interrupted,
+}
+
+pub type Result<T, E = GmmError> = std::result::Result<T, E>;

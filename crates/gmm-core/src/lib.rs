@@ -1,0 +1,53 @@
+//! Gaussian mixture models fitted by Expectation-Maximization on large tables.
+//!
+//! The engine reads a row-major `f64` matrix ([`Dataset`] or a borrowed
+//! [`DataView`]) with optional per-row weights and class labels, and fits a
+//! mixture of `K` Gaussians with `full`, `diag`, `spherical` or `tied`
+//! covariances. Each EM iteration is one pass over the data in fixed-size
+//! chunks, in parallel: the E-step's max-shifted log-sum-exp is fused with the
+//! accumulation of the M-step's sufficient statistics, which are kept around
+//! the current means and reduced exactly, so results are bit for bit the same
+//! for any number of threads. Restarts advance together through each pass.
+//!
+//! ```
+//! use gmm_core::{CovarianceType, Dataset, FitParams, Silent};
+//! use ndarray::array;
+//!
+//! let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+//! let data = Dataset::new(x);
+//! let fit = FitParams::new(2)
+//!     .covariance_type(CovarianceType::Diag)
+//!     .n_init(3)
+//!     .seed(42)
+//!     .check()?
+//!     .fit(data.view(), &mut Silent)?;
+//! let labels = fit.model.predict(data.view())?;
+//! assert_eq!(labels[0], labels[1]);
+//! assert_ne!(labels[0], labels[3]);
+//! # Ok::<(), gmm_core::GmmError>(())
+//! ```
+
+// Numerical kernels index several arrays with one loop variable, and `!(a > b)`
+// is how NaN-rejecting comparisons are written on purpose.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
+
+mod covariance;
+mod data;
+mod error;
+mod estep;
+mod fit;
+mod init;
+pub mod linalg;
+mod model;
+mod mstep;
+mod params;
+mod pass;
+mod stats;
+
+pub use covariance::{CovarianceType, Covariances};
+pub use data::{DataView, Dataset, UNLABELED};
+pub use error::{GmmError, Result};
+pub use fit::{Fit, FitObserver, FitReport, RestartReport, Silent};
+pub use model::{GaussianMixture, aic, bic, n_parameters};
+pub use params::{FitParams, InitMethod, SemiSupervised, SemiSupervisedMode, ValidFitParams};
+pub use pass::{DEFAULT_CHUNK_ROWS, ScoreSums};

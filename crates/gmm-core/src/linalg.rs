@@ -1,0 +1,103 @@
+//! Small dense linear algebra on `d x d` matrices, delegated to faer.
+
+use faer::linalg::triangular_inverse::invert_lower_triangular;
+use faer::{Mat, MatRef, Par, Side};
+use ndarray::{Array2, ArrayView2};
+
+fn to_faer(a: ArrayView2<'_, f64>) -> Mat<f64> {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)])
+}
+
+fn from_faer(a: MatRef<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)])
+}
+
+/// The lower Cholesky factor `L` with `a = L L^T`, or `None` when `a` is not
+/// (numerically) positive definite or holds non-finite values.
+pub fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    if a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let llt = to_faer(a).llt(Side::Lower).ok()?;
+    let l = from_faer(llt.L());
+    let ok = (0..l.nrows()).all(|i| l[(i, i)].is_finite() && l[(i, i)] > 0.0);
+    ok.then_some(l)
+}
+
+/// The upper-triangular precision Cholesky factor `P = L^-T` of a covariance
+/// `Sigma = L L^T`, so that `Sigma^-1 = P P^T` (scikit-learn's
+/// `precisions_cholesky_`).
+pub fn precision_cholesky(cov: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    let l = cholesky_lower(cov)?;
+    let d = l.nrows();
+    let lf = to_faer(l.view());
+    let mut inv = Mat::<f64>::zeros(d, d);
+    invert_lower_triangular(inv.as_mut(), lf.as_ref(), Par::Seq);
+    // P = (L^-1)^T; only the lower triangle of `inv` is meaningful.
+    let p = Array2::from_shape_fn((d, d), |(i, j)| if i <= j { inv[(j, i)] } else { 0.0 });
+    p.iter().all(|v| v.is_finite()).then_some(p)
+}
+
+/// The covariance `(P P^T)^-1` from an upper-triangular precision Cholesky factor.
+pub fn covariance_from_precision_cholesky(p: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    let d = p.nrows();
+    // P upper => P^T lower; P^-T = (P^T)^-1 is lower, and Sigma = P^-T P^-1.
+    let pt = Mat::from_fn(d, d, |i, j| if i >= j { p[(j, i)] } else { 0.0 });
+    let mut inv = Mat::<f64>::zeros(d, d);
+    invert_lower_triangular(inv.as_mut(), pt.as_ref(), Par::Seq);
+    let inv = Mat::from_fn(d, d, |i, j| if i >= j { inv[(i, j)] } else { 0.0 });
+    let cov = &inv * inv.transpose();
+    let out = from_faer(cov.as_ref());
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix.
+pub fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Vec<f64>, Array2<f64>)> {
+    if a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let evd = to_faer(a).self_adjoint_eigen(Side::Lower).ok()?;
+    let values = (0..a.nrows()).map(|i| evd.S()[i]).collect();
+    Some((values, from_faer(evd.U())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn precision_cholesky_inverts_covariance() {
+        let cov = array![[4.0, 1.2, 0.3], [1.2, 2.0, -0.4], [0.3, -0.4, 1.5]];
+        let p = precision_cholesky(cov.view()).unwrap();
+        // P is upper triangular and cov * P P^T = I.
+        assert_eq!(p[(1, 0)], 0.0);
+        let prec = p.dot(&p.t());
+        let id = cov.dot(&prec);
+        for i in 0..3 {
+            for j in 0..3 {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((id[(i, j)] - want).abs() < 1e-12, "{id:?}");
+            }
+        }
+        let back = covariance_from_precision_cholesky(p.view()).unwrap();
+        for (a, b) in back.iter().zip(cov.iter()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn singular_matrix_has_no_cholesky() {
+        let cov = array![[1.0, 1.0], [1.0, 1.0]];
+        assert!(precision_cholesky(cov.view()).is_none());
+        let nan = array![[f64::NAN, 0.0], [0.0, 1.0]];
+        assert!(cholesky_lower(nan.view()).is_none());
+    }
+
+    #[test]
+    fn eigen_of_diagonal() {
+        let a = array![[3.0, 0.0], [0.0, 1.0]];
+        let (vals, _) = symmetric_eigen(a.view()).unwrap();
+        assert!((vals[0] - 1.0).abs() < 1e-14 && (vals[1] - 3.0).abs() < 1e-14);
+    }
+}

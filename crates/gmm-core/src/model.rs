@@ -1,0 +1,335 @@
+//! A fitted (or given) Gaussian mixture: parameters, densities, predictions,
+//! information criteria and sampling.
+
+use ndarray::{Array1, Array2, Array3, Axis};
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::covariance::{CovarianceType, Covariances};
+use crate::data::DataView;
+use crate::error::{GmmError, Result};
+use crate::linalg;
+use crate::pass;
+
+/// Mixture parameters with their cached precision Cholesky factors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianMixture {
+    weights: Array1<f64>,
+    means: Array2<f64>,
+    covariances: Covariances,
+    precisions_cholesky: Covariances,
+}
+
+impl GaussianMixture {
+    /// Builds a mixture from weights (`K`), means (`K x d`) and covariances in
+    /// scikit-learn's shapes. Fails if shapes disagree, weights are not a
+    /// distribution, or a covariance is not positive definite.
+    pub fn new(weights: Array1<f64>, means: Array2<f64>, covariances: Covariances) -> Result<Self> {
+        let (k, d) = means.dim();
+        check_weights_and_means(&weights, &means)?;
+        covariances.check_shape(k, d)?;
+        let precisions_cholesky =
+            compute_precision_cholesky(&covariances, d).map_err(|component| {
+                GmmError::InvalidModel(format!(
+                    "the covariance of component {component} is not positive definite"
+                ))
+            })?;
+        Ok(GaussianMixture {
+            weights,
+            means,
+            covariances,
+            precisions_cholesky,
+        })
+    }
+
+    /// Builds a mixture from precision Cholesky factors (scikit-learn's
+    /// `precisions_cholesky_`), deriving the covariances.
+    pub fn from_precisions_cholesky(
+        weights: Array1<f64>,
+        means: Array2<f64>,
+        precisions_cholesky: Covariances,
+    ) -> Result<Self> {
+        let (k, d) = means.dim();
+        check_weights_and_means(&weights, &means)?;
+        precisions_cholesky.check_shape(k, d)?;
+        let bad = |c: usize| {
+            GmmError::InvalidModel(format!(
+                "the precision Cholesky factor of component {c} is not invertible"
+            ))
+        };
+        let covariances = match &precisions_cholesky {
+            Covariances::Full(p) => {
+                let mut c = Array3::zeros((k, d, d));
+                for (i, pk) in p.outer_iter().enumerate() {
+                    let ck =
+                        linalg::covariance_from_precision_cholesky(pk).ok_or_else(|| bad(i))?;
+                    c.index_axis_mut(Axis(0), i).assign(&ck);
+                }
+                Covariances::Full(c)
+            }
+            Covariances::Tied(p) => Covariances::Tied(
+                linalg::covariance_from_precision_cholesky(p.view()).ok_or_else(|| bad(0))?,
+            ),
+            Covariances::Diag(p) => Covariances::Diag(p.mapv(|v| 1.0 / (v * v))),
+            Covariances::Spherical(p) => Covariances::Spherical(p.mapv(|v| 1.0 / (v * v))),
+        };
+        if covariances.values().any(|v| !v.is_finite()) {
+            return Err(bad(0));
+        }
+        Ok(GaussianMixture {
+            weights,
+            means,
+            covariances,
+            precisions_cholesky,
+        })
+    }
+
+    /// Assembles a mixture whose factors were computed by the M-step.
+    pub(crate) fn from_parts(
+        weights: Array1<f64>,
+        means: Array2<f64>,
+        covariances: Covariances,
+        precisions_cholesky: Covariances,
+    ) -> Self {
+        GaussianMixture {
+            weights,
+            means,
+            covariances,
+            precisions_cholesky,
+        }
+    }
+
+    pub fn n_components(&self) -> usize {
+        self.means.nrows()
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.means.ncols()
+    }
+
+    pub fn covariance_type(&self) -> CovarianceType {
+        self.covariances.covariance_type()
+    }
+
+    pub fn weights(&self) -> &Array1<f64> {
+        &self.weights
+    }
+
+    pub fn means(&self) -> &Array2<f64> {
+        &self.means
+    }
+
+    pub fn covariances(&self) -> &Covariances {
+        &self.covariances
+    }
+
+    pub fn precisions_cholesky(&self) -> &Covariances {
+        &self.precisions_cholesky
+    }
+
+    /// The number of free parameters, counted as scikit-learn counts them.
+    pub fn n_parameters(&self) -> usize {
+        n_parameters(
+            self.covariance_type(),
+            self.n_components(),
+            self.n_features(),
+        )
+    }
+
+    /// `ln p(x)` of every row.
+    pub fn score_samples(&self, data: DataView<'_>) -> Result<Vec<f64>> {
+        self.check_features(&data)?;
+        let mut out = vec![0.0; data.n_rows()];
+        pass::predict_rows(self, data, &mut out, None);
+        Ok(out)
+    }
+
+    /// The weighted mean of `ln p(x)` over the rows.
+    pub fn score(&self, data: DataView<'_>) -> Result<f64> {
+        self.check_features(&data)?;
+        let s = pass::score(self, data.without_labels());
+        Ok(s.mean())
+    }
+
+    /// Posterior probabilities of the components, `n x K`.
+    pub fn predict_proba(&self, data: DataView<'_>) -> Result<Array2<f64>> {
+        self.check_features(&data)?;
+        let k = self.n_components();
+        let mut proba = Array2::zeros((data.n_rows(), k));
+        let mut log_norm = vec![0.0; data.n_rows()];
+        pass::predict_rows(
+            self,
+            data,
+            &mut log_norm,
+            Some(proba.as_slice_mut().expect("standard layout")),
+        );
+        Ok(proba)
+    }
+
+    /// The most probable component of every row.
+    pub fn predict(&self, data: DataView<'_>) -> Result<Vec<u32>> {
+        let proba = self.predict_proba(data)?;
+        Ok(proba
+            .outer_iter()
+            .map(|row| argmax(row.as_slice().expect("row-major")) as u32)
+            .collect())
+    }
+
+    /// Bayesian information criterion on `data`: `-2 ln L + p ln n`, with `n`
+    /// the total weight of the rows.
+    pub fn bic(&self, data: DataView<'_>) -> Result<f64> {
+        self.check_features(&data)?;
+        let s = pass::score(self, data.without_labels());
+        Ok(bic(s.total, s.weight, self.n_parameters()))
+    }
+
+    /// Akaike information criterion on `data`: `-2 ln L + 2 p`.
+    pub fn aic(&self, data: DataView<'_>) -> Result<f64> {
+        self.check_features(&data)?;
+        let s = pass::score(self, data.without_labels());
+        Ok(aic(s.total, self.n_parameters()))
+    }
+
+    /// Draws `n` rows: the number per component from a multinomial of the
+    /// weights, then each component's rows in turn (as scikit-learn does).
+    /// Returns the rows and the component of each.
+    pub fn sample(&self, n: usize, seed: u64) -> (Array2<f64>, Vec<u32>) {
+        let (k, d) = self.means.dim();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        // Multinomial by sequential binomials drawn from uniforms.
+        let mut counts = vec![0usize; k];
+        for _ in 0..n {
+            let u: f64 = rng.random();
+            let mut acc = 0.0;
+            let mut chosen = k - 1;
+            for (c, &w) in self.weights.iter().enumerate() {
+                acc += w;
+                if u < acc {
+                    chosen = c;
+                    break;
+                }
+            }
+            counts[chosen] += 1;
+        }
+        let mut x = Array2::zeros((n, d));
+        let mut labels = Vec::with_capacity(n);
+        let mut row = 0;
+        for (c, &count) in counts.iter().enumerate() {
+            let cov = self.covariances.dense(c, d);
+            let l = linalg::cholesky_lower(cov.view()).expect("covariances are positive definite");
+            for _ in 0..count {
+                let z: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+                for i in 0..d {
+                    let mut v = self.means[(c, i)];
+                    for j in 0..=i {
+                        v += l[(i, j)] * z[j];
+                    }
+                    x[(row, i)] = v;
+                }
+                labels.push(c as u32);
+                row += 1;
+            }
+        }
+        (x, labels)
+    }
+
+    fn check_features(&self, data: &DataView<'_>) -> Result<()> {
+        if data.n_features() != self.n_features() {
+            return Err(GmmError::DimensionMismatch {
+                expected: self.n_features(),
+                got: data.n_features(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Free parameters of a mixture: `K - 1` weights, `K d` means and the covariances.
+pub fn n_parameters(covariance_type: CovarianceType, k: usize, d: usize) -> usize {
+    covariance_type.n_covariance_parameters(k, d) + k * d + k - 1
+}
+
+/// `-2 ln L + p ln n` from the total (weighted) log-likelihood and total weight.
+pub fn bic(total_log_likelihood: f64, n: f64, n_parameters: usize) -> f64 {
+    -2.0 * total_log_likelihood + n_parameters as f64 * n.ln()
+}
+
+/// `-2 ln L + 2 p`.
+pub fn aic(total_log_likelihood: f64, n_parameters: usize) -> f64 {
+    -2.0 * total_log_likelihood + 2.0 * n_parameters as f64
+}
+
+pub(crate) fn argmax(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn check_weights_and_means(weights: &Array1<f64>, means: &Array2<f64>) -> Result<()> {
+    let (k, d) = means.dim();
+    if k == 0 || d == 0 {
+        return Err(GmmError::InvalidModel(
+            "a mixture needs at least one component and one feature".into(),
+        ));
+    }
+    if weights.len() != k {
+        return Err(GmmError::InvalidModel(format!(
+            "{} weights for {k} components",
+            weights.len()
+        )));
+    }
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(GmmError::InvalidModel(
+            "weights must be finite and non-negative".into(),
+        ));
+    }
+    let total: f64 = weights.sum();
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(GmmError::InvalidModel(format!(
+            "weights sum to {total}, not 1"
+        )));
+    }
+    if means.iter().any(|v| !v.is_finite()) {
+        return Err(GmmError::InvalidModel("means must be finite".into()));
+    }
+    Ok(())
+}
+
+/// Precision Cholesky factors of all components, or the index of the first
+/// component whose covariance is not positive definite.
+pub(crate) fn compute_precision_cholesky(
+    covariances: &Covariances,
+    d: usize,
+) -> std::result::Result<Covariances, usize> {
+    Ok(match covariances {
+        Covariances::Full(c) => {
+            let k = c.len_of(Axis(0));
+            let mut p = Array3::zeros((k, d, d));
+            for (i, ck) in c.outer_iter().enumerate() {
+                let pk = linalg::precision_cholesky(ck).ok_or(i)?;
+                p.index_axis_mut(Axis(0), i).assign(&pk);
+            }
+            Covariances::Full(p)
+        }
+        Covariances::Tied(c) => {
+            Covariances::Tied(linalg::precision_cholesky(c.view()).ok_or(0usize)?)
+        }
+        Covariances::Diag(c) => {
+            if let Some(pos) = c.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(pos / d);
+            }
+            Covariances::Diag(c.mapv(|v| 1.0 / v.sqrt()))
+        }
+        Covariances::Spherical(c) => {
+            if let Some(pos) = c.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(pos);
+            }
+            Covariances::Spherical(c.mapv(|v| 1.0 / v.sqrt()))
+        }
+    })
+}

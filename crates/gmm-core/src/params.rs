@@ -1,0 +1,308 @@
+//! Fit settings: a builder that mirrors what users set, checked once into
+//! [`ValidFitParams`] before any work.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::covariance::CovarianceType;
+use crate::error::{GmmError, Result};
+use crate::model::GaussianMixture;
+use crate::pass::DEFAULT_CHUNK_ROWS;
+
+/// How a restart chooses its starting parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitMethod {
+    /// k-means++ seeding, a few Lloyd iterations, then parameters from the
+    /// hard assignment.
+    #[default]
+    #[serde(rename = "kmeans")]
+    KMeans,
+    /// k-means++ seeds as centers, parameters from the nearest-seed assignment.
+    #[serde(rename = "kmeans++")]
+    KMeansPlusPlus,
+    /// Random responsibilities, uniform then normalized per row.
+    Random,
+    /// K distinct random rows as centers, parameters from the nearest-row assignment.
+    RandomFromData,
+    /// Random weights, means from N(0, 1), covariances `A A^T` with `A`
+    /// standard normal (the tutorial's start; ignores the data's scale).
+    RandomParams,
+    /// Parameters learned from the labeled rows; with several restarts, also
+    /// pooled covariances and k-means seeded at the class means.
+    Labeled,
+}
+
+impl InitMethod {
+    pub const ALL: [InitMethod; 6] = [
+        InitMethod::KMeans,
+        InitMethod::KMeansPlusPlus,
+        InitMethod::Random,
+        InitMethod::RandomFromData,
+        InitMethod::RandomParams,
+        InitMethod::Labeled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitMethod::KMeans => "kmeans",
+            InitMethod::KMeansPlusPlus => "kmeans++",
+            InitMethod::Random => "random",
+            InitMethod::RandomFromData => "random-from-data",
+            InitMethod::RandomParams => "random-params",
+            InitMethod::Labeled => "labeled",
+        }
+    }
+}
+
+impl fmt::Display for InitMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InitMethod {
+    type Err = GmmError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        InitMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| GmmError::InvalidParam {
+                name: "init",
+                reason: format!(
+                    "`{s}` is not one of {}",
+                    InitMethod::ALL.map(|m| m.as_str()).join(", ")
+                ),
+            })
+    }
+}
+
+/// How labeled rows are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SemiSupervisedMode {
+    /// Parameters learned from the labeled rows start EM on the unlabeled rows.
+    Init,
+    /// Labeled rows stay in every M-step with responsibilities clamped to
+    /// their class; unlabeled rows are weighted by `unlabeled_weight`.
+    #[default]
+    Em,
+}
+
+impl SemiSupervisedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SemiSupervisedMode::Init => "init",
+            SemiSupervisedMode::Em => "em",
+        }
+    }
+}
+
+impl fmt::Display for SemiSupervisedMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SemiSupervisedMode {
+    type Err = GmmError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "init" => Ok(SemiSupervisedMode::Init),
+            "em" => Ok(SemiSupervisedMode::Em),
+            other => Err(GmmError::InvalidParam {
+                name: "semi_supervised",
+                reason: format!("`{other}` is not one of init, em"),
+            }),
+        }
+    }
+}
+
+/// Semi-supervised settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SemiSupervised {
+    pub mode: SemiSupervisedMode,
+    /// lambda: the weight of the unlabeled rows' log-likelihood in `em` mode.
+    pub unlabeled_weight: f64,
+}
+
+impl Default for SemiSupervised {
+    fn default() -> Self {
+        SemiSupervised {
+            mode: SemiSupervisedMode::Em,
+            unlabeled_weight: 1.0,
+        }
+    }
+}
+
+/// Everything a fit can be told. Build with [`FitParams::new`] and the
+/// setters, then [`FitParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitParams {
+    pub n_components: usize,
+    pub covariance_type: CovarianceType,
+    pub reg_covar: f64,
+    pub tol: f64,
+    pub max_iter: usize,
+    pub n_init: usize,
+    /// `None`: `labeled` for semi-supervised fits, `kmeans` otherwise.
+    pub init: Option<InitMethod>,
+    /// A warm start: the first restart starts from these parameters.
+    pub init_model: Option<GaussianMixture>,
+    pub seed: u64,
+    pub chunk_rows: usize,
+    pub semi_supervised: Option<SemiSupervised>,
+    /// Lloyd iterations of the `kmeans` initialization.
+    pub kmeans_max_iter: usize,
+    /// Rows sampled for k-means++ seeding when the data has more.
+    pub init_sample_rows: usize,
+}
+
+impl FitParams {
+    pub fn new(n_components: usize) -> Self {
+        FitParams {
+            n_components,
+            covariance_type: CovarianceType::Full,
+            reg_covar: 1e-6,
+            tol: 1e-3,
+            max_iter: 100,
+            n_init: 1,
+            init: None,
+            init_model: None,
+            seed: 0,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            semi_supervised: None,
+            kmeans_max_iter: 30,
+            init_sample_rows: 100_000,
+        }
+    }
+
+    pub fn covariance_type(mut self, v: CovarianceType) -> Self {
+        self.covariance_type = v;
+        self
+    }
+    pub fn reg_covar(mut self, v: f64) -> Self {
+        self.reg_covar = v;
+        self
+    }
+    pub fn tol(mut self, v: f64) -> Self {
+        self.tol = v;
+        self
+    }
+    pub fn max_iter(mut self, v: usize) -> Self {
+        self.max_iter = v;
+        self
+    }
+    pub fn n_init(mut self, v: usize) -> Self {
+        self.n_init = v;
+        self
+    }
+    pub fn init(mut self, v: InitMethod) -> Self {
+        self.init = Some(v);
+        self
+    }
+    pub fn init_model(mut self, v: GaussianMixture) -> Self {
+        self.init_model = Some(v);
+        self
+    }
+    pub fn seed(mut self, v: u64) -> Self {
+        self.seed = v;
+        self
+    }
+    pub fn chunk_rows(mut self, v: usize) -> Self {
+        self.chunk_rows = v;
+        self
+    }
+    pub fn semi_supervised(mut self, v: SemiSupervised) -> Self {
+        self.semi_supervised = Some(v);
+        self
+    }
+    pub fn kmeans_max_iter(mut self, v: usize) -> Self {
+        self.kmeans_max_iter = v;
+        self
+    }
+    pub fn init_sample_rows(mut self, v: usize) -> Self {
+        self.init_sample_rows = v;
+        self
+    }
+
+    /// Checks every setting on its own; checks against the data happen when
+    /// fitting.
+    pub fn check(self) -> Result<ValidFitParams> {
+        let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
+        if self.n_components == 0 {
+            return bad("components", "must be at least 1".into());
+        }
+        if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
+            return bad(
+                "reg_covar",
+                format!("{} must be finite and non-negative", self.reg_covar),
+            );
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return bad(
+                "tol",
+                format!("{} must be finite and non-negative", self.tol),
+            );
+        }
+        if self.n_init == 0 {
+            return bad("n_init", "must be at least 1".into());
+        }
+        if self.chunk_rows == 0 {
+            return bad("chunk_rows", "must be at least 1".into());
+        }
+        if self.init_sample_rows == 0 {
+            return bad("init_sample_rows", "must be at least 1".into());
+        }
+        if let Some(s) = &self.semi_supervised
+            && !(s.unlabeled_weight.is_finite() && s.unlabeled_weight >= 0.0)
+        {
+            return bad(
+                "unlabeled_weight",
+                format!("{} must be finite and non-negative", s.unlabeled_weight),
+            );
+        }
+        if self.init == Some(InitMethod::Labeled) && self.semi_supervised.is_none() {
+            return bad(
+                "init",
+                "`labeled` needs a semi-supervised fit (labeled rows)".into(),
+            );
+        }
+        if let Some(m) = &self.init_model
+            && m.n_components() != self.n_components
+        {
+            return bad(
+                "init_model",
+                format!(
+                    "the model has {} components but {} were asked for",
+                    m.n_components(),
+                    self.n_components
+                ),
+            );
+        }
+        Ok(ValidFitParams(self))
+    }
+}
+
+/// Settings that passed [`FitParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidFitParams(pub(crate) FitParams);
+
+impl ValidFitParams {
+    pub fn params(&self) -> &FitParams {
+        &self.0
+    }
+
+    /// The initialization that restarts use.
+    pub fn init_method(&self) -> InitMethod {
+        self.0.init.unwrap_or(if self.0.semi_supervised.is_some() {
+            InitMethod::Labeled
+        } else {
+            InitMethod::KMeans
+        })
+    }
+}

@@ -1,0 +1,484 @@
+//! Parallel passes over the rows, chunk by chunk. Chunks are fixed by
+//! `chunk_rows` and the row index, never by the thread count; sums that cross
+//! chunks are exact ([`ExactStats`]) or taken in chunk order ([`OrderedSums`]),
+//! so every result is bit for bit the same for any number of threads.
+
+use rayon::prelude::*;
+
+use crate::data::DataView;
+use crate::estep::{Prepared, log_sum_exp_normalize};
+use crate::model::GaussianMixture;
+use crate::stats::{ExactStats, Layout, Scales, SecondMoment, SufficientStats};
+
+/// Rows per chunk when nothing else is said: large enough that per-chunk
+/// bookkeeping is negligible, small enough that a chunk and its
+/// responsibilities stay in the L2 cache.
+pub const DEFAULT_CHUNK_ROWS: usize = 1024;
+
+/// How labeled rows enter a pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RowPolicy {
+    /// Every row enters with its posterior responsibilities; labels are ignored.
+    Unsupervised,
+    /// Labeled rows are clamped to their class; unlabeled rows enter with
+    /// their posteriors times `unlabeled_weight`.
+    Clamped { unlabeled_weight: f64 },
+    /// Labeled rows are left out.
+    UnlabeledOnly,
+}
+
+impl RowPolicy {
+    /// The weight a row carries in the objective.
+    #[inline]
+    pub fn effective_weight(self, w: f64, label: Option<u32>) -> f64 {
+        match (self, label) {
+            (RowPolicy::Unsupervised, _) => w,
+            (RowPolicy::Clamped { unlabeled_weight }, None) => unlabeled_weight * w,
+            (RowPolicy::Clamped { .. }, Some(_)) => w,
+            (RowPolicy::UnlabeledOnly, None) => w,
+            (RowPolicy::UnlabeledOnly, Some(_)) => 0.0,
+        }
+    }
+
+    /// The same rows, every one with its plain weight: which rows a fitted
+    /// model is scored on.
+    pub fn scoring(self) -> RowPolicy {
+        match self {
+            RowPolicy::UnlabeledOnly => RowPolicy::UnlabeledOnly,
+            _ => RowPolicy::Unsupervised,
+        }
+    }
+
+    /// Turns a row of weighted log-probabilities into weighted
+    /// responsibilities in place; returns the row's objective term.
+    #[inline]
+    fn responsibilities(self, row: &mut [f64], w: f64, label: Option<u32>) -> f64 {
+        let ew = self.effective_weight(w, label);
+        if ew == 0.0 {
+            row.fill(0.0);
+            return 0.0;
+        }
+        match (self, label) {
+            (RowPolicy::Clamped { .. }, Some(c)) => {
+                let v = row[c as usize];
+                row.fill(0.0);
+                row[c as usize] = ew;
+                ew * v
+            }
+            _ => {
+                let l = log_sum_exp_normalize(row);
+                row.iter_mut().for_each(|r| *r *= ew);
+                ew * l
+            }
+        }
+    }
+}
+
+/// Chunk-indexed partial sums, added up in chunk order at the end.
+#[derive(Debug, Default)]
+pub(crate) struct OrderedSums {
+    width: usize,
+    ids: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl OrderedSums {
+    pub fn new(width: usize) -> Self {
+        OrderedSums {
+            width,
+            ids: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, chunk: usize, values: &[f64]) {
+        debug_assert_eq!(values.len(), self.width);
+        self.ids.push(chunk);
+        self.values.extend_from_slice(values);
+    }
+
+    pub fn merge(mut self, other: OrderedSums) -> Self {
+        self.ids.extend(other.ids);
+        self.values.extend(other.values);
+        self
+    }
+
+    /// Column sums, adding the chunks in increasing chunk order.
+    pub fn finish(self) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..self.ids.len()).collect();
+        order.sort_unstable_by_key(|&i| self.ids[i]);
+        let mut out = vec![0.0; self.width];
+        for i in order {
+            for (o, v) in out
+                .iter_mut()
+                .zip(&self.values[i * self.width..(i + 1) * self.width])
+            {
+                *o += v;
+            }
+        }
+        out
+    }
+}
+
+/// Runs `body(acc, chunk, start, end)` over all chunks in parallel and merges
+/// the accumulators. The merge must not depend on the grouping of chunks.
+pub(crate) fn chunked<A, I, B, M>(
+    n_rows: usize,
+    chunk_rows: usize,
+    identity: I,
+    body: B,
+    merge: M,
+) -> A
+where
+    A: Send,
+    I: Fn() -> A + Sync + Send,
+    B: Fn(&mut A, usize, usize, usize) + Sync + Send,
+    M: Fn(A, A) -> A + Sync + Send,
+{
+    let n_chunks = n_rows.div_ceil(chunk_rows);
+    // A handful of splits per thread keeps the number of accumulators small.
+    let min_len = (n_chunks / (4 * rayon::current_num_threads()).max(1)).max(1);
+    (0..n_chunks)
+        .into_par_iter()
+        .with_min_len(min_len)
+        .fold(&identity, |mut acc, c| {
+            let start = c * chunk_rows;
+            let end = (start + chunk_rows).min(n_rows);
+            body(&mut acc, c, start, end);
+            acc
+        })
+        .reduce(&identity, merge)
+}
+
+/// Facts about the rows that every fit needs once: the bound of each column
+/// and the total weight under each row policy.
+#[derive(Debug, Clone)]
+pub(crate) struct DataSummary {
+    pub col_max_abs: Vec<f64>,
+    /// Weighted column means of the rows with positive effective weight.
+    pub col_mean: Vec<f64>,
+    /// Total effective weight.
+    pub total_weight: f64,
+    /// Rows with positive effective weight.
+    pub n_positive: usize,
+    /// A bound on the total weight any policy gives the rows (raw weights
+    /// times the largest row factor), used to scale exact sums.
+    pub weight_bound: f64,
+}
+
+impl DataSummary {
+    pub fn new(data: DataView<'_>, policy: RowPolicy, chunk_rows: usize) -> Self {
+        let d = data.n_features();
+        struct Acc {
+            max_abs: Vec<f64>,
+            sums: OrderedSums,
+            n_positive: usize,
+        }
+        let acc = chunked(
+            data.n_rows(),
+            chunk_rows,
+            || Acc {
+                max_abs: vec![0.0; d],
+                sums: OrderedSums::new(d + 2),
+                n_positive: 0,
+            },
+            |acc, c, start, end| {
+                let mut part = vec![0.0; d + 2];
+                for i in start..end {
+                    let row = data.row(i);
+                    for (m, v) in acc.max_abs.iter_mut().zip(row) {
+                        *m = m.max(v.abs());
+                    }
+                    part[d + 1] += data.weight(i);
+                    let w = policy.effective_weight(data.weight(i), data.label(i));
+                    if w > 0.0 {
+                        acc.n_positive += 1;
+                        for (p, v) in part.iter_mut().zip(row) {
+                            *p += w * v;
+                        }
+                        part[d] += w;
+                    }
+                }
+                acc.sums.push(c, &part);
+            },
+            |mut a, b| {
+                for (x, y) in a.max_abs.iter_mut().zip(&b.max_abs) {
+                    *x = x.max(*y);
+                }
+                a.sums = a.sums.merge(b.sums);
+                a.n_positive += b.n_positive;
+                a
+            },
+        );
+        let sums = acc.sums.finish();
+        let total_weight = sums[d];
+        let col_mean = if total_weight > 0.0 {
+            sums[..d].iter().map(|s| s / total_weight).collect()
+        } else {
+            vec![0.0; d]
+        };
+        let factor = match policy {
+            RowPolicy::Clamped { unlabeled_weight } => unlabeled_weight.max(1.0),
+            _ => 1.0,
+        };
+        DataSummary {
+            col_max_abs: acc.max_abs,
+            col_mean,
+            total_weight,
+            n_positive: acc.n_positive,
+            weight_bound: sums[d + 1] * factor,
+        }
+    }
+
+    /// Scales for statistics accumulated around `centers`. Effective weights
+    /// may exceed raw weights by the unlabeled weight, which the total covers.
+    pub fn scales(&self, layout: Layout, centers: &[f64]) -> Scales {
+        Scales::new(layout, centers, &self.col_max_abs, self.weight_bound)
+    }
+}
+
+/// The result of one EM pass for one model: the statistics around its means
+/// and its total objective (log-likelihood, or the semi-supervised objective)
+/// before the M-step.
+#[derive(Debug, Clone)]
+pub(crate) struct EmPassOutput {
+    /// `None` if the exact accumulation overflowed (non-finite values).
+    pub stats: Option<SufficientStats>,
+    pub objective: f64,
+}
+
+/// One fused E+M pass for several models at once: each chunk is read once and
+/// serves every model while it is in cache.
+pub(crate) fn em_pass(
+    models: &[Prepared],
+    data: DataView<'_>,
+    policy: RowPolicy,
+    chunk_rows: usize,
+    summary: &DataSummary,
+) -> Vec<EmPassOutput> {
+    let d = data.n_features();
+    let layouts: Vec<Layout> = models
+        .iter()
+        .map(|m| Layout {
+            k: m.k,
+            d,
+            second: SecondMoment::for_covariance(m.covariance_type),
+        })
+        .collect();
+    let scales: Vec<Scales> = models
+        .iter()
+        .zip(&layouts)
+        .map(|(m, &l)| summary.scales(l, &m.means))
+        .collect();
+    struct Acc {
+        exact: Vec<ExactStats>,
+        objective: OrderedSums,
+        partial: Vec<SufficientStats>,
+        lp: Vec<f64>,
+        scratch: Vec<f64>,
+        objective_part: Vec<f64>,
+    }
+    let identity = || Acc {
+        exact: scales.iter().map(ExactStats::zeros).collect(),
+        objective: OrderedSums::new(models.len()),
+        partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
+        lp: Vec::new(),
+        scratch: Vec::new(),
+        objective_part: vec![0.0; models.len()],
+    };
+    let acc = chunked(
+        data.n_rows(),
+        chunk_rows,
+        identity,
+        |acc, c, start, end| {
+            let rows = end - start;
+            let x = data.rows(start, end);
+            for (m, model) in models.iter().enumerate() {
+                acc.lp.resize(rows * model.k, 0.0);
+                model.weighted_log_prob(x, rows, &mut acc.lp, &mut acc.scratch);
+                let mut objective = 0.0;
+                for (i, row) in acc.lp.chunks_exact_mut(model.k).enumerate() {
+                    objective +=
+                        policy.responsibilities(row, data.weight(start + i), data.label(start + i));
+                }
+                acc.objective_part[m] = objective;
+                let partial = &mut acc.partial[m];
+                partial.reset();
+                partial.accumulate(x, &acc.lp, &model.means, &mut acc.scratch);
+                acc.exact[m].add(&scales[m], partial);
+            }
+            acc.objective.push(c, &acc.objective_part);
+        },
+        |mut a, b| {
+            for (x, y) in a.exact.iter_mut().zip(&b.exact) {
+                x.merge(y);
+            }
+            a.objective = a.objective.merge(b.objective);
+            a
+        },
+    );
+    let objectives = acc.objective.finish();
+    acc.exact
+        .iter()
+        .zip(&scales)
+        .zip(objectives)
+        .map(|((e, s), objective)| EmPassOutput {
+            stats: e.totals(s),
+            objective,
+        })
+        .collect()
+}
+
+/// Statistics of given (weighted) responsibilities, around `centers`: how
+/// initializations turn assignments into parameters. `resp(start, end, out)`
+/// fills the responsibilities of rows `start..end` (unweighted; this pass
+/// applies the row policy's weights).
+pub(crate) fn stats_from_responsibilities<F>(
+    data: DataView<'_>,
+    layout: Layout,
+    centers: &[f64],
+    policy: RowPolicy,
+    chunk_rows: usize,
+    summary: &DataSummary,
+    resp: F,
+) -> Option<SufficientStats>
+where
+    F: Fn(usize, usize, &mut [f64]) + Sync + Send,
+{
+    let scales = summary.scales(layout, centers);
+    struct Acc {
+        exact: ExactStats,
+        partial: SufficientStats,
+        r: Vec<f64>,
+        scratch: Vec<f64>,
+    }
+    let acc = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || Acc {
+            exact: ExactStats::zeros(&scales),
+            partial: SufficientStats::zeros(layout),
+            r: Vec::new(),
+            scratch: Vec::new(),
+        },
+        |acc, _c, start, end| {
+            acc.r.resize((end - start) * layout.k, 0.0);
+            resp(start, end, &mut acc.r);
+            for (i, row) in acc.r.chunks_exact_mut(layout.k).enumerate() {
+                let ew = policy.effective_weight(data.weight(start + i), data.label(start + i));
+                row.iter_mut().for_each(|r| *r *= ew);
+            }
+            acc.partial.reset();
+            acc.partial
+                .accumulate(data.rows(start, end), &acc.r, centers, &mut acc.scratch);
+            acc.exact.add(&scales, &acc.partial);
+        },
+        |mut a, b| {
+            a.exact.merge(&b.exact);
+            a
+        },
+    );
+    acc.exact.totals(&scales)
+}
+
+/// Total weighted `ln p(x)` and total weight of the rows a policy scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreSums {
+    pub total: f64,
+    pub weight: f64,
+}
+
+impl ScoreSums {
+    pub fn mean(&self) -> f64 {
+        self.total / self.weight
+    }
+}
+
+pub(crate) fn score(model: &GaussianMixture, data: DataView<'_>) -> ScoreSums {
+    score_with(model, data, RowPolicy::Unsupervised, DEFAULT_CHUNK_ROWS)
+}
+
+pub(crate) fn score_with(
+    model: &GaussianMixture,
+    data: DataView<'_>,
+    policy: RowPolicy,
+    chunk_rows: usize,
+) -> ScoreSums {
+    let prepared = Prepared::new(model);
+    let k = prepared.k;
+    struct Acc {
+        sums: OrderedSums,
+        lp: Vec<f64>,
+        scratch: Vec<f64>,
+    }
+    let acc = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || Acc {
+            sums: OrderedSums::new(2),
+            lp: Vec::new(),
+            scratch: Vec::new(),
+        },
+        |acc, c, start, end| {
+            let rows = end - start;
+            acc.lp.resize(rows * k, 0.0);
+            prepared.weighted_log_prob(data.rows(start, end), rows, &mut acc.lp, &mut acc.scratch);
+            let mut part = [0.0, 0.0];
+            for (i, row) in acc.lp.chunks_exact_mut(k).enumerate() {
+                let w = policy.effective_weight(data.weight(start + i), data.label(start + i));
+                if w > 0.0 {
+                    part[0] += w * log_sum_exp_normalize(row);
+                    part[1] += w;
+                }
+            }
+            acc.sums.push(c, &part);
+        },
+        |a, b| Acc {
+            sums: a.sums.merge(b.sums),
+            ..a
+        },
+    );
+    let s = acc.sums.finish();
+    ScoreSums {
+        total: s[0],
+        weight: s[1],
+    }
+}
+
+/// Fills `log_norm[i] = ln p(x_i)` and, if given, the posterior probabilities
+/// (`n x K`) of every row.
+pub(crate) fn predict_rows(
+    model: &GaussianMixture,
+    data: DataView<'_>,
+    log_norm: &mut [f64],
+    proba: Option<&mut [f64]>,
+) {
+    let prepared = Prepared::new(model);
+    let k = prepared.k;
+    let chunk_rows = DEFAULT_CHUNK_ROWS;
+    let run = |c: usize, ln: &mut [f64], pr: &mut [f64], scratch: &mut Vec<f64>| {
+        let start = c * chunk_rows;
+        let rows = ln.len();
+        prepared.weighted_log_prob(data.rows(start, start + rows), rows, pr, scratch);
+        for (l, row) in ln.iter_mut().zip(pr.chunks_exact_mut(k)) {
+            *l = log_sum_exp_normalize(row);
+        }
+    };
+    match proba {
+        Some(proba) => log_norm
+            .par_chunks_mut(chunk_rows)
+            .zip(proba.par_chunks_mut(chunk_rows * k))
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (c, (ln, pr))| run(c, ln, pr, scratch)),
+        None => log_norm
+            .par_chunks_mut(chunk_rows)
+            .enumerate()
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(scratch, pr), (c, ln)| {
+                    pr.resize(ln.len() * k, 0.0);
+                    run(c, ln, pr, scratch)
+                },
+            ),
+    }
+}
