@@ -158,6 +158,17 @@ impl<'a> DataView<'a> {
         self
     }
 
+    /// Rows `start..end` as a view of their own (weights and labels follow).
+    pub fn slice_rows(&self, start: usize, end: usize) -> DataView<'a> {
+        DataView {
+            x: self.rows(start, end),
+            n_features: self.n_features,
+            weights: self.weights.map(|w| &w[start..end]),
+            labels: self.labels.map(|l| &l[start..end]),
+            n_classes: self.n_classes,
+        }
+    }
+
     /// The same rows without labels (for unsupervised scoring of labeled data).
     pub fn without_labels(mut self) -> Self {
         self.labels = None;

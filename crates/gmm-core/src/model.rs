@@ -145,7 +145,15 @@ impl GaussianMixture {
         Ok(out)
     }
 
+    /// The weighted total of `ln p(x)` and the total weight, for callers that
+    /// stream a table batch by batch.
+    pub fn score_sums(&self, data: DataView<'_>) -> Result<pass::ScoreSums> {
+        self.check_features(&data)?;
+        Ok(pass::score(self, data.without_labels()))
+    }
+
     /// The weighted mean of `ln p(x)` over the rows.
+
     pub fn score(&self, data: DataView<'_>) -> Result<f64> {
         self.check_features(&data)?;
         let s = pass::score(self, data.without_labels());

@@ -1,1 +1,44 @@
-//! gmm I/O
+//! Tables in, results out, for gmm.
+//!
+//! [`TableSource`] opens a Parquet file, a directory or glob of Parquet files,
+//! an Arrow IPC (Feather v2) file or a CSV file; [`TableSource::project`]
+//! resolves the feature columns (names, globs, or every numeric column) and
+//! the label, weight and id columns; [`TableSource::read_all`] decodes them
+//! into row-major `f64` (Parquet row groups in parallel, straight into place),
+//! and [`TableSource::batches`] streams them. [`PredictionWriter`] writes
+//! per-row predictions as Parquet, CSV or Arrow IPC, and [`ModelFile`] is the
+//! versioned JSON model file. Every output is written under a temporary name
+//! and appears only when complete ([`PendingFile`], [`OutputSet`]).
+//!
+//! ```no_run
+//! use gmm_io::{ColumnSpec, TableSource};
+//!
+//! let source = TableSource::open("data/customers/unlabeled.csv", None)?;
+//! let projection = source.project(&ColumnSpec { features: vec!["x*".into()], ..Default::default() })?;
+//! let table = source.read_all(&projection)?;
+//! assert_eq!(table.columns, ["x1", "x2"]);
+//! # Ok::<(), gmm_io::IoError>(())
+//! ```
+
+mod atomic;
+mod error;
+mod input;
+mod labels;
+mod model_file;
+mod predictions;
+mod read;
+pub mod suggest;
+
+pub use arrow;
+pub use atomic::{OutputSet, PendingFile};
+pub use error::{IoError, Result};
+pub use input::{ColumnSpec, InputFormat, Projection, TableSource, is_numeric, type_name};
+pub use labels::{Classes, label_values};
+pub use model_file::{
+    FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,
+    covariances_from_json, covariances_to_json, utc_now_rfc3339,
+};
+pub use predictions::{
+    BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, prediction_schema,
+};
+pub use read::{Batch, DEFAULT_BATCH_ROWS, Table};

@@ -1,0 +1,79 @@
+//! `gmm predict`: stream a table through a model into a predictions file.
+
+use anyhow::Result;
+use gmm_io::{
+    ColumnSpec, DEFAULT_BATCH_ROWS, ModelFile, OutputFormat, PredictionWriter, TableSource,
+};
+
+use crate::args::PredictArgs;
+use crate::config::parse_delimiter;
+use crate::progress::{Verbosity, spinner};
+
+pub fn run(args: PredictArgs) -> Result<()> {
+    super::init_threads(args.threads)?;
+    let file = ModelFile::read(&args.model)?;
+    let model = file
+        .to_model()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let format = OutputFormat::from_path(&args.out)?;
+    let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
+    let source = TableSource::open(&args.input, delimiter)?;
+    let proj = source.project(&model_columns(&file, args.id_column.clone(), None))?;
+    let id_field = proj
+        .id
+        .map(|i| source.schema().field(i).clone().with_nullable(true));
+    let bar = spinner(
+        Verbosity {
+            quiet: args.quiet,
+            verbose: false,
+        },
+        &format!("predicting {}", args.input),
+    );
+    let mut writer = PredictionWriter::create(&args.out, format, model.n_components(), id_field)?;
+    let d = file.columns.len();
+    let mut rows = 0;
+    for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
+        let b = batch?;
+        let view = gmm_core::DataView::new(&b.x, d)?;
+        let proba = model.predict_proba(view)?;
+        writer.write(b.ids.as_ref(), proba.as_slice().expect("row-major"))?;
+        rows += b.n_rows;
+        bar.set_message(format!("predicting {}: {rows} rows", args.input));
+    }
+    if rows == 0 {
+        return Err(gmm_io::IoError::EmptyTable {
+            path: source.path().to_path_buf(),
+        }
+        .into());
+    }
+    writer.finish()?.commit()?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// The model's columns, by name, plus the special columns asked for.
+pub fn model_columns(file: &ModelFile, id: Option<String>, weight: Option<String>) -> ColumnSpec {
+    // Exact names: a column literally named like a glob must not expand.
+    ColumnSpec {
+        features: file.columns.iter().map(|c| glob_escape(c)).collect(),
+        label: None,
+        weight,
+        id,
+    }
+}
+
+fn glob_escape(name: &str) -> String {
+    if name.contains(['*', '?', '[']) {
+        name.chars()
+            .map(|c| {
+                if matches!(c, '*' | '?' | '[' | ']') {
+                    format!("[{c}]")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        name.to_string()
+    }
+}

@@ -1,0 +1,77 @@
+//! `gmm score`: mean log-likelihood per row, BIC and AIC of a table under a model.
+
+use std::io::Write;
+
+use anyhow::Result;
+use gmm_io::{DEFAULT_BATCH_ROWS, ModelFile, TableSource};
+use serde_json::json;
+
+use crate::args::ScoreArgs;
+use crate::config::parse_delimiter;
+use crate::progress::{Verbosity, spinner};
+
+pub fn run(args: ScoreArgs) -> Result<()> {
+    super::init_threads(args.threads)?;
+    let file = ModelFile::read(&args.model)?;
+    let model = file
+        .to_model()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
+    let source = TableSource::open(&args.input, delimiter)?;
+    let proj = source.project(&super::predict::model_columns(
+        &file,
+        None,
+        args.weight_column.clone(),
+    ))?;
+    let bar = spinner(
+        Verbosity {
+            quiet: args.quiet,
+            verbose: false,
+        },
+        &format!("scoring {}", args.input),
+    );
+    let d = file.columns.len();
+    let (mut total, mut weight, mut rows) = (0.0, 0.0, 0usize);
+    for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
+        let b = batch?;
+        let view = gmm_core::DataView::new(&b.x, d)?.with_weights(b.weights.as_deref());
+        let s = model.score_sums(view)?;
+        total += s.total;
+        weight += s.weight;
+        rows += b.n_rows;
+    }
+    bar.finish_and_clear();
+    if rows == 0 {
+        return Err(gmm_io::IoError::EmptyTable {
+            path: source.path().to_path_buf(),
+        }
+        .into());
+    }
+    let p = model.n_parameters();
+    let mean = total / weight;
+    let bic = gmm_core::bic(total, weight, p);
+    let aic = gmm_core::aic(total, p);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "model": args.model,
+            "input": args.input,
+            "rows": rows,
+            "total_weight": weight,
+            "mean_log_likelihood": mean,
+            "bic": bic,
+            "aic": aic,
+            "n_parameters": p,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(out, "rows                 {rows}")?;
+        if args.weight_column.is_some() {
+            writeln!(out, "total weight         {weight}")?;
+        }
+        writeln!(out, "mean log-likelihood  {mean:.10}")?;
+        writeln!(out, "BIC                  {bic:.6}")?;
+        writeln!(out, "AIC                  {aic:.6}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! The TOML config file as written (`RawConfig`, unknown keys refused with the
+//! closest valid key), merged with flags and validated once into
+//! [`FitSettings`], the options the commands run with.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use gmm_core::{CovarianceType, InitMethod, SemiSupervisedMode};
+use gmm_io::OutputFormat;
+use gmm_io::suggest::closest;
+use serde::Deserialize;
+
+use crate::args::FitArgs;
+use crate::error::UsageError;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub data: RawData,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub fit: RawFit,
+    #[serde(default)]
+    pub semi_supervised: RawSemi,
+    #[serde(default)]
+    pub output: RawOutput,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub input: Option<String>,
+    pub columns: Option<Vec<String>>,
+    pub label_column: Option<String>,
+    pub weight_column: Option<String>,
+    pub id_column: Option<String>,
+    pub labeled: Option<String>,
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub components: Option<usize>,
+    pub covariance: Option<String>,
+    pub reg_covar: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFit {
+    pub init: Option<String>,
+    pub init_model: Option<String>,
+    pub n_init: Option<usize>,
+    pub max_iter: Option<usize>,
+    pub tol: Option<f64>,
+    pub seed: Option<u64>,
+    pub threads: Option<usize>,
+    pub chunk_rows: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSemi {
+    pub mode: Option<String>,
+    pub unlabeled_weight: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub dir: Option<String>,
+    pub predictions_format: Option<String>,
+    pub plots: Option<bool>,
+}
+
+/// A config file's contents and where it lives.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigFile {
+    pub path: Option<PathBuf>,
+    pub raw: RawConfig,
+}
+
+impl ConfigFile {
+    /// Reads and parses a config; unknown keys are errors naming the file,
+    /// line and closest valid key.
+    pub fn load(path: &Path) -> Result<ConfigFile, UsageError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "{}: cannot read the config file: {e}",
+                path.display()
+            ))
+        })?;
+        let raw =
+            parse_config(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        Ok(ConfigFile {
+            path: Some(path.to_path_buf()),
+            raw,
+        })
+    }
+
+    /// A path from the config, relative to the config file's directory.
+    pub fn resolve(&self, p: &str) -> String {
+        match &self.path {
+            Some(cfg) if Path::new(p).is_relative() => {
+                let base = cfg.parent().unwrap_or(Path::new(""));
+                clean_path(&base.join(p)).to_string_lossy().into_owned()
+            }
+            _ => p.to_string(),
+        }
+    }
+}
+
+/// Removes `.` and `name/..` pairs without touching the file system, so
+/// that `configs/../data/x.csv` reads `data/x.csv`.
+fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// Parses config text; errors say `line N: ...`.
+pub fn parse_config(text: &str) -> Result<RawConfig, String> {
+    toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))
+}
+
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let msg = e.message().trim();
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+    // serde: "unknown field `n_inits`, expected one of `init`, `n_init`, ..."
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or("");
+        let valid: Vec<&str> = msg
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        let section = line.and_then(|l| section_of(text, l));
+        let place = section.map(|s| format!(" in [{s}]")).unwrap_or_default();
+        let hint = match closest(key, valid.iter().copied()) {
+            Some(c) => format!("; did you mean `{c}`?"),
+            None => format!("; valid keys: {}", valid.join(", ")),
+        };
+        return format!("{at}unknown key `{key}`{place}{hint}");
+    }
+    format!("{at}{msg}")
+}
+
+/// The `[section]` in force at a 1-based line.
+fn section_of(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let t = l.trim();
+            (t.starts_with('[') && t.ends_with(']'))
+                .then(|| t.trim_matches(['[', ']']).trim().to_string())
+        })
+        .last()
+}
+
+/// How labeled rows are used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SemiChoice {
+    /// Unsupervised even if labels are present.
+    Off,
+    Mode(SemiSupervisedMode),
+}
+
+/// Data settings, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSettings {
+    pub input: String,
+    pub columns: Vec<String>,
+    pub label_column: Option<String>,
+    pub weight_column: Option<String>,
+    pub id_column: Option<String>,
+    pub labeled: Option<String>,
+    pub delimiter: Option<u8>,
+}
+
+/// Everything `gmm fit` runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSettings {
+    pub config_path: Option<PathBuf>,
+    pub data: DataSettings,
+    pub components: usize,
+    pub covariance: CovarianceType,
+    pub reg_covar: f64,
+    pub init: Option<InitMethod>,
+    pub init_model: Option<String>,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    pub threads: Option<usize>,
+    pub chunk_rows: usize,
+    /// `None`: semi-supervised (em) when labels are given.
+    pub semi: Option<SemiChoice>,
+    pub unlabeled_weight: f64,
+    pub out: PathBuf,
+    pub predictions_format: OutputFormat,
+    pub plots: bool,
+}
+
+/// Where a setting came from, for messages.
+fn origin(flag: &str, section: &str, key: &str) -> String {
+    format!("--{flag} / [{section}] {key}")
+}
+
+fn parse_choice<T: FromStr>(value: &str, what: String, choices: &[&str]) -> Result<T, UsageError> {
+    value.parse::<T>().map_err(|_| {
+        let hint = closest(value, choices.iter().copied())
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        UsageError(format!(
+            "{what}: `{value}` is not one of {}{hint}",
+            choices.join(", ")
+        ))
+    })
+}
+
+pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
+    match s {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(UsageError(format!(
+            "delimiter `{s}` must be a single ASCII character (or \\t)"
+        ))),
+    }
+}
+
+impl FitSettings {
+    /// Merges flags over the config and validates every value once.
+    pub fn resolve(args: &FitArgs, cfg: &ConfigFile) -> Result<FitSettings, UsageError> {
+        let raw = &cfg.raw;
+        let path = |flag: &Option<String>, cfg_value: &Option<String>| -> Option<String> {
+            flag.clone()
+                .or_else(|| cfg_value.as_deref().map(|p| cfg.resolve(p)))
+        };
+        let input = path(&args.input, &raw.data.input).ok_or_else(|| {
+            UsageError("no input table: give --input or [data] input in the config".into())
+        })?;
+        let delimiter = args
+            .delimiter
+            .clone()
+            .or(raw.data.delimiter.clone())
+            .map(|d| parse_delimiter(&d))
+            .transpose()?;
+        let data = DataSettings {
+            input,
+            columns: args
+                .columns
+                .clone()
+                .or(raw.data.columns.clone())
+                .unwrap_or_default(),
+            label_column: args.label_column.clone().or(raw.data.label_column.clone()),
+            weight_column: args
+                .weight_column
+                .clone()
+                .or(raw.data.weight_column.clone()),
+            id_column: args.id_column.clone().or(raw.data.id_column.clone()),
+            labeled: path(&args.labeled, &raw.data.labeled),
+            delimiter,
+        };
+        let components = args.components.or(raw.model.components).ok_or_else(|| {
+            UsageError(
+                "the number of components is not set: give -k/--components or [model] components"
+                    .into(),
+            )
+        })?;
+        if components == 0 {
+            return Err(UsageError(format!(
+                "{}: must be at least 1",
+                origin("components", "model", "components")
+            )));
+        }
+        let covariance = match args.covariance.as_ref().or(raw.model.covariance.as_ref()) {
+            Some(c) => parse_choice(
+                c,
+                origin("covariance", "model", "covariance"),
+                &["full", "diag", "spherical", "tied"],
+            )?,
+            None => CovarianceType::Full,
+        };
+        let reg_covar = args.reg_covar.or(raw.model.reg_covar).unwrap_or(1e-6);
+        if !(reg_covar.is_finite() && reg_covar >= 0.0) {
+            return Err(UsageError(format!(
+                "{}: {reg_covar} must be finite and non-negative",
+                origin("reg-covar", "model", "reg_covar")
+            )));
+        }
+        let init_names: Vec<&str> = InitMethod::ALL.iter().map(|m| m.as_str()).collect();
+        let init = args
+            .init
+            .as_ref()
+            .or(raw.fit.init.as_ref())
+            .map(|s| parse_choice::<InitMethod>(s, origin("init", "fit", "init"), &init_names))
+            .transpose()?;
+        let n_init = args.n_init.or(raw.fit.n_init).unwrap_or(1);
+        if n_init == 0 {
+            return Err(UsageError(format!(
+                "{}: must be at least 1",
+                origin("n-init", "fit", "n_init")
+            )));
+        }
+        let tol = args.tol.or(raw.fit.tol).unwrap_or(1e-3);
+        if !(tol.is_finite() && tol >= 0.0) {
+            return Err(UsageError(format!(
+                "{}: {tol} must be finite and non-negative",
+                origin("tol", "fit", "tol")
+            )));
+        }
+        let threads = args.threads.or(raw.fit.threads).filter(|&t| t > 0);
+        let chunk_rows = args
+            .chunk_rows
+            .or(raw.fit.chunk_rows)
+            .unwrap_or(gmm_core::DEFAULT_CHUNK_ROWS);
+        if chunk_rows == 0 {
+            return Err(UsageError(format!(
+                "{}: must be at least 1",
+                origin("chunk-rows", "fit", "chunk_rows")
+            )));
+        }
+        let semi = match args
+            .semi_supervised
+            .as_ref()
+            .or(raw.semi_supervised.mode.as_ref())
+        {
+            None => None,
+            Some(s) if s == "off" || s == "none" => Some(SemiChoice::Off),
+            Some(s) => Some(SemiChoice::Mode(parse_choice(
+                s,
+                origin("semi-supervised", "semi_supervised", "mode"),
+                &["em", "init", "off"],
+            )?)),
+        };
+        let unlabeled_weight = args
+            .unlabeled_weight
+            .or(raw.semi_supervised.unlabeled_weight)
+            .unwrap_or(1.0);
+        if !(unlabeled_weight.is_finite() && unlabeled_weight >= 0.0) {
+            return Err(UsageError(format!(
+                "{}: {unlabeled_weight} must be finite and non-negative",
+                origin("unlabeled-weight", "semi_supervised", "unlabeled_weight")
+            )));
+        }
+        let out = args
+            .out
+            .clone()
+            .or_else(|| {
+                raw.output
+                    .dir
+                    .as_deref()
+                    .map(|d| PathBuf::from(cfg.resolve(d)))
+            })
+            .unwrap_or_else(|| PathBuf::from("gmm-run"));
+        let predictions_format = match args
+            .predictions_format
+            .as_ref()
+            .or(raw.output.predictions_format.as_ref())
+        {
+            Some(f) => parse_choice(
+                f,
+                origin("predictions-format", "output", "predictions_format"),
+                &["parquet", "csv", "arrow"],
+            )?,
+            None => OutputFormat::Parquet,
+        };
+        Ok(FitSettings {
+            config_path: cfg.path.clone(),
+            data,
+            components,
+            covariance,
+            reg_covar,
+            init,
+            init_model: path(&args.init_model, &raw.fit.init_model),
+            n_init,
+            max_iter: args.max_iter.or(raw.fit.max_iter).unwrap_or(100),
+            tol,
+            seed: args.seed.or(raw.fit.seed).unwrap_or(0),
+            threads,
+            chunk_rows,
+            semi,
+            unlabeled_weight,
+            out,
+            predictions_format,
+            plots: raw.output.plots.unwrap_or(true),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_line_section_and_suggestion() {
+        let text = "[model]\ncomponents = 2\n\n[fit]\nn_inits = 10\n";
+        let err = parse_config(text).unwrap_err();
+        assert!(err.contains("line 5"), "{err}");
+        assert!(err.contains("`n_inits`"), "{err}");
+        assert!(err.contains("[fit]"), "{err}");
+        assert!(err.contains("did you mean `n_init`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        let err = parse_config("[modle]\ncomponents = 2\n").unwrap_err();
+        assert!(err.contains("`modle`") && err.contains("`model`"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_config_and_paths_are_relative_to_it() {
+        let raw = parse_config(
+            "[data]\ninput = \"x.csv\"\n[model]\ncomponents = 3\ncovariance = \"diag\"\n",
+        )
+        .unwrap();
+        let cfg = ConfigFile {
+            path: Some(PathBuf::from("configs/a.toml")),
+            raw,
+        };
+        let args = FitArgs {
+            components: Some(5),
+            ..Default::default()
+        };
+        let s = FitSettings::resolve(&args, &cfg).unwrap();
+        assert_eq!(s.components, 5);
+        assert_eq!(s.covariance, CovarianceType::Diag);
+        assert_eq!(Path::new(&s.data.input), Path::new("configs/x.csv"));
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let cfg = ConfigFile {
+            path: None,
+            raw: parse_config("[model]\ncomponents = 2\ncovariance = \"fulll\"\n").unwrap(),
+        };
+        let args = FitArgs {
+            input: Some("x.csv".into()),
+            ..Default::default()
+        };
+        let err = FitSettings::resolve(&args, &cfg).unwrap_err().0;
+        assert!(
+            err.contains("covariance") && err.contains("did you mean `full`"),
+            "{err}"
+        );
+    }
+}

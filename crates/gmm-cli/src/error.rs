@@ -1,0 +1,30 @@
+//! Errors of the binary: usage and config errors exit with 2, everything
+//! else (data, numerics, I/O) with 1.
+
+use std::fmt;
+
+/// A mistake in the command line or config file (exit status 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The exit status for an error.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<UsageError>().is_some())
+    {
+        return 2;
+    }
+    match err.downcast_ref::<gmm_core::GmmError>() {
+        Some(gmm_core::GmmError::InvalidParam { .. }) => 2,
+        _ => 1,
+    }
+}

@@ -1,0 +1,370 @@
+//! The model file: versioned JSON readable without this tool, holding the
+//! parameters in scikit-learn's shapes, the columns fitted on, the fit's
+//! figures and its provenance.
+
+use std::path::Path;
+
+use gmm_core::{CovarianceType, Covariances, GaussianMixture};
+use ndarray::{Array1, Array2, Array3};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::atomic::PendingFile;
+use crate::error::{IoError, Result};
+
+/// The `format` key of every model file.
+pub const MODEL_FORMAT: &str = "gmm-model";
+/// The version this build writes and reads.
+pub const MODEL_VERSION: u32 = 1;
+
+/// How labeled rows were used, when they were.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SemiSupervisedInfo {
+    pub mode: String,
+    pub unlabeled_weight: f64,
+    pub n_labeled: usize,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub tool: String,
+    pub version: String,
+    /// UTC time of the fit, RFC 3339.
+    pub created: String,
+    pub input: Option<String>,
+    pub labeled: Option<String>,
+    pub config: Option<String>,
+    pub seed: Option<u64>,
+    pub n_init: Option<usize>,
+    pub init: Option<String>,
+    pub best_restart: Option<usize>,
+    pub command: Option<String>,
+}
+
+/// A model file's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub format: String,
+    pub version: u32,
+    pub covariance_type: CovarianceType,
+    pub columns: Vec<String>,
+    /// Type of each column in the fitted table (`float64`, `int64`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_types: Option<Vec<String>>,
+    pub weights: Vec<f64>,
+    pub means: Vec<Vec<f64>>,
+    /// In scikit-learn's shape: full `K x d x d`, diag `K x d`, spherical `K`, tied `d x d`.
+    pub covariances: Value,
+    pub precisions_cholesky: Value,
+    pub mean_log_likelihood: f64,
+    pub n_iter: usize,
+    pub converged: bool,
+    pub bic: f64,
+    pub aic: f64,
+    /// Rows the model was fitted on.
+    pub n_rows: u64,
+    /// Total weight of those rows, when they were weighted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_weight: Option<f64>,
+    pub n_parameters: usize,
+    pub reg_covar: f64,
+    /// Class of each component, for semi-supervised fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semi_supervised: Option<SemiSupervisedInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// The fit's figures that go into a model file beside the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSummary {
+    pub mean_log_likelihood: f64,
+    pub n_iter: usize,
+    pub converged: bool,
+    pub bic: f64,
+    pub aic: f64,
+    pub n_rows: u64,
+    pub total_weight: Option<f64>,
+    pub reg_covar: f64,
+}
+
+impl ModelFile {
+    pub fn new(model: &GaussianMixture, columns: Vec<String>, summary: &FitSummary) -> Self {
+        ModelFile {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            covariance_type: model.covariance_type(),
+            columns,
+            column_types: None,
+            weights: model.weights().to_vec(),
+            means: model.means().outer_iter().map(|r| r.to_vec()).collect(),
+            covariances: covariances_to_json(model.covariances()),
+            precisions_cholesky: covariances_to_json(model.precisions_cholesky()),
+            mean_log_likelihood: summary.mean_log_likelihood,
+            n_iter: summary.n_iter,
+            converged: summary.converged,
+            bic: summary.bic,
+            aic: summary.aic,
+            n_rows: summary.n_rows,
+            total_weight: summary.total_weight,
+            n_parameters: model.n_parameters(),
+            reg_covar: summary.reg_covar,
+            classes: None,
+            label_column: None,
+            semi_supervised: None,
+            provenance: None,
+        }
+    }
+
+    /// Reads and checks a model file.
+    pub fn read(path: impl AsRef<Path>) -> Result<ModelFile> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => IoError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => IoError::read(path, e),
+        })?;
+        ModelFile::parse(&text).map_err(|detail| IoError::Model {
+            path: path.to_path_buf(),
+            detail,
+        })
+    }
+
+    /// Parses and checks a model file's text.
+    pub fn parse(text: &str) -> std::result::Result<ModelFile, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
+        let format = value.get("format").and_then(Value::as_str);
+        if format != Some(MODEL_FORMAT) {
+            return Err(format!(
+                "the `format` key is {:?}, not \"{MODEL_FORMAT}\"",
+                format.unwrap_or("missing")
+            ));
+        }
+        let version = value.get("version").and_then(Value::as_u64);
+        if version != Some(MODEL_VERSION as u64) {
+            return Err(format!(
+                "format version {} is not supported; this gmm reads version {MODEL_VERSION} (refit the model, or use the gmm that wrote it)",
+                version.map_or("missing".to_string(), |v| v.to_string())
+            ));
+        }
+        let file: ModelFile = serde_json::from_value(value).map_err(|e| format!("{e}"))?;
+        file.to_model()?;
+        Ok(file)
+    }
+
+    /// The mixture, checked for consistent shapes and valid parameters.
+    pub fn to_model(&self) -> std::result::Result<GaussianMixture, String> {
+        let k = self.weights.len();
+        let d = self.columns.len();
+        if self.means.len() != k || self.means.iter().any(|m| m.len() != d) {
+            return Err(format!(
+                "`means` must be {k} rows of {d} values (one per column)"
+            ));
+        }
+        let means = Array2::from_shape_fn((k, d), |(i, j)| self.means[i][j]);
+        let cov = covariances_from_json(self.covariance_type, &self.covariances, k, d)
+            .map_err(|e| format!("`covariances`: {e}"))?;
+        GaussianMixture::new(Array1::from(self.weights.clone()), means, cov)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("model files serialize") + "\n"
+    }
+
+    /// Writes the file under a temporary name; commit the result to publish it.
+    pub fn write_pending(&self, path: impl AsRef<Path>) -> Result<PendingFile> {
+        PendingFile::with_bytes(path, self.to_json().as_bytes())
+    }
+}
+
+pub fn covariances_to_json(c: &Covariances) -> Value {
+    match c {
+        Covariances::Full(a) => Value::from(
+            a.outer_iter()
+                .map(|m| {
+                    Value::from(
+                        m.outer_iter()
+                            .map(|r| Value::from(r.to_vec()))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Covariances::Diag(a) | Covariances::Tied(a) => Value::from(
+            a.outer_iter()
+                .map(|r| Value::from(r.to_vec()))
+                .collect::<Vec<_>>(),
+        ),
+        Covariances::Spherical(a) => Value::from(a.to_vec()),
+    }
+}
+
+fn numbers(v: &Value) -> std::result::Result<Vec<f64>, String> {
+    v.as_array()
+        .ok_or("expected an array")?
+        .iter()
+        .map(|x| x.as_f64().ok_or_else(|| format!("`{x}` is not a number")))
+        .collect()
+}
+
+fn matrix(v: &Value, rows: usize, cols: usize) -> std::result::Result<Array2<f64>, String> {
+    let rs = v.as_array().ok_or("expected an array of rows")?;
+    if rs.len() != rows {
+        return Err(format!("expected {rows} rows, found {}", rs.len()));
+    }
+    let mut m = Array2::zeros((rows, cols));
+    for (i, r) in rs.iter().enumerate() {
+        let r = numbers(r)?;
+        if r.len() != cols {
+            return Err(format!("expected rows of {cols} values, found {}", r.len()));
+        }
+        for (j, x) in r.into_iter().enumerate() {
+            m[(i, j)] = x;
+        }
+    }
+    Ok(m)
+}
+
+pub fn covariances_from_json(
+    t: CovarianceType,
+    v: &Value,
+    k: usize,
+    d: usize,
+) -> std::result::Result<Covariances, String> {
+    Ok(match t {
+        CovarianceType::Full => {
+            let ms = v.as_array().ok_or("expected an array of matrices")?;
+            if ms.len() != k {
+                return Err(format!("expected {k} matrices, found {}", ms.len()));
+            }
+            let mut a = Array3::zeros((k, d, d));
+            for (c, m) in ms.iter().enumerate() {
+                a.index_axis_mut(ndarray::Axis(0), c)
+                    .assign(&matrix(m, d, d)?);
+            }
+            Covariances::Full(a)
+        }
+        CovarianceType::Diag => Covariances::Diag(matrix(v, k, d)?),
+        CovarianceType::Tied => Covariances::Tied(matrix(v, d, d)?),
+        CovarianceType::Spherical => {
+            let s = numbers(v)?;
+            if s.len() != k {
+                return Err(format!("expected {k} values, found {}", s.len()));
+            }
+            Covariances::Spherical(Array1::from(s))
+        }
+    })
+}
+
+/// The current UTC time as RFC 3339, without a date library.
+pub fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn model(t: CovarianceType) -> GaussianMixture {
+        let dense = vec![
+            array![[2.0, 0.3], [0.3, 1.0]],
+            array![[1.0, -0.2], [-0.2, 0.5]],
+        ];
+        let cov = Covariances::from_dense(t, &dense, &[0.4, 0.6]);
+        GaussianMixture::new(array![0.4, 0.6], array![[0.0, 1.0], [3.0, -1.0]], cov).unwrap()
+    }
+
+    #[test]
+    fn round_trip_every_type_exactly() {
+        for t in CovarianceType::ALL {
+            let m = model(t);
+            let summary = FitSummary {
+                mean_log_likelihood: -2.5,
+                n_iter: 7,
+                converged: true,
+                bic: 10.0,
+                aic: 9.0,
+                n_rows: 100,
+                total_weight: None,
+                reg_covar: 1e-6,
+            };
+            let file = ModelFile::new(&m, vec!["a".into(), "b".into()], &summary);
+            let back = ModelFile::parse(&file.to_json()).unwrap();
+            assert_eq!(back, file);
+            let m2 = back.to_model().unwrap();
+            assert_eq!(m2.covariances(), m.covariances());
+            assert_eq!(m2.means(), m.means());
+        }
+    }
+
+    #[test]
+    fn rejects_other_formats_and_versions() {
+        let file = ModelFile::new(
+            &model(CovarianceType::Diag),
+            vec!["a".into(), "b".into()],
+            &FitSummary {
+                mean_log_likelihood: 0.0,
+                n_iter: 1,
+                converged: true,
+                bic: 0.0,
+                aic: 0.0,
+                n_rows: 1,
+                total_weight: None,
+                reg_covar: 0.0,
+            },
+        );
+        let text = file.to_json();
+        assert!(
+            ModelFile::parse(&text.replace("\"version\": 1", "\"version\": 9"))
+                .unwrap_err()
+                .contains("version 9")
+        );
+        assert!(
+            ModelFile::parse(&text.replace("gmm-model", "other"))
+                .unwrap_err()
+                .contains("format")
+        );
+        assert!(ModelFile::parse("{").unwrap_err().contains("JSON"));
+        let bad = text.replace(
+            "\"columns\": [\n    \"a\",\n    \"b\"\n  ]",
+            "\"columns\": [\"a\"]",
+        );
+        assert!(ModelFile::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn date_looks_right() {
+        let s = utc_now_rfc3339();
+        assert_eq!(s.len(), 20);
+        assert!(s.starts_with("20"));
+    }
+}

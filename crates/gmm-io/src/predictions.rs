@@ -1,0 +1,233 @@
+//! Per-row predictions written while they are computed: the id column if any,
+//! `component` (u32), `probability` of that component, and `proba_0` ...
+//! `proba_{K-1}` (f64), in row order, as Parquet, CSV or Arrow IPC.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::atomic::PendingFile;
+use crate::error::{IoError, Result};
+
+/// Rows per Parquet row group of a predictions file.
+pub const PREDICTION_ROW_GROUP: usize = 131_072;
+
+/// Output formats of predictions and samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Parquet,
+    Csv,
+    Arrow,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Parquet => "parquet",
+            OutputFormat::Csv => "csv",
+            OutputFormat::Arrow => "arrow",
+        }
+    }
+
+    /// The format of an output path by its extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Ok(OutputFormat::Parquet),
+            "csv" => Ok(OutputFormat::Csv),
+            "arrow" | "feather" | "ipc" => Ok(OutputFormat::Arrow),
+            _ => Err(IoError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                extension: ext,
+            }),
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "parquet" => Ok(OutputFormat::Parquet),
+            "csv" => Ok(OutputFormat::Csv),
+            "arrow" => Ok(OutputFormat::Arrow),
+            other => Err(format!("`{other}` is not one of csv, parquet, arrow")),
+        }
+    }
+}
+
+enum Sink {
+    Parquet(ArrowWriter<BufWriter<File>>),
+    Csv(arrow::csv::Writer<BufWriter<File>>),
+    Arrow(arrow::ipc::writer::FileWriter<BufWriter<File>>),
+}
+
+/// Writes record batches of one schema to a file that appears when finished.
+pub struct BatchWriter {
+    pending: PendingFile,
+    sink: Sink,
+    schema: SchemaRef,
+    rows: usize,
+}
+
+impl BatchWriter {
+    pub fn create(path: impl AsRef<Path>, format: OutputFormat, schema: SchemaRef) -> Result<Self> {
+        let path = path.as_ref();
+        let (pending, file) = PendingFile::create(path)?;
+        let out = BufWriter::with_capacity(1 << 20, file);
+        let sink = match format {
+            OutputFormat::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(PREDICTION_ROW_GROUP))
+                    .build();
+                Sink::Parquet(
+                    ArrowWriter::try_new(out, schema.clone(), Some(props))
+                        .map_err(|e| IoError::write(path, e))?,
+                )
+            }
+            OutputFormat::Csv => Sink::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(out),
+            ),
+            OutputFormat::Arrow => Sink::Arrow(
+                arrow::ipc::writer::FileWriter::try_new(out, &schema)
+                    .map_err(|e| IoError::write(path, e))?,
+            ),
+        };
+        Ok(BatchWriter {
+            pending,
+            sink,
+            schema,
+            rows: 0,
+        })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let path = self.pending.dest().to_path_buf();
+        let r = match &mut self.sink {
+            Sink::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+            Sink::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
+            Sink::Arrow(w) => w.write(batch).map_err(|e| e.to_string()),
+        };
+        r.map_err(|e| IoError::write(&path, e))?;
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Finishes the file; it is published when the returned pending file is
+    /// committed (alone or with the rest of a run's outputs).
+    pub fn finish(self) -> Result<PendingFile> {
+        let path: PathBuf = self.pending.dest().to_path_buf();
+        let flush = |w: BufWriter<File>| -> std::result::Result<(), String> {
+            let f = w.into_inner().map_err(|e| e.to_string())?;
+            f.sync_all().map_err(|e| e.to_string())
+        };
+        let r: std::result::Result<(), String> = match self.sink {
+            Sink::Parquet(w) => w.into_inner().map_err(|e| e.to_string()).and_then(flush),
+            Sink::Csv(w) => flush(w.into_inner()),
+            Sink::Arrow(mut w) => w
+                .finish()
+                .map_err(|e| e.to_string())
+                .and_then(|_| w.into_inner().map_err(|e| e.to_string()))
+                .and_then(flush),
+        };
+        r.map_err(|e| IoError::write(&path, e))?;
+        Ok(self.pending)
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// Writes predictions batch by batch.
+pub struct PredictionWriter {
+    inner: BatchWriter,
+    k: usize,
+}
+
+impl PredictionWriter {
+    /// `id_field`: the id column's name and type, copied through.
+    pub fn create(
+        path: impl AsRef<Path>,
+        format: OutputFormat,
+        k: usize,
+        id_field: Option<Field>,
+    ) -> Result<Self> {
+        Ok(PredictionWriter {
+            inner: BatchWriter::create(path, format, prediction_schema(k, id_field))?,
+            k,
+        })
+    }
+
+    /// Writes the rows whose posterior probabilities are `proba`
+    /// (`rows x K`, row-major), with their ids.
+    pub fn write(&mut self, ids: Option<&ArrayRef>, proba: &[f64]) -> Result<()> {
+        let k = self.k;
+        let rows = proba.len() / k;
+        let mut component = Vec::with_capacity(rows);
+        let mut probability = Vec::with_capacity(rows);
+        for row in proba.chunks_exact(k) {
+            let mut best = 0;
+            for (c, &p) in row.iter().enumerate() {
+                if p > row[best] {
+                    best = c;
+                }
+            }
+            component.push(best as u32);
+            probability.push(row[best]);
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(k + 3);
+        if let Some(ids) = ids {
+            columns.push(ids.clone());
+        }
+        columns.push(Arc::new(UInt32Array::from(component)));
+        columns.push(Arc::new(Float64Array::from(probability)));
+        for c in 0..k {
+            columns.push(Arc::new(Float64Array::from_iter_values(
+                proba.chunks_exact(k).map(|r| r[c]),
+            )));
+        }
+        let batch = RecordBatch::try_new(self.inner.schema().clone(), columns)
+            .map_err(|e| IoError::write(self.inner.pending.dest(), e))?;
+        self.inner.write(&batch)
+    }
+
+    pub fn finish(self) -> Result<PendingFile> {
+        self.inner.finish()
+    }
+}
+
+/// The schema of a predictions file.
+pub fn prediction_schema(k: usize, id_field: Option<Field>) -> SchemaRef {
+    let mut fields = Vec::with_capacity(k + 3);
+    if let Some(f) = id_field {
+        fields.push(f);
+    }
+    fields.push(Field::new("component", DataType::UInt32, false));
+    fields.push(Field::new("probability", DataType::Float64, false));
+    for c in 0..k {
+        fields.push(Field::new(format!("proba_{c}"), DataType::Float64, false));
+    }
+    Arc::new(Schema::new(fields))
+}
