@@ -29,6 +29,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; size is irrelevant
 pub enum Command {
     /// Fit a mixture to a table and write the model, predictions and plots.
     #[command(long_about = FIT_ABOUT)]

@@ -25,6 +25,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
     match err.downcast_ref::<gmm_core::GmmError>() {
         Some(gmm_core::GmmError::InvalidParam { .. }) => 2,
+        // As shells report a process ended by Ctrl-C.
+        Some(gmm_core::GmmError::Interrupted) => 130,
         _ => 1,
     }
 }

@@ -153,7 +153,6 @@ impl GaussianMixture {
     }
 
     /// The weighted mean of `ln p(x)` over the rows.
-
     pub fn score(&self, data: DataView<'_>) -> Result<f64> {
         self.check_features(&data)?;
         let s = pass::score(self, data.without_labels());

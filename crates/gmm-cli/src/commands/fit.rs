@@ -53,7 +53,8 @@ pub fn run(args: FitArgs) -> Result<()> {
 
     let fit_started = Instant::now();
     let view = data.dataset.view();
-    let mut progress = FitProgress::new(verbosity, s.n_init, s.max_iter, data.dataset.n_rows());
+    let mut progress = FitProgress::new(verbosity, s.n_init, s.max_iter, data.dataset.n_rows())
+        .with_interrupt(super::interrupt_flag());
     let fit = params.fit(view, &mut progress);
     progress.finish();
     let fit = fit?;

@@ -14,3 +14,18 @@ pub fn init_threads(threads: Option<usize>) -> Result<usize> {
     let _ = b.build_global();
     Ok(rayon::current_num_threads())
 }
+
+/// A flag raised by Ctrl-C or SIGTERM; the fit checks it and stops cleanly,
+/// leaving no partial output.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+        flag
+    })
+    .clone()
+}
