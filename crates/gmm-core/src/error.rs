@@ -43,6 +43,11 @@ pub enum GmmError {
     NoLabeledRows,
 
     #[error(
+        "class {class} has no labeled row with positive weight; every class needs at least one"
+    )]
+    EmptyClass { class: usize },
+
+    #[error(
         "{n_classes} classes need at least as many components, but {components} were asked for"
     )]
     TooFewComponents { components: usize, n_classes: usize },

@@ -1,34 +1,46 @@
-//! The E-step on a block of rows: weighted log-densities
-//! `ln pi_k + ln N(x | mu_k, Sigma_k)` of every row under every component, and
-//! their max-shifted log-sum-exp. Written once; fit, predict and score use it.
-
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
+//! A mixture laid out for the E-step kernels ([`crate::kernel`]), and the
+//! scalar log-sum-exp used where a row needs special care.
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::model::GaussianMixture;
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
-/// A mixture laid out for the E-step kernels: flat row-major means and
-/// precision factors, and the per-component constant
+/// Flat means and precision factors, relative to a center `c` that the data
+/// blocks are shifted by, and the per-component constant
 /// `ln pi_k + ln det P_k - d/2 ln 2 pi`.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
     pub k: usize,
     pub d: usize,
     pub covariance_type: CovarianceType,
-    /// `K x d`.
+    /// The center the data is shifted by.
+    pub center: Vec<f64>,
+    /// `K x d`, the means themselves.
     pub means: Vec<f64>,
-    /// Full: `K x d x d` upper factors; tied: `d x d`; diag: `K x d`; spherical: `K`.
+    /// `K x d`, the means minus the center.
+    pub means_c: Vec<f64>,
+    /// Full: `K x d x d` upper factors, row-major; tied: `d x d`; diag:
+    /// `K x d`; spherical: `K`.
     pub precision: Vec<f64>,
     pub log_const: Vec<f64>,
 }
 
 impl Prepared {
+    /// Centered on the mixture's mean `sum_k pi_k mu_k`, which lies among the data.
     pub fn new(model: &GaussianMixture) -> Self {
+        let center = model.means().t().dot(model.weights()).to_vec();
+        Prepared::with_center(model, &center)
+    }
+
+    pub fn with_center(model: &GaussianMixture, center: &[f64]) -> Self {
         let (k, d) = model.means().dim();
-        let means = model.means().iter().copied().collect();
+        let means: Vec<f64> = model.means().iter().copied().collect();
+        let means_c = means
+            .iter()
+            .enumerate()
+            .map(|(i, m)| m - center[i % d])
+            .collect();
         let p = model.precisions_cholesky();
         let precision: Vec<f64> = p.values().collect();
         let log_det: Vec<f64> = match p {
@@ -56,109 +68,29 @@ impl Prepared {
             k,
             d,
             covariance_type: model.covariance_type(),
+            center: center.to_vec(),
             means,
+            means_c,
             precision,
             log_const,
         }
     }
-
-    pub fn mean(&self, k: usize) -> &[f64] {
-        &self.means[k * self.d..(k + 1) * self.d]
-    }
-
-    /// Writes `ln pi_k + ln N(x_i | k)` for the `rows` rows of `x` into `out`
-    /// (`rows x K`, row-major). `scratch` is grown as needed.
-    pub fn weighted_log_prob(
-        &self,
-        x: &[f64],
-        rows: usize,
-        out: &mut [f64],
-        scratch: &mut Vec<f64>,
-    ) {
-        let (k_total, d) = (self.k, self.d);
-        debug_assert_eq!(x.len(), rows * d);
-        debug_assert_eq!(out.len(), rows * k_total);
-        match self.covariance_type {
-            CovarianceType::Full | CovarianceType::Tied => {
-                scratch.resize(2 * rows * d, 0.0);
-                let (z, y) = scratch.split_at_mut(rows * d);
-                for k in 0..k_total {
-                    let mu = self.mean(k);
-                    center(x, mu, z);
-                    let p = match self.covariance_type {
-                        CovarianceType::Full => &self.precision[k * d * d..(k + 1) * d * d],
-                        _ => &self.precision[..],
-                    };
-                    matmul(
-                        MatMut::from_row_major_slice_mut(&mut y[..], rows, d),
-                        Accum::Replace,
-                        MatRef::from_row_major_slice(z, rows, d),
-                        MatRef::from_row_major_slice(p, d, d),
-                        1.0,
-                        Par::Seq,
-                    );
-                    let c = self.log_const[k];
-                    for (i, yi) in y.chunks_exact(d).enumerate() {
-                        out[i * k_total + k] = c - 0.5 * sum_squares(yi);
-                    }
-                }
-            }
-            CovarianceType::Diag => {
-                for (xi, oi) in x.chunks_exact(d).zip(out.chunks_exact_mut(k_total)) {
-                    for k in 0..k_total {
-                        let mu = self.mean(k);
-                        let p = &self.precision[k * d..(k + 1) * d];
-                        let mut s = 0.0;
-                        for j in 0..d {
-                            let t = (xi[j] - mu[j]) * p[j];
-                            s += t * t;
-                        }
-                        oi[k] = self.log_const[k] - 0.5 * s;
-                    }
-                }
-            }
-            CovarianceType::Spherical => {
-                for (xi, oi) in x.chunks_exact(d).zip(out.chunks_exact_mut(k_total)) {
-                    for k in 0..k_total {
-                        let mu = self.mean(k);
-                        let mut s = 0.0;
-                        for j in 0..d {
-                            let t = xi[j] - mu[j];
-                            s += t * t;
-                        }
-                        let p = self.precision[k];
-                        oi[k] = self.log_const[k] - 0.5 * s * p * p;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `z_i = x_i - mu` for every row.
-pub(crate) fn center(x: &[f64], mu: &[f64], z: &mut [f64]) {
-    let d = mu.len();
-    for (zi, xi) in z.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-        for j in 0..d {
-            zi[j] = xi[j] - mu[j];
-        }
-    }
-}
-
-fn sum_squares(v: &[f64]) -> f64 {
-    v.iter().map(|a| a * a).sum()
 }
 
 /// Max-shifted log-sum-exp of one row of weighted log-probabilities. On return
 /// `row` holds the posterior probabilities, and the result is `ln p(x)`.
-#[inline]
 pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
     let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        // No component gives the row any density; spread it evenly.
+    if !max.is_finite() {
+        // No component gives the row any density (or a value overflowed);
+        // spread it evenly.
         let u = 1.0 / row.len() as f64;
         row.iter_mut().for_each(|r| *r = u);
-        return f64::NEG_INFINITY;
+        return if max.is_nan() {
+            f64::NAN
+        } else {
+            f64::NEG_INFINITY
+        };
     }
     let mut sum = 0.0;
     for r in row.iter_mut() {
@@ -173,7 +105,8 @@ pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array3, array};
+    use crate::kernel::{BLOCK, Block, log_prob, normalize};
+    use ndarray::{Array2, array};
 
     #[test]
     fn log_sum_exp_is_shift_invariant_and_normalizes() {
@@ -185,28 +118,61 @@ mod tests {
         assert!(row[0] > row[1] && row[1] > row[2]);
     }
 
+    /// The kernels against the density written out, for every covariance type.
     #[test]
-    fn full_density_matches_closed_form() {
-        // One 2-d component with covariance [[2, 0.5], [0.5, 1]].
-        let cov = array![[2.0, 0.5], [0.5, 1.0]];
-        let model = GaussianMixture::new(
-            array![1.0],
-            array![[1.0, -1.0]],
-            Covariances::Full(
-                Array3::from_shape_vec((1, 2, 2), cov.iter().copied().collect()).unwrap(),
-            ),
-        )
-        .unwrap();
-        let prep = Prepared::new(&model);
-        let x = [2.0, 0.5];
-        let mut out = [0.0];
-        prep.weighted_log_prob(&x, 1, &mut out, &mut Vec::new());
-        let det: f64 = 2.0 * 1.0 - 0.25;
-        let inv = [[1.0 / det, -0.5 / det], [-0.5 / det, 2.0 / det]];
-        let dx = [1.0, 1.5];
-        let m = dx[0] * (inv[0][0] * dx[0] + inv[0][1] * dx[1])
-            + dx[1] * (inv[1][0] * dx[0] + inv[1][1] * dx[1]);
-        let want = -0.5 * (2.0 * LN_2PI + det.ln() + m);
-        assert!((out[0] - want).abs() < 1e-13, "{} vs {want}", out[0]);
+    fn kernels_match_closed_form_densities() {
+        let dense = [
+            array![[2.0, 0.5, 0.1], [0.5, 1.0, -0.2], [0.1, -0.2, 0.7]],
+            array![[1.0, 0.0, 0.3], [0.0, 0.5, 0.0], [0.3, 0.0, 2.0]],
+        ];
+        let means = array![[1.0, -1.0, 0.5], [0.0, 2.0, -3.0]];
+        let weights = [0.3, 0.7];
+        let rows: Vec<[f64; 3]> = (0..11)
+            .map(|i| [i as f64 * 0.3 - 1.0, (i as f64).sin(), 0.1 * i as f64])
+            .collect();
+        for t in CovarianceType::ALL {
+            let cov = Covariances::from_dense(t, &dense, &weights);
+            let model = GaussianMixture::new(array![0.3, 0.7], means.clone(), cov.clone()).unwrap();
+            let prep = Prepared::new(&model);
+            let x: Vec<f64> = rows.iter().flatten().copied().collect();
+            let mut block = Block::default();
+            block.load(&x, 3, &prep.center);
+            let mut lp = vec![0.0; 2 * BLOCK];
+            log_prob(&prep, &block, &mut lp);
+            for (i, xi) in rows.iter().enumerate() {
+                for k in 0..2 {
+                    let s = cov.dense(k, 3);
+                    let want = log_density(&s, &means.row(k).to_vec(), xi) + weights[k].ln();
+                    let got = lp[k * BLOCK + i];
+                    assert!(
+                        (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                        "{t} row {i} k {k}: {got} vs {want}"
+                    );
+                }
+            }
+            let mut log_norm = vec![0.0; BLOCK];
+            normalize(&mut lp, 2, &mut log_norm);
+            for i in 0..rows.len() {
+                assert!((lp[i] + lp[BLOCK + i] - 1.0).abs() < 1e-14);
+            }
+        }
+    }
+
+    /// `ln N(x | mu, S)` by Cholesky, independently of the kernels.
+    fn log_density(s: &Array2<f64>, mu: &[f64], x: &[f64]) -> f64 {
+        let l = crate::linalg::cholesky_lower(s.view()).unwrap();
+        let d = mu.len();
+        // Solve L y = x - mu.
+        let mut y = vec![0.0; d];
+        for i in 0..d {
+            let mut v = x[i] - mu[i];
+            for j in 0..i {
+                v -= l[(i, j)] * y[j];
+            }
+            y[i] = v / l[(i, i)];
+        }
+        let m: f64 = y.iter().map(|v| v * v).sum();
+        let log_det: f64 = (0..d).map(|i| 2.0 * l[(i, i)].ln()).sum();
+        -0.5 * (d as f64 * LN_2PI + log_det + m)
     }
 }

@@ -100,6 +100,18 @@ impl ValidFitParams {
                         n_classes: data.n_classes(),
                     });
                 }
+                // Every class needs a labeled row with weight to start from.
+                let mut seen = vec![false; data.n_classes()];
+                for i in 0..data.n_rows() {
+                    if let Some(c) = data.label(i)
+                        && data.weight(i) > 0.0
+                    {
+                        seen[c as usize] = true;
+                    }
+                }
+                if let Some(class) = seen.iter().position(|s| !s) {
+                    return Err(GmmError::EmptyClass { class });
+                }
                 match s.mode {
                     SemiSupervisedMode::Em => RowPolicy::Clamped {
                         unlabeled_weight: s.unlabeled_weight,
@@ -163,7 +175,7 @@ impl ValidFitParams {
             }
             let prepared: Vec<Prepared> = active
                 .iter()
-                .map(|&i| Prepared::new(&states[i].model))
+                .map(|&i| Prepared::with_center(&states[i].model, &summary.col_mean))
                 .collect();
             let outputs = em_pass(&prepared, data, policy, p.chunk_rows, &summary);
             for ((&i, out), prep) in active.iter().zip(outputs).zip(&prepared) {
@@ -201,12 +213,18 @@ impl ValidFitParams {
         }
 
         // The best restart by final objective; the first of equals wins.
-        let mut best = 0;
-        for (i, s) in states.iter().enumerate() {
-            if s.report.lower_bound > states[best].report.lower_bound {
-                best = i;
-            }
-        }
+        // Restarts at the same optimum differ by rounding only, so values
+        // within 1e-12 relative count as equal: the choice then does not
+        // depend on chunking or on weights versus repeated rows.
+        let top = states
+            .iter()
+            .map(|s| s.report.lower_bound)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let slack = 1e-12 * top.abs().max(1.0);
+        let best = states
+            .iter()
+            .position(|s| s.report.lower_bound >= top - slack)
+            .unwrap_or(0);
         let model = states[best].model.clone();
         let score = score_with(&model, data, policy.scoring(), p.chunk_rows);
         let n_parameters = model.n_parameters();

@@ -61,9 +61,20 @@ pub(crate) fn initialize(
     let seed = ctx.params.seed;
     let r = restart as u64;
     let k = ctx.params.n_components;
+    let d = ctx.data.n_features();
+    // In semi-supervised fits component c must start on class c, since the
+    // labeled rows of class c are tied to component c: center-based starts
+    // put their first centers on the classes (the class means for restart 0,
+    // random labeled rows after), the others are matched to the classes.
+    let semi = ctx.data.n_classes() > 0 && ctx.policy != RowPolicy::Unsupervised;
+    let anchors = if semi && method != InitMethod::Labeled {
+        class_anchors(ctx, restart)?
+    } else {
+        Vec::new()
+    };
     let (model, description) = match method {
         InitMethod::KMeans => {
-            let seeds = kmeans_plusplus_seeds(ctx, restart, &[])?;
+            let seeds = kmeans_plusplus_seeds(ctx, restart, &anchors)?;
             let (centers, iters) = lloyd(ctx, seeds);
             (
                 assignment_model(ctx, &centers)?,
@@ -71,15 +82,14 @@ pub(crate) fn initialize(
             )
         }
         InitMethod::KMeansPlusPlus => {
-            let seeds = kmeans_plusplus_seeds(ctx, restart, &[])?;
+            let seeds = kmeans_plusplus_seeds(ctx, restart, &anchors)?;
             (assignment_model(ctx, &seeds)?, "kmeans++".to_string())
         }
         InitMethod::RandomFromData => {
-            let rows = distinct_random_rows(ctx, &mut rng_for(seed, &[r, STREAM_ROWS]), k);
-            let centers: Vec<f64> = rows
-                .iter()
-                .flat_map(|&i| ctx.data.row(i).iter().copied())
-                .collect();
+            let have = anchors.len() / d;
+            let rows = distinct_random_rows(ctx, &mut rng_for(seed, &[r, STREAM_ROWS]), k - have);
+            let mut centers = anchors.clone();
+            centers.extend(rows.iter().flat_map(|&i| ctx.data.row(i).iter().copied()));
             (
                 assignment_model(ctx, &centers)?,
                 "random-from-data".to_string(),
@@ -92,7 +102,29 @@ pub(crate) fn initialize(
         ),
         InitMethod::Labeled => labeled_start(ctx, restart)?,
     };
+    let model = if semi && matches!(method, InitMethod::Random | InitMethod::RandomParams) {
+        // Random starts keep their spread; the class components move onto
+        // their classes.
+        let mut means = model.means().clone();
+        for (i, v) in anchors.iter().enumerate() {
+            means[(i / d, i % d)] = *v;
+        }
+        GaussianMixture::new(model.weights().clone(), means, model.covariances().clone())
+            .map_err(|_| 0usize)?
+    } else {
+        model
+    };
     Ok(Start { model, description })
+}
+
+/// Centers for the classes: their means for restart 0, a random labeled row
+/// of each class for later restarts.
+fn class_anchors(ctx: &InitContext<'_>, restart: usize) -> Result<Vec<f64>, usize> {
+    Ok(if restart == 0 {
+        class_stats(ctx)?.means
+    } else {
+        random_labeled_rows(ctx, restart)
+    })
 }
 
 /// A user-given model as a start, converted to the fit's covariance type.

@@ -37,11 +37,13 @@ mod error;
 mod estep;
 mod fit;
 mod init;
+mod kernel;
 pub mod linalg;
 mod model;
 mod mstep;
 mod params;
 mod pass;
+mod simd;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances};

@@ -6,7 +6,8 @@
 use rayon::prelude::*;
 
 use crate::data::DataView;
-use crate::estep::{Prepared, log_sum_exp_normalize};
+use crate::estep::Prepared;
+use crate::kernel::{self, BLOCK, Block, LaneStats};
 use crate::model::GaussianMixture;
 use crate::stats::{ExactStats, Layout, Scales, SecondMoment, SufficientStats};
 
@@ -46,30 +47,6 @@ impl RowPolicy {
         match self {
             RowPolicy::UnlabeledOnly => RowPolicy::UnlabeledOnly,
             _ => RowPolicy::Unsupervised,
-        }
-    }
-
-    /// Turns a row of weighted log-probabilities into weighted
-    /// responsibilities in place; returns the row's objective term.
-    #[inline]
-    fn responsibilities(self, row: &mut [f64], w: f64, label: Option<u32>) -> f64 {
-        let ew = self.effective_weight(w, label);
-        if ew == 0.0 {
-            row.fill(0.0);
-            return 0.0;
-        }
-        match (self, label) {
-            (RowPolicy::Clamped { .. }, Some(c)) => {
-                let v = row[c as usize];
-                row.fill(0.0);
-                row[c as usize] = ew;
-                ew * v
-            }
-            _ => {
-                let l = log_sum_exp_normalize(row);
-                row.iter_mut().for_each(|r| *r *= ew);
-                ew * l
-            }
         }
     }
 }
@@ -237,6 +214,88 @@ impl DataSummary {
     }
 }
 
+/// Scratch space of one worker for the block kernels.
+#[derive(Default)]
+struct Work {
+    block: Block,
+    /// `K x width`: log-probabilities, then responsibilities.
+    lp: Vec<f64>,
+    log_norm: Vec<f64>,
+    /// Effective weight of each row of the block (0 for padding).
+    ew: Vec<f64>,
+    scratch: Vec<f64>,
+    /// `(row in block, class, log-probability)` of clamped labeled rows.
+    clamped: Vec<(usize, usize, f64)>,
+}
+
+impl Work {
+    /// Loads rows `start..end` and their effective weights.
+    fn load(
+        &mut self,
+        data: DataView<'_>,
+        start: usize,
+        end: usize,
+        center: &[f64],
+        policy: RowPolicy,
+    ) {
+        self.block
+            .load(data.rows(start, end), data.n_features(), center);
+        let w = BLOCK;
+        self.ew.clear();
+        self.ew
+            .extend((start..end).map(|i| policy.effective_weight(data.weight(i), data.label(i))));
+        self.ew.resize(w, 0.0);
+        self.log_norm.resize(w, 0.0);
+    }
+
+    /// The E-step of the loaded block under `model`: responsibilities
+    /// weighted by the row policy in `lp`; returns the block's objective
+    /// (weighted log-likelihood, with clamped rows counted under their class).
+    fn e_step(
+        &mut self,
+        model: &Prepared,
+        data: DataView<'_>,
+        start: usize,
+        policy: RowPolicy,
+    ) -> f64 {
+        let (k, w, rows) = (model.k, BLOCK, self.block.rows);
+        self.lp.resize(k * w, 0.0);
+        kernel::log_prob(model, &self.block, &mut self.lp);
+        self.clamped.clear();
+        if let (RowPolicy::Clamped { .. }, Some(_)) = (policy, data.labels()) {
+            for i in 0..rows {
+                if let Some(c) = data.label(start + i) {
+                    let c = c as usize;
+                    self.clamped.push((i, c, self.lp[c * w + i]));
+                }
+            }
+        }
+        kernel::normalize(&mut self.lp, k, &mut self.log_norm);
+        for &(i, c, _) in &self.clamped {
+            for j in 0..k {
+                self.lp[j * w + i] = if j == c { 1.0 } else { 0.0 };
+            }
+            self.log_norm[i] = f64::NAN; // replaced below
+        }
+        for &(i, _, v) in &self.clamped {
+            self.log_norm[i] = v;
+        }
+        let mut objective = 0.0;
+        for i in 0..rows {
+            let ew = self.ew[i];
+            if ew > 0.0 {
+                objective += ew * self.log_norm[i];
+            }
+        }
+        for j in 0..k {
+            for (r, ew) in self.lp[j * w..(j + 1) * w].iter_mut().zip(&self.ew) {
+                *r *= ew;
+            }
+        }
+        objective
+    }
+}
+
 /// The result of one EM pass for one model: the statistics around its means
 /// and its total objective (log-likelihood, or the semi-supervised objective)
 /// before the M-step.
@@ -247,8 +306,17 @@ pub(crate) struct EmPassOutput {
     pub objective: f64,
 }
 
-/// One fused E+M pass for several models at once: each chunk is read once and
-/// serves every model while it is in cache.
+fn layout_of(m: &Prepared) -> Layout {
+    Layout {
+        k: m.k,
+        d: m.d,
+        second: SecondMoment::for_covariance(m.covariance_type),
+    }
+}
+
+/// One fused E+M pass for several models at once: each block of rows is
+/// loaded once and serves every model while it is in cache. The models must
+/// share one center (the data's mean).
 pub(crate) fn em_pass(
     models: &[Prepared],
     data: DataView<'_>,
@@ -256,34 +324,28 @@ pub(crate) fn em_pass(
     chunk_rows: usize,
     summary: &DataSummary,
 ) -> Vec<EmPassOutput> {
-    let d = data.n_features();
-    let layouts: Vec<Layout> = models
-        .iter()
-        .map(|m| Layout {
-            k: m.k,
-            d,
-            second: SecondMoment::for_covariance(m.covariance_type),
-        })
-        .collect();
+    let center = &summary.col_mean;
+    let layouts: Vec<Layout> = models.iter().map(layout_of).collect();
     let scales: Vec<Scales> = models
         .iter()
         .zip(&layouts)
         .map(|(m, &l)| summary.scales(l, &m.means))
         .collect();
+    let br = BLOCK;
     struct Acc {
         exact: Vec<ExactStats>,
         objective: OrderedSums,
+        lanes: Vec<LaneStats>,
         partial: Vec<SufficientStats>,
-        lp: Vec<f64>,
-        scratch: Vec<f64>,
+        work: Work,
         objective_part: Vec<f64>,
     }
     let identity = || Acc {
         exact: scales.iter().map(ExactStats::zeros).collect(),
         objective: OrderedSums::new(models.len()),
+        lanes: layouts.iter().map(|&l| LaneStats::zeros(l)).collect(),
         partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
-        lp: Vec::new(),
-        scratch: Vec::new(),
+        work: Work::default(),
         objective_part: vec![0.0; models.len()],
     };
     let acc = chunked(
@@ -291,21 +353,24 @@ pub(crate) fn em_pass(
         chunk_rows,
         identity,
         |acc, c, start, end| {
-            let rows = end - start;
-            let x = data.rows(start, end);
-            for (m, model) in models.iter().enumerate() {
-                acc.lp.resize(rows * model.k, 0.0);
-                model.weighted_log_prob(x, rows, &mut acc.lp, &mut acc.scratch);
-                let mut objective = 0.0;
-                for (i, row) in acc.lp.chunks_exact_mut(model.k).enumerate() {
-                    objective +=
-                        policy.responsibilities(row, data.weight(start + i), data.label(start + i));
+            acc.lanes.iter_mut().for_each(LaneStats::reset);
+            acc.objective_part.fill(0.0);
+            let mut b0 = start;
+            while b0 < end {
+                let b1 = (b0 + br).min(end);
+                acc.work.load(data, b0, b1, center, policy);
+                for (m, model) in models.iter().enumerate() {
+                    acc.objective_part[m] += acc.work.e_step(model, data, b0, policy);
+                    let Work {
+                        block, lp, scratch, ..
+                    } = &mut acc.work;
+                    kernel::accumulate(&model.means_c, block, lp, &mut acc.lanes[m], scratch);
                 }
-                acc.objective_part[m] = objective;
-                let partial = &mut acc.partial[m];
-                partial.reset();
-                partial.accumulate(x, &acc.lp, &model.means, &mut acc.scratch);
-                acc.exact[m].add(&scales[m], partial);
+                b0 = b1;
+            }
+            for m in 0..models.len() {
+                acc.lanes[m].reduce_into(&mut acc.partial[m]);
+                acc.exact[m].add(&scales[m], &acc.partial[m]);
             }
             acc.objective.push(c, &acc.objective_part);
         },
@@ -329,10 +394,10 @@ pub(crate) fn em_pass(
         .collect()
 }
 
-/// Statistics of given (weighted) responsibilities, around `centers`: how
+/// Statistics of given responsibilities, around `centers` (`K x d`): how
 /// initializations turn assignments into parameters. `resp(start, end, out)`
-/// fills the responsibilities of rows `start..end` (unweighted; this pass
-/// applies the row policy's weights).
+/// fills the responsibilities of rows `start..end` (`rows x K`, row-major,
+/// unweighted; this pass applies the row policy's weights).
 pub(crate) fn stats_from_responsibilities<F>(
     data: DataView<'_>,
     layout: Layout,
@@ -346,31 +411,55 @@ where
     F: Fn(usize, usize, &mut [f64]) + Sync + Send,
 {
     let scales = summary.scales(layout, centers);
+    let d = layout.d;
+    let kk = layout.k;
+    let center = &summary.col_mean;
+    let centers_c: Vec<f64> = centers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c - center[i % d])
+        .collect();
+    let br = BLOCK;
     struct Acc {
         exact: ExactStats,
+        lanes: LaneStats,
         partial: SufficientStats,
+        work: Work,
         r: Vec<f64>,
-        scratch: Vec<f64>,
     }
     let acc = chunked(
         data.n_rows(),
         chunk_rows,
         || Acc {
             exact: ExactStats::zeros(&scales),
+            lanes: LaneStats::zeros(layout),
             partial: SufficientStats::zeros(layout),
+            work: Work::default(),
             r: Vec::new(),
-            scratch: Vec::new(),
         },
         |acc, _c, start, end| {
-            acc.r.resize((end - start) * layout.k, 0.0);
-            resp(start, end, &mut acc.r);
-            for (i, row) in acc.r.chunks_exact_mut(layout.k).enumerate() {
-                let ew = policy.effective_weight(data.weight(start + i), data.label(start + i));
-                row.iter_mut().for_each(|r| *r *= ew);
+            acc.lanes.reset();
+            let mut b0 = start;
+            while b0 < end {
+                let b1 = (b0 + br).min(end);
+                acc.work.load(data, b0, b1, center, policy);
+                let w = BLOCK;
+                acc.r.resize((b1 - b0) * kk, 0.0);
+                resp(b0, b1, &mut acc.r);
+                acc.work.lp.clear();
+                acc.work.lp.resize(kk * w, 0.0);
+                for (i, row) in acc.r.chunks_exact(kk).enumerate() {
+                    for (k, r) in row.iter().enumerate() {
+                        acc.work.lp[k * w + i] = r * acc.work.ew[i];
+                    }
+                }
+                let Work {
+                    block, lp, scratch, ..
+                } = &mut acc.work;
+                kernel::accumulate(&centers_c, block, lp, &mut acc.lanes, scratch);
+                b0 = b1;
             }
-            acc.partial.reset();
-            acc.partial
-                .accumulate(data.rows(start, end), &acc.r, centers, &mut acc.scratch);
+            acc.lanes.reduce_into(&mut acc.partial);
             acc.exact.add(&scales, &acc.partial);
         },
         |mut a, b| {
@@ -405,31 +494,36 @@ pub(crate) fn score_with(
     chunk_rows: usize,
 ) -> ScoreSums {
     let prepared = Prepared::new(model);
-    let k = prepared.k;
+    let br = BLOCK;
     struct Acc {
         sums: OrderedSums,
-        lp: Vec<f64>,
-        scratch: Vec<f64>,
+        work: Work,
     }
     let acc = chunked(
         data.n_rows(),
         chunk_rows,
         || Acc {
             sums: OrderedSums::new(2),
-            lp: Vec::new(),
-            scratch: Vec::new(),
+            work: Work::default(),
         },
         |acc, c, start, end| {
-            let rows = end - start;
-            acc.lp.resize(rows * k, 0.0);
-            prepared.weighted_log_prob(data.rows(start, end), rows, &mut acc.lp, &mut acc.scratch);
             let mut part = [0.0, 0.0];
-            for (i, row) in acc.lp.chunks_exact_mut(k).enumerate() {
-                let w = policy.effective_weight(data.weight(start + i), data.label(start + i));
-                if w > 0.0 {
-                    part[0] += w * log_sum_exp_normalize(row);
-                    part[1] += w;
+            let mut b0 = start;
+            while b0 < end {
+                let b1 = (b0 + br).min(end);
+                let work = &mut acc.work;
+                work.load(data, b0, b1, &prepared.center, policy);
+                work.lp.resize(prepared.k * BLOCK, 0.0);
+                kernel::log_prob(&prepared, &work.block, &mut work.lp);
+                kernel::normalize(&mut work.lp, prepared.k, &mut work.log_norm);
+                for i in 0..b1 - b0 {
+                    let w = work.ew[i];
+                    if w > 0.0 {
+                        part[0] += w * work.log_norm[i];
+                        part[1] += w;
+                    }
                 }
+                b0 = b1;
             }
             acc.sums.push(c, &part);
         },
@@ -446,7 +540,7 @@ pub(crate) fn score_with(
 }
 
 /// Fills `log_norm[i] = ln p(x_i)` and, if given, the posterior probabilities
-/// (`n x K`) of every row.
+/// (`n x K`, row-major) of every row.
 pub(crate) fn predict_rows(
     model: &GaussianMixture,
     data: DataView<'_>,
@@ -455,30 +549,40 @@ pub(crate) fn predict_rows(
 ) {
     let prepared = Prepared::new(model);
     let k = prepared.k;
-    let chunk_rows = DEFAULT_CHUNK_ROWS;
-    let run = |c: usize, ln: &mut [f64], pr: &mut [f64], scratch: &mut Vec<f64>| {
-        let start = c * chunk_rows;
+    let br = BLOCK;
+    let run = |start: usize, ln: &mut [f64], mut pr: Option<&mut [f64]>, work: &mut Work| {
         let rows = ln.len();
-        prepared.weighted_log_prob(data.rows(start, start + rows), rows, pr, scratch);
-        for (l, row) in ln.iter_mut().zip(pr.chunks_exact_mut(k)) {
-            *l = log_sum_exp_normalize(row);
+        work.load(
+            data,
+            start,
+            start + rows,
+            &prepared.center,
+            RowPolicy::Unsupervised,
+        );
+        let w = BLOCK;
+        work.lp.resize(k * w, 0.0);
+        kernel::log_prob(&prepared, &work.block, &mut work.lp);
+        kernel::normalize(&mut work.lp, k, &mut work.log_norm);
+        ln.copy_from_slice(&work.log_norm[..rows]);
+        if let Some(pr) = pr.as_deref_mut() {
+            for (i, row) in pr.chunks_exact_mut(k).enumerate() {
+                for (j, p) in row.iter_mut().enumerate() {
+                    *p = work.lp[j * w + i];
+                }
+            }
         }
     };
     match proba {
         Some(proba) => log_norm
-            .par_chunks_mut(chunk_rows)
-            .zip(proba.par_chunks_mut(chunk_rows * k))
+            .par_chunks_mut(br)
+            .zip(proba.par_chunks_mut(br * k))
             .enumerate()
-            .for_each_init(Vec::new, |scratch, (c, (ln, pr))| run(c, ln, pr, scratch)),
+            .for_each_init(Work::default, |work, (b, (ln, pr))| {
+                run(b * br, ln, Some(pr), work)
+            }),
         None => log_norm
-            .par_chunks_mut(chunk_rows)
+            .par_chunks_mut(br)
             .enumerate()
-            .for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(scratch, pr), (c, ln)| {
-                    pr.resize(ln.len() * k, 0.0);
-                    run(c, ln, pr, scratch)
-                },
-            ),
+            .for_each_init(Work::default, |work, (b, ln)| run(b * br, ln, None, work)),
     }
 }

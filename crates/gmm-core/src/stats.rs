@@ -9,11 +9,7 @@
 //! or order adds the chunks; the bound keeps about 120 bits of headroom, far
 //! more than the 53 bits of an `f64`.
 
-use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-use faer::{Accum, MatMut, MatRef, Par};
-
 use crate::covariance::CovarianceType;
-use crate::estep::center;
 
 /// Which second moments are accumulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,74 +81,6 @@ impl SufficientStats {
             n: vec![0.0; layout.k],
             s1: vec![0.0; layout.k * layout.d],
             s2: vec![0.0; layout.s2_len()],
-        }
-    }
-
-    pub fn reset(&mut self) {
-        self.n.fill(0.0);
-        self.s1.fill(0.0);
-        self.s2.fill(0.0);
-    }
-
-    /// Adds the rows of `x` with responsibilities `r` (`rows x K`, already
-    /// multiplied by the row weights) around the centers `c` (`K x d`).
-    pub fn accumulate(&mut self, x: &[f64], r: &[f64], centers: &[f64], scratch: &mut Vec<f64>) {
-        let Layout { k: kk, d, second } = self.layout;
-        let rows = x.len() / d;
-        for ri in r.chunks_exact(kk) {
-            for (n, &v) in self.n.iter_mut().zip(ri) {
-                *n += v;
-            }
-        }
-        scratch.resize(2 * rows * d, 0.0);
-        let (z, w) = scratch.split_at_mut(rows * d);
-        for k in 0..kk {
-            let mu = &centers[k * d..(k + 1) * d];
-            let s1 = &mut self.s1[k * d..(k + 1) * d];
-            match second {
-                SecondMoment::Diag => {
-                    let s2 = &mut self.s2[k * d..(k + 1) * d];
-                    for (xi, ri) in x.chunks_exact(d).zip(r.chunks_exact(kk)) {
-                        let rk = ri[k];
-                        for j in 0..d {
-                            let t = xi[j] - mu[j];
-                            let rt = rk * t;
-                            s1[j] += rt;
-                            s2[j] += rt * t;
-                        }
-                    }
-                }
-                SecondMoment::Full | SecondMoment::Pooled => {
-                    center(x, mu, z);
-                    for ((wi, zi), ri) in w
-                        .chunks_exact_mut(d)
-                        .zip(z.chunks_exact(d))
-                        .zip(r.chunks_exact(kk))
-                    {
-                        let rk = ri[k];
-                        for j in 0..d {
-                            wi[j] = rk * zi[j];
-                            s1[j] += wi[j];
-                        }
-                    }
-                    let s2 = match second {
-                        SecondMoment::Full => &mut self.s2[k * d * d..(k + 1) * d * d],
-                        _ => &mut self.s2[..],
-                    };
-                    // Lower triangle of z^T w.
-                    matmul(
-                        MatMut::from_row_major_slice_mut(s2, d, d),
-                        BlockStructure::TriangularLower,
-                        Accum::Add,
-                        MatRef::from_row_major_slice(z, rows, d).transpose(),
-                        BlockStructure::Rectangular,
-                        MatRef::from_row_major_slice(w, rows, d),
-                        BlockStructure::Rectangular,
-                        1.0,
-                        Par::Seq,
-                    );
-                }
-            }
         }
     }
 }
@@ -406,16 +334,23 @@ mod tests {
         }
     }
 
+    /// Statistics-like values of varied magnitudes.
     fn chunk(seed: u64) -> SufficientStats {
         let mut s = SufficientStats::zeros(layout());
-        let x: Vec<f64> = (0..30)
-            .map(|i| ((i as f64 + seed as f64) * 0.37).sin() * 10.0)
-            .collect();
-        let r: Vec<f64> = (0..20)
-            .map(|i| ((i + seed as usize) % 7) as f64 / 7.0)
-            .collect();
-        let centers = [0.5, -1.0, 2.0, 1.0, 0.0, -3.0];
-        s.accumulate(&x, &r, &centers, &mut Vec::new());
+        let f = |i: usize| ((i as f64 + seed as f64) * 0.37).sin() * 10.0;
+        s.n.iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = f(i).abs());
+        s.s1.iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = f(i + 7) * 3.0);
+        for k in 0..2 {
+            for a in 0..3 {
+                for b in 0..=a {
+                    s.s2[k * 9 + a * 3 + b] = f(k * 9 + a * 3 + b) * 20.0 + 1e-9 * f(a);
+                }
+            }
+        }
         s
     }
 

@@ -1,0 +1,634 @@
+//! The hot loops of a pass, on blocks of rows in lane layout: each feature's
+//! values for the block's rows are contiguous, so four rows fill a SIMD
+//! register and every formula runs on four rows at once.
+//!
+//! For a block and a model: [`log_prob`] writes `ln pi_k + ln N(x | k)` for
+//! every component (the E-step's matrix products `(x - mu_k) P_k`, using that
+//! `P_k` is upper triangular), [`normalize`] turns them into posterior
+//! probabilities with a max-shifted log-sum-exp and vectorized `exp`, and
+//! [`accumulate`] adds the block's sufficient statistics around the
+//! components' centers (rank-k updates of the scatter matrices, lower
+//! triangle only) to per-lane accumulators that are reduced once per chunk.
+//!
+//! Every kernel is written once, generic over [`Lanes`], and compiled twice:
+//! for AVX2+FMA and portably. Both do the same fused operations in the same
+//! order and give bit-identical results.
+
+use crate::covariance::CovarianceType;
+use crate::estep::Prepared;
+use crate::simd::{Lanes, Level, Scalar4, level};
+use crate::stats::{Layout, SecondMoment, SufficientStats};
+
+/// Rows per SIMD register.
+pub(crate) const LANES: usize = 4;
+
+/// Rows per block. A constant, so that the kernels address every feature of
+/// a block at a fixed offset; 64 rows of 16 features, their weighted copies
+/// and centered copies fit the L1 cache together.
+pub(crate) const BLOCK: usize = 64;
+
+const VECTORS: usize = BLOCK / LANES;
+
+/// Up to [`BLOCK`] rows in lane layout, shifted by a center `c` so that data
+/// far from the origin keeps its precision: `xt[j * BLOCK + i] = x_ij - c_j`.
+/// Rows past `rows` are padding at the center.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Block {
+    pub rows: usize,
+    pub d: usize,
+    pub xt: Vec<f64>,
+}
+
+impl Block {
+    /// Loads the row-major `rows x d` values of `x` (at most [`BLOCK`] rows).
+    pub fn load(&mut self, x: &[f64], d: usize, center: &[f64]) {
+        let rows = x.len() / d;
+        assert!(rows <= BLOCK && center.len() == d);
+        self.rows = rows;
+        self.d = d;
+        self.xt.resize(d * BLOCK, 0.0);
+        // Rows in order, so that the data streams in from memory.
+        for (i, xi) in x.chunks_exact(d).enumerate() {
+            for (j, (&v, &c)) in xi.iter().zip(center).enumerate() {
+                self.xt[j * BLOCK + i] = v - c;
+            }
+        }
+        if rows < BLOCK {
+            for col in self.xt.chunks_exact_mut(BLOCK) {
+                col[rows..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Calls the generic kernel with AVX2 lanes or portable lanes, by the
+/// detected level.
+macro_rules! dispatch {
+    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+        pub(crate) fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    $generic::<crate::simd::Avx2>($($arg),*)
+                }
+                if level() == Level::Avx2 {
+                    // SAFETY: `level` reports Avx2 only when avx2 and fma were detected.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $generic::<Scalar4>($($arg),*)
+        }
+    };
+}
+
+dispatch!(log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
+dispatch!(normalize, normalize_generic, (lp: &mut [f64], k: usize, log_norm: &mut [f64]));
+dispatch!(
+    accumulate,
+    accumulate_generic,
+    (centers: &[f64], b: &Block, r: &[f64], acc: &mut LaneStats, scratch: &mut Vec<f64>)
+);
+
+/// `lp[k * BLOCK + i] = ln pi_k + ln N(x_i | k)` for the block's rows.
+#[inline(always)]
+fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
+    let d = b.d;
+    assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
+    assert!(m.means_c.len() >= m.k * d);
+    let xt = b.xt.as_ptr();
+    for k in 0..m.k {
+        let mu = &m.means_c[k * d..(k + 1) * d];
+        let c = V::splat(m.log_const[k]);
+        let out = lp[k * BLOCK..(k + 1) * BLOCK].as_mut_ptr();
+        let half = V::splat(-0.5);
+        match m.covariance_type {
+            CovarianceType::Full | CovarianceType::Tied => {
+                let p = match m.covariance_type {
+                    CovarianceType::Full => &m.precision[k * d * d..(k + 1) * d * d],
+                    _ => &m.precision[..d * d],
+                };
+                for v in (0..BLOCK).step_by(2 * LANES) {
+                    // SAFETY: `v + 8 <= BLOCK`, `xt` holds `d * BLOCK` values
+                    // and `out` BLOCK values.
+                    unsafe {
+                        let q = mahalanobis::<V, 2>(xt.add(v), d, mu, p);
+                        half.mul_add(q[0], c).storep(out.add(v));
+                        half.mul_add(q[1], c).storep(out.add(v + LANES));
+                    }
+                }
+            }
+            CovarianceType::Diag => {
+                let p = &m.precision[k * d..(k + 1) * d];
+                for v in (0..BLOCK).step_by(LANES) {
+                    let mut q = V::splat(0.0);
+                    for j in 0..d {
+                        // SAFETY: `j * BLOCK + v + 4 <= d * BLOCK`.
+                        let x = unsafe { V::loadp(xt.add(j * BLOCK + v)) };
+                        let t = x.sub(V::splat(mu[j])).mul(V::splat(p[j]));
+                        q = t.mul_add(t, q);
+                    }
+                    // SAFETY: `v + 4 <= BLOCK`.
+                    unsafe { half.mul_add(q, c).storep(out.add(v)) };
+                }
+            }
+            CovarianceType::Spherical => {
+                let p = m.precision[k];
+                let h = V::splat(-0.5 * p * p);
+                for v in (0..BLOCK).step_by(LANES) {
+                    let mut q = V::splat(0.0);
+                    for j in 0..d {
+                        // SAFETY: as above.
+                        let x = unsafe { V::loadp(xt.add(j * BLOCK + v)) };
+                        let t = x.sub(V::splat(mu[j]));
+                        q = t.mul_add(t, q);
+                    }
+                    // SAFETY: `v + 4 <= BLOCK`.
+                    unsafe { h.mul_add(q, c).storep(out.add(v)) };
+                }
+            }
+        }
+    }
+}
+
+/// `||(x - mu) P||^2` for `G` registers of rows at `xt` (feature `i` at
+/// `xt + i * BLOCK`), with `P` upper triangular (row-major): output column
+/// `j` needs rows `i <= j` of `P`. Columns go four at a time so that each
+/// loaded `x - mu` serves four products.
+///
+/// # Safety
+/// `xt + i * BLOCK .. + 4 * G` must be readable for every `i < d`.
+#[inline(always)]
+unsafe fn mahalanobis<V: Lanes, const G: usize>(
+    xt: *const f64,
+    d: usize,
+    mu: &[f64],
+    p: &[f64],
+) -> [V; G] {
+    assert!(mu.len() >= d && p.len() >= d * d);
+    let mut q = [V::splat(0.0); G];
+    let mut j0 = 0;
+    // SAFETY: forwarded from the caller; `column_tile` reads columns `< d`.
+    unsafe {
+        while j0 + 4 <= d {
+            column_tile::<V, G, 4>(xt, d, mu, p, j0, &mut q);
+            j0 += 4;
+        }
+        match d - j0 {
+            1 => column_tile::<V, G, 1>(xt, d, mu, p, j0, &mut q),
+            2 => column_tile::<V, G, 2>(xt, d, mu, p, j0, &mut q),
+            3 => column_tile::<V, G, 3>(xt, d, mu, p, j0, &mut q),
+            _ => {}
+        }
+    }
+    q
+}
+
+/// Adds `sum_j y_j^2` over output columns `j0..j0+J` of `y = (x - mu) P`.
+///
+/// # Safety
+/// As [`mahalanobis`], with `j0 + J <= d`.
+#[inline(always)]
+unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
+    xt: *const f64,
+    d: usize,
+    mu: &[f64],
+    p: &[f64],
+    j0: usize,
+    q: &mut [V; G],
+) {
+    let mut acc = [[V::splat(0.0); J]; G];
+    let p = p.as_ptr();
+    for i in 0..j0 + J {
+        // SAFETY: `i < d` (reads of `xt` per the caller), and `i * d + j0 + J <= d * d`.
+        unsafe {
+            let m = V::splat(*mu.get_unchecked(i));
+            let z: [V; G] = std::array::from_fn(|g| V::loadp(xt.add(i * BLOCK + g * LANES)).sub(m));
+            let row = p.add(i * d + j0);
+            for jj in 0..J {
+                let pij = V::splat(*row.add(jj));
+                for g in 0..G {
+                    acc[g][jj] = z[g].mul_add(pij, acc[g][jj]);
+                }
+            }
+        }
+    }
+    for g in 0..G {
+        for jj in 0..J {
+            q[g] = acc[g][jj].mul_add(acc[g][jj], q[g]);
+        }
+    }
+}
+
+/// Max-shifted log-sum-exp over the `k` components of every row: `lp`
+/// (`k x BLOCK`) becomes the posterior probabilities and `log_norm[i]` is
+/// `ln p(x_i)`.
+#[inline(always)]
+fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+    assert!(lp.len() >= k * BLOCK && log_norm.len() >= BLOCK && k > 0);
+    let base = lp.as_mut_ptr();
+    for v in (0..BLOCK).step_by(LANES) {
+        // SAFETY (all pointer accesses here): `c * BLOCK + v + 4 <= k * BLOCK`.
+        let mut m = unsafe { V::loadp(base.add(v)) };
+        for c in 1..k {
+            m = m.max(unsafe { V::loadp(base.add(c * BLOCK + v)) });
+        }
+        if !m.all_finite() {
+            // No component gives some row any density (or a value overflowed):
+            // handle these four rows one by one.
+            for l in 0..LANES {
+                let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + v + l]).collect();
+                log_norm[v + l] = crate::estep::log_sum_exp_normalize(&mut row);
+                for (c, r) in row.into_iter().enumerate() {
+                    lp[c * BLOCK + v + l] = r;
+                }
+            }
+            continue;
+        }
+        let mut s = V::splat(0.0);
+        for c in 0..k {
+            unsafe {
+                let e = V::loadp(base.add(c * BLOCK + v)).sub(m).exp();
+                e.storep(base.add(c * BLOCK + v));
+                s = s.add(e);
+            }
+        }
+        let inv = V::splat(1.0).div(s);
+        for c in 0..k {
+            unsafe {
+                V::loadp(base.add(c * BLOCK + v))
+                    .mul(inv)
+                    .storep(base.add(c * BLOCK + v))
+            };
+        }
+        // SAFETY: `v + 4 <= BLOCK <= log_norm.len()`.
+        unsafe { m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v)) };
+    }
+}
+
+/// Per-lane partial sums of a chunk's statistics, reduced to
+/// [`SufficientStats`] once per chunk.
+#[derive(Debug, Clone)]
+pub(crate) struct LaneStats {
+    pub layout: Layout,
+    /// `K x LANES`.
+    n: Vec<f64>,
+    /// `K x d x LANES`.
+    s1: Vec<f64>,
+    /// Full: `K x d x d x LANES` (lower triangle used); pooled: `d x d x
+    /// LANES`; diag: `K x d x LANES`.
+    s2: Vec<f64>,
+}
+
+impl LaneStats {
+    pub fn zeros(layout: Layout) -> Self {
+        let Layout { k, d, second } = layout;
+        let s2 = match second {
+            SecondMoment::Full => k * d * d,
+            SecondMoment::Pooled => d * d,
+            SecondMoment::Diag => k * d,
+        };
+        LaneStats {
+            layout,
+            n: vec![0.0; k * LANES],
+            s1: vec![0.0; k * d * LANES],
+            s2: vec![0.0; s2 * LANES],
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.n.fill(0.0);
+        self.s1.fill(0.0);
+        self.s2.fill(0.0);
+    }
+
+    /// Sums the lanes (in a fixed order) into `out`, overwriting it.
+    pub fn reduce_into(&self, out: &mut SufficientStats) {
+        let d = self.layout.d;
+        let sum = |v: &[f64]| (v[0] + v[1]) + (v[2] + v[3]);
+        for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact(LANES)) {
+            *o = sum(v);
+        }
+        for (o, v) in out.s1.iter_mut().zip(self.s1.chunks_exact(LANES)) {
+            *o = sum(v);
+        }
+        match self.layout.second {
+            SecondMoment::Diag => {
+                for (o, v) in out.s2.iter_mut().zip(self.s2.chunks_exact(LANES)) {
+                    *o = sum(v);
+                }
+            }
+            SecondMoment::Full | SecondMoment::Pooled => {
+                for (block, acc) in out
+                    .s2
+                    .chunks_exact_mut(d * d)
+                    .zip(self.s2.chunks_exact(d * d * LANES))
+                {
+                    for a in 0..d {
+                        for b in 0..=a {
+                            let v = sum(&acc[(a * d + b) * LANES..(a * d + b + 1) * LANES]);
+                            block[a * d + b] = v;
+                            block[b * d + a] = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the block's statistics with responsibilities `r` (`K x BLOCK`,
+/// already weighted; zero for padding rows) around the centers (`K x d`,
+/// relative to the block's center).
+#[inline(always)]
+fn accumulate_generic<V: Lanes>(
+    centers: &[f64],
+    b: &Block,
+    r: &[f64],
+    acc: &mut LaneStats,
+    scratch: &mut Vec<f64>,
+) {
+    let Layout { k: kk, d, second } = acc.layout;
+    assert!(
+        b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK && centers.len() >= kk * d
+    );
+    assert!(acc.n.len() >= kk * LANES && acc.s1.len() >= kk * d * LANES);
+    scratch.resize(2 * d * BLOCK, 0.0);
+    let (zs, ws) = scratch.split_at_mut(d * BLOCK);
+    let (zs, ws) = (zs.as_mut_ptr(), ws.as_mut_ptr());
+    let xt = b.xt.as_ptr();
+    for k in 0..kk {
+        let rk = r[k * BLOCK..(k + 1) * BLOCK].as_ptr();
+        let mu = &centers[k * d..(k + 1) * d];
+        // SAFETY (pointer accesses in this loop body): `rk` holds BLOCK
+        // values, `xt`, `zs` and `ws` hold `d * BLOCK`, and the accumulators
+        // were sized by the layout (asserted above and in `LaneStats::zeros`).
+        unsafe {
+            let np = acc.n.as_mut_ptr().add(k * LANES);
+            let mut n = V::loadp(np);
+            for v in (0..BLOCK).step_by(LANES) {
+                n = n.add(V::loadp(rk.add(v)));
+            }
+            n.storep(np);
+            // z = x - c_k and w = r z, with their first (and for diag, second) moments.
+            for j in 0..d {
+                let m = V::splat(mu[j]);
+                let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES);
+                let mut t1 = V::loadp(s1p);
+                let s2p = match second {
+                    SecondMoment::Diag => acc.s2.as_mut_ptr().add((k * d + j) * LANES),
+                    _ => std::ptr::null_mut(),
+                };
+                let mut t2 = if s2p.is_null() {
+                    V::splat(0.0)
+                } else {
+                    V::loadp(s2p)
+                };
+                for v in (0..BLOCK).step_by(LANES) {
+                    let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
+                    let wz = V::loadp(rk.add(v)).mul(z);
+                    t1 = t1.add(wz);
+                    if s2p.is_null() {
+                        z.storep(zs.add(j * BLOCK + v));
+                        wz.storep(ws.add(j * BLOCK + v));
+                    } else {
+                        t2 = wz.mul_add(z, t2);
+                    }
+                }
+                t1.storep(s1p);
+                if !s2p.is_null() {
+                    t2.storep(s2p);
+                }
+            }
+        }
+        if second == SecondMoment::Diag {
+            continue;
+        }
+        let s2 = match second {
+            SecondMoment::Full => &mut acc.s2[k * d * d * LANES..(k + 1) * d * d * LANES],
+            _ => &mut acc.s2[..d * d * LANES],
+        };
+        let s2 = s2.as_mut_ptr();
+        // Lower triangle of z^T w, in tiles of 3 x 4 entries.
+        let mut a0 = 0;
+        while a0 < d {
+            let an = (d - a0).min(3);
+            let mut b0 = 0;
+            while b0 < a0 + an {
+                let bn = (a0 + an - b0).min(4);
+                // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an`, so every
+                // tile entry and row lies within the buffers.
+                unsafe {
+                    match (an, bn) {
+                        (3, 4) => scatter_tile::<V, 3, 4>(zs, ws, d, a0, b0, s2),
+                        (3, 3) => scatter_tile::<V, 3, 3>(zs, ws, d, a0, b0, s2),
+                        (3, 2) => scatter_tile::<V, 3, 2>(zs, ws, d, a0, b0, s2),
+                        (3, 1) => scatter_tile::<V, 3, 1>(zs, ws, d, a0, b0, s2),
+                        (2, 4) => scatter_tile::<V, 2, 4>(zs, ws, d, a0, b0, s2),
+                        (2, 3) => scatter_tile::<V, 2, 3>(zs, ws, d, a0, b0, s2),
+                        (2, 2) => scatter_tile::<V, 2, 2>(zs, ws, d, a0, b0, s2),
+                        (2, 1) => scatter_tile::<V, 2, 1>(zs, ws, d, a0, b0, s2),
+                        (1, 4) => scatter_tile::<V, 1, 4>(zs, ws, d, a0, b0, s2),
+                        (1, 3) => scatter_tile::<V, 1, 3>(zs, ws, d, a0, b0, s2),
+                        (1, 2) => scatter_tile::<V, 1, 2>(zs, ws, d, a0, b0, s2),
+                        _ => scatter_tile::<V, 1, 1>(zs, ws, d, a0, b0, s2),
+                    }
+                }
+                b0 += 4;
+            }
+            a0 += 3;
+        }
+    }
+}
+
+/// `S2[a][b] += sum_rows z_a w_b` for `a in a0..a0+A`, `b in b0..b0+B`,
+/// per lane.
+///
+/// # Safety
+/// `zs` and `ws` hold `d * BLOCK` values, `s2` holds `d * d * LANES`, and
+/// `a0 + A <= d`, `b0 + B <= d`.
+#[inline(always)]
+unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
+    zs: *const f64,
+    ws: *const f64,
+    d: usize,
+    a0: usize,
+    b0: usize,
+    s2: *mut f64,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut t = [[V::splat(0.0); B]; A];
+        for a in 0..A {
+            for b in 0..B {
+                t[a][b] = V::loadp(s2.add(((a0 + a) * d + b0 + b) * LANES));
+            }
+        }
+        let za_base = zs.add(a0 * BLOCK);
+        let wb_base = ws.add(b0 * BLOCK);
+        for v in 0..VECTORS {
+            let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * BLOCK + v * LANES)));
+            for b in 0..B {
+                let wb = V::loadp(wb_base.add(b * BLOCK + v * LANES));
+                for a in 0..A {
+                    t[a][b] = za[a].mul_add(wb, t[a][b]);
+                }
+            }
+        }
+        for a in 0..A {
+            for b in 0..B {
+                t[a][b].storep(s2.add(((a0 + a) * d + b0 + b) * LANES));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covariance::Covariances;
+    use crate::model::GaussianMixture;
+    use ndarray::array;
+
+    fn model(t: CovarianceType) -> GaussianMixture {
+        let dense = [
+            array![
+                [2.0, 0.5, 0.1, 0.0, 0.2],
+                [0.5, 1.0, -0.2, 0.1, 0.0],
+                [0.1, -0.2, 0.7, 0.0, 0.1],
+                [0.0, 0.1, 0.0, 1.5, -0.3],
+                [0.2, 0.0, 0.1, -0.3, 0.9]
+            ],
+            array![
+                [1.0, 0.0, 0.3, 0.0, 0.0],
+                [0.0, 0.5, 0.0, 0.0, 0.1],
+                [0.3, 0.0, 2.0, 0.2, 0.0],
+                [0.0, 0.0, 0.2, 0.8, 0.0],
+                [0.0, 0.1, 0.0, 0.0, 1.2]
+            ],
+            array![
+                [0.4, 0.1, 0.0, 0.0, 0.0],
+                [0.1, 0.6, 0.0, 0.0, 0.0],
+                [0.0, 0.0, 0.5, 0.0, 0.0],
+                [0.0, 0.0, 0.0, 0.7, 0.1],
+                [0.0, 0.0, 0.0, 0.1, 0.3]
+            ],
+        ];
+        let w = [0.2, 0.5, 0.3];
+        let means = array![
+            [1.0, -1.0, 0.5, 0.0, 2.0],
+            [0.0, 2.0, -3.0, 1.0, 0.0],
+            [-2.0, 0.0, 0.0, -1.0, 1.0]
+        ];
+        GaussianMixture::new(
+            array![0.2, 0.5, 0.3],
+            means,
+            Covariances::from_dense(t, &dense, &w),
+        )
+        .unwrap()
+    }
+
+    fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+        let mut b = Block::default();
+        b.load(x, 5, &m.center);
+        let mut lp = vec![0.0; m.k * BLOCK];
+        log_prob_generic::<V>(m, &b, &mut lp);
+        let lp0 = lp.clone();
+        let mut ln = vec![0.0; BLOCK];
+        normalize_generic::<V>(&mut lp, m.k, &mut ln);
+        for i in b.rows..BLOCK {
+            for k in 0..m.k {
+                lp[k * BLOCK + i] = 0.0;
+            }
+        }
+        let layout = Layout {
+            k: m.k,
+            d: 5,
+            second: SecondMoment::for_covariance(m.covariance_type),
+        };
+        let mut acc = LaneStats::zeros(layout);
+        accumulate_generic::<V>(&m.means_c, &b, &lp, &mut acc, &mut Vec::new());
+        let mut out = SufficientStats::zeros(layout);
+        acc.reduce_into(&mut out);
+        (lp0, ln, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_and_portable_kernels_agree_bit_for_bit() {
+        if level() != Level::Avx2 {
+            return;
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn run_avx2(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+            run::<crate::simd::Avx2>(m, x)
+        }
+        let x: Vec<f64> = (0..23 * 5)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.05)
+            .collect();
+        for t in CovarianceType::ALL {
+            let m = Prepared::new(&model(t));
+            // SAFETY: Avx2 level means the features were detected.
+            let a = unsafe { run_avx2(&m, &x) };
+            let s = run::<Scalar4>(&m, &x);
+            assert_eq!(a.0, s.0, "{t} log_prob");
+            assert_eq!(a.1, s.1, "{t} log_norm");
+            assert_eq!(a.2, s.2, "{t} stats");
+        }
+    }
+
+    /// The statistics against a direct row-by-row computation.
+    #[test]
+    fn accumulate_matches_direct_sums() {
+        let x: Vec<f64> = (0..13 * 5)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.05)
+            .collect();
+        for t in CovarianceType::ALL {
+            let m = Prepared::new(&model(t));
+            let (_, _, got) = run::<Scalar4>(&m, &x);
+            // Direct: responsibilities from the reference log-sum-exp.
+            let mut b = Block::default();
+            b.load(&x, 5, &m.center);
+            let mut lp = vec![0.0; m.k * BLOCK];
+            log_prob_generic::<Scalar4>(&m, &b, &mut lp);
+            let second = SecondMoment::for_covariance(t);
+            let mut want = SufficientStats::zeros(Layout { k: 3, d: 5, second });
+            for i in 0..13 {
+                let mut row: Vec<f64> = (0..3).map(|k| lp[k * BLOCK + i]).collect();
+                crate::estep::log_sum_exp_normalize(&mut row);
+                let xi = &x[i * 5..(i + 1) * 5];
+                for k in 0..3 {
+                    let z: Vec<f64> = (0..5).map(|j| xi[j] - m.means[k * 5 + j]).collect();
+                    want.n[k] += row[k];
+                    for a in 0..5 {
+                        want.s1[k * 5 + a] += row[k] * z[a];
+                        match second {
+                            SecondMoment::Diag => want.s2[k * 5 + a] += row[k] * z[a] * z[a],
+                            SecondMoment::Full => {
+                                for bb in 0..5 {
+                                    want.s2[k * 25 + a * 5 + bb] += row[k] * z[a] * z[bb];
+                                }
+                            }
+                            SecondMoment::Pooled => {
+                                for bb in 0..5 {
+                                    want.s2[a * 5 + bb] += row[k] * z[a] * z[bb];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                        "{t} {what}[{i}]: {x} vs {y}"
+                    );
+                }
+            };
+            close(&got.n, &want.n, "n");
+            close(&got.s1, &want.s1, "s1");
+            close(&got.s2, &want.s2, "s2");
+        }
+    }
+}

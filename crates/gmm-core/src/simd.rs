@@ -1,0 +1,478 @@
+//! Four `f64` lanes, as AVX2+FMA registers where the processor has them and
+//! as plain arrays otherwise. The kernels are written once, generic over
+//! [`Lanes`]; both implementations perform the same fused operations in the
+//! same order, so they give bit-identical results.
+
+use std::sync::OnceLock;
+
+/// Operations on four `f64` lanes.
+pub(crate) trait Lanes: Copy {
+    fn splat(v: f64) -> Self;
+    /// Loads `s[0..4]`.
+    #[cfg(test)]
+    fn load(s: &[f64]) -> Self {
+        assert!(s.len() >= 4);
+        // SAFETY: checked above.
+        unsafe { Self::loadp(s.as_ptr()) }
+    }
+    /// Loads four values at `p`.
+    ///
+    /// # Safety
+    /// `p..p+4` must be valid for reads.
+    unsafe fn loadp(p: *const f64) -> Self;
+    /// Stores four values at `p`.
+    ///
+    /// # Safety
+    /// `p..p+4` must be valid for writes.
+    unsafe fn storep(self, p: *mut f64);
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    /// `self * b + c`, rounded once.
+    fn mul_add(self, b: Self, c: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn max(self, o: Self) -> Self;
+    fn min(self, o: Self) -> Self;
+    #[cfg(test)]
+    fn to_array(self) -> [f64; 4];
+    /// `2^n` for lanes holding integers in `[-1022, 1023]`.
+    fn pow2i(self) -> Self;
+    /// Round to the nearest integer (ties to even).
+    fn round(self) -> Self;
+    /// Lanes where `self < t` become `v`.
+    fn replace_below(self, t: f64, v: Self, x: Self) -> Self;
+    /// Lanes where `self > t` become `v`.
+    fn replace_above(self, t: f64, v: Self, x: Self) -> Self;
+    /// Whether every lane is finite.
+    fn all_finite(self) -> bool;
+    /// For positive normal lanes `x = m 2^e` with `m` in `[1, 2)`: `(e, m)`.
+    fn split_exponent(self) -> (Self, Self);
+
+    /// `ln x` for positive normal `x`, within about one unit in the last place.
+    #[inline(always)]
+    fn ln(self) -> Self {
+        let (e, m) = self.split_exponent();
+        // Bring m into [sqrt(1/2), sqrt(2)).
+        let big = m.replace_above(std::f64::consts::SQRT_2, Self::splat(1.0), Self::splat(0.0));
+        let m = m.mul(Self::splat(1.0).sub(big.mul(Self::splat(0.5))));
+        let e = e.add(big);
+        // ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172.
+        let t = m.sub(Self::splat(1.0)).div(m.add(Self::splat(1.0)));
+        let t2 = t.mul(t);
+        let p = estrin(t2, &LN_ATANH);
+        // 2t + t^3 p(t^2), then e ln 2 in two parts.
+        let lm = t.mul(t2).mul_add(p, t.add(t));
+        e.mul_add(Self::splat(LN2_HI), e.mul_add(Self::splat(LN2_LO), lm))
+    }
+
+    /// `e^x`, within about one unit in the last place; 0 below -708.
+    #[inline(always)]
+    fn exp(self) -> Self {
+        const LOG2E: f64 = std::f64::consts::LOG2_E;
+        // Clamp so that 2^n stays a normal number; the lanes below -708 are
+        // set to zero at the end.
+        let x = self.max(Self::splat(-708.0)).min(Self::splat(709.0));
+        let n = x.mul(Self::splat(LOG2E)).round();
+        let r = n.mul_add(Self::splat(-LN2_HI), x);
+        let r = n.mul_add(Self::splat(-LN2_LO), r);
+        // Taylor series of e^r on |r| <= ln2/2, to r^13/13!, by Estrin's
+        // scheme (a shallow tree of products instead of one long chain).
+        let p = estrin(r, &EXP_TAYLOR);
+        let e = p.mul(n.pow2i());
+        self.replace_below(-708.0, Self::splat(0.0), e)
+    }
+}
+
+/// `ln 2` split so that `n * LN2_HI` is exact for the `n` of range reduction.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+
+/// `1/i!` for `i = 0..=13`.
+const EXP_TAYLOR: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+];
+
+/// `2 / (2i + 3)` for `i = 0..=10`: `ln m = 2t + t^3 sum_i c_i t^(2i)`.
+const LN_ATANH: [f64; 11] = [
+    2.0 / 3.0,
+    2.0 / 5.0,
+    2.0 / 7.0,
+    2.0 / 9.0,
+    2.0 / 11.0,
+    2.0 / 13.0,
+    2.0 / 15.0,
+    2.0 / 17.0,
+    2.0 / 19.0,
+    2.0 / 21.0,
+    2.0 / 23.0,
+];
+
+/// `sum_i c[i] x^i` by Estrin's scheme: pairs `c[2i] + c[2i+1] x`, then
+/// pairs of those with `x^2`, and so on; independent products overlap.
+#[inline(always)]
+fn estrin<V: Lanes, const N: usize>(x: V, c: &[f64; N]) -> V {
+    let mut terms: [V; N] = std::array::from_fn(|i| V::splat(c[i]));
+    let mut len = N;
+    let mut power = x;
+    while len > 1 {
+        let half = len.div_ceil(2);
+        for i in 0..half {
+            terms[i] = if 2 * i + 1 < len {
+                terms[2 * i + 1].mul_add(power, terms[2 * i])
+            } else {
+                terms[2 * i]
+            };
+        }
+        len = half;
+        if len > 1 {
+            power = power.mul(power);
+        }
+    }
+    terms[0]
+}
+
+/// Portable lanes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Scalar4([f64; 4]);
+
+impl Lanes for Scalar4 {
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Scalar4([v; 4])
+    }
+    #[inline(always)]
+    unsafe fn loadp(p: *const f64) -> Self {
+        // SAFETY: the caller guarantees four readable values.
+        unsafe { Scalar4([*p, *p.add(1), *p.add(2), *p.add(3)]) }
+    }
+    #[inline(always)]
+    unsafe fn storep(self, p: *mut f64) {
+        // SAFETY: the caller guarantees four writable values.
+        unsafe { std::ptr::copy_nonoverlapping(self.0.as_ptr(), p, 4) }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i] + o.0[i]))
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i] * o.0[i]))
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i].mul_add(b.0[i], c.0[i])))
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i] / o.0[i]))
+    }
+    #[inline(always)]
+    fn min(self, o: Self) -> Self {
+        // As minpd: the second operand when either is NaN or they are equal.
+        Scalar4(std::array::from_fn(|i| {
+            if self.0[i] < o.0[i] {
+                self.0[i]
+            } else {
+                o.0[i]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        // As maxpd: the second operand when either is NaN or they are equal.
+        Scalar4(std::array::from_fn(|i| {
+            if self.0[i] > o.0[i] {
+                self.0[i]
+            } else {
+                o.0[i]
+            }
+        }))
+    }
+    #[cfg(test)]
+    fn to_array(self) -> [f64; 4] {
+        self.0
+    }
+    #[inline(always)]
+    fn pow2i(self) -> Self {
+        Scalar4(std::array::from_fn(|i| {
+            f64::from_bits(((self.0[i] as i64 + 1023) as u64) << 52)
+        }))
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        Scalar4(std::array::from_fn(|i| self.0[i].round_ties_even()))
+    }
+    #[inline(always)]
+    fn replace_below(self, t: f64, v: Self, x: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| {
+            if self.0[i] < t { v.0[i] } else { x.0[i] }
+        }))
+    }
+    #[inline(always)]
+    fn replace_above(self, t: f64, v: Self, x: Self) -> Self {
+        Scalar4(std::array::from_fn(|i| {
+            if self.0[i] > t { v.0[i] } else { x.0[i] }
+        }))
+    }
+    #[inline(always)]
+    fn all_finite(self) -> bool {
+        self.0.iter().all(|v| v.is_finite())
+    }
+    #[inline(always)]
+    fn split_exponent(self) -> (Self, Self) {
+        let e = self
+            .0
+            .map(|v| ((v.to_bits() >> 52) & 0x7ff) as f64 - 1023.0);
+        let m = self
+            .0
+            .map(|v| f64::from_bits((v.to_bits() & ((1u64 << 52) - 1)) | 0x3ff0_0000_0000_0000));
+        (Scalar4(e), Scalar4(m))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::Lanes;
+
+    /// AVX2 lanes. Only used inside functions compiled with
+    /// `#[target_feature(enable = "avx2,fma")]`, called after the features
+    /// were detected.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Avx2(__m256d);
+
+    impl Lanes for Avx2 {
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            unsafe { Avx2(_mm256_set1_pd(v)) }
+        }
+        #[inline(always)]
+        unsafe fn loadp(p: *const f64) -> Self {
+            // SAFETY: the caller guarantees four readable values.
+            unsafe { Avx2(_mm256_loadu_pd(p)) }
+        }
+        #[inline(always)]
+        unsafe fn storep(self, p: *mut f64) {
+            // SAFETY: the caller guarantees four writable values.
+            unsafe { _mm256_storeu_pd(p, self.0) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_add_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_sub_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_mul_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            unsafe { Avx2(_mm256_fmadd_pd(self.0, b.0, c.0)) }
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_div_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_max_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn min(self, o: Self) -> Self {
+            unsafe { Avx2(_mm256_min_pd(self.0, o.0)) }
+        }
+        #[cfg(test)]
+        fn to_array(self) -> [f64; 4] {
+            let mut out = [0.0; 4];
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), self.0) };
+            out
+        }
+        #[inline(always)]
+        fn pow2i(self) -> Self {
+            unsafe {
+                // n + 2^52 + 1023 puts n + 1023 in the low mantissa bits.
+                let magic = _mm256_set1_pd(4_503_599_627_370_496.0 + 1023.0);
+                let bits = _mm256_castpd_si256(_mm256_add_pd(self.0, magic));
+                Avx2(_mm256_castsi256_pd(_mm256_slli_epi64::<52>(bits)))
+            }
+        }
+        #[inline(always)]
+        fn round(self) -> Self {
+            unsafe {
+                Avx2(_mm256_round_pd::<
+                    { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+                >(self.0))
+            }
+        }
+        #[inline(always)]
+        fn replace_below(self, t: f64, v: Self, x: Self) -> Self {
+            unsafe {
+                let mask = _mm256_cmp_pd::<_CMP_LT_OQ>(self.0, _mm256_set1_pd(t));
+                Avx2(_mm256_blendv_pd(x.0, v.0, mask))
+            }
+        }
+        #[inline(always)]
+        fn replace_above(self, t: f64, v: Self, x: Self) -> Self {
+            unsafe {
+                let mask = _mm256_cmp_pd::<_CMP_GT_OQ>(self.0, _mm256_set1_pd(t));
+                Avx2(_mm256_blendv_pd(x.0, v.0, mask))
+            }
+        }
+        #[inline(always)]
+        fn all_finite(self) -> bool {
+            unsafe {
+                // x - x is 0 for finite lanes and NaN otherwise.
+                let z = _mm256_sub_pd(self.0, self.0);
+                let ok = _mm256_cmp_pd::<_CMP_EQ_OQ>(z, _mm256_setzero_pd());
+                _mm256_movemask_pd(ok) == 0b1111
+            }
+        }
+        #[inline(always)]
+        fn split_exponent(self) -> (Self, Self) {
+            unsafe {
+                let bits = _mm256_castpd_si256(self.0);
+                // The biased exponent as the low bits of 2^52 + e_biased.
+                let eb = _mm256_or_si256(
+                    _mm256_srli_epi64::<52>(bits),
+                    _mm256_set1_epi64x(0x4330_0000_0000_0000),
+                );
+                let e = _mm256_sub_pd(
+                    _mm256_castsi256_pd(eb),
+                    _mm256_set1_pd(4_503_599_627_370_496.0 + 1023.0),
+                );
+                let mant = _mm256_and_si256(bits, _mm256_set1_epi64x(((1u64 << 52) - 1) as i64));
+                let m = _mm256_or_si256(mant, _mm256_set1_epi64x(0x3ff0_0000_0000_0000));
+                (Avx2(e), Avx2(_mm256_castsi256_pd(m)))
+            }
+        }
+    }
+}
+
+/// Which lanes implementation this processor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+/// Detected once; `GMM_SIMD=scalar` forces the portable lanes.
+pub(crate) fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        if std::env::var("GMM_SIMD").is_ok_and(|v| v == "scalar") {
+            return Level::Scalar;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Level::Avx2;
+        }
+        Level::Scalar
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exp_scalar(x: f64) -> f64 {
+        Scalar4::splat(x).exp().to_array()[0]
+    }
+
+    #[test]
+    fn exp_is_accurate_over_the_range_used() {
+        let mut worst: f64 = 0.0;
+        let mut x = -707.0;
+        while x <= 0.0 {
+            let (got, want) = (exp_scalar(x), x.exp());
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.0137;
+        }
+        for &x in &[1.0, 2.5, 30.0, -1e-12, 1e-9, 0.0] {
+            let (got, want) = (exp_scalar(x), f64::exp(x));
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 4.0 * f64::EPSILON, "worst relative error {worst:e}");
+        assert_eq!(exp_scalar(-709.0), 0.0);
+        assert_eq!(exp_scalar(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp_scalar(0.0), 1.0);
+    }
+
+    #[test]
+    fn ln_is_accurate() {
+        let mut worst: f64 = 0.0;
+        let mut x = 1e-300;
+        while x < 1e300 {
+            for y in [x, x * 1.37, x * std::f64::consts::SQRT_2, x * 1.99] {
+                let got = Scalar4::splat(y).ln().to_array()[0];
+                let want = y.ln();
+                worst = worst.max((got - want).abs() / want.abs().max(1.0));
+            }
+            x *= 3.1;
+        }
+        for y in [1.0, 1.0 + 1e-12, 2.0, 0.5, 1.5, 32.0, 1.000_001] {
+            let got = Scalar4::splat(y).ln().to_array()[0];
+            assert!(
+                (got - y.ln()).abs() <= 2.0 * f64::EPSILON * y.ln().abs().max(1e-300),
+                "{y}: {got} vs {}",
+                y.ln()
+            );
+        }
+        assert!(worst < 3.0 * f64::EPSILON, "worst error {worst:e}");
+        assert_eq!(Scalar4::splat(1.0).ln().to_array()[0], 0.0);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_lanes_match_scalar_bit_for_bit() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn exp_avx2(v: &[f64]) -> [f64; 4] {
+            Avx2::load(v).exp().to_array()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn ln_avx2(v: &[f64]) -> [f64; 4] {
+            Avx2::load(v).ln().to_array()
+        }
+        let mut x = -720.0;
+        while x < 5.0 {
+            let v = [x, x * 0.5, x * 0.25 - 1.0, -x * 1e-3];
+            // SAFETY: the features were detected above.
+            let a = unsafe { exp_avx2(&v) };
+            let s = Scalar4::load(&v).exp().to_array();
+            assert_eq!(a.map(f64::to_bits), s.map(f64::to_bits), "{v:?}");
+            let pos = v.map(|y| y.abs().exp().min(1e300) + 1e-300);
+            // SAFETY: as above.
+            let a = unsafe { ln_avx2(&pos) };
+            let s = Scalar4::load(&pos).ln().to_array();
+            assert_eq!(a.map(f64::to_bits), s.map(f64::to_bits), "{pos:?}");
+            x += 0.731;
+        }
+    }
+}

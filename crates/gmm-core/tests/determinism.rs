@@ -1,0 +1,214 @@
+//! Results do not depend on the thread count or on how rayon schedules the
+//! chunks: 1, 2 and 4 threads and repeated runs give bit-identical fits
+//! (models, reports, traces). Different `chunk_rows` change only the
+//! rounding of the per-chunk partial sums: results agree to 1e-12 relative.
+
+mod common;
+
+use common::{Case, assert_close, assert_models_close, case_strategy, run_cases};
+use gmm_core::{
+    CovarianceType, Dataset, Fit, FitParams, InitMethod, SemiSupervised, SemiSupervisedMode, Silent,
+};
+use proptest::prelude::*;
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+fn fit_with(threads: usize, params: &FitParams, data: &Dataset) -> Fit {
+    let params = params.clone().check().unwrap();
+    in_pool(threads, || params.fit(data.view(), &mut Silent).unwrap())
+}
+
+/// Bit for bit: every parameter array, every restart's trace and the whole
+/// report.
+fn assert_identical(a: &Fit, b: &Fit, what: &str) {
+    assert!(
+        a.model.weights() == b.model.weights(),
+        "{what}: weights {} vs {}",
+        a.model.weights(),
+        b.model.weights()
+    );
+    assert!(
+        a.model.means() == b.model.means(),
+        "{what}: means {} vs {}",
+        a.model.means(),
+        b.model.means()
+    );
+    assert!(
+        a.model.covariances() == b.model.covariances(),
+        "{what}: covariances {:?} vs {:?}",
+        a.model.covariances(),
+        b.model.covariances()
+    );
+    assert!(
+        a.model.precisions_cholesky() == b.model.precisions_cholesky(),
+        "{what}: precision factors"
+    );
+    for (ra, rb) in a.report.restarts.iter().zip(&b.report.restarts) {
+        assert!(
+            ra.trace == rb.trace,
+            "{what}: restart {} traces\n{:?}\n{:?}",
+            ra.restart,
+            ra.trace,
+            rb.trace
+        );
+    }
+    assert!(
+        a.report == b.report,
+        "{what}: reports {:?} vs {:?}",
+        a.report,
+        b.report
+    );
+}
+
+/// Bit-identical fits for 1, 2 and 4 threads, twice with 4, with many small
+/// chunks and three restarts.
+fn assert_thread_independent(params: &FitParams, data: &Dataset, what: &str) {
+    let one = fit_with(1, params, data);
+    let two = fit_with(2, params, data);
+    let four = fit_with(4, params, data);
+    let again = fit_with(4, params, data);
+    assert_identical(&one, &four, &format!("{what}: 1 vs 4 threads"));
+    assert_identical(&four, &two, &format!("{what}: 4 vs 2 threads"));
+    assert_identical(&four, &again, &format!("{what}: 4 threads, repeated"));
+    // Predictions and scores too.
+    let view = data.view();
+    let p1 = in_pool(1, || one.model.predict_proba(view).unwrap());
+    let p4 = in_pool(4, || one.model.predict_proba(view).unwrap());
+    assert!(p1 == p4, "{what}: predict_proba depends on threads");
+    let s1 = in_pool(1, || one.model.score(view).unwrap());
+    let s4 = in_pool(4, || one.model.score(view).unwrap());
+    assert_eq!(
+        s1.to_bits(),
+        s4.to_bits(),
+        "{what}: score depends on threads"
+    );
+}
+
+fn params(case: &Case, ct: CovarianceType, init: InitMethod, chunk_rows: usize) -> FitParams {
+    FitParams::new(case.k_fit)
+        .covariance_type(ct)
+        .init(init)
+        .tol(0.0)
+        .max_iter(25)
+        .n_init(3)
+        .seed(case.seed)
+        .chunk_rows(chunk_rows)
+}
+
+fn determinism_strategy() -> impl Strategy<Value = (Case, bool, usize)> {
+    (
+        case_strategy(),
+        any::<bool>(),
+        prop_oneof![Just(7usize), Just(16)],
+    )
+}
+
+#[test]
+fn thread_count_does_not_change_unsupervised_fits() {
+    run_cases(6, determinism_strategy(), |(case, weighted, chunk)| {
+        let mut data = case.dataset();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in CovarianceType::ALL {
+            for init in [InitMethod::KMeans, InitMethod::Random] {
+                let what = format!("{ct}, {init}, chunk {chunk}, weighted {weighted}, {case:?}");
+                assert_thread_independent(&params(&case, ct, init, chunk), &data, &what);
+            }
+        }
+    });
+}
+
+#[test]
+fn thread_count_does_not_change_semi_supervised_fits() {
+    run_cases(4, determinism_strategy(), |(case, weighted, chunk)| {
+        let case = Case {
+            k_fit: case.k_fit.max(case.k_true),
+            ..case
+        };
+        let mut data = case
+            .dataset()
+            .with_labels(case.labels(0.3), case.k_true)
+            .unwrap();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in CovarianceType::ALL {
+            for mode in [SemiSupervisedMode::Em, SemiSupervisedMode::Init] {
+                let semi = SemiSupervised {
+                    mode,
+                    unlabeled_weight: 0.5,
+                };
+                let p = params(&case, ct, InitMethod::Labeled, chunk).semi_supervised(semi);
+                let what = format!("{ct}, {mode}, chunk {chunk}, {case:?}");
+                assert_thread_independent(&p, &data, &what);
+            }
+        }
+    });
+}
+
+/// Many more chunks than threads, and chunks of one row.
+#[test]
+fn tiny_chunks_are_thread_independent() {
+    let case = Case {
+        seed: 11,
+        k_true: 3,
+        k_fit: 3,
+        d: 3,
+        n: 333,
+        separated: false,
+    };
+    let data = case.dataset().with_weights(case.real_weights()).unwrap();
+    for ct in CovarianceType::ALL {
+        for chunk in [1, 2, 5] {
+            let p = params(&case, ct, InitMethod::KMeans, chunk);
+            assert_thread_independent(&p, &data, &format!("{ct}, chunk {chunk}"));
+        }
+    }
+}
+
+/// Different chunk sizes: only rounding differs, 1e-12 relative. One restart
+/// (with several, two restarts that reach the same optimum up to rounding may
+/// swap which one wins) from an initialization that does not depend on the
+/// chunking (`random` draws per chunk, so it is left out). The traces of
+/// three restarts are compared as well.
+#[test]
+fn chunk_size_changes_only_rounding() {
+    run_cases(12, case_strategy(), |case| {
+        let data = case.dataset();
+        for ct in CovarianceType::ALL {
+            for init in [
+                InitMethod::KMeans,
+                InitMethod::RandomFromData,
+                InitMethod::RandomParams,
+            ] {
+                let what = format!("{ct}, {init}, {case:?}");
+                let fits: Vec<Fit> = [7, 16, 1024]
+                    .iter()
+                    .map(|&c| {
+                        let p = params(&case, ct, init, c).max_iter(15);
+                        common::fit(p, &data)
+                    })
+                    .collect();
+                for f in &fits[1..] {
+                    for (ra, rb) in fits[0].report.restarts.iter().zip(&f.report.restarts) {
+                        assert_close(&ra.trace, &rb.trace, 1e-12, &format!("{what}: traces"));
+                    }
+                }
+                let single: Vec<Fit> = [7, 16, 1024]
+                    .iter()
+                    .map(|&c| common::fit(params(&case, ct, init, c).max_iter(15).n_init(1), &data))
+                    .collect();
+                for f in &single[1..] {
+                    assert_models_close(&single[0].model, &f.model, 1e-12, &what);
+                }
+            }
+        }
+    });
+}
