@@ -25,6 +25,13 @@ Data
 Fixtures (``tests/data/sklearn/*.json``, ``json.dump(..., indent=1)``, floats
 as Python's ``repr``)
 ----------------------------------------------------------------------------
+``scaled_{customers,blobs3d}_{full,diag,tied}.json``
+    As ``em_*`` with ``reg_covar=0`` (one isotropic reg_covar would mean
+    different things per column), for data whose columns the Rust test
+    multiplies by 1e-6, 1e6 and 1 (``column_scales``); init and result are in
+    the original units (the fit is equivariant under column scaling), and
+    ``sklearn_on_scaled_data`` records what scikit-learn does with the scaled
+    data itself.
 ``em_{customers,blobs3d}_{full,diag,spherical,tied}.json``
     K = 2 (customers) or 3 (blobs3d). Fixed initial parameters (``em_init``):
     weights ``w = numpy.linspace(1, 2, K); w /= w.sum()``; means: rows
@@ -233,6 +240,69 @@ def em_fixtures():
             )
 
 
+# Columns of very different scales (issue: data far from the origin or of
+# very different scales must fit as accurately as centred data). reg_covar is
+# 0 here: one isotropic reg_covar would mean different things per column.
+COLUMN_SCALES = [1e-6, 1e6, 1.0]
+SCALED_COV_TYPES = ["full", "diag", "tied"]
+
+
+def scaled_fixtures():
+    """The same fits as em_* but with reg_covar = 0, for data whose columns
+    the Rust test multiplies by ``column_scales``. The reference is
+    scikit-learn's fit of the unscaled data (a mixture fit is equivariant
+    under column scaling); scikit-learn's own fit of the scaled data is
+    recorded in ``sklearn_on_scaled_data`` (it fails or loses digits: its
+    uncentered second moments cancel catastrophically)."""
+    for name, (rel, k, _) in DATASETS.items():
+        columns, x = read_csv(rel)
+        scales = np.array(COLUMN_SCALES[: x.shape[1]])
+        for cov_type in SCALED_COV_TYPES:
+            w, means, covs = em_init(name, x, k, cov_type)
+
+            def fit(data, mu, cv):
+                return GaussianMixture(
+                    n_components=k,
+                    covariance_type=cov_type,
+                    reg_covar=0.0,
+                    tol=0.0,
+                    max_iter=EM_MAX_ITER,
+                    weights_init=w,
+                    means_init=mu,
+                    precisions_init=precisions_from_covariances(cov_type, cv),
+                ).fit(data)
+
+            gm = fit(x, means, covs)
+            outer = np.outer(scales, scales)
+            scaled_covs = covs * (outer if cov_type != "diag" else scales**2)
+            try:
+                gs = fit(x * scales, means * scales, scaled_covs)
+                err = np.max(np.abs(gs.means_ / scales - gm.means_)) / np.max(np.abs(gm.means_))
+                on_scaled = f"converged to means {err:.1e} relative away from the unscaled fit"
+            except ValueError as e:
+                on_scaled = f"failed: {e}"
+            write_json(
+                f"scaled_{name}_{cov_type}.json",
+                {
+                    "dataset": rel,
+                    "columns": columns,
+                    "column_scales": scales.tolist(),
+                    "n_components": k,
+                    "covariance_type": cov_type,
+                    "reg_covar": 0.0,
+                    "tol": 0.0,
+                    "max_iter": EM_MAX_ITER,
+                    "init": {
+                        "weights": w.tolist(),
+                        "means": means.tolist(),
+                        "covariances": covs.tolist(),
+                    },
+                    "result": fitted(gm, x),
+                    "sklearn_on_scaled_data": on_scaled,
+                },
+            )
+
+
 def semi_fixture():
     columns, x = read_csv(DATASETS["customers"][0])
     _, labeled = read_csv(LABELED)
@@ -335,6 +405,7 @@ def main():
         warnings.simplefilter("ignore", ConvergenceWarning)
         write_blobs3d()
         em_fixtures()
+        scaled_fixtures()
         semi_fixture()
         best_fixtures()
 

@@ -67,6 +67,19 @@ pub enum GmmError {
         iteration: usize,
     },
 
+    #[error(
+        "component {component} of restart {restart} became empty at iteration {iteration}: it explains no rows. \
+         Lower the number of components, or set on_degenerate = \"reseed\" to restart it elsewhere"
+    )]
+    EmptyComponent {
+        component: usize,
+        restart: usize,
+        iteration: usize,
+    },
+
+    #[error("all {n_init} restarts were dropped as degenerate; the last: {last}")]
+    AllRestartsDropped { n_init: usize, last: String },
+
     #[error("the fit was interrupted")]
     Interrupted,
 }

@@ -1,16 +1,22 @@
 //! The EM driver: restarts advance together, one fused pass over the data per
-//! iteration serving all of them, until each converges or reaches `max_iter`.
+//! iteration serving all of them, until each converges, reaches `max_iter`,
+//! is dropped as degenerate or falls behind in a race.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::covariance::{CovarianceType, Covariances};
 use crate::data::DataView;
 use crate::error::{GmmError, Result};
 use crate::estep::Prepared;
-use crate::init::{InitContext, initialize, warm_start};
+use crate::init::{InitContext, broad_start, initialize, warm_start};
 use crate::model::{GaussianMixture, aic, bic};
-use crate::mstep::m_step;
-use crate::params::{SemiSupervisedMode, ValidFitParams};
-use crate::pass::{DataSummary, RowPolicy, em_pass, score_with};
+use crate::mstep::{MStep, Trouble, m_step_parameters};
+use crate::params::{DegeneratePolicy, FitParams, SemiSupervisedMode, ValidFitParams};
+use crate::pass::{DataSummary, EmPassOutput, RowPolicy, em_pass, score_with};
 
 /// Receives progress while a fit runs; every method has a do-nothing default.
 pub trait FitObserver {
@@ -19,18 +25,41 @@ pub trait FitObserver {
     /// One EM iteration of a restart: the mean objective per row of the
     /// parameters before this iteration's M-step.
     fn iteration(&mut self, _restart: usize, _iteration: usize, _mean_objective: f64) {}
-    /// A restart has converged or reached `max_iter`.
+    /// A restart has converged, reached `max_iter`, or stopped.
     fn restart_finished(&mut self, _report: &RestartReport) {}
     /// Asked between iterations; `true` stops the fit with [`GmmError::Interrupted`].
     fn should_stop(&mut self) -> bool {
         false
     }
+    /// A flag the passes check between chunks: raising it (from a signal
+    /// handler, say) stops the fit within a chunk's worth of work.
+    fn cancel_flag(&self) -> Option<Arc<AtomicBool>> {
+        None
+    }
+    /// The whole state every `checkpoint_every` iterations, to save and
+    /// resume from.
+    fn checkpoint(&mut self, _state: &FitState) {}
 }
 
 /// An observer that ignores everything.
 pub struct Silent;
 
 impl FitObserver for Silent {}
+
+/// How a restart ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// Still running (in checkpoints).
+    Running,
+    Converged,
+    /// Reached `max_iter`.
+    MaxIter,
+    /// A component degenerated and the policy was `drop-restart`.
+    Dropped,
+    /// Stopped by racing: clearly behind the leader.
+    Raced,
+}
 
 /// What happened in one restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +74,31 @@ pub struct RestartReport {
     pub converged: bool,
     /// The last value of the trace (scikit-learn's `lower_bound_`).
     pub lower_bound: f64,
+    pub ending: Ending,
+    /// Component-iterations whose covariance was positive definite only
+    /// thanks to `reg_covar`.
+    pub regularizations: usize,
+    /// Components re-initialized after degenerating (policy `reseed`).
+    pub reseeded_components: usize,
+    /// Why the restart was dropped, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One restart's state between iterations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestartSnapshot {
+    pub model: GaussianMixture,
+    pub report: RestartReport,
+    pub done: bool,
+}
+
+/// The state of a fit after `iteration` completed iterations: enough to go
+/// on exactly as if never stopped ([`FitParams::resume`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitState {
+    pub iteration: usize,
+    pub restarts: Vec<RestartSnapshot>,
 }
 
 /// A fitted mixture and how it was found.
@@ -128,102 +182,94 @@ impl ValidFitParams {
             });
         }
 
-        // Starting points.
-        let method = self.init_method();
-        let ctx = InitContext {
-            data,
-            policy,
-            summary: &summary,
-            params: p,
+        // Starting points, or the saved state to go on from.
+        let cancel = observer.cancel_flag();
+        let cancelled = || cancel.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+        let (mut states, first_iteration) = match &p.resume {
+            Some(state) => (state.restarts.clone(), state.iteration + 1),
+            None => (
+                self.starts(data, policy, &summary, observer, &cancelled)?,
+                1,
+            ),
         };
-        let mut states = Vec::with_capacity(p.n_init);
-        for restart in 0..p.n_init {
-            let start = match (&p.init_model, restart) {
-                (Some(m), 0) => {
-                    warm_start(m, p).map(|model| (model, "warm start from a model".to_string()))
-                }
-                _ => initialize(&ctx, method, restart).map(|s| (s.model, s.description)),
-            };
-            let (model, description) = start.map_err(|component| GmmError::Degenerate {
-                component,
-                restart,
-                iteration: 0,
-            })?;
-            observer.restart_initialized(restart, &description);
-            states.push(RestartState {
-                model,
-                report: RestartReport {
-                    restart,
-                    init: description,
-                    trace: Vec::new(),
-                    n_iter: 0,
-                    converged: false,
-                    lower_bound: f64::NEG_INFINITY,
-                },
-                done: p.max_iter == 0,
-            });
-        }
 
         // EM, all restarts in lockstep.
-        for iteration in 1..=p.max_iter {
+        for iteration in first_iteration..=p.max_iter {
             let active: Vec<usize> = (0..states.len()).filter(|&i| !states[i].done).collect();
             if active.is_empty() {
                 break;
             }
-            if observer.should_stop() {
+            if observer.should_stop() || cancelled() {
                 return Err(GmmError::Interrupted);
             }
             let prepared: Vec<Prepared> = active
                 .iter()
                 .map(|&i| Prepared::with_center(&states[i].model, &summary.col_mean))
                 .collect();
-            let outputs = em_pass(&prepared, data, policy, p.chunk_rows, &summary);
+            let outputs = em_pass(
+                &prepared,
+                data,
+                policy,
+                p.chunk_rows,
+                &summary,
+                cancel.as_deref(),
+            );
+            if cancelled() {
+                return Err(GmmError::Interrupted);
+            }
             for ((&i, out), prep) in active.iter().zip(outputs).zip(&prepared) {
                 let state = &mut states[i];
-                let restart = state.report.restart;
-                let degenerate = |component| GmmError::Degenerate {
-                    component,
-                    restart,
-                    iteration,
-                };
-                let stats = out.stats.ok_or_else(|| degenerate(0))?;
-                let mean = out.objective / summary.total_weight;
-                let previous = state.report.lower_bound;
-                state.report.trace.push(mean);
-                state.report.lower_bound = mean;
-                state.report.n_iter = iteration;
-                state.model = m_step(&prep.means, &stats, p.covariance_type, p.reg_covar)
-                    .map_err(degenerate)?;
-                observer.iteration(restart, iteration, mean);
-                if (mean - previous).abs() < p.tol {
-                    state.report.converged = true;
-                    state.done = true;
-                } else if iteration == p.max_iter {
-                    state.done = true;
-                }
+                step(state, out, prep, iteration, p, data, &summary)?;
+                observer.iteration(state.report.restart, iteration, state.report.lower_bound);
                 if state.done {
                     observer.restart_finished(&state.report);
                 }
             }
-        }
-        if p.max_iter == 0 {
-            for s in &states {
-                observer.restart_finished(&s.report);
+            if let Some(racing) = &p.racing {
+                race(&mut states, iteration, racing, observer);
+            }
+            if p.checkpoint_every.is_some_and(|n| iteration % n == 0)
+                && states.iter().any(|s| !s.done)
+            {
+                observer.checkpoint(&FitState {
+                    iteration,
+                    restarts: states.clone(),
+                });
             }
         }
+        for s in states.iter_mut().filter(|s| !s.done) {
+            // max_iter = 0, or a resumed state that had reached max_iter.
+            s.done = true;
+            s.report.ending = Ending::MaxIter;
+            observer.restart_finished(&s.report);
+        }
 
-        // The best restart by final objective; the first of equals wins.
-        // Restarts at the same optimum differ by rounding only, so values
-        // within 1e-12 relative count as equal: the choice then does not
-        // depend on chunking or on weights versus repeated rows.
+        // The best restart by final objective, among those not dropped; the
+        // first of equals wins. Restarts at the same optimum differ by
+        // rounding only, so values within 1e-12 relative count as equal: the
+        // choice then does not depend on chunking or on weights versus
+        // repeated rows.
+        let eligible = |s: &RestartSnapshot| s.report.ending != Ending::Dropped;
+        if !states.iter().any(eligible) {
+            let last = states
+                .iter()
+                .rev()
+                .find_map(|s| s.report.note.clone())
+                .unwrap_or_default();
+            return Err(GmmError::AllRestartsDropped {
+                n_init: states.len(),
+                last,
+            });
+        }
         let top = states
             .iter()
+            .filter(|s| eligible(s))
             .map(|s| s.report.lower_bound)
             .fold(f64::NEG_INFINITY, f64::max);
         let slack = 1e-12 * top.abs().max(1.0);
         let best = states
             .iter()
-            .position(|s| s.report.lower_bound >= top - slack)
+            .position(|s| eligible(s) && s.report.lower_bound >= top - slack)
             .unwrap_or(0);
         let model = states[best].model.clone();
         let score = score_with(&model, data, policy.scoring(), p.chunk_rows);
@@ -243,10 +289,264 @@ impl ValidFitParams {
         };
         Ok(Fit { model, report })
     }
+
+    /// The starting point of every restart.
+    fn starts(
+        &self,
+        data: DataView<'_>,
+        policy: RowPolicy,
+        summary: &DataSummary,
+        observer: &mut dyn FitObserver,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<RestartSnapshot>> {
+        let p = &self.0;
+        let method = self.init_method();
+        let ctx = InitContext {
+            data,
+            policy,
+            summary,
+            params: p,
+        };
+        let mut states = Vec::with_capacity(p.n_init);
+        for restart in 0..p.n_init {
+            if cancelled() {
+                return Err(GmmError::Interrupted);
+            }
+            let start = match (&p.init_model, restart) {
+                (Some(m), 0) => {
+                    warm_start(m, p).map(|model| (model, "warm start from a model".to_string()))
+                }
+                _ => initialize(&ctx, method, restart).map(|s| (s.model, s.description)),
+            };
+            let mut note = None;
+            let mut reseeded = 0;
+            let (model, description) = match start {
+                Ok(s) => s,
+                Err(component) => {
+                    let err = GmmError::Degenerate {
+                        component,
+                        restart,
+                        iteration: 0,
+                    };
+                    match p.on_degenerate {
+                        DegeneratePolicy::Error => return Err(err),
+                        DegeneratePolicy::Reseed => {
+                            reseeded = 1;
+                            (
+                                broad_start(&ctx, restart),
+                                "broad start (the initialization degenerated)".to_string(),
+                            )
+                        }
+                        DegeneratePolicy::DropRestart => {
+                            note = Some(err.to_string());
+                            (
+                                broad_start(&ctx, restart),
+                                "dropped at initialization".to_string(),
+                            )
+                        }
+                    }
+                }
+            };
+            observer.restart_initialized(restart, &description);
+            states.push(RestartSnapshot {
+                model,
+                report: RestartReport {
+                    restart,
+                    init: description,
+                    trace: Vec::new(),
+                    n_iter: 0,
+                    converged: false,
+                    lower_bound: f64::NEG_INFINITY,
+                    ending: if note.is_some() {
+                        Ending::Dropped
+                    } else {
+                        Ending::Running
+                    },
+                    regularizations: 0,
+                    reseeded_components: reseeded,
+                    note: note.clone(),
+                },
+                done: note.is_some(),
+            });
+            if let Some(last) = states.last().filter(|s| s.done) {
+                observer.restart_finished(&last.report);
+            }
+        }
+        Ok(states)
+    }
 }
 
-struct RestartState {
-    model: GaussianMixture,
-    report: RestartReport,
-    done: bool,
+/// One iteration of one restart: record the pass's objective, run the
+/// M-step, apply the degeneracy policy, check convergence.
+fn step(
+    state: &mut RestartSnapshot,
+    out: EmPassOutput,
+    prep: &Prepared,
+    iteration: usize,
+    p: &FitParams,
+    data: DataView<'_>,
+    summary: &DataSummary,
+) -> Result<()> {
+    let restart = state.report.restart;
+    let mean = out.objective / summary.total_weight;
+    let previous = state.report.lower_bound;
+    state.report.trace.push(mean);
+    state.report.lower_bound = mean;
+    state.report.n_iter = iteration;
+    let trouble = |component: usize, t: Trouble| match t {
+        Trouble::NotPositiveDefinite => GmmError::Degenerate {
+            component,
+            restart,
+            iteration,
+        },
+        Trouble::Empty => GmmError::EmptyComponent {
+            component,
+            restart,
+            iteration,
+        },
+    };
+    let mstep = out
+        .stats
+        .as_ref()
+        .map(|stats| m_step_parameters(&prep.means, stats, p.covariance_type, p.reg_covar));
+    let failing = match &mstep {
+        Some(m) => m.failing(),
+        // Non-finite statistics: the whole restart is broken.
+        None => vec![(0, Trouble::NotPositiveDefinite)],
+    };
+    let mut reseeded = false;
+    if failing.is_empty() {
+        let m = mstep.expect("statistics");
+        state.report.regularizations += m.regularized;
+        state.model = m
+            .into_model()
+            .map_err(|c| trouble(c, Trouble::NotPositiveDefinite))?;
+    } else {
+        let (component, kind) = failing[0];
+        match (p.on_degenerate, mstep) {
+            (DegeneratePolicy::Error, _) => return Err(trouble(component, kind)),
+            (DegeneratePolicy::Reseed, Some(m)) => {
+                state.report.regularizations += m.regularized;
+                let bad: Vec<usize> = failing.iter().map(|f| f.0).collect();
+                state.model = reseed(m, &bad, &out.worst_rows, data, summary, p.reg_covar)
+                    .map_err(|c| trouble(c, Trouble::NotPositiveDefinite))?;
+                state.report.reseeded_components += bad.len();
+                reseeded = true;
+            }
+            (DegeneratePolicy::DropRestart, _) | (DegeneratePolicy::Reseed, None) => {
+                state.done = true;
+                state.report.ending = Ending::Dropped;
+                state.report.note = Some(trouble(component, kind).to_string());
+                return Ok(());
+            }
+        }
+    }
+    // A re-seeded restart has moved: it has not converged.
+    if !reseeded && (mean - previous).abs() < p.tol {
+        state.report.converged = true;
+        state.report.ending = Ending::Converged;
+        state.done = true;
+    } else if iteration == p.max_iter {
+        state.report.ending = Ending::MaxIter;
+        state.done = true;
+    }
+    Ok(())
+}
+
+/// Re-initializes the `bad` components: each starts at one of the rows the
+/// mixture explained worst, with the average covariance of the healthy
+/// components (or the data's variances if none is healthy) and an equal
+/// share of weight.
+fn reseed(
+    m: MStep,
+    bad: &[usize],
+    worst_rows: &[usize],
+    data: DataView<'_>,
+    summary: &DataSummary,
+    reg_covar: f64,
+) -> std::result::Result<GaussianMixture, usize> {
+    let k = m.n.len();
+    let d = m.means.ncols();
+    let good: Vec<usize> = (0..k).filter(|j| !bad.contains(j)).collect();
+    let data_cov = || {
+        let mut c = Array2::zeros((d, d));
+        for j in 0..d {
+            c[(j, j)] = summary.col_var[j].max(f64::MIN_POSITIVE.sqrt()) + reg_covar;
+        }
+        c
+    };
+    let healthy_average = |covs: &Covariances| {
+        let weight: f64 = good.iter().map(|&j| m.n[j]).sum();
+        if good.is_empty() || !(weight > 0.0) {
+            return data_cov();
+        }
+        let mut c = Array2::zeros((d, d));
+        for &j in &good {
+            c.scaled_add(m.n[j] / weight, &covs.dense(j, d));
+        }
+        c
+    };
+    let mut means = m.means.clone();
+    let mut weights = m.weights.to_vec();
+    let mut dense: Vec<Array2<f64>> = (0..k).map(|j| m.covariances.dense(j, d)).collect();
+    let average = healthy_average(&m.covariances);
+    for (idx, &j) in bad.iter().enumerate() {
+        let row = match worst_rows.get(idx) {
+            Some(&r) => data.row(r).to_vec(),
+            None => summary.col_mean.clone(),
+        };
+        means
+            .row_mut(j)
+            .assign(&ndarray::ArrayView1::from(&row[..]));
+        dense[j] = average.clone();
+        weights[j] = 1.0 / k as f64;
+    }
+    let sum: f64 = weights.iter().sum();
+    weights.iter_mut().for_each(|w| *w /= sum);
+    let covariances = match m.covariances.covariance_type() {
+        // The shared covariance failed: start it over from the data.
+        CovarianceType::Tied if bad.contains(&0) => Covariances::Tied(data_cov()),
+        t => Covariances::from_dense(t, &dense, &weights),
+    };
+    GaussianMixture::new(ndarray::Array1::from(weights), means, covariances).map_err(|_| bad[0])
+}
+
+/// Successive halving at iterations `first_round * 2^j`: of the restarts
+/// still running, all but the best `keep` fraction stop, unless within
+/// `margin` of the leader (the best objective of any restart not dropped).
+fn race(
+    states: &mut [RestartSnapshot],
+    iteration: usize,
+    racing: &crate::params::Racing,
+    observer: &mut dyn FitObserver,
+) {
+    let round = iteration / racing.first_round;
+    if !iteration.is_multiple_of(racing.first_round) || !round.is_power_of_two() {
+        return;
+    }
+    let mut running: Vec<usize> = (0..states.len()).filter(|&i| !states[i].done).collect();
+    if running.len() < 2 {
+        return;
+    }
+    let leader = states
+        .iter()
+        .filter(|s| s.report.ending != Ending::Dropped)
+        .map(|s| s.report.lower_bound)
+        .fold(f64::NEG_INFINITY, f64::max);
+    running.sort_by(|&a, &b| {
+        states[b]
+            .report
+            .lower_bound
+            .total_cmp(&states[a].report.lower_bound)
+            .then(a.cmp(&b))
+    });
+    let keep = ((running.len() as f64 * racing.keep).ceil() as usize).max(1);
+    for &i in &running[keep..] {
+        let s = &mut states[i];
+        if s.report.lower_bound < leader - racing.margin {
+            s.done = true;
+            s.report.ending = Ending::Raced;
+            observer.restart_finished(&s.report);
+        }
+    }
 }

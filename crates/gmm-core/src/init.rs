@@ -127,6 +127,34 @@ fn class_anchors(ctx: &InitContext<'_>, restart: usize) -> Result<Vec<f64>, usiz
     })
 }
 
+/// A start that cannot fail: components at distinct random rows, each with
+/// the data's variances (plus `reg_covar`) and an equal weight. Used when a
+/// restart's own initialization degenerates and the policy says to go on.
+pub(crate) fn broad_start(ctx: &InitContext<'_>, restart: usize) -> GaussianMixture {
+    let k = ctx.params.n_components;
+    let d = ctx.data.n_features();
+    let mut rng = rng_for(ctx.params.seed, &[restart as u64, STREAM_ROWS, 1]);
+    let rows = distinct_random_rows(ctx, &mut rng, k);
+    let means = Array2::from_shape_fn((k, d), |(c, j)| {
+        rows.get(c)
+            .map_or(ctx.summary.col_mean[j], |&r| ctx.data.row(r)[j])
+    });
+    let var: Vec<f64> = ctx
+        .summary
+        .col_var
+        .iter()
+        .map(|v| v.max(f64::MIN_POSITIVE.sqrt()) + ctx.params.reg_covar)
+        .collect();
+    let dense = vec![Array2::from_diag(&Array1::from(var)); k];
+    let weights = Array1::from_elem(k, 1.0 / k as f64);
+    let cov = Covariances::from_dense(
+        ctx.params.covariance_type,
+        &dense,
+        weights.as_slice().expect("contiguous"),
+    );
+    GaussianMixture::new(weights, means, cov).expect("diagonal positive covariances")
+}
+
 /// A user-given model as a start, converted to the fit's covariance type.
 pub(crate) fn warm_start(
     model: &GaussianMixture,

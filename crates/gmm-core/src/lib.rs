@@ -49,7 +49,12 @@ mod stats;
 pub use covariance::{CovarianceType, Covariances};
 pub use data::{DataView, Dataset, UNLABELED};
 pub use error::{GmmError, Result};
-pub use fit::{Fit, FitObserver, FitReport, RestartReport, Silent};
+pub use fit::{
+    Ending, Fit, FitObserver, FitReport, FitState, RestartReport, RestartSnapshot, Silent,
+};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
-pub use params::{FitParams, InitMethod, SemiSupervised, SemiSupervisedMode, ValidFitParams};
+pub use params::{
+    DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,
+    ValidFitParams,
+};
 pub use pass::{DEFAULT_CHUNK_ROWS, ScoreSums};

@@ -12,15 +12,26 @@ fn from_faer(a: MatRef<'_, f64>) -> Array2<f64> {
     Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)])
 }
 
+/// Smallest accepted `L_jj^2 / a_jj`: the share of column `j`'s variance not
+/// explained by the columns before it. Below it the matrix is singular to
+/// working precision (a column is a combination of others, or a component
+/// collapsed onto a subspace) and densities computed from it would be noise.
+/// The test is per column, so columns of very different scales are fine.
+pub const MIN_RELATIVE_PIVOT: f64 = 1e-12;
+
 /// The lower Cholesky factor `L` with `a = L L^T`, or `None` when `a` is not
-/// (numerically) positive definite or holds non-finite values.
+/// numerically positive definite (see [`MIN_RELATIVE_PIVOT`]) or holds
+/// non-finite values.
 pub fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
     if a.iter().any(|v| !v.is_finite()) {
         return None;
     }
     let llt = to_faer(a).llt(Side::Lower).ok()?;
     let l = from_faer(llt.L());
-    let ok = (0..l.nrows()).all(|i| l[(i, i)].is_finite() && l[(i, i)] > 0.0);
+    let ok = (0..l.nrows()).all(|i| {
+        let p = l[(i, i)];
+        p.is_finite() && p > 0.0 && p * p >= MIN_RELATIVE_PIVOT * a[(i, i)]
+    });
     ok.then_some(l)
 }
 
@@ -90,6 +101,15 @@ mod tests {
     fn singular_matrix_has_no_cholesky() {
         let cov = array![[1.0, 1.0], [1.0, 1.0]];
         assert!(precision_cholesky(cov.view()).is_none());
+        // Singular up to rounding: the second column repeats the first.
+        let x = [0.1f64, 0.7, -0.3, 1.9];
+        let s = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+        let y: Vec<f64> = x.iter().map(|v| v * 3.0 + 1e-17).collect();
+        let near = array![[s(&x, &x), s(&x, &y)], [s(&y, &x), s(&y, &y)]];
+        assert!(cholesky_lower(near.view()).is_none(), "{near:?}");
+        // Very different scales are not singular.
+        let scaled = array![[1e12, 0.5], [0.5, 1e-12]];
+        assert!(cholesky_lower(scaled.view()).is_some());
         let nan = array![[f64::NAN, 0.0], [0.0, 1.0]];
         assert!(cholesky_lower(nan.view()).is_none());
     }

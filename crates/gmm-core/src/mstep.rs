@@ -10,6 +10,83 @@ use crate::stats::{SecondMoment, SufficientStats};
 /// that an empty component yields its center and `reg_covar` instead of NaN.
 pub(crate) const N_EPS: f64 = 10.0 * f64::EPSILON;
 
+/// A component whose total responsibility is below this share of the total
+/// is empty: it explains no rows and its parameters mean nothing.
+pub(crate) const EMPTY_SHARE: f64 = 1e-8;
+
+/// Why a component cannot go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trouble {
+    /// Its covariance is not positive definite even with `reg_covar`.
+    NotPositiveDefinite,
+    /// It explains (almost) no rows.
+    Empty,
+}
+
+/// New parameters before their precision factors are computed, so that a
+/// caller can repair components that fail.
+#[derive(Debug, Clone)]
+pub(crate) struct MStep {
+    pub weights: Array1<f64>,
+    pub means: Array2<f64>,
+    pub covariances: Covariances,
+    /// Total responsibility of each component.
+    pub n: Vec<f64>,
+    /// Components (for tied: the shared covariance, as 1) whose covariance
+    /// is positive definite only thanks to `reg_covar`.
+    pub regularized: usize,
+}
+
+impl MStep {
+    /// Components that cannot go on, and why (for tied, component 0 stands
+    /// for the shared covariance).
+    pub fn failing(&self) -> Vec<(usize, Trouble)> {
+        let d = self.means.ncols();
+        let total: f64 = self.n.iter().sum();
+        (0..self.n.len())
+            .filter_map(|k| {
+                let pd = match &self.covariances {
+                    Covariances::Tied(c) => {
+                        k != 0 || crate::linalg::cholesky_lower(c.view()).is_some()
+                    }
+                    other => positive_definite(other, k, d),
+                };
+                if !pd {
+                    Some((k, Trouble::NotPositiveDefinite))
+                } else if self.n[k] < EMPTY_SHARE * total {
+                    Some((k, Trouble::Empty))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The mixture, or the first component whose covariance is not
+    /// positive definite.
+    pub fn into_model(self) -> Result<GaussianMixture, usize> {
+        let d = self.means.ncols();
+        let precisions_cholesky = compute_precision_cholesky(&self.covariances, d)?;
+        Ok(GaussianMixture::from_parts(
+            self.weights,
+            self.means,
+            self.covariances,
+            precisions_cholesky,
+        ))
+    }
+}
+
+fn positive_definite(c: &Covariances, k: usize, d: usize) -> bool {
+    match c {
+        Covariances::Full(a) => {
+            crate::linalg::cholesky_lower(a.index_axis(ndarray::Axis(0), k)).is_some()
+        }
+        Covariances::Diag(a) => a.row(k).iter().all(|v| v.is_finite() && *v > 0.0),
+        Covariances::Spherical(a) => a[k].is_finite() && a[k] > 0.0,
+        Covariances::Tied(a) => crate::linalg::cholesky_lower(a.view()).is_some() && d > 0,
+    }
+}
+
 /// Parameters from statistics accumulated around `centers` (`K x d`).
 /// With `delta_k = S1_k / N_k`: means `c_k + delta_k`, covariances
 /// `S2_k / N_k - delta_k delta_k^T + reg_covar I` (tied pools the scatter),
@@ -21,6 +98,16 @@ pub(crate) fn m_step(
     covariance_type: CovarianceType,
     reg_covar: f64,
 ) -> Result<GaussianMixture, usize> {
+    m_step_parameters(centers, stats, covariance_type, reg_covar).into_model()
+}
+
+/// The M-step's parameters, without precision factors (see [`m_step`]).
+pub(crate) fn m_step_parameters(
+    centers: &[f64],
+    stats: &SufficientStats,
+    covariance_type: CovarianceType,
+    reg_covar: f64,
+) -> MStep {
     let (kk, d) = (stats.layout.k, stats.layout.d);
     debug_assert_eq!(
         stats.layout.second,
@@ -67,11 +154,44 @@ pub(crate) fn m_step(
             }
         }
     };
-    let precisions_cholesky = compute_precision_cholesky(&covariances, d)?;
-    Ok(GaussianMixture::from_parts(
+    let regularized = if reg_covar > 0.0 {
+        count_regularized(&covariances, reg_covar, d)
+    } else {
+        0
+    };
+    MStep {
         weights,
         means,
         covariances,
-        precisions_cholesky,
-    ))
+        n: stats.n.clone(),
+        regularized,
+    }
+}
+
+/// Covariances that are positive definite but would not be without
+/// `reg_covar` on their diagonal.
+fn count_regularized(c: &Covariances, reg_covar: f64, d: usize) -> usize {
+    let unregularized_fails = |m: ndarray::ArrayView2<'_, f64>| {
+        let mut m = m.to_owned();
+        m.diag_mut().iter_mut().for_each(|v| *v -= reg_covar);
+        crate::linalg::cholesky_lower(m.view()).is_none()
+    };
+    match c {
+        Covariances::Full(a) => (0..a.len_of(ndarray::Axis(0)))
+            .filter(|&k| {
+                positive_definite(c, k, d) && unregularized_fails(a.index_axis(ndarray::Axis(0), k))
+            })
+            .count(),
+        Covariances::Tied(a) => {
+            usize::from(positive_definite(c, 0, d) && unregularized_fails(a.view()))
+        }
+        Covariances::Diag(a) => a
+            .outer_iter()
+            .filter(|row| row.iter().all(|v| *v > 0.0) && row.iter().any(|v| *v - reg_covar <= 0.0))
+            .count(),
+        Covariances::Spherical(a) => a
+            .iter()
+            .filter(|v| **v > 0.0 && **v - reg_covar <= 0.0)
+            .count(),
+    }
 }

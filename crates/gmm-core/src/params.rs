@@ -122,6 +122,76 @@ impl FromStr for SemiSupervisedMode {
     }
 }
 
+/// What to do when a component degenerates: its covariance is not positive
+/// definite even after `reg_covar` (collinear columns, duplicated rows, a
+/// component collapsing onto a point) or it explains no rows any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DegeneratePolicy {
+    /// Fail, naming the component, restart and iteration.
+    Error,
+    /// Re-initialize the component at the rows the mixture explains worst,
+    /// with the average covariance of the healthy components.
+    #[default]
+    Reseed,
+    /// Give up that restart and go on with the others.
+    DropRestart,
+}
+
+impl DegeneratePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DegeneratePolicy::Error => "error",
+            DegeneratePolicy::Reseed => "reseed",
+            DegeneratePolicy::DropRestart => "drop-restart",
+        }
+    }
+}
+
+impl fmt::Display for DegeneratePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DegeneratePolicy {
+    type Err = GmmError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "error" => Ok(DegeneratePolicy::Error),
+            "reseed" => Ok(DegeneratePolicy::Reseed),
+            "drop-restart" => Ok(DegeneratePolicy::DropRestart),
+            other => Err(GmmError::InvalidParam {
+                name: "on_degenerate",
+                reason: format!("`{other}` is not one of error, reseed, drop-restart"),
+            }),
+        }
+    }
+}
+
+/// Successive halving of restarts: after `first_round` iterations, and
+/// after every doubling of that count, the restarts still running are
+/// ranked by their objective and all but the best `keep` fraction stop,
+/// unless they are within `margin` (mean log-likelihood per row) of the
+/// leader.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Racing {
+    pub first_round: usize,
+    pub keep: f64,
+    pub margin: f64,
+}
+
+impl Default for Racing {
+    fn default() -> Self {
+        Racing {
+            first_round: 5,
+            keep: 0.5,
+            margin: 1e-3,
+        }
+    }
+}
+
 /// Semi-supervised settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SemiSupervised {
@@ -160,6 +230,13 @@ pub struct FitParams {
     pub kmeans_max_iter: usize,
     /// Rows sampled for k-means++ seeding when the data has more.
     pub init_sample_rows: usize,
+    pub on_degenerate: DegeneratePolicy,
+    /// Stop restarts that fall clearly behind (off by default).
+    pub racing: Option<Racing>,
+    /// Hand the observer a [`crate::FitState`] every this many iterations.
+    pub checkpoint_every: Option<usize>,
+    /// Go on from a saved state instead of initializing.
+    pub resume: Option<crate::fit::FitState>,
 }
 
 impl FitParams {
@@ -178,7 +255,27 @@ impl FitParams {
             semi_supervised: None,
             kmeans_max_iter: 30,
             init_sample_rows: 100_000,
+            on_degenerate: DegeneratePolicy::Reseed,
+            racing: None,
+            checkpoint_every: None,
+            resume: None,
         }
+    }
+    pub fn on_degenerate(mut self, v: DegeneratePolicy) -> Self {
+        self.on_degenerate = v;
+        self
+    }
+    pub fn racing(mut self, v: Racing) -> Self {
+        self.racing = Some(v);
+        self
+    }
+    pub fn checkpoint_every(mut self, v: usize) -> Self {
+        self.checkpoint_every = Some(v);
+        self
+    }
+    pub fn resume(mut self, v: crate::fit::FitState) -> Self {
+        self.resume = Some(v);
+        self
     }
 
     pub fn covariance_type(mut self, v: CovarianceType) -> Self {
@@ -264,6 +361,32 @@ impl FitParams {
             return bad(
                 "unlabeled_weight",
                 format!("{} must be finite and non-negative", s.unlabeled_weight),
+            );
+        }
+        if let Some(r) = &self.racing
+            && !(r.first_round >= 1 && r.keep > 0.0 && r.keep <= 1.0 && r.margin >= 0.0)
+        {
+            return bad(
+                "racing",
+                format!(
+                    "first_round {} must be >= 1, keep {} in (0, 1], margin {} >= 0",
+                    r.first_round, r.keep, r.margin
+                ),
+            );
+        }
+        if self.checkpoint_every == Some(0) {
+            return bad("checkpoint_every", "must be at least 1".into());
+        }
+        if let Some(state) = &self.resume
+            && state.restarts.len() != self.n_init
+        {
+            return bad(
+                "resume",
+                format!(
+                    "the saved state has {} restarts but n_init is {}",
+                    state.restarts.len(),
+                    self.n_init
+                ),
             );
         }
         if self.init == Some(InitMethod::Labeled) && self.semi_supervised.is_none() {

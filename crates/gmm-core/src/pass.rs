@@ -3,6 +3,8 @@
 //! chunks are exact ([`ExactStats`]) or taken in chunk order ([`OrderedSums`]),
 //! so every result is bit for bit the same for any number of threads.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 
 use crate::data::DataView;
@@ -134,6 +136,8 @@ pub(crate) struct DataSummary {
     pub col_max_abs: Vec<f64>,
     /// Weighted column means of the rows with positive effective weight.
     pub col_mean: Vec<f64>,
+    /// Their weighted column variances (around `col_mean`).
+    pub col_var: Vec<f64>,
     /// Total effective weight.
     pub total_weight: f64,
     /// Rows with positive effective weight.
@@ -156,24 +160,29 @@ impl DataSummary {
             chunk_rows,
             || Acc {
                 max_abs: vec![0.0; d],
-                sums: OrderedSums::new(d + 2),
+                sums: OrderedSums::new(2 * d + 2),
                 n_positive: 0,
             },
             |acc, c, start, end| {
-                let mut part = vec![0.0; d + 2];
+                // Moments around the first row, so that data far from the
+                // origin keeps its variance.
+                let origin = data.row(0);
+                let mut part = vec![0.0; 2 * d + 2];
                 for i in start..end {
                     let row = data.row(i);
                     for (m, v) in acc.max_abs.iter_mut().zip(row) {
                         *m = m.max(v.abs());
                     }
-                    part[d + 1] += data.weight(i);
+                    part[2 * d + 1] += data.weight(i);
                     let w = policy.effective_weight(data.weight(i), data.label(i));
                     if w > 0.0 {
                         acc.n_positive += 1;
-                        for (p, v) in part.iter_mut().zip(row) {
-                            *p += w * v;
+                        for j in 0..d {
+                            let t = row[j] - origin[j];
+                            part[j] += w * t;
+                            part[d + j] += w * t * t;
                         }
-                        part[d] += w;
+                        part[2 * d] += w;
                     }
                 }
                 acc.sums.push(c, &part);
@@ -188,11 +197,21 @@ impl DataSummary {
             },
         );
         let sums = acc.sums.finish();
-        let total_weight = sums[d];
-        let col_mean = if total_weight > 0.0 {
-            sums[..d].iter().map(|s| s / total_weight).collect()
+        let total_weight = sums[2 * d];
+        let origin = if data.n_rows() > 0 {
+            data.row(0).to_vec()
         } else {
             vec![0.0; d]
+        };
+        let (col_mean, col_var) = if total_weight > 0.0 {
+            let shift: Vec<f64> = sums[..d].iter().map(|s| s / total_weight).collect();
+            let mean = shift.iter().zip(&origin).map(|(s, o)| o + s).collect();
+            let var = (0..d)
+                .map(|j| (sums[d + j] / total_weight - shift[j] * shift[j]).max(0.0))
+                .collect();
+            (mean, var)
+        } else {
+            (vec![0.0; d], vec![0.0; d])
         };
         let factor = match policy {
             RowPolicy::Clamped { unlabeled_weight } => unlabeled_weight.max(1.0),
@@ -201,9 +220,10 @@ impl DataSummary {
         DataSummary {
             col_max_abs: acc.max_abs,
             col_mean,
+            col_var,
             total_weight,
             n_positive: acc.n_positive,
-            weight_bound: sums[d + 1] * factor,
+            weight_bound: sums[2 * d + 1] * factor,
         }
     }
 
@@ -304,6 +324,8 @@ pub(crate) struct EmPassOutput {
     /// `None` if the exact accumulation overflowed (non-finite values).
     pub stats: Option<SufficientStats>,
     pub objective: f64,
+    /// Up to `K` rows the model explains worst, worst first.
+    pub worst_rows: Vec<usize>,
 }
 
 fn layout_of(m: &Prepared) -> Layout {
@@ -323,6 +345,7 @@ pub(crate) fn em_pass(
     policy: RowPolicy,
     chunk_rows: usize,
     summary: &DataSummary,
+    cancel: Option<&AtomicBool>,
 ) -> Vec<EmPassOutput> {
     let center = &summary.col_mean;
     let layouts: Vec<Layout> = models.iter().map(layout_of).collect();
@@ -339,6 +362,7 @@ pub(crate) fn em_pass(
         partial: Vec<SufficientStats>,
         work: Work,
         objective_part: Vec<f64>,
+        worst: Vec<WorstRows>,
     }
     let identity = || Acc {
         exact: scales.iter().map(ExactStats::zeros).collect(),
@@ -347,12 +371,16 @@ pub(crate) fn em_pass(
         partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
         work: Work::default(),
         objective_part: vec![0.0; models.len()],
+        worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
     };
     let acc = chunked(
         data.n_rows(),
         chunk_rows,
         identity,
         |acc, c, start, end| {
+            if cancel.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                return;
+            }
             acc.lanes.iter_mut().for_each(LaneStats::reset);
             acc.objective_part.fill(0.0);
             let mut b0 = start;
@@ -361,6 +389,7 @@ pub(crate) fn em_pass(
                 acc.work.load(data, b0, b1, center, policy);
                 for (m, model) in models.iter().enumerate() {
                     acc.objective_part[m] += acc.work.e_step(model, data, b0, policy);
+                    acc.worst[m].offer(b0, &acc.work.log_norm[..b1 - b0], &acc.work.ew);
                     let Work {
                         block, lp, scratch, ..
                     } = &mut acc.work;
@@ -379,6 +408,9 @@ pub(crate) fn em_pass(
                 x.merge(y);
             }
             a.objective = a.objective.merge(b.objective);
+            for (x, y) in a.worst.iter_mut().zip(b.worst) {
+                x.merge(y);
+            }
             a
         },
     );
@@ -387,11 +419,62 @@ pub(crate) fn em_pass(
         .iter()
         .zip(&scales)
         .zip(objectives)
-        .map(|((e, s), objective)| EmPassOutput {
+        .zip(acc.worst)
+        .map(|(((e, s), objective), worst)| EmPassOutput {
             stats: e.totals(s),
             objective,
+            worst_rows: worst.rows(),
         })
         .collect()
+}
+
+/// The `m` rows with the lowest log-likelihood (ties to the lower index):
+/// where a re-seeded component starts.
+#[derive(Debug, Clone)]
+struct WorstRows {
+    m: usize,
+    rows: Vec<(f64, usize)>,
+}
+
+impl WorstRows {
+    fn new(m: usize) -> Self {
+        WorstRows {
+            m,
+            rows: Vec::with_capacity(m + 1),
+        }
+    }
+
+    fn worse(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+        a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+    }
+
+    /// Considers the rows `first..` with log-likelihoods `ll` (rows with no
+    /// effective weight are skipped).
+    fn offer(&mut self, first: usize, ll: &[f64], ew: &[f64]) {
+        for (i, (&l, &w)) in ll.iter().zip(ew).enumerate() {
+            if w > 0.0 && l.is_finite() {
+                let cand = (l, first + i);
+                if self.rows.len() < self.m
+                    || Self::worse(&cand, self.rows.last().expect("full")).is_lt()
+                {
+                    let pos = self.rows.partition_point(|r| Self::worse(r, &cand).is_lt());
+                    self.rows.insert(pos, cand);
+                    self.rows.truncate(self.m);
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: WorstRows) {
+        self.rows.extend(other.rows);
+        self.rows.sort_by(Self::worse);
+        self.rows.dedup_by_key(|r| r.1);
+        self.rows.truncate(self.m);
+    }
+
+    fn rows(&self) -> Vec<usize> {
+        self.rows.iter().map(|r| r.1).collect()
+    }
 }
 
 /// Statistics of given responsibilities, around `centers` (`K x d`): how

@@ -629,3 +629,196 @@ fn restarts_reach_sklearn_best() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Data far from the origin fits as accurately as centred data: each `em_*`
+/// fixture's data is moved by 1e6 in every column, its starting parameters
+/// with it, and the fit, moved back, must match scikit-learn's fit of the
+/// original data. Adding 1e6 rounds the data to about 1e-10, so the
+/// parameters agree to 1e-8 relative rather than 1e-12. (Columns of very
+/// different scales are compared in `scaled_columns_match_sklearn`.)
+#[test]
+fn shifted_data_match_sklearn() {
+    const RTOL_MOVED: f64 = 1e-8;
+    const SHIFT: f64 = 1e6;
+    let mut worst = Worst::default();
+    for (name, fx) in fixtures("em_") {
+        let ct = covariance_type(&fx);
+        let k = uint(&fx, "n_components");
+        let columns = strings(&fx["columns"]);
+        let d = columns.len();
+        let data = load(fx["dataset"].as_str().expect("dataset"), &columns);
+        let moved =
+            Dataset::from_row_major(data.x().iter().map(|v| v + SHIFT).collect(), d).unwrap();
+        let start = init_model(&fx["init"], ct, k, d);
+        let moved_start = GaussianMixture::new(
+            start.weights().clone(),
+            start.means().mapv(|v| v + SHIFT),
+            start.covariances().clone(),
+        )
+        .unwrap();
+        let fit = FitParams::new(k)
+            .covariance_type(ct)
+            .reg_covar(num(&fx, "reg_covar"))
+            .tol(num(&fx, "tol"))
+            .max_iter(uint(&fx, "max_iter"))
+            .init_model(moved_start)
+            .check()
+            .unwrap()
+            .fit(moved.view(), &mut Silent)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = &fx["result"];
+        let name = format!("{name} moved by {SHIFT:e}");
+        let means: Vec<f64> = fit.model.means().iter().map(|v| v - SHIFT).collect();
+        assert_close(
+            &mut worst,
+            &format!("{name} weights"),
+            fit.model.weights().as_slice().unwrap(),
+            &flat(&want["weights"]),
+            RTOL_MOVED,
+        );
+        assert_close_blocks(
+            &mut worst,
+            &format!("{name} means"),
+            &means,
+            &flat(&want["means"]),
+            d,
+            RTOL_MOVED,
+        );
+        assert_close_blocks(
+            &mut worst,
+            &format!("{name} covariances"),
+            &covariance_values(fit.model.covariances()),
+            &flat(&want["covariances"]),
+            block_len(ct, d),
+            RTOL_MOVED,
+        );
+        let labels = fit.model.predict(moved.view()).unwrap();
+        let want_labels: Vec<u32> = want["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(labels, want_labels, "{name}: labels");
+    }
+    worst.print("shifted by 1e6");
+}
+
+/// Columns of very different scales (x1 * 1e-6, x2 * 1e6) fit as accurately
+/// as the original data: each `scaled_*` fixture is scikit-learn's fit of
+/// the unscaled data (reg_covar 0); our fit of the scaled data, mapped back
+/// to the original units, must agree as closely as `em_*` fits do.
+#[test]
+fn scaled_columns_match_sklearn() {
+    const RTOL_SCALED: f64 = 1e-11;
+    let mut worst = Worst::default();
+    let all = fixtures("scaled_");
+    assert_eq!(
+        all.len(),
+        6,
+        "scaled fixtures: 2 data sets x full, diag, tied"
+    );
+    for (name, fx) in all {
+        let ct = covariance_type(&fx);
+        let k = uint(&fx, "n_components");
+        let columns = strings(&fx["columns"]);
+        let d = columns.len();
+        let s = flat(&fx["column_scales"]);
+        let data = load(fx["dataset"].as_str().expect("dataset"), &columns);
+        let scaled = Dataset::from_row_major(
+            data.x()
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * s[i % d])
+                .collect(),
+            d,
+        )
+        .unwrap();
+        let scale_cov = |c: &Covariances, f: &dyn Fn(usize) -> f64| -> Covariances {
+            match c {
+                Covariances::Full(a) => {
+                    Covariances::Full(Array3::from_shape_fn(a.dim(), |(m, i, j)| {
+                        a[(m, i, j)] * f(i) * f(j)
+                    }))
+                }
+                Covariances::Tied(a) => {
+                    Covariances::Tied(Array2::from_shape_fn(a.dim(), |(i, j)| {
+                        a[(i, j)] * f(i) * f(j)
+                    }))
+                }
+                Covariances::Diag(a) => {
+                    Covariances::Diag(Array2::from_shape_fn(a.dim(), |(m, j)| {
+                        a[(m, j)] * f(j) * f(j)
+                    }))
+                }
+                Covariances::Spherical(_) => unreachable!("no spherical scaled fixtures"),
+            }
+        };
+        let start = init_model(&fx["init"], ct, k, d);
+        let scaled_start = GaussianMixture::new(
+            start.weights().clone(),
+            Array2::from_shape_fn((k, d), |(m, j)| start.means()[(m, j)] * s[j]),
+            scale_cov(start.covariances(), &|j| s[j]),
+        )
+        .unwrap();
+        let fit = FitParams::new(k)
+            .covariance_type(ct)
+            .reg_covar(0.0)
+            .tol(0.0)
+            .max_iter(uint(&fx, "max_iter"))
+            .init_model(scaled_start)
+            .check()
+            .unwrap()
+            .fit(scaled.view(), &mut Silent)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = &fx["result"];
+        let means: Vec<f64> = fit
+            .model
+            .means()
+            .indexed_iter()
+            .map(|((_, j), v)| v / s[j])
+            .collect();
+        let cov = covariance_values(&scale_cov(fit.model.covariances(), &|j| 1.0 / s[j]));
+        assert_close(
+            &mut worst,
+            &format!("{name} weights"),
+            fit.model.weights().as_slice().unwrap(),
+            &flat(&want["weights"]),
+            RTOL_SCALED,
+        );
+        assert_close_blocks(
+            &mut worst,
+            &format!("{name} means"),
+            &means,
+            &flat(&want["means"]),
+            d,
+            RTOL_SCALED,
+        );
+        assert_close_blocks(
+            &mut worst,
+            &format!("{name} covariances"),
+            &cov,
+            &flat(&want["covariances"]),
+            block_len(ct, d),
+            RTOL_SCALED,
+        );
+        // The mean log-likelihood moves by -sum ln s_j under the scaling.
+        let shift: f64 = s.iter().map(|v| v.ln()).sum();
+        assert_close(
+            &mut worst,
+            &format!("{name} lower bound"),
+            &[fit.report.lower_bound + shift],
+            &[num(want, "lower_bound")],
+            RTOL_SCALED,
+        );
+        let labels = fit.model.predict(scaled.view()).unwrap();
+        let want_labels: Vec<u32> = want["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(labels, want_labels, "{name}: labels");
+    }
+    worst.print("scaled columns");
+}
