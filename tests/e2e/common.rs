@@ -93,3 +93,34 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// The elements `<tag ...>` of an SVG document whose attributes contain every
+/// one of `attrs` (such as `stroke="#D62728"`).
+pub fn svg_elements<'a>(svg: &'a str, tag: &str, attrs: &[&str]) -> Vec<&'a str> {
+    svg.split('<')
+        .filter(|e| {
+            e.strip_prefix(tag)
+                .is_some_and(|rest| rest.starts_with([' ', '>', '/']))
+                && attrs.iter().all(|a| e.contains(a))
+        })
+        .collect()
+}
+
+/// Asserts that `svg` is one complete SVG document: it opens with `<svg`,
+/// closes with `</svg>`, and every text element is closed.
+#[track_caller]
+pub fn assert_svg(svg: &str) {
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(svg.trim_end().ends_with("</svg>"), "unterminated SVG");
+    assert_eq!(svg.matches("<svg").count(), 1);
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    assert!(svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+}
+
+pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}

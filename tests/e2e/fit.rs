@@ -16,7 +16,14 @@ fn semi_supervised_customer_example_writes_a_complete_run() {
     assert!(stdout.contains("converged            true"), "{stdout}");
     assert_eq!(
         files_in(&out),
-        ["model.json", "predictions.csv", "run.json", "trace.csv"]
+        [
+            "clusters.svg",
+            "model.json",
+            "predictions.csv",
+            "run.json",
+            "trace.csv",
+            "trace.svg"
+        ]
     );
 
     let model = read_json(&out.join("model.json"));
@@ -55,7 +62,7 @@ fn semi_supervised_customer_example_writes_a_complete_run() {
     assert_eq!(header, ["restart", "iteration", "mean_log_likelihood"]);
     assert!(!trace.is_empty());
     let run = read_json(&out.join("run.json"));
-    assert_eq!(run["settings"]["components"], 2);
+    assert_eq!(run["settings"]["model"]["components"], 2);
     assert_eq!(run["restarts"].as_array().unwrap().len(), 5);
 }
 

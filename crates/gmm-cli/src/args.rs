@@ -18,8 +18,17 @@ Settings come from a TOML config file (see configs/ for commented examples)
 and from flags, which override the file. Paths inside a config are relative
 to the config file.
 
+A first run:
+  gmm fit configs/customers.toml           # writes runs/customers/
+  gmm inspect runs/customers/model.json
+  gmm predict --model runs/customers/model.json --input new.csv --out p.csv
+
+Standard output carries only results (text, or JSON with --json); progress
+and log lines go to standard error, and the progress display is off when
+standard error is not a terminal or with --quiet.
+
 Exit status: 0 on success, 2 for a usage or config error, 1 for a data or
-runtime error.";
+runtime error, 130 when interrupted.";
 
 #[derive(Debug, Parser)]
 #[command(name = "gmm", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
@@ -40,32 +49,96 @@ pub enum Command {
     /// Score a table under a model: mean log-likelihood per row, BIC, AIC.
     #[command(long_about = SCORE_ABOUT)]
     Score(ScoreArgs),
+    /// Draw rows from a model into a Parquet, CSV or Arrow file.
+    #[command(long_about = SAMPLE_ABOUT)]
+    Sample(SampleArgs),
+    /// Summarize a model file: components, covariances, fit figures, provenance.
+    #[command(long_about = INSPECT_ABOUT)]
+    Inspect(InspectArgs),
 }
 
 const FIT_ABOUT: &str = "\
 Fit a Gaussian mixture by EM and write a run directory:
 
   DIR/model.json          the model (versioned JSON, scikit-learn shapes)
-  DIR/predictions.parquet per input row: component, probability, proba_0..
+  DIR/predictions.parquet per input row: id (if any), component, probability,
+                          proba_0 .. proba_{K-1}
   DIR/trace.csv           mean log-likelihood per iteration of every restart
+  DIR/trace.svg           the same as a plot, the chosen restart highlighted
+  DIR/clusters.svg        the rows coloured by component with 1- and 2-sigma
+                          ellipses (on the two leading principal axes when
+                          there are more than two columns)
+  DIR/run.json            resolved settings, timings per phase, every restart's
+                          outcome, row and column counts, the version
+
+Every file is written under a temporary name and appears only when the whole
+run has succeeded; a failed or interrupted run leaves no partial output.
+
+Restarts: restart r draws its start from (seed, r), so results do not depend
+on the thread count; the restart with the best final log-likelihood wins.
 
 Labeled rows (a label column, or a second file given by --labeled) make the
 fit semi-supervised: in `em` mode (the default) labeled rows keep their class
 in every M-step; in `init` mode they only start EM on the unlabeled rows.
 
 Examples:
-  gmm fit configs/customers-semi.toml
-  gmm fit --input data.parquet --columns 'x*' -k 8 --n-init 10 --out runs/x";
+  gmm fit configs/customers.toml
+  gmm fit configs/customers-semi.toml --out runs/semi --json
+  gmm fit configs/large-parquet.toml --threads 16 --no-plots
+  gmm fit --input data.parquet --columns 'x*' -k 8 --n-init 10 --out runs/x
+  gmm fit --input customers.csv --labeled survey.csv --label-column y -k 2";
 
 const PREDICT_ABOUT: &str = "\
 Stream a table through a model and write, for every row in order, the id
 column (if --id-column is given), `component`, `probability` and `proba_0` ..
 `proba_{K-1}`. The output format follows the extension of --out (.parquet,
-.csv, .arrow). The table must have the columns the model was fitted on.";
+.csv, .arrow). The table must have the columns the model was fitted on; other
+columns are ignored. The file appears only when complete.
+
+Examples:
+  gmm predict --model runs/customers/model.json --input new.csv --out new-pred.csv
+  gmm predict --model model.json --input 'data/day=*/part-*.parquet' \\
+              --id-column customer_id --out predictions.parquet";
 
 const SCORE_ABOUT: &str = "\
 Stream a table through a model and print the mean log-likelihood per row,
-BIC, AIC and the number of rows (with --json, as one JSON object).";
+BIC, AIC and the number of rows (with --json, as one JSON object). With
+--weight-column, rows count by their weight.
+
+Examples:
+  gmm score --model runs/customers/model.json --input data/customers/unlabeled.csv
+  gmm score --model model.json --input holdout.parquet --json";
+
+const SAMPLE_ABOUT: &str = "\
+Draw rows from a model: one column per model column (float64) and a
+`component` column (uint32) naming the component each row came from. The
+output format follows the extension of --out (.parquet, .csv, .arrow) and the
+file appears only when complete.
+
+Rows are drawn in blocks of 65536: block b uses the seed (seed, b) (block 0
+uses the seed itself, so up to 65536 rows are exactly the model's own
+sample(n, seed)). Within a block, the number of rows per component is drawn
+from the weights first and rows come grouped by component, as in
+scikit-learn's GaussianMixture.sample; shuffle them if order matters. The same
+model, n and seed always give the same file.
+
+Examples:
+  gmm sample --model runs/customers/model.json -n 1000 --out sample.csv
+  gmm sample --model model.json -n 10000000 --seed 7 --out big.parquet";
+
+const INSPECT_ABOUT: &str = "\
+Print a readable summary of a model file: its format and version, covariance
+type and columns; per component the weight, the class (semi-supervised fits),
+the mean and a covariance summary (standard deviation of every column, and
+for full or tied covariances the largest correlation between two columns);
+the fit's figures (mean log-likelihood, iterations, convergence, BIC, AIC,
+rows); and its provenance (input, config, seed, version, date, command).
+
+With --json, the same as one JSON object.
+
+Examples:
+  gmm inspect runs/customers/model.json
+  gmm inspect model.json --json | jq '.components[].weight'";
 
 /// Settings of a fit, as flags. Each overrides the config file's value.
 #[derive(Debug, Args, Default, Clone)]
@@ -130,6 +203,18 @@ pub struct FitArgs {
     /// Rows per chunk of work.
     #[arg(long, help_heading = "Fit")]
     pub chunk_rows: Option<usize>,
+    /// When a component degenerates (covariance not positive definite after
+    /// reg_covar, or no rows left): reseed (default), error, or drop-restart.
+    #[arg(long, help_heading = "Fit")]
+    pub on_degenerate: Option<String>,
+    /// Save the state to DIR/checkpoint.json every N iterations, so that a
+    /// killed job can go on with --resume.
+    #[arg(long, value_name = "N", help_heading = "Fit")]
+    pub checkpoint: Option<usize>,
+    /// Go on from DIR/checkpoint.json, left by an earlier run with the same
+    /// settings and data; the result is the one an uninterrupted run gives.
+    #[arg(long, help_heading = "Fit")]
+    pub resume: bool,
 
     /// How labeled rows are used: em (kept in every M-step), init (only start EM), or off.
     #[arg(long, help_heading = "Semi-supervised")]
@@ -144,13 +229,16 @@ pub struct FitArgs {
     /// Predictions file format: parquet (default), csv or arrow.
     #[arg(long, help_heading = "Output")]
     pub predictions_format: Option<String>,
+    /// Do not draw trace.svg and clusters.svg (overrides [output] plots).
+    #[arg(long, help_heading = "Output")]
+    pub no_plots: bool,
     /// Print the summary as JSON.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// No progress display.
-    #[arg(short, long, help_heading = "Output")]
+    #[arg(short, long, help_heading = "Output", conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Log every iteration to standard error.
+    /// Log every phase and every iteration to standard error.
     #[arg(short, long, help_heading = "Output")]
     pub verbose: bool,
 }
@@ -175,6 +263,7 @@ pub struct PredictArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// No progress display.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -199,6 +288,41 @@ pub struct ScoreArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// No progress display.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SampleArgs {
+    /// The model file (model.json) to draw from.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Number of rows to draw.
+    #[arg(short = 'n', long = "rows", value_name = "N")]
+    pub rows: u64,
+    /// Random seed; the same model, N and seed give the same rows.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output file; its extension chooses the format (.parquet, .csv, .arrow).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Name of the column holding each row's component.
+    #[arg(long, default_value = "component")]
+    pub component_column: String,
+    /// Worker threads (default: all cores). The rows do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress display.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// The model file (model.json) to summarize.
+    pub model: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

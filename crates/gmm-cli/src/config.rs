@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use gmm_core::{CovarianceType, InitMethod, SemiSupervisedMode};
+use gmm_core::{CovarianceType, DegeneratePolicy, InitMethod, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 use gmm_io::suggest::closest;
 use serde::Deserialize;
@@ -59,6 +59,8 @@ pub struct RawFit {
     pub seed: Option<u64>,
     pub threads: Option<usize>,
     pub chunk_rows: Option<usize>,
+    pub on_degenerate: Option<String>,
+    pub checkpoint_every: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -153,13 +155,23 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
             .nth(1)
             .map(|s| s.split('`').skip(1).step_by(2).collect())
             .unwrap_or_default();
-        let section = line.and_then(|l| section_of(text, l));
+        // A `[section]` header is itself the unknown key at the top level.
+        let is_section = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .is_some_and(|l| l.trim_start().starts_with('['));
+        let section = line
+            .and_then(|l| section_of(text, l))
+            .filter(|_| !is_section);
+        let what = if is_section { "section" } else { "key" };
         let place = section.map(|s| format!(" in [{s}]")).unwrap_or_default();
         let hint = match closest(key, valid.iter().copied()) {
             Some(c) => format!("; did you mean `{c}`?"),
-            None => format!("; valid keys: {}", valid.join(", ")),
+            None => {
+                let all: Vec<String> = valid.iter().map(|v| format!("`{v}`")).collect();
+                format!("; valid {what}s: {}", all.join(", "))
+            }
         };
-        return format!("{at}unknown key `{key}`{place}{hint}");
+        return format!("{at}unknown {what} `{key}`{place}{hint}");
     }
     format!("{at}{msg}")
 }
@@ -212,6 +224,11 @@ pub struct FitSettings {
     pub seed: u64,
     pub threads: Option<usize>,
     pub chunk_rows: usize,
+    pub on_degenerate: DegeneratePolicy,
+    /// Save a checkpoint every this many iterations.
+    pub checkpoint_every: Option<usize>,
+    /// Go on from the run directory's checkpoint.
+    pub resume: bool,
     /// `None`: semi-supervised (em) when labels are given.
     pub semi: Option<SemiChoice>,
     pub unlabeled_weight: f64,
@@ -339,6 +356,25 @@ impl FitSettings {
                 origin("chunk-rows", "fit", "chunk_rows")
             )));
         }
+        let on_degenerate = match args
+            .on_degenerate
+            .as_ref()
+            .or(raw.fit.on_degenerate.as_ref())
+        {
+            Some(p) => parse_choice(
+                p,
+                origin("on-degenerate", "fit", "on_degenerate"),
+                &["reseed", "error", "drop-restart"],
+            )?,
+            None => DegeneratePolicy::Reseed,
+        };
+        let checkpoint_every = args.checkpoint.or(raw.fit.checkpoint_every);
+        if checkpoint_every == Some(0) {
+            return Err(UsageError(format!(
+                "{}: must be at least 1",
+                origin("checkpoint", "fit", "checkpoint_every")
+            )));
+        }
         let semi = match args
             .semi_supervised
             .as_ref()
@@ -398,11 +434,14 @@ impl FitSettings {
             seed: args.seed.or(raw.fit.seed).unwrap_or(0),
             threads,
             chunk_rows,
+            on_degenerate,
+            checkpoint_every,
+            resume: args.resume,
             semi,
             unlabeled_weight,
             out,
             predictions_format,
-            plots: raw.output.plots.unwrap_or(true),
+            plots: !args.no_plots && raw.output.plots.unwrap_or(true),
         })
     }
 }
@@ -462,5 +501,26 @@ mod tests {
             err.contains("covariance") && err.contains("did you mean `full`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn plots_follow_the_config_unless_switched_off() {
+        let resolve = |text: &str, no_plots: bool| {
+            let cfg = ConfigFile {
+                path: None,
+                raw: parse_config(text).unwrap(),
+            };
+            let args = FitArgs {
+                input: Some("x.csv".into()),
+                components: Some(2),
+                no_plots,
+                ..Default::default()
+            };
+            FitSettings::resolve(&args, &cfg).unwrap().plots
+        };
+        assert!(resolve("", false));
+        assert!(!resolve("", true));
+        assert!(!resolve("[output]\nplots = false\n", false));
+        assert!(!resolve("[output]\nplots = true\n", true));
     }
 }

@@ -23,8 +23,11 @@ pub struct LoadedData {
     pub n_labeled: usize,
 }
 
-pub fn load(settings: &DataSettings) -> Result<LoadedData> {
+/// Loads the rows; `on_open` sees the input table once it is opened and
+/// before its rows are read (for a progress message with the row count).
+pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Result<LoadedData> {
     let source = TableSource::open(&settings.input, settings.delimiter)?;
+    on_open(&source);
     // With a labeled table, the label column may live in it alone.
     let input_label = settings
         .label_column

@@ -30,3 +30,11 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         _ => 1,
     }
 }
+
+/// Whether the error is standard output closed by its reader (`| head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,10 +1,12 @@
 //! The `gmm` binary: thin glue between the command line, gmm-io and gmm-core.
 
 mod args;
+mod checkpoint;
 mod commands;
 mod config;
 mod dataset;
 mod error;
+mod plots;
 mod progress;
 
 use clap::Parser;
@@ -21,15 +23,48 @@ fn main() {
             e.exit();
         }
     };
-    let result = match cli.command {
+    quiet_panics();
+    let result = std::panic::catch_unwind(|| match cli.command {
         args::Command::Fit(a) => commands::fit::run(a),
         args::Command::Predict(a) => commands::predict::run(a),
         args::Command::Score(a) => commands::score::run(a),
+        args::Command::Sample(a) => commands::sample::run(a),
+        args::Command::Inspect(a) => commands::inspect::run(a),
+    });
+    let Ok(result) = result else {
+        // The panic hook has said what happened.
+        std::process::exit(1);
     };
     if let Err(err) = result {
+        if error::is_broken_pipe(&err) {
+            // `gmm inspect m.json | head`: the reader has all it wanted.
+            std::process::exit(0);
+        }
         let code = error::exit_code(&err);
         let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
         eprintln!("error: {}", chain.join(": "));
         std::process::exit(code);
     }
+}
+
+/// A bug is reported in one line, not a backtrace, unless RUST_BACKTRACE asks.
+fn quiet_panics() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error: {msg}{place}; this is a bug in gmm, please report it (RUST_BACKTRACE=1 shows where it happened)"
+        );
+    }));
 }

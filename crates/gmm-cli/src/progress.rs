@@ -18,6 +18,54 @@ impl Verbosity {
     fn show_bar(self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }
+
+    /// A log line on standard error with `--verbose`.
+    pub fn log(self, message: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("{}", message());
+        }
+    }
+}
+
+/// What the loading spinner says about a table: its row count when the
+/// format records it (Parquet), and its file count when several.
+pub fn loading_message(input: &str, known_rows: Option<usize>, n_files: usize) -> String {
+    let mut parts = Vec::new();
+    if let Some(rows) = known_rows {
+        parts.push(format!("{} rows", thousands(rows as u64)));
+    }
+    if n_files > 1 {
+        parts.push(format!("{n_files} files"));
+    }
+    if parts.is_empty() {
+        format!("loading {input}")
+    } else {
+        format!("loading {input} ({})", parts.join(", "))
+    }
+}
+
+/// A rate with an SI prefix: `425k`, `1.14M`.
+pub fn si(v: f64) -> String {
+    match v {
+        v if !v.is_finite() => "-".into(),
+        v if v >= 1e9 => format!("{:.3}G", v / 1e9),
+        v if v >= 1e6 => format!("{:.3}M", v / 1e6),
+        v if v >= 1e3 => format!("{:.0}k", v / 1e3),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// `12345678` as `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A spinner for a phase (loading, writing) that clears itself when done.
@@ -32,6 +80,23 @@ pub fn spinner(v: Verbosity, message: &str) -> ProgressBar {
     );
     bar.set_message(message.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A bar counting rows towards a known total (sampling, streaming writes).
+pub fn rows_bar(v: Verbosity, total: u64, message: &str) -> ProgressBar {
+    let bar = if v.show_bar() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {human_pos}/{human_len} rows ({per_sec}) [{elapsed}]",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(message.to_string());
     bar
 }
 
@@ -57,7 +122,7 @@ impl FitProgress {
             ProgressBar::with_draw_target(Some(max_iter as u64), ProgressDrawTarget::hidden())
         };
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} iteration {pos}/{len} {msg} [{elapsed}]")
+            ProgressStyle::with_template("{bar:20} iteration {pos}/{len} {msg} [{elapsed}]")
                 .expect("valid template"),
         );
         FitProgress {
@@ -108,8 +173,11 @@ impl FitObserver for FitProgress {
         let rows_per_sec = (self.passes * self.rows) as f64 / secs;
         self.bar.set_position(iteration as u64);
         self.bar.set_message(format!(
-            "restarts done {}/{} best {:.6} {:.2e} rows/s",
-            self.finished, self.n_init, self.best, rows_per_sec
+            "restarts done {}/{}, best {:.6}, {} rows/s",
+            self.finished,
+            self.n_init,
+            self.best,
+            si(rows_per_sec)
         ));
     }
 
@@ -117,16 +185,23 @@ impl FitObserver for FitProgress {
         self.finished += 1;
         if self.verbosity.verbose {
             self.bar.suspend(|| {
+                let how = match report.ending {
+                    gmm_core::Ending::Converged => "converged",
+                    gmm_core::Ending::MaxIter => "reached max_iter",
+                    gmm_core::Ending::Dropped => "dropped",
+                    gmm_core::Ending::Raced => "stopped by racing",
+                    gmm_core::Ending::Running => "stopped",
+                };
                 eprintln!(
-                    "restart {}: {} after {} iterations, mean log-likelihood {:.10}",
+                    "restart {}: {how} after {} iterations, mean log-likelihood {:.10}{}",
                     report.restart,
-                    if report.converged {
-                        "converged"
-                    } else {
-                        "stopped"
-                    },
                     report.n_iter,
-                    report.lower_bound
+                    report.lower_bound,
+                    report
+                        .note
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
                 )
             });
         }
@@ -136,5 +211,30 @@ impl FitObserver for FitProgress {
         self.interrupted
             .as_ref()
             .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        self.interrupted.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loading_message_names_rows_and_files() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(10_000_000), "10,000,000");
+        assert_eq!(si(425_300.0), "425k");
+        assert_eq!(si(1_140_000.0), "1.140M");
+        assert_eq!(si(12.0), "12");
+        assert_eq!(loading_message("a.csv", None, 1), "loading a.csv");
+        assert_eq!(
+            loading_message("d/", Some(1_234_567), 8),
+            "loading d/ (1,234,567 rows, 8 files)"
+        );
     }
 }

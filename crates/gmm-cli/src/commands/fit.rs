@@ -9,10 +9,46 @@ use gmm_io::{FitSummary, ModelFile, OutputSet, PredictionWriter, Provenance, Sem
 use serde_json::json;
 
 use crate::args::FitArgs;
+use crate::checkpoint;
 use crate::config::{ConfigFile, FitSettings, SemiChoice};
 use crate::dataset::{self, LoadedData};
 use crate::error::UsageError;
-use crate::progress::{FitProgress, Verbosity, spinner};
+use crate::plots;
+use crate::progress::{FitProgress, Verbosity, loading_message, spinner, thousands};
+
+/// Progress, plus checkpoints written to the run directory.
+struct Observer {
+    progress: FitProgress,
+    /// Run directory and fingerprint, when checkpointing.
+    checkpoint: Option<(std::path::PathBuf, String)>,
+    /// A checkpoint that could not be written stops the fit.
+    failure: Option<anyhow::Error>,
+}
+
+impl gmm_core::FitObserver for Observer {
+    fn restart_initialized(&mut self, restart: usize, description: &str) {
+        self.progress.restart_initialized(restart, description);
+    }
+    fn iteration(&mut self, restart: usize, iteration: usize, mean: f64) {
+        self.progress.iteration(restart, iteration, mean);
+    }
+    fn restart_finished(&mut self, report: &gmm_core::RestartReport) {
+        self.progress.restart_finished(report);
+    }
+    fn should_stop(&mut self) -> bool {
+        self.failure.is_some() || self.progress.should_stop()
+    }
+    fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        self.progress.cancel_flag()
+    }
+    fn checkpoint(&mut self, state: &gmm_core::FitState) {
+        if let Some((dir, fingerprint)) = &self.checkpoint
+            && let Err(e) = checkpoint::save(dir, fingerprint, state)
+        {
+            self.failure = Some(e);
+        }
+    }
+}
 
 /// Rows per batch when writing predictions.
 const PREDICT_BATCH_ROWS: usize = 65_536;
@@ -31,9 +67,23 @@ pub fn run(args: FitArgs) -> Result<()> {
     let started = Instant::now();
 
     let loading = spinner(verbosity, &format!("loading {}", s.data.input));
-    let data = dataset::load(&s.data)?;
+    let data = dataset::load(&s.data, |source| {
+        loading.set_message(loading_message(
+            &s.data.input,
+            source.known_rows(),
+            source.n_files(),
+        ))
+    })?;
     loading.finish_and_clear();
     let load_secs = started.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "loaded {} rows x {} columns ({}) in {load_secs:.2} s",
+            thousands(data.dataset.n_rows() as u64),
+            data.columns.len(),
+            data.columns.join(", ")
+        )
+    });
 
     let semi = semi_supervision(&s, &data)?;
     let mut params = FitParams::new(s.components)
@@ -43,30 +93,57 @@ pub fn run(args: FitArgs) -> Result<()> {
         .max_iter(s.max_iter)
         .n_init(s.n_init)
         .seed(s.seed)
-        .chunk_rows(s.chunk_rows);
+        .chunk_rows(s.chunk_rows)
+        .on_degenerate(s.on_degenerate);
     params.init = s.init;
     params.semi_supervised = semi;
+    params.checkpoint_every = s.checkpoint_every;
     if let Some(path) = &s.init_model {
         params.init_model = Some(read_init_model(path, &data.columns)?);
+    }
+    let fingerprint =
+        (s.checkpoint_every.is_some() || s.resume).then(|| checkpoint::fingerprint(&s, &data));
+    if s.resume {
+        let state = checkpoint::load(&s.out, fingerprint.as_deref().expect("computed for resume"))?;
+        verbosity.log(|| format!("resuming after iteration {}", state.iteration));
+        params.resume = Some(state);
     }
     let params = params.check().map_err(|e| UsageError(e.to_string()))?;
 
     let fit_started = Instant::now();
     let view = data.dataset.view();
-    let mut progress = FitProgress::new(verbosity, s.n_init, s.max_iter, data.dataset.n_rows())
+    let progress = FitProgress::new(verbosity, s.n_init, s.max_iter, data.dataset.n_rows())
         .with_interrupt(super::interrupt_flag());
-    let fit = params.fit(view, &mut progress);
-    progress.finish();
+    let mut observer = Observer {
+        progress,
+        checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
+        failure: None,
+    };
+    let fit = params.fit(view, &mut observer);
+    observer.progress.finish();
+    if let Some(e) = observer.failure {
+        return Err(e.context("writing a checkpoint"));
+    }
     let fit = fit?;
     let fit_secs = fit_started.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "fitted {} restart(s) in {fit_secs:.2} s; restart {} chosen",
+            s.n_init, fit.report.best_restart
+        )
+    });
 
     // Outputs, all published together at the end.
-    let write_started = Instant::now();
-    let writing = spinner(verbosity, "writing results");
-    let mut outputs = OutputSet::new();
     let dir = &s.out;
-    let model_file = model_file(&s, &data, &fit, semi, params.init_method().as_str());
-    outputs.add(model_file.write_pending(dir.join("model.json"))?);
+    let mut outputs = OutputSet::new();
+    let mut timings = Timings {
+        load: load_secs,
+        fit: fit_secs,
+        ..Timings::default()
+    };
+
+    let phase = Instant::now();
+    let writing = spinner(verbosity, "writing predictions");
     let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
     outputs.add(write_predictions(
         &fit.model,
@@ -74,32 +151,54 @@ pub fn run(args: FitArgs) -> Result<()> {
         &pred_path,
         s.predictions_format,
     )?);
-    outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
-    let write_secs = write_started.elapsed().as_secs_f64();
-    let run = json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "settings": settings_json(&s, threads),
-        "rows": data.dataset.n_rows(),
-        "input_rows": data.n_input_rows,
-        "labeled_rows": data.n_labeled,
-        "columns": data.columns,
-        "timings_seconds": { "load": load_secs, "fit": fit_secs, "write": write_secs, "total": started.elapsed().as_secs_f64() },
-        "best_restart": fit.report.best_restart,
-        "restarts": fit.report.restarts.iter().map(|r| json!({
-            "restart": r.restart,
-            "init": r.init,
-            "n_iter": r.n_iter,
-            "converged": r.converged,
-            "final_mean_log_likelihood": r.lower_bound,
-        })).collect::<Vec<_>>(),
-        "outputs": outputs.paths(),
-    });
-    outputs.add_bytes(
-        dir.join("run.json"),
-        (serde_json::to_string_pretty(&run)? + "\n").as_bytes(),
-    )?;
-    outputs.commit()?;
     writing.finish_and_clear();
+    timings.predictions = phase.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "predicted {} rows in {:.2} s",
+            thousands(data.n_input_rows as u64),
+            timings.predictions
+        )
+    });
+
+    let phase = Instant::now();
+    let plots = if s.plots {
+        let drawing = spinner(verbosity, "drawing plots");
+        let plots = draw_plots(&fit, &data, dir, &mut outputs)?;
+        drawing.finish_and_clear();
+        plots
+    } else {
+        json!({ "drawn": false, "reason": "plots are off (--no-plots or [output] plots = false)" })
+    };
+    timings.plots = phase.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let model_file = model_file(&s, &data, &fit, semi, params.init_method().as_str());
+    outputs.add(model_file.write_pending(dir.join("model.json"))?);
+    outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
+    timings.write = phase.elapsed().as_secs_f64();
+    let run = run_json(
+        &s,
+        threads,
+        &data,
+        &fit,
+        &model_file,
+        &timings,
+        started,
+        plots,
+        &outputs,
+    )?;
+    outputs.add_bytes(dir.join("run.json"), run.as_bytes())?;
+    outputs.commit()?;
+    // The run is complete: nothing to resume any more.
+    checkpoint::remove(dir);
+    verbosity.log(|| {
+        format!(
+            "wrote {} in {:.2} s",
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        )
+    });
 
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -109,9 +208,79 @@ pub fn run(args: FitArgs) -> Result<()> {
             serde_json::to_string_pretty(&summary_json(&model_file, dir))?
         )?;
     } else {
-        write_summary(&mut out, &model_file, &fit.model, dir)?;
+        write_summary(&mut out, &model_file, &fit.model, &fit.report, dir)?;
     }
     Ok(())
+}
+
+/// Seconds spent in each phase of a fit.
+#[derive(Debug, Default, Clone, Copy)]
+struct Timings {
+    load: f64,
+    fit: f64,
+    predictions: f64,
+    plots: f64,
+    write: f64,
+}
+
+/// Draws trace.svg and clusters.svg into the run's outputs. A picture that
+/// cannot be drawn does not fail the fit: it is reported on standard error
+/// and in run.json.
+fn draw_plots(
+    fit: &gmm_core::Fit,
+    data: &LoadedData,
+    dir: &std::path::Path,
+    outputs: &mut OutputSet,
+) -> Result<serde_json::Value> {
+    let mut report = serde_json::Map::new();
+    match plots::trace_svg(&fit.report) {
+        Ok(svg) => {
+            outputs.add_bytes(dir.join("trace.svg"), svg.as_bytes())?;
+            report.insert("trace.svg".into(), json!({ "drawn": true }));
+        }
+        Err(e) => {
+            eprintln!("warning: {e:#}");
+            report.insert(
+                "trace.svg".into(),
+                json!({ "drawn": false, "reason": format!("{e:#}") }),
+            );
+        }
+    }
+    // The input table's rows; rows of a separate labeled table are not shown.
+    let rows = data
+        .dataset
+        .view()
+        .without_labels()
+        .slice_rows(0, data.n_input_rows);
+    let classes = data.classes.as_ref().map(|c| c.names());
+    match plots::clusters_svg(&fit.model, rows, &data.columns, classes) {
+        Ok(plot) => {
+            outputs.add_bytes(dir.join("clusters.svg"), plot.svg.as_bytes())?;
+            let mut info = json!({
+                "drawn": true,
+                "projection": plot.projection.name(),
+                "rows_drawn": plot.rows_drawn,
+                "rows_total": plot.rows_total,
+            });
+            if let plots::Projection::PrincipalAxes { explained } = plot.projection {
+                info["explained_variance"] = json!(explained);
+            }
+            if plot.projection == plots::Projection::Density {
+                info["note"] = json!(
+                    "one column: a histogram of the rows with each component's weighted density"
+                );
+            }
+            report.insert("clusters.svg".into(), info);
+        }
+        Err(e) => {
+            eprintln!("warning: {e:#}");
+            report.insert(
+                "clusters.svg".into(),
+                json!({ "drawn": false, "reason": format!("{e:#}") }),
+            );
+        }
+    }
+    Ok(serde_json::Value::Object(report))
 }
 
 /// Semi-supervised when labels are present, unless switched off.
@@ -242,30 +411,128 @@ fn trace_csv(report: &gmm_core::FitReport) -> String {
     out
 }
 
+/// run.json: everything needed to understand or repeat the run.
+#[allow(clippy::too_many_arguments)]
+fn run_json(
+    s: &FitSettings,
+    threads: usize,
+    data: &LoadedData,
+    fit: &gmm_core::Fit,
+    model: &ModelFile,
+    timings: &Timings,
+    started: Instant,
+    plots: serde_json::Value,
+    outputs: &OutputSet,
+) -> Result<String> {
+    let mut paths = outputs.paths();
+    paths.push(s.out.join("run.json"));
+    let restarts: Vec<serde_json::Value> = fit
+        .report
+        .restarts
+        .iter()
+        .map(|r| {
+            json!({
+                "restart": r.restart,
+                "init": r.init,
+                "n_iter": r.n_iter,
+                "converged": r.converged,
+                "final_mean_log_likelihood": r.lower_bound,
+                "chosen": r.restart == fit.report.restarts[fit.report.best_restart].restart,
+                "numerical_events": numerical_events(r),
+            })
+        })
+        .collect();
+    let run = json!({
+        "tool": "gmm",
+        "version": env!("CARGO_PKG_VERSION"),
+        "created": model.provenance.as_ref().map(|p| p.created.clone()),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "threads": threads,
+        "settings": settings_json(s, threads),
+        "data": {
+            "rows": data.dataset.n_rows(),
+            "input_rows": data.n_input_rows,
+            "labeled_rows": data.n_labeled,
+            "columns": data.columns,
+            "column_types": data.column_types,
+            "n_columns": data.columns.len(),
+            "weighted": data.dataset.weights().is_some(),
+            "classes": data.classes.as_ref().map(|c| c.names().to_vec()),
+        },
+        "timings_seconds": {
+            "load": timings.load,
+            "fit": timings.fit,
+            "predictions": timings.predictions,
+            "plots": timings.plots,
+            "write": timings.write,
+            "total": started.elapsed().as_secs_f64(),
+        },
+        "result": {
+            "best_restart": fit.report.best_restart,
+            "mean_log_likelihood": fit.report.mean_log_likelihood,
+            "n_iter": fit.report.n_iter,
+            "converged": fit.report.converged,
+            "bic": fit.report.bic,
+            "aic": fit.report.aic,
+            "n_parameters": fit.report.n_parameters,
+            "n_rows": model.n_rows,
+        },
+        "best_restart": fit.report.best_restart,
+        "restarts": restarts,
+        "plots": plots,
+        "outputs": paths,
+    });
+    Ok(serde_json::to_string_pretty(&run)? + "\n")
+}
+
+/// How a restart ended and the numerical safeguards it needed.
+fn numerical_events(r: &gmm_core::RestartReport) -> serde_json::Value {
+    json!({
+        "ending": r.ending,
+        "regularizations": r.regularizations,
+        "reseeded_components": r.reseeded_components,
+        "note": r.note,
+    })
+}
+
+/// The settings the fit ran with, every one resolved (defaults filled in),
+/// in the config file's sections and keys.
 fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
     json!({
         "config": s.config_path,
-        "input": s.data.input,
-        "columns": s.data.columns,
-        "label_column": s.data.label_column,
-        "weight_column": s.data.weight_column,
-        "id_column": s.data.id_column,
-        "labeled": s.data.labeled,
-        "components": s.components,
-        "covariance": s.covariance.as_str(),
-        "reg_covar": s.reg_covar,
-        "init": s.init.map(|i| i.as_str()),
-        "init_model": s.init_model,
-        "n_init": s.n_init,
-        "max_iter": s.max_iter,
-        "tol": s.tol,
-        "seed": s.seed,
-        "threads": threads,
-        "chunk_rows": s.chunk_rows,
-        "semi_supervised": match s.semi { None => None, Some(SemiChoice::Off) => Some("off".to_string()), Some(SemiChoice::Mode(m)) => Some(m.to_string()) },
-        "unlabeled_weight": s.unlabeled_weight,
-        "out": s.out,
-        "predictions_format": s.predictions_format.extension(),
+        "data": {
+            "input": s.data.input,
+            "columns": s.data.columns,
+            "label_column": s.data.label_column,
+            "weight_column": s.data.weight_column,
+            "id_column": s.data.id_column,
+            "labeled": s.data.labeled,
+            "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
+        },
+        "model": {
+            "components": s.components,
+            "covariance": s.covariance.as_str(),
+            "reg_covar": s.reg_covar,
+        },
+        "fit": {
+            "init": s.init.map(|i| i.as_str()),
+            "init_model": s.init_model,
+            "n_init": s.n_init,
+            "max_iter": s.max_iter,
+            "tol": s.tol,
+            "seed": s.seed,
+            "threads": threads,
+            "chunk_rows": s.chunk_rows,
+        },
+        "semi_supervised": {
+            "mode": match s.semi { None => None, Some(SemiChoice::Off) => Some("off".to_string()), Some(SemiChoice::Mode(m)) => Some(m.to_string()) },
+            "unlabeled_weight": s.unlabeled_weight,
+        },
+        "output": {
+            "dir": s.out,
+            "predictions_format": s.predictions_format.extension(),
+            "plots": s.plots,
+        },
     })
 }
 
@@ -291,6 +558,7 @@ fn write_summary(
     out: &mut impl Write,
     file: &ModelFile,
     model: &GaussianMixture,
+    report: &gmm_core::FitReport,
     dir: &std::path::Path,
 ) -> Result<()> {
     writeln!(out, "run directory        {}", dir.display())?;
@@ -321,5 +589,39 @@ fn write_summary(
             .unwrap_or_default();
         writeln!(out, "{k:<10} {w:<9.6} {class}[{}]", mean.join(", "))?;
     }
+    for line in event_lines(report) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
+}
+
+/// One line per restart that needed a numerical safeguard or stopped early.
+fn event_lines(report: &gmm_core::FitReport) -> Vec<String> {
+    report
+        .restarts
+        .iter()
+        .filter_map(|r| {
+            let mut parts = Vec::new();
+            if r.regularizations > 0 {
+                parts.push(format!(
+                    "{} covariance(s) positive definite only thanks to reg_covar",
+                    r.regularizations
+                ));
+            }
+            if r.reseeded_components > 0 {
+                parts.push(format!("{} component(s) re-seeded", r.reseeded_components));
+            }
+            match r.ending {
+                gmm_core::Ending::Dropped => parts.push(format!(
+                    "dropped: {}",
+                    r.note.as_deref().unwrap_or("degenerate")
+                )),
+                gmm_core::Ending::Raced => {
+                    parts.push(format!("stopped by racing after {} iterations", r.n_iter))
+                }
+                _ => {}
+            }
+            (!parts.is_empty()).then(|| format!("restart {:<3} {}", r.restart, parts.join("; ")))
+        })
+        .collect()
 }

@@ -1,5 +1,7 @@
 pub mod fit;
+pub mod inspect;
 pub mod predict;
+pub mod sample;
 pub mod score;
 
 use anyhow::Result;
