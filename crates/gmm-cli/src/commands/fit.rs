@@ -363,7 +363,9 @@ fn model_file(
     file.provenance = Some(Provenance {
         tool: "gmm".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        created: gmm_io::utc_now_rfc3339(),
+        // The day only, and no command line: the same config and seed give
+        // a byte-identical model file (the full time and command are in run.json).
+        created: gmm_io::utc_now_rfc3339()[..10].to_string(),
         input: Some(s.data.input.clone()),
         labeled: s.data.labeled.clone(),
         config: s.config_path.as_ref().map(|p| p.display().to_string()),
@@ -375,7 +377,7 @@ fn model_file(
             init.to_string()
         }),
         best_restart: Some(r.best_restart),
-        command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+        command: None,
     });
     file
 }
@@ -445,7 +447,7 @@ fn run_json(
     let run = json!({
         "tool": "gmm",
         "version": env!("CARGO_PKG_VERSION"),
-        "created": model.provenance.as_ref().map(|p| p.created.clone()),
+        "created": gmm_io::utc_now_rfc3339(),
         "command": std::env::args().collect::<Vec<_>>(),
         "threads": threads,
         "settings": settings_json(s, threads),
