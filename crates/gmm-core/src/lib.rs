@@ -31,6 +31,8 @@
 // is how NaN-rejecting comparisons are written on purpose.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+#[doc(hidden)]
+pub mod bench;
 mod covariance;
 mod data;
 mod error;

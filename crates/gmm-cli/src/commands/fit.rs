@@ -23,6 +23,8 @@ struct Observer {
     checkpoint: Option<(std::path::PathBuf, String)>,
     /// A checkpoint that could not be written stops the fit.
     failure: Option<anyhow::Error>,
+    /// When each iteration's pass ended (for the time per iteration).
+    iteration_ends: Vec<Instant>,
 }
 
 impl gmm_core::FitObserver for Observer {
@@ -30,6 +32,9 @@ impl gmm_core::FitObserver for Observer {
         self.progress.restart_initialized(restart, description);
     }
     fn iteration(&mut self, restart: usize, iteration: usize, mean: f64) {
+        if iteration > self.iteration_ends.len() {
+            self.iteration_ends.push(Instant::now());
+        }
         self.progress.iteration(restart, iteration, mean);
     }
     fn restart_finished(&mut self, report: &gmm_core::RestartReport) {
@@ -118,6 +123,7 @@ pub fn run(args: FitArgs) -> Result<()> {
         progress,
         checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
         failure: None,
+        iteration_ends: Vec::new(),
     };
     let fit = params.fit(view, &mut observer);
     observer.progress.finish();
@@ -126,6 +132,12 @@ pub fn run(args: FitArgs) -> Result<()> {
     }
     let fit = fit?;
     let fit_secs = fit_started.elapsed().as_secs_f64();
+    // Seconds per EM iteration after the first (which follows initialization).
+    let iteration_seconds: Vec<f64> = observer
+        .iteration_ends
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
     verbosity.log(|| {
         format!(
             "fitted {} restart(s) in {fit_secs:.2} s; restart {} chosen",
@@ -139,6 +151,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     let mut timings = Timings {
         load: load_secs,
         fit: fit_secs,
+        iterations: iteration_seconds,
         ..Timings::default()
     };
 
@@ -214,10 +227,12 @@ pub fn run(args: FitArgs) -> Result<()> {
 }
 
 /// Seconds spent in each phase of a fit.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Timings {
     load: f64,
     fit: f64,
+    /// Seconds of each EM iteration after the first.
+    iterations: Vec<f64>,
     predictions: f64,
     plots: f64,
     write: f64,
@@ -464,6 +479,12 @@ fn run_json(
         "timings_seconds": {
             "load": timings.load,
             "fit": timings.fit,
+            "per_iteration": if timings.iterations.is_empty() {
+                None
+            } else {
+                Some(timings.iterations.iter().sum::<f64>() / timings.iterations.len() as f64)
+            },
+            "iterations": timings.iterations,
             "predictions": timings.predictions,
             "plots": timings.plots,
             "write": timings.write,
