@@ -8,10 +8,12 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum IoError {
-    #[error("{path}: no such file or directory")]
+    #[error("{path}: no such file or directory; check the path")]
     NotFound { path: PathBuf },
 
-    #[error("{pattern}: no files match")]
+    #[error(
+        "{pattern}: no files match; check the pattern (quote it so the shell does not expand it)"
+    )]
     NoFilesMatch { pattern: String },
 
     #[error(
@@ -19,13 +21,15 @@ pub enum IoError {
     )]
     UnsupportedFormat { path: PathBuf, extension: String },
 
-    #[error("{path}: the directory holds no .parquet files")]
+    #[error(
+        "{path}: the directory holds no .parquet files (hidden and `_`-prefixed entries are skipped)"
+    )]
     EmptyDirectory { path: PathBuf },
 
     #[error("{path}: {detail}")]
     Read { path: PathBuf, detail: String },
 
-    #[error("{path}: the table has no rows")]
+    #[error("{path}: the table has no rows; check that the right file was given")]
     EmptyTable { path: PathBuf },
 
     #[error("{path}: no column `{column}`{}; the columns are: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), available.join(", "))]
@@ -57,13 +61,37 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has a value that is not a number at data row {row}: `{value}`"
+        "{path}: column `{column}` has a value that is not a number at data row {row}: `{value}`; fix that value, or leave the column out of the features"
     )]
     NonNumericValue {
         path: PathBuf,
         column: String,
         row: usize,
         value: String,
+    },
+
+    /// A CSV label or id column whose type, inferred from the first rows,
+    /// does not hold for a later row.
+    #[error(
+        "{path}: column `{column}` holds `{value}` at data row {row}, but it was read as {inferred} from the first {sampled} data rows; give the column one type throughout (labels all integers or all text), or write the table as Parquet, which stores each column's type"
+    )]
+    CsvTypeChange {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        value: String,
+        inferred: String,
+        sampled: usize,
+    },
+
+    #[error(
+        "{path}: data row {row} has {found} fields but the header has {expected}; check that row's delimiters and quotes (and the delimiter option)"
+    )]
+    RaggedRow {
+        path: PathBuf,
+        row: usize,
+        found: String,
+        expected: usize,
     },
 
     #[error(

@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::error::{IoError, Result};
+use crate::read::no_panic;
 use crate::suggest::closest;
 
 /// File formats, chosen by extension.
@@ -22,7 +23,7 @@ pub enum InputFormat {
 
 impl InputFormat {
     /// The format of a path by its extension (`.parquet`/`.pq`, `.arrow`/
-    /// `.feather`/`.ipc`, `.csv`/`.tsv`).
+    /// `.feather`/`.ipc`/`.arrows`, `.csv`/`.tsv`).
     pub fn from_path(path: &Path) -> Result<Self> {
         let ext = path
             .extension()
@@ -31,7 +32,7 @@ impl InputFormat {
             .to_ascii_lowercase();
         match ext.as_str() {
             "parquet" | "pq" => Ok(InputFormat::Parquet),
-            "arrow" | "feather" | "ipc" => Ok(InputFormat::ArrowIpc),
+            "arrow" | "feather" | "ipc" | "arrows" => Ok(InputFormat::ArrowIpc),
             "csv" | "tsv" => Ok(InputFormat::Csv),
             _ => Err(IoError::UnsupportedFormat {
                 path: path.to_path_buf(),
@@ -47,6 +48,50 @@ pub(crate) struct SourceFile {
     pub path: PathBuf,
     /// Parquet footer metadata, read once.
     pub parquet: Option<ArrowReaderMetadata>,
+    /// An Arrow IPC stream rather than an IPC file.
+    pub ipc_stream: bool,
+}
+
+/// Reads and checks a Parquet file's footer.
+fn parquet_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+    let f = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+        IoError::read(
+            path,
+            format!("not a readable Parquet file ({e}); check that it was written completely"),
+        )
+    })?;
+    for (i, g) in meta.metadata().row_groups().iter().enumerate() {
+        if g.num_rows() < 0 {
+            return Err(IoError::read(
+                path,
+                format!(
+                    "corrupt Parquet metadata: row group {i} claims {} rows",
+                    g.num_rows()
+                ),
+            ));
+        }
+    }
+    Ok(meta)
+}
+
+/// The Parquet files under a directory, recursively (partitioned datasets
+/// such as `year=2024/part-0.parquet`), leaving out hidden and `_`-prefixed
+/// entries (`_SUCCESS`, `.crc` files, temporary directories).
+fn parquet_files_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| IoError::read(dir, e))? {
+        let entry = entry.map_err(|e| IoError::read(dir, e))?;
+        let p = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(['.', '_']) {
+            continue;
+        }
+        if p.is_dir() {
+            parquet_files_under(&p, out)?;
+        } else if p.is_file() && matches!(InputFormat::from_path(&p), Ok(InputFormat::Parquet)) {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// A table on disk: one or more files of one format and one schema.
@@ -67,17 +112,8 @@ impl TableSource {
         let path = path.as_ref();
         let text = path.to_string_lossy();
         let paths: Vec<PathBuf> = if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| IoError::read(path, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(InputFormat::from_path(p), Ok(InputFormat::Parquet))
-                        && !p
-                            .file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']))
-                })
-                .collect();
+            let mut files = Vec::new();
+            parquet_files_under(path, &mut files)?;
             files.sort();
             if files.is_empty() {
                 return Err(IoError::EmptyDirectory {
@@ -88,12 +124,21 @@ impl TableSource {
         } else if path.exists() {
             vec![path.to_path_buf()]
         } else if text.contains(['*', '?', '[']) {
-            let mut files: Vec<PathBuf> = glob::glob(&text)
-                .map_err(|e| IoError::read(path, format!("bad glob pattern: {e}")))?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .collect();
+            let mut files: Vec<PathBuf> = Vec::new();
+            let matches = glob::glob(&text)
+                .map_err(|e| IoError::read(path, format!("bad glob pattern: {e}")))?;
+            for m in matches {
+                // An entry the pattern cannot look into is an error, not a
+                // silently smaller table.
+                let p = m.map_err(|e| IoError::read(e.path(), e.error()))?;
+                if p.is_dir() {
+                    parquet_files_under(&p, &mut files)?;
+                } else {
+                    files.push(p);
+                }
+            }
             files.sort();
+            files.dedup();
             if files.is_empty() {
                 return Err(IoError::NoFilesMatch {
                     pattern: text.into_owned(),
@@ -134,24 +179,32 @@ impl TableSource {
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<SchemaRef> = None;
         for p in paths {
+            let mut ipc_stream = false;
             let (file_schema, parquet) = match format {
                 InputFormat::Parquet => {
-                    let f = File::open(&p).map_err(|e| IoError::read(&p, e))?;
-                    let meta =
-                        ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
-                            IoError::read(&p, format!("not a readable Parquet file ({e})"))
-                        })?;
+                    let meta = no_panic(&p, || parquet_metadata(&p))?;
                     (meta.schema().clone(), Some(meta))
                 }
-                InputFormat::ArrowIpc => (crate::read::ipc_schema(&p)?, None),
-                InputFormat::Csv => (crate::read::csv_schema(&p, delimiter)?, None),
+                InputFormat::ArrowIpc => {
+                    let (schema, stream) = no_panic(&p, || crate::read::ipc_schema(&p))?;
+                    ipc_stream = stream;
+                    (schema, None)
+                }
+                InputFormat::Csv => (
+                    no_panic(&p, || crate::read::csv_schema(&p, delimiter))?,
+                    None,
+                ),
             };
             if let Some(first) = &schema {
                 check_same_schema(first, &file_schema, &files[0], &p)?;
             } else {
                 schema = Some(file_schema);
             }
-            files.push(SourceFile { path: p, parquet });
+            files.push(SourceFile {
+                path: p,
+                parquet,
+                ipc_stream,
+            });
         }
         Ok(TableSource {
             display: path.to_path_buf(),
@@ -180,14 +233,10 @@ impl TableSource {
 
     /// The number of rows if the format records it (Parquet), without reading data.
     pub fn known_rows(&self) -> Option<usize> {
-        self.files
-            .iter()
-            .map(|f| {
-                f.parquet
-                    .as_ref()
-                    .map(|m| m.metadata().file_metadata().num_rows() as usize)
-            })
-            .sum()
+        self.files.iter().try_fold(0usize, |n, f| {
+            let rows = f.parquet.as_ref()?.metadata().file_metadata().num_rows();
+            Some(n.saturating_add(usize::try_from(rows).unwrap_or(0)))
+        })
     }
 
     /// Resolves the columns a job reads.
@@ -334,8 +383,12 @@ impl Projection {
     }
 }
 
-/// Integer, floating-point and decimal types: what converts to `f64`.
+/// Integer, floating-point and decimal types, and dictionaries of them:
+/// what converts to `f64`.
 pub fn is_numeric(t: &DataType) -> bool {
+    if let DataType::Dictionary(_, values) = t {
+        return is_numeric(values);
+    }
     matches!(
         t,
         DataType::Int8
@@ -396,8 +449,21 @@ fn check_same_schema(
     Ok(())
 }
 
+/// Whether two files' columns can be read as one: equal types, any two
+/// numeric types (features convert to `f64`; label and id columns are cast
+/// to the first file's type), or any two string types (plain, large, view
+/// or dictionary-encoded).
 fn same_kind(a: &Field, b: &Field) -> bool {
-    a.data_type() == b.data_type() || (is_numeric(a.data_type()) && is_numeric(b.data_type()))
+    let (a, b) = (a.data_type(), b.data_type());
+    a == b || (is_numeric(a) && is_numeric(b)) || (is_string(a) && is_string(b))
+}
+
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
 }
 
 pub(crate) fn schema_ref(fields: Vec<Field>) -> SchemaRef {

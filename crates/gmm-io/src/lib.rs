@@ -1,11 +1,14 @@
 //! Tables in, results out, for gmm.
 //!
-//! [`TableSource`] opens a Parquet file, a directory or glob of Parquet files,
-//! an Arrow IPC (Feather v2) file or a CSV file; [`TableSource::project`]
+//! [`TableSource`] opens a Parquet file, a directory (searched recursively)
+//! or glob of Parquet files, an Arrow IPC (Feather v2) file or stream,
+//! LZ4/ZSTD-compressed or not, or a CSV file; [`TableSource::project`]
 //! resolves the feature columns (names, globs, or every numeric column) and
 //! the label, weight and id columns; [`TableSource::read_all`] decodes them
 //! into row-major `f64` (Parquet row groups in parallel, straight into place),
-//! and [`TableSource::batches`] streams them. [`PredictionWriter`] writes
+//! and [`TableSource::batches`] streams them. Bad input is an [`IoError`]
+//! naming the file, the column and the 1-based data row (missing and
+//! non-finite values are counted over the whole table first), never a panic. [`PredictionWriter`] writes
 //! per-row predictions as Parquet, CSV or Arrow IPC, and [`ModelFile`] is the
 //! versioned JSON model file. Every output is written under a temporary name
 //! and appears only when complete ([`PendingFile`], [`OutputSet`]).

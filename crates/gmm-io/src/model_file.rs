@@ -162,6 +162,20 @@ impl ModelFile {
     pub fn to_model(&self) -> std::result::Result<GaussianMixture, String> {
         let k = self.weights.len();
         let d = self.columns.len();
+        // Columns are matched by name when predicting: each must be distinct.
+        for (i, c) in self.columns.iter().enumerate() {
+            if self.columns[..i].contains(c) {
+                return Err(format!("column `{c}` is listed twice in `columns`"));
+            }
+        }
+        if let Some(types) = &self.column_types
+            && types.len() != d
+        {
+            return Err(format!(
+                "`column_types` has {} entries for {d} columns",
+                types.len()
+            ));
+        }
         if self.means.len() != k || self.means.iter().any(|m| m.len() != d) {
             return Err(format!(
                 "`means` must be {k} rows of {d} values (one per column)"
@@ -359,6 +373,15 @@ mod tests {
             "\"columns\": [\"a\"]",
         );
         assert!(ModelFile::parse(&bad).is_err());
+        let twice = text.replace(
+            "\"columns\": [\n    \"a\",\n    \"b\"\n  ]",
+            "\"columns\": [\"a\", \"a\"]",
+        );
+        assert!(
+            ModelFile::parse(&twice)
+                .unwrap_err()
+                .contains("`a` is listed twice")
+        );
     }
 
     #[test]
