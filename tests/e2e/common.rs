@@ -124,3 +124,71 @@ pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
         .map(|x| x.as_f64().unwrap())
         .collect()
 }
+
+/// Every file under `dir` (relative path -> bytes), or an empty map when
+/// `dir` does not exist: what a failed run must leave unchanged.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.map(|e| e.unwrap()) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A small deterministic generator (SplitMix64 and Box-Muller), so the tests
+/// need nothing but the crates they build with.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    pub fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// Writes one record batch of the named columns to a Parquet file.
+pub fn write_parquet(path: &Path, columns: Vec<(&str, gmm_io::arrow::array::ArrayRef)>) {
+    use gmm_io::arrow::array::RecordBatch;
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// Path as a `&str` for an argument list.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A model file's text without the day of its fit, the one thing two fits
+/// on either side of midnight may differ in.
+pub fn without_day(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let at = text.find("\"created\": \"").expect("provenance.created") + 12;
+    format!("{}{}", &text[..at], &text[at + 10..])
+}

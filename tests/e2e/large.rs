@@ -16,29 +16,6 @@ const ROWS_PER_FILE: usize = 1500;
 const COLUMNS: usize = 4;
 const COMPONENTS: usize = 8;
 
-/// A small deterministic generator (SplitMix64 and Box-Muller), so the test
-/// needs nothing but the crates it builds with.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// Eight well separated blobs in four columns: centre c sits at 10 times the
 /// bits of c along the first three columns, and at 10 c along the fourth.
 /// Files hold `id`, `x0`..`x3` and the true component `truth`.

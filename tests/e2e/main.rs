@@ -1,12 +1,16 @@
 //! End-to-end tests: the real `gmm` binary on the shipped configs and data,
 //! and on bad input, checking outputs, exit codes and messages.
 
+mod bad_input;
 mod cli;
 mod common;
+mod faults;
 mod fit;
 mod inspect;
 mod large;
 mod plots;
 mod predict;
+mod reproducible;
 mod run_file;
 mod sample;
+mod select;

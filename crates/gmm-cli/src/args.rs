@@ -55,6 +55,9 @@ pub enum Command {
     /// Summarize a model file: components, covariances, fit figures, provenance.
     #[command(long_about = INSPECT_ABOUT)]
     Inspect(InspectArgs),
+    /// Choose the number of components and the covariance type by BIC.
+    #[command(long_about = SELECT_ABOUT)]
+    Select(SelectArgs),
 }
 
 const FIT_ABOUT: &str = "\
@@ -169,9 +172,10 @@ pub struct FitArgs {
     #[arg(long, help_heading = "Data")]
     pub delimiter: Option<String>,
 
-    /// Number of mixture components K.
+    /// Number of mixture components K (for `gmm select`: a range `1..10`,
+    /// inclusive, or a list `2,4,8`).
     #[arg(short = 'k', long, help_heading = "Model")]
-    pub components: Option<usize>,
+    pub components: Option<String>,
     /// Covariance structure: full, diag, spherical or tied.
     #[arg(long, help_heading = "Model")]
     pub covariance: Option<String>,
@@ -325,4 +329,41 @@ pub struct InspectArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+const SELECT_ABOUT: &str = "\
+Fit every cell of a grid of component counts x covariance types, each with
+n_init restarts on one loaded dataset, and pick the cell with the lowest BIC
+(or AIC, or ICL: BIC plus twice the classification entropy). Restarts of a
+cell race: after a few iterations those clearly behind the leader stop
+(successive halving; --no-racing runs every restart to the end).
+
+Writes DIR/selection.csv and DIR/selection.json (one row per cell: k,
+covariance, log_likelihood, bic, aic, icl, n_parameters, n_iter, converged,
+seconds), DIR/bic.svg (BIC against K, one line per covariance type, the
+winner marked), and the winning model's full run directory in DIR/winner/.
+
+With --validation-fraction F, a fraction F of the rows (chosen by the seed)
+is held out of every fit and scored as a second opinion next to BIC.
+
+Examples:
+  gmm select configs/model-selection.toml
+  gmm select --input data.parquet --columns 'x*' --components 1..10 \\
+      --covariance full,diag,spherical,tied --n-init 10 --out runs/select";
+
+/// `gmm select`: every fit setting of `gmm fit`, plus the grid.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// The criterion that picks the winner: bic (default), aic or icl.
+    #[arg(long, help_heading = "Selection")]
+    pub criterion: Option<String>,
+    /// Run every restart to the end instead of stopping the laggards.
+    #[arg(long, help_heading = "Selection")]
+    pub no_racing: bool,
+    /// Hold out this fraction of the rows and report their mean
+    /// log-likelihood per cell.
+    #[arg(long, value_name = "F", help_heading = "Selection")]
+    pub validation_fraction: Option<f64>,
 }

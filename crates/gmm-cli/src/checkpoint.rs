@@ -127,6 +127,9 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<FitState> {
         .map(|r| {
             let k = r.weights.len();
             let d = r.means.first().map_or(0, Vec::len);
+            if r.means.len() != k || r.means.iter().any(|m| m.len() != d) {
+                bail!("`means` must be {k} rows of {d} values");
+            }
             let cov = covariances_from_json(r.covariance_type, &r.covariances, k, d)
                 .map_err(anyhow::Error::msg)?;
             let means = Array2::from_shape_fn((k, d), |(i, j)| r.means[i][j]);

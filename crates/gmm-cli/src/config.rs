@@ -26,6 +26,30 @@ pub struct RawConfig {
     pub semi_supervised: RawSemi,
     #[serde(default)]
     pub output: RawOutput,
+    #[serde(default)]
+    pub select: RawSelect,
+}
+
+/// The `[select]` section, read by `gmm select`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelect {
+    /// `"1..10"`, `"2,4,8"`, `[2, 4, 8]` or one number.
+    pub components: Option<OneOrMany<usize>>,
+    /// `"full,diag"`, `["full", "diag"]` or one type.
+    pub covariance: Option<OneOrMany<String>>,
+    pub criterion: Option<String>,
+    pub racing: Option<bool>,
+    pub validation_fraction: Option<f64>,
+}
+
+/// A TOML value given as one item, a list, or (for text) a comma list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+    Text(String),
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -297,7 +321,18 @@ impl FitSettings {
             labeled: path(&args.labeled, &raw.data.labeled),
             delimiter,
         };
-        let components = args.components.or(raw.model.components).ok_or_else(|| {
+        let flag_components = args
+            .components
+            .as_deref()
+            .map(|c| {
+                c.trim().parse::<usize>().map_err(|_| {
+                    UsageError(format!(
+                        "--components: `{c}` is not one number of components (gmm select takes a range or a list)"
+                    ))
+                })
+            })
+            .transpose()?;
+        let components = flag_components.or(raw.model.components).ok_or_else(|| {
             UsageError(
                 "the number of components is not set: give -k/--components or [model] components"
                     .into(),
@@ -477,7 +512,7 @@ mod tests {
             raw,
         };
         let args = FitArgs {
-            components: Some(5),
+            components: Some("5".into()),
             ..Default::default()
         };
         let s = FitSettings::resolve(&args, &cfg).unwrap();
@@ -512,7 +547,7 @@ mod tests {
             };
             let args = FitArgs {
                 input: Some("x.csv".into()),
-                components: Some(2),
+                components: Some("2".into()),
                 no_plots,
                 ..Default::default()
             };

@@ -15,6 +15,19 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A run stopped by Ctrl-C or SIGTERM (exit status 130), said with what
+/// to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interrupted(pub String);
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// The exit status for an error.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err
@@ -22,6 +35,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         .any(|e| e.downcast_ref::<UsageError>().is_some())
     {
         return 2;
+    }
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<Interrupted>().is_some())
+    {
+        return 130;
     }
     match err.downcast_ref::<gmm_core::GmmError>() {
         Some(gmm_core::GmmError::InvalidParam { .. }) => 2,

@@ -1,15 +1,15 @@
 //! The `gmm` binary: thin glue between the command line, gmm-io and gmm-core.
 
-mod args;
 mod checkpoint;
 mod commands;
-mod config;
 mod dataset;
-mod error;
 mod plots;
 mod progress;
 
 use clap::Parser;
+// The command line, the config file and the errors live in the library
+// (`src/lib.rs`), where the fuzz targets reach them too.
+use gmm_cli::{args, config, error};
 use mimalloc::MiMalloc;
 
 #[global_allocator]
@@ -30,6 +30,7 @@ fn main() {
         args::Command::Score(a) => commands::score::run(a),
         args::Command::Sample(a) => commands::sample::run(a),
         args::Command::Inspect(a) => commands::inspect::run(a),
+        args::Command::Select(a) => commands::select::run(a),
     });
     let Ok(result) = result else {
         // The panic hook has said what happened.
@@ -42,9 +43,25 @@ fn main() {
         }
         let code = error::exit_code(&err);
         let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-        eprintln!("error: {}", chain.join(": "));
+        eprintln!("error: {}", one_line(&chain.join(": ")));
         std::process::exit(code);
     }
+}
+
+/// An error is one line, whatever it quotes (a CSV field with a line break,
+/// a library's multi-line text): control characters are written escaped.
+fn one_line(message: &str) -> String {
+    message
+        .trim_end()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A bug is reported in one line, not a backtrace, unless RUST_BACKTRACE asks.
@@ -64,7 +81,8 @@ fn quiet_panics() {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         eprintln!(
-            "error: internal error: {msg}{place}; this is a bug in gmm, please report it (RUST_BACKTRACE=1 shows where it happened)"
+            "error: internal error: {}{place}; this is a bug in gmm, please report it (RUST_BACKTRACE=1 shows where it happened)",
+            one_line(&msg)
         );
     }));
 }

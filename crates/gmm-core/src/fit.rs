@@ -126,6 +126,9 @@ pub struct FitReport {
     pub n_parameters: usize,
     pub bic: f64,
     pub aic: f64,
+    /// Integrated completed likelihood: BIC plus twice the weighted
+    /// classification entropy of the fitted rows (lower is better).
+    pub icl: f64,
 }
 
 impl ValidFitParams {
@@ -285,6 +288,7 @@ impl ValidFitParams {
             n_parameters,
             bic: bic(score.total, score.weight, n_parameters),
             aic: aic(score.total, n_parameters),
+            icl: bic(score.total, score.weight, n_parameters) + 2.0 * score.entropy,
             restarts: states.into_iter().map(|s| s.report).collect(),
         };
         Ok(Fit { model, report })
@@ -423,11 +427,27 @@ fn step(
             .map_err(|c| trouble(c, Trouble::NotPositiveDefinite))?;
     } else {
         let (component, kind) = failing[0];
+        let bad: Vec<usize> = failing.iter().map(|f| f.0).collect();
+        let mut distinct = bad.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // Every component degenerate again after a re-seed (collinear
+        // columns with reg_covar = 0, say): re-seeding cannot help, and
+        // going on would only return a mixture re-seeded every iteration.
+        let hopeless = state.report.reseeded_components > 0 && distinct.len() >= prep.k;
         match (p.on_degenerate, mstep) {
             (DegeneratePolicy::Error, _) => return Err(trouble(component, kind)),
+            (DegeneratePolicy::Reseed, Some(_)) if hopeless => {
+                state.done = true;
+                state.report.ending = Ending::Dropped;
+                state.report.note = Some(format!(
+                    "every component degenerate again after re-seeding: {}",
+                    trouble(component, kind)
+                ));
+                return Ok(());
+            }
             (DegeneratePolicy::Reseed, Some(m)) => {
                 state.report.regularizations += m.regularized;
-                let bad: Vec<usize> = failing.iter().map(|f| f.0).collect();
                 state.model = reseed(m, &bad, &out.worst_rows, data, summary, p.reg_covar)
                     .map_err(|c| trouble(c, Trouble::NotPositiveDefinite))?;
                 state.report.reseeded_components += bad.len();

@@ -558,6 +558,8 @@ where
 pub struct ScoreSums {
     pub total: f64,
     pub weight: f64,
+    /// Weighted classification entropy `-sum_i w_i sum_k r_ik ln r_ik` (for ICL).
+    pub entropy: f64,
 }
 
 impl ScoreSums {
@@ -586,11 +588,11 @@ pub(crate) fn score_with(
         data.n_rows(),
         chunk_rows,
         || Acc {
-            sums: OrderedSums::new(2),
+            sums: OrderedSums::new(3),
             work: Work::default(),
         },
         |acc, c, start, end| {
-            let mut part = [0.0, 0.0];
+            let mut part = [0.0, 0.0, 0.0];
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + br).min(end);
@@ -604,6 +606,14 @@ pub(crate) fn score_with(
                     if w > 0.0 {
                         part[0] += w * work.log_norm[i];
                         part[1] += w;
+                        let mut h = 0.0;
+                        for k in 0..prepared.k {
+                            let r = work.lp[k * BLOCK + i];
+                            if r > 0.0 {
+                                h -= r * r.ln();
+                            }
+                        }
+                        part[2] += w * h;
                     }
                 }
                 b0 = b1;
@@ -619,6 +629,7 @@ pub(crate) fn score_with(
     ScoreSums {
         total: s[0],
         weight: s[1],
+        entropy: s[2],
     }
 }
 

@@ -424,3 +424,45 @@ fn racing_stops_laggards_and_keeps_the_winner() {
         assert!(r.lower_bound < raced.report.lower_bound, "{r:?}");
     }
 }
+
+#[test]
+fn reseeding_stops_when_every_component_degenerates_again() {
+    // The same column twice: every full covariance is singular without
+    // reg_covar, so a re-seed cannot help; the restart is dropped rather
+    // than re-seeded every iteration.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let mut x = Vec::new();
+    for i in 0..100 {
+        let v: f64 = StandardNormal.sample(&mut rng);
+        let v = v + 5.0 * (i % 2) as f64;
+        x.extend_from_slice(&[v, v]);
+    }
+    let data = Dataset::from_row_major(x, 2).unwrap();
+    let err = FitParams::new(2)
+        .reg_covar(0.0)
+        .max_iter(50)
+        .n_init(2)
+        .on_degenerate(DegeneratePolicy::Reseed)
+        .check()
+        .unwrap()
+        .fit(data.view(), &mut Silent)
+        .unwrap_err();
+    let GmmError::AllRestartsDropped { n_init, last } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*n_init, 2);
+    assert!(
+        last.contains("every component degenerate again after re-seeding")
+            && last.contains("reg_covar"),
+        "{last}"
+    );
+    // With reg_covar the same data fits.
+    let fit = FitParams::new(2)
+        .reg_covar(1e-6)
+        .max_iter(50)
+        .check()
+        .unwrap()
+        .fit(data.view(), &mut Silent)
+        .unwrap();
+    assert_ne!(fit.report.restarts[0].ending, Ending::Dropped);
+}

@@ -822,3 +822,42 @@ fn scaled_columns_match_sklearn() {
     }
     worst.print("scaled columns");
 }
+
+/// BIC and AIC of scikit-learn's fitted parameters, computed by gmm on the
+/// same rows, equal scikit-learn's `bic()` and `aic()` (model selection
+/// compares these numbers across grids, so they must mean the same thing).
+#[test]
+fn information_criteria_match_sklearn_for_the_same_parameters() {
+    let mut worst = Worst::default();
+    for (name, fx) in fixtures("em_").into_iter().chain(fixtures("semi_")) {
+        let ct = covariance_type(&fx);
+        let k = uint(&fx, "n_components");
+        let columns = strings(&fx["columns"]);
+        let d = columns.len();
+        let data = load(fx["dataset"].as_str().expect("dataset"), &columns);
+        let r = &fx["result"];
+        let model = GaussianMixture::new(
+            Array1::from(flat(&r["weights"])),
+            Array2::from_shape_vec((k, d), flat(&r["means"])).unwrap(),
+            covariances(ct, k, d, flat(&r["covariances"])),
+        )
+        .unwrap();
+        let bic = model.bic(data.view()).unwrap();
+        let aic = model.aic(data.view()).unwrap();
+        assert_close(
+            &mut worst,
+            &format!("{name} bic"),
+            &[bic],
+            &[num(r, "bic")],
+            1e-10,
+        );
+        assert_close(
+            &mut worst,
+            &format!("{name} aic"),
+            &[aic],
+            &[num(r, "aic")],
+            1e-10,
+        );
+    }
+    worst.print("information criteria");
+}

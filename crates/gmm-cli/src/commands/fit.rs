@@ -70,42 +70,11 @@ pub fn run(args: FitArgs) -> Result<()> {
     };
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
-
-    let loading = spinner(verbosity, &format!("loading {}", s.data.input));
-    let data = dataset::load(&s.data, |source| {
-        loading.set_message(loading_message(
-            &s.data.input,
-            source.known_rows(),
-            source.n_files(),
-        ))
-    })?;
-    loading.finish_and_clear();
+    let data = load_data(&s, verbosity)?;
     let load_secs = started.elapsed().as_secs_f64();
-    verbosity.log(|| {
-        format!(
-            "loaded {} rows x {} columns ({}) in {load_secs:.2} s",
-            thousands(data.dataset.n_rows() as u64),
-            data.columns.len(),
-            data.columns.join(", ")
-        )
-    });
 
     let semi = semi_supervision(&s, &data)?;
-    let mut params = FitParams::new(s.components)
-        .covariance_type(s.covariance)
-        .reg_covar(s.reg_covar)
-        .tol(s.tol)
-        .max_iter(s.max_iter)
-        .n_init(s.n_init)
-        .seed(s.seed)
-        .chunk_rows(s.chunk_rows)
-        .on_degenerate(s.on_degenerate);
-    params.init = s.init;
-    params.semi_supervised = semi;
-    params.checkpoint_every = s.checkpoint_every;
-    if let Some(path) = &s.init_model {
-        params.init_model = Some(read_init_model(path, &data.columns)?);
-    }
+    let mut params = fit_params(&s, &data, semi)?;
     let fingerprint =
         (s.checkpoint_every.is_some() || s.resume).then(|| checkpoint::fingerprint(&s, &data));
     if s.resume {
@@ -114,94 +83,35 @@ pub fn run(args: FitArgs) -> Result<()> {
         params.resume = Some(state);
     }
     let params = params.check().map_err(|e| UsageError(e.to_string()))?;
-
-    let fit_started = Instant::now();
-    let view = data.dataset.view();
-    let progress = FitProgress::new(verbosity, s.n_init, s.max_iter, data.dataset.n_rows())
-        .with_interrupt(super::interrupt_flag());
-    let mut observer = Observer {
-        progress,
-        checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
-        failure: None,
-        iteration_ends: Vec::new(),
-    };
-    let fit = params.fit(view, &mut observer);
-    observer.progress.finish();
-    if let Some(e) = observer.failure {
-        return Err(e.context("writing a checkpoint"));
-    }
-    let fit = fit?;
-    let fit_secs = fit_started.elapsed().as_secs_f64();
-    // Seconds per EM iteration after the first (which follows initialization).
-    let iteration_seconds: Vec<f64> = observer
-        .iteration_ends
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_secs_f64())
-        .collect();
-    verbosity.log(|| {
-        format!(
-            "fitted {} restart(s) in {fit_secs:.2} s; restart {} chosen",
-            s.n_init, fit.report.best_restart
-        )
-    });
+    let run = run_fit(&params, data.dataset.view(), &s, verbosity, fingerprint)
+        .map_err(|e| explain_fit_error(e, &s, &data))?;
 
     // Outputs, all published together at the end.
     let dir = &s.out;
     let mut outputs = OutputSet::new();
-    let mut timings = Timings {
+    let timings = Timings {
         load: load_secs,
-        fit: fit_secs,
-        iterations: iteration_seconds,
+        fit: run.seconds,
+        iterations: run.iteration_seconds.clone(),
         ..Timings::default()
     };
-
-    let phase = Instant::now();
-    let writing = spinner(verbosity, "writing predictions");
-    let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
-    outputs.add(write_predictions(
-        &fit.model,
-        &data,
-        &pred_path,
-        s.predictions_format,
-    )?);
-    writing.finish_and_clear();
-    timings.predictions = phase.elapsed().as_secs_f64();
-    verbosity.log(|| {
-        format!(
-            "predicted {} rows in {:.2} s",
-            thousands(data.n_input_rows as u64),
-            timings.predictions
-        )
-    });
-
-    let phase = Instant::now();
-    let plots = if s.plots {
-        let drawing = spinner(verbosity, "drawing plots");
-        let plots = draw_plots(&fit, &data, dir, &mut outputs)?;
-        drawing.finish_and_clear();
-        plots
-    } else {
-        json!({ "drawn": false, "reason": "plots are off (--no-plots or [output] plots = false)" })
-    };
-    timings.plots = phase.elapsed().as_secs_f64();
-
-    let phase = Instant::now();
-    let model_file = model_file(&s, &data, &fit, semi, params.init_method().as_str());
-    outputs.add(model_file.write_pending(dir.join("model.json"))?);
-    outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
-    timings.write = phase.elapsed().as_secs_f64();
-    let run = run_json(
-        &s,
-        threads,
-        &data,
-        &fit,
-        &model_file,
-        &timings,
-        started,
-        plots,
-        &outputs,
+    let model_file = write_run(
+        &RunContext {
+            s: &s,
+            data: &data,
+            semi,
+            init: params.init_method().as_str(),
+            threads,
+            started,
+            verbosity,
+        },
+        &run.fit,
+        timings,
+        dir,
+        &mut outputs,
     )?;
-    outputs.add_bytes(dir.join("run.json"), run.as_bytes())?;
+    // Ctrl-C while the outputs were written: publish none of them.
+    super::check_interrupted()?;
     outputs.commit()?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
@@ -221,21 +131,194 @@ pub fn run(args: FitArgs) -> Result<()> {
             serde_json::to_string_pretty(&summary_json(&model_file, dir))?
         )?;
     } else {
-        write_summary(&mut out, &model_file, &fit.model, &fit.report, dir)?;
+        write_summary(&mut out, &model_file, &run.fit.model, &run.fit.report, dir)?;
     }
     Ok(())
 }
 
+/// Loads the job's rows, with a progress display.
+pub(crate) fn load_data(s: &FitSettings, verbosity: Verbosity) -> Result<LoadedData> {
+    let started = Instant::now();
+    let loading = spinner(verbosity, &format!("loading {}", s.data.input));
+    let data = dataset::load(&s.data, |source| {
+        loading.set_message(loading_message(
+            &s.data.input,
+            source.known_rows(),
+            source.n_files(),
+        ))
+    })?;
+    loading.finish_and_clear();
+    let load_secs = started.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "loaded {} rows x {} columns ({}) in {load_secs:.2} s",
+            thousands(data.dataset.n_rows() as u64),
+            data.columns.len(),
+            data.columns.join(", ")
+        )
+    });
+    Ok(data)
+}
+
+/// The engine's settings for `s` (not yet checked).
+pub(crate) fn fit_params(
+    s: &FitSettings,
+    data: &LoadedData,
+    semi: Option<SemiSupervised>,
+) -> Result<FitParams> {
+    let mut params = FitParams::new(s.components)
+        .covariance_type(s.covariance)
+        .reg_covar(s.reg_covar)
+        .tol(s.tol)
+        .max_iter(s.max_iter)
+        .n_init(s.n_init)
+        .seed(s.seed)
+        .chunk_rows(s.chunk_rows)
+        .on_degenerate(s.on_degenerate);
+    params.init = s.init;
+    params.semi_supervised = semi;
+    params.checkpoint_every = s.checkpoint_every;
+    if let Some(path) = &s.init_model {
+        params.init_model = Some(read_init_model(path, &data.columns)?);
+    }
+    Ok(params)
+}
+
+/// A finished fit and how long it took.
+pub(crate) struct FitRun {
+    pub fit: gmm_core::Fit,
+    pub seconds: f64,
+    /// Seconds of each EM iteration after the first (which follows
+    /// initialization).
+    pub iteration_seconds: Vec<f64>,
+}
+
+/// Fits with progress on standard error, interruption and checkpoints.
+pub(crate) fn run_fit(
+    params: &gmm_core::ValidFitParams,
+    view: gmm_core::DataView<'_>,
+    s: &FitSettings,
+    verbosity: Verbosity,
+    fingerprint: Option<String>,
+) -> Result<FitRun> {
+    let p = params.params();
+    let started = Instant::now();
+    let progress = FitProgress::new(verbosity, p.n_init, p.max_iter, view.n_rows())
+        .with_interrupt(super::interrupt_flag());
+    let mut observer = Observer {
+        progress,
+        checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
+        failure: None,
+        iteration_ends: Vec::new(),
+    };
+    let fit = params.fit(view, &mut observer);
+    observer.progress.finish();
+    if let Some(e) = observer.failure {
+        return Err(e.context("writing a checkpoint"));
+    }
+    let fit = fit?;
+    let seconds = started.elapsed().as_secs_f64();
+    let iteration_seconds = observer
+        .iteration_ends
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    verbosity.log(|| {
+        format!(
+            "fitted {} restart(s) in {seconds:.2} s; restart {} chosen",
+            p.n_init, fit.report.best_restart
+        )
+    });
+    Ok(FitRun {
+        fit,
+        seconds,
+        iteration_seconds,
+    })
+}
+
+/// What a run directory is written from, besides the fit.
+pub(crate) struct RunContext<'a> {
+    pub s: &'a FitSettings,
+    pub data: &'a LoadedData,
+    pub semi: Option<SemiSupervised>,
+    /// The initialization's name, for the model's provenance.
+    pub init: &'a str,
+    pub threads: usize,
+    pub started: Instant,
+    pub verbosity: Verbosity,
+}
+
+/// Adds a fit's run directory to `outputs` (committed by the caller):
+/// predictions, plots, model.json, trace.csv and run.json.
+pub(crate) fn write_run(
+    ctx: &RunContext<'_>,
+    fit: &gmm_core::Fit,
+    mut timings: Timings,
+    dir: &std::path::Path,
+    outputs: &mut OutputSet,
+) -> Result<ModelFile> {
+    let (s, data, verbosity) = (ctx.s, ctx.data, ctx.verbosity);
+    let phase = Instant::now();
+    let writing = spinner(verbosity, "writing predictions");
+    let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
+    outputs.add(write_predictions(
+        &fit.model,
+        data,
+        &pred_path,
+        s.predictions_format,
+    )?);
+    writing.finish_and_clear();
+    timings.predictions = phase.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "predicted {} rows in {:.2} s",
+            thousands(data.n_input_rows as u64),
+            timings.predictions
+        )
+    });
+
+    let phase = Instant::now();
+    let plots = if s.plots {
+        let drawing = spinner(verbosity, "drawing plots");
+        let plots = draw_plots(fit, data, dir, outputs)?;
+        drawing.finish_and_clear();
+        plots
+    } else {
+        json!({ "drawn": false, "reason": "plots are off (--no-plots or [output] plots = false)" })
+    };
+    timings.plots = phase.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let model_file = model_file(s, data, fit, ctx.semi, ctx.init);
+    outputs.add(model_file.write_pending(dir.join("model.json"))?);
+    outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
+    timings.write = phase.elapsed().as_secs_f64();
+    let run = run_json(
+        s,
+        ctx.threads,
+        data,
+        fit,
+        &model_file,
+        &timings,
+        ctx.started,
+        plots,
+        outputs,
+        dir,
+    )?;
+    outputs.add_bytes(dir.join("run.json"), run.as_bytes())?;
+    Ok(model_file)
+}
+
 /// Seconds spent in each phase of a fit.
 #[derive(Debug, Default, Clone)]
-struct Timings {
-    load: f64,
-    fit: f64,
+pub(crate) struct Timings {
+    pub load: f64,
+    pub fit: f64,
     /// Seconds of each EM iteration after the first.
-    iterations: Vec<f64>,
-    predictions: f64,
-    plots: f64,
-    write: f64,
+    pub iterations: Vec<f64>,
+    pub predictions: f64,
+    pub plots: f64,
+    pub write: f64,
 }
 
 /// Draws trace.svg and clusters.svg into the run's outputs. A picture that
@@ -299,7 +382,10 @@ fn draw_plots(
 }
 
 /// Semi-supervised when labels are present, unless switched off.
-fn semi_supervision(s: &FitSettings, data: &LoadedData) -> Result<Option<SemiSupervised>> {
+pub(crate) fn semi_supervision(
+    s: &FitSettings,
+    data: &LoadedData,
+) -> Result<Option<SemiSupervised>> {
     let has_labels = data.classes.is_some();
     let mode = match (s.semi, has_labels) {
         (Some(SemiChoice::Off), _) => {
@@ -327,15 +413,55 @@ fn semi_supervision(s: &FitSettings, data: &LoadedData) -> Result<Option<SemiSup
     }))
 }
 
+/// The engine's errors told with what the binary knows: the classes' names
+/// (the engine knows only their indices), and the checkpoint an
+/// interrupted run can resume from.
+fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> anyhow::Error {
+    let Some(e) = err.downcast_ref::<gmm_core::GmmError>() else {
+        return err;
+    };
+    if matches!(e, gmm_core::GmmError::Interrupted) {
+        let saved = checkpoint::path(&s.out);
+        return if s.checkpoint_every.is_some() && saved.exists() {
+            crate::error::Interrupted(format!(
+                "{e}; {} holds the last checkpoint: run the same command with --resume to go on",
+                saved.display()
+            ))
+            .into()
+        } else {
+            err
+        };
+    }
+    let Some(classes) = &data.classes else {
+        return err;
+    };
+    let table = s.data.labeled.as_deref().unwrap_or(&s.data.input);
+    let column = data.label_column.as_deref().unwrap_or("label");
+    match *e {
+        gmm_core::GmmError::TooFewComponents {
+            components,
+            n_classes,
+        } => anyhow::anyhow!(
+            "{table}: label column `{column}` holds {n_classes} classes ({}) but {components} components were asked for; each class needs its own component: ask for at least {n_classes} (-k/--components)",
+            classes.names().join(", ")
+        ),
+        gmm_core::GmmError::EmptyClass { class } => anyhow::anyhow!(
+            "{table}: class `{}` of label column `{column}` has no labeled row with positive weight; every class needs at least one",
+            classes.names().get(class).map_or("?", String::as_str)
+        ),
+        _ => err,
+    }
+}
+
 fn read_init_model(path: &str, columns: &[String]) -> Result<GaussianMixture> {
     let file = ModelFile::read(path)?;
     if file.columns != columns {
-        return Err(UsageError(format!(
-            "{path}: the model was fitted on columns [{}] but the data has [{}]",
+        // A data mismatch (exit 1), as for `gmm predict` with such a model.
+        anyhow::bail!(
+            "{path}: the model was fitted on columns [{}] but the data has [{}]; choose the same columns (--columns), or fit without --init-model",
             file.columns.join(", "),
             columns.join(", ")
-        ))
-        .into());
+        );
     }
     file.to_model().map_err(|e| anyhow::anyhow!("{path}: {e}"))
 }
@@ -409,6 +535,7 @@ fn write_predictions(
     let view = data.dataset.view().without_labels();
     let mut start = 0;
     while start < data.n_input_rows {
+        super::check_interrupted()?;
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
         let proba = model.predict_proba(view.slice_rows(start, end))?;
         let ids = data.ids.as_ref().map(|a| a.slice(start, end - start));
@@ -440,9 +567,14 @@ fn run_json(
     started: Instant,
     plots: serde_json::Value,
     outputs: &OutputSet,
+    dir: &std::path::Path,
 ) -> Result<String> {
-    let mut paths = outputs.paths();
-    paths.push(s.out.join("run.json"));
+    let mut paths: Vec<std::path::PathBuf> = outputs
+        .paths()
+        .into_iter()
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    paths.push(dir.join("run.json"));
     let restarts: Vec<serde_json::Value> = fit
         .report
         .restarts

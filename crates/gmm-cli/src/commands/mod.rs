@@ -3,6 +3,7 @@ pub mod inspect;
 pub mod predict;
 pub mod sample;
 pub mod score;
+pub mod select;
 
 use anyhow::Result;
 
@@ -15,6 +16,17 @@ pub fn init_threads(threads: Option<usize>) -> Result<usize> {
     // A second call (in tests) keeps the first pool.
     let _ = b.build_global();
     Ok(rayon::current_num_threads())
+}
+
+/// Stops a command that writes a file, once Ctrl-C or SIGTERM has come:
+/// its pending output is dropped (the temporary file removed) and gmm exits
+/// with 130. Call it once before the work, to install the handler, and
+/// between batches.
+pub fn check_interrupted() -> Result<()> {
+    if interrupt_flag().load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(gmm_core::GmmError::Interrupted.into());
+    }
+    Ok(())
 }
 
 /// A flag raised by Ctrl-C or SIGTERM; the fit checks it and stops cleanly,

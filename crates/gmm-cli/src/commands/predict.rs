@@ -7,18 +7,23 @@ use gmm_io::{
 
 use crate::args::PredictArgs;
 use crate::config::parse_delimiter;
+use crate::error::UsageError;
 use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: PredictArgs) -> Result<()> {
     super::init_threads(args.threads)?;
+    super::check_interrupted()?;
     let file = ModelFile::read(&args.model)?;
     let model = file
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
-    let format = OutputFormat::from_path(&args.out)?;
+    // A mistake on the command line, as for `gmm sample`.
+    let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let source = TableSource::open(&args.input, delimiter)?;
-    let proj = source.project(&model_columns(&file, args.id_column.clone(), None))?;
+    let proj = source
+        .project(&model_columns(&file, args.id_column.clone(), None))
+        .map_err(|e| missing_model_columns(e, &args.model, &file))?;
     let id_field = proj
         .id
         .map(|i| source.schema().field(i).clone().with_nullable(true));
@@ -34,6 +39,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let mut rows = 0;
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
+        super::check_interrupted()?;
         let view = gmm_core::DataView::new(&b.x, d)?;
         let proba = model.predict_proba(view)?;
         writer.write(b.ids.as_ref(), proba.as_slice().expect("row-major"))?;
@@ -46,9 +52,34 @@ pub fn run(args: PredictArgs) -> Result<()> {
         }
         .into());
     }
-    writer.finish()?.commit()?;
+    let file = writer.finish()?;
+    super::check_interrupted()?;
+    file.commit()?;
     bar.finish_and_clear();
     Ok(())
+}
+
+/// A table that lacks one of the model's columns: the message also says
+/// which columns the model needs.
+pub fn missing_model_columns(
+    err: gmm_io::IoError,
+    model: &std::path::Path,
+    file: &ModelFile,
+) -> anyhow::Error {
+    let feature = match &err {
+        gmm_io::IoError::MissingColumn { column, .. } => file.columns.contains(column),
+        // A model column named like a glob is matched as a pattern.
+        gmm_io::IoError::NoColumnsMatch { .. } => true,
+        _ => false,
+    };
+    if !feature {
+        return err.into();
+    }
+    anyhow::Error::new(err).context(format!(
+        "{}: the model was fitted on columns [{}]",
+        model.display(),
+        file.columns.join(", ")
+    ))
 }
 
 /// The model's columns, by name, plus the special columns asked for.

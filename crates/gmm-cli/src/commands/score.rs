@@ -18,11 +18,13 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let source = TableSource::open(&args.input, delimiter)?;
-    let proj = source.project(&super::predict::model_columns(
-        &file,
-        None,
-        args.weight_column.clone(),
-    ))?;
+    let proj = source
+        .project(&super::predict::model_columns(
+            &file,
+            None,
+            args.weight_column.clone(),
+        ))
+        .map_err(|e| super::predict::missing_model_columns(e, &args.model, &file))?;
     let bar = spinner(
         Verbosity {
             quiet: args.quiet,

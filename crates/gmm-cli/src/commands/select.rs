@@ -1,0 +1,528 @@
+//! `gmm select`: a grid of component counts x covariance types, each cell
+//! fitted with the same engine on one loaded dataset, the best by BIC (or
+//! AIC, or ICL) written out in full.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Result;
+use gmm_core::{CovarianceType, Ending, GmmError, Racing};
+use gmm_io::OutputSet;
+use serde::Serialize;
+use serde_json::json;
+
+use super::fit::{
+    RunContext, Timings, fit_params, load_data, run_fit, semi_supervision, write_run,
+};
+use crate::args::SelectArgs;
+use crate::config::{ConfigFile, FitSettings, OneOrMany};
+use crate::error::UsageError;
+use crate::plots::{SelectionPoint, selection_svg};
+use crate::progress::Verbosity;
+
+/// Which number picks the winner (lower is better for all three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Criterion {
+    Bic,
+    Aic,
+    Icl,
+}
+
+impl Criterion {
+    fn name(self) -> &'static str {
+        match self {
+            Criterion::Bic => "bic",
+            Criterion::Aic => "aic",
+            Criterion::Icl => "icl",
+        }
+    }
+}
+
+/// One cell of the grid.
+#[derive(Debug, Clone, Serialize)]
+struct Cell {
+    k: usize,
+    covariance: CovarianceType,
+    /// Total (weighted) log-likelihood of the fitted rows.
+    log_likelihood: Option<f64>,
+    bic: Option<f64>,
+    aic: Option<f64>,
+    icl: Option<f64>,
+    n_parameters: usize,
+    n_iter: Option<usize>,
+    converged: Option<bool>,
+    seconds: f64,
+    /// Mean log-likelihood per row of the held-out rows.
+    validation_log_likelihood: Option<f64>,
+    /// Restarts stopped early by racing.
+    restarts_raced: usize,
+    /// Iterations run over all restarts.
+    restart_iterations: usize,
+    /// Why the cell has no fit, if it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip)]
+    fit: Option<gmm_core::Fit>,
+}
+
+impl Cell {
+    fn value(&self, c: Criterion) -> Option<f64> {
+        match c {
+            Criterion::Bic => self.bic,
+            Criterion::Aic => self.aic,
+            Criterion::Icl => self.icl,
+        }
+    }
+}
+
+pub fn run(args: SelectArgs) -> Result<()> {
+    let cfg = match &args.fit.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let raw = &cfg.raw.select;
+    let ks = component_grid(&args, &cfg)?;
+    let covariances = covariance_grid(&args, &cfg)?;
+    let criterion = match args
+        .criterion
+        .as_deref()
+        .or(raw.criterion.as_deref())
+        .unwrap_or("bic")
+    {
+        "bic" => Criterion::Bic,
+        "aic" => Criterion::Aic,
+        "icl" => Criterion::Icl,
+        other => {
+            return Err(UsageError(format!(
+                "--criterion / [select] criterion: `{other}` is not one of bic, aic, icl"
+            ))
+            .into());
+        }
+    };
+    let racing = !args.no_racing && raw.racing.unwrap_or(true);
+    let validation_fraction = args.validation_fraction.or(raw.validation_fraction);
+    if let Some(f) = validation_fraction
+        && !(f > 0.0 && f < 1.0)
+    {
+        return Err(UsageError(format!(
+            "--validation-fraction: {f} must be between 0 and 1"
+        ))
+        .into());
+    }
+    if args.fit.checkpoint.is_some() || args.fit.resume {
+        return Err(UsageError(
+            "--checkpoint and --resume apply to gmm fit, not gmm select".into(),
+        )
+        .into());
+    }
+    // The settings of the first cell; each cell then sets K and the type.
+    let mut base_args = args.fit.clone();
+    base_args.components = Some(ks[0].to_string());
+    base_args.covariance = Some(covariances[0].as_str().to_string());
+    let base = FitSettings::resolve(&base_args, &cfg)?;
+    let verbosity = Verbosity {
+        quiet: args.fit.quiet,
+        verbose: args.fit.verbose,
+    };
+    let threads = super::init_threads(base.threads)?;
+    let started = Instant::now();
+    let data = load_data(&base, verbosity)?;
+    let load_secs = started.elapsed().as_secs_f64();
+    let semi = semi_supervision(&base, &data)?;
+
+    // Held-out rows: a fixed fraction chosen by (seed, row), weighted out of
+    // every fit and scored on their own.
+    let view = data.dataset.view();
+    let split = validation_fraction.map(|f| {
+        let w = |i: usize| view.weight(i);
+        let held: Vec<bool> = (0..view.n_rows())
+            .map(|i| held_out(base.seed, i, f))
+            .collect();
+        let train: Vec<f64> = (0..view.n_rows())
+            .map(|i| if held[i] { 0.0 } else { w(i) })
+            .collect();
+        let valid: Vec<f64> = (0..view.n_rows())
+            .map(|i| if held[i] { w(i) } else { 0.0 })
+            .collect();
+        (train, valid)
+    });
+    let train_view = match &split {
+        Some((train, _)) => view.with_weights(Some(train)),
+        None => view,
+    };
+
+    let mut cells = Vec::new();
+    for &covariance in &covariances {
+        for &k in &ks {
+            let mut s = base.clone();
+            s.components = k;
+            s.covariance = covariance;
+            verbosity.log(|| format!("cell K = {k}, {covariance}"));
+            let t = Instant::now();
+            let mut params = fit_params(&s, &data, semi)?;
+            if racing {
+                params.racing = Some(Racing::default());
+            }
+            let n_parameters = gmm_core::n_parameters(covariance, k, data.columns.len());
+            let mut cell = Cell {
+                k,
+                covariance,
+                log_likelihood: None,
+                bic: None,
+                aic: None,
+                icl: None,
+                n_parameters,
+                n_iter: None,
+                converged: None,
+                seconds: 0.0,
+                validation_log_likelihood: None,
+                restarts_raced: 0,
+                restart_iterations: 0,
+                error: None,
+                fit: None,
+            };
+            let result = params
+                .check()
+                .map_err(|e| anyhow::Error::from(UsageError(e.to_string())))
+                .and_then(|p| run_fit(&p, train_view, &s, verbosity, None));
+            match result {
+                Ok(run) => {
+                    let r = &run.fit.report;
+                    cell.log_likelihood = Some(r.mean_log_likelihood * r.n_rows);
+                    cell.bic = Some(r.bic);
+                    cell.aic = Some(r.aic);
+                    cell.icl = Some(r.icl);
+                    cell.n_iter = Some(r.n_iter);
+                    cell.converged = Some(r.converged);
+                    cell.restarts_raced = r
+                        .restarts
+                        .iter()
+                        .filter(|x| x.ending == Ending::Raced)
+                        .count();
+                    cell.restart_iterations = r.restarts.iter().map(|x| x.n_iter).sum();
+                    if let Some((_, valid)) = &split {
+                        let v = view.without_labels().with_weights(Some(valid));
+                        cell.validation_log_likelihood = Some(run.fit.model.score_sums(v)?.mean());
+                    }
+                    cell.fit = Some(run.fit);
+                }
+                Err(e) => match e.downcast_ref::<GmmError>() {
+                    // A cell the data cannot support is reported, not fatal.
+                    Some(
+                        GmmError::TooFewRows { .. }
+                        | GmmError::TooFewComponents { .. }
+                        | GmmError::Degenerate { .. }
+                        | GmmError::EmptyComponent { .. }
+                        | GmmError::AllRestartsDropped { .. },
+                    ) => cell.error = Some(e.to_string()),
+                    _ => return Err(e),
+                },
+            }
+            // A fit cut short by Ctrl-C or SIGTERM is not a result.
+            super::check_interrupted()?;
+            cell.seconds = t.elapsed().as_secs_f64();
+            cells.push(cell);
+        }
+    }
+
+    let winner = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.value(criterion).map(|v| (i, v)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no cell of the grid could be fitted: {}",
+                cells[0].error.clone().unwrap_or_default()
+            )
+        })?;
+
+    // Outputs: the table, the picture, and the winner's run directory, all
+    // published together.
+    let dir = &base.out;
+    let mut outputs = OutputSet::new();
+    outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
+    let w = &cells[winner];
+    let summary = json!({
+        "criterion": criterion.name(),
+        "winner": { "k": w.k, "covariance": w.covariance, criterion.name(): w.value(criterion), "run_dir": dir.join("winner") },
+        "racing": racing,
+        "validation_fraction": validation_fraction,
+        "rows": data.dataset.n_rows(),
+        "columns": data.columns,
+        "n_init": base.n_init,
+        "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
+        "cells": cells,
+    });
+    let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
+    outputs.add_bytes(dir.join("selection.json"), summary_text.as_bytes())?;
+    let points: Vec<SelectionPoint> = cells
+        .iter()
+        .filter_map(|c| {
+            c.value(criterion).map(|value| SelectionPoint {
+                k: c.k,
+                covariance: c.covariance.to_string(),
+                value,
+            })
+        })
+        .collect();
+    let svg = selection_svg(
+        &points,
+        criterion.name(),
+        Some((w.k, w.covariance.as_str())),
+    )?;
+    outputs.add_bytes(
+        dir.join(format!("{}.svg", criterion.name())),
+        svg.as_bytes(),
+    )?;
+    let mut s = base.clone();
+    s.components = w.k;
+    s.covariance = w.covariance;
+    let fit = w.fit.as_ref().expect("the winner has a fit");
+    let winner_dir = dir.join("winner");
+    let timings = Timings {
+        load: load_secs,
+        fit: w.seconds,
+        ..Timings::default()
+    };
+    let init = fit_params(&s, &data, semi)?
+        .check()
+        .map(|p| p.init_method().as_str())
+        .unwrap_or("kmeans");
+    write_run(
+        &RunContext {
+            s: &s,
+            data: &data,
+            semi,
+            init,
+            threads,
+            started,
+            verbosity,
+        },
+        fit,
+        timings,
+        &winner_dir,
+        &mut outputs,
+    )?;
+    super::check_interrupted()?;
+    outputs.commit()?;
+
+    let mut out = std::io::stdout().lock();
+    if args.fit.json {
+        write!(out, "{summary_text}")?;
+    } else {
+        write_table(&mut out, &cells, criterion, winner, dir)?;
+    }
+    Ok(())
+}
+
+/// Whether row `i` is held out: a hash of (seed, row) below the fraction.
+fn held_out(seed: u64, i: usize, fraction: f64) -> bool {
+    let mut z = seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < fraction
+}
+
+/// `1..10` (inclusive), `2,4,8` or `3`.
+fn parse_components(text: &str) -> Result<Vec<usize>, String> {
+    let bad = || format!("`{text}` is not a range `1..10` or a list `2,4,8` of component counts");
+    let ks: Vec<usize> = if let Some((a, b)) = text.split_once("..") {
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b
+            .trim()
+            .trim_start_matches('=')
+            .parse()
+            .map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        text.split(',')
+            .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?
+    };
+    if ks.is_empty() || ks.contains(&0) {
+        return Err(format!("`{text}`: component counts must be at least 1"));
+    }
+    Ok(ks)
+}
+
+fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<usize>> {
+    let grid = match (
+        &args.fit.components,
+        &cfg.raw.select.components,
+        cfg.raw.model.components,
+    ) {
+        (Some(flag), _, _) => {
+            parse_components(flag).map_err(|e| UsageError(format!("--components: {e}")))?
+        }
+        (None, Some(OneOrMany::One(k)), _) => vec![*k],
+        (None, Some(OneOrMany::Many(ks)), _) => ks.clone(),
+        (None, Some(OneOrMany::Text(t)), _) => {
+            parse_components(t).map_err(|e| UsageError(format!("[select] components: {e}")))?
+        }
+        (None, None, Some(k)) => vec![k],
+        (None, None, None) => {
+            return Err(UsageError(
+                "no component counts: give --components 1..10 or [select] components".into(),
+            )
+            .into());
+        }
+    };
+    if grid.is_empty() || grid.contains(&0) {
+        return Err(UsageError("component counts must be at least 1".into()).into());
+    }
+    let mut grid = grid;
+    grid.sort_unstable();
+    grid.dedup();
+    Ok(grid)
+}
+
+fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<CovarianceType>> {
+    let names: Vec<String> = match (
+        &args.fit.covariance,
+        &cfg.raw.select.covariance,
+        &cfg.raw.model.covariance,
+    ) {
+        (Some(flag), _, _) => flag.split(',').map(|s| s.trim().to_string()).collect(),
+        (None, Some(OneOrMany::One(s) | OneOrMany::Text(s)), _) => {
+            s.split(',').map(|s| s.trim().to_string()).collect()
+        }
+        (None, Some(OneOrMany::Many(v)), _) => v.clone(),
+        (None, None, Some(c)) => vec![c.clone()],
+        (None, None, None) => CovarianceType::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let c: CovarianceType = n.parse().map_err(|_| {
+            UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied"))
+        })?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v}"))
+}
+
+fn selection_csv(cells: &[Cell]) -> String {
+    let mut out = String::from(
+        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error\n",
+    );
+    for c in cells {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            c.k,
+            c.covariance,
+            fmt(c.log_likelihood),
+            fmt(c.bic),
+            fmt(c.aic),
+            fmt(c.icl),
+            c.n_parameters,
+            c.n_iter.map_or(String::new(), |n| n.to_string()),
+            c.converged.map_or(String::new(), |b| b.to_string()),
+            c.seconds,
+            fmt(c.validation_log_likelihood),
+            c.restarts_raced,
+            c.error
+                .as_deref()
+                .map_or(String::new(), |e| format!("\"{}\"", e.replace('"', "'"))),
+        ));
+    }
+    out
+}
+
+fn write_table(
+    out: &mut impl Write,
+    cells: &[Cell],
+    criterion: Criterion,
+    winner: usize,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let valid = cells.iter().any(|c| c.validation_log_likelihood.is_some());
+    writeln!(
+        out,
+        "{:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>6}  {:>5}{}",
+        "k",
+        "covariance",
+        "BIC",
+        "AIC",
+        "ICL",
+        "params",
+        "iter",
+        if valid { "  held-out ll/row" } else { "" }
+    )?;
+    for (i, c) in cells.iter().enumerate() {
+        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+        writeln!(
+            out,
+            "{:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>6}  {:>5}{}{}",
+            c.k,
+            c.covariance.as_str(),
+            num(c.bic),
+            num(c.aic),
+            num(c.icl),
+            c.n_parameters,
+            c.n_iter.map_or("-".into(), |n| n.to_string()),
+            if valid {
+                format!("  {:>16}", num(c.validation_log_likelihood))
+            } else {
+                String::new()
+            },
+            if i == winner { "  <- chosen" } else { "" },
+        )?;
+        if let Some(e) = &c.error {
+            writeln!(out, "     not fitted: {e}")?;
+        }
+    }
+    let w = &cells[winner];
+    writeln!(
+        out,
+        "chosen by {}: K = {}, {} covariance; run directory {}",
+        criterion.name().to_uppercase(),
+        w.k,
+        w.covariance,
+        dir.join("winner").display()
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_grids_parse() {
+        assert_eq!(parse_components("1..4").unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(parse_components("2, 4,8").unwrap(), vec![2, 4, 8]);
+        assert_eq!(parse_components("3").unwrap(), vec![3]);
+        assert!(parse_components("0..3").is_err());
+        assert!(parse_components("5..2").is_err());
+        assert!(parse_components("a").is_err());
+    }
+
+    #[test]
+    fn held_out_fraction_is_about_right_and_fixed_by_seed() {
+        let n = 100_000;
+        let held = (0..n).filter(|&i| held_out(7, i, 0.2)).count();
+        assert!((held as f64 / n as f64 - 0.2).abs() < 0.01, "{held}");
+        assert_eq!(
+            (0..100).map(|i| held_out(7, i, 0.2)).collect::<Vec<_>>(),
+            (0..100).map(|i| held_out(7, i, 0.2)).collect::<Vec<_>>()
+        );
+        assert_ne!(
+            (0..100).map(|i| held_out(7, i, 0.5)).collect::<Vec<_>>(),
+            (0..100).map(|i| held_out(8, i, 0.5)).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! `gmm select`: the grid recovers the number of components and the
+//! covariance structure of data drawn from known mixtures, racing keeps the
+//! winner, and the outputs are complete.
+
+use std::path::Path;
+
+use gmm_core::{CovarianceType, Covariances, GaussianMixture};
+use ndarray::{Array1, Array2, Array3, array};
+
+use crate::common::*;
+
+/// Rows drawn from `model`, written as CSV with columns x0..x{d-1}.
+fn write_sample(model: &GaussianMixture, n: usize, seed: u64, path: &Path) {
+    let (x, _) = model.sample(n, seed);
+    let d = x.ncols();
+    let mut text = (0..d)
+        .map(|j| format!("x{j}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    for row in x.outer_iter() {
+        text.push_str(
+            &row.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn select(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let n_init = if extra.contains(&"--n-init") {
+        None
+    } else {
+        Some("4")
+    };
+    let mut args = vec![
+        "select",
+        "--input",
+        input.to_str().unwrap(),
+        "--components",
+        "1..5",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--json",
+    ];
+    if let Some(n) = n_init {
+        args.extend_from_slice(&["--n-init", n]);
+    }
+    args.extend_from_slice(extra);
+    let stdout = ok(&gmm(&args));
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn winner(v: &serde_json::Value) -> (u64, String) {
+    (
+        v["winner"]["k"].as_u64().unwrap(),
+        v["winner"]["covariance"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Truths of several shapes, and what selection must find.
+fn truths() -> Vec<(&'static str, GaussianMixture, u64, CovarianceType)> {
+    let spherical = GaussianMixture::new(
+        array![0.3, 0.3, 0.4],
+        array![[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]],
+        Covariances::Spherical(array![1.0, 0.6, 1.4]),
+    )
+    .unwrap();
+    // Two elongated, differently oriented clusters.
+    let full = GaussianMixture::new(
+        array![0.5, 0.5],
+        array![[0.0, 0.0], [6.0, 1.0]],
+        Covariances::Full(
+            Array3::from_shape_vec((2, 2, 2), vec![3.0, 2.5, 2.5, 3.0, 3.0, -2.5, -2.5, 3.0])
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    // Axis-aligned clusters with unequal variances per column.
+    let diag = GaussianMixture::new(
+        Array1::from(vec![0.25; 4]),
+        array![
+            [0.0, 0.0, 0.0],
+            [10.0, 0.0, 0.0],
+            [0.0, 10.0, 0.0],
+            [0.0, 0.0, 10.0]
+        ],
+        Covariances::Diag(array![
+            [4.0, 0.3, 1.0],
+            [0.3, 4.0, 1.0],
+            [1.0, 0.3, 4.0],
+            [0.5, 2.0, 0.3]
+        ]),
+    )
+    .unwrap();
+    // One correlated covariance shared by three clusters.
+    let tied = GaussianMixture::new(
+        array![0.3, 0.4, 0.3],
+        array![[0.0, 0.0], [7.0, -3.0], [-7.0, 3.0]],
+        Covariances::Tied(Array2::from_shape_vec((2, 2), vec![2.0, 1.4, 1.4, 2.0]).unwrap()),
+    )
+    .unwrap();
+    vec![
+        ("spherical", spherical, 3, CovarianceType::Spherical),
+        ("full", full, 2, CovarianceType::Full),
+        ("diag", diag, 4, CovarianceType::Diag),
+        ("tied", tied, 3, CovarianceType::Tied),
+    ]
+}
+
+#[test]
+fn selection_recovers_k_and_covariance_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, truth, k, ct) in truths() {
+        let input = tmp.path().join(format!("{name}.csv"));
+        write_sample(&truth, 3000, 5, &input);
+        let out = tmp.path().join(format!("sel-{name}"));
+        let v = select(&input, &out, &[]);
+        assert_eq!(
+            winner(&v),
+            (k, ct.as_str().to_string()),
+            "{name}: {}",
+            serde_json::to_string_pretty(&v["cells"]).unwrap()
+        );
+        // 5 K x 4 covariance types, each row complete.
+        let cells = v["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 20);
+        let (header, rows) = read_csv(&out.join("selection.csv"));
+        for col in [
+            "k",
+            "covariance",
+            "log_likelihood",
+            "bic",
+            "aic",
+            "icl",
+            "n_parameters",
+            "n_iter",
+            "converged",
+            "seconds",
+        ] {
+            assert!(header.iter().any(|h| h == col), "selection.csv lacks {col}");
+        }
+        assert_eq!(rows.len(), 20);
+        // BIC = -2 log L + p ln n for every cell.
+        for c in cells {
+            let (ll, p, bic) = (
+                c["log_likelihood"].as_f64().unwrap(),
+                c["n_parameters"].as_f64().unwrap(),
+                c["bic"].as_f64().unwrap(),
+            );
+            assert!(
+                (bic - (-2.0 * ll + p * 3000f64.ln())).abs() < 1e-8 * bic.abs(),
+                "{c}"
+            );
+            assert!(
+                c["icl"].as_f64().unwrap() >= bic - 1e-9 * bic.abs(),
+                "ICL = BIC + 2 entropy >= BIC"
+            );
+        }
+        assert!(
+            std::fs::read_to_string(out.join("bic.svg"))
+                .unwrap()
+                .starts_with("<svg")
+        );
+        for f in [
+            "model.json",
+            "predictions.parquet",
+            "run.json",
+            "trace.svg",
+            "clusters.svg",
+        ] {
+            assert!(out.join("winner").join(f).exists(), "{name}: winner/{f}");
+        }
+        let model = read_json(&out.join("winner/model.json"));
+        assert_eq!(model["weights"].as_array().unwrap().len() as u64, k);
+        assert_eq!(model["covariance_type"], ct.as_str());
+    }
+}
+
+#[test]
+fn racing_picks_the_same_winner_as_running_every_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, truth, _, _) = truths().remove(2);
+    let input = tmp.path().join("diag.csv");
+    write_sample(&truth, 4000, 9, &input);
+    let raced = select(
+        &input,
+        &tmp.path().join("raced"),
+        &["--n-init", "8", "--init", "random-from-data"],
+    );
+    let full = select(
+        &input,
+        &tmp.path().join("full"),
+        &["--n-init", "8", "--init", "random-from-data", "--no-racing"],
+    );
+    assert_eq!(winner(&raced), winner(&full));
+    let iterations = |v: &serde_json::Value| -> u64 {
+        v["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["restart_iterations"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(
+        iterations(&raced) < iterations(&full),
+        "racing ran {} iterations, not fewer than {}",
+        iterations(&raced),
+        iterations(&full)
+    );
+    let raced_out: u64 = raced["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["restarts_raced"].as_u64().unwrap())
+        .sum();
+    assert!(raced_out > 0);
+}
+
+#[test]
+fn held_out_rows_are_scored_per_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, truth, _, _) = truths().remove(0);
+    let input = tmp.path().join("s.csv");
+    write_sample(&truth, 2000, 3, &input);
+    let v = select(
+        &input,
+        &tmp.path().join("v"),
+        &["--validation-fraction", "0.25", "--covariance", "spherical"],
+    );
+    let cells = v["cells"].as_array().unwrap();
+    let held: Vec<f64> = cells
+        .iter()
+        .map(|c| c["validation_log_likelihood"].as_f64().unwrap())
+        .collect();
+    // The true K explains held-out rows far better than K = 1.
+    assert!(held[2] > held[0] + 0.5, "{held:?}");
+}
+
+#[test]
+fn bad_grids_are_usage_errors() {
+    let o = gmm(&[
+        "select",
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--components",
+        "5..2",
+    ]);
+    fails(&o, 2, &["--components", "5..2"]);
+    let o = gmm(&[
+        "select",
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--components",
+        "1..3",
+        "--covariance",
+        "full,blob",
+    ]);
+    fails(&o, 2, &["`blob`"]);
+    let o = gmm(&[
+        "fit",
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--components",
+        "1..3",
+    ]);
+    fails(&o, 2, &["gmm select"]);
+}
