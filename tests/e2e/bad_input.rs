@@ -82,6 +82,15 @@ impl Fixtures {
                 ("name", Arc::new(StringArray::from(names)) as ArrayRef),
             ],
         );
+        // The model's columns, the second one as text (numbers written as strings).
+        let x2_text: Vec<String> = x2.iter().map(|v| v.to_string()).collect();
+        write_parquet(
+            &f.path("x2-text.parquet"),
+            vec![
+                ("x1", Arc::new(Float64Array::from(x1.clone())) as ArrayRef),
+                ("x2", Arc::new(StringArray::from(x2_text)) as ArrayRef),
+            ],
+        );
         // NaN in the second column at data rows 5 and 9 (1-based).
         let mut x2_nan = x2.clone();
         x2_nan[4] = f64::NAN;
@@ -700,6 +709,19 @@ fn bad_input_to_predict_and_score_is_refused_with_one_message_and_no_output() {
                 "not a number",
                 "data row 2",
                 "`four`",
+            ],
+        ),
+        (
+            "model column of another type",
+            &m,
+            f.p("x2-text.parquet"),
+            vec![],
+            1,
+            vec![
+                "x2-text.parquet",
+                "column `x2` is string",
+                "model.json was fitted on it as float64",
+                "give the table a numeric `x2`",
             ],
         ),
         (

@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 use gmm_io::{
-    ColumnSpec, DEFAULT_BATCH_ROWS, ModelFile, OutputFormat, PredictionWriter, TableSource,
+    ColumnSpec, DEFAULT_BATCH_ROWS, InputFormat, ModelFile, OutputFormat, PredictionWriter,
+    TableSource, is_numeric, type_name,
 };
 
 use crate::args::PredictArgs;
@@ -21,6 +22,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let source = TableSource::open(&args.input, delimiter)?;
+    check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&model_columns(&file, args.id_column.clone(), None))
         .map_err(|e| missing_model_columns(e, &args.model, &file))?;
@@ -80,6 +82,44 @@ pub fn missing_model_columns(
         model.display(),
         file.columns.join(", ")
     ))
+}
+
+/// Refuses a table whose column of a model's feature holds something other
+/// than numbers, naming the column, both types and what to do. Any numeric
+/// type may stand for any other (an `int64` column where the model saw
+/// `float64` is fine: features are read as `f64` either way). CSV stores no
+/// types: a text value there fails later, with its row. A missing column is
+/// left to the projection, which lists the table's columns.
+pub fn check_column_types(
+    source: &TableSource,
+    file: &ModelFile,
+    model: &std::path::Path,
+) -> Result<()> {
+    if source.format() == InputFormat::Csv {
+        return Ok(());
+    }
+    for (j, column) in file.columns.iter().enumerate() {
+        let Ok(field) = source.schema().field_with_name(column) else {
+            continue;
+        };
+        if is_numeric(field.data_type()) {
+            continue;
+        }
+        let fitted = file
+            .column_types
+            .as_ref()
+            .and_then(|t| t.get(j))
+            .map_or("numeric", String::as_str);
+        anyhow::bail!(
+            "{}: column `{column}` is {}, but the model {} was fitted on it as {fitted}; \
+             give the table a numeric `{column}` (any integer, floating-point or decimal type \
+             will do: cast the column where the table is written)",
+            source.path().display(),
+            type_name(field.data_type()),
+            model.display(),
+        );
+    }
+    Ok(())
 }
 
 /// The model's columns, by name, plus the special columns asked for.

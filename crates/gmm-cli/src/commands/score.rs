@@ -18,6 +18,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let source = TableSource::open(&args.input, delimiter)?;
+    super::predict::check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&super::predict::model_columns(
             &file,
