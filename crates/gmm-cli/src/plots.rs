@@ -269,25 +269,28 @@ pub fn clusters_svg(
             }
         })
         .collect();
+    // Short enough for the picture's width whatever the counts.
     let title = {
         let shown = if picked.len() < n {
             format!(
-                ", every {step}th row shown ({} of {})",
-                picked.len(),
+                ", {} of {} rows",
+                crate::progress::thousands(picked.len() as u64),
                 crate::progress::thousands(n as u64)
             )
         } else {
             String::new()
         };
-        let on = if d == 2 {
-            String::new()
+        if d == 2 {
+            format!(
+                "{k} components ({} covariance){shown}",
+                model.covariance_type()
+            )
         } else {
-            format!(" on the leading principal axes of {d} columns")
-        };
-        format!(
-            "{k} components ({} covariance){on}{shown}",
-            model.covariance_type()
-        )
+            format!(
+                "{k} components ({}), PC1-PC2 of {d} columns{shown}",
+                model.covariance_type()
+            )
+        }
     };
     draw_clusters(
         &mut svg,
