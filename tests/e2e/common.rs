@@ -192,3 +192,24 @@ pub fn without_day(path: &Path) -> String {
     let at = text.find("\"created\": \"").expect("provenance.created") + 12;
     format!("{}{}", &text[..at], &text[at + 10..])
 }
+
+/// Checks that two run directories hold the same model (to the day of the
+/// fit, its only date), predictions and trace, byte for byte.
+#[track_caller]
+pub fn assert_same_run(a: &Path, b: &Path, predictions: &str) {
+    assert_eq!(
+        without_day(&a.join("model.json")),
+        without_day(&b.join("model.json")),
+        "model.json: {} vs {}",
+        a.display(),
+        b.display()
+    );
+    for file in [predictions, "trace.csv"] {
+        assert!(
+            std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap(),
+            "{file} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}

@@ -8,6 +8,9 @@ mod faults;
 mod fit;
 mod inspect;
 mod large;
+#[cfg(feature = "mpi")]
+mod mpi;
+mod outofcore;
 mod plots;
 mod predict;
 mod reproducible;

@@ -25,27 +25,6 @@ fn blobs(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// Checks that the run directories hold the same model (to the day of the
-/// fit, its only date), predictions and trace, byte for byte.
-#[track_caller]
-fn assert_same_run(a: &Path, b: &Path, predictions: &str) {
-    assert_eq!(
-        without_day(&a.join("model.json")),
-        without_day(&b.join("model.json")),
-        "{} vs {}",
-        a.display(),
-        b.display()
-    );
-    for file in [predictions, "trace.csv"] {
-        assert!(
-            std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap(),
-            "{file} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
-
 #[test]
 fn same_seed_gives_the_same_bytes_for_1_2_and_7_threads() {
     let tmp = tempfile::tempdir().unwrap();

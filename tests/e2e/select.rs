@@ -200,6 +200,23 @@ fn racing_picks_the_same_winner_as_running_every_restart() {
         &["--n-init", "8", "--init", "random-from-data", "--no-racing"],
     );
     assert_eq!(winner(&raced), winner(&full));
+    // The same restart wins the winning cell, to the last bit.
+    let model = |run: &str| read_json(&tmp.path().join(run).join("winner/model.json"));
+    let (m_raced, m_full) = (model("raced"), model("full"));
+    for key in [
+        "weights",
+        "means",
+        "covariances",
+        "mean_log_likelihood",
+        "n_iter",
+        "bic",
+    ] {
+        assert_eq!(m_raced[key], m_full[key], "winner/model.json `{key}`");
+    }
+    assert_eq!(
+        m_raced["provenance"]["best_restart"],
+        m_full["provenance"]["best_restart"]
+    );
     let iterations = |v: &serde_json::Value| -> u64 {
         v["cells"]
             .as_array()
@@ -221,6 +238,32 @@ fn racing_picks_the_same_winner_as_running_every_restart() {
         .map(|c| c["restarts_raced"].as_u64().unwrap())
         .sum();
     assert!(raced_out > 0);
+    assert_eq!(raced["racing"]["first_round"], 5);
+    assert_eq!(full["racing"], false);
+
+    // Earlier, harder cuts: the settings are used, and they save more.
+    let hard = select(
+        &input,
+        &tmp.path().join("hard"),
+        &[
+            "--n-init",
+            "8",
+            "--init",
+            "random-from-data",
+            "--racing-first-round",
+            "2",
+            "--racing-keep",
+            "0.25",
+        ],
+    );
+    assert_eq!(hard["racing"]["first_round"], 2);
+    assert_eq!(hard["racing"]["keep"], 0.25);
+    assert!(
+        iterations(&hard) < iterations(&raced),
+        "first round 2 ran {} iterations, not fewer than {}",
+        iterations(&hard),
+        iterations(&raced)
+    );
 }
 
 #[test]
@@ -271,4 +314,21 @@ fn bad_grids_are_usage_errors() {
         "1..3",
     ]);
     fails(&o, 2, &["gmm select"]);
+    for (flag, value, needle) in [
+        ("--racing-keep", "0", "--racing-keep"),
+        ("--racing-keep", "1.5", "--racing-keep"),
+        ("--racing-first-round", "0", "--racing-first-round"),
+        ("--racing-margin", "-1", "--racing-margin"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let o = gmm(&[
+            "select",
+            "--input",
+            "data/customers/unlabeled.csv",
+            "--components",
+            "1..2",
+            &arg,
+        ]);
+        fails(&o, 2, &[needle]);
+    }
 }

@@ -80,6 +80,12 @@ run has succeeded; a failed or interrupted run leaves no partial output.
 Restarts: restart r draws its start from (seed, r), so results do not depend
 on the thread count; the restart with the best final log-likelihood wins.
 
+Tables larger than the memory budget (--max-memory, default half of physical
+memory) are converted once into a cache file (in --cache-dir, default
+.gmm-cache beside the run directory, reused while the input is unchanged),
+memory-mapped and streamed every iteration: the results are bit for bit those
+of an in-memory fit. Delete the cache directory to reclaim its space.
+
 Labeled rows (a label column, or a second file given by --labeled) make the
 fit semi-supervised: in `em` mode (the default) labeled rows keep their class
 in every M-step; in `init` mode they only start EM on the unlabeled rows.
@@ -171,6 +177,16 @@ pub struct FitArgs {
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, help_heading = "Data")]
     pub delimiter: Option<String>,
+    /// Memory budget for the selected data, such as 512MiB, 8GB or 2G
+    /// (default: half of physical memory). Larger data is fitted out of core,
+    /// streamed every iteration from a memory-mapped cache file; `unlimited`
+    /// keeps it in memory.
+    #[arg(long, value_name = "SIZE", help_heading = "Data")]
+    pub max_memory: Option<String>,
+    /// Directory of out-of-core cache files (default: .gmm-cache beside the
+    /// run directory); a cache is reused while the input is unchanged.
+    #[arg(long, value_name = "DIR", help_heading = "Data")]
+    pub cache_dir: Option<String>,
 
     /// Number of mixture components K (for `gmm select`: a range `1..10`,
     /// inclusive, or a list `2,4,8`).
@@ -362,6 +378,18 @@ pub struct SelectArgs {
     /// Run every restart to the end instead of stopping the laggards.
     #[arg(long, help_heading = "Selection")]
     pub no_racing: bool,
+    /// Racing: the first cut comes after this many iterations, then after
+    /// every doubling of it [default: 5].
+    #[arg(long, value_name = "N", help_heading = "Selection")]
+    pub racing_first_round: Option<usize>,
+    /// Racing: the fraction of the running restarts kept at each cut
+    /// [default: 0.5].
+    #[arg(long, value_name = "F", help_heading = "Selection")]
+    pub racing_keep: Option<f64>,
+    /// Racing: restarts within this mean log-likelihood per row of the
+    /// leader are never cut [default: 0.001].
+    #[arg(long, value_name = "M", help_heading = "Selection")]
+    pub racing_margin: Option<f64>,
     /// Hold out this fraction of the rows and report their mean
     /// log-likelihood per cell.
     #[arg(long, value_name = "F", help_heading = "Selection")]

@@ -40,6 +40,12 @@ pub struct RawSelect {
     pub covariance: Option<OneOrMany<String>>,
     pub criterion: Option<String>,
     pub racing: Option<bool>,
+    /// Successive halving: the first cut after this many iterations.
+    pub racing_first_round: Option<usize>,
+    /// The fraction of running restarts kept at each cut.
+    pub racing_keep: Option<f64>,
+    /// Restarts within this mean log-likelihood per row of the leader go on.
+    pub racing_margin: Option<f64>,
     pub validation_fraction: Option<f64>,
 }
 
@@ -62,6 +68,17 @@ pub struct RawData {
     pub id_column: Option<String>,
     pub labeled: Option<String>,
     pub delimiter: Option<String>,
+    /// `"8GiB"`, `"512MB"` or a number of bytes.
+    pub max_memory: Option<SizeValue>,
+    pub cache_dir: Option<String>,
+}
+
+/// A size in the config: a number of bytes, or text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -230,6 +247,12 @@ pub struct DataSettings {
     pub id_column: Option<String>,
     pub labeled: Option<String>,
     pub delimiter: Option<u8>,
+    /// Memory budget of the selected data in bytes; `None`: the default
+    /// (half of physical memory). Larger data is fitted out of core.
+    pub max_memory: Option<u64>,
+    /// Where out-of-core cache files live; `None`: `.gmm-cache` beside the
+    /// run directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Everything `gmm fit` runs with.
@@ -278,6 +301,41 @@ fn parse_choice<T: FromStr>(value: &str, what: String, choices: &[&str]) -> Resu
     })
 }
 
+/// Parses a size: bytes (`1048576`), or a number with a unit, `K`, `M`,
+/// `G`, `T` and `KiB` .. `TiB` counting in powers of 1024, `KB` .. `TB` in
+/// powers of 1000 (`512MiB`, `8GB`, `2G`, `1.5 GiB`); `unlimited` for no
+/// limit. Case is ignored.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("unlimited") {
+        return Ok(u64::MAX);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        _ => return Err(format!("`{text}` has an unknown unit `{unit}`")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size"))?;
+    let bytes = value * scale as f64;
+    if !(bytes.is_finite() && bytes < u64::MAX as f64) {
+        return Err(format!("`{text}` is too large"));
+    }
+    Ok(bytes.round() as u64)
+}
+
 pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
     match s {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
@@ -320,6 +378,17 @@ impl FitSettings {
             id_column: args.id_column.clone().or(raw.data.id_column.clone()),
             labeled: path(&args.labeled, &raw.data.labeled),
             delimiter,
+            max_memory: match (&args.max_memory, &raw.data.max_memory) {
+                (Some(t), _) | (None, Some(SizeValue::Text(t))) => Some(parse_size(t).map_err(|e| {
+                    UsageError(format!(
+                        "{}: {e}; give bytes with a unit, such as 512MiB, 8GB or 2G (K, M, G, T and KiB .. TiB count in 1024s, KB .. TB in 1000s), or `unlimited`",
+                        origin("max-memory", "data", "max_memory")
+                    ))
+                })?),
+                (None, Some(SizeValue::Bytes(b))) => Some(*b),
+                (None, None) => None,
+            },
+            cache_dir: path(&args.cache_dir, &raw.data.cache_dir).map(PathBuf::from),
         };
         let flag_components = args
             .components
@@ -493,6 +562,47 @@ mod tests {
         assert!(err.contains("`n_inits`"), "{err}");
         assert!(err.contains("[fit]"), "{err}");
         assert!(err.contains("did you mean `n_init`"), "{err}");
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("8GB"), Ok(8_000_000_000));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5 gib"), Ok(3 << 29));
+        assert_eq!(parse_size("1KiB"), Ok(1024));
+        assert_eq!(parse_size("unlimited"), Ok(u64::MAX));
+        for bad in ["", "12XB", "-1G", "G", "1e99T", "1..2M"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let args = FitArgs {
+            input: Some("a.csv".into()),
+            components: Some("2".into()),
+            max_memory: Some("lots".into()),
+            ..FitArgs::default()
+        };
+        let err = FitSettings::resolve(&args, &ConfigFile::default()).unwrap_err();
+        assert!(err.0.contains("--max-memory"), "{}", err.0);
+        let cfg = ConfigFile {
+            path: Some(PathBuf::from("conf/job.toml")),
+            raw: parse_config("[data]\nmax_memory = 4096\ncache_dir = \"cache\"\n").unwrap(),
+        };
+        let args = FitArgs {
+            max_memory: None,
+            ..args
+        };
+        let s = FitSettings::resolve(&args, &cfg).unwrap();
+        assert_eq!(s.data.max_memory, Some(4096));
+        assert_eq!(s.data.cache_dir, Some(PathBuf::from("conf/cache")));
+        let cfg = ConfigFile {
+            raw: parse_config("[data]\nmax_memory = \"2 MiB\"\n").unwrap(),
+            ..cfg
+        };
+        assert_eq!(
+            FitSettings::resolve(&args, &cfg).unwrap().data.max_memory,
+            Some(2 << 20)
+        );
     }
 
     #[test]

@@ -20,12 +20,119 @@ pub struct LoadedData {
     pub id_field: Option<Field>,
     pub classes: Option<Classes>,
     pub label_column: Option<String>,
+    /// Labeled rows of the whole table (of every process).
     pub n_labeled: usize,
+    /// Set when this process holds one share of a table split among
+    /// processes (`mpirun`): the dataset, `ids` and `n_input_rows` are then
+    /// this process's rows only.
+    pub share: Option<Share>,
+    /// Where the rows are held (memory, or an out-of-core cache file).
+    pub storage: crate::outofcore::Storage,
+}
+
+/// Where one process's rows sit in a table split among processes.
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    /// Index of the first row in the whole table (input rows, then the
+    /// labeled table's rows).
+    pub row_offset: usize,
+    pub global_rows: usize,
+    pub global_input_rows: usize,
+}
+
+impl LoadedData {
+    /// Rows of the whole table, in every process.
+    pub fn global_rows(&self) -> usize {
+        self.share.map_or(self.dataset.n_rows(), |s| s.global_rows)
+    }
+
+    /// Input rows of the whole table, in every process.
+    pub fn global_input_rows(&self) -> usize {
+        self.share
+            .map_or(self.n_input_rows, |s| s.global_input_rows)
+    }
+
+    /// The engine's view of the rows: under `mpirun`, this process's share
+    /// marked as such.
+    pub fn view(&self) -> gmm_core::DataView<'_> {
+        let view = self.dataset.view();
+        match (self.share, crate::distributed::comm()) {
+            (Some(s), Some(comm)) => view.with_partition(gmm_core::Partition {
+                comm: comm as &dyn gmm_core::Collective,
+                row_offset: s.row_offset,
+                global_rows: s.global_rows,
+            }),
+            _ => view,
+        }
+    }
 }
 
 /// Loads the rows; `on_open` sees the input table once it is opened and
 /// before its rows are read (for a progress message with the row count).
 pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Result<LoadedData> {
+    load_rows(settings, None, on_open)
+}
+
+/// Loads this process's share of the rows of a table split among the
+/// processes of `comm`, in whole chunks of `chunk_rows`: Parquet row groups
+/// outside the share are not read. Fails on every process if it fails on one.
+pub fn load_share(
+    settings: &DataSettings,
+    comm: &dyn gmm_core::Collective,
+    chunk_rows: usize,
+    on_open: impl FnOnce(&TableSource),
+) -> Result<LoadedData> {
+    load_rows(settings, Some((comm, chunk_rows)), on_open)
+}
+
+/// Rows `a..b` of a table.
+fn slice_table(mut t: gmm_io::Table, a: usize, b: usize) -> gmm_io::Table {
+    let (a, b) = (a.min(t.n_rows), b.min(t.n_rows).max(a.min(t.n_rows)));
+    let d = t.columns.len();
+    t.x = t.x[a * d..b * d].to_vec();
+    t.weights = t.weights.map(|w| w[a..b].to_vec());
+    t.labels = t.labels.map(|l| l.slice(a, b - a));
+    t.ids = t.ids.map(|l| l.slice(a, b - a));
+    t.n_rows = b - a;
+    t
+}
+
+fn load_rows(
+    settings: &DataSettings,
+    split: Option<(&dyn gmm_core::Collective, usize)>,
+    on_open: impl FnOnce(&TableSource),
+) -> Result<LoadedData> {
+    // Reading can fail on one process only (a bad value in its share):
+    // then all stop, with that process's message.
+    let local = read_rows(settings, split, on_open);
+    let parts = match split {
+        None => local?,
+        Some(_) => crate::distributed::agree(local)?,
+    };
+    assemble(parts, split.map(|s| s.0))
+}
+
+/// What one process read, before the classes are agreed on.
+struct Parts {
+    x: Vec<f64>,
+    d: usize,
+    weights: Option<Vec<f64>>,
+    values: Vec<Option<String>>,
+    has_labels: bool,
+    columns: Vec<String>,
+    column_types: Vec<String>,
+    n_input_rows: usize,
+    ids: Option<ArrayRef>,
+    id_field: Option<Field>,
+    label_column: Option<String>,
+    share: Option<Share>,
+}
+
+fn read_rows(
+    settings: &DataSettings,
+    split: Option<(&dyn gmm_core::Collective, usize)>,
+    on_open: impl FnOnce(&TableSource),
+) -> Result<Parts> {
     let source = TableSource::open(&settings.input, settings.delimiter)?;
     on_open(&source);
     // With a labeled table, the label column may live in it alone.
@@ -70,7 +177,41 @@ pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Resu
         }
     };
     let extra_rows = labeled.as_ref().map_or(0, |(t, _)| t.n_rows);
-    let table = source.read_all_with_capacity(&proj, extra_rows)?;
+    let (table, share) = match split {
+        None => (source.read_all_with_capacity(&proj, extra_rows)?, None),
+        Some((comm, chunk_rows)) => {
+            // This process's rows of [input rows, labeled rows].
+            let range = |n_input: usize| {
+                gmm_core::share(n_input + extra_rows, chunk_rows, comm.rank(), comm.size())
+            };
+            let (table, n_input, (a, b)) = match source.known_rows() {
+                Some(n) if source.format() == gmm_io::InputFormat::Parquet => {
+                    let (a, b) = range(n);
+                    (source.read_rows(&proj, a.min(n)..b.min(n))?, n, (a, b))
+                }
+                // CSV and Arrow IPC: every process parses the whole table
+                // and keeps its share.
+                _ => {
+                    let t = source.read_all(&proj)?;
+                    let n = t.n_rows;
+                    let (a, b) = range(n);
+                    (slice_table(t, a, b), n, (a, b))
+                }
+            };
+            if n_input == 0 {
+                return Err(IoError::EmptyTable {
+                    path: source.path().to_path_buf(),
+                }
+                .into());
+            }
+            let share = Share {
+                row_offset: a,
+                global_rows: n_input + extra_rows,
+                global_input_rows: n_input,
+            };
+            (table, Some((share, b)))
+        }
+    };
     let n_input_rows = table.n_rows;
     let d = table.columns.len();
     let label_column = settings
@@ -112,7 +253,16 @@ pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Resu
                 lt.source.display()
             );
         }
-        values.extend(lv);
+        // Under a split, only the labeled rows of this process's share.
+        let (la, lb) = match share {
+            None => (0, lt.n_rows),
+            Some((sh, end)) => {
+                let n = sh.global_input_rows;
+                (sh.row_offset.max(n) - n, end.max(n) - n)
+            }
+        };
+        let lt = &slice_table(lt.clone(), la, lb);
+        values.extend(lv[la..lb].iter().cloned());
         x.extend_from_slice(&lt.x);
         match (&mut weights, &lt.weights) {
             (Some(w), Some(lw)) => w.extend_from_slice(lw),
@@ -125,16 +275,59 @@ pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Resu
             (None, None) => {}
         }
     }
-    let mut dataset = Dataset::from_row_major(x, d)?;
-    if let Some(w) = weights {
+    Ok(Parts {
+        x,
+        d,
+        weights,
+        values,
+        has_labels,
+        columns: table.columns,
+        column_types: table.column_types,
+        n_input_rows,
+        ids: table.ids,
+        id_field,
+        label_column,
+        share: share.map(|s| s.0),
+    })
+}
+
+/// The engine's dataset from what was read; under a split, the classes and
+/// the count of labeled rows are those of the whole table.
+fn assemble(p: Parts, comm: Option<&dyn gmm_core::Collective>) -> Result<LoadedData> {
+    let mut dataset = Dataset::from_row_major(p.x, p.d)?;
+    if let Some(w) = p.weights {
         dataset = dataset.with_weights(w)?;
     }
     let mut classes = None;
     let mut n_labeled = 0;
-    if has_labels {
-        let c = Classes::from_values(&values);
-        let codes = c.encode(&values).map_err(anyhow::Error::msg)?;
+    if p.has_labels {
+        let c = match comm {
+            None => Classes::from_values(&p.values),
+            Some(comm) => {
+                let mine = Classes::from_values(&p.values).names().join("\n");
+                let names = comm
+                    .all_gather_bytes(mine.as_bytes())
+                    .iter()
+                    .flat_map(|b| {
+                        String::from_utf8_lossy(b)
+                            .split('\n')
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                Classes::from_names(names)
+            }
+        };
+        let codes = c.encode(&p.values).map_err(anyhow::Error::msg)?;
         n_labeled = codes.iter().filter(|&&v| v != UNLABELED).count();
+        if let Some(comm) = comm {
+            n_labeled = comm
+                .all_gather_bytes(&(n_labeled as u64).to_le_bytes())
+                .iter()
+                .map(|b| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize)
+                .sum();
+        }
         if n_labeled > 0 {
             dataset = dataset.with_labels(codes, c.len())?;
             classes = Some(c);
@@ -142,20 +335,22 @@ pub fn load(settings: &DataSettings, on_open: impl FnOnce(&TableSource)) -> Resu
     }
     Ok(LoadedData {
         dataset,
-        columns: table.columns,
-        column_types: table.column_types,
-        n_input_rows,
-        ids: table.ids,
-        id_field,
+        columns: p.columns,
+        column_types: p.column_types,
+        n_input_rows: p.n_input_rows,
+        ids: p.ids,
+        id_field: p.id_field,
         classes,
-        label_column,
+        label_column: p.label_column,
         n_labeled,
+        share: p.share,
+        storage: Default::default(),
     })
 }
 
 /// The labeled table's label column when not named: its one column that is
 /// not a feature (nor the weight column).
-fn infer_label_column(
+pub(crate) fn infer_label_column(
     src: &TableSource,
     features: &[String],
     settings: &DataSettings,

@@ -30,6 +30,9 @@ impl std::error::Error for Interrupted {}
 
 /// The exit status for an error.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if let Some(r) = err.downcast_ref::<RankFailed>() {
+        return r.code;
+    }
     if err
         .chain()
         .any(|e| e.downcast_ref::<UsageError>().is_some())
@@ -57,3 +60,20 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Another process of a fit split among processes (`mpirun`) failed: its
+/// message and exit status, which every process then ends with.
+#[derive(Debug)]
+pub struct RankFailed {
+    pub rank: usize,
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for RankFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rank {}: {}", self.rank, self.message)
+    }
+}
+
+impl std::error::Error for RankFailed {}

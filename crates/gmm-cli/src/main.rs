@@ -3,6 +3,8 @@
 mod checkpoint;
 mod commands;
 mod dataset;
+mod distributed;
+mod outofcore;
 mod plots;
 mod progress;
 
@@ -24,8 +26,17 @@ fn main() {
         }
     };
     quiet_panics();
+    distributed::start();
     let result = std::panic::catch_unwind(|| match cli.command {
         args::Command::Fit(a) => commands::fit::run(a),
+        // Only fits are split among processes; anything else started by
+        // mpirun would run N times over the same files.
+        _ if distributed::comm().is_some_and(|c| gmm_core::Collective::size(c) > 1) => {
+            Err(error::UsageError(
+                "only `gmm fit` runs under mpirun; run the other commands as one process".into(),
+            )
+            .into())
+        }
         args::Command::Predict(a) => commands::predict::run(a),
         args::Command::Score(a) => commands::score::run(a),
         args::Command::Sample(a) => commands::sample::run(a),
@@ -34,18 +45,28 @@ fn main() {
     });
     let Ok(result) = result else {
         // The panic hook has said what happened.
-        std::process::exit(1);
+        exit(1);
     };
     if let Err(err) = result {
         if error::is_broken_pipe(&err) {
             // `gmm inspect m.json | head`: the reader has all it wanted.
-            std::process::exit(0);
+            exit(0);
         }
         let code = error::exit_code(&err);
-        let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-        eprintln!("error: {}", one_line(&chain.join(": ")));
-        std::process::exit(code);
+        // Under mpirun every rank has the same error: rank 0 says it.
+        if distributed::is_root() {
+            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+            eprintln!("error: {}", one_line(&chain.join(": ")));
+        }
+        exit(code);
     }
+    distributed::finish();
+}
+
+/// Leaves the MPI job, if any, and exits.
+fn exit(code: i32) -> ! {
+    distributed::finish();
+    std::process::exit(code);
 }
 
 /// An error is one line, whatever it quotes (a CSV field with a line break,
@@ -84,5 +105,11 @@ fn quiet_panics() {
             "error: internal error: {}{place}; this is a bug in gmm, please report it (RUST_BACKTRACE=1 shows where it happened)",
             one_line(&msg)
         );
+        // The other processes of an MPI job may be waiting for this one.
+        if let Some(c) = distributed::comm()
+            && gmm_core::Collective::size(c) > 1
+        {
+            c.abort(1);
+        }
     }));
 }

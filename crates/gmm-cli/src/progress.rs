@@ -25,6 +25,14 @@ impl Verbosity {
             eprintln!("{}", message());
         }
     }
+
+    /// A line on standard error worth keeping on screen: with `--verbose`,
+    /// or where the progress display is on.
+    pub fn note(self, message: impl FnOnce() -> String) {
+        if self.verbose || self.show_bar() {
+            eprintln!("{}", message());
+        }
+    }
 }
 
 /// What the loading spinner says about a table: its row count when the

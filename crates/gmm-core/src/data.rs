@@ -1,21 +1,80 @@
 //! The engine's input: a row-major `f64` matrix with optional per-row weights
 //! and optional class labels.
 
+use std::sync::Arc;
+
 use ndarray::{Array2, ArrayView2};
 
+use crate::collective::Partition;
 use crate::error::{GmmError, Result};
 
 /// Label code of a row without a class.
 pub const UNLABELED: u32 = u32::MAX;
 
-/// Owned data: `n x d` values in row-major order, optional non-negative weights
-/// and optional labels (class index, or [`UNLABELED`]).
-#[derive(Debug, Clone, PartialEq)]
+/// Values a [`Dataset`] shares with an owner that keeps them alive (a
+/// memory-mapped file, say): gmm-core needs to know nothing of where they live.
+pub type SharedSlice<T> = Arc<dyn AsRef<[T]> + Send + Sync>;
+
+/// The rows of a dataset: an owned matrix, or shared row-major values.
+#[derive(Clone)]
+enum Matrix {
+    Owned(Array2<f64>),
+    Shared {
+        values: SharedSlice<f64>,
+        n_features: usize,
+    },
+}
+
+/// Weights or labels: owned, or shared like [`Matrix::Shared`].
+#[derive(Clone)]
+enum Column<T: 'static> {
+    Owned(Vec<T>),
+    Shared(SharedSlice<T>),
+}
+
+impl<T> Column<T> {
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Column::Owned(v) => v,
+            Column::Shared(s) => (**s).as_ref(),
+        }
+    }
+}
+
+/// A dataset: `n x d` values in row-major order, optional non-negative
+/// weights and optional labels (class index, or [`UNLABELED`]). The values
+/// are owned, or shared with their owner ([`Dataset::from_shared`]): a fit
+/// reads both the same way, through [`Dataset::view`].
+#[derive(Clone)]
 pub struct Dataset {
-    x: Array2<f64>,
-    weights: Option<Vec<f64>>,
-    labels: Option<Vec<u32>>,
+    x: Matrix,
+    weights: Option<Column<f64>>,
+    labels: Option<Column<u32>>,
     n_classes: usize,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("n_rows", &self.n_rows())
+            .field("n_features", &self.n_features())
+            .field("shared", &self.is_shared())
+            .field("weights", &self.weights.is_some())
+            .field("labels", &self.labels.is_some())
+            .field("n_classes", &self.n_classes)
+            .finish()
+    }
+}
+
+impl PartialEq for Dataset {
+    /// Equal shapes, values, weights, labels and classes, wherever they live.
+    fn eq(&self, other: &Self) -> bool {
+        self.n_features() == other.n_features()
+            && self.values() == other.values()
+            && self.weights() == other.weights()
+            && self.labels() == other.labels()
+            && self.n_classes == other.n_classes
+    }
 }
 
 impl Dataset {
@@ -27,11 +86,29 @@ impl Dataset {
             x.as_standard_layout().into_owned()
         };
         Dataset {
-            x,
+            x: Matrix::Owned(x),
             weights: None,
             labels: None,
             n_classes: 0,
         }
+    }
+
+    /// A dataset over `values.len() / n_features` rows that someone else
+    /// owns (a memory-mapped file): nothing is copied.
+    pub fn from_shared(values: SharedSlice<f64>, n_features: usize) -> Result<Self> {
+        let len = (*values).as_ref().len();
+        if n_features == 0 || !len.is_multiple_of(n_features) {
+            return Err(GmmError::InvalidParam {
+                name: "data",
+                reason: format!("{len} values cannot form rows of {n_features} columns"),
+            });
+        }
+        Ok(Dataset {
+            x: Matrix::Shared { values, n_features },
+            weights: None,
+            labels: None,
+            n_classes: 0,
+        })
     }
 
     /// Builds a dataset from `n * d` row-major values.
@@ -51,11 +128,21 @@ impl Dataset {
     }
 
     /// Attaches per-row weights (one per row).
-    pub fn with_weights(mut self, weights: Vec<f64>) -> Result<Self> {
-        if weights.len() != self.n_rows() {
+    pub fn with_weights(self, weights: Vec<f64>) -> Result<Self> {
+        self.with_weight_column(Column::Owned(weights))
+    }
+
+    /// Attaches per-row weights that someone else owns.
+    pub fn with_shared_weights(self, weights: SharedSlice<f64>) -> Result<Self> {
+        self.with_weight_column(Column::Shared(weights))
+    }
+
+    fn with_weight_column(mut self, weights: Column<f64>) -> Result<Self> {
+        let len = weights.as_slice().len();
+        if len != self.n_rows() {
             return Err(GmmError::InvalidParam {
                 name: "weights",
-                reason: format!("{} weights for {} rows", weights.len(), self.n_rows()),
+                reason: format!("{len} weights for {} rows", self.n_rows()),
             });
         }
         self.weights = Some(weights);
@@ -63,11 +150,21 @@ impl Dataset {
     }
 
     /// Attaches labels: class indices in `0..n_classes`, or [`UNLABELED`].
-    pub fn with_labels(mut self, labels: Vec<u32>, n_classes: usize) -> Result<Self> {
-        if labels.len() != self.n_rows() {
+    pub fn with_labels(self, labels: Vec<u32>, n_classes: usize) -> Result<Self> {
+        self.with_label_column(Column::Owned(labels), n_classes)
+    }
+
+    /// Attaches labels that someone else owns (see [`Dataset::with_labels`]).
+    pub fn with_shared_labels(self, labels: SharedSlice<u32>, n_classes: usize) -> Result<Self> {
+        self.with_label_column(Column::Shared(labels), n_classes)
+    }
+
+    fn with_label_column(mut self, labels: Column<u32>, n_classes: usize) -> Result<Self> {
+        let len = labels.as_slice().len();
+        if len != self.n_rows() {
             return Err(GmmError::InvalidParam {
                 name: "labels",
-                reason: format!("{} labels for {} rows", labels.len(), self.n_rows()),
+                reason: format!("{len} labels for {} rows", self.n_rows()),
             });
         }
         self.labels = Some(labels);
@@ -76,23 +173,43 @@ impl Dataset {
     }
 
     pub fn n_rows(&self) -> usize {
-        self.x.nrows()
+        match &self.x {
+            Matrix::Owned(x) => x.nrows(),
+            Matrix::Shared { values, n_features } => (**values).as_ref().len() / n_features,
+        }
     }
 
     pub fn n_features(&self) -> usize {
-        self.x.ncols()
+        match &self.x {
+            Matrix::Owned(x) => x.ncols(),
+            Matrix::Shared { n_features, .. } => *n_features,
+        }
+    }
+
+    /// Whether the values are shared ([`Dataset::from_shared`]) rather than owned.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.x, Matrix::Shared { .. })
+    }
+
+    /// All values, row-major.
+    fn values(&self) -> &[f64] {
+        match &self.x {
+            Matrix::Owned(x) => x.as_slice().expect("row-major by construction"),
+            Matrix::Shared { values, .. } => (**values).as_ref(),
+        }
     }
 
     pub fn x(&self) -> ArrayView2<'_, f64> {
-        self.x.view()
+        ArrayView2::from_shape((self.n_rows(), self.n_features()), self.values())
+            .expect("rows of n_features values")
     }
 
     pub fn weights(&self) -> Option<&[f64]> {
-        self.weights.as_deref()
+        self.weights.as_ref().map(Column::as_slice)
     }
 
     pub fn labels(&self) -> Option<&[u32]> {
-        self.labels.as_deref()
+        self.labels.as_ref().map(Column::as_slice)
     }
 
     pub fn n_classes(&self) -> usize {
@@ -101,17 +218,32 @@ impl Dataset {
 
     pub fn view(&self) -> DataView<'_> {
         DataView {
-            x: self.x.as_slice().expect("row-major by construction"),
+            x: self.values(),
             n_features: self.n_features(),
-            weights: self.weights.as_deref(),
-            labels: self.labels.as_deref(),
+            weights: self.weights(),
+            labels: self.labels(),
             n_classes: self.n_classes,
+            part: None,
         }
     }
 
-    /// Takes the matrix, weights and labels apart.
+    /// Takes the matrix, weights and labels apart (shared values are copied).
     pub fn into_parts(self) -> (Array2<f64>, Option<Vec<f64>>, Option<Vec<u32>>) {
-        (self.x, self.weights, self.labels)
+        fn owned<T: Clone>(c: Column<T>) -> Vec<T> {
+            match c {
+                Column::Owned(v) => v,
+                Column::Shared(s) => (*s).as_ref().to_vec(),
+            }
+        }
+        let x = match self.x {
+            Matrix::Owned(x) => x,
+            Matrix::Shared { values, n_features } => {
+                let v = (*values).as_ref().to_vec();
+                let n = v.len() / n_features;
+                Array2::from_shape_vec((n, n_features), v).expect("shape checked")
+            }
+        };
+        (x, self.weights.map(owned), self.labels.map(owned))
     }
 }
 
@@ -124,6 +256,8 @@ pub struct DataView<'a> {
     weights: Option<&'a [f64]>,
     labels: Option<&'a [u32]>,
     n_classes: usize,
+    /// Set when these rows are one rank's share of a larger table.
+    part: Option<Partition<'a>>,
 }
 
 impl<'a> DataView<'a> {
@@ -144,7 +278,30 @@ impl<'a> DataView<'a> {
             weights: None,
             labels: None,
             n_classes: 0,
+            part: None,
         })
+    }
+
+    /// Marks these rows as one rank's share of a table split among
+    /// processes: fits then combine their passes with the other ranks.
+    /// `part.row_offset` must be a multiple of the fit's `chunk_rows`.
+    pub fn with_partition(mut self, part: Partition<'a>) -> Self {
+        self.part = Some(part);
+        self
+    }
+
+    pub fn partition(&self) -> Option<Partition<'a>> {
+        self.part
+    }
+
+    /// Rows of the whole table (of all ranks).
+    pub fn global_rows(&self) -> usize {
+        self.part.map_or(self.n_rows(), |p| p.global_rows)
+    }
+
+    /// Index of the first row in the whole table.
+    pub fn row_offset(&self) -> usize {
+        self.part.map_or(0, |p| p.row_offset)
     }
 
     pub fn with_weights(mut self, weights: Option<&'a [f64]>) -> Self {
@@ -166,6 +323,8 @@ impl<'a> DataView<'a> {
             weights: self.weights.map(|w| &w[start..end]),
             labels: self.labels.map(|l| &l[start..end]),
             n_classes: self.n_classes,
+            // A slice is local rows, whatever the view was.
+            part: None,
         }
     }
 
@@ -244,7 +403,10 @@ impl<'a> DataView<'a> {
                 .enumerate()
                 .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
             {
-                return Err(GmmError::BadWeight { row, value });
+                return Err(GmmError::BadWeight {
+                    row: row + self.row_offset(),
+                    value,
+                });
             }
         }
         if let Some(l) = self.labels {
@@ -260,7 +422,7 @@ impl<'a> DataView<'a> {
                 .find(|(_, c)| **c != UNLABELED && **c as usize >= self.n_classes)
             {
                 return Err(GmmError::BadLabel {
-                    row,
+                    row: row + self.row_offset(),
                     label,
                     n_classes: self.n_classes,
                 });
@@ -268,11 +430,42 @@ impl<'a> DataView<'a> {
         }
         if let Some(pos) = self.x.iter().position(|v| !v.is_finite()) {
             return Err(GmmError::NonFinite {
-                row: pos / self.n_features,
+                row: pos / self.n_features + self.row_offset(),
                 column: pos % self.n_features,
                 value: self.x[pos],
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+
+    #[test]
+    fn shared_values_read_as_owned_ones() {
+        let values = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let owned = Dataset::from_row_major(values.clone(), 2)
+            .unwrap()
+            .with_weights(vec![1.0, 0.5, 2.0])
+            .unwrap()
+            .with_labels(vec![0, UNLABELED, 1], 2)
+            .unwrap();
+        let shared = Dataset::from_shared(Arc::new(values), 2)
+            .unwrap()
+            .with_shared_weights(Arc::new(vec![1.0, 0.5, 2.0]))
+            .unwrap()
+            .with_shared_labels(Arc::new(vec![0, UNLABELED, 1]), 2)
+            .unwrap();
+        assert!(shared.is_shared() && !owned.is_shared());
+        assert_eq!(shared, owned);
+        assert_eq!(shared.x(), owned.x());
+        assert_eq!(shared.view().values(), owned.view().values());
+        assert_eq!(shared.view().label(2), Some(1));
+        assert_eq!(shared.clone().into_parts(), owned.into_parts());
+        assert!(Dataset::from_shared(Arc::new(vec![1.0; 5]), 2).is_err());
+        let short = Dataset::from_shared(Arc::new(vec![1.0; 4]), 2).unwrap();
+        assert!(short.with_shared_weights(Arc::new(vec![1.0])).is_err());
     }
 }

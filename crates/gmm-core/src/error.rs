@@ -82,6 +82,10 @@ pub enum GmmError {
 
     #[error("the fit was interrupted")]
     Interrupted,
+
+    /// Another process of a distributed fit failed; this is its message.
+    #[error("rank {rank}: {message}")]
+    OnRank { rank: usize, message: String },
 }
 
 pub type Result<T, E = GmmError> = std::result::Result<T, E>;

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::collective;
 use crate::covariance::{CovarianceType, Covariances};
-use crate::data::DataView;
+use crate::data::{DataView, Dataset};
 use crate::error::{GmmError, Result};
 use crate::estep::Prepared;
 use crate::init::{InitContext, broad_start, initialize, warm_start};
@@ -135,7 +136,24 @@ impl ValidFitParams {
     /// Fits the mixture to `data`.
     pub fn fit(&self, data: DataView<'_>, observer: &mut dyn FitObserver) -> Result<Fit> {
         let p = &self.0;
-        data.validate()?;
+        let part = data.partition();
+        if let Some(pt) = part
+            && pt.row_offset % p.chunk_rows != 0
+        {
+            return Err(GmmError::InvalidParam {
+                name: "chunk_rows",
+                reason: format!(
+                    "a rank's rows start at row {}, which is not a multiple of chunk_rows = {}",
+                    pt.row_offset, p.chunk_rows
+                ),
+            });
+        }
+        // Every rank checks its rows; all stop if one fails.
+        let valid = data.validate();
+        match part {
+            None => valid?,
+            Some(pt) => collective::agree(pt.comm, valid)?,
+        }
         let k = p.n_components;
         if let Some(m) = &p.init_model
             && m.n_features() != data.n_features()
@@ -148,7 +166,19 @@ impl ValidFitParams {
         let policy = match p.semi_supervised {
             None => RowPolicy::Unsupervised,
             Some(s) => {
-                if data.n_labeled() == 0 {
+                let n_labeled = data.n_labeled();
+                let n_labeled = match part {
+                    None => n_labeled,
+                    Some(pt) => collective::gather(
+                        pt.comm,
+                        &n_labeled,
+                        |&v, o| collective::put_u64(o, v as u64),
+                        |r| r.u64() as usize,
+                    )
+                    .into_iter()
+                    .sum(),
+                };
+                if n_labeled == 0 {
                     return Err(GmmError::NoLabeledRows);
                 }
                 if data.n_classes() > k {
@@ -164,6 +194,11 @@ impl ValidFitParams {
                         && data.weight(i) > 0.0
                     {
                         seen[c as usize] = true;
+                    }
+                }
+                if let Some(pt) = part {
+                    for c in 0..seen.len() {
+                        seen[c] = collective::any(pt.comm, seen[c]);
                     }
                 }
                 if let Some(class) = seen.iter().position(|s| !s) {
@@ -187,7 +222,11 @@ impl ValidFitParams {
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
-        let cancelled = || cancel.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+        // Under a partition every rank must stop at the same point.
+        let cancelled = || {
+            let local = cancel.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+            part.map_or(local, |pt| collective::any(pt.comm, local))
+        };
         let (mut states, first_iteration) = match &p.resume {
             Some(state) => (state.restarts.clone(), state.iteration + 1),
             None => (
@@ -202,7 +241,8 @@ impl ValidFitParams {
             if active.is_empty() {
                 break;
             }
-            if observer.should_stop() || cancelled() {
+            let stop = observer.should_stop();
+            if cancelled() | part.map_or(stop, |pt| collective::any(pt.comm, stop)) {
                 return Err(GmmError::Interrupted);
             }
             let prepared: Vec<Prepared> = active
@@ -222,7 +262,7 @@ impl ValidFitParams {
             }
             for ((&i, out), prep) in active.iter().zip(outputs).zip(&prepared) {
                 let state = &mut states[i];
-                step(state, out, prep, iteration, p, data, &summary)?;
+                step(state, out, prep, iteration, p, &summary)?;
                 observer.iteration(state.report.restart, iteration, state.report.lower_bound);
                 if state.done {
                     observer.restart_finished(&state.report);
@@ -305,8 +345,9 @@ impl ValidFitParams {
     ) -> Result<Vec<RestartSnapshot>> {
         let p = &self.0;
         let method = self.init_method();
+        let rows = InitRows::new(data, policy, p);
         let ctx = InitContext {
-            data,
+            data: rows.view(data),
             policy,
             summary,
             params: p,
@@ -388,7 +429,6 @@ fn step(
     prep: &Prepared,
     iteration: usize,
     p: &FitParams,
-    data: DataView<'_>,
     summary: &DataSummary,
 ) -> Result<()> {
     let restart = state.report.restart;
@@ -448,7 +488,7 @@ fn step(
             }
             (DegeneratePolicy::Reseed, Some(m)) => {
                 state.report.regularizations += m.regularized;
-                state.model = reseed(m, &bad, &out.worst_rows, data, summary, p.reg_covar)
+                state.model = reseed(m, &bad, &out.worst_rows, summary, p.reg_covar)
                     .map_err(|c| trouble(c, Trouble::NotPositiveDefinite))?;
                 state.report.reseeded_components += bad.len();
                 reseeded = true;
@@ -480,8 +520,7 @@ fn step(
 fn reseed(
     m: MStep,
     bad: &[usize],
-    worst_rows: &[usize],
-    data: DataView<'_>,
+    worst_rows: &[Vec<f64>],
     summary: &DataSummary,
     reg_covar: f64,
 ) -> std::result::Result<GaussianMixture, usize> {
@@ -512,7 +551,7 @@ fn reseed(
     let average = healthy_average(&m.covariances);
     for (idx, &j) in bad.iter().enumerate() {
         let row = match worst_rows.get(idx) {
-            Some(&r) => data.row(r).to_vec(),
+            Some(r) => r.clone(),
             None => summary.col_mean.clone(),
         };
         means
@@ -567,6 +606,91 @@ fn race(
             s.done = true;
             s.report.ending = Ending::Raced;
             observer.restart_finished(&s.report);
+        }
+    }
+}
+
+/// The rows initializations read: all rows when the table has at most
+/// `init_rows` of them and they are all here; otherwise a uniform sample of
+/// about `init_rows` rows (chosen by a hash of the seed and the row's index
+/// in the whole table) plus every labeled row, gathered from all ranks in
+/// table order. Either way every rank, and a single process, starts from
+/// the same rows.
+enum InitRows {
+    All,
+    Gathered(Dataset),
+}
+
+impl InitRows {
+    fn new(data: DataView<'_>, policy: RowPolicy, p: &FitParams) -> Self {
+        let n = data.global_rows();
+        let sampled = n > p.init_rows;
+        if !sampled && data.partition().is_none() {
+            return InitRows::All;
+        }
+        // Row i is kept when hash(seed, i) / 2^64 < init_rows / n.
+        let threshold = if sampled {
+            ((p.init_rows as f64 / n as f64) * 2f64.powi(64)) as u64
+        } else {
+            u64::MAX
+        };
+        let d = data.n_features();
+        let offset = data.row_offset();
+        let mut x = Vec::new();
+        let mut w = Vec::new();
+        let mut l = Vec::new();
+        for i in 0..data.n_rows() {
+            let labeled = data.label(i).is_some() && policy != RowPolicy::Unsupervised;
+            let h = crate::init::row_hash(p.seed, (offset + i) as u64);
+            if !sampled || labeled || h < threshold {
+                x.extend_from_slice(data.row(i));
+                w.push(data.weight(i));
+                l.push(data.labels().map_or(crate::data::UNLABELED, |ls| ls[i]));
+            }
+        }
+        if let Some(pt) = data.partition() {
+            let all = collective::gather(
+                pt.comm,
+                &(x, w, l),
+                |(x, w, l), o| {
+                    collective::put_f64s(o, x);
+                    collective::put_f64s(o, w);
+                    let l: Vec<f64> = l.iter().map(|&c| f64::from(c)).collect();
+                    collective::put_f64s(o, &l);
+                },
+                |r| {
+                    let x = r.f64s();
+                    let w = r.f64s();
+                    let l: Vec<u32> = r.f64s().into_iter().map(|c| c as u32).collect();
+                    (x, w, l)
+                },
+            );
+            (x, w, l) = all.into_iter().fold(
+                (Vec::new(), Vec::new(), Vec::new()),
+                |(mut x, mut w, mut l), (a, b, c)| {
+                    x.extend(a);
+                    w.extend(b);
+                    l.extend(c);
+                    (x, w, l)
+                },
+            );
+        }
+        let mut set = Dataset::from_row_major(x, d).expect("whole rows");
+        if data.weights().is_some() {
+            set = set.with_weights(w).expect("one weight per row");
+        }
+        if data.labels().is_some() {
+            set = set
+                .with_labels(l, data.n_classes())
+                .expect("one label per row");
+        }
+        InitRows::Gathered(set)
+    }
+
+    fn view<'a>(&'a self, data: DataView<'a>) -> DataView<'a> {
+        match self {
+            InitRows::All => data,
+            InitRows::Gathered(set) => set.view(),
         }
     }
 }

@@ -33,6 +33,7 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod collective;
 mod covariance;
 mod data;
 mod error;
@@ -48,8 +49,9 @@ mod pass;
 mod simd;
 mod stats;
 
+pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess, agree, share};
 pub use covariance::{CovarianceType, Covariances};
-pub use data::{DataView, Dataset, UNLABELED};
+pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
 pub use fit::{
     Ending, Fit, FitObserver, FitReport, FitState, RestartReport, RestartSnapshot, Silent,

@@ -230,6 +230,11 @@ pub struct FitParams {
     pub kmeans_max_iter: usize,
     /// Rows sampled for k-means++ seeding when the data has more.
     pub init_sample_rows: usize,
+    /// Rows the initializations run on (Lloyd iterations, class
+    /// statistics, random responsibilities): all rows when the table has at
+    /// most this many, else a uniform sample of about this many plus every
+    /// labeled row. Bounds the cost of starting a fit on a huge table.
+    pub init_rows: usize,
     pub on_degenerate: DegeneratePolicy,
     /// Stop restarts that fall clearly behind (off by default).
     pub racing: Option<Racing>,
@@ -255,6 +260,7 @@ impl FitParams {
             semi_supervised: None,
             kmeans_max_iter: 30,
             init_sample_rows: 100_000,
+            init_rows: 1_000_000,
             on_degenerate: DegeneratePolicy::Reseed,
             racing: None,
             checkpoint_every: None,
@@ -326,6 +332,10 @@ impl FitParams {
         self.init_sample_rows = v;
         self
     }
+    pub fn init_rows(mut self, v: usize) -> Self {
+        self.init_rows = v;
+        self
+    }
 
     /// Checks every setting on its own; checks against the data happen when
     /// fitting.
@@ -354,6 +364,9 @@ impl FitParams {
         }
         if self.init_sample_rows == 0 {
             return bad("init_sample_rows", "must be at least 1".into());
+        }
+        if self.init_rows == 0 {
+            return bad("init_rows", "must be at least 1".into());
         }
         if let Some(s) = &self.semi_supervised
             && !(s.unlabeled_weight.is_finite() && s.unlabeled_weight >= 0.0)

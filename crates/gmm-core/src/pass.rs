@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use crate::collective::{self, Collective, Reader, put_f64s, put_u64};
 use crate::data::DataView;
 use crate::estep::Prepared;
 use crate::kernel::{self, BLOCK, Block, LaneStats};
@@ -82,6 +83,32 @@ impl OrderedSums {
         self
     }
 
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.ids.len() as u64);
+        for &id in &self.ids {
+            put_u64(out, id as u64);
+        }
+        put_f64s(out, &self.values);
+    }
+
+    fn decode(width: usize, r: &mut Reader<'_>) -> Self {
+        let n = r.u64() as usize;
+        let ids = (0..n).map(|_| r.u64() as usize).collect();
+        OrderedSums {
+            width,
+            ids,
+            values: r.f64s(),
+        }
+    }
+
+    /// Every rank's sums (their chunk ids are global), on every rank.
+    pub fn gathered(self, comm: &dyn Collective) -> Self {
+        let width = self.width;
+        collective::gather(comm, &self, Self::encode, |r| Self::decode(width, r))
+            .into_iter()
+            .fold(OrderedSums::new(width), OrderedSums::merge)
+    }
+
     /// Column sums, adding the chunks in increasing chunk order.
     pub fn finish(self) -> Vec<f64> {
         let mut order: Vec<usize> = (0..self.ids.len()).collect();
@@ -150,6 +177,29 @@ pub(crate) struct DataSummary {
 impl DataSummary {
     pub fn new(data: DataView<'_>, policy: RowPolicy, chunk_rows: usize) -> Self {
         let d = data.n_features();
+        let part = data.partition();
+        let first_chunk = data.row_offset() / chunk_rows;
+        // Moments around the table's first row, so that data far from the
+        // origin keeps its variance.
+        let local_first = if data.n_rows() > 0 {
+            data.row(0).to_vec()
+        } else {
+            Vec::new()
+        };
+        let origin = match part {
+            None => local_first,
+            Some(p) => {
+                collective::gather(p.comm, &local_first, |v, o| put_f64s(o, v), |r| r.f64s())
+                    .into_iter()
+                    .find(|v| !v.is_empty())
+                    .unwrap_or_default()
+            }
+        };
+        let origin = if origin.is_empty() {
+            vec![0.0; d]
+        } else {
+            origin
+        };
         struct Acc {
             max_abs: Vec<f64>,
             sums: OrderedSums,
@@ -164,9 +214,6 @@ impl DataSummary {
                 n_positive: 0,
             },
             |acc, c, start, end| {
-                // Moments around the first row, so that data far from the
-                // origin keeps its variance.
-                let origin = data.row(0);
                 let mut part = vec![0.0; 2 * d + 2];
                 for i in start..end {
                     let row = data.row(i);
@@ -185,7 +232,7 @@ impl DataSummary {
                         part[2 * d] += w;
                     }
                 }
-                acc.sums.push(c, &part);
+                acc.sums.push(first_chunk + c, &part);
             },
             |mut a, b| {
                 for (x, y) in a.max_abs.iter_mut().zip(&b.max_abs) {
@@ -196,13 +243,31 @@ impl DataSummary {
                 a
             },
         );
-        let sums = acc.sums.finish();
-        let total_weight = sums[2 * d];
-        let origin = if data.n_rows() > 0 {
-            data.row(0).to_vec()
-        } else {
-            vec![0.0; d]
+        let (max_abs, sums, n_positive) = match part {
+            None => (acc.max_abs, acc.sums, acc.n_positive),
+            Some(p) => {
+                let max_abs =
+                    collective::gather(p.comm, &acc.max_abs, |v, o| put_f64s(o, v), |r| r.f64s())
+                        .into_iter()
+                        .fold(vec![0.0f64; d], |mut m, v| {
+                            for (x, y) in m.iter_mut().zip(v) {
+                                *x = x.max(y);
+                            }
+                            m
+                        });
+                let n_positive = collective::gather(
+                    p.comm,
+                    &acc.n_positive,
+                    |&v, o| put_u64(o, v as u64),
+                    |r| r.u64() as usize,
+                )
+                .into_iter()
+                .sum();
+                (max_abs, acc.sums.gathered(p.comm), n_positive)
+            }
         };
+        let sums = sums.finish();
+        let total_weight = sums[2 * d];
         let (col_mean, col_var) = if total_weight > 0.0 {
             let shift: Vec<f64> = sums[..d].iter().map(|s| s / total_weight).collect();
             let mean = shift.iter().zip(&origin).map(|(s, o)| o + s).collect();
@@ -218,11 +283,11 @@ impl DataSummary {
             _ => 1.0,
         };
         DataSummary {
-            col_max_abs: acc.max_abs,
+            col_max_abs: max_abs,
             col_mean,
             col_var,
             total_weight,
-            n_positive: acc.n_positive,
+            n_positive,
             weight_bound: sums[2 * d + 1] * factor,
         }
     }
@@ -325,7 +390,7 @@ pub(crate) struct EmPassOutput {
     pub stats: Option<SufficientStats>,
     pub objective: f64,
     /// Up to `K` rows the model explains worst, worst first.
-    pub worst_rows: Vec<usize>,
+    pub worst_rows: Vec<Vec<f64>>,
 }
 
 fn layout_of(m: &Prepared) -> Layout {
@@ -373,6 +438,7 @@ pub(crate) fn em_pass(
         objective_part: vec![0.0; models.len()],
         worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
     };
+    let first_chunk = data.row_offset() / chunk_rows;
     let acc = chunked(
         data.n_rows(),
         chunk_rows,
@@ -389,7 +455,7 @@ pub(crate) fn em_pass(
                 acc.work.load(data, b0, b1, center, policy);
                 for (m, model) in models.iter().enumerate() {
                     acc.objective_part[m] += acc.work.e_step(model, data, b0, policy);
-                    acc.worst[m].offer(b0, &acc.work.log_norm[..b1 - b0], &acc.work.ew);
+                    acc.worst[m].offer(data, b0, &acc.work.log_norm[..b1 - b0], &acc.work.ew);
                     let Work {
                         block, lp, scratch, ..
                     } = &mut acc.work;
@@ -401,7 +467,7 @@ pub(crate) fn em_pass(
                 acc.lanes[m].reduce_into(&mut acc.partial[m]);
                 acc.exact[m].add(&scales[m], &acc.partial[m]);
             }
-            acc.objective.push(c, &acc.objective_part);
+            acc.objective.push(first_chunk + c, &acc.objective_part);
         },
         |mut a, b| {
             for (x, y) in a.exact.iter_mut().zip(&b.exact) {
@@ -414,12 +480,39 @@ pub(crate) fn em_pass(
             a
         },
     );
-    let objectives = acc.objective.finish();
-    acc.exact
+    let Acc {
+        mut exact,
+        mut objective,
+        mut worst,
+        ..
+    } = acc;
+    if let Some(p) = data.partition() {
+        // The other ranks' chunks: combined as this rank combines its own.
+        for (e, s) in exact.iter_mut().zip(&scales) {
+            let all = collective::gather(p.comm, &*e, ExactStats::encode, |r| {
+                ExactStats::decode(s, r)
+            });
+            *e = ExactStats::zeros(s);
+            for x in &all {
+                e.merge(x);
+            }
+        }
+        objective = objective.gathered(p.comm);
+        for w in worst.iter_mut() {
+            *w = collective::gather(p.comm, &*w, WorstRows::encode, WorstRows::decode)
+                .into_iter()
+                .fold(WorstRows::new(w.m), |mut a, b| {
+                    a.merge(b);
+                    a
+                });
+        }
+    }
+    let objectives = objective.finish();
+    exact
         .iter()
         .zip(&scales)
         .zip(objectives)
-        .zip(acc.worst)
+        .zip(worst)
         .map(|(((e, s), objective), worst)| EmPassOutput {
             stats: e.totals(s),
             objective,
@@ -428,12 +521,13 @@ pub(crate) fn em_pass(
         .collect()
 }
 
-/// The `m` rows with the lowest log-likelihood (ties to the lower index):
-/// where a re-seeded component starts.
+/// The `m` rows with the lowest log-likelihood (ties to the lower index in
+/// the whole table), with their values: where a re-seeded component starts.
 #[derive(Debug, Clone)]
 struct WorstRows {
     m: usize,
-    rows: Vec<(f64, usize)>,
+    /// `(ln p(x), row in the whole table, values)`, worst first.
+    rows: Vec<(f64, usize, Vec<f64>)>,
 }
 
 impl WorstRows {
@@ -444,21 +538,26 @@ impl WorstRows {
         }
     }
 
-    fn worse(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+    fn worse(a: (f64, usize), b: (f64, usize)) -> std::cmp::Ordering {
         a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
     }
 
-    /// Considers the rows `first..` with log-likelihoods `ll` (rows with no
-    /// effective weight are skipped).
-    fn offer(&mut self, first: usize, ll: &[f64], ew: &[f64]) {
+    /// Considers the rows `first..` of `data` with log-likelihoods `ll` (rows
+    /// with no effective weight are skipped).
+    fn offer(&mut self, data: DataView<'_>, first: usize, ll: &[f64], ew: &[f64]) {
+        let offset = data.row_offset();
         for (i, (&l, &w)) in ll.iter().zip(ew).enumerate() {
             if w > 0.0 && l.is_finite() {
-                let cand = (l, first + i);
-                if self.rows.len() < self.m
-                    || Self::worse(&cand, self.rows.last().expect("full")).is_lt()
-                {
-                    let pos = self.rows.partition_point(|r| Self::worse(r, &cand).is_lt());
-                    self.rows.insert(pos, cand);
+                let cand = (l, offset + first + i);
+                if self.rows.len() < self.m || {
+                    let last = self.rows.last().expect("full");
+                    Self::worse(cand, (last.0, last.1)).is_lt()
+                } {
+                    let pos = self
+                        .rows
+                        .partition_point(|r| Self::worse((r.0, r.1), cand).is_lt());
+                    self.rows
+                        .insert(pos, (cand.0, cand.1, data.row(first + i).to_vec()));
                     self.rows.truncate(self.m);
                 }
             }
@@ -467,13 +566,37 @@ impl WorstRows {
 
     fn merge(&mut self, other: WorstRows) {
         self.rows.extend(other.rows);
-        self.rows.sort_by(Self::worse);
+        self.rows
+            .sort_by(|a, b| Self::worse((a.0, a.1), (b.0, b.1)));
         self.rows.dedup_by_key(|r| r.1);
         self.rows.truncate(self.m);
     }
 
-    fn rows(&self) -> Vec<usize> {
-        self.rows.iter().map(|r| r.1).collect()
+    fn rows(self) -> Vec<Vec<f64>> {
+        self.rows.into_iter().map(|r| r.2).collect()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.m as u64);
+        put_u64(out, self.rows.len() as u64);
+        for (l, i, x) in &self.rows {
+            put_f64s(out, &[*l]);
+            put_u64(out, *i as u64);
+            put_f64s(out, x);
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let m = r.u64() as usize;
+        let n = r.u64() as usize;
+        let rows = (0..n)
+            .map(|_| {
+                let l = r.f64s()[0];
+                let i = r.u64() as usize;
+                (l, i, r.f64s())
+            })
+            .collect();
+        WorstRows { m, rows }
     }
 }
 
@@ -580,6 +703,7 @@ pub(crate) fn score_with(
 ) -> ScoreSums {
     let prepared = Prepared::new(model);
     let br = BLOCK;
+    let first_chunk = data.row_offset() / chunk_rows;
     struct Acc {
         sums: OrderedSums,
         work: Work,
@@ -592,6 +716,7 @@ pub(crate) fn score_with(
             work: Work::default(),
         },
         |acc, c, start, end| {
+            let c = first_chunk + c;
             let mut part = [0.0, 0.0, 0.0];
             let mut b0 = start;
             while b0 < end {
@@ -625,7 +750,11 @@ pub(crate) fn score_with(
             ..a
         },
     );
-    let s = acc.sums.finish();
+    let sums = match data.partition() {
+        None => acc.sums,
+        Some(p) => acc.sums.gathered(p.comm),
+    };
+    let s = sums.finish();
     ScoreSums {
         total: s[0],
         weight: s[1],

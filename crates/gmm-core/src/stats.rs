@@ -188,6 +188,22 @@ impl ExactStats {
         }
     }
 
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(self.overflow));
+        crate::collective::put_i128s(out, &self.acc);
+    }
+
+    /// Reads what [`ExactStats::encode`] wrote for the same scales.
+    pub fn decode(scales: &Scales, r: &mut crate::collective::Reader<'_>) -> Self {
+        let overflow = r.u64_byte() != 0;
+        let acc = r.i128s();
+        let mut e = ExactStats::zeros(scales);
+        debug_assert_eq!(e.acc.len(), acc.len());
+        e.acc = acc;
+        e.overflow = overflow;
+        e
+    }
+
     pub fn merge(&mut self, other: &ExactStats) {
         self.overflow |= other.overflow;
         for (a, b) in self.acc.iter_mut().zip(&other.acc) {

@@ -7,7 +7,8 @@ mod common;
 
 use common::{Case, assert_close, assert_models_close, case_strategy, run_cases};
 use gmm_core::{
-    CovarianceType, Dataset, Fit, FitParams, InitMethod, SemiSupervised, SemiSupervisedMode, Silent,
+    Collective, CovarianceType, Dataset, Fit, FitParams, GmmError, InitMethod, LocalGroup,
+    Partition, SemiSupervised, SemiSupervisedMode, Silent, share,
 };
 use proptest::prelude::*;
 
@@ -211,4 +212,140 @@ fn chunk_size_changes_only_rounding() {
             }
         }
     });
+}
+
+/// Fits `data` split among `ranks` threads acting as processes, each
+/// holding only its share of the rows: one result per rank.
+fn fit_split(params: &FitParams, data: &Dataset, ranks: usize) -> Vec<gmm_core::Result<Fit>> {
+    let p = params.clone().check().unwrap();
+    let chunk_rows = params.chunk_rows;
+    let group = LocalGroup::ranks(ranks);
+    let view = data.view();
+    let n = view.n_rows();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = group
+            .iter()
+            .map(|r| {
+                let p = &p;
+                s.spawn(move || {
+                    let (a, b) = share(n, chunk_rows, r.rank(), ranks);
+                    let local = view.slice_rows(a, b).with_partition(Partition {
+                        comm: r,
+                        row_offset: a,
+                        global_rows: n,
+                    });
+                    p.fit(local, &mut Silent)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn assert_rank_independent(params: &FitParams, data: &Dataset, what: &str) {
+    let one = fit_with(2, params, data);
+    for ranks in [1, 2, 3] {
+        for (r, fit) in fit_split(params, data, ranks).into_iter().enumerate() {
+            let fit = fit.unwrap_or_else(|e| panic!("{what}: rank {r} of {ranks}: {e}"));
+            assert_identical(&one, &fit, &format!("{what}: rank {r} of {ranks}"));
+        }
+    }
+}
+
+/// A table split among 1, 2 and 3 processes gives the single process's fit
+/// bit for bit, for every covariance type and initialization, with weights,
+/// and with the initialization on all rows or on a sample of them.
+#[test]
+fn split_among_ranks_gives_the_single_process_fit() {
+    run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
+        let mut data = case.dataset();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in CovarianceType::ALL {
+            for init in [
+                InitMethod::KMeans,
+                InitMethod::Random,
+                InitMethod::RandomFromData,
+                InitMethod::RandomParams,
+            ] {
+                for init_rows in [1_000_000, case.n / 3] {
+                    let what = format!(
+                        "{ct}, {init}, chunk {chunk}, init_rows {init_rows}, weighted {weighted}, {case:?}"
+                    );
+                    let p = params(&case, ct, init, chunk).init_rows(init_rows.max(case.k_fit));
+                    assert_rank_independent(&p, &data, &what);
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn split_among_ranks_gives_the_single_process_semi_supervised_fit() {
+    run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
+        let case = Case {
+            k_fit: case.k_fit.max(case.k_true),
+            ..case
+        };
+        let mut data = case
+            .dataset()
+            .with_labels(case.labels(0.3), case.k_true)
+            .unwrap();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in [CovarianceType::Full, CovarianceType::Diag] {
+            for mode in [SemiSupervisedMode::Em, SemiSupervisedMode::Init] {
+                let semi = SemiSupervised {
+                    mode,
+                    unlabeled_weight: 0.5,
+                };
+                for init_rows in [1_000_000, case.n / 3] {
+                    let p = params(&case, ct, InitMethod::Labeled, chunk)
+                        .semi_supervised(semi)
+                        .init_rows(init_rows.max(1));
+                    let what = format!("{ct}, {mode}, chunk {chunk}, init_rows {init_rows}");
+                    assert_rank_independent(&p, &data, &what);
+                }
+            }
+        }
+    });
+}
+
+/// Bad data on one rank stops every rank: that rank reports the row in the
+/// whole table, the others name the rank that failed.
+#[test]
+fn a_failure_on_one_rank_stops_every_rank() {
+    let case = Case {
+        seed: 5,
+        k_true: 2,
+        k_fit: 2,
+        d: 2,
+        n: 300,
+        separated: true,
+    };
+    let (mut x, _) = case.rows();
+    x[2 * 250 + 1] = f64::NAN;
+    let data = Dataset::from_row_major(x, 2).unwrap();
+    let p = FitParams::new(2).chunk_rows(16).seed(1);
+    let results = fit_split(&p, &data, 3);
+    let failing = (0..3)
+        .find(|&r| {
+            let (a, b) = share(300, 16, r, 3);
+            (a..b).contains(&250)
+        })
+        .unwrap();
+    for (r, res) in results.into_iter().enumerate() {
+        match res {
+            Err(GmmError::NonFinite { row, column, .. }) if r == failing => {
+                assert_eq!((row, column), (250, 1));
+            }
+            Err(GmmError::OnRank { rank, message }) if r != failing => {
+                assert_eq!(rank, failing);
+                assert!(message.contains("row 250"), "{message}");
+            }
+            other => panic!("rank {r}: {other:?}"),
+        }
+    }
 }

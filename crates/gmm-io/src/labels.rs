@@ -12,6 +12,16 @@ use gmm_core::UNLABELED;
 /// The label text of every row (`None` = unlabeled), in canonical form:
 /// integers in decimal, strings as they are.
 pub fn label_values(column: &str, array: &ArrayRef) -> Result<Vec<Option<String>>, String> {
+    label_values_at(column, array, 0)
+}
+
+/// [`label_values`] of a batch whose first row is the table's 0-based row
+/// `first_row`, so that messages name the row of the table.
+pub(crate) fn label_values_at(
+    column: &str,
+    array: &ArrayRef,
+    first_row: usize,
+) -> Result<Vec<Option<String>>, String> {
     let t = array.data_type();
     let out = match t {
         DataType::Int8
@@ -41,7 +51,7 @@ pub fn label_values(column: &str, array: &ArrayRef) -> Result<Vec<Option<String>
                     Some(v) => {
                         return Err(format!(
                             "value {v} at data row {} is not a class; labels must be integers or strings (column `{column}`)",
-                            i + 1
+                            first_row + i + 1
                         ));
                     }
                 }

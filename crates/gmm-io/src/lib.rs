@@ -6,7 +6,8 @@
 //! resolves the feature columns (names, globs, or every numeric column) and
 //! the label, weight and id columns; [`TableSource::read_all`] decodes them
 //! into row-major `f64` (Parquet row groups in parallel, straight into place),
-//! and [`TableSource::batches`] streams them. Bad input is an [`IoError`]
+//! and [`TableSource::batches`] streams them; [`CachePlan`] converts them once
+//! into a memory-mapped row-major cache file for out-of-core fits. Bad input is an [`IoError`]
 //! naming the file, the column and the 1-based data row (missing and
 //! non-finite values are counted over the whole table first), never a panic. [`PredictionWriter`] writes
 //! per-row predictions as Parquet, CSV or Arrow IPC, and [`ModelFile`] is the
@@ -24,6 +25,7 @@
 //! ```
 
 mod atomic;
+mod cache;
 mod error;
 mod input;
 mod labels;
@@ -34,6 +36,9 @@ pub mod suggest;
 
 pub use arrow;
 pub use atomic::{OutputSet, PendingFile};
+pub use cache::{
+    CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
+};
 pub use error::{IoError, Result};
 pub use input::{ColumnSpec, InputFormat, Projection, TableSource, is_numeric, type_name};
 pub use labels::{Classes, label_values};

@@ -109,6 +109,66 @@ impl TableSource {
         })
     }
 
+    /// Reads the rows `rows` of the table (clipped to its end): one
+    /// process's share when a fit is split among processes. Parquet row
+    /// groups outside the range are not read; CSV and Arrow IPC are parsed
+    /// from the start and the rows outside the range dropped as they go.
+    /// The result may have no rows.
+    pub fn read_rows(&self, proj: &Projection, rows: std::ops::Range<usize>) -> Result<Table> {
+        let d = proj.n_features();
+        let column_types = proj
+            .features
+            .iter()
+            .map(|&i| crate::input::type_name(self.schema.field(i).data_type()))
+            .collect();
+        // Room for the whole range up front when the row count is known:
+        // growing the buffer would hold it twice while it moves.
+        let expected = self
+            .known_rows()
+            .map_or(0, |n| rows.end.min(n).saturating_sub(rows.start));
+        let mut x = Vec::new();
+        let _ = x.try_reserve_exact(expected.saturating_mul(d));
+        let mut n = 0;
+        let mut weights = proj.weight.map(|_| {
+            let mut w = Vec::new();
+            let _ = w.try_reserve_exact(expected);
+            w
+        });
+        let mut labels = Vec::new();
+        let mut ids = Vec::new();
+        for batch in self.batches_in(proj, DEFAULT_BATCH_ROWS, rows.clone())? {
+            let b = batch?;
+            let (first, last) = (b.first_row, b.first_row + b.n_rows);
+            if last <= rows.start {
+                continue;
+            }
+            if first >= rows.end {
+                break;
+            }
+            let (a, e) = (rows.start.max(first) - first, rows.end.min(last) - first);
+            x.extend_from_slice(&b.x[a * d..e * d]);
+            n += e - a;
+            if let (Some(w), Some(bw)) = (weights.as_mut(), &b.weights) {
+                w.extend_from_slice(&bw[a..e]);
+            }
+            labels.extend(b.labels.map(|l| l.slice(a, e - a)));
+            ids.extend(b.ids.map(|l| l.slice(a, e - a)));
+        }
+        let empty = |col: Option<usize>| {
+            col.map(|i| arrow::array::new_empty_array(self.schema.field(i).data_type()))
+        };
+        Ok(Table {
+            source: self.display.clone(),
+            columns: proj.feature_names.clone(),
+            column_types,
+            x,
+            n_rows: n,
+            weights,
+            labels: concat_arrays(&self.display, labels)?.or_else(|| empty(proj.label)),
+            ids: concat_arrays(&self.display, ids)?.or_else(|| empty(proj.id)),
+        })
+    }
+
     /// CSV and Arrow IPC: batch after batch, appended to one buffer.
     fn read_sequential(&self, proj: &Projection, extra_rows: usize) -> Result<Columns> {
         let d = proj.n_features();
@@ -167,14 +227,27 @@ impl TableSource {
         proj: &Projection,
         batch_rows: usize,
     ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
+        self.batches_in(proj, batch_rows, 0..usize::MAX)
+    }
+
+    /// Like [`TableSource::batches`], but may skip what lies outside `rows`:
+    /// Parquet row groups that do not overlap `rows` are not read at all.
+    /// The batches returned still carry their first row in the table and
+    /// may begin before or end after `rows`; clip them.
+    pub fn batches_in(
+        &self,
+        proj: &Projection,
+        batch_rows: usize,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
         let batch_rows = batch_rows.max(1);
         let conv = Converter::new(self, proj);
-        let raw = self.raw_batches(proj, &conv, batch_rows)?;
+        let (raw, first_row) = self.raw_batches(proj, &conv, batch_rows, rows)?;
         Ok(Box::new(Batches {
             src: self,
             raw,
             conv,
-            next_row: 0,
+            next_row: first_row,
             done: false,
         }))
     }
@@ -186,7 +259,12 @@ impl TableSource {
         proj: &Projection,
         conv: &Converter,
         batch_rows: usize,
-    ) -> Result<RawBatches<'_>> {
+        rows: std::ops::Range<usize>,
+    ) -> Result<(RawBatches<'_>, usize)> {
+        // CSV and Arrow IPC are read from the start.
+        fn all_rows(r: RawBatches<'_>) -> (RawBatches<'_>, usize) {
+            (r, 0)
+        }
         match self.format {
             InputFormat::Csv => {
                 let file = &self.files[0];
@@ -194,16 +272,16 @@ impl TableSource {
                     csv_reader(file, self.schema.clone(), proj, self.delimiter, batch_rows)?;
                 let path = file.path.clone();
                 let conv = conv.clone();
-                Ok(guarded(
+                Ok(all_rows(guarded(
                     file.path.clone(),
                     reader.map(move |b| b.map(|b| (0, b)).map_err(|e| csv_error(&path, &conv, e))),
-                ))
+                )))
             }
             InputFormat::ArrowIpc => {
                 let file = &self.files[0];
                 let reader = no_panic(&file.path, || ipc_reader(file, Some(proj.all_columns())))?;
                 let path = file.path.clone();
-                Ok(guarded(
+                Ok(all_rows(guarded(
                     file.path.clone(),
                     reader.flat_map(move |b| {
                         let out: Vec<Result<(usize, RecordBatch)>> = match b {
@@ -218,12 +296,20 @@ impl TableSource {
                         };
                         out
                     }),
-                ))
+                )))
             }
             InputFormat::Parquet => {
                 let proj = proj.clone();
-                Ok(Box::new(self.parquet_units().into_iter().flat_map(
-                    move |u| -> RawBatches<'_> {
+                // Only the row groups that overlap `rows` (empty ones too,
+                // so that an empty range still starts at the right row).
+                let units: Vec<ParquetUnit> = self
+                    .parquet_units()
+                    .into_iter()
+                    .filter(|u| u.first_row + u.n_rows > rows.start && u.first_row < rows.end)
+                    .collect();
+                let first_row = units.first().map_or(rows.start, |u| u.first_row);
+                let raw: RawBatches<'_> =
+                    Box::new(units.into_iter().flat_map(move |u| -> RawBatches<'_> {
                         let path = &self.files[u.file].path;
                         match no_panic(path, || parquet_unit_reader(self, &u, &proj, batch_rows)) {
                             Err(e) => Box::new(std::iter::once(Err(e))),
@@ -237,8 +323,8 @@ impl TableSource {
                                 )
                             }
                         }
-                    },
-                )))
+                    }));
+                Ok((raw, first_row))
             }
         }
     }
@@ -655,6 +741,9 @@ pub(crate) fn ipc_schema(path: &Path) -> Result<(SchemaRef, bool)> {
 type IpcBatches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
 
 fn ipc_reader(file: &SourceFile, projection: Option<Vec<usize>>) -> Result<IpcBatches> {
+    if !file.ipc_stream {
+        check_ipc_sizes(&file.path)?;
+    }
     let f = File::open(&file.path).map_err(|e| IoError::read(&file.path, e))?;
     let reader: IpcBatches = if file.ipc_stream {
         Box::new(
@@ -668,6 +757,97 @@ fn ipc_reader(file: &SourceFile, projection: Option<Vec<usize>>) -> Result<IpcBa
         )
     };
     Ok(reader)
+}
+
+/// Checks the sizes an Arrow IPC file declares before the Arrow reader
+/// allocates them: every record batch must lie inside the file, and every
+/// compressed buffer's decompressed length must be plausible. A damaged
+/// file could otherwise ask for an allocation of exabytes, which aborts the
+/// process instead of returning an error.
+fn check_ipc_sizes(path: &Path) -> Result<()> {
+    let corrupt = |what: String| {
+        IoError::read(
+            path,
+            format!("not a readable Arrow IPC file ({what}); check that it was written completely"),
+        )
+    };
+    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+    // SAFETY: a read-only mapping, read once here; only the sizes it
+    // declares are looked at, so a file changed meanwhile gives wrong
+    // numbers at worst, which the Arrow reader then meets as corruption.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+    let bytes: &[u8] = &map;
+    let len = bytes.len();
+    if len < 10 || &bytes[len - 6..] != b"ARROW1" {
+        // Not the file format's trailer: the Arrow reader says what is wrong.
+        return Ok(());
+    }
+    let footer_len = i32::from_le_bytes(bytes[len - 10..len - 6].try_into().expect("4 bytes"));
+    let footer_len = usize::try_from(footer_len).map_err(|_| corrupt("bad footer".into()))?;
+    if footer_len > len - 10 {
+        return Err(corrupt("footer longer than the file".into()));
+    }
+    let Ok(footer) = arrow::ipc::root_as_footer(&bytes[len - 10 - footer_len..len - 10]) else {
+        return Ok(());
+    };
+    for block in footer.recordBatches().into_iter().flatten() {
+        let (offset, meta_len, body_len) =
+            (block.offset(), block.metaDataLength(), block.bodyLength());
+        let (Ok(offset), Ok(meta_len), Ok(body_len)) = (
+            usize::try_from(offset),
+            usize::try_from(meta_len),
+            usize::try_from(body_len),
+        ) else {
+            return Err(corrupt("negative record batch offset or length".into()));
+        };
+        let body_start = offset.saturating_add(meta_len);
+        if body_start.saturating_add(body_len) > len {
+            return Err(corrupt(
+                "a record batch extends past the end of the file".into(),
+            ));
+        }
+        // The message: a 0xFFFFFFFF continuation marker, its length, the flatbuffer.
+        let meta = &bytes[offset..body_start];
+        let fb = if meta.len() >= 8 && meta[..4] == [0xff; 4] {
+            &meta[8..]
+        } else if meta.len() >= 4 {
+            &meta[4..]
+        } else {
+            continue;
+        };
+        let Ok(message) = arrow::ipc::root_as_message(fb) else {
+            continue;
+        };
+        let Some(batch) = message.header_as_record_batch() else {
+            continue;
+        };
+        if batch.compression().is_none() {
+            continue;
+        }
+        for buf in batch.buffers().into_iter().flatten() {
+            let (Ok(at), Ok(n)) = (usize::try_from(buf.offset()), usize::try_from(buf.length()))
+            else {
+                return Err(corrupt("negative buffer offset or length".into()));
+            };
+            if at.saturating_add(n) > body_len {
+                return Err(corrupt("a buffer extends past its record batch".into()));
+            }
+            if n < 8 {
+                continue;
+            }
+            let start = body_start + at;
+            let declared = i64::from_le_bytes(bytes[start..start + 8].try_into().expect("8 bytes"));
+            // -1: stored uncompressed. Otherwise at most 1 GiB, or 4096 times
+            // the compressed size (zeros compress about that well).
+            let limit = (n as i64).saturating_mul(4096).max(1 << 30);
+            if declared < -1 || declared > limit {
+                return Err(corrupt(format!(
+                    "a compressed buffer of {n} bytes claims to hold {declared} bytes"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A CSV reader that parses feature and weight columns as `f64` directly.

@@ -663,3 +663,52 @@ fn csv_quirks_read_as_expected() {
     assert_eq!(proj.feature_names, ["a", "b"]);
     assert_eq!(src.read_all(&proj).unwrap().x, [1.5, 2.0, 3.0, 4.0]);
 }
+
+/// Any row range of any format reads the same rows as slicing the whole
+/// table: how processes of a split fit read their shares (Parquet row
+/// groups outside the range are skipped, so ranges that start and end
+/// inside, across and between row groups and files are all tried).
+#[test]
+fn row_ranges_read_the_rows_of_the_whole_table() {
+    let f = files();
+    let spec = spec("label_int", "id_str");
+    for (what, path) in all_paths(&f) {
+        let src = TableSource::open(&path, None).unwrap();
+        let proj = src.project(&spec).unwrap();
+        let whole = src.read_all(&proj).unwrap();
+        let d = whole.columns.len();
+        for (a, b) in [
+            (0, N),
+            (0, 1),
+            (5, 905),
+            (899, 901),
+            (1_700, N),
+            (N, N),
+            (7, 7),
+            (2_000, 9_999),
+        ] {
+            let t = src.read_rows(&proj, a..b).unwrap();
+            let b = b.min(N);
+            let what = format!("{what} rows {a}..{b}");
+            assert_eq!(t.n_rows, b - a, "{what}");
+            assert_eq!(bits(&t.x), bits(&whole.x[a * d..b * d]), "{what}: features");
+            assert_eq!(
+                bits(t.weights.as_ref().unwrap()),
+                bits(&whole.weights.as_ref().unwrap()[a..b]),
+                "{what}: weights"
+            );
+            let ids = whole.ids.as_ref().unwrap().slice(a, b - a);
+            assert_eq!(
+                strings(t.ids.as_ref().unwrap()),
+                strings(&ids),
+                "{what}: ids"
+            );
+            let labels = whole.labels.as_ref().unwrap().slice(a, b - a);
+            assert_eq!(
+                strings(t.labels.as_ref().unwrap()),
+                strings(&labels),
+                "{what}: labels"
+            );
+        }
+    }
+}

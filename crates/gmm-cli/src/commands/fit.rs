@@ -12,7 +12,9 @@ use crate::args::FitArgs;
 use crate::checkpoint;
 use crate::config::{ConfigFile, FitSettings, SemiChoice};
 use crate::dataset::{self, LoadedData};
+use crate::distributed;
 use crate::error::UsageError;
+use crate::outofcore;
 use crate::plots;
 use crate::progress::{FitProgress, Verbosity, loading_message, spinner, thousands};
 
@@ -64,17 +66,25 @@ pub fn run(args: FitArgs) -> Result<()> {
         None => ConfigFile::default(),
     };
     let s = FitSettings::resolve(&args, &cfg)?;
+    let comm = distributed::comm();
+    // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
-        quiet: args.quiet,
-        verbose: args.verbose,
+        quiet: args.quiet || !distributed::is_root(),
+        verbose: args.verbose && distributed::is_root(),
     };
+    if comm.is_some() && (s.checkpoint_every.is_some() || s.resume) {
+        return Err(UsageError(
+            "--checkpoint and --resume are not available under mpirun; run without them".into(),
+        )
+        .into());
+    }
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let data = load_data(&s, verbosity)?;
     let load_secs = started.elapsed().as_secs_f64();
 
     let semi = semi_supervision(&s, &data)?;
-    let mut params = fit_params(&s, &data, semi)?;
+    let mut params = distributed::agree(fit_params(&s, &data, semi))?;
     let fingerprint =
         (s.checkpoint_every.is_some() || s.resume).then(|| checkpoint::fingerprint(&s, &data));
     if s.resume {
@@ -83,8 +93,20 @@ pub fn run(args: FitArgs) -> Result<()> {
         params.resume = Some(state);
     }
     let params = params.check().map_err(|e| UsageError(e.to_string()))?;
-    let run = run_fit(&params, data.dataset.view(), &s, verbosity, fingerprint)
+    let run = run_fit(&params, data.view(), &s, verbosity, fingerprint)
         .map_err(|e| explain_fit_error(e, &s, &data))?;
+
+    if let Some(c) = comm
+        && c.rank() > 0
+    {
+        // Rank 0 writes everything; this rank sends it its predictions.
+        if let Err(e) = send_predictions(c, &run.fit.model, &data) {
+            eprintln!("error: rank {}: {e:#}", c.rank());
+            c.abort(crate::error::exit_code(&e));
+        }
+        // Whether rank 0 published.
+        return distributed::agree(Ok(()));
+    }
 
     // Outputs, all published together at the end.
     let dir = &s.out;
@@ -95,7 +117,7 @@ pub fn run(args: FitArgs) -> Result<()> {
         iterations: run.iteration_seconds.clone(),
         ..Timings::default()
     };
-    let model_file = write_run(
+    let written = write_run(
         &RunContext {
             s: &s,
             data: &data,
@@ -109,10 +131,21 @@ pub fn run(args: FitArgs) -> Result<()> {
         timings,
         dir,
         &mut outputs,
-    )?;
+    )
     // Ctrl-C while the outputs were written: publish none of them.
-    super::check_interrupted()?;
-    outputs.commit()?;
+    .and_then(|m| super::check_interrupted().map(|_| m))
+    .and_then(|m| outputs.commit().map(|_| m).map_err(anyhow::Error::from));
+    let model_file = match (written, comm) {
+        (Ok(m), _) => m,
+        (Err(e), None) => return Err(e),
+        // The other ranks may be waiting to send predictions: end them all.
+        (Err(e), Some(c)) => {
+            let chain: Vec<String> = e.chain().map(|x| x.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            c.abort(crate::error::exit_code(&e));
+        }
+    };
+    distributed::agree(Ok(()))?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
     verbosity.log(|| {
@@ -140,19 +173,36 @@ pub fn run(args: FitArgs) -> Result<()> {
 pub(crate) fn load_data(s: &FitSettings, verbosity: Verbosity) -> Result<LoadedData> {
     let started = Instant::now();
     let loading = spinner(verbosity, &format!("loading {}", s.data.input));
-    let data = dataset::load(&s.data, |source| {
+    let on_open = |source: &gmm_io::TableSource| {
         loading.set_message(loading_message(
             &s.data.input,
             source.known_rows(),
             source.n_files(),
         ))
-    })?;
+    };
+    let data = match distributed::comm() {
+        // Past the memory budget, through the out-of-core cache.
+        None => {
+            let decision = outofcore::decide(s, verbosity)?;
+            match decision.out_of_core {
+                Some((tables, dir)) => {
+                    loading.finish_and_clear();
+                    outofcore::load(tables, &dir, decision.storage, verbosity)?
+                }
+                None => LoadedData {
+                    storage: decision.storage,
+                    ..dataset::load(&s.data, on_open)?
+                },
+            }
+        }
+        Some(c) => dataset::load_share(&s.data, c, s.chunk_rows, on_open)?,
+    };
     loading.finish_and_clear();
     let load_secs = started.elapsed().as_secs_f64();
     verbosity.log(|| {
         format!(
             "loaded {} rows x {} columns ({}) in {load_secs:.2} s",
-            thousands(data.dataset.n_rows() as u64),
+            thousands(data.global_rows() as u64),
             data.columns.len(),
             data.columns.join(", ")
         )
@@ -203,7 +253,7 @@ pub(crate) fn run_fit(
 ) -> Result<FitRun> {
     let p = params.params();
     let started = Instant::now();
-    let progress = FitProgress::new(verbosity, p.n_init, p.max_iter, view.n_rows())
+    let progress = FitProgress::new(verbosity, p.n_init, p.max_iter, view.global_rows())
         .with_interrupt(super::interrupt_flag());
     let mut observer = Observer {
         progress,
@@ -272,7 +322,7 @@ pub(crate) fn write_run(
     verbosity.log(|| {
         format!(
             "predicted {} rows in {:.2} s",
-            thousands(data.n_input_rows as u64),
+            thousands(data.global_input_rows() as u64),
             timings.predictions
         )
     });
@@ -476,9 +526,9 @@ fn model_file(
     let r = &fit.report;
     let init_mode = semi.is_some_and(|x| x.mode == SemiSupervisedMode::Init);
     let n_rows = if init_mode {
-        data.dataset.n_rows() - data.n_labeled
+        data.global_rows() - data.n_labeled
     } else {
-        data.dataset.n_rows()
+        data.global_rows()
     };
     let summary = FitSummary {
         mean_log_likelihood: r.mean_log_likelihood,
@@ -542,7 +592,82 @@ fn write_predictions(
         writer.write(ids.as_ref(), proba.as_slice().expect("row-major"))?;
         start = end;
     }
+    // Under mpirun, the other ranks' rows follow, in rank order.
+    if let Some(c) = distributed::comm() {
+        let k = model.n_components();
+        for r in 1..c.size() {
+            loop {
+                super::check_interrupted()?;
+                let Some((ids, proba)) = decode_predictions(&c.recv_bytes(r), k)? else {
+                    break;
+                };
+                writer.write(ids.as_ref(), &proba)?;
+            }
+        }
+    }
     Ok(writer.finish()?)
+}
+
+/// Sends this rank's predictions to rank 0, batch by batch, then an end mark.
+fn send_predictions(
+    c: &dyn distributed::Transport,
+    model: &GaussianMixture,
+    data: &LoadedData,
+) -> Result<()> {
+    let view = data.dataset.view().without_labels();
+    let mut start = 0;
+    while start < data.n_input_rows {
+        let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
+        let proba = model.predict_proba(view.slice_rows(start, end))?;
+        let ids = data.ids.as_ref().map(|a| a.slice(start, end - start));
+        let mut msg = vec![1u8];
+        msg.extend_from_slice(&((end - start) as u64).to_le_bytes());
+        for v in proba.iter() {
+            msg.extend_from_slice(&v.to_le_bytes());
+        }
+        if let Some(ids) = ids {
+            let schema = std::sync::Arc::new(gmm_io::arrow::datatypes::Schema::new(vec![
+                gmm_io::arrow::datatypes::Field::new("id", ids.data_type().clone(), true),
+            ]));
+            let batch = gmm_io::arrow::array::RecordBatch::try_new(schema.clone(), vec![ids])?;
+            let mut w = gmm_io::arrow::ipc::writer::StreamWriter::try_new(&mut msg, &schema)?;
+            w.write(&batch)?;
+            w.finish()?;
+        }
+        c.send_bytes(0, &msg);
+        start = end;
+    }
+    c.send_bytes(0, &[0u8]);
+    Ok(())
+}
+
+/// A batch of another rank's predictions: its ids (if any) and
+/// probabilities, or `None` at the end mark.
+#[allow(clippy::type_complexity)]
+fn decode_predictions(
+    msg: &[u8],
+    k: usize,
+) -> Result<Option<(Option<gmm_io::arrow::array::ArrayRef>, Vec<f64>)>> {
+    if msg.first() != Some(&1) {
+        return Ok(None);
+    }
+    let rows = u64::from_le_bytes(msg[1..9].try_into().expect("8 bytes")) as usize;
+    let end = 9 + rows * k * 8;
+    let proba = msg[9..end]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let ids = if msg.len() > end {
+        let mut r = gmm_io::arrow::ipc::reader::StreamReader::try_new(
+            std::io::Cursor::new(&msg[end..]),
+            None,
+        )?;
+        let batch = r.next().transpose()?.expect("one batch");
+        Some(batch.column(0).clone())
+    } else {
+        None
+    };
+    Ok(Some((ids, proba)))
 }
 
 fn trace_csv(report: &gmm_core::FitReport) -> String {
@@ -599,13 +724,15 @@ fn run_json(
         "threads": threads,
         "settings": settings_json(s, threads),
         "data": {
-            "rows": data.dataset.n_rows(),
-            "input_rows": data.n_input_rows,
+            "rows": data.global_rows(),
+            "input_rows": data.global_input_rows(),
+            "processes": distributed::comm().map_or(1, |c| c.size()),
             "labeled_rows": data.n_labeled,
             "columns": data.columns,
             "column_types": data.column_types,
             "n_columns": data.columns.len(),
             "weighted": data.dataset.weights().is_some(),
+            "storage": data.storage.to_json(),
             "classes": data.classes.as_ref().map(|c| c.names().to_vec()),
         },
         "timings_seconds": {
@@ -663,6 +790,8 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
             "id_column": s.data.id_column,
             "labeled": s.data.labeled,
             "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
+            "max_memory": s.data.max_memory,
+            "cache_dir": s.data.cache_dir,
         },
         "model": {
             "components": s.components,

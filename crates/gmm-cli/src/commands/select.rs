@@ -99,7 +99,9 @@ pub fn run(args: SelectArgs) -> Result<()> {
             .into());
         }
     };
-    let racing = !args.no_racing && raw.racing.unwrap_or(true);
+    let racing = (!args.no_racing && raw.racing.unwrap_or(true))
+        .then(|| racing_settings(&args, raw))
+        .transpose()?;
     let validation_fraction = args.validation_fraction.or(raw.validation_fraction);
     if let Some(f) = validation_fraction
         && !(f > 0.0 && f < 1.0)
@@ -160,9 +162,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
             verbosity.log(|| format!("cell K = {k}, {covariance}"));
             let t = Instant::now();
             let mut params = fit_params(&s, &data, semi)?;
-            if racing {
-                params.racing = Some(Racing::default());
-            }
+            params.racing = racing;
             let n_parameters = gmm_core::n_parameters(covariance, k, data.columns.len());
             let mut cell = Cell {
                 k,
@@ -247,7 +247,11 @@ pub fn run(args: SelectArgs) -> Result<()> {
     let summary = json!({
         "criterion": criterion.name(),
         "winner": { "k": w.k, "covariance": w.covariance, criterion.name(): w.value(criterion), "run_dir": dir.join("winner") },
-        "racing": racing,
+        "racing": racing.map_or(json!(false), |r| json!({
+            "first_round": r.first_round,
+            "keep": r.keep,
+            "margin": r.margin,
+        })),
         "validation_fraction": validation_fraction,
         "rows": data.dataset.n_rows(),
         "columns": data.columns,
@@ -315,6 +319,43 @@ pub fn run(args: SelectArgs) -> Result<()> {
         write_table(&mut out, &cells, criterion, winner, dir)?;
     }
     Ok(())
+}
+
+/// The successive-halving settings from the flags, the `[select]` table
+/// and the defaults, in that order.
+fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Result<Racing> {
+    let d = Racing::default();
+    let r = Racing {
+        first_round: args
+            .racing_first_round
+            .or(raw.racing_first_round)
+            .unwrap_or(d.first_round),
+        keep: args.racing_keep.or(raw.racing_keep).unwrap_or(d.keep),
+        margin: args.racing_margin.or(raw.racing_margin).unwrap_or(d.margin),
+    };
+    let bad = |what: &str, why: &str| -> anyhow::Error {
+        UsageError(format!(
+            "--racing-{what} / [select] racing_{}: {why}",
+            what.replace('-', "_")
+        ))
+        .into()
+    };
+    if r.first_round == 0 {
+        return Err(bad("first-round", "must be at least 1"));
+    }
+    if !(r.keep > 0.0 && r.keep <= 1.0) {
+        return Err(bad(
+            "keep",
+            &format!("{} must be above 0 and at most 1", r.keep),
+        ));
+    }
+    if !(r.margin >= 0.0 && r.margin.is_finite()) {
+        return Err(bad(
+            "margin",
+            &format!("{} must be a non-negative number", r.margin),
+        ));
+    }
+    Ok(r)
 }
 
 /// Whether row `i` is held out: a hash of (seed, row) below the fraction.

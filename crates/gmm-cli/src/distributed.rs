@@ -1,0 +1,206 @@
+//! `gmm fit` split among processes started by `mpirun` (the `mpi` feature).
+//!
+//! Each process (rank) reads its share of the rows, whole chunks of
+//! `chunk_rows` in table order, and the engine combines the ranks' passes
+//! exactly (see `gmm_core::Collective`), so the model is the one a single
+//! process fits, bit for bit. Rank 0 writes every output; the other ranks
+//! send it their predictions. A failure on any rank ends every rank with
+//! that rank's message and exit status, and nothing is written.
+//!
+//! Without the feature, or when not started by a launcher, there is one
+//! process and none of this runs.
+
+use std::sync::OnceLock;
+
+use anyhow::Result;
+use gmm_core::Collective;
+
+use crate::error::{RankFailed, exit_code};
+
+/// What a fit across processes needs beyond the engine's collective:
+/// messages from one rank to another (predictions sent to rank 0), and
+/// ending every process at once.
+pub trait Transport: Collective {
+    fn send_bytes(&self, to: usize, bytes: &[u8]);
+    fn recv_bytes(&self, from: usize) -> Vec<u8>;
+    /// Ends every process of the job (used on a crash, when the others may
+    /// be waiting for this one).
+    fn abort(&self, code: i32) -> !;
+}
+
+static COMM: OnceLock<Box<dyn Transport>> = OnceLock::new();
+
+/// The processes of this job, when it was started by an MPI launcher.
+pub fn comm() -> Option<&'static dyn Transport> {
+    COMM.get().map(|c| c.as_ref())
+}
+
+/// The rank that prints and writes: rank 0, or the only process.
+pub fn is_root() -> bool {
+    comm().is_none_or(|c| c.rank() == 0)
+}
+
+/// Whether a launcher (mpirun, srun) started this process as one of a job.
+#[cfg(feature = "mpi")]
+fn launched_by_mpi() -> bool {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "MPI_LOCALNRANKS",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
+}
+
+/// Joins the MPI job if there is one. Call first thing in `main`, and
+/// [`finish`] before exiting.
+pub fn start() {
+    #[cfg(feature = "mpi")]
+    if launched_by_mpi() {
+        mpi_transport::start();
+    }
+}
+
+/// Leaves the MPI job (MPI_Finalize), if one was joined.
+pub fn finish() {
+    #[cfg(feature = "mpi")]
+    mpi_transport::finish();
+}
+
+/// Agrees on the outcome of a step that may fail on some ranks only: every
+/// rank gets `Ok` only if all succeeded, else the error of the lowest
+/// failing rank (that rank keeps its own error; the others get a
+/// [`RankFailed`] with its message and exit status).
+pub fn agree<T>(local: Result<T>) -> Result<T> {
+    let Some(c) = comm() else {
+        return local;
+    };
+    let mine = match &local {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|x| x.to_string()).collect();
+            format!("{}\n{}", exit_code(e), chain.join(": ")).into_bytes()
+        }
+    };
+    let all = c.all_gather_bytes(&mine);
+    match all.iter().position(|m| !m.is_empty()) {
+        None => local,
+        Some(r) if r == c.rank() => local,
+        Some(r) => {
+            let text = String::from_utf8_lossy(&all[r]);
+            let (code, message) = text.split_once('\n').unwrap_or(("1", &text));
+            Err(RankFailed {
+                rank: r,
+                code: code.parse().unwrap_or(1),
+                message: message.to_string(),
+            }
+            .into())
+        }
+    }
+}
+
+#[cfg(feature = "mpi")]
+mod mpi_transport {
+    use std::cell::RefCell;
+
+    use mpi::Threading;
+    use mpi::datatype::PartitionMut;
+    use mpi::environment::Universe;
+    use mpi::topology::SimpleCommunicator;
+    use mpi::traits::*;
+
+    use super::{COMM, Transport};
+
+    thread_local! {
+        /// Dropping the universe finalizes MPI; it lives on the main thread.
+        static UNIVERSE: RefCell<Option<Universe>> = const { RefCell::new(None) };
+    }
+
+    /// MPI_COMM_WORLD. Only the main thread calls MPI (the rayon workers
+    /// never do), as `Threading::Funneled` promises.
+    struct World(SimpleCommunicator);
+
+    impl std::fmt::Debug for World {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "MPI rank {} of {}", self.0.rank(), self.0.size())
+        }
+    }
+
+    // SAFETY: the communicator is a handle that MPI lets any thread use
+    // under Funneled threading as long as one thread at a time does; gmm
+    // calls it from the main thread only.
+    unsafe impl Send for World {}
+    unsafe impl Sync for World {}
+
+    pub fn start() {
+        let Some((universe, _)) = mpi::initialize_with_threading(Threading::Funneled) else {
+            return;
+        };
+        let world = universe.world();
+        UNIVERSE.with(|u| *u.borrow_mut() = Some(universe));
+        let _ = COMM.set(Box::new(World(world)));
+    }
+
+    pub fn finish() {
+        UNIVERSE.with(|u| drop(u.borrow_mut().take()));
+    }
+
+    impl gmm_core::Collective for World {
+        fn rank(&self) -> usize {
+            self.0.rank() as usize
+        }
+
+        fn size(&self) -> usize {
+            self.0.size() as usize
+        }
+
+        fn all_gather_bytes(&self, local: &[u8]) -> Vec<Vec<u8>> {
+            let n = self.size();
+            let mut lens = vec![0u64; n];
+            self.0.all_gather_into(&(local.len() as u64), &mut lens[..]);
+            let counts: Vec<i32> = lens
+                .iter()
+                .map(|&l| i32::try_from(l).expect("a message under 2 GiB"))
+                .collect();
+            let displs: Vec<i32> = counts
+                .iter()
+                .scan(0i32, |acc, &c| {
+                    let d = *acc;
+                    *acc += c;
+                    Some(d)
+                })
+                .collect();
+            let total: usize = lens.iter().map(|&l| l as usize).sum();
+            if total == 0 {
+                return vec![Vec::new(); n];
+            }
+            let mut buf = vec![0u8; total];
+            {
+                let mut part = PartitionMut::new(&mut buf[..], &counts[..], &displs[..]);
+                self.0.all_gather_varcount_into(local, &mut part);
+            }
+            let mut out = Vec::with_capacity(n);
+            let mut at = 0;
+            for &l in &lens {
+                out.push(buf[at..at + l as usize].to_vec());
+                at += l as usize;
+            }
+            out
+        }
+    }
+
+    impl Transport for World {
+        fn send_bytes(&self, to: usize, bytes: &[u8]) {
+            self.0.process_at_rank(to as i32).send(bytes);
+        }
+
+        fn recv_bytes(&self, from: usize) -> Vec<u8> {
+            self.0.process_at_rank(from as i32).receive_vec::<u8>().0
+        }
+
+        fn abort(&self, code: i32) -> ! {
+            self.0.abort(code)
+        }
+    }
+}

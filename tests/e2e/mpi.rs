@@ -1,0 +1,232 @@
+//! `mpirun -np N gmm fit` (the `mpi` feature): 1, 2 and 3 processes write
+//! the model, predictions and trace of a single process, byte for byte; a
+//! failure on one rank ends every rank with its message and no output.
+//! `scripts/test.sh` installs Open MPI and runs these.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use gmm_io::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+
+use crate::common::*;
+
+fn mpirun(np: usize, args: &[&str]) -> Output {
+    Command::new("mpirun")
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            &np.to_string(),
+        ])
+        .arg(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        // Open MPI looks for a network; loopback is all these tests need.
+        .env("OMPI_MCA_btl", "self,vader")
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output()
+        .expect("mpirun runs (scripts/install_mpi.sh installs it)")
+}
+
+/// 6,000 weighted rows of three blobs in 3 columns with ids and a few
+/// labels, as a Parquet file of several row groups.
+fn table(dir: &Path) -> std::path::PathBuf {
+    let mut rng = Rng(7);
+    let n = 6000;
+    let (mut x1, mut x2, mut x3, mut w, mut id, mut y) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..n {
+        let c = (rng.next_u64() % 3) as f64;
+        x1.push(4.0 * c + rng.normal());
+        x2.push(-3.0 * c + 0.7 * rng.normal());
+        x3.push(1e4 + c * c + 2.0 * rng.normal());
+        w.push(0.5 + rng.uniform());
+        id.push(1_000_000 + i as i64);
+        y.push((i % 37 == 0).then(|| format!("c{}", c as usize)));
+    }
+    let path = dir.join("blobs.parquet");
+    let batch = gmm_io::arrow::array::RecordBatch::try_from_iter(vec![
+        ("id", std::sync::Arc::new(Int64Array::from(id)) as ArrayRef),
+        (
+            "x1",
+            std::sync::Arc::new(Float64Array::from(x1)) as ArrayRef,
+        ),
+        (
+            "x2",
+            std::sync::Arc::new(Float64Array::from(x2)) as ArrayRef,
+        ),
+        (
+            "x3",
+            std::sync::Arc::new(Float64Array::from(x3)) as ArrayRef,
+        ),
+        ("w", std::sync::Arc::new(Float64Array::from(w)) as ArrayRef),
+        ("y", std::sync::Arc::new(StringArray::from(y)) as ArrayRef),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(700))
+        .build();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut wr = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    wr.write(&batch).unwrap();
+    wr.close().unwrap();
+    path
+}
+
+fn check_ranks(args: &[&str], predictions: &str, what: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = tmp.path().join("single");
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(["--out", s(&single), "-q"]);
+    ok(&gmm(&a));
+    for np in [1, 2, 3] {
+        let out = tmp.path().join(format!("np{np}"));
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--out", s(&out), "-q", "--threads", "1"]);
+        let o = mpirun(np, &a);
+        assert!(
+            o.status.success(),
+            "{what}: mpirun -np {np} failed: {}",
+            stderr(&o)
+        );
+        assert_same_run(&single, &out, predictions);
+        let run = read_json(&out.join("run.json"));
+        assert_eq!(run["data"]["processes"], np, "{what}: {run}");
+    }
+}
+
+#[test]
+fn mpi_ranks_give_the_single_process_model_unsupervised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    for covariance in ["full", "diag", "spherical", "tied"] {
+        check_ranks(
+            &[
+                "fit",
+                "--input",
+                s(&t),
+                "--columns",
+                "x*",
+                "--weight-column",
+                "w",
+                "--id-column",
+                "id",
+                "-k",
+                "3",
+                "--covariance",
+                covariance,
+                "--n-init",
+                "3",
+                "--seed",
+                "5",
+                "--chunk-rows",
+                "256",
+            ],
+            "predictions.parquet",
+            covariance,
+        );
+    }
+}
+
+#[test]
+fn mpi_ranks_give_the_single_process_model_semi_supervised_from_csv() {
+    // The customer example: a CSV input (every rank parses it and keeps its
+    // share) and a separate labeled table that lands on the last ranks.
+    check_ranks(
+        &["fit", "configs/customers-semi.toml", "--chunk-rows", "128"],
+        "predictions.csv",
+        "customers-semi",
+    );
+}
+
+#[test]
+fn mpi_ranks_with_labels_in_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    check_ranks(
+        &[
+            "fit",
+            "--input",
+            s(&t),
+            "--columns",
+            "x*",
+            "--label-column",
+            "y",
+            "-k",
+            "4",
+            "--n-init",
+            "2",
+            "--chunk-rows",
+            "512",
+        ],
+        "predictions.parquet",
+        "labels in the input",
+    );
+}
+
+#[test]
+fn mpi_a_bad_value_on_one_rank_ends_every_rank_with_its_message() {
+    // A NaN in the share of rank 2 only (Parquet shares are read apart).
+    let tmp = tempfile::tempdir().unwrap();
+    let x1: Vec<f64> = (0..3000).map(|i| (i % 5) as f64).collect();
+    let x2: Vec<f64> = (0..3000)
+        .map(|i| if i == 2500 { f64::NAN } else { (i % 7) as f64 })
+        .collect();
+    let path = tmp.path().join("bad.parquet");
+    let batch = gmm_io::arrow::array::RecordBatch::try_from_iter(vec![
+        (
+            "x1",
+            std::sync::Arc::new(Float64Array::from(x1)) as ArrayRef,
+        ),
+        (
+            "x2",
+            std::sync::Arc::new(Float64Array::from(x2)) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    // Row groups of 500 rows: ranks 0 and 1 (rows 0..2048) never decode row 2500.
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(500))
+        .build();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut wr = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    wr.write(&batch).unwrap();
+    wr.close().unwrap();
+    let out = tmp.path().join("run");
+    let o = mpirun(
+        3,
+        &[
+            "fit",
+            "--input",
+            s(&path),
+            "-k",
+            "2",
+            "--chunk-rows",
+            "256",
+            "--out",
+            s(&out),
+            "-q",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("rank 2") && err.contains("x2") && err.contains("non-finite"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error:").count(), 1, "one message: {err}");
+    assert!(!out.exists(), "no output");
+}
+
+#[test]
+fn mpi_only_fit_runs_under_mpirun() {
+    let o = mpirun(2, &["inspect", "model.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("only `gmm fit` runs under mpirun"),
+        "{}",
+        stderr(&o)
+    );
+}
