@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use gmm_core::{Dataset, UNLABELED};
 use gmm_io::arrow::array::ArrayRef;
 use gmm_io::arrow::datatypes::Field;
-use gmm_io::{Classes, ColumnSpec, IoError, TableSource, label_values};
+use gmm_io::{Classes, ColumnSpec, IoError, Projection, TableSource, label_values};
 
 use crate::config::DataSettings;
 
@@ -128,11 +128,23 @@ struct Parts {
     share: Option<Share>,
 }
 
-fn read_rows(
+/// A job's tables, opened, with the columns to read from each.
+pub(crate) struct OpenTables {
+    pub source: TableSource,
+    pub proj: Projection,
+    /// The label column, when the input table has it.
+    pub input_label: Option<String>,
+    pub id_field: Option<Field>,
+    /// The labeled table, its columns and its label column.
+    pub labeled: Option<(TableSource, Projection, String)>,
+}
+
+/// Opens the input table and the labeled table, if any, and resolves the
+/// columns of each; `on_open` sees the input table once it is open.
+pub(crate) fn open_tables(
     settings: &DataSettings,
-    split: Option<(&dyn gmm_core::Collective, usize)>,
     on_open: impl FnOnce(&TableSource),
-) -> Result<Parts> {
+) -> Result<OpenTables> {
     let source = TableSource::open(&settings.input, settings.delimiter)?;
     on_open(&source);
     // With a labeled table, the label column may live in it alone.
@@ -140,20 +152,15 @@ fn read_rows(
         .label_column
         .clone()
         .filter(|l| settings.labeled.is_none() || source.schema().field_with_name(l).is_ok());
-    let spec = ColumnSpec {
+    let proj = source.project(&ColumnSpec {
         features: settings.columns.clone(),
         label: input_label.clone(),
-
         weight: settings.weight_column.clone(),
         id: settings.id_column.clone(),
-    };
-    let proj = source.project(&spec)?;
+    })?;
     let id_field = proj
         .id
         .map(|i| source.schema().field(i).clone().with_nullable(true));
-
-    // The labeled table is small: read it first so the input's buffer can
-    // be allocated once with room for it.
     let labeled = match &settings.labeled {
         None => None,
         Some(path) => {
@@ -166,15 +173,41 @@ fn read_rows(
                 .weight_column
                 .clone()
                 .filter(|w| lsrc.schema().field_with_name(w).is_ok());
-            let lspec = ColumnSpec {
+            let lproj = lsrc.project(&ColumnSpec {
                 features: proj.feature_names.clone(),
                 label: Some(label.clone()),
                 weight,
                 id: None,
-            };
-            let lproj = lsrc.project(&lspec)?;
-            Some((lsrc.read_all(&lproj)?, label))
+            })?;
+            Some((lsrc, lproj, label))
         }
+    };
+    Ok(OpenTables {
+        source,
+        proj,
+        input_label,
+        id_field,
+        labeled,
+    })
+}
+
+fn read_rows(
+    settings: &DataSettings,
+    split: Option<(&dyn gmm_core::Collective, usize)>,
+    on_open: impl FnOnce(&TableSource),
+) -> Result<Parts> {
+    let OpenTables {
+        source,
+        proj,
+        input_label,
+        id_field,
+        labeled,
+    } = open_tables(settings, on_open)?;
+    // The labeled table is small: read it first so the input's buffer can
+    // be allocated once with room for it.
+    let labeled = match labeled {
+        None => None,
+        Some((lsrc, lproj, label)) => Some((lsrc.read_all(&lproj)?, label)),
     };
     let extra_rows = labeled.as_ref().map_or(0, |(t, _)| t.n_rows);
     let (table, share) = match split {
@@ -239,8 +272,8 @@ fn read_rows(
     }
     let mut x = table.x;
     let mut weights = table.weights;
-    if let Some((lt, lcol)) = &labeled {
-        let lv = label_values(lcol, lt.labels.as_ref().expect("label column projected")).map_err(
+    if let Some((lt, lcol)) = labeled {
+        let lv = label_values(&lcol, lt.labels.as_ref().expect("label column projected")).map_err(
             |detail| IoError::BadLabel {
                 path: lt.source.clone(),
                 column: lcol.clone(),
@@ -261,7 +294,7 @@ fn read_rows(
                 (sh.row_offset.max(n) - n, end.max(n) - n)
             }
         };
-        let lt = &slice_table(lt.clone(), la, lb);
+        let lt = slice_table(lt, la, lb);
         values.extend(lv[la..lb].iter().cloned());
         x.extend_from_slice(&lt.x);
         match (&mut weights, &lt.weights) {
@@ -350,7 +383,7 @@ fn assemble(p: Parts, comm: Option<&dyn gmm_core::Collective>) -> Result<LoadedD
 
 /// The labeled table's label column when not named: its one column that is
 /// not a feature (nor the weight column).
-pub(crate) fn infer_label_column(
+fn infer_label_column(
     src: &TableSource,
     features: &[String],
     settings: &DataSettings,

@@ -10,11 +10,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use gmm_core::Dataset;
 use gmm_io::arrow::datatypes::Field;
-use gmm_io::{CachePart, CachePlan, Classes, ColumnSpec, Projection, TableSource};
+use gmm_io::{CachePart, CachePlan, Classes, Projection, TableSource};
 use serde_json::json;
 
 use crate::config::FitSettings;
-use crate::dataset::{LoadedData, infer_label_column};
+use crate::dataset::LoadedData;
 use crate::progress::{Verbosity, loading_message, rows_bar, si, spinner, thousands};
 
 /// Share of physical memory the selected data may take by default.
@@ -90,8 +90,8 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// The tables of a job, opened, with the columns read from each (the same
-/// resolution as [`crate::dataset::load`]).
+/// The tables of a job, opened, with the columns read from each (by
+/// [`crate::dataset::open_tables`], as an in-memory load).
 pub struct Tables {
     source: TableSource,
     proj: Projection,
@@ -102,45 +102,14 @@ pub struct Tables {
 
 impl Tables {
     pub fn open(s: &FitSettings) -> Result<Tables> {
-        let settings = &s.data;
-        let source = TableSource::open(&settings.input, settings.delimiter)?;
-        // With a labeled table, the label column may live in it alone.
-        let input_label = settings
+        let t = crate::dataset::open_tables(&s.data, |_| {})?;
+        let label_column = s
+            .data
             .label_column
             .clone()
-            .filter(|l| settings.labeled.is_none() || source.schema().field_with_name(l).is_ok());
-        let proj = source.project(&ColumnSpec {
-            features: settings.columns.clone(),
-            label: input_label,
-            weight: settings.weight_column.clone(),
-            id: settings.id_column.clone(),
-        })?;
-        let id_field = proj
-            .id
-            .map(|i| source.schema().field(i).clone().with_nullable(true));
-        let mut label_column = settings.label_column.clone();
-        let labeled = match &settings.labeled {
-            None => None,
-            Some(path) => {
-                let lsrc = TableSource::open(path, settings.delimiter)?;
-                let label = match &settings.label_column {
-                    Some(l) => l.clone(),
-                    None => infer_label_column(&lsrc, &proj.feature_names, settings)?,
-                };
-                let weight = settings
-                    .weight_column
-                    .clone()
-                    .filter(|w| lsrc.schema().field_with_name(w).is_ok());
-                let lproj = lsrc.project(&ColumnSpec {
-                    features: proj.feature_names.clone(),
-                    label: Some(label.clone()),
-                    weight,
-                    id: None,
-                })?;
-                label_column.get_or_insert(label);
-                Some((lsrc, lproj))
-            }
-        };
+            .or_else(|| t.labeled.as_ref().map(|l| l.2.clone()));
+        let (source, proj, id_field) = (t.source, t.proj, t.id_field);
+        let labeled = t.labeled.map(|(lsrc, lproj, _)| (lsrc, lproj));
         Ok(Tables {
             source,
             proj,
