@@ -7,9 +7,11 @@
 The directory holds part-00000.parquet, part-00001.parquet, ... (row
 groups of --row-group-rows rows, --rows-per-file rounded up to whole row
 groups in each file) with columns
-x0 .. x{d-1} (float64), id (int64, the row's index), component (int32, the
-true component) and, with --labeled-fraction F, label (int32: the component
-for a random fraction F of the rows, null for the others). `_mixture.json`
+x0 .. x{d-1} (float64, or float32 with --dtype float32), id (int64, the
+row's index), component (int32, the true component) and, with
+--labeled-fraction F, label (int32: the component for a random fraction F
+of the rows, null for the others); --features-only leaves out id and
+component. `_mixture.json`
 beside them holds the true weights, means and covariances (`_` so that
 Parquet dataset readers, gmm included, skip it).
 
@@ -47,10 +49,12 @@ def mixture(d: int, k: int, seed: int, separation: float):
     return weights, means, covs
 
 
-def schema(d: int, labeled: bool) -> pa.Schema:
-    fields = [pa.field(f"x{j}", pa.float64(), nullable=False) for j in range(d)]
-    fields.append(pa.field("id", pa.int64(), nullable=False))
-    fields.append(pa.field("component", pa.int32(), nullable=False))
+def schema(d: int, labeled: bool, dtype: str, features_only: bool) -> pa.Schema:
+    float_type = pa.float32() if dtype == "float32" else pa.float64()
+    fields = [pa.field(f"x{j}", float_type, nullable=False) for j in range(d)]
+    if not features_only:
+        fields.append(pa.field("id", pa.int64(), nullable=False))
+        fields.append(pa.field("component", pa.int32(), nullable=False))
     if labeled:
         fields.append(pa.field("label", pa.int32(), nullable=True))
     return pa.schema(fields)
@@ -65,9 +69,10 @@ def row_group(first: int, n: int, group: int, args, weights, means, chols, sch) 
     for c in range(len(weights)):
         rows = comp == c
         x[rows] = means[c] + z[rows] @ chols[c].T
-    columns = [pa.array(x[:, j]) for j in range(d)]
-    columns.append(pa.array(np.arange(first, first + n, dtype=np.int64)))
-    columns.append(pa.array(comp))
+    columns = [pa.array(x[:, j].astype(args.dtype)) for j in range(d)]
+    if not args.features_only:
+        columns.append(pa.array(np.arange(first, first + n, dtype=np.int64)))
+        columns.append(pa.array(comp))
     if args.labeled_fraction is not None:
         labeled = rng.random(n) < args.labeled_fraction
         columns.append(pa.array(comp, mask=~labeled))
@@ -89,6 +94,10 @@ def main(argv=None) -> int:
                    help="standard deviation of the component means (default 3)")
     p.add_argument("--compression", default="snappy",
                    help="Parquet compression: snappy (default), zstd, lz4, gzip, none")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="type of the feature columns (default float64)")
+    p.add_argument("--features-only", action="store_true",
+                   help="write the feature columns (and label) only, without id and component")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.rows < 1 or args.columns < 1 or args.components < 1:
@@ -101,7 +110,7 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     weights, means, covs = mixture(args.columns, args.components, args.seed, args.separation)
     chols = np.linalg.cholesky(covs)
-    sch = schema(args.columns, args.labeled_fraction is not None)
+    sch = schema(args.columns, args.labeled_fraction is not None, args.dtype, args.features_only)
     compression = None if args.compression == "none" else args.compression
 
     started = time.time()

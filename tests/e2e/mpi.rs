@@ -1,7 +1,8 @@
-//! `mpirun -np N gmm fit` (the `mpi` feature): 1, 2 and 3 processes write
+//! `mpirun -np N gmm fit` and `gmm select` (the `mpi` feature): 1, 2 and 3
+//! processes, splitting the rows, the restarts or the grid's cells, write
 //! the model, predictions and trace of a single process, byte for byte; a
 //! failure on one rank ends every rank with its message and no output.
-//! `scripts/test.sh` installs Open MPI and runs these.
+//! `scripts/test_mpi.sh` installs Open MPI and runs these.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -221,12 +222,117 @@ fn mpi_a_bad_value_on_one_rank_ends_every_rank_with_its_message() {
 }
 
 #[test]
-fn mpi_only_fit_runs_under_mpirun() {
+fn mpi_only_fit_and_select_run_under_mpirun() {
     let o = mpirun(2, &["inspect", "model.json"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("only `gmm fit` runs under mpirun"),
+        stderr(&o).contains("only `gmm fit` and `gmm select` run under mpirun"),
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn mpi_restarts_spread_among_ranks_give_the_single_process_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    for covariance in ["full", "spherical"] {
+        check_ranks(
+            &[
+                "fit",
+                "--input",
+                s(&t),
+                "--columns",
+                "x*",
+                "--weight-column",
+                "w",
+                "--id-column",
+                "id",
+                "-k",
+                "3",
+                "--covariance",
+                covariance,
+                "--n-init",
+                "5",
+                "--seed",
+                "9",
+                "--split",
+                "restarts",
+            ],
+            "predictions.parquet",
+            covariance,
+        );
+    }
+    check_ranks(
+        &[
+            "fit",
+            "configs/customers-semi.toml",
+            "--n-init",
+            "4",
+            "--split",
+            "restarts",
+        ],
+        "predictions.csv",
+        "customers-semi, restarts spread",
+    );
+}
+
+/// selection.csv without its seconds column.
+fn selection_without_seconds(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("selection.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let sec = header.iter().position(|h| *h == "seconds").unwrap();
+    std::iter::once(text.lines().next().unwrap().to_string())
+        .chain(lines.map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i != sec)
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+                .join(",")
+        }))
+        .collect()
+}
+
+#[test]
+fn mpi_select_spreads_the_cells_and_gives_the_single_process_selection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    let args = [
+        "select",
+        "--input",
+        s(&t),
+        "--columns",
+        "x*",
+        "--components",
+        "1..4",
+        "--covariance",
+        "full,diag,tied",
+        "--n-init",
+        "2",
+        "--validation-fraction",
+        "0.2",
+    ];
+    let single = tmp.path().join("single");
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(["--out", s(&single), "-q"]);
+    ok(&gmm(&a));
+    for np in [1, 2, 3] {
+        let out = tmp.path().join(format!("np{np}"));
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--out", s(&out), "-q", "--threads", "1"]);
+        let o = mpirun(np, &a);
+        assert!(o.status.success(), "mpirun -np {np}: {}", stderr(&o));
+        assert_eq!(
+            selection_without_seconds(&single),
+            selection_without_seconds(&out),
+            "np {np}"
+        );
+        assert_same_run(
+            &single.join("winner"),
+            &out.join("winner"),
+            "predictions.parquet",
+        );
+    }
 }

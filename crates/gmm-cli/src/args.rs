@@ -235,6 +235,11 @@ pub struct FitArgs {
     /// settings and data; the result is the one an uninterrupted run gives.
     #[arg(long, help_heading = "Fit")]
     pub resume: bool,
+    /// Under mpirun, what the processes share out: rows (default: each
+    /// reads and fits its share of the table) or restarts (each holds the
+    /// whole table and runs every N-th restart). The model is the same.
+    #[arg(long, value_name = "WHAT", help_heading = "Fit")]
+    pub split: Option<String>,
 
     /// How labeled rows are used: em (kept in every M-step), init (only start EM), or off.
     #[arg(long, help_heading = "Semi-supervised")]

@@ -102,6 +102,7 @@ pub struct RawFit {
     pub chunk_rows: Option<usize>,
     pub on_degenerate: Option<String>,
     pub checkpoint_every: Option<usize>,
+    pub split: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -276,12 +277,46 @@ pub struct FitSettings {
     pub checkpoint_every: Option<usize>,
     /// Go on from the run directory's checkpoint.
     pub resume: bool,
+    /// Under mpirun, what the processes share out.
+    pub split: Split,
     /// `None`: semi-supervised (em) when labels are given.
     pub semi: Option<SemiChoice>,
     pub unlabeled_weight: f64,
     pub out: PathBuf,
     pub predictions_format: OutputFormat,
     pub plots: bool,
+}
+
+/// What the processes of an MPI job share out in `gmm fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Split {
+    /// Each process reads and fits its share of the rows.
+    #[default]
+    Rows,
+    /// Each process holds the whole table and runs its share of the
+    /// restarts.
+    Restarts,
+}
+
+impl Split {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Rows => "rows",
+            Split::Restarts => "restarts",
+        }
+    }
+}
+
+impl FromStr for Split {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "rows" => Ok(Split::Rows),
+            "restarts" => Ok(Split::Restarts),
+            _ => Err(()),
+        }
+    }
 }
 
 /// Where a setting came from, for messages.
@@ -479,6 +514,10 @@ impl FitSettings {
                 origin("checkpoint", "fit", "checkpoint_every")
             )));
         }
+        let split = match args.split.as_ref().or(raw.fit.split.as_ref()) {
+            Some(v) => parse_choice(v, origin("split", "fit", "split"), &["rows", "restarts"])?,
+            None => Split::Rows,
+        };
         let semi = match args
             .semi_supervised
             .as_ref()
@@ -541,6 +580,7 @@ impl FitSettings {
             on_degenerate,
             checkpoint_every,
             resume: args.resume,
+            split,
             semi,
             unlabeled_weight,
             out,

@@ -27,13 +27,15 @@ fn main() {
     };
     quiet_panics();
     distributed::start();
-    let result = std::panic::catch_unwind(|| match cli.command {
+    let result = std::panic::catch_unwind(|| {
+        match cli.command {
         args::Command::Fit(a) => commands::fit::run(a),
-        // Only fits are split among processes; anything else started by
-        // mpirun would run N times over the same files.
+        args::Command::Select(a) => commands::select::run(a),
+        // Only fits and selections are shared among processes; anything
+        // else started by mpirun would run N times over the same files.
         _ if distributed::comm().is_some_and(|c| gmm_core::Collective::size(c) > 1) => {
             Err(error::UsageError(
-                "only `gmm fit` runs under mpirun; run the other commands as one process".into(),
+                "only `gmm fit` and `gmm select` run under mpirun; run the other commands as one process".into(),
             )
             .into())
         }
@@ -41,7 +43,7 @@ fn main() {
         args::Command::Score(a) => commands::score::run(a),
         args::Command::Sample(a) => commands::sample::run(a),
         args::Command::Inspect(a) => commands::inspect::run(a),
-        args::Command::Select(a) => commands::select::run(a),
+    }
     });
     let Ok(result) = result else {
         // The panic hook has said what happened.

@@ -65,7 +65,7 @@ pub(crate) fn gather<T>(
     enc(local, &mut bytes);
     comm.all_gather_bytes(&bytes)
         .iter()
-        .map(|b| dec(&mut Reader { bytes: b, pos: 0 }))
+        .map(|b| dec(&mut Reader::new(b)))
         .collect()
 }
 
@@ -125,7 +125,18 @@ pub(crate) struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let b = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        b
+    }
+
     fn take<const N: usize>(&mut self) -> [u8; N] {
         let b: [u8; N] = self.bytes[self.pos..self.pos + N]
             .try_into()

@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::collective;
+use crate::collective::{self, Collective};
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::{DataView, Dataset};
 use crate::error::{GmmError, Result};
 use crate::estep::Prepared;
+use crate::exchange;
 use crate::init::{InitContext, broad_start, initialize, warm_start};
 use crate::model::{GaussianMixture, aic, bic};
 use crate::mstep::{MStep, Trouble, m_step_parameters};
@@ -135,8 +136,45 @@ pub struct FitReport {
 impl ValidFitParams {
     /// Fits the mixture to `data`.
     pub fn fit(&self, data: DataView<'_>, observer: &mut dyn FitObserver) -> Result<Fit> {
+        self.fit_with(data, observer, None)
+    }
+
+    /// Fits the mixture to `data` with the restarts shared among the
+    /// processes of `comm`, each of which holds the whole table: restart
+    /// `r` runs on rank `r % size` only, and after every iteration the
+    /// ranks exchange their restarts' new states, so every rank ends with
+    /// the fit one process would return, bit for bit (and reports every
+    /// restart to its observer in the same order). Worth it when restarts
+    /// are many and the table is small enough to hold on every rank; for
+    /// big tables, split the rows instead ([`DataView::with_partition`]).
+    pub fn fit_spread_restarts(
+        &self,
+        data: DataView<'_>,
+        comm: &dyn Collective,
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        if data.partition().is_some() {
+            return Err(GmmError::InvalidParam {
+                name: "data",
+                reason: "spreading restarts needs the whole table on every rank, \
+                         and this view holds one rank's share of the rows"
+                    .into(),
+            });
+        }
+        self.fit_with(data, observer, Some(comm))
+    }
+
+    fn fit_with(
+        &self,
+        data: DataView<'_>,
+        observer: &mut dyn FitObserver,
+        spread: Option<&dyn Collective>,
+    ) -> Result<Fit> {
         let p = &self.0;
         let part = data.partition();
+        // The ranks that must stop together, however the work is split.
+        let sync = part.map(|pt| pt.comm).or(spread);
+        let owns = |restart: usize| spread.is_none_or(|c| restart % c.size() == c.rank());
         if let Some(pt) = part
             && pt.row_offset % p.chunk_rows != 0
         {
@@ -222,15 +260,17 @@ impl ValidFitParams {
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
-        // Under a partition every rank must stop at the same point.
-        let cancelled = || {
-            let local = cancel.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
-            part.map_or(local, |pt| collective::any(pt.comm, local))
+        // Whether to stop here: on Ctrl-C, or when `asked`. Under a
+        // partition every rank stops at the same point.
+        let stop_now = |asked: bool| {
+            let local = asked || cancel.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+            sync.map_or(local, |c| collective::any(c, local))
         };
+        let cancelled = || stop_now(false);
         let (mut states, first_iteration) = match &p.resume {
             Some(state) => (state.restarts.clone(), state.iteration + 1),
             None => (
-                self.starts(data, policy, &summary, observer, &cancelled)?,
+                self.starts(data, policy, &summary, observer, &cancelled, spread)?,
                 1,
             ),
         };
@@ -241,28 +281,50 @@ impl ValidFitParams {
             if active.is_empty() {
                 break;
             }
-            let stop = observer.should_stop();
-            if cancelled() | part.map_or(stop, |pt| collective::any(pt.comm, stop)) {
+            if stop_now(observer.should_stop()) {
                 return Err(GmmError::Interrupted);
             }
-            let prepared: Vec<Prepared> = active
+            // The restarts this process steps: all, or its share.
+            let mine: Vec<usize> = active.iter().copied().filter(|&i| owns(i)).collect();
+            let prepared: Vec<Prepared> = mine
                 .iter()
                 .map(|&i| Prepared::with_center(&states[i].model, &summary.col_mean))
                 .collect();
-            let outputs = em_pass(
-                &prepared,
-                data,
-                policy,
-                p.chunk_rows,
-                &summary,
-                cancel.as_deref(),
-            );
+            let outputs = if prepared.is_empty() {
+                Vec::new()
+            } else {
+                em_pass(
+                    &prepared,
+                    data,
+                    policy,
+                    p.chunk_rows,
+                    &summary,
+                    cancel.as_deref(),
+                )
+            };
             if cancelled() {
                 return Err(GmmError::Interrupted);
             }
-            for ((&i, out), prep) in active.iter().zip(outputs).zip(&prepared) {
-                let state = &mut states[i];
-                step(state, out, prep, iteration, p, &summary)?;
+            // The first restart (in this process's order) whose step failed.
+            let mut failed: Option<(usize, GmmError)> = None;
+            for ((&i, out), prep) in mine.iter().zip(outputs).zip(&prepared) {
+                if let Err(e) = step(&mut states[i], out, prep, iteration, p, &summary) {
+                    failed = Some((i, e));
+                    break;
+                }
+            }
+            if let Some(comm) = spread {
+                failed = exchange_states(comm, &mut states, &mine, failed);
+            }
+            // Reported in restart order; the first failure ends the fit, as
+            // in one process stepping the restarts in order.
+            for &i in &active {
+                if let Some((f, _)) = &failed
+                    && *f == i
+                {
+                    return Err(failed.expect("just matched").1);
+                }
+                let state = &states[i];
                 observer.iteration(state.report.restart, iteration, state.report.lower_bound);
                 if state.done {
                     observer.restart_finished(&state.report);
@@ -342,6 +404,7 @@ impl ValidFitParams {
         summary: &DataSummary,
         observer: &mut dyn FitObserver,
         cancelled: &dyn Fn() -> bool,
+        spread: Option<&dyn Collective>,
     ) -> Result<Vec<RestartSnapshot>> {
         let p = &self.0;
         let method = self.init_method();
@@ -352,11 +415,7 @@ impl ValidFitParams {
             summary,
             params: p,
         };
-        let mut states = Vec::with_capacity(p.n_init);
-        for restart in 0..p.n_init {
-            if cancelled() {
-                return Err(GmmError::Interrupted);
-            }
+        let start_of = |restart: usize| -> Result<RestartSnapshot> {
             let start = match (&p.init_model, restart) {
                 (Some(m), 0) => {
                     warm_start(m, p).map(|model| (model, "warm start from a model".to_string()))
@@ -392,8 +451,7 @@ impl ValidFitParams {
                     }
                 }
             };
-            observer.restart_initialized(restart, &description);
-            states.push(RestartSnapshot {
+            Ok(RestartSnapshot {
                 model,
                 report: RestartReport {
                     restart,
@@ -412,10 +470,44 @@ impl ValidFitParams {
                     note: note.clone(),
                 },
                 done: note.is_some(),
-            });
-            if let Some(last) = states.last().filter(|s| s.done) {
-                observer.restart_finished(&last.report);
+            })
+        };
+        let announce = |state: &RestartSnapshot, observer: &mut dyn FitObserver| {
+            observer.restart_initialized(state.report.restart, &state.report.init);
+            if state.done {
+                observer.restart_finished(&state.report);
             }
+        };
+        let mut states = Vec::with_capacity(p.n_init);
+        let Some(comm) = spread else {
+            for restart in 0..p.n_init {
+                if cancelled() {
+                    return Err(GmmError::Interrupted);
+                }
+                let state = start_of(restart)?;
+                announce(&state, observer);
+                states.push(state);
+            }
+            return Ok(states);
+        };
+        // Each rank starts its own restarts (none after a failure: the fit
+        // ends with the first failure in restart order, whoever found it),
+        // then all exchange them.
+        let mut starts: Vec<Option<Result<RestartSnapshot>>> = Vec::with_capacity(p.n_init);
+        let mut failed = false;
+        for restart in 0..p.n_init {
+            if cancelled() {
+                return Err(GmmError::Interrupted);
+            }
+            let owned = restart % comm.size() == comm.rank();
+            starts.push((owned && !failed).then(|| start_of(restart)));
+            failed |= matches!(starts.last(), Some(Some(Err(_))));
+        }
+        exchange_starts(comm, &mut starts);
+        for start in starts {
+            let state = start.expect("every restart up to the first failure has a start")?;
+            announce(&state, observer);
+            states.push(state);
         }
         Ok(states)
     }
@@ -568,6 +660,91 @@ fn reseed(
         t => Covariances::from_dense(t, &dense, &weights),
     };
     GaussianMixture::new(ndarray::Array1::from(weights), means, covariances).map_err(|_| bad[0])
+}
+
+/// Gives every rank the starts the others computed (`None` where this
+/// rank computed nothing): after it, `starts` holds every restart's start
+/// up to the first failure in restart order.
+fn exchange_starts(comm: &dyn Collective, starts: &mut [Option<Result<RestartSnapshot>>]) {
+    let mut mine = Vec::new();
+    for (restart, start) in starts.iter().enumerate() {
+        let Some(start) = start else { continue };
+        collective::put_u64(&mut mine, restart as u64);
+        match start {
+            Ok(s) => {
+                collective::put_u64(&mut mine, 0);
+                exchange::put_snapshot(&mut mine, s);
+            }
+            Err(e) => {
+                collective::put_u64(&mut mine, 1);
+                exchange::put_error(&mut mine, e);
+            }
+        }
+    }
+    collective::put_u64(&mut mine, u64::MAX);
+    let all = comm.all_gather_bytes(&mine);
+    for (rank, bytes) in all.iter().enumerate() {
+        if rank == comm.rank() {
+            continue;
+        }
+        let r = &mut collective::Reader::new(bytes);
+        loop {
+            let restart = r.u64();
+            if restart == u64::MAX {
+                break;
+            }
+            starts[restart as usize] = Some(match r.u64() {
+                0 => Ok(exchange::get_snapshot(r)),
+                _ => Err(exchange::get_error(r, rank)),
+            });
+        }
+    }
+}
+
+/// After an iteration split among ranks: every rank gets the new states of
+/// the restarts the others stepped (`mine` here), and the failure, if any,
+/// of the lowest-numbered restart.
+fn exchange_states(
+    comm: &dyn Collective,
+    states: &mut [RestartSnapshot],
+    mine: &[usize],
+    failed: Option<(usize, GmmError)>,
+) -> Option<(usize, GmmError)> {
+    let mut bytes = Vec::new();
+    for &i in mine {
+        if failed.as_ref().is_some_and(|(f, _)| *f <= i) {
+            break;
+        }
+        collective::put_u64(&mut bytes, i as u64);
+        exchange::put_snapshot(&mut bytes, &states[i]);
+    }
+    collective::put_u64(&mut bytes, u64::MAX);
+    match &failed {
+        None => collective::put_u64(&mut bytes, u64::MAX),
+        Some((i, e)) => {
+            collective::put_u64(&mut bytes, *i as u64);
+            exchange::put_error(&mut bytes, e);
+        }
+    }
+    let mut first = failed;
+    for (rank, b) in comm.all_gather_bytes(&bytes).iter().enumerate() {
+        let r = &mut collective::Reader::new(b);
+        loop {
+            let i = r.u64();
+            if i == u64::MAX {
+                break;
+            }
+            let state = exchange::get_snapshot(r);
+            if rank != comm.rank() {
+                states[i as usize] = state;
+            }
+        }
+        let i = r.u64();
+        if i != u64::MAX && first.as_ref().is_none_or(|(f, _)| (i as usize) < *f) {
+            first = Some((i as usize, exchange::get_error(r, rank)));
+        }
+    }
+    first
 }
 
 /// Successive halving at iterations `first_round * 2^j`: of the restarts

@@ -38,6 +38,7 @@ mod covariance;
 mod data;
 mod error;
 mod estep;
+mod exchange;
 mod fit;
 mod init;
 mod kernel;

@@ -7,8 +7,9 @@ mod common;
 
 use common::{Case, assert_close, assert_models_close, case_strategy, run_cases};
 use gmm_core::{
-    Collective, CovarianceType, Dataset, Fit, FitParams, GmmError, InitMethod, LocalGroup,
-    Partition, SemiSupervised, SemiSupervisedMode, Silent, share,
+    Collective, CovarianceType, Covariances, Dataset, DegeneratePolicy, Fit, FitObserver,
+    FitParams, GaussianMixture, GmmError, InitMethod, LocalGroup, Partition, Racing, RestartReport,
+    SemiSupervised, SemiSupervisedMode, Silent, share,
 };
 use proptest::prelude::*;
 
@@ -348,4 +349,222 @@ fn a_failure_on_one_rank_stops_every_rank() {
             other => panic!("rank {r}: {other:?}"),
         }
     }
+}
+
+/// Everything a fit tells its observer, in order (objectives as bits).
+#[derive(Default)]
+struct Recorder(Vec<String>);
+
+impl FitObserver for Recorder {
+    fn restart_initialized(&mut self, restart: usize, description: &str) {
+        self.0.push(format!("init {restart} {description}"));
+    }
+    fn iteration(&mut self, restart: usize, iteration: usize, mean_objective: f64) {
+        self.0.push(format!(
+            "iter {restart} {iteration} {:x}",
+            mean_objective.to_bits()
+        ));
+    }
+    fn restart_finished(&mut self, report: &RestartReport) {
+        self.0
+            .push(format!("done {} {:?}", report.restart, report.ending));
+    }
+}
+
+/// Fits the whole of `data` on each of `ranks` threads acting as processes,
+/// the restarts spread among them: each rank's result and what its
+/// observer heard.
+fn fit_spread(
+    params: &FitParams,
+    data: &Dataset,
+    ranks: usize,
+) -> Vec<(gmm_core::Result<Fit>, Vec<String>)> {
+    let p = params.clone().check().unwrap();
+    let group = LocalGroup::ranks(ranks);
+    let view = data.view();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = group
+            .iter()
+            .map(|r| {
+                let p = &p;
+                s.spawn(move || {
+                    let mut rec = Recorder::default();
+                    let fit = p.fit_spread_restarts(view, r, &mut rec);
+                    (fit, rec.0)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Restarts spread over 1, 2 and 3 ranks: every rank returns the single
+/// process's fit (or error) and tells its observer the same story.
+fn assert_spread_independent(params: &FitParams, data: &Dataset, what: &str) {
+    let p = params.clone().check().unwrap();
+    let mut rec = Recorder::default();
+    let one = in_pool(2, || p.fit(data.view(), &mut rec));
+    for ranks in [1, 2, 3] {
+        for (r, (fit, events)) in fit_spread(params, data, ranks).into_iter().enumerate() {
+            let what = format!("{what}: rank {r} of {ranks}");
+            match (&one, fit) {
+                (Ok(one), Ok(fit)) => assert_identical(one, &fit, &what),
+                (Err(a), Err(b)) => assert_eq!(a, &b, "{what}"),
+                (a, b) => panic!("{what}: {a:?} vs {b:?}"),
+            }
+            assert_eq!(rec.0, events, "{what}: observer");
+        }
+    }
+}
+
+/// Restarts spread among 1, 2 and 3 processes that each hold the whole
+/// table give the single process's fit bit for bit, for every covariance
+/// type, with and without racing (which compares restarts of different
+/// ranks) and with weights.
+#[test]
+fn restarts_spread_among_ranks_give_the_single_process_fit() {
+    run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
+        let mut data = case.dataset();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in CovarianceType::ALL {
+            for init in [InitMethod::KMeans, InitMethod::Random] {
+                for racing in [None, Some(Racing::default())] {
+                    let what = format!("{ct}, {init}, racing {racing:?}, {case:?}");
+                    let mut p = params(&case, ct, init, chunk).n_init(5).tol(1e-4);
+                    p.racing = racing.map(|r| Racing {
+                        first_round: 2,
+                        ..r
+                    });
+                    assert_spread_independent(&p, &data, &what);
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn restarts_spread_among_ranks_give_the_single_process_semi_supervised_fit() {
+    run_cases(2, determinism_strategy(), |(case, _, chunk)| {
+        let case = Case {
+            k_fit: case.k_fit.max(case.k_true),
+            ..case
+        };
+        let data = case
+            .dataset()
+            .with_labels(case.labels(0.3), case.k_true)
+            .unwrap();
+        for mode in [SemiSupervisedMode::Em, SemiSupervisedMode::Init] {
+            let semi = SemiSupervised {
+                mode,
+                unlabeled_weight: 0.5,
+            };
+            let p = params(&case, CovarianceType::Full, InitMethod::Labeled, chunk)
+                .n_init(4)
+                .semi_supervised(semi);
+            assert_spread_independent(&p, &data, &format!("{mode}, chunk {chunk}"));
+        }
+    });
+}
+
+/// 60 rows of N(0, I) in 2-d and 12 copies of (6, 6), and a start with one
+/// component on the copies: it degenerates at the first M-step.
+fn degenerating() -> (Dataset, GaussianMixture) {
+    let mut x = Vec::new();
+    let mut state = 1u64;
+    for _ in 0..120 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x.push((state >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0);
+    }
+    for _ in 0..12 {
+        x.extend_from_slice(&[6.0, 6.0]);
+    }
+    let start = GaussianMixture::new(
+        ndarray::array![0.8, 0.2],
+        ndarray::array![[0.0, 0.0], [6.0, 6.0]],
+        Covariances::Full(ndarray::Array3::from_shape_fn(
+            (2, 2, 2),
+            |(k, i, j)| match (i == j, k) {
+                (false, _) => 0.0,
+                (true, 0) => 1.0,
+                (true, _) => 0.01,
+            },
+        )),
+    )
+    .unwrap();
+    (Dataset::from_row_major(x, 2).unwrap(), start)
+}
+
+/// Degenerate components under every policy: an error found on one rank
+/// reaches all of them as itself, re-seeded and dropped restarts come out
+/// as in one process.
+#[test]
+fn restarts_spread_among_ranks_handle_degeneracy_as_one_process() {
+    let (data, start) = degenerating();
+    for policy in [
+        DegeneratePolicy::Error,
+        DegeneratePolicy::Reseed,
+        DegeneratePolicy::DropRestart,
+    ] {
+        let p = FitParams::new(2)
+            .reg_covar(0.0)
+            .tol(1e-6)
+            .max_iter(50)
+            .n_init(4)
+            .seed(3)
+            .chunk_rows(16)
+            .init_model(start.clone())
+            .on_degenerate(policy);
+        assert_spread_independent(&p, &data, &format!("{policy:?}"));
+    }
+    let p = FitParams::new(2)
+        .reg_covar(0.0)
+        .init_model(start)
+        .on_degenerate(DegeneratePolicy::Error)
+        .check()
+        .unwrap();
+    assert!(matches!(
+        p.fit(data.view(), &mut Silent),
+        Err(GmmError::Degenerate { restart: 0, .. })
+    ));
+}
+
+/// A fit survives the trip through bytes bit for bit, infinities included.
+#[test]
+fn fits_round_trip_through_bytes() {
+    let (data, _) = degenerating();
+    for ct in CovarianceType::ALL {
+        let mut fit = FitParams::new(3)
+            .covariance_type(ct)
+            .n_init(2)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut Silent)
+            .unwrap();
+        fit.report.restarts[1].lower_bound = f64::NEG_INFINITY;
+        fit.report.restarts[1].note = Some("dropped: ü".into());
+        let back = Fit::from_bytes(&fit.to_bytes());
+        assert_identical(&fit, &back, &format!("{ct}"));
+    }
+}
+
+/// Spreading restarts needs the whole table on every rank.
+#[test]
+fn spreading_restarts_refuses_a_share_of_the_rows() {
+    let (data, _) = degenerating();
+    let group = LocalGroup::ranks(1);
+    let view = data.view().with_partition(Partition {
+        comm: &group[0],
+        row_offset: 0,
+        global_rows: data.n_rows(),
+    });
+    let err = FitParams::new(2)
+        .check()
+        .unwrap()
+        .fit_spread_restarts(view, &group[0], &mut Silent)
+        .unwrap_err();
+    assert!(err.to_string().contains("whole table"), "{err}");
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::FitArgs;
 use crate::checkpoint;
-use crate::config::{ConfigFile, FitSettings, SemiChoice};
+use crate::config::{ConfigFile, FitSettings, SemiChoice, Split};
 use crate::dataset::{self, LoadedData};
 use crate::distributed;
 use crate::error::UsageError;
@@ -80,7 +80,8 @@ pub fn run(args: FitArgs) -> Result<()> {
     }
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
-    let data = load_data(&s, verbosity)?;
+    let spread = comm.filter(|_| s.split == Split::Restarts);
+    let data = load_data(&s, verbosity, spread.is_none())?;
     let load_secs = started.elapsed().as_secs_f64();
 
     let semi = semi_supervision(&s, &data)?;
@@ -93,14 +94,18 @@ pub fn run(args: FitArgs) -> Result<()> {
         params.resume = Some(state);
     }
     let params = params.check().map_err(|e| UsageError(e.to_string()))?;
-    let run = run_fit(&params, data.view(), &s, verbosity, fingerprint)
+    let spread = spread.map(|c| c as &dyn gmm_core::Collective);
+    let run = run_fit(&params, data.view(), &s, verbosity, fingerprint, spread)
         .map_err(|e| explain_fit_error(e, &s, &data))?;
 
     if let Some(c) = comm
         && c.rank() > 0
     {
-        // Rank 0 writes everything; this rank sends it its predictions.
-        if let Err(e) = send_predictions(c, &run.fit.model, &data) {
+        // Rank 0 writes everything; when the rows are split, this rank
+        // sends it the predictions of its share.
+        if data.share.is_some()
+            && let Err(e) = send_predictions(c, &run.fit.model, &data)
+        {
             eprintln!("error: rank {}: {e:#}", c.rank());
             c.abort(crate::error::exit_code(&e));
         }
@@ -169,8 +174,14 @@ pub fn run(args: FitArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads the job's rows, with a progress display.
-pub(crate) fn load_data(s: &FitSettings, verbosity: Verbosity) -> Result<LoadedData> {
+/// Loads the job's rows, with a progress display. Under mpirun, each
+/// process loads its share of the rows when `share_rows`, else the whole
+/// table (in memory: the processes would race to build one cache).
+pub(crate) fn load_data(
+    s: &FitSettings,
+    verbosity: Verbosity,
+    share_rows: bool,
+) -> Result<LoadedData> {
     let started = Instant::now();
     let loading = spinner(verbosity, &format!("loading {}", s.data.input));
     let on_open = |source: &gmm_io::TableSource| {
@@ -195,7 +206,9 @@ pub(crate) fn load_data(s: &FitSettings, verbosity: Verbosity) -> Result<LoadedD
                 },
             }
         }
-        Some(c) => dataset::load_share(&s.data, c, s.chunk_rows, on_open)?,
+        Some(c) if share_rows => dataset::load_share(&s.data, c, s.chunk_rows, on_open)?,
+        // A failure on one process (a file it cannot see) ends them all.
+        Some(_) => distributed::agree(dataset::load(&s.data, on_open))?,
     };
     loading.finish_and_clear();
     let load_secs = started.elapsed().as_secs_f64();
@@ -250,6 +263,7 @@ pub(crate) fn run_fit(
     s: &FitSettings,
     verbosity: Verbosity,
     fingerprint: Option<String>,
+    spread: Option<&dyn gmm_core::Collective>,
 ) -> Result<FitRun> {
     let p = params.params();
     let started = Instant::now();
@@ -261,7 +275,10 @@ pub(crate) fn run_fit(
         failure: None,
         iteration_ends: Vec::new(),
     };
-    let fit = params.fit(view, &mut observer);
+    let fit = match spread {
+        None => params.fit(view, &mut observer),
+        Some(comm) => params.fit_spread_restarts(view, comm, &mut observer),
+    };
     observer.progress.finish();
     if let Some(e) = observer.failure {
         return Err(e.context("writing a checkpoint"));
@@ -592,8 +609,8 @@ fn write_predictions(
         writer.write(ids.as_ref(), proba.as_slice().expect("row-major"))?;
         start = end;
     }
-    // Under mpirun, the other ranks' rows follow, in rank order.
-    if let Some(c) = distributed::comm() {
+    // Rows split under mpirun: the other ranks' rows follow, in rank order.
+    if let (Some(c), Some(_)) = (distributed::comm(), data.share) {
         let k = model.n_components();
         for r in 1..c.size() {
             loop {
@@ -727,6 +744,7 @@ fn run_json(
             "rows": data.global_rows(),
             "input_rows": data.global_input_rows(),
             "processes": distributed::comm().map_or(1, |c| c.size()),
+            "split": distributed::comm().map(|_| if data.share.is_some() { "rows" } else { "restarts" }),
             "labeled_rows": data.n_labeled,
             "columns": data.columns,
             "column_types": data.column_types,

@@ -16,6 +16,7 @@ use super::fit::{
 };
 use crate::args::SelectArgs;
 use crate::config::{ConfigFile, FitSettings, OneOrMany};
+use crate::distributed;
 use crate::error::UsageError;
 use crate::plots::{SelectionPoint, selection_svg};
 use crate::progress::Verbosity;
@@ -122,13 +123,15 @@ pub fn run(args: SelectArgs) -> Result<()> {
     base_args.components = Some(ks[0].to_string());
     base_args.covariance = Some(covariances[0].as_str().to_string());
     let base = FitSettings::resolve(&base_args, &cfg)?;
+    // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
-        quiet: args.fit.quiet,
-        verbose: args.fit.verbose,
+        quiet: args.fit.quiet || !distributed::is_root(),
+        verbose: args.fit.verbose && distributed::is_root(),
     };
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
-    let data = load_data(&base, verbosity)?;
+    // Under mpirun every process holds the whole table and fits its cells.
+    let data = load_data(&base, verbosity, false)?;
     let load_secs = started.elapsed().as_secs_f64();
     let semi = semi_supervision(&base, &data)?;
 
@@ -153,9 +156,21 @@ pub fn run(args: SelectArgs) -> Result<()> {
         None => view,
     };
 
-    let mut cells = Vec::new();
-    for &covariance in &covariances {
-        for &k in &ks {
+    // The grid, cell by cell; under mpirun each process fits its share of
+    // the cells on the whole table, and rank 0 gathers them.
+    let grid: Vec<(CovarianceType, usize)> = covariances
+        .iter()
+        .flat_map(|&c| ks.iter().map(move |&k| (c, k)))
+        .collect();
+    let comm = distributed::comm();
+    let owner = assign_cells(&grid, data.columns.len(), comm.map_or(1, |c| c.size()));
+    let rank = comm.map_or(0, |c| c.rank());
+    let mut done: Vec<Option<CellRun>> = (0..grid.len()).map(|_| None).collect();
+    let local = (|| -> Result<()> {
+        for (i, &(covariance, k)) in grid.iter().enumerate() {
+            if owner[i] != rank {
+                continue;
+            }
             let mut s = base.clone();
             s.components = k;
             s.covariance = covariance;
@@ -163,7 +178,49 @@ pub fn run(args: SelectArgs) -> Result<()> {
             let t = Instant::now();
             let mut params = fit_params(&s, &data, semi)?;
             params.racing = racing;
-            let n_parameters = gmm_core::n_parameters(covariance, k, data.columns.len());
+            let result = params
+                .check()
+                .map_err(|e| anyhow::Error::from(UsageError(e.to_string())))
+                .and_then(|p| run_fit(&p, train_view, &s, verbosity, None, None));
+            let outcome = match result {
+                Ok(run) => Ok(run.fit),
+                Err(e) => match e.downcast_ref::<GmmError>() {
+                    // A cell the data cannot support is reported, not fatal.
+                    Some(
+                        GmmError::TooFewRows { .. }
+                        | GmmError::TooFewComponents { .. }
+                        | GmmError::Degenerate { .. }
+                        | GmmError::EmptyComponent { .. }
+                        | GmmError::AllRestartsDropped { .. },
+                    ) => Err(e.to_string()),
+                    _ => return Err(e),
+                },
+            };
+            // A fit cut short by Ctrl-C or SIGTERM is not a result.
+            super::check_interrupted()?;
+            done[i] = Some(CellRun {
+                outcome,
+                seconds: t.elapsed().as_secs_f64(),
+            });
+        }
+        Ok(())
+    })();
+    if let Some(c) = comm {
+        // Every process stops if one failed; then all hand their cells on.
+        distributed::agree(local)?;
+        exchange_cells(c, &mut done);
+        if c.rank() > 0 {
+            // Whether rank 0 published.
+            return distributed::agree(Ok(()));
+        }
+    } else {
+        local?;
+    }
+    // Rank 0 (or the only process) writes; the others learn whether it did.
+    let finish = || -> Result<()> {
+        let mut cells = Vec::with_capacity(grid.len());
+        for (&(covariance, k), run) in grid.iter().zip(done) {
+            let run = run.expect("every cell was fitted by some process");
             let mut cell = Cell {
                 k,
                 covariance,
@@ -171,23 +228,19 @@ pub fn run(args: SelectArgs) -> Result<()> {
                 bic: None,
                 aic: None,
                 icl: None,
-                n_parameters,
+                n_parameters: gmm_core::n_parameters(covariance, k, data.columns.len()),
                 n_iter: None,
                 converged: None,
-                seconds: 0.0,
+                seconds: run.seconds,
                 validation_log_likelihood: None,
                 restarts_raced: 0,
                 restart_iterations: 0,
                 error: None,
                 fit: None,
             };
-            let result = params
-                .check()
-                .map_err(|e| anyhow::Error::from(UsageError(e.to_string())))
-                .and_then(|p| run_fit(&p, train_view, &s, verbosity, None));
-            match result {
-                Ok(run) => {
-                    let r = &run.fit.report;
+            match run.outcome {
+                Ok(fit) => {
+                    let r = &fit.report;
                     cell.log_likelihood = Some(r.mean_log_likelihood * r.n_rows);
                     cell.bic = Some(r.bic);
                     cell.aic = Some(r.aic);
@@ -202,123 +255,188 @@ pub fn run(args: SelectArgs) -> Result<()> {
                     cell.restart_iterations = r.restarts.iter().map(|x| x.n_iter).sum();
                     if let Some((_, valid)) = &split {
                         let v = view.without_labels().with_weights(Some(valid));
-                        cell.validation_log_likelihood = Some(run.fit.model.score_sums(v)?.mean());
+                        cell.validation_log_likelihood = Some(fit.model.score_sums(v)?.mean());
                     }
-                    cell.fit = Some(run.fit);
+                    cell.fit = Some(fit);
                 }
-                Err(e) => match e.downcast_ref::<GmmError>() {
-                    // A cell the data cannot support is reported, not fatal.
-                    Some(
-                        GmmError::TooFewRows { .. }
-                        | GmmError::TooFewComponents { .. }
-                        | GmmError::Degenerate { .. }
-                        | GmmError::EmptyComponent { .. }
-                        | GmmError::AllRestartsDropped { .. },
-                    ) => cell.error = Some(e.to_string()),
-                    _ => return Err(e),
-                },
+                Err(message) => cell.error = Some(message),
             }
-            // A fit cut short by Ctrl-C or SIGTERM is not a result.
-            super::check_interrupted()?;
-            cell.seconds = t.elapsed().as_secs_f64();
             cells.push(cell);
         }
-    }
 
-    let winner = cells
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| c.value(criterion).map(|v| (i, v)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no cell of the grid could be fitted: {}",
-                cells[0].error.clone().unwrap_or_default()
-            )
-        })?;
+        let winner = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.value(criterion).map(|v| (i, v)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no cell of the grid could be fitted: {}",
+                    cells[0].error.clone().unwrap_or_default()
+                )
+            })?;
 
-    // Outputs: the table, the picture, and the winner's run directory, all
-    // published together.
-    let dir = &base.out;
-    let mut outputs = OutputSet::new();
-    outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
-    let w = &cells[winner];
-    let summary = json!({
-        "criterion": criterion.name(),
-        "winner": { "k": w.k, "covariance": w.covariance, criterion.name(): w.value(criterion), "run_dir": dir.join("winner") },
-        "racing": racing.map_or(json!(false), |r| json!({
-            "first_round": r.first_round,
-            "keep": r.keep,
-            "margin": r.margin,
-        })),
-        "validation_fraction": validation_fraction,
-        "rows": data.dataset.n_rows(),
-        "columns": data.columns,
-        "n_init": base.n_init,
-        "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
-        "cells": cells,
-    });
-    let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
-    outputs.add_bytes(dir.join("selection.json"), summary_text.as_bytes())?;
-    let points: Vec<SelectionPoint> = cells
-        .iter()
-        .filter_map(|c| {
-            c.value(criterion).map(|value| SelectionPoint {
-                k: c.k,
-                covariance: c.covariance.to_string(),
-                value,
+        // Outputs: the table, the picture, and the winner's run directory, all
+        // published together.
+        let dir = &base.out;
+        let mut outputs = OutputSet::new();
+        outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
+        let w = &cells[winner];
+        let summary = json!({
+            "criterion": criterion.name(),
+            "winner": { "k": w.k, "covariance": w.covariance, criterion.name(): w.value(criterion), "run_dir": dir.join("winner") },
+            "racing": racing.map_or(json!(false), |r| json!({
+                "first_round": r.first_round,
+                "keep": r.keep,
+                "margin": r.margin,
+            })),
+            "validation_fraction": validation_fraction,
+            "rows": data.dataset.n_rows(),
+            "columns": data.columns,
+            "n_init": base.n_init,
+            "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
+            "cells": cells,
+        });
+        let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
+        outputs.add_bytes(dir.join("selection.json"), summary_text.as_bytes())?;
+        let points: Vec<SelectionPoint> = cells
+            .iter()
+            .filter_map(|c| {
+                c.value(criterion).map(|value| SelectionPoint {
+                    k: c.k,
+                    covariance: c.covariance.to_string(),
+                    value,
+                })
             })
-        })
-        .collect();
-    let svg = selection_svg(
-        &points,
-        criterion.name(),
-        Some((w.k, w.covariance.as_str())),
-    )?;
-    outputs.add_bytes(
-        dir.join(format!("{}.svg", criterion.name())),
-        svg.as_bytes(),
-    )?;
-    let mut s = base.clone();
-    s.components = w.k;
-    s.covariance = w.covariance;
-    let fit = w.fit.as_ref().expect("the winner has a fit");
-    let winner_dir = dir.join("winner");
-    let timings = Timings {
-        load: load_secs,
-        fit: w.seconds,
-        ..Timings::default()
-    };
-    let init = fit_params(&s, &data, semi)?
-        .check()
-        .map(|p| p.init_method().as_str())
-        .unwrap_or("kmeans");
-    write_run(
-        &RunContext {
-            s: &s,
-            data: &data,
-            semi,
-            init,
-            threads,
-            started,
-            verbosity,
-        },
-        fit,
-        timings,
-        &winner_dir,
-        &mut outputs,
-    )?;
-    super::check_interrupted()?;
-    outputs.commit()?;
+            .collect();
+        let svg = selection_svg(
+            &points,
+            criterion.name(),
+            Some((w.k, w.covariance.as_str())),
+        )?;
+        outputs.add_bytes(
+            dir.join(format!("{}.svg", criterion.name())),
+            svg.as_bytes(),
+        )?;
+        let mut s = base.clone();
+        s.components = w.k;
+        s.covariance = w.covariance;
+        let fit = w.fit.as_ref().expect("the winner has a fit");
+        let winner_dir = dir.join("winner");
+        let timings = Timings {
+            load: load_secs,
+            fit: w.seconds,
+            ..Timings::default()
+        };
+        let init = fit_params(&s, &data, semi)?
+            .check()
+            .map(|p| p.init_method().as_str())
+            .unwrap_or("kmeans");
+        write_run(
+            &RunContext {
+                s: &s,
+                data: &data,
+                semi,
+                init,
+                threads,
+                started,
+                verbosity,
+            },
+            fit,
+            timings,
+            &winner_dir,
+            &mut outputs,
+        )?;
+        super::check_interrupted()?;
+        outputs.commit()?;
 
-    let mut out = std::io::stdout().lock();
-    if args.fit.json {
-        write!(out, "{summary_text}")?;
-    } else {
-        write_table(&mut out, &cells, criterion, winner, dir)?;
+        let mut out = std::io::stdout().lock();
+        if args.fit.json {
+            write!(out, "{summary_text}")?;
+        } else {
+            write_table(&mut out, &cells, criterion, winner, dir)?;
+        }
+        Ok(())
+    };
+    match comm {
+        None => finish(),
+        Some(_) => distributed::agree(finish()),
     }
-    Ok(())
+}
+
+/// A cell's fit, or why the data could not support it, and its time.
+struct CellRun {
+    outcome: std::result::Result<gmm_core::Fit, String>,
+    seconds: f64,
+}
+
+/// Which process fits each cell of the grid: the costliest cells first,
+/// each to the process with the least work so far (work estimated from K
+/// and the covariance type's cost per row), the same on every process.
+fn assign_cells(grid: &[(CovarianceType, usize)], d: usize, size: usize) -> Vec<usize> {
+    let cost = |&(c, k): &(CovarianceType, usize)| {
+        let per_component = match c {
+            CovarianceType::Full | CovarianceType::Tied => d * d,
+            CovarianceType::Diag | CovarianceType::Spherical => d,
+        };
+        (k * (per_component + d)) as u64
+    };
+    let mut order: Vec<usize> = (0..grid.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(cost(&grid[i])), i));
+    let mut load = vec![0u64; size.max(1)];
+    let mut owner = vec![0; grid.len()];
+    for i in order {
+        let r = (0..load.len())
+            .min_by_key(|&r| (load[r], r))
+            .expect("at least one process");
+        owner[i] = r;
+        load[r] += cost(&grid[i]);
+    }
+    owner
+}
+
+/// Gives every process the cells the others fitted (exact to the bit).
+fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) {
+    let mut mine = Vec::new();
+    for (i, run) in done.iter().enumerate() {
+        let Some(run) = run else { continue };
+        mine.extend_from_slice(&(i as u64).to_le_bytes());
+        mine.extend_from_slice(&run.seconds.to_le_bytes());
+        let (tag, body) = match &run.outcome {
+            Ok(fit) => (0u8, fit.to_bytes()),
+            Err(message) => (1u8, message.as_bytes().to_vec()),
+        };
+        mine.push(tag);
+        mine.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        mine.extend_from_slice(&body);
+    }
+    for (r, bytes) in c.all_gather_bytes(&mine).iter().enumerate() {
+        if r == c.rank() {
+            continue;
+        }
+        let mut pos = 0;
+        let mut take = |n: usize| {
+            let b = &bytes[pos..pos + n];
+            pos += n;
+            b
+        };
+        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        let mut left = bytes.len();
+        while left > 0 {
+            let i = u64_of(take(8)) as usize;
+            let seconds = f64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+            let tag = take(1)[0];
+            let n = u64_of(take(8)) as usize;
+            let body = take(n);
+            left -= 25 + n;
+            let outcome = match tag {
+                0 => Ok(gmm_core::Fit::from_bytes(body)),
+                _ => Err(String::from_utf8_lossy(body).into_owned()),
+            };
+            done[i] = Some(CellRun { outcome, seconds });
+        }
+    }
 }
 
 /// The successive-halving settings from the flags, the `[select]` table
