@@ -76,7 +76,32 @@ fn table(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `gmm fit` of the blobs of [`table`] with weights and ids, K = `k`, and
+/// then `extra`.
+fn blobs_fit<'a>(t: &'a str, k: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "fit",
+        "--input",
+        t,
+        "--columns",
+        "x*",
+        "--weight-column",
+        "w",
+        "--id-column",
+        "id",
+        "-k",
+        k,
+    ];
+    a.extend(extra);
+    a
+}
+
 fn check_ranks(args: &[&str], predictions: &str, what: &str) {
+    check_ranks_with(args, &[], predictions, what);
+}
+
+/// The single process runs `args`; the ranks run `args` and `rank_args`.
+fn check_ranks_with(args: &[&str], rank_args: &[&str], predictions: &str, what: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let single = tmp.path().join("single");
     let mut a: Vec<&str> = args.to_vec();
@@ -85,6 +110,7 @@ fn check_ranks(args: &[&str], predictions: &str, what: &str) {
     for np in [1, 2, 3] {
         let out = tmp.path().join(format!("np{np}"));
         let mut a: Vec<&str> = args.to_vec();
+        a.extend(rank_args);
         a.extend(["--out", s(&out), "-q", "--threads", "1"]);
         let o = mpirun(np, &a);
         assert!(
@@ -95,6 +121,11 @@ fn check_ranks(args: &[&str], predictions: &str, what: &str) {
         assert_same_run(&single, &out, predictions);
         let run = read_json(&out.join("run.json"));
         assert_eq!(run["data"]["processes"], np, "{what}: {run}");
+        let cached = rank_args.contains(&"--max-memory");
+        assert_eq!(
+            run["data"]["storage"]["out_of_core"], cached,
+            "{what}: {run}"
+        );
     }
 }
 
@@ -104,27 +135,20 @@ fn mpi_ranks_give_the_single_process_model_unsupervised() {
     let t = table(tmp.path());
     for covariance in ["full", "diag", "spherical", "tied"] {
         check_ranks(
-            &[
-                "fit",
-                "--input",
+            &blobs_fit(
                 s(&t),
-                "--columns",
-                "x*",
-                "--weight-column",
-                "w",
-                "--id-column",
-                "id",
-                "-k",
                 "3",
-                "--covariance",
-                covariance,
-                "--n-init",
-                "3",
-                "--seed",
-                "5",
-                "--chunk-rows",
-                "256",
-            ],
+                &[
+                    "--covariance",
+                    covariance,
+                    "--n-init",
+                    "3",
+                    "--seed",
+                    "5",
+                    "--chunk-rows",
+                    "256",
+                ],
+            ),
             "predictions.parquet",
             covariance,
         );
@@ -164,6 +188,44 @@ fn mpi_ranks_with_labels_in_the_input() {
         ],
         "predictions.parquet",
         "labels in the input",
+    );
+}
+
+#[test]
+fn mpi_ranks_read_their_shares_from_the_out_of_core_cache() {
+    // The single process holds the table in memory; the ranks, with a tiny
+    // budget, read their shares from the cache rank 0 builds (and, on the
+    // next run, reuses).
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    let cache = tmp.path().join("cache");
+    for round in 0..2 {
+        check_ranks_with(
+            &blobs_fit(
+                s(&t),
+                "4",
+                &[
+                    "--label-column",
+                    "y",
+                    "--n-init",
+                    "2",
+                    "--chunk-rows",
+                    "256",
+                ],
+            ),
+            &["--max-memory", "1K", "--cache-dir", s(&cache)],
+            "predictions.parquet",
+            &format!("out of core, round {round}"),
+        );
+    }
+    let caches: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(caches.len(), 1, "one cache, built once: {caches:?}");
+    // The customer example: CSV input and a labeled table, through the cache.
+    check_ranks_with(
+        &["fit", "configs/customers-semi.toml", "--chunk-rows", "128"],
+        &["--max-memory", "1K", "--cache-dir", s(&cache)],
+        "predictions.csv",
+        "customers-semi, out of core",
     );
 }
 
@@ -238,27 +300,20 @@ fn mpi_restarts_spread_among_ranks_give_the_single_process_model() {
     let t = table(tmp.path());
     for covariance in ["full", "spherical"] {
         check_ranks(
-            &[
-                "fit",
-                "--input",
+            &blobs_fit(
                 s(&t),
-                "--columns",
-                "x*",
-                "--weight-column",
-                "w",
-                "--id-column",
-                "id",
-                "-k",
                 "3",
-                "--covariance",
-                covariance,
-                "--n-init",
-                "5",
-                "--seed",
-                "9",
-                "--split",
-                "restarts",
-            ],
+                &[
+                    "--covariance",
+                    covariance,
+                    "--n-init",
+                    "5",
+                    "--seed",
+                    "9",
+                    "--split",
+                    "restarts",
+                ],
+            ),
             "predictions.parquet",
             covariance,
         );

@@ -159,8 +159,19 @@ pub struct Decision {
     pub out_of_core: Option<(Tables, PathBuf)>,
 }
 
-/// Compares the selected data's estimated size with the budget.
-pub fn decide(s: &FitSettings, verbosity: Verbosity) -> Result<Decision> {
+/// The cache directory of a job.
+fn cache_dir(s: &FitSettings) -> PathBuf {
+    s.data.cache_dir.clone().unwrap_or_else(|| {
+        s.out
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(DEFAULT_CACHE_DIR)
+    })
+}
+
+/// Compares the selected data's estimated size, or one rank's share of it
+/// when the rows are split among `ranks` processes, with the budget.
+pub fn decide(s: &FitSettings, verbosity: Verbosity, ranks: usize) -> Result<Decision> {
     let (max_memory, budget_from) = match s.data.max_memory {
         Some(u64::MAX) => (None, "--max-memory / [data] max_memory (unlimited)"),
         Some(b) => (Some(b), "--max-memory / [data] max_memory"),
@@ -186,13 +197,20 @@ pub fn decide(s: &FitSettings, verbosity: Verbosity) -> Result<Decision> {
     };
     let tables = Tables::open(s)?;
     storage.estimated_bytes = tables.estimated_bytes();
-    let out_of_core = storage.estimated_bytes.is_some_and(|b| b > budget);
+    let ranks = ranks.max(1) as u64;
+    let out_of_core = storage
+        .estimated_bytes
+        .is_some_and(|b| b.div_ceil(ranks) > budget);
     verbosity.log(|| {
         format!(
-            "data: about {} as f64 rows, memory budget {} ({budget_from}): {}",
+            "data: about {}{} as f64 rows, memory budget {} ({budget_from}): {}",
             storage
                 .estimated_bytes
                 .map_or("an unknown size".into(), human_bytes),
+            match storage.estimated_bytes {
+                Some(b) if ranks > 1 => format!(" ({} a rank)", human_bytes(b.div_ceil(ranks))),
+                _ => String::new(),
+            },
             human_bytes(budget),
             if out_of_core {
                 "out of core, through a cache file"
@@ -207,30 +225,89 @@ pub fn decide(s: &FitSettings, verbosity: Verbosity) -> Result<Decision> {
             out_of_core: None,
         });
     }
-    let dir = s.data.cache_dir.clone().unwrap_or_else(|| {
-        s.out
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(DEFAULT_CACHE_DIR)
-    });
     Ok(Decision {
         storage,
-        out_of_core: Some((tables, dir)),
+        out_of_core: Some((tables, cache_dir(s))),
+    })
+}
+
+/// Under mpirun, rank 0's decision holds for all (each rank decided on its
+/// own memory): this rank's decision, made to agree with rank 0's.
+pub fn decide_together(
+    s: &FitSettings,
+    verbosity: Verbosity,
+    comm: &dyn gmm_core::Collective,
+) -> Result<Decision> {
+    let mine = crate::distributed::agree(decide(s, verbosity, comm.size()))?;
+    let all = comm.all_gather_bytes(&[u8::from(mine.out_of_core.is_some())]);
+    let root = all[0] == [1];
+    Ok(match (root, mine.out_of_core) {
+        (true, None) => Decision {
+            out_of_core: Some((crate::distributed::agree(Tables::open(s))?, cache_dir(s))),
+            ..mine
+        },
+        (false, Some(_)) => Decision {
+            out_of_core: None,
+            ..mine
+        },
+        (_, out_of_core) => Decision {
+            out_of_core,
+            ..mine
+        },
     })
 }
 
 /// Loads the rows through the cache in `dir`: reuses it when it was built
 /// from the same files and columns, else builds it (with a progress bar
 /// counting rows), then maps it.
+/// Under mpirun with the rows split (`split`: the processes and
+/// `chunk_rows`), rank 0 builds or checks the cache, then every rank maps
+/// it and takes its share of the rows; the cache directory must then be one
+/// every rank can read.
 pub fn load(
     tables: Tables,
     dir: &Path,
-    mut storage: Storage,
+    storage: Storage,
     verbosity: Verbosity,
+    split: Option<(&dyn gmm_core::Collective, usize)>,
 ) -> Result<LoadedData> {
-    let input = tables.source.path().display().to_string();
     let plan = CachePlan::new(dir, tables.parts())?;
-    let (cache, built_because, build_seconds) = match plan.open() {
+    let Some((comm, chunk_rows)) = split else {
+        let opened = open_or_build(&tables, &plan, dir, verbosity)?;
+        return from_cache(tables, opened, storage, None);
+    };
+    let built = if comm.rank() == 0 {
+        crate::distributed::agree(open_or_build(&tables, &plan, dir, verbosity).map(Some))?
+    } else {
+        crate::distributed::agree(Ok(None::<Opened>))?
+    };
+    let opened = match built {
+        Some(opened) => Ok(opened),
+        // Rank 0 has just built or checked it: open it as it is.
+        None => plan.open().map(|c| (c, None, None)).map_err(|why| {
+            anyhow::anyhow!(
+                "cannot open the out-of-core cache {} that rank 0 prepared ({why}); under mpirun --cache-dir must be a directory every rank can read, on a shared filesystem",
+                plan.path().display()
+            )
+        }),
+    };
+    let opened = crate::distributed::agree(opened)?;
+    from_cache(tables, opened, storage, Some((comm, chunk_rows)))
+}
+
+/// A cache and, when it was (re)built, why and in how many seconds.
+type Opened = (gmm_io::DataCache, Option<String>, Option<f64>);
+
+/// Reuses the cache when it was built from the same files and columns,
+/// else builds it, with a progress bar counting rows.
+fn open_or_build(
+    tables: &Tables,
+    plan: &CachePlan<'_>,
+    dir: &Path,
+    verbosity: Verbosity,
+) -> Result<Opened> {
+    let input = tables.source.path().display().to_string();
+    Ok(match plan.open() {
         Ok(cache) => {
             let rows = cache.n_rows() as u64;
             let bytes = cache.file_bytes();
@@ -295,11 +372,46 @@ pub fn load(
             });
             (cache, Some(why), Some(secs))
         }
-    };
+    })
+}
 
+/// Part of a mapped region, as the engine's shared slice.
+struct Part<T: 'static> {
+    whole: gmm_core::SharedSlice<T>,
+    range: std::ops::Range<usize>,
+}
+
+impl<T: 'static> AsRef<[T]> for Part<T> {
+    fn as_ref(&self) -> &[T] {
+        &(*self.whole).as_ref()[self.range.clone()]
+    }
+}
+
+fn part<T: Send + Sync + 'static>(
+    whole: gmm_core::SharedSlice<T>,
+    range: std::ops::Range<usize>,
+) -> gmm_core::SharedSlice<T> {
+    std::sync::Arc::new(Part { whole, range })
+}
+
+/// The rows of a mapped cache: all of them, or this rank's share.
+fn from_cache(
+    tables: Tables,
+    (cache, built_because, build_seconds): Opened,
+    mut storage: Storage,
+    split: Option<(&dyn gmm_core::Collective, usize)>,
+) -> Result<LoadedData> {
     let meta = cache.meta().clone();
     let d = meta.columns.len();
-    let n_input_rows = meta.part_rows[0];
+    let n_rows = cache.n_rows();
+    let global_input_rows = meta.part_rows[0];
+    // This process's rows of [input rows, labeled rows].
+    let (a, b) = match split {
+        None => (0, n_rows),
+        Some((comm, chunk_rows)) => gmm_core::share(n_rows, chunk_rows, comm.rank(), comm.size()),
+    };
+    let (ia, ib) = (a.min(global_input_rows), b.min(global_input_rows));
+    let n_input_rows = ib - ia;
     if let (Some((lsrc, _)), Some(&0)) = (&tables.labeled, meta.part_labeled.get(1)) {
         let column = tables.label_column.as_deref().unwrap_or("label");
         anyhow::bail!(
@@ -307,9 +419,9 @@ pub fn load(
             lsrc.path().display()
         );
     }
-    let mut dataset = Dataset::from_shared(cache.values(), d)?;
+    let mut dataset = Dataset::from_shared(part(cache.values(), a * d..b * d), d)?;
     if let Some(w) = cache.weights() {
-        dataset = dataset.with_shared_weights(w)?;
+        dataset = dataset.with_shared_weights(part(w, a..b))?;
     }
     let n_labeled: usize = meta.part_labeled.iter().sum();
     let mut classes = None;
@@ -317,7 +429,7 @@ pub fn load(
         && n_labeled > 0
     {
         let c = Classes::from_names(names.clone());
-        dataset = dataset.with_shared_labels(codes, c.len())?;
+        dataset = dataset.with_shared_labels(part(codes, a..b), c.len())?;
         classes = Some(c);
     }
     // Ids are not cached: they are read again, alone (one column).
@@ -331,7 +443,15 @@ pub fn load(
                 weight: None,
                 id: Some(id),
             };
-            tables.source.read_all(&only_ids)?.ids
+            match tables.source.known_rows() {
+                Some(_) if tables.source.format() == gmm_io::InputFormat::Parquet => {
+                    tables.source.read_rows(&only_ids, ia..ib)?.ids
+                }
+                _ => {
+                    let ids = tables.source.read_all(&only_ids)?.ids;
+                    ids.map(|ids| ids.slice(ia, ib - ia))
+                }
+            }
         }
     };
     storage.cache = Some(CacheUse {
@@ -351,7 +471,11 @@ pub fn load(
         classes,
         label_column: tables.label_column,
         n_labeled,
-        share: None,
+        share: split.map(|_| crate::dataset::Share {
+            row_offset: a,
+            global_rows: n_rows,
+            global_input_rows,
+        }),
         storage,
     })
 }

@@ -207,32 +207,27 @@ impl Fit {
 /// restart can end a fit with arrive as themselves, anything else as the
 /// sending rank's message.
 pub(crate) fn put_error(out: &mut Vec<u8>, e: &GmmError) {
-    match *e {
+    let (tag, place) = match *e {
         GmmError::Degenerate {
             component,
             restart,
             iteration,
-        } => {
-            put_u64(out, 1);
-            for v in [component, restart, iteration] {
-                put_u64(out, v as u64);
-            }
-        }
+        } => (1, [component, restart, iteration]),
         GmmError::EmptyComponent {
             component,
             restart,
             iteration,
-        } => {
-            put_u64(out, 2);
-            for v in [component, restart, iteration] {
-                put_u64(out, v as u64);
-            }
-        }
-        GmmError::Interrupted => put_u64(out, 3),
+        } => (2, [component, restart, iteration]),
+        GmmError::Interrupted => (3, [0; 3]),
         ref other => {
             put_u64(out, 4);
             put_str(out, &other.to_string());
+            return;
         }
+    };
+    put_u64(out, tag);
+    for v in place {
+        put_u64(out, v as u64);
     }
 }
 
@@ -255,7 +250,10 @@ pub(crate) fn get_error(r: &mut Reader<'_>, rank: usize) -> GmmError {
                 iteration,
             }
         }
-        3 => GmmError::Interrupted,
+        3 => {
+            three(r);
+            GmmError::Interrupted
+        }
         _ => GmmError::OnRank {
             rank,
             message: get_str(r),

@@ -194,11 +194,11 @@ pub(crate) fn load_data(
     let data = match distributed::comm() {
         // Past the memory budget, through the out-of-core cache.
         None => {
-            let decision = outofcore::decide(s, verbosity)?;
+            let decision = outofcore::decide(s, verbosity, 1)?;
             match decision.out_of_core {
                 Some((tables, dir)) => {
                     loading.finish_and_clear();
-                    outofcore::load(tables, &dir, decision.storage, verbosity)?
+                    outofcore::load(tables, &dir, decision.storage, verbosity, None)?
                 }
                 None => LoadedData {
                     storage: decision.storage,
@@ -206,7 +206,21 @@ pub(crate) fn load_data(
                 },
             }
         }
-        Some(c) if share_rows => dataset::load_share(&s.data, c, s.chunk_rows, on_open)?,
+        // The same, each process holding its share of the rows.
+        Some(c) if share_rows => {
+            let decision = outofcore::decide_together(s, verbosity, c)?;
+            match decision.out_of_core {
+                Some((tables, dir)) => {
+                    loading.finish_and_clear();
+                    let split = Some((c as &dyn gmm_core::Collective, s.chunk_rows));
+                    outofcore::load(tables, &dir, decision.storage, verbosity, split)?
+                }
+                None => LoadedData {
+                    storage: decision.storage,
+                    ..dataset::load_share(&s.data, c, s.chunk_rows, on_open)?
+                },
+            }
+        }
         // A failure on one process (a file it cannot see) ends them all.
         Some(_) => distributed::agree(dataset::load(&s.data, on_open))?,
     };
