@@ -662,42 +662,66 @@ fn reseed(
     GaussianMixture::new(ndarray::Array1::from(weights), means, covariances).map_err(|_| bad[0])
 }
 
-/// Gives every rank the starts the others computed (`None` where this
-/// rank computed nothing): after it, `starts` holds every restart's start
-/// up to the first failure in restart order.
-fn exchange_starts(comm: &dyn Collective, starts: &mut [Option<Result<RestartSnapshot>>]) {
-    let mut mine = Vec::new();
-    for (restart, start) in starts.iter().enumerate() {
-        let Some(start) = start else { continue };
-        collective::put_u64(&mut mine, restart as u64);
-        match start {
+/// What became of one restart on one rank: its new state, or the error that
+/// ends the fit.
+type Outcome<'a> = (
+    usize,
+    std::result::Result<&'a RestartSnapshot, &'a GmmError>,
+);
+
+/// Sends this rank's outcomes to every other rank: the others' outcomes, in
+/// rank order.
+fn exchange_outcomes(
+    comm: &dyn Collective,
+    mine: &[Outcome<'_>],
+) -> Vec<(usize, Result<RestartSnapshot>)> {
+    let mut bytes = Vec::new();
+    for (restart, outcome) in mine {
+        collective::put_u64(&mut bytes, *restart as u64);
+        match outcome {
             Ok(s) => {
-                collective::put_u64(&mut mine, 0);
-                exchange::put_snapshot(&mut mine, s);
+                collective::put_u64(&mut bytes, 0);
+                exchange::put_snapshot(&mut bytes, s);
             }
             Err(e) => {
-                collective::put_u64(&mut mine, 1);
-                exchange::put_error(&mut mine, e);
+                collective::put_u64(&mut bytes, 1);
+                exchange::put_error(&mut bytes, e);
             }
         }
     }
-    collective::put_u64(&mut mine, u64::MAX);
-    let all = comm.all_gather_bytes(&mine);
-    for (rank, bytes) in all.iter().enumerate() {
+    collective::put_u64(&mut bytes, u64::MAX);
+    let mut theirs = Vec::new();
+    for (rank, b) in comm.all_gather_bytes(&bytes).iter().enumerate() {
         if rank == comm.rank() {
             continue;
         }
-        let r = &mut collective::Reader::new(bytes);
+        let r = &mut collective::Reader::new(b);
         loop {
             let restart = r.u64();
             if restart == u64::MAX {
                 break;
             }
-            starts[restart as usize] = Some(match r.u64() {
+            let outcome = match r.u64() {
                 0 => Ok(exchange::get_snapshot(r)),
                 _ => Err(exchange::get_error(r, rank)),
-            });
+            };
+            theirs.push((restart as usize, outcome));
         }
+    }
+    theirs
+}
+
+/// Gives every rank the starts the others computed (`None` where this
+/// rank computed nothing): after it, `starts` holds every restart's start
+/// up to the first failure in restart order.
+fn exchange_starts(comm: &dyn Collective, starts: &mut [Option<Result<RestartSnapshot>>]) {
+    let mine: Vec<Outcome<'_>> = starts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, s.as_ref())))
+        .collect();
+    for (i, outcome) in exchange_outcomes(comm, &mine) {
+        starts[i] = Some(outcome);
     }
 }
 
@@ -710,38 +734,20 @@ fn exchange_states(
     mine: &[usize],
     failed: Option<(usize, GmmError)>,
 ) -> Option<(usize, GmmError)> {
-    let mut bytes = Vec::new();
-    for &i in mine {
-        if failed.as_ref().is_some_and(|(f, _)| *f <= i) {
-            break;
-        }
-        collective::put_u64(&mut bytes, i as u64);
-        exchange::put_snapshot(&mut bytes, &states[i]);
-    }
-    collective::put_u64(&mut bytes, u64::MAX);
-    match &failed {
-        None => collective::put_u64(&mut bytes, u64::MAX),
-        Some((i, e)) => {
-            collective::put_u64(&mut bytes, *i as u64);
-            exchange::put_error(&mut bytes, e);
-        }
-    }
+    let stepped = mine
+        .iter()
+        .take_while(|&&i| failed.as_ref().is_none_or(|(f, _)| i < *f))
+        .map(|&i| (i, Ok(&states[i])));
+    let outcomes: Vec<Outcome<'_>> = stepped
+        .chain(failed.as_ref().map(|(f, e)| (*f, Err(e))))
+        .collect();
+    let theirs = exchange_outcomes(comm, &outcomes);
     let mut first = failed;
-    for (rank, b) in comm.all_gather_bytes(&bytes).iter().enumerate() {
-        let r = &mut collective::Reader::new(b);
-        loop {
-            let i = r.u64();
-            if i == u64::MAX {
-                break;
-            }
-            let state = exchange::get_snapshot(r);
-            if rank != comm.rank() {
-                states[i as usize] = state;
-            }
-        }
-        let i = r.u64();
-        if i != u64::MAX && first.as_ref().is_none_or(|(f, _)| (i as usize) < *f) {
-            first = Some((i as usize, exchange::get_error(r, rank)));
+    for (i, outcome) in theirs {
+        match outcome {
+            Ok(state) => states[i] = state,
+            Err(e) if first.as_ref().is_none_or(|(f, _)| i < *f) => first = Some((i, e)),
+            Err(_) => {}
         }
     }
     first

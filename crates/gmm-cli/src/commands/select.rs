@@ -206,7 +206,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
         Ok(())
     })();
     if let Some(c) = comm {
-        // Every process stops if one failed; then all hand their cells on.
+        // Every process stops if one failed; then all hand their cells to rank 0.
         distributed::agree(local)?;
         exchange_cells(c, &mut done);
         if c.rank() > 0 {
@@ -396,7 +396,7 @@ fn assign_cells(grid: &[(CovarianceType, usize)], d: usize, size: usize) -> Vec<
     owner
 }
 
-/// Gives every process the cells the others fitted (exact to the bit).
+/// Gives rank 0 the cells the other processes fitted (exact to the bit).
 fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) {
     let mut mine = Vec::new();
     for (i, run) in done.iter().enumerate() {
@@ -411,10 +411,11 @@ fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) 
         mine.extend_from_slice(&(body.len() as u64).to_le_bytes());
         mine.extend_from_slice(&body);
     }
-    for (r, bytes) in c.all_gather_bytes(&mine).iter().enumerate() {
-        if r == c.rank() {
-            continue;
-        }
+    let all = c.all_gather_bytes(&mine);
+    if c.rank() != 0 {
+        return;
+    }
+    for bytes in all.iter().skip(1) {
         let mut pos = 0;
         let mut take = |n: usize| {
             let b = &bytes[pos..pos + n];
