@@ -327,7 +327,7 @@ pub struct SettingName {
     pub key: &'static str,
 }
 
-const fn name(
+pub const fn name(
     field: &'static str,
     flag: &'static str,
     section: &'static str,
@@ -367,8 +367,14 @@ pub const SETTING_NAMES: &[SettingName] = &[
 
 /// An engine error about a setting, told with the setting's flag and key.
 pub fn setting_error(e: GmmError) -> UsageError {
+    setting_error_in(e, SETTING_NAMES)
+}
+
+/// An engine error about a setting, told with the flag and key that
+/// `names` give it.
+pub fn setting_error_in(e: GmmError, names: &[SettingName]) -> UsageError {
     if let GmmError::InvalidParam { name, reason } = &e
-        && let Some(n) = SETTING_NAMES.iter().find(|n| n.field == *name)
+        && let Some(n) = names.iter().find(|n| n.field == *name)
     {
         return UsageError(format!("{}: {reason}", origin(n.flag, n.section, n.key)));
     }

@@ -47,6 +47,7 @@ mod model;
 mod mstep;
 mod params;
 mod pass;
+mod selection;
 mod simd;
 mod stats;
 
@@ -63,3 +64,4 @@ pub use params::{
     ValidFitParams,
 };
 pub use pass::{DEFAULT_CHUNK_ROWS, ScoreSums};
+pub use selection::{Criterion, SelectParams};

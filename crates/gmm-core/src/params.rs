@@ -197,6 +197,30 @@ impl Default for Racing {
     }
 }
 
+impl Racing {
+    /// Checks the values on their own; the error names the field
+    /// (`racing_first_round`, `racing_keep`, `racing_margin`).
+    pub fn check(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
+        if self.first_round == 0 {
+            return bad("racing_first_round", "must be at least 1".into());
+        }
+        if !(self.keep > 0.0 && self.keep <= 1.0) {
+            return bad(
+                "racing_keep",
+                format!("{} must be above 0 and at most 1", self.keep),
+            );
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            return bad(
+                "racing_margin",
+                format!("{} must be a non-negative number", self.margin),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Semi-supervised settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SemiSupervised {
@@ -446,16 +470,8 @@ impl FitParams {
         if let Some(s) = &self.semi_supervised {
             s.check()?;
         }
-        if let Some(r) = &self.racing
-            && !(r.first_round >= 1 && r.keep > 0.0 && r.keep <= 1.0 && r.margin >= 0.0)
-        {
-            return bad(
-                "racing",
-                format!(
-                    "first_round {} must be >= 1, keep {} in (0, 1], margin {} >= 0",
-                    r.first_round, r.keep, r.margin
-                ),
-            );
+        if let Some(r) = &self.racing {
+            r.check()?;
         }
         if self.checkpoint_every == Some(0) {
             return bad("checkpoint_every", "must be at least 1".into());
