@@ -26,21 +26,26 @@
 
 mod atomic;
 mod cache;
+mod column_types;
+mod decode;
 mod error;
-mod input;
+mod format;
 mod labels;
 mod model_file;
 mod predictions;
-mod read;
+mod projection;
+mod source;
 pub mod suggest;
+mod table;
 
 pub use arrow;
 pub use atomic::{OutputSet, PendingFile};
 pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };
+pub use column_types::{is_numeric, type_name};
 pub use error::{IoError, Result};
-pub use input::{ColumnSpec, InputFormat, Projection, TableSource, is_numeric, type_name};
+pub use format::InputFormat;
 pub use labels::{Classes, label_values};
 pub use model_file::{
     FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,
@@ -49,4 +54,6 @@ pub use model_file::{
 pub use predictions::{
     BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, prediction_schema,
 };
-pub use read::{Batch, DEFAULT_BATCH_ROWS, Table};
+pub use projection::{ColumnSpec, Projection};
+pub use source::TableSource;
+pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};
