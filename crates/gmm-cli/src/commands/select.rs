@@ -15,7 +15,7 @@ use super::fit::{
     RunContext, Timings, fit_params, load_data, run_fit, semi_supervision, write_run,
 };
 use crate::args::SelectArgs;
-use crate::config::{ConfigFile, FitSettings, OneOrMany};
+use crate::config::{ConfigFile, FitSettings, OneOrMany, setting_error};
 use crate::distributed;
 use crate::error::UsageError;
 use crate::plots::{SelectionPoint, selection_svg};
@@ -141,7 +141,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
     let split = validation_fraction.map(|f| {
         let w = |i: usize| view.weight(i);
         let held: Vec<bool> = (0..view.n_rows())
-            .map(|i| held_out(base.seed, i, f))
+            .map(|i| held_out(base.params.seed, i, f))
             .collect();
         let train: Vec<f64> = (0..view.n_rows())
             .map(|i| if held[i] { 0.0 } else { w(i) })
@@ -172,15 +172,15 @@ pub fn run(args: SelectArgs) -> Result<()> {
                 continue;
             }
             let mut s = base.clone();
-            s.components = k;
-            s.covariance = covariance;
+            s.params.n_components = k;
+            s.params.covariance_type = covariance;
             verbosity.log(|| format!("cell K = {k}, {covariance}"));
             let t = Instant::now();
             let mut params = fit_params(&s, &data, semi)?;
             params.racing = racing;
             let result = params
                 .check()
-                .map_err(|e| anyhow::Error::from(UsageError(e.to_string())))
+                .map_err(|e| anyhow::Error::from(setting_error(e)))
                 .and_then(|p| run_fit(&p, train_view, &s, verbosity, None, None));
             let outcome = match result {
                 Ok(run) => Ok(run.fit),
@@ -294,7 +294,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
             "validation_fraction": validation_fraction,
             "rows": data.dataset.n_rows(),
             "columns": data.columns,
-            "n_init": base.n_init,
+            "n_init": base.params.n_init,
             "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
             "cells": cells,
         });
@@ -320,8 +320,8 @@ pub fn run(args: SelectArgs) -> Result<()> {
             svg.as_bytes(),
         )?;
         let mut s = base.clone();
-        s.components = w.k;
-        s.covariance = w.covariance;
+        s.params.n_components = w.k;
+        s.params.covariance_type = w.covariance;
         let fit = w.fit.as_ref().expect("the winner has a fit");
         let winner_dir = dir.join("winner");
         let timings = Timings {
