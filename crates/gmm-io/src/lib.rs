@@ -14,6 +14,10 @@
 //! versioned JSON model file. Every output is written under a temporary name
 //! and appears only when complete ([`PendingFile`], [`OutputSet`]).
 //!
+//! [`load::load`] is the one loader of a job's rows: it decides whether they
+//! live in memory, in the memory-mapped cache, or as one process's share
+//! under a transport passed to it, and returns them as an engine dataset.
+//!
 //! ```no_run
 //! use gmm_io::{ColumnSpec, TableSource};
 //!
@@ -31,6 +35,7 @@ mod decode;
 mod error;
 mod format;
 mod labels;
+pub mod load;
 mod model_file;
 mod predictions;
 mod projection;
@@ -44,7 +49,7 @@ pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };
 pub use column_types::{is_numeric, type_name};
-pub use error::{IoError, Result};
+pub use error::{ErrorClass, IoError, Result};
 pub use format::InputFormat;
 pub use labels::{Classes, label_values};
 pub use model_file::{
