@@ -238,23 +238,9 @@ pub enum SemiChoice {
     Mode(SemiSupervisedMode),
 }
 
-/// Data settings, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataSettings {
-    pub input: String,
-    pub columns: Vec<String>,
-    pub label_column: Option<String>,
-    pub weight_column: Option<String>,
-    pub id_column: Option<String>,
-    pub labeled: Option<String>,
-    pub delimiter: Option<u8>,
-    /// Memory budget of the selected data in bytes; `None`: the default
-    /// (half of physical memory). Larger data is fitted out of core.
-    pub max_memory: Option<u64>,
-    /// Where out-of-core cache files live; `None`: `.gmm-cache` beside the
-    /// run directory.
-    pub cache_dir: Option<PathBuf>,
-}
+/// Data settings, validated: what a job reads, as gmm-io's loader takes it
+/// (`cache_dir` `None`: `.gmm-cache` beside the run directory).
+pub type DataSettings = gmm_io::load::DataSpec;
 
 /// Everything `gmm fit` runs with: the engine's settings, and what only the
 /// command line has (files, threads, output).

@@ -8,9 +8,9 @@
 //! that rank's message and exit status, and nothing is written.
 //!
 //! Without the feature, or when not started by a launcher, there is one
-//! process and none of this runs.
-
-use std::sync::OnceLock;
+//! process and none of this runs. The transport [`start`] returns is passed
+//! explicitly to the commands that share their work; nothing reads it from
+//! a global.
 
 use anyhow::Result;
 use gmm_core::Collective;
@@ -28,16 +28,9 @@ pub trait Transport: Collective {
     fn abort(&self, code: i32) -> !;
 }
 
-static COMM: OnceLock<Box<dyn Transport>> = OnceLock::new();
-
-/// The processes of this job, when it was started by an MPI launcher.
-pub fn comm() -> Option<&'static dyn Transport> {
-    COMM.get().map(|c| c.as_ref())
-}
-
 /// The rank that prints and writes: rank 0, or the only process.
-pub fn is_root() -> bool {
-    comm().is_none_or(|c| c.rank() == 0)
+pub fn is_root(comm: Option<&dyn Transport>) -> bool {
+    comm.is_none_or(|c| c.rank() == 0)
 }
 
 /// Whether a launcher (mpirun, srun) started this process as one of a job.
@@ -53,13 +46,15 @@ fn launched_by_mpi() -> bool {
     .any(|v| std::env::var_os(v).is_some())
 }
 
-/// Joins the MPI job if there is one. Call first thing in `main`, and
-/// [`finish`] before exiting.
-pub fn start() {
+/// Joins the MPI job if there is one, and returns its processes; it lives
+/// until the process exits. Call first thing in `main`, and [`finish`]
+/// before exiting.
+pub fn start() -> Option<&'static dyn Transport> {
     #[cfg(feature = "mpi")]
     if launched_by_mpi() {
-        mpi_transport::start();
+        return mpi_transport::start();
     }
+    None
 }
 
 /// Leaves the MPI job (MPI_Finalize), if one was joined.
@@ -72,8 +67,8 @@ pub fn finish() {
 /// rank gets `Ok` only if all succeeded, else the error of the lowest
 /// failing rank (that rank keeps its own error; the others get a
 /// [`RankFailed`] with its message and exit status).
-pub fn agree<T>(local: Result<T>) -> Result<T> {
-    let Some(c) = comm() else {
+pub fn agree<T>(comm: Option<&dyn Transport>, local: Result<T>) -> Result<T> {
+    let Some(c) = comm else {
         return local;
     };
     let mine = match &local {
@@ -110,7 +105,7 @@ mod mpi_transport {
     use mpi::topology::SimpleCommunicator;
     use mpi::traits::*;
 
-    use super::{COMM, Transport};
+    use super::Transport;
 
     thread_local! {
         /// Dropping the universe finalizes MPI; it lives on the main thread.
@@ -133,13 +128,12 @@ mod mpi_transport {
     unsafe impl Send for World {}
     unsafe impl Sync for World {}
 
-    pub fn start() {
-        let Some((universe, _)) = mpi::initialize_with_threading(Threading::Funneled) else {
-            return;
-        };
+    pub fn start() -> Option<&'static dyn Transport> {
+        let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)?;
         let world = universe.world();
         UNIVERSE.with(|u| *u.borrow_mut() = Some(universe));
-        let _ = COMM.set(Box::new(World(world)));
+        // The job's processes, for as long as this process runs.
+        Some(Box::leak(Box::new(World(world))))
     }
 
     pub fn finish() {

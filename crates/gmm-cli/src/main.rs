@@ -4,7 +4,6 @@ mod checkpoint;
 mod commands;
 mod dataset;
 mod distributed;
-mod outofcore;
 mod plots;
 mod progress;
 
@@ -25,15 +24,17 @@ fn main() {
             e.exit();
         }
     };
-    quiet_panics();
-    distributed::start();
-    let result = std::panic::catch_unwind(|| {
+    let comm = distributed::start();
+    quiet_panics(comm);
+    // After a panic the process only reports it and exits: nothing the
+    // closure touched (the transport included) is used again.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match cli.command {
-        args::Command::Fit(a) => commands::fit::run(a),
-        args::Command::Select(a) => commands::select::run(a),
+        args::Command::Fit(a) => commands::fit::run(a, comm),
+        args::Command::Select(a) => commands::select::run(a, comm),
         // Only fits and selections are shared among processes; anything
         // else started by mpirun would run N times over the same files.
-        _ if distributed::comm().is_some_and(|c| gmm_core::Collective::size(c) > 1) => {
+        _ if comm.is_some_and(|c| gmm_core::Collective::size(c) > 1) => {
             Err(error::UsageError(
                 "only `gmm fit` and `gmm select` run under mpirun; run the other commands as one process".into(),
             )
@@ -44,7 +45,7 @@ fn main() {
         args::Command::Sample(a) => commands::sample::run(a),
         args::Command::Inspect(a) => commands::inspect::run(a),
     }
-    });
+    }));
     let Ok(result) = result else {
         // The panic hook has said what happened.
         exit(1);
@@ -56,7 +57,7 @@ fn main() {
         }
         let code = error::exit_code(&err);
         // Under mpirun every rank has the same error: rank 0 says it.
-        if distributed::is_root() {
+        if distributed::is_root(comm) {
             let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
             eprintln!("error: {}", one_line(&chain.join(": ")));
         }
@@ -88,11 +89,11 @@ fn one_line(message: &str) -> String {
 }
 
 /// A bug is reported in one line, not a backtrace, unless RUST_BACKTRACE asks.
-fn quiet_panics() {
+fn quiet_panics(comm: Option<&'static dyn distributed::Transport>) {
     if std::env::var_os("RUST_BACKTRACE").is_some() {
         return;
     }
-    std::panic::set_hook(Box::new(|info| {
+    std::panic::set_hook(Box::new(move |info| {
         let payload = info.payload();
         let msg = payload
             .downcast_ref::<&str>()
@@ -108,7 +109,7 @@ fn quiet_panics() {
             one_line(&msg)
         );
         // The other processes of an MPI job may be waiting for this one.
-        if let Some(c) = distributed::comm()
+        if let Some(c) = comm
             && gmm_core::Collective::size(c) > 1
         {
             c.abort(1);

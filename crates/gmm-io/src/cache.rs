@@ -45,10 +45,13 @@ use gmm_core::{SharedSlice, UNLABELED};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
+use crate::column_types::type_name;
 use crate::error::{IoError, Result};
-use crate::input::{InputFormat, Projection, TableSource, type_name};
+use crate::format::InputFormat;
 use crate::labels::{Classes, label_values_at};
-use crate::read::DEFAULT_BATCH_ROWS;
+use crate::projection::Projection;
+use crate::source::TableSource;
+use crate::table::DEFAULT_BATCH_ROWS;
 
 /// Version of the cache file layout; a cache of another version is rebuilt.
 pub const CACHE_FORMAT_VERSION: u32 = 1;

@@ -143,6 +143,60 @@ pub enum IoError {
         first: PathBuf,
     },
 
+    /// A labeled table whose label column is not named and cannot be told
+    /// (it is the table's one column that is neither a feature nor the
+    /// weight column).
+    #[error(
+        "reading the labeled table: {path}: cannot tell which column holds the labels (candidates: {}); name it with --label-column or [data] label_column",
+        if candidates.is_empty() { "none".to_string() } else { candidates.join(", ") }
+    )]
+    LabelColumnUnknown {
+        path: PathBuf,
+        candidates: Vec<String>,
+    },
+
+    #[error("{path}: the label column `{column}` holds no labels")]
+    NoLabels { path: PathBuf, column: String },
+
+    /// A label outside the classes of the job.
+    #[error("{detail}")]
+    UnknownClass { detail: String },
+
+    /// The rows do not make an engine dataset.
+    #[error(transparent)]
+    Engine(#[from] gmm_core::GmmError),
+
+    #[error(
+        "building the out-of-core cache in {} (free disk space there, or choose another directory with --cache-dir)",
+        dir.display()
+    )]
+    CacheBuild {
+        dir: PathBuf,
+        #[source]
+        source: Box<IoError>,
+    },
+
+    /// A process of a job split among processes cannot open the cache that
+    /// rank 0 built or checked.
+    #[error(
+        "cannot open the out-of-core cache {} that rank 0 prepared ({why}); under mpirun --cache-dir must be a directory every rank can read, on a shared filesystem",
+        path.display()
+    )]
+    CacheNotShared { path: PathBuf, why: String },
+
+    /// The caller's observer asked loading to stop.
+    #[error("loading was interrupted")]
+    Interrupted,
+
+    /// Another process of a job split among processes failed: its rank,
+    /// the class of its error, and its message.
+    #[error("rank {rank}: {message}")]
+    OnRank {
+        rank: usize,
+        class: ErrorClass,
+        message: String,
+    },
+
     #[error("{path}: not a gmm model file: {detail}")]
     Model { path: PathBuf, detail: String },
 
@@ -150,9 +204,34 @@ pub enum IoError {
     Write { path: PathBuf, detail: String },
 }
 
+/// What kind of failure an error is, for a caller that maps errors to exit
+/// statuses or exception types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Bad or unreadable data, or a failed write.
+    Data,
+    /// A mistake in what was asked (settings, column names).
+    Usage,
+    /// Stopped on request.
+    Interrupted,
+}
+
 pub type Result<T, E = IoError> = std::result::Result<T, E>;
 
 impl IoError {
+    /// The kind of failure.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            IoError::LabelColumnUnknown { .. }
+            | IoError::Engine(gmm_core::GmmError::InvalidParam { .. }) => ErrorClass::Usage,
+            IoError::Interrupted | IoError::Engine(gmm_core::GmmError::Interrupted) => {
+                ErrorClass::Interrupted
+            }
+            IoError::OnRank { class, .. } => *class,
+            _ => ErrorClass::Data,
+        }
+    }
+
     pub(crate) fn read(path: impl Into<PathBuf>, detail: impl std::fmt::Display) -> Self {
         IoError::Read {
             path: path.into(),

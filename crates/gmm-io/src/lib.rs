@@ -14,6 +14,10 @@
 //! versioned JSON model file. Every output is written under a temporary name
 //! and appears only when complete ([`PendingFile`], [`OutputSet`]).
 //!
+//! [`load::load`] is the one loader of a job's rows: it decides whether they
+//! live in memory, in the memory-mapped cache, or as one process's share
+//! under a transport passed to it, and returns them as an engine dataset.
+//!
 //! ```no_run
 //! use gmm_io::{ColumnSpec, TableSource};
 //!
@@ -26,21 +30,27 @@
 
 mod atomic;
 mod cache;
+mod column_types;
+mod decode;
 mod error;
-mod input;
+mod format;
 mod labels;
+pub mod load;
 mod model_file;
 mod predictions;
-mod read;
+mod projection;
+mod source;
 pub mod suggest;
+mod table;
 
 pub use arrow;
 pub use atomic::{OutputSet, PendingFile};
 pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };
-pub use error::{IoError, Result};
-pub use input::{ColumnSpec, InputFormat, Projection, TableSource, is_numeric, type_name};
+pub use column_types::{is_numeric, type_name};
+pub use error::{ErrorClass, IoError, Result};
+pub use format::InputFormat;
 pub use labels::{Classes, label_values};
 pub use model_file::{
     FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,
@@ -49,4 +59,6 @@ pub use model_file::{
 pub use predictions::{
     BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, prediction_schema,
 };
-pub use read::{Batch, DEFAULT_BATCH_ROWS, Table};
+pub use projection::{ColumnSpec, Projection};
+pub use source::TableSource;
+pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};

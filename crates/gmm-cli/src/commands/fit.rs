@@ -5,18 +5,20 @@ use std::time::Instant;
 
 use anyhow::Result;
 use gmm_core::{FitParams, GaussianMixture, SemiSupervised, SemiSupervisedMode};
+use gmm_io::load::Processes;
 use gmm_io::{FitSummary, ModelFile, OutputSet, PredictionWriter, Provenance, SemiSupervisedInfo};
 use serde_json::json;
 
 use crate::args::FitArgs;
 use crate::checkpoint;
-use crate::config::{ConfigFile, FitSettings, SETTING_NAMES, SemiChoice, Split, setting_error};
-use crate::dataset::{self, LoadedData};
+use crate::config::{
+    ConfigFile, DataSettings, FitSettings, SETTING_NAMES, SemiChoice, Split, setting_error,
+};
+use crate::dataset::{self, LoadedData, StorageJson};
 use crate::distributed;
 use crate::error::UsageError;
-use crate::outofcore;
 use crate::plots;
-use crate::progress::{FitProgress, Verbosity, loading_message, spinner, thousands};
+use crate::progress::{FitProgress, Verbosity, spinner, thousands};
 
 /// Progress, plus checkpoints written to the run directory.
 struct Observer {
@@ -60,17 +62,16 @@ impl gmm_core::FitObserver for Observer {
 /// Rows per batch when writing predictions.
 const PREDICT_BATCH_ROWS: usize = 65_536;
 
-pub fn run(args: FitArgs) -> Result<()> {
+pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<()> {
     let cfg = match &args.config {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
     let s = FitSettings::resolve(&args, &cfg)?;
-    let comm = distributed::comm();
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
-        quiet: args.quiet || !distributed::is_root(),
-        verbose: args.verbose && distributed::is_root(),
+        quiet: args.quiet || !distributed::is_root(comm),
+        verbose: args.verbose && distributed::is_root(comm),
     };
     if comm.is_some() && (s.params.checkpoint_every.is_some() || s.resume) {
         return Err(UsageError(
@@ -81,11 +82,11 @@ pub fn run(args: FitArgs) -> Result<()> {
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let spread = comm.filter(|_| s.split == Split::Restarts);
-    let data = load_data(&s, verbosity, spread.is_none())?;
+    let data = load_data(&s, verbosity, comm, spread.is_none())?;
     let load_secs = started.elapsed().as_secs_f64();
 
     let semi = semi_supervision(&s, &data)?;
-    let mut params = distributed::agree(fit_params(&s, &data, semi))?;
+    let mut params = distributed::agree(comm, fit_params(&s, &data, semi))?;
     let fingerprint = (s.params.checkpoint_every.is_some() || s.resume)
         .then(|| checkpoint::fingerprint(&params, &s, &data));
     if s.resume {
@@ -95,7 +96,8 @@ pub fn run(args: FitArgs) -> Result<()> {
     }
     let params = params.check().map_err(setting_error)?;
     let spread = spread.map(|c| c as &dyn gmm_core::Collective);
-    let run = run_fit(&params, data.view(), &s, verbosity, fingerprint, spread)
+    let view = data.view(comm.map(|c| c as &dyn gmm_core::Collective));
+    let run = run_fit(&params, view, &s, verbosity, fingerprint, spread)
         .map_err(|e| explain_fit_error(e, &s, &data))?;
 
     if let Some(c) = comm
@@ -110,7 +112,7 @@ pub fn run(args: FitArgs) -> Result<()> {
             c.abort(crate::error::exit_code(&e));
         }
         // Whether rank 0 published.
-        return distributed::agree(Ok(()));
+        return distributed::agree(comm, Ok(()));
     }
 
     // Outputs, all published together at the end.
@@ -131,6 +133,7 @@ pub fn run(args: FitArgs) -> Result<()> {
             threads,
             started,
             verbosity,
+            comm,
         },
         &run.fit,
         timings,
@@ -150,7 +153,7 @@ pub fn run(args: FitArgs) -> Result<()> {
             c.abort(crate::error::exit_code(&e));
         }
     };
-    distributed::agree(Ok(()))?;
+    distributed::agree(comm, Ok(()))?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
     verbosity.log(|| {
@@ -174,57 +177,35 @@ pub fn run(args: FitArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads the job's rows, with a progress display. Under mpirun, each
-/// process loads its share of the rows when `share_rows`, else the whole
-/// table (in memory: the processes would race to build one cache).
+/// Loads the job's rows, with a progress display. Under mpirun (`comm`),
+/// each process loads its share of the rows when `share_rows`, else the
+/// whole table (in memory: the processes would race to build one cache).
 pub(crate) fn load_data(
     s: &FitSettings,
     verbosity: Verbosity,
+    comm: Option<&dyn distributed::Transport>,
     share_rows: bool,
 ) -> Result<LoadedData> {
     let started = Instant::now();
-    let loading = spinner(verbosity, &format!("loading {}", s.data.input));
-    let on_open = |source: &gmm_io::TableSource| {
-        loading.set_message(loading_message(
-            &s.data.input,
-            source.known_rows(),
-            source.n_files(),
-        ))
+    let processes = match comm {
+        None => Processes::One,
+        Some(c) if share_rows => Processes::RowShares {
+            comm: c,
+            chunk_rows: s.params.chunk_rows,
+        },
+        Some(c) => Processes::Replicated(c),
     };
-    let data = match distributed::comm() {
-        // Past the memory budget, through the out-of-core cache.
-        None => {
-            let decision = outofcore::decide(s, verbosity, 1)?;
-            match decision.out_of_core {
-                Some((tables, dir)) => {
-                    loading.finish_and_clear();
-                    outofcore::load(tables, &dir, decision.storage, verbosity, None)?
-                }
-                None => LoadedData {
-                    storage: decision.storage,
-                    ..dataset::load(&s.data, on_open)?
-                },
-            }
-        }
-        // The same, each process holding its share of the rows.
-        Some(c) if share_rows => {
-            let decision = outofcore::decide_together(s, verbosity, c)?;
-            match decision.out_of_core {
-                Some((tables, dir)) => {
-                    loading.finish_and_clear();
-                    let split = Some((c as &dyn gmm_core::Collective, s.params.chunk_rows));
-                    outofcore::load(tables, &dir, decision.storage, verbosity, split)?
-                }
-                None => LoadedData {
-                    storage: decision.storage,
-                    ..dataset::load_share(&s.data, c, s.params.chunk_rows, on_open)?
-                },
-            }
-        }
-        // A failure on one process (a file it cannot see) ends them all.
-        Some(_) => distributed::agree(dataset::load(&s.data, on_open))?,
+    // The cache lives beside the run directory unless told otherwise.
+    let spec = DataSettings {
+        cache_dir: Some(s.data.cache_dir.clone().unwrap_or_else(|| {
+            s.out
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(gmm_io::load::DEFAULT_CACHE_DIR)
+        })),
+        ..s.data.clone()
     };
-    loading.finish_and_clear();
+    let data = dataset::load(&spec, processes, verbosity)?;
     let load_secs = started.elapsed().as_secs_f64();
     verbosity.log(|| {
         format!(
@@ -317,6 +298,8 @@ pub(crate) struct RunContext<'a> {
     pub threads: usize,
     pub started: Instant,
     pub verbosity: Verbosity,
+    /// The processes of an MPI job.
+    pub comm: Option<&'a dyn distributed::Transport>,
 }
 
 /// Adds a fit's run directory to `outputs` (committed by the caller):
@@ -337,6 +320,7 @@ pub(crate) fn write_run(
         data,
         &pred_path,
         s.predictions_format,
+        ctx.comm,
     )?);
     writing.finish_and_clear();
     timings.predictions = phase.elapsed().as_secs_f64();
@@ -366,6 +350,7 @@ pub(crate) fn write_run(
     timings.write = phase.elapsed().as_secs_f64();
     let run = run_json(
         s,
+        ctx.comm,
         ctx.threads,
         data,
         fit,
@@ -600,6 +585,7 @@ fn write_predictions(
     data: &LoadedData,
     path: &std::path::Path,
     format: gmm_io::OutputFormat,
+    comm: Option<&dyn distributed::Transport>,
 ) -> Result<gmm_io::PendingFile> {
     let mut writer =
         PredictionWriter::create(path, format, model.n_components(), data.id_field.clone())?;
@@ -614,7 +600,7 @@ fn write_predictions(
         start = end;
     }
     // Rows split under mpirun: the other ranks' rows follow, in rank order.
-    if let (Some(c), Some(_)) = (distributed::comm(), data.share) {
+    if let (Some(c), Some(_)) = (comm, data.share) {
         let k = model.n_components();
         for r in 1..c.size() {
             loop {
@@ -705,6 +691,7 @@ fn trace_csv(report: &gmm_core::FitReport) -> String {
 #[allow(clippy::too_many_arguments)]
 fn run_json(
     s: &FitSettings,
+    comm: Option<&dyn distributed::Transport>,
     threads: usize,
     data: &LoadedData,
     fit: &gmm_core::Fit,
@@ -747,8 +734,8 @@ fn run_json(
         "data": {
             "rows": data.global_rows(),
             "input_rows": data.global_input_rows(),
-            "processes": distributed::comm().map_or(1, |c| c.size()),
-            "split": distributed::comm().map(|_| if data.share.is_some() { "rows" } else { "restarts" }),
+            "processes": comm.map_or(1, |c| c.size()),
+            "split": comm.map(|_| if data.share.is_some() { "rows" } else { "restarts" }),
             "labeled_rows": data.n_labeled,
             "columns": data.columns,
             "column_types": data.column_types,

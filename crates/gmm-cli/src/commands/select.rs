@@ -58,7 +58,7 @@ impl Cell {
     }
 }
 
-pub fn run(args: SelectArgs) -> Result<()> {
+pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Result<()> {
     let cfg = match &args.fit.config {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
@@ -93,13 +93,13 @@ pub fn run(args: SelectArgs) -> Result<()> {
     let base = FitSettings::resolve(&base_args, &cfg)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
-        quiet: args.fit.quiet || !distributed::is_root(),
-        verbose: args.fit.verbose && distributed::is_root(),
+        quiet: args.fit.quiet || !distributed::is_root(comm),
+        verbose: args.fit.verbose && distributed::is_root(comm),
     };
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
     // Under mpirun every process holds the whole table and fits its cells.
-    let data = load_data(&base, verbosity, false)?;
+    let data = load_data(&base, verbosity, comm, false)?;
     let load_secs = started.elapsed().as_secs_f64();
     let semi = semi_supervision(&base, &data)?;
 
@@ -127,7 +127,6 @@ pub fn run(args: SelectArgs) -> Result<()> {
     // The grid, cell by cell; under mpirun each process fits its share of
     // the cells on the whole table, and rank 0 gathers them.
     let grid = select.cells();
-    let comm = distributed::comm();
     let owner = assign_cells(&grid, data.columns.len(), comm.map_or(1, |c| c.size()));
     let rank = comm.map_or(0, |c| c.rank());
     let mut done: Vec<Option<CellRun>> = (0..grid.len()).map(|_| None).collect();
@@ -172,11 +171,11 @@ pub fn run(args: SelectArgs) -> Result<()> {
     })();
     if let Some(c) = comm {
         // Every process stops if one failed; then all hand their cells to rank 0.
-        distributed::agree(local)?;
+        distributed::agree(comm, local)?;
         exchange_cells(c, &mut done);
         if c.rank() > 0 {
             // Whether rank 0 published.
-            return distributed::agree(Ok(()));
+            return distributed::agree(comm, Ok(()));
         }
     } else {
         local?;
@@ -307,6 +306,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
                 threads,
                 started,
                 verbosity,
+                comm,
             },
             fit,
             timings,
@@ -326,7 +326,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
     };
     match comm {
         None => finish(),
-        Some(_) => distributed::agree(finish()),
+        Some(_) => distributed::agree(comm, finish()),
     }
 }
 

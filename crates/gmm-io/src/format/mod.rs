@@ -1,0 +1,93 @@
+//! The three input formats, one module each with its schema, its reader and
+//! the diagnosis of its errors: [`csv`], [`ipc`] (Arrow IPC / Feather v2)
+//! and [`parquet`]. What they share lives here: the format of a path, one
+//! file of a table, and decoder panics turned into errors.
+
+pub(crate) mod csv;
+pub(crate) mod ipc;
+pub(crate) mod parquet;
+
+use std::path::{Path, PathBuf};
+
+use ::parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use arrow::array::RecordBatch;
+
+use crate::error::{IoError, Result};
+
+/// File formats, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Parquet,
+    ArrowIpc,
+    Csv,
+}
+
+impl InputFormat {
+    /// The format of a path by its extension (`.parquet`/`.pq`, `.arrow`/
+    /// `.feather`/`.ipc`/`.arrows`, `.csv`/`.tsv`).
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Ok(InputFormat::Parquet),
+            "arrow" | "feather" | "ipc" | "arrows" => Ok(InputFormat::ArrowIpc),
+            "csv" | "tsv" => Ok(InputFormat::Csv),
+            _ => Err(IoError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                extension: ext,
+            }),
+        }
+    }
+}
+
+/// One file of a table with what is known of it before reading.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceFile {
+    pub path: PathBuf,
+    /// Parquet footer metadata, read once.
+    pub parquet: Option<ArrowReaderMetadata>,
+    /// An Arrow IPC stream rather than an IPC file.
+    pub ipc_stream: bool,
+}
+
+/// Decoded Arrow batches with the index of the file each came from.
+pub(crate) type RawBatches<'a> = Box<dyn Iterator<Item = Result<(usize, RecordBatch)>> + Send + 'a>;
+
+/// Runs a decoder step, turning a panic into an error naming the file:
+/// the Arrow IPC reader, for one, panics on some corrupt buffer offsets
+/// instead of returning an error.
+pub(crate) fn no_panic<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".into());
+        Err(IoError::read(
+            path,
+            format!("cannot decode the file ({why}); it is corrupt or truncated"),
+        ))
+    })
+}
+
+/// Batches of one file with decoder panics turned into errors; ends at the
+/// first error.
+pub(crate) fn guarded<'a>(
+    path: PathBuf,
+    mut inner: impl Iterator<Item = Result<(usize, RecordBatch)>> + Send + 'a,
+) -> RawBatches<'a> {
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let next = no_panic(&path, || Ok(inner.next())).unwrap_or_else(|e| Some(Err(e)));
+        if !matches!(next, Some(Ok(_))) {
+            done = true;
+        }
+        next
+    }))
+}

@@ -1,0 +1,325 @@
+//! Parquet: the footer read and checked once per file, the row groups of a
+//! table (one or many files) as units of work, a whole table decoded in
+//! parallel straight into one row-major buffer, and batches streamed from
+//! the row groups that overlap a range of rows.
+
+use std::fs::File;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+use ::parquet::arrow::ProjectionMask;
+use ::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
+use rayon::prelude::*;
+
+use super::{RawBatches, SourceFile, guarded, no_panic};
+use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
+use crate::error::{IoError, Result};
+use crate::projection::Projection;
+
+/// Rows per Parquet batch when row groups are decoded in parallel: small
+/// enough that a batch's columns stay in cache while they are interleaved.
+const PARALLEL_BATCH_ROWS: usize = 8_192;
+
+/// Reads and checks a Parquet file's footer.
+pub(crate) fn metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+    let f = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+        IoError::read(
+            path,
+            format!("not a readable Parquet file ({e}); check that it was written completely"),
+        )
+    })?;
+    for (i, g) in meta.metadata().row_groups().iter().enumerate() {
+        if g.num_rows() < 0 {
+            return Err(IoError::read(
+                path,
+                format!(
+                    "corrupt Parquet metadata: row group {i} claims {} rows",
+                    g.num_rows()
+                ),
+            ));
+        }
+    }
+    Ok(meta)
+}
+
+/// The files of one Parquet table, their common schema, and the path the
+/// table was opened by (for messages about the whole table).
+#[derive(Clone, Copy)]
+pub(crate) struct ParquetTable<'a> {
+    pub files: &'a [SourceFile],
+    pub schema: &'a SchemaRef,
+    pub display: &'a Path,
+}
+
+/// One row group of a table: its file, its index in that file, and its rows
+/// in the table.
+struct RowGroup {
+    file: usize,
+    row_group: usize,
+    first_row: usize,
+    n_rows: usize,
+}
+
+/// What decoding a row group gives besides the values written in place.
+struct RowGroupOutput {
+    labels: Vec<ArrayRef>,
+    ids: Vec<ArrayRef>,
+    bad_values: BadValues,
+}
+
+impl<'a> ParquetTable<'a> {
+    /// Every row group of the table, in table order.
+    fn row_groups(&self) -> Vec<RowGroup> {
+        let mut groups = Vec::new();
+        let mut row = 0;
+        for (fi, f) in self.files.iter().enumerate() {
+            let meta = f.parquet.as_ref().expect("parquet metadata");
+            for (rg, g) in meta.metadata().row_groups().iter().enumerate() {
+                // Checked non-negative when the file was opened.
+                let n = g.num_rows() as usize;
+                groups.push(RowGroup {
+                    file: fi,
+                    row_group: rg,
+                    first_row: row,
+                    n_rows: n,
+                });
+                // Corrupt metadata may claim absurd counts: saturate, and
+                // let the allocation refuse them.
+                row = row.saturating_add(n);
+            }
+        }
+        groups
+    }
+
+    fn row_group_reader(
+        &self,
+        group: &RowGroup,
+        proj: &Projection,
+        batch_rows: usize,
+    ) -> Result<ParquetRecordBatchReader> {
+        let file = &self.files[group.file];
+        let meta = file.parquet.clone().expect("parquet metadata");
+        // Columns by name: files of one table may order them differently.
+        let names: Vec<&str> = proj
+            .all_columns()
+            .iter()
+            .map(|&i| self.schema.field(i).name().as_str())
+            .collect();
+        let fs = meta.schema();
+        let roots: Vec<usize> = names.iter().filter_map(|n| fs.index_of(n).ok()).collect();
+        let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        let f = File::open(&file.path).map_err(|e| IoError::read(&file.path, e))?;
+        ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
+            .with_projection(mask)
+            .with_row_groups(vec![group.row_group])
+            .with_batch_size(batch_rows)
+            .build()
+            .map_err(|e| decode_error(&file.path, e))
+    }
+
+    /// The decoded batches of the projected columns of the row groups that
+    /// overlap `rows` (empty ones too, so that an empty range still starts
+    /// at the right row), each with the index of its file, and the table
+    /// row of the first batch.
+    pub(crate) fn raw_batches(
+        &self,
+        proj: &Projection,
+        batch_rows: usize,
+        rows: std::ops::Range<usize>,
+    ) -> (RawBatches<'a>, usize) {
+        let table = *self;
+        let proj = proj.clone();
+        let groups: Vec<RowGroup> = self
+            .row_groups()
+            .into_iter()
+            .filter(|g| g.first_row + g.n_rows > rows.start && g.first_row < rows.end)
+            .collect();
+        let first_row = groups.first().map_or(rows.start, |g| g.first_row);
+        let raw: RawBatches<'a> =
+            Box::new(groups.into_iter().flat_map(move |g| -> RawBatches<'a> {
+                let path = &table.files[g.file].path;
+                match no_panic(path, || table.row_group_reader(&g, &proj, batch_rows)) {
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                    Ok(reader) => {
+                        let path = path.clone();
+                        guarded(
+                            path.clone(),
+                            reader.map(move |b| {
+                                b.map(|b| (g.file, b)).map_err(|e| decode_error(&path, e))
+                            }),
+                        )
+                    }
+                }
+            }));
+        (raw, first_row)
+    }
+
+    /// Decodes every row group in parallel, each straight into its own
+    /// disjoint range of one row-major buffer: the data is held once.
+    /// The buffer has room for `extra_rows` more rows.
+    pub(crate) fn read_parallel(
+        &self,
+        proj: &Projection,
+        extra_rows: usize,
+    ) -> Result<DecodedRows> {
+        let d = proj.n_features();
+        let groups = self.row_groups();
+        let n: usize = groups
+            .iter()
+            .fold(0usize, |n, g| n.saturating_add(g.n_rows));
+        let too_big = || {
+            IoError::read(
+                self.display,
+                format!(
+                    "cannot hold {n} rows x {d} columns in memory; select fewer columns or split the table"
+                ),
+            )
+        };
+        let len = n.checked_mul(d).ok_or_else(too_big)?;
+        let capacity = n
+            .checked_add(extra_rows)
+            .and_then(|r| r.checked_mul(d))
+            .ok_or_else(too_big)?;
+        let mut x: Vec<f64> = Vec::new();
+        x.try_reserve_exact(capacity).map_err(|_| too_big())?;
+        let mut weights: Option<Vec<f64>> = match proj.weight {
+            None => None,
+            Some(_) => {
+                let mut w = Vec::new();
+                w.try_reserve_exact(n).map_err(|_| too_big())?;
+                Some(w)
+            }
+        };
+
+        // Disjoint output slices, one per row group. They are written
+        // without being zeroed first: the decode touches every page once,
+        // in parallel.
+        let mut x_parts: Vec<&mut [MaybeUninit<f64>]> = Vec::with_capacity(groups.len());
+        let mut rest = &mut x.spare_capacity_mut()[..len];
+        for g in &groups {
+            let (a, b) = rest.split_at_mut(g.n_rows * d);
+            x_parts.push(a);
+            rest = b;
+        }
+        let mut w_parts: Vec<Option<&mut [MaybeUninit<f64>]>> = Vec::with_capacity(groups.len());
+        match weights.as_mut() {
+            Some(w) => {
+                let mut rest = &mut w.spare_capacity_mut()[..n];
+                for g in &groups {
+                    let (a, b) = rest.split_at_mut(g.n_rows);
+                    w_parts.push(Some(a));
+                    rest = b;
+                }
+            }
+            None => w_parts.extend(groups.iter().map(|_| None)),
+        }
+        let conv = BatchConverter::new(self.schema, proj);
+        let results: Vec<Result<RowGroupOutput>> = groups
+            .par_iter()
+            .zip(x_parts.into_par_iter())
+            .zip(w_parts.into_par_iter())
+            .map(|((g, xs), ws)| self.decode_row_group(&conv, proj, g, xs, ws))
+            .collect();
+
+        let mut labels = Vec::new();
+        let mut ids = Vec::new();
+        let mut bad_values = BadValues::new(&conv);
+        for r in results {
+            let out = r?;
+            labels.extend(out.labels);
+            ids.extend(out.ids);
+            bad_values.merge(out.bad_values);
+        }
+        if let Some(e) = bad_values.into_error() {
+            return Err(e);
+        }
+        // SAFETY: the row groups' slices partition `x[..len]` (and
+        // `weights[..n]`), and every row group returned `Ok` only after
+        // writing each element of its slice (`decode_row_group` checks that
+        // it decoded exactly the rows its slice holds, and `convert_into`
+        // writes every cell of the rows it is given).
+        unsafe {
+            x.set_len(len);
+            if let Some(w) = weights.as_mut() {
+                w.set_len(n);
+            }
+        }
+        Ok(DecodedRows {
+            x,
+            n_rows: n,
+            weights,
+            labels: concat_arrays(self.display, labels)?,
+            ids: concat_arrays(self.display, ids)?,
+        })
+    }
+
+    /// Decodes one row group into its slices.
+    fn decode_row_group(
+        &self,
+        conv: &BatchConverter,
+        proj: &Projection,
+        group: &RowGroup,
+        xs: &mut [MaybeUninit<f64>],
+        mut ws: Option<&mut [MaybeUninit<f64>]>,
+    ) -> Result<RowGroupOutput> {
+        let d = proj.n_features();
+        let path = &self.files[group.file].path;
+        let mut reader = no_panic(path, || {
+            self.row_group_reader(group, proj, PARALLEL_BATCH_ROWS)
+        })?;
+        let mut out = RowGroupOutput {
+            labels: Vec::new(),
+            ids: Vec::new(),
+            bad_values: BadValues::new(conv),
+        };
+        let mut off = 0;
+        while let Some(b) = no_panic(path, || Ok(reader.next()))? {
+            let b = b.map_err(|e| decode_error(path, e))?;
+            let rows = b.num_rows();
+            if off + rows > group.n_rows {
+                return Err(IoError::read(
+                    path,
+                    format!(
+                        "row group {} holds more rows than its metadata says ({}); the file is corrupt",
+                        group.row_group, group.n_rows
+                    ),
+                ));
+            }
+            let w_out = ws.as_deref_mut().map(|w| &mut w[off..off + rows]);
+            let (l, i) = conv.convert_into(
+                path,
+                &b,
+                group.first_row + off,
+                &mut xs[off * d..(off + rows) * d],
+                w_out,
+                &mut out.bad_values,
+            )?;
+            out.labels.extend(l);
+            out.ids.extend(i);
+            off += rows;
+        }
+        if off != group.n_rows {
+            return Err(IoError::read(
+                path,
+                format!(
+                    "row group {} holds {off} rows but its metadata says {}; the file is corrupt",
+                    group.row_group, group.n_rows
+                ),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn decode_error(path: &Path, e: impl std::fmt::Display) -> IoError {
+    IoError::read(
+        path,
+        format!("cannot decode the Parquet data ({e}); the file may be corrupt or truncated"),
+    )
+}

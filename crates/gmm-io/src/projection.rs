@@ -1,0 +1,152 @@
+//! Which columns of a table a job reads: as named ([`ColumnSpec`]), and
+//! resolved against the table's schema ([`Projection`]).
+
+use std::path::Path;
+
+use arrow::datatypes::Schema;
+
+use crate::column_types::is_numeric;
+use crate::error::{IoError, Result};
+use crate::format::InputFormat;
+use crate::suggest::closest;
+
+/// Which columns a job names: features (names or globs; empty means every
+/// numeric column but the special ones) and the special columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnSpec {
+    pub features: Vec<String>,
+    pub label: Option<String>,
+    pub weight: Option<String>,
+    pub id: Option<String>,
+}
+
+/// Resolved column indices in a table's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    pub features: Vec<usize>,
+    pub feature_names: Vec<String>,
+    pub label: Option<usize>,
+    pub weight: Option<usize>,
+    pub id: Option<usize>,
+}
+
+impl Projection {
+    /// All columns to decode, ascending.
+    pub(crate) fn all_columns(&self) -> Vec<usize> {
+        let mut cols: Vec<usize> = self
+            .features
+            .iter()
+            .copied()
+            .chain(self.label)
+            .chain(self.weight)
+            .chain(self.id)
+            .collect();
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+}
+
+/// Resolves `columns` in the schema of the table `table` (for messages):
+/// features by name or glob, or every numeric column but the special ones.
+pub(crate) fn resolve(
+    table: &Path,
+    schema: &Schema,
+    format: InputFormat,
+    columns: &ColumnSpec,
+) -> Result<Projection> {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let find = |name: &str| -> Result<usize> {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| IoError::MissingColumn {
+                path: table.to_path_buf(),
+                column: name.to_string(),
+                suggestion: closest(name, names.iter().copied()),
+                available: names.iter().map(|s| s.to_string()).collect(),
+            })
+    };
+    let label = columns.label.as_deref().map(find).transpose()?;
+    let weight = columns.weight.as_deref().map(find).transpose()?;
+    let id = columns.id.as_deref().map(find).transpose()?;
+    let special: Vec<usize> = [label, weight, id].into_iter().flatten().collect();
+
+    let mut features: Vec<usize> = Vec::new();
+    if columns.features.is_empty() {
+        for (i, f) in schema.fields().iter().enumerate() {
+            if !special.contains(&i) && is_numeric(f.data_type()) {
+                features.push(i);
+            }
+        }
+        if features.is_empty() {
+            return Err(IoError::NoFeatureColumns {
+                path: table.to_path_buf(),
+            });
+        }
+    } else {
+        for pattern in &columns.features {
+            if pattern.contains(['*', '?', '[']) {
+                let pat = glob::Pattern::new(pattern).map_err(|e| {
+                    IoError::read(table, format!("bad column pattern `{pattern}`: {e}"))
+                })?;
+                let matched: Vec<usize> = (0..names.len())
+                    .filter(|&i| pat.matches(names[i]) && !special.contains(&i))
+                    .collect();
+                if matched.is_empty() {
+                    return Err(IoError::NoColumnsMatch {
+                        path: table.to_path_buf(),
+                        pattern: pattern.clone(),
+                        available: names.iter().map(|s| s.to_string()).collect(),
+                    });
+                }
+                features.extend(
+                    matched
+                        .into_iter()
+                        .filter(|i| !features.contains(i))
+                        .collect::<Vec<_>>(),
+                );
+            } else {
+                let i = find(pattern)?;
+                if !features.contains(&i) {
+                    features.push(i);
+                }
+            }
+        }
+    }
+    for &i in &features {
+        let field = schema.field(i);
+        // CSV columns are parsed as numbers whatever was inferred; a text
+        // value then fails with its row.
+        if format != InputFormat::Csv && !is_numeric(field.data_type()) {
+            return Err(IoError::NonNumericColumn {
+                path: table.to_path_buf(),
+                column: field.name().clone(),
+                data_type: field.data_type().to_string(),
+                hint: "only integer, floating-point and decimal columns can be features",
+            });
+        }
+    }
+    if let Some(w) = weight {
+        let field = schema.field(w);
+        if format != InputFormat::Csv && !is_numeric(field.data_type()) {
+            return Err(IoError::NonNumericColumn {
+                path: table.to_path_buf(),
+                column: field.name().clone(),
+                data_type: field.data_type().to_string(),
+                hint: "a weight column must hold numbers",
+            });
+        }
+    }
+    Ok(Projection {
+        feature_names: features.iter().map(|&i| names[i].to_string()).collect(),
+        features,
+        label,
+        weight,
+        id,
+    })
+}

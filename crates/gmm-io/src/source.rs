@@ -1,0 +1,210 @@
+//! Where a table comes from: a Parquet file, a directory or glob of Parquet
+//! files, an Arrow IPC file, or a CSV file, and its schema.
+
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::{Schema, SchemaRef};
+
+use crate::column_types::same_kind;
+use crate::error::{IoError, Result};
+use crate::format::{InputFormat, SourceFile, csv, ipc, no_panic, parquet};
+use crate::projection::{ColumnSpec, Projection};
+
+/// The Parquet files under a directory, recursively (partitioned datasets
+/// such as `year=2024/part-0.parquet`), leaving out hidden and `_`-prefixed
+/// entries (`_SUCCESS`, `.crc` files, temporary directories).
+fn parquet_files_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| IoError::read(dir, e))? {
+        let entry = entry.map_err(|e| IoError::read(dir, e))?;
+        let p = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(['.', '_']) {
+            continue;
+        }
+        if p.is_dir() {
+            parquet_files_under(&p, out)?;
+        } else if p.is_file() && matches!(InputFormat::from_path(&p), Ok(InputFormat::Parquet)) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A table on disk: one or more files of one format and one schema.
+#[derive(Debug, Clone)]
+pub struct TableSource {
+    pub(crate) display: PathBuf,
+    pub(crate) format: InputFormat,
+    pub(crate) files: Vec<SourceFile>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) delimiter: u8,
+}
+
+impl TableSource {
+    /// Opens `path`: a file, a directory of Parquet files, or a glob
+    /// (`data/part-*.parquet`). `delimiter` applies to CSV (`.tsv` files
+    /// default to tab when `None`).
+    pub fn open(path: impl AsRef<Path>, delimiter: Option<u8>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = path.to_string_lossy();
+        let paths: Vec<PathBuf> = if path.is_dir() {
+            let mut files = Vec::new();
+            parquet_files_under(path, &mut files)?;
+            files.sort();
+            if files.is_empty() {
+                return Err(IoError::EmptyDirectory {
+                    path: path.to_path_buf(),
+                });
+            }
+            files
+        } else if path.exists() {
+            vec![path.to_path_buf()]
+        } else if text.contains(['*', '?', '[']) {
+            let mut files: Vec<PathBuf> = Vec::new();
+            let matches = glob::glob(&text)
+                .map_err(|e| IoError::read(path, format!("bad glob pattern: {e}")))?;
+            for m in matches {
+                // An entry the pattern cannot look into is an error, not a
+                // silently smaller table.
+                let p = m.map_err(|e| IoError::read(e.path(), e.error()))?;
+                if p.is_dir() {
+                    parquet_files_under(&p, &mut files)?;
+                } else {
+                    files.push(p);
+                }
+            }
+            files.sort();
+            files.dedup();
+            if files.is_empty() {
+                return Err(IoError::NoFilesMatch {
+                    pattern: text.into_owned(),
+                });
+            }
+            files
+        } else {
+            return Err(IoError::NotFound {
+                path: path.to_path_buf(),
+            });
+        };
+        let format = InputFormat::from_path(&paths[0])?;
+        for p in &paths[1..] {
+            let f = InputFormat::from_path(p)?;
+            if f != format {
+                return Err(IoError::read(
+                    p,
+                    "all files of a table must have the same format",
+                ));
+            }
+        }
+        if paths.len() > 1 && format != InputFormat::Parquet {
+            return Err(IoError::read(
+                path,
+                "only Parquet tables can span several files",
+            ));
+        }
+        let delimiter = delimiter.unwrap_or_else(|| {
+            if paths[0]
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
+            {
+                b'\t'
+            } else {
+                b','
+            }
+        });
+        let mut files = Vec::with_capacity(paths.len());
+        let mut schema: Option<SchemaRef> = None;
+        for p in paths {
+            let mut ipc_stream = false;
+            let (file_schema, parquet) = match format {
+                InputFormat::Parquet => {
+                    let meta = no_panic(&p, || parquet::metadata(&p))?;
+                    (meta.schema().clone(), Some(meta))
+                }
+                InputFormat::ArrowIpc => {
+                    let (schema, stream) = no_panic(&p, || ipc::schema(&p))?;
+                    ipc_stream = stream;
+                    (schema, None)
+                }
+                InputFormat::Csv => (no_panic(&p, || csv::schema(&p, delimiter))?, None),
+            };
+            if let Some(first) = &schema {
+                check_same_schema(first, &file_schema, &files[0], &p)?;
+            } else {
+                schema = Some(file_schema);
+            }
+            files.push(SourceFile {
+                path: p,
+                parquet,
+                ipc_stream,
+            });
+        }
+        Ok(TableSource {
+            display: path.to_path_buf(),
+            format,
+            files,
+            schema: schema.expect("at least one file"),
+            delimiter,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.display
+    }
+
+    pub fn format(&self) -> InputFormat {
+        self.format
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn n_files(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The number of rows if the format records it (Parquet), without reading data.
+    pub fn known_rows(&self) -> Option<usize> {
+        self.files.iter().try_fold(0usize, |n, f| {
+            let rows = f.parquet.as_ref()?.metadata().file_metadata().num_rows();
+            Some(n.saturating_add(usize::try_from(rows).unwrap_or(0)))
+        })
+    }
+
+    /// Resolves the columns a job reads.
+    pub fn project(&self, columns: &ColumnSpec) -> Result<Projection> {
+        crate::projection::resolve(&self.display, &self.schema, self.format, columns)
+    }
+}
+
+fn check_same_schema(
+    first: &Schema,
+    other: &Schema,
+    first_file: &SourceFile,
+    path: &Path,
+) -> Result<()> {
+    for f in first.fields() {
+        match other.field_with_name(f.name()) {
+            Ok(g) if same_kind(f, g) => {}
+            Ok(g) => {
+                return Err(IoError::SchemaMismatch {
+                    path: path.to_path_buf(),
+                    column: f.name().clone(),
+                    found: g.data_type().to_string(),
+                    expected: f.data_type().to_string(),
+                    first: first_file.path.clone(),
+                });
+            }
+            Err(_) => {
+                return Err(IoError::SchemaMismatch {
+                    path: path.to_path_buf(),
+                    column: f.name().clone(),
+                    found: "missing".into(),
+                    expected: f.data_type().to_string(),
+                    first: first_file.path.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Reading a table's projected columns into row-major `f64` rows, whole
+//! (Parquet row groups decoded in parallel straight into their place in one
+//! buffer) or batch by batch (for streaming predictions and scores),
+//! whatever the format: each format's module yields Arrow batches, and
+//! [`crate::decode`] turns them into rows.
+
+use std::path::PathBuf;
+
+use arrow::array::{Array, ArrayRef};
+
+use crate::column_types::type_name;
+use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
+use crate::error::{IoError, Result};
+use crate::format::parquet::ParquetTable;
+use crate::format::{InputFormat, RawBatches, csv, ipc};
+use crate::projection::Projection;
+use crate::source::TableSource;
+
+/// Rows per decoded batch when reading.
+pub const DEFAULT_BATCH_ROWS: usize = 65_536;
+
+/// A table's selected columns: features as row-major `f64`, and the special
+/// columns as they were (labels and ids keep their Arrow type).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub source: PathBuf,
+    pub columns: Vec<String>,
+    /// Arrow type of each feature column in the file, for the model file.
+    pub column_types: Vec<String>,
+    /// `n_rows x columns.len()`, row-major.
+    pub x: Vec<f64>,
+    pub n_rows: usize,
+    pub weights: Option<Vec<f64>>,
+    pub labels: Option<ArrayRef>,
+    pub ids: Option<ArrayRef>,
+}
+
+/// A batch of consecutive rows of a table.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Index of the batch's first row in the table.
+    pub first_row: usize,
+    pub n_rows: usize,
+    pub x: Vec<f64>,
+    pub weights: Option<Vec<f64>>,
+    pub labels: Option<ArrayRef>,
+    pub ids: Option<ArrayRef>,
+}
+
+impl TableSource {
+    /// Reads the projected columns of every row.
+    pub fn read_all(&self, proj: &Projection) -> Result<Table> {
+        self.read_all_with_capacity(proj, 0)
+    }
+
+    /// Reads every row, leaving room in the row buffer for `extra_rows`
+    /// more (rows of a second table appended without reallocating).
+    pub fn read_all_with_capacity(&self, proj: &Projection, extra_rows: usize) -> Result<Table> {
+        let column_types = proj
+            .features
+            .iter()
+            .map(|&i| type_name(self.schema.field(i).data_type()))
+            .collect();
+        let c = match self.format {
+            InputFormat::Parquet => self.parquet_table().read_parallel(proj, extra_rows)?,
+            _ => self.read_sequential(proj, extra_rows)?,
+        };
+        if c.n_rows == 0 {
+            return Err(IoError::EmptyTable {
+                path: self.display.clone(),
+            });
+        }
+        Ok(Table {
+            source: self.display.clone(),
+            columns: proj.feature_names.clone(),
+            column_types,
+            x: c.x,
+            n_rows: c.n_rows,
+            weights: c.weights,
+            labels: c.labels,
+            ids: c.ids,
+        })
+    }
+
+    /// Reads the rows `rows` of the table (clipped to its end): one
+    /// process's share when a fit is split among processes. Parquet row
+    /// groups outside the range are not read; CSV and Arrow IPC are parsed
+    /// from the start and the rows outside the range dropped as they go.
+    /// The result may have no rows.
+    pub fn read_rows(&self, proj: &Projection, rows: std::ops::Range<usize>) -> Result<Table> {
+        let d = proj.n_features();
+        let column_types = proj
+            .features
+            .iter()
+            .map(|&i| type_name(self.schema.field(i).data_type()))
+            .collect();
+        // Room for the whole range up front when the row count is known:
+        // growing the buffer would hold it twice while it moves.
+        let expected = self
+            .known_rows()
+            .map_or(0, |n| rows.end.min(n).saturating_sub(rows.start));
+        let mut x = Vec::new();
+        let _ = x.try_reserve_exact(expected.saturating_mul(d));
+        let mut n = 0;
+        let mut weights = proj.weight.map(|_| {
+            let mut w = Vec::new();
+            let _ = w.try_reserve_exact(expected);
+            w
+        });
+        let mut labels = Vec::new();
+        let mut ids = Vec::new();
+        for batch in self.batches_in(proj, DEFAULT_BATCH_ROWS, rows.clone())? {
+            let b = batch?;
+            let (first, last) = (b.first_row, b.first_row + b.n_rows);
+            if last <= rows.start {
+                continue;
+            }
+            if first >= rows.end {
+                break;
+            }
+            let (a, e) = (rows.start.max(first) - first, rows.end.min(last) - first);
+            x.extend_from_slice(&b.x[a * d..e * d]);
+            n += e - a;
+            if let (Some(w), Some(bw)) = (weights.as_mut(), &b.weights) {
+                w.extend_from_slice(&bw[a..e]);
+            }
+            labels.extend(b.labels.map(|l| l.slice(a, e - a)));
+            ids.extend(b.ids.map(|l| l.slice(a, e - a)));
+        }
+        let empty = |col: Option<usize>| {
+            col.map(|i| arrow::array::new_empty_array(self.schema.field(i).data_type()))
+        };
+        Ok(Table {
+            source: self.display.clone(),
+            columns: proj.feature_names.clone(),
+            column_types,
+            x,
+            n_rows: n,
+            weights,
+            labels: concat_arrays(&self.display, labels)?.or_else(|| empty(proj.label)),
+            ids: concat_arrays(&self.display, ids)?.or_else(|| empty(proj.id)),
+        })
+    }
+
+    /// CSV and Arrow IPC: batch after batch, appended to one buffer.
+    fn read_sequential(&self, proj: &Projection, extra_rows: usize) -> Result<DecodedRows> {
+        let d = proj.n_features();
+        let mut x = Vec::new();
+        let estimate = self.estimate_rows().unwrap_or(0);
+        let _ = x.try_reserve_exact(estimate.saturating_add(extra_rows).saturating_mul(d));
+        let mut n = 0;
+        let mut weights = proj.weight.map(|_| Vec::new());
+        let mut labels = Vec::new();
+        let mut ids = Vec::new();
+        for batch in self.batches(proj, DEFAULT_BATCH_ROWS)? {
+            let b = batch?;
+            x.extend_from_slice(&b.x);
+            n += b.n_rows;
+            if let (Some(w), Some(bw)) = (weights.as_mut(), b.weights) {
+                w.extend(bw);
+            }
+            labels.extend(b.labels);
+            ids.extend(b.ids);
+        }
+        Ok(DecodedRows {
+            x,
+            n_rows: n,
+            weights,
+            labels: concat_arrays(&self.display, labels)?,
+            ids: concat_arrays(&self.display, ids)?,
+        })
+    }
+
+    /// The table's files as a Parquet table.
+    fn parquet_table(&self) -> ParquetTable<'_> {
+        ParquetTable {
+            files: &self.files,
+            schema: &self.schema,
+            display: &self.display,
+        }
+    }
+
+    /// A row estimate for reserving memory, by newlines for CSV.
+    fn estimate_rows(&self) -> Option<usize> {
+        match self.format {
+            InputFormat::Parquet => self.known_rows(),
+            InputFormat::Csv => csv::count_lines(&self.files[0].path),
+            InputFormat::ArrowIpc => None,
+        }
+    }
+
+    /// The rows batch by batch, in order; each batch holds at most
+    /// `batch_rows` rows (Parquet batches also end at row-group bounds).
+    /// Only one batch is decoded at a time.
+    pub fn batches(
+        &self,
+        proj: &Projection,
+        batch_rows: usize,
+    ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
+        self.batches_in(proj, batch_rows, 0..usize::MAX)
+    }
+
+    /// Like [`TableSource::batches`], but may skip what lies outside `rows`:
+    /// Parquet row groups that do not overlap `rows` are not read at all.
+    /// The batches returned still carry their first row in the table and
+    /// may begin before or end after `rows`; clip them.
+    pub fn batches_in(
+        &self,
+        proj: &Projection,
+        batch_rows: usize,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
+        let batch_rows = batch_rows.max(1);
+        let conv = BatchConverter::new(&self.schema, proj);
+        let (raw, first_row) = match self.format {
+            // CSV and Arrow IPC are read from the start.
+            InputFormat::Csv => {
+                let path = &self.files[0].path;
+                let schema = self.schema.clone();
+                let raw = csv::raw_batches(path, schema, proj, &conv, self.delimiter, batch_rows)?;
+                (raw, 0)
+            }
+            InputFormat::ArrowIpc => (ipc::raw_batches(&self.files[0], proj, batch_rows)?, 0),
+            InputFormat::Parquet => self.parquet_table().raw_batches(proj, batch_rows, rows),
+        };
+        Ok(Box::new(Batches {
+            src: self,
+            raw,
+            conv,
+            next_row: first_row,
+            done: false,
+        }))
+    }
+}
+
+/// [`TableSource::batches`]: converts raw batches one at a time; at the
+/// first missing or non-finite value it reads on to count them all, then
+/// reports them and stops.
+struct Batches<'a> {
+    src: &'a TableSource,
+    raw: RawBatches<'a>,
+    conv: BatchConverter,
+    next_row: usize,
+    done: bool,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        if self.done {
+            return None;
+        }
+        let (file, b) = match self.raw.next()? {
+            Ok(r) => r,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let path = &self.src.files[file].path;
+        let first_row = self.next_row;
+        let rows = b.num_rows();
+        self.next_row += rows;
+        let mut bad_values = BadValues::new(&self.conv);
+        let d = self.conv.features.len();
+        let mut x: Vec<f64> = Vec::with_capacity(rows * d);
+        let mut w: Option<Vec<f64>> = self.conv.weight.as_ref().map(|_| Vec::with_capacity(rows));
+        let converted = self.conv.convert_into(
+            path,
+            &b,
+            first_row,
+            &mut x.spare_capacity_mut()[..rows * d],
+            w.as_mut().map(|w| &mut w.spare_capacity_mut()[..rows]),
+            &mut bad_values,
+        );
+        let (labels, ids) = match converted {
+            Ok(r) => r,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        if bad_values.any() {
+            self.done = true;
+            // Count the rest before reporting; a later unreadable batch
+            // ends the count, and the first problem is reported anyway.
+            while let Some(Ok((file, b))) = self.raw.next() {
+                let path = &self.src.files[file].path;
+                if self
+                    .conv
+                    .scan(path, &b, self.next_row, &mut bad_values)
+                    .is_err()
+                {
+                    break;
+                }
+                self.next_row += b.num_rows();
+            }
+            return bad_values.into_error().map(Err);
+        }
+        // SAFETY: `convert_into` returned `Ok`, so it wrote every cell of
+        // the `rows * d` values and `rows` weights it was given.
+        unsafe {
+            x.set_len(rows * d);
+            if let Some(w) = w.as_mut() {
+                w.set_len(rows);
+            }
+        }
+        Some(Ok(Batch {
+            first_row,
+            n_rows: rows,
+            x,
+            weights: w,
+            labels,
+            ids,
+        }))
+    }
+}
