@@ -40,18 +40,27 @@ pub(super) fn draw_density(
     let grid: Vec<f64> = (0..=CURVE_POINTS * 2)
         .map(|i| x0 + (x1 - x0) * i as f64 / (CURVE_POINTS * 2) as f64)
         .collect();
-    let density = |c: usize, x: f64| {
-        let s = sds[c].max(f64::MIN_POSITIVE);
-        let z = (x - means[c]) / s;
-        weights[c] * (-0.5 * z * z).exp() / (s * (std::f64::consts::TAU).sqrt())
-    };
-    let curves: Vec<Vec<(f64, f64)>> = (0..k)
-        .map(|c| grid.iter().map(|&x| (x, density(c, x))).collect())
+    // The mixture's density `p(x)` and each component's share of it,
+    // `w_k N(x | mu_k, sigma_k^2) = p(k | x) p(x)`, as the core computes them.
+    let on_grid = DataView::new(&grid, 1)?;
+    let mixture_density: Vec<f64> = model
+        .score_samples(on_grid)?
+        .into_iter()
+        .map(f64::exp)
         .collect();
-    let mixture: Vec<(f64, f64)> = grid
-        .iter()
-        .map(|&x| (x, (0..k).map(|c| density(c, x)).sum()))
+    let posterior = model.predict_proba(on_grid)?;
+    let curves: Vec<Vec<(f64, f64)>> = posterior
+        .columns()
+        .into_iter()
+        .map(|share| {
+            grid.iter()
+                .zip(&mixture_density)
+                .zip(share)
+                .map(|((&x, &p), &r)| (x, r * p))
+                .collect()
+        })
         .collect();
+    let mixture: Vec<(f64, f64)> = grid.iter().copied().zip(mixture_density).collect();
     let top = heights
         .iter()
         .copied()
