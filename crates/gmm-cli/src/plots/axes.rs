@@ -91,6 +91,11 @@ impl Axes {
 
 /// The weighted mean and covariance of the rows, in two passes over fixed
 /// chunks reduced in order (the same for any thread count).
+///
+/// Computed here because gmm-core offers no public equivalent: its data
+/// summary keeps only the columns' variances, and a one-component full fit
+/// adds `reg_covar` and fails on the singular covariances of collinear
+/// columns, which principal axes handle.
 fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
     let d = data.n_features();
     let n = data.n_rows();
