@@ -12,13 +12,16 @@ use crate::collective::{self, Collective};
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::{DataView, Dataset};
 use crate::error::{GmmError, Result};
-use crate::estep::Prepared;
+use crate::estep::RowPolicy;
 use crate::exchange;
 use crate::init::{InitContext, broad_start, initialize, warm_start};
 use crate::model::{GaussianMixture, aic, bic};
 use crate::mstep::{MStep, Trouble, m_step_parameters};
 use crate::params::{DegeneratePolicy, FitParams, SemiSupervisedMode, ValidFitParams};
-use crate::pass::{DataSummary, EmPassOutput, RowPolicy, em_pass, score_with};
+use crate::pass::{EmPassOutput, em_pass};
+use crate::predict::score_with;
+use crate::prepared::Prepared;
+use crate::summary::DataSummary;
 
 /// Receives progress while a fit runs; every method has a do-nothing default.
 pub trait FitObserver {

@@ -6,13 +6,16 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::chunks::chunked;
 use crate::covariance::Covariances;
 use crate::data::DataView;
+use crate::estep::RowPolicy;
 use crate::model::GaussianMixture;
 use crate::mstep::{N_EPS, m_step};
 use crate::params::{FitParams, InitMethod};
-use crate::pass::{DataSummary, RowPolicy, chunked, stats_from_responsibilities};
+use crate::pass::stats_from_responsibilities;
 use crate::stats::{Layout, SecondMoment, SufficientStats};
+use crate::summary::DataSummary;
 
 /// A random stream for one purpose of one restart.
 pub(crate) fn rng_for(seed: u64, parts: &[u64]) -> Xoshiro256PlusPlus {

@@ -33,6 +33,7 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod chunks;
 mod collective;
 mod covariance;
 mod data;
@@ -47,9 +48,13 @@ mod model;
 mod mstep;
 mod params;
 mod pass;
+mod predict;
+mod prepared;
 mod simd;
 mod stats;
+mod summary;
 
+pub use chunks::DEFAULT_CHUNK_ROWS;
 pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess, agree, share};
 pub use covariance::{CovarianceType, Covariances};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
@@ -62,4 +67,4 @@ pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,
     ValidFitParams,
 };
-pub use pass::{DEFAULT_CHUNK_ROWS, ScoreSums};
+pub use predict::ScoreSums;

@@ -6,10 +6,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunks::DEFAULT_CHUNK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::error::{GmmError, Result};
 use crate::model::GaussianMixture;
-use crate::pass::DEFAULT_CHUNK_ROWS;
 
 /// How a restart chooses its starting parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
