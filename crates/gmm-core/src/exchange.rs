@@ -8,8 +8,9 @@ use ndarray::{Array1, Array2, Array3};
 use crate::collective::{Reader, put_f64s, put_u64};
 use crate::covariance::{CovarianceType, Covariances};
 use crate::error::GmmError;
-use crate::fit::{Ending, Fit, FitReport, RestartReport, RestartSnapshot};
 use crate::model::GaussianMixture;
+use crate::report::{Ending, Fit, FitReport, RestartReport};
+use crate::state::RestartSnapshot;
 
 fn put_f64(out: &mut Vec<u8>, v: f64) {
     put_u64(out, v.to_bits());

@@ -46,11 +46,14 @@ mod kernel;
 pub mod linalg;
 mod model;
 mod mstep;
+mod observer;
 mod params;
 mod pass;
 mod predict;
 mod prepared;
+mod report;
 mod simd;
+mod state;
 mod stats;
 mod summary;
 
@@ -59,12 +62,12 @@ pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess
 pub use covariance::{CovarianceType, Covariances};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
-pub use fit::{
-    Ending, Fit, FitObserver, FitReport, FitState, RestartReport, RestartSnapshot, Silent,
-};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
+pub use observer::{FitObserver, Silent};
 pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,
     ValidFitParams,
 };
 pub use predict::ScoreSums;
+pub use report::{Ending, Fit, FitReport, RestartReport};
+pub use state::{FitState, RestartSnapshot};

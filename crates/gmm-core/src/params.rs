@@ -10,6 +10,7 @@ use crate::chunks::DEFAULT_CHUNK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::error::{GmmError, Result};
 use crate::model::GaussianMixture;
+use crate::state::FitState;
 
 /// How a restart chooses its starting parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -241,7 +242,7 @@ pub struct FitParams {
     /// Hand the observer a [`crate::FitState`] every this many iterations.
     pub checkpoint_every: Option<usize>,
     /// Go on from a saved state instead of initializing.
-    pub resume: Option<crate::fit::FitState>,
+    pub resume: Option<FitState>,
 }
 
 impl FitParams {
@@ -279,7 +280,7 @@ impl FitParams {
         self.checkpoint_every = Some(v);
         self
     }
-    pub fn resume(mut self, v: crate::fit::FitState) -> Self {
+    pub fn resume(mut self, v: FitState) -> Self {
         self.resume = Some(v);
         self
     }

@@ -5,6 +5,7 @@ mod context;
 mod kmeans;
 mod labeled;
 mod random;
+pub(crate) mod rows;
 
 use ndarray::{Array1, Array2};
 
