@@ -337,29 +337,29 @@ fn assemble(p: Parts, comm: Option<&dyn gmm_core::Collective>) -> Result<LoadedD
         let c = match comm {
             None => Classes::from_values(&p.values),
             Some(comm) => {
-                let mine = Classes::from_values(&p.values).names().join("\n");
-                let names = comm
-                    .all_gather_bytes(mine.as_bytes())
-                    .iter()
-                    .flat_map(|b| {
-                        String::from_utf8_lossy(b)
-                            .split('\n')
-                            .filter(|n| !n.is_empty())
-                            .map(str::to_string)
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
+                let mut mine = gmm_core::wire::Writer::new();
+                for name in Classes::from_values(&p.values).names() {
+                    mine.str(name);
+                }
+                let mut names = Vec::new();
+                for b in comm.all_gather_bytes(mine.as_bytes()) {
+                    let mut r = gmm_core::wire::Reader::new(&b);
+                    while !r.is_empty() {
+                        names.push(r.str()?.to_string());
+                    }
+                }
                 Classes::from_names(names)
             }
         };
         let codes = c.encode(&p.values).map_err(anyhow::Error::msg)?;
         n_labeled = codes.iter().filter(|&&v| v != UNLABELED).count();
         if let Some(comm) = comm {
-            n_labeled = comm
-                .all_gather_bytes(&(n_labeled as u64).to_le_bytes())
-                .iter()
-                .map(|b| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize)
-                .sum();
+            let mut mine = gmm_core::wire::Writer::new();
+            mine.usize(n_labeled);
+            n_labeled = 0;
+            for b in comm.all_gather_bytes(mine.as_bytes()) {
+                n_labeled += gmm_core::wire::Reader::new(&b).usize()?;
+            }
         }
         if n_labeled > 0 {
             dataset = dataset.with_labels(codes, c.len())?;

@@ -6,7 +6,9 @@
 
 use rayon::prelude::*;
 
-use crate::collective::{self, Collective, Reader, put_f64s, put_u64};
+use crate::collective::{self, Collective};
+use crate::error::Result;
+use crate::wire::{Reader, Writer};
 
 /// Rows per chunk when nothing else is said: large enough that per-chunk
 /// bookkeeping is negligible, small enough that a chunk and its
@@ -42,22 +44,22 @@ impl OrderedSums {
         self
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.ids.len() as u64);
+    fn encode(&self, w: &mut Writer) {
+        w.usize(self.ids.len());
         for &id in &self.ids {
-            put_u64(out, id as u64);
+            w.usize(id);
         }
-        put_f64s(out, &self.values);
+        w.f64s(&self.values);
     }
 
-    fn decode(width: usize, r: &mut Reader<'_>) -> Self {
-        let n = r.u64() as usize;
-        let ids = (0..n).map(|_| r.u64() as usize).collect();
-        OrderedSums {
+    fn decode(width: usize, r: &mut Reader<'_>) -> Result<Self> {
+        let n = r.usize()?;
+        let ids = (0..n).map(|_| r.usize()).collect::<Result<_>>()?;
+        Ok(OrderedSums {
             width,
             ids,
-            values: r.f64s(),
-        }
+            values: r.f64s()?,
+        })
     }
 
     /// Every rank's sums (their chunk ids are global), on every rank.

@@ -39,7 +39,6 @@ mod covariance;
 mod data;
 mod error;
 mod estep;
-mod exchange;
 mod fit;
 mod init;
 mod kernel;
@@ -56,6 +55,7 @@ mod simd;
 mod state;
 mod stats;
 mod summary;
+pub mod wire;
 
 pub use chunks::DEFAULT_CHUNK_ROWS;
 pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess, agree, share};

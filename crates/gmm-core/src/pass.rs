@@ -7,13 +7,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::chunks::{OrderedSums, chunked};
-use crate::collective::{self, Reader, put_f64s, put_u64};
+use crate::collective;
 use crate::data::DataView;
+use crate::error::Result;
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::{self, BLOCK, LaneStats};
 use crate::prepared::Prepared;
 use crate::stats::{ExactStats, Layout, Scales, SecondMoment, SufficientStats};
 use crate::summary::DataSummary;
+use crate::wire::{Reader, Writer};
 
 /// The result of one EM pass for one model: the statistics around its means
 /// and its total objective (log-likelihood, or the semi-supervised objective)
@@ -217,27 +219,23 @@ impl WorstRows {
         self.rows.into_iter().map(|r| r.2).collect()
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.m as u64);
-        put_u64(out, self.rows.len() as u64);
+    fn encode(&self, w: &mut Writer) {
+        w.usize(self.m);
+        w.usize(self.rows.len());
         for (l, i, x) in &self.rows {
-            put_f64s(out, &[*l]);
-            put_u64(out, *i as u64);
-            put_f64s(out, x);
+            w.f64(*l);
+            w.usize(*i);
+            w.f64s(x);
         }
     }
 
-    fn decode(r: &mut Reader<'_>) -> Self {
-        let m = r.u64() as usize;
-        let n = r.u64() as usize;
+    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        let m = r.usize()?;
+        let n = r.usize()?;
         let rows = (0..n)
-            .map(|_| {
-                let l = r.f64s()[0];
-                let i = r.u64() as usize;
-                (l, i, r.f64s())
-            })
-            .collect();
-        WorstRows { m, rows }
+            .map(|_| Ok((r.f64()?, r.usize()?, r.f64s()?)))
+            .collect::<Result<_>>()?;
+        Ok(WorstRows { m, rows })
     }
 }
 

@@ -2,7 +2,7 @@
 //! bounds, means and variances, and the total weight under a row policy.
 
 use crate::chunks::{OrderedSums, chunked};
-use crate::collective::{self, put_f64s, put_u64};
+use crate::collective;
 use crate::data::DataView;
 use crate::estep::RowPolicy;
 use crate::stats::{Layout, Scales};
@@ -39,12 +39,10 @@ impl DataSummary {
         };
         let origin = match part {
             None => local_first,
-            Some(p) => {
-                collective::gather(p.comm, &local_first, |v, o| put_f64s(o, v), |r| r.f64s())
-                    .into_iter()
-                    .find(|v| !v.is_empty())
-                    .unwrap_or_default()
-            }
+            Some(p) => collective::gather(p.comm, &local_first, |v, w| w.f64s(v), |r| r.f64s())
+                .into_iter()
+                .find(|v| !v.is_empty())
+                .unwrap_or_default(),
         };
         let origin = if origin.is_empty() {
             vec![0.0; d]
@@ -98,7 +96,7 @@ impl DataSummary {
             None => (acc.max_abs, acc.sums, acc.n_positive),
             Some(p) => {
                 let max_abs =
-                    collective::gather(p.comm, &acc.max_abs, |v, o| put_f64s(o, v), |r| r.f64s())
+                    collective::gather(p.comm, &acc.max_abs, |v, w| w.f64s(v), |r| r.f64s())
                         .into_iter()
                         .fold(vec![0.0f64; d], |mut m, v| {
                             for (x, y) in m.iter_mut().zip(v) {
@@ -106,14 +104,10 @@ impl DataSummary {
                             }
                             m
                         });
-                let n_positive = collective::gather(
-                    p.comm,
-                    &acc.n_positive,
-                    |&v, o| put_u64(o, v as u64),
-                    |r| r.u64() as usize,
-                )
-                .into_iter()
-                .sum();
+                let n_positive =
+                    collective::gather(p.comm, &acc.n_positive, |&v, w| w.usize(v), |r| r.usize())
+                        .into_iter()
+                        .sum();
                 (max_abs, acc.sums.gathered(p.comm), n_positive)
             }
         };

@@ -3,10 +3,10 @@
 //! states (or the error that ends the fit), so that all go on in lockstep
 //! with the same states.
 
-use crate::collective::{self, Collective};
+use crate::collective::Collective;
 use crate::error::{GmmError, Result};
-use crate::exchange;
 use crate::state::RestartSnapshot;
+use crate::wire::{Reader, Writer};
 
 /// What became of one restart on one rank: its new state, or the error that
 /// ends the fit.
@@ -21,40 +21,48 @@ fn exchange_outcomes(
     comm: &dyn Collective,
     mine: &[Outcome<'_>],
 ) -> Vec<(usize, Result<RestartSnapshot>)> {
-    let mut bytes = Vec::new();
+    let mut w = Writer::new();
+    w.usize(mine.len());
     for (restart, outcome) in mine {
-        collective::put_u64(&mut bytes, *restart as u64);
+        w.usize(*restart);
         match outcome {
             Ok(s) => {
-                collective::put_u64(&mut bytes, 0);
-                exchange::put_snapshot(&mut bytes, s);
+                w.bool(true);
+                w.restart_snapshot(s);
             }
             Err(e) => {
-                collective::put_u64(&mut bytes, 1);
-                exchange::put_error(&mut bytes, e);
+                w.bool(false);
+                w.error(e);
             }
         }
     }
-    collective::put_u64(&mut bytes, u64::MAX);
     let mut theirs = Vec::new();
-    for (rank, b) in comm.all_gather_bytes(&bytes).iter().enumerate() {
+    for (rank, b) in comm.all_gather_bytes(w.as_bytes()).iter().enumerate() {
         if rank == comm.rank() {
             continue;
         }
-        let r = &mut collective::Reader::new(b);
-        loop {
-            let restart = r.u64();
-            if restart == u64::MAX {
-                break;
-            }
-            let outcome = match r.u64() {
-                0 => Ok(exchange::get_snapshot(r)),
-                _ => Err(exchange::get_error(r, rank)),
-            };
-            theirs.push((restart as usize, outcome));
-        }
+        let decoded = decode_outcomes(b, rank)
+            .unwrap_or_else(|e| panic!("the outcomes of rank {rank} do not decode: {e}"));
+        theirs.extend(decoded);
     }
     theirs
+}
+
+/// What [`exchange_outcomes`] sent from `rank`.
+fn decode_outcomes(bytes: &[u8], rank: usize) -> Result<Vec<(usize, Result<RestartSnapshot>)>> {
+    let r = &mut Reader::new(bytes);
+    let n = r.usize()?;
+    let mut out = Vec::with_capacity(n.min(r.remaining()));
+    for _ in 0..n {
+        let restart = r.usize()?;
+        let outcome = match r.bool()? {
+            true => Ok(r.restart_snapshot()?),
+            false => Err(r.error(rank)?),
+        };
+        out.push((restart, outcome));
+    }
+    r.finish()?;
+    Ok(out)
 }
 
 /// Gives every rank the starts the others computed (`None` where this

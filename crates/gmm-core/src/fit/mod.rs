@@ -105,14 +105,11 @@ impl ValidFitParams {
                 let n_labeled = data.n_labeled();
                 let n_labeled = match part {
                     None => n_labeled,
-                    Some(pt) => collective::gather(
-                        pt.comm,
-                        &n_labeled,
-                        |&v, o| collective::put_u64(o, v as u64),
-                        |r| r.u64() as usize,
-                    )
-                    .into_iter()
-                    .sum(),
+                    Some(pt) => {
+                        collective::gather(pt.comm, &n_labeled, |&v, w| w.usize(v), |r| r.usize())
+                            .into_iter()
+                            .sum()
+                    }
                 };
                 if n_labeled == 0 {
                     return Err(GmmError::NoLabeledRows);

@@ -49,17 +49,17 @@ impl InitRows {
             let all = collective::gather(
                 pt.comm,
                 &(x, w, l),
-                |(x, w, l), o| {
-                    collective::put_f64s(o, x);
-                    collective::put_f64s(o, w);
+                |(x, w, l), out| {
+                    out.f64s(x);
+                    out.f64s(w);
                     let l: Vec<f64> = l.iter().map(|&c| f64::from(c)).collect();
-                    collective::put_f64s(o, &l);
+                    out.f64s(&l);
                 },
                 |r| {
-                    let x = r.f64s();
-                    let w = r.f64s();
-                    let l: Vec<u32> = r.f64s().into_iter().map(|c| c as u32).collect();
-                    (x, w, l)
+                    let x = r.f64s()?;
+                    let w = r.f64s()?;
+                    let l: Vec<u32> = r.f64s()?.into_iter().map(|c| c as u32).collect();
+                    Ok((x, w, l))
                 },
             );
             (x, w, l) = all.into_iter().fold(
