@@ -40,6 +40,7 @@ mod data;
 mod error;
 mod estep;
 mod fit;
+pub mod hash;
 mod init;
 mod kernel;
 pub mod linalg;

@@ -476,10 +476,8 @@ fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Result<
 
 /// Whether row `i` is held out: a hash of (seed, row) below the fraction.
 fn held_out(seed: u64, i: usize, fraction: f64) -> bool {
-    let mut z = seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
+    use gmm_core::hash::{GOLDEN_GAMMA, mix64};
+    let z = mix64(seed ^ (i as u64).wrapping_mul(GOLDEN_GAMMA));
     ((z >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < fraction
 }
 

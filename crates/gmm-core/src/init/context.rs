@@ -5,6 +5,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::data::DataView;
 use crate::estep::RowPolicy;
+use crate::hash::splitmix64;
 use crate::params::FitParams;
 use crate::summary::DataSummary;
 
@@ -23,19 +24,6 @@ pub(crate) fn rng_for(seed: u64, parts: &[u64]) -> Xoshiro256PlusPlus {
         h = splitmix64(h ^ splitmix64(p.wrapping_add(0x9e37_79b9_7f4a_7c15)));
     }
     Xoshiro256PlusPlus::seed_from_u64(h)
-}
-
-/// A hash of (seed, row): which rows a sample keeps, independent of where
-/// the row is read.
-pub(crate) fn row_hash(seed: u64, row: u64) -> u64 {
-    splitmix64(splitmix64(seed ^ 0x0005_a3b1_e0f0_0d5e) ^ row)
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 // Purposes of the random streams.

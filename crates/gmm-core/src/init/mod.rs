@@ -14,7 +14,7 @@ use crate::estep::RowPolicy;
 use crate::model::GaussianMixture;
 use crate::params::{FitParams, InitMethod};
 
-pub(crate) use context::{InitContext, row_hash};
+pub(crate) use context::InitContext;
 use context::{STREAM_PARAMS, STREAM_ROWS, rng_for};
 use kmeans::{assignment_model, kmeans_plusplus_seeds, lloyd};
 use labeled::{class_stats, labeled_start, random_labeled_rows};

@@ -4,7 +4,7 @@
 use crate::collective;
 use crate::data::{DataView, Dataset, UNLABELED};
 use crate::estep::RowPolicy;
-use crate::init::context::row_hash;
+use crate::hash::row_hash;
 use crate::params::FitParams;
 
 /// The rows initializations read: all rows when the table has at most
