@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod faults;
 mod fit;
+mod golden;
 mod inspect;
 mod large;
 #[cfg(feature = "mpi")]

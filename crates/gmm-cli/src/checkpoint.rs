@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use gmm_core::{CovarianceType, FitState, GaussianMixture, RestartReport, RestartSnapshot};
+use gmm_core::{
+    CovarianceType, FitParams, FitState, GaussianMixture, RestartReport, RestartSnapshot,
+};
 use gmm_io::{PendingFile, covariances_from_json, covariances_to_json};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -42,9 +44,11 @@ pub fn path(dir: &Path) -> PathBuf {
 }
 
 /// What must not change between a checkpoint and its resumption: every
-/// setting that affects the result (not the thread count, which does not),
-/// and the data itself (its shape and a hash of every value, weight and label).
-pub fn fingerprint(s: &FitSettings, data: &LoadedData) -> String {
+/// engine setting that affects the result (as it serializes; not how often
+/// checkpoints are written, nor the thread count, which do not), the
+/// warm-start model, and the data itself (its shape and a hash of every
+/// value, weight and label).
+pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> String {
     let mut h = gmm_core::hash::Fingerprint::new();
     let view = data.dataset.view();
     for v in view.values() {
@@ -56,20 +60,13 @@ pub fn fingerprint(s: &FitSettings, data: &LoadedData) -> String {
     if let Some(l) = view.labels() {
         l.iter().for_each(|&v| h.write_u64(u64::from(v)));
     }
+    let params = FitParams {
+        checkpoint_every: None,
+        ..params.clone()
+    };
     let settings = serde_json::json!({
-        "components": s.components,
-        "covariance": s.covariance.as_str(),
-        "reg_covar": s.reg_covar,
-        "init": s.init.map(|i| i.as_str()),
+        "params": params,
         "init_model": s.init_model,
-        "n_init": s.n_init,
-        "max_iter": s.max_iter,
-        "tol": s.tol,
-        "seed": s.seed,
-        "chunk_rows": s.chunk_rows,
-        "on_degenerate": s.on_degenerate.as_str(),
-        "semi": format!("{:?}", s.semi),
-        "unlabeled_weight": s.unlabeled_weight,
         "columns": data.columns,
         "rows": data.dataset.n_rows(),
     });

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use gmm_core::{CovarianceType, DegeneratePolicy, InitMethod, SemiSupervisedMode};
+use gmm_core::{FitParams, GmmError, InitMethod, SemiSupervised, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 use gmm_io::suggest::closest;
 use serde::Deserialize;
@@ -256,25 +256,19 @@ pub struct DataSettings {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// Everything `gmm fit` runs with.
+/// Everything `gmm fit` runs with: the engine's settings, and what only the
+/// command line has (files, threads, output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitSettings {
     pub config_path: Option<PathBuf>,
     pub data: DataSettings,
-    pub components: usize,
-    pub covariance: CovarianceType,
-    pub reg_covar: f64,
-    pub init: Option<InitMethod>,
+    /// The engine's settings, checked on their own. Semi-supervision and a
+    /// warm-start model are filled in once the data is read
+    /// (`commands::fit::fit_params`).
+    pub params: FitParams,
+    /// The model file a warm start reads.
     pub init_model: Option<String>,
-    pub n_init: usize,
-    pub max_iter: usize,
-    pub tol: f64,
-    pub seed: u64,
     pub threads: Option<usize>,
-    pub chunk_rows: usize,
-    pub on_degenerate: DegeneratePolicy,
-    /// Save a checkpoint every this many iterations.
-    pub checkpoint_every: Option<usize>,
     /// Go on from the run directory's checkpoint.
     pub resume: bool,
     /// Under mpirun, what the processes share out.
@@ -322,6 +316,69 @@ impl FromStr for Split {
 /// Where a setting came from, for messages.
 fn origin(flag: &str, section: &str, key: &str) -> String {
     format!("--{flag} / [{section}] {key}")
+}
+
+/// Where an engine setting is set: its `FitParams` field (or the name the
+/// engine's errors give it), its flag, and its config section and key.
+pub struct SettingName {
+    pub field: &'static str,
+    pub flag: &'static str,
+    pub section: &'static str,
+    pub key: &'static str,
+}
+
+pub const fn name(
+    field: &'static str,
+    flag: &'static str,
+    section: &'static str,
+    key: &'static str,
+) -> SettingName {
+    SettingName {
+        field,
+        flag,
+        section,
+        key,
+    }
+}
+
+/// The engine's settings that the command line and configs set. Messages
+/// about a setting name its flag and key from here, and run.json files
+/// each setting under its section and key from here; settings of the
+/// engine not listed go to run.json's `engine` section.
+pub const SETTING_NAMES: &[SettingName] = &[
+    name("n_components", "components", "model", "components"),
+    name("covariance_type", "covariance", "model", "covariance"),
+    name("reg_covar", "reg-covar", "model", "reg_covar"),
+    name("init", "init", "fit", "init"),
+    name("n_init", "n-init", "fit", "n_init"),
+    name("max_iter", "max-iter", "fit", "max_iter"),
+    name("tol", "tol", "fit", "tol"),
+    name("seed", "seed", "fit", "seed"),
+    name("chunk_rows", "chunk-rows", "fit", "chunk_rows"),
+    name("on_degenerate", "on-degenerate", "fit", "on_degenerate"),
+    name("checkpoint_every", "checkpoint", "fit", "checkpoint_every"),
+    name(
+        "unlabeled_weight",
+        "unlabeled-weight",
+        "semi_supervised",
+        "unlabeled_weight",
+    ),
+];
+
+/// An engine error about a setting, told with the setting's flag and key.
+pub fn setting_error(e: GmmError) -> UsageError {
+    setting_error_in(e, SETTING_NAMES)
+}
+
+/// An engine error about a setting, told with the flag and key that
+/// `names` give it.
+pub fn setting_error_in(e: GmmError, names: &[SettingName]) -> UsageError {
+    if let GmmError::InvalidParam { name, reason } = &e
+        && let Some(n) = names.iter().find(|n| n.field == *name)
+    {
+        return UsageError(format!("{}: {reason}", origin(n.flag, n.section, n.key)));
+    }
+    UsageError(e.to_string())
 }
 
 fn parse_choice<T: FromStr>(value: &str, what: String, choices: &[&str]) -> Result<T, UsageError> {
@@ -442,27 +499,15 @@ impl FitSettings {
                     .into(),
             )
         })?;
-        if components == 0 {
-            return Err(UsageError(format!(
-                "{}: must be at least 1",
-                origin("components", "model", "components")
-            )));
-        }
+        let defaults = FitParams::default();
         let covariance = match args.covariance.as_ref().or(raw.model.covariance.as_ref()) {
             Some(c) => parse_choice(
                 c,
                 origin("covariance", "model", "covariance"),
                 &["full", "diag", "spherical", "tied"],
             )?,
-            None => CovarianceType::Full,
+            None => defaults.covariance_type,
         };
-        let reg_covar = args.reg_covar.or(raw.model.reg_covar).unwrap_or(1e-6);
-        if !(reg_covar.is_finite() && reg_covar >= 0.0) {
-            return Err(UsageError(format!(
-                "{}: {reg_covar} must be finite and non-negative",
-                origin("reg-covar", "model", "reg_covar")
-            )));
-        }
         let init_names: Vec<&str> = InitMethod::ALL.iter().map(|m| m.as_str()).collect();
         let init = args
             .init
@@ -470,31 +515,7 @@ impl FitSettings {
             .or(raw.fit.init.as_ref())
             .map(|s| parse_choice::<InitMethod>(s, origin("init", "fit", "init"), &init_names))
             .transpose()?;
-        let n_init = args.n_init.or(raw.fit.n_init).unwrap_or(1);
-        if n_init == 0 {
-            return Err(UsageError(format!(
-                "{}: must be at least 1",
-                origin("n-init", "fit", "n_init")
-            )));
-        }
-        let tol = args.tol.or(raw.fit.tol).unwrap_or(1e-3);
-        if !(tol.is_finite() && tol >= 0.0) {
-            return Err(UsageError(format!(
-                "{}: {tol} must be finite and non-negative",
-                origin("tol", "fit", "tol")
-            )));
-        }
         let threads = args.threads.or(raw.fit.threads).filter(|&t| t > 0);
-        let chunk_rows = args
-            .chunk_rows
-            .or(raw.fit.chunk_rows)
-            .unwrap_or(gmm_core::DEFAULT_CHUNK_ROWS);
-        if chunk_rows == 0 {
-            return Err(UsageError(format!(
-                "{}: must be at least 1",
-                origin("chunk-rows", "fit", "chunk_rows")
-            )));
-        }
         let on_degenerate = match args
             .on_degenerate
             .as_ref()
@@ -505,15 +526,32 @@ impl FitSettings {
                 origin("on-degenerate", "fit", "on_degenerate"),
                 &["reseed", "error", "drop-restart"],
             )?,
-            None => DegeneratePolicy::Reseed,
+            None => defaults.on_degenerate,
         };
-        let checkpoint_every = args.checkpoint.or(raw.fit.checkpoint_every);
-        if checkpoint_every == Some(0) {
-            return Err(UsageError(format!(
-                "{}: must be at least 1",
-                origin("checkpoint", "fit", "checkpoint_every")
-            )));
-        }
+        let params = FitParams {
+            n_components: components,
+            covariance_type: covariance,
+            reg_covar: args
+                .reg_covar
+                .or(raw.model.reg_covar)
+                .unwrap_or(defaults.reg_covar),
+            init,
+            n_init: args.n_init.or(raw.fit.n_init).unwrap_or(defaults.n_init),
+            max_iter: args
+                .max_iter
+                .or(raw.fit.max_iter)
+                .unwrap_or(defaults.max_iter),
+            tol: args.tol.or(raw.fit.tol).unwrap_or(defaults.tol),
+            seed: args.seed.or(raw.fit.seed).unwrap_or(defaults.seed),
+            chunk_rows: args
+                .chunk_rows
+                .or(raw.fit.chunk_rows)
+                .unwrap_or(defaults.chunk_rows),
+            on_degenerate,
+            checkpoint_every: args.checkpoint.or(raw.fit.checkpoint_every),
+            ..defaults
+        };
+        params.check_values().map_err(setting_error)?;
         let split = match args.split.as_ref().or(raw.fit.split.as_ref()) {
             Some(v) => parse_choice(v, origin("split", "fit", "split"), &["rows", "restarts"])?,
             None => Split::Rows,
@@ -534,13 +572,13 @@ impl FitSettings {
         let unlabeled_weight = args
             .unlabeled_weight
             .or(raw.semi_supervised.unlabeled_weight)
-            .unwrap_or(1.0);
-        if !(unlabeled_weight.is_finite() && unlabeled_weight >= 0.0) {
-            return Err(UsageError(format!(
-                "{}: {unlabeled_weight} must be finite and non-negative",
-                origin("unlabeled-weight", "semi_supervised", "unlabeled_weight")
-            )));
+            .unwrap_or(SemiSupervised::default().unlabeled_weight);
+        SemiSupervised {
+            unlabeled_weight,
+            ..SemiSupervised::default()
         }
+        .check()
+        .map_err(setting_error)?;
         let out = args
             .out
             .clone()
@@ -566,19 +604,9 @@ impl FitSettings {
         Ok(FitSettings {
             config_path: cfg.path.clone(),
             data,
-            components,
-            covariance,
-            reg_covar,
-            init,
+            params,
             init_model: path(&args.init_model, &raw.fit.init_model),
-            n_init,
-            max_iter: args.max_iter.or(raw.fit.max_iter).unwrap_or(100),
-            tol,
-            seed: args.seed.or(raw.fit.seed).unwrap_or(0),
             threads,
-            chunk_rows,
-            on_degenerate,
-            checkpoint_every,
             resume: args.resume,
             split,
             semi,
@@ -593,6 +621,7 @@ impl FitSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gmm_core::CovarianceType;
 
     #[test]
     fn unknown_key_names_line_section_and_suggestion() {
@@ -666,8 +695,8 @@ mod tests {
             ..Default::default()
         };
         let s = FitSettings::resolve(&args, &cfg).unwrap();
-        assert_eq!(s.components, 5);
-        assert_eq!(s.covariance, CovarianceType::Diag);
+        assert_eq!(s.params.n_components, 5);
+        assert_eq!(s.params.covariance_type, CovarianceType::Diag);
         assert_eq!(Path::new(&s.data.input), Path::new("configs/x.csv"));
     }
 

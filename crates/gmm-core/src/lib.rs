@@ -52,6 +52,7 @@ mod pass;
 mod predict;
 mod prepared;
 mod report;
+mod selection;
 mod simd;
 mod state;
 mod stats;
@@ -71,4 +72,5 @@ pub use params::{
 };
 pub use predict::ScoreSums;
 pub use report::{Ending, Fit, FitReport, RestartReport};
+pub use selection::{Criterion, SelectParams};
 pub use state::{FitState, RestartSnapshot};

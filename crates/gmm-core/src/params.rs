@@ -1,5 +1,10 @@
-//! Fit settings: a builder that mirrors what users set, checked once into
-//! [`ValidFitParams`] before any work.
+//! Fit settings: the one type that says how a fit runs, whatever front end
+//! fills it (the CLI's flags and TOML sections, a Python estimator's
+//! arguments). Defaults live in [`FitParams::default`], checks in
+//! [`FitParams::check`], which turns the settings into [`ValidFitParams`]
+//! before any work; the type serializes with serde (run files, checkpoints,
+//! model provenance record it as it is). It holds no run state: a saved
+//! [`crate::FitState`] to go on from is handed to the fit, not stored here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -193,12 +198,49 @@ impl Default for Racing {
     }
 }
 
+impl Racing {
+    /// Checks the values on their own; the error names the field
+    /// (`racing_first_round`, `racing_keep`, `racing_margin`).
+    pub fn check(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
+        if self.first_round == 0 {
+            return bad("racing_first_round", "must be at least 1".into());
+        }
+        if !(self.keep > 0.0 && self.keep <= 1.0) {
+            return bad(
+                "racing_keep",
+                format!("{} must be above 0 and at most 1", self.keep),
+            );
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            return bad(
+                "racing_margin",
+                format!("{} must be a non-negative number", self.margin),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Semi-supervised settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SemiSupervised {
     pub mode: SemiSupervisedMode,
     /// lambda: the weight of the unlabeled rows' log-likelihood in `em` mode.
     pub unlabeled_weight: f64,
+}
+
+impl SemiSupervised {
+    /// Checks the values on their own; the error names the field.
+    pub fn check(&self) -> Result<()> {
+        if !(self.unlabeled_weight.is_finite() && self.unlabeled_weight >= 0.0) {
+            return Err(GmmError::InvalidParam {
+                name: "unlabeled_weight",
+                reason: format!("{} must be finite and non-negative", self.unlabeled_weight),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for SemiSupervised {
@@ -211,8 +253,10 @@ impl Default for SemiSupervised {
 }
 
 /// Everything a fit can be told. Build with [`FitParams::new`] and the
-/// setters, then [`FitParams::check`].
-#[derive(Debug, Clone, PartialEq)]
+/// setters (or deserialize it: missing fields take their defaults), then
+/// [`FitParams::check`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FitParams {
     pub n_components: usize,
     pub covariance_type: CovarianceType,
@@ -222,7 +266,9 @@ pub struct FitParams {
     pub n_init: usize,
     /// `None`: `labeled` for semi-supervised fits, `kmeans` otherwise.
     pub init: Option<InitMethod>,
-    /// A warm start: the first restart starts from these parameters.
+    /// A warm start: the first restart starts from these parameters. Not
+    /// serialized: a front end records where the model came from.
+    #[serde(skip)]
     pub init_model: Option<GaussianMixture>,
     pub seed: u64,
     pub chunk_rows: usize,
@@ -242,13 +288,16 @@ pub struct FitParams {
     /// Hand the observer a [`crate::FitState`] every this many iterations.
     pub checkpoint_every: Option<usize>,
     /// Go on from a saved state instead of initializing.
+    #[serde(skip)]
     pub resume: Option<FitState>,
 }
 
-impl FitParams {
-    pub fn new(n_components: usize) -> Self {
+/// The defaults of every setting, in one place (scikit-learn's where it
+/// has the setting).
+impl Default for FitParams {
+    fn default() -> Self {
         FitParams {
-            n_components,
+            n_components: 1,
             covariance_type: CovarianceType::Full,
             reg_covar: 1e-6,
             tol: 1e-3,
@@ -266,6 +315,16 @@ impl FitParams {
             racing: None,
             checkpoint_every: None,
             resume: None,
+        }
+    }
+}
+
+impl FitParams {
+    /// `n_components` components, every other setting at its default.
+    pub fn new(n_components: usize) -> Self {
+        FitParams {
+            n_components,
+            ..FitParams::default()
         }
     }
     pub fn on_degenerate(mut self, v: DegeneratePolicy) -> Self {
@@ -338,59 +397,11 @@ impl FitParams {
         self
     }
 
-    /// Checks every setting on its own; checks against the data happen when
-    /// fitting.
+    /// Checks every setting on its own and against the others; checks
+    /// against the data happen when fitting.
     pub fn check(self) -> Result<ValidFitParams> {
+        self.check_values()?;
         let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
-        if self.n_components == 0 {
-            return bad("components", "must be at least 1".into());
-        }
-        if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
-            return bad(
-                "reg_covar",
-                format!("{} must be finite and non-negative", self.reg_covar),
-            );
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return bad(
-                "tol",
-                format!("{} must be finite and non-negative", self.tol),
-            );
-        }
-        if self.n_init == 0 {
-            return bad("n_init", "must be at least 1".into());
-        }
-        if self.chunk_rows == 0 {
-            return bad("chunk_rows", "must be at least 1".into());
-        }
-        if self.init_sample_rows == 0 {
-            return bad("init_sample_rows", "must be at least 1".into());
-        }
-        if self.init_rows == 0 {
-            return bad("init_rows", "must be at least 1".into());
-        }
-        if let Some(s) = &self.semi_supervised
-            && !(s.unlabeled_weight.is_finite() && s.unlabeled_weight >= 0.0)
-        {
-            return bad(
-                "unlabeled_weight",
-                format!("{} must be finite and non-negative", s.unlabeled_weight),
-            );
-        }
-        if let Some(r) = &self.racing
-            && !(r.first_round >= 1 && r.keep > 0.0 && r.keep <= 1.0 && r.margin >= 0.0)
-        {
-            return bad(
-                "racing",
-                format!(
-                    "first_round {} must be >= 1, keep {} in (0, 1], margin {} >= 0",
-                    r.first_round, r.keep, r.margin
-                ),
-            );
-        }
-        if self.checkpoint_every == Some(0) {
-            return bad("checkpoint_every", "must be at least 1".into());
-        }
         if let Some(state) = &self.resume
             && state.restarts.len() != self.n_init
         {
@@ -422,6 +433,51 @@ impl FitParams {
             );
         }
         Ok(ValidFitParams(self))
+    }
+
+    /// Checks each value on its own (ranges), without the settings that a
+    /// front end fills only once the data is read (semi-supervision, a
+    /// warm-start model): what a front end can check before any work. The
+    /// error names the field.
+    pub fn check_values(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
+        if self.n_components == 0 {
+            return bad("n_components", "must be at least 1".into());
+        }
+        if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
+            return bad(
+                "reg_covar",
+                format!("{} must be finite and non-negative", self.reg_covar),
+            );
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return bad(
+                "tol",
+                format!("{} must be finite and non-negative", self.tol),
+            );
+        }
+        if self.n_init == 0 {
+            return bad("n_init", "must be at least 1".into());
+        }
+        if self.chunk_rows == 0 {
+            return bad("chunk_rows", "must be at least 1".into());
+        }
+        if self.init_sample_rows == 0 {
+            return bad("init_sample_rows", "must be at least 1".into());
+        }
+        if self.init_rows == 0 {
+            return bad("init_rows", "must be at least 1".into());
+        }
+        if let Some(s) = &self.semi_supervised {
+            s.check()?;
+        }
+        if let Some(r) = &self.racing {
+            r.check()?;
+        }
+        if self.checkpoint_every == Some(0) {
+            return bad("checkpoint_every", "must be at least 1".into());
+        }
+        Ok(())
     }
 }
 

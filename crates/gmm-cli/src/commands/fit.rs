@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::FitArgs;
 use crate::checkpoint;
-use crate::config::{ConfigFile, FitSettings, SemiChoice, Split};
+use crate::config::{ConfigFile, FitSettings, SETTING_NAMES, SemiChoice, Split, setting_error};
 use crate::dataset::{self, LoadedData};
 use crate::distributed;
 use crate::error::UsageError;
@@ -72,7 +72,7 @@ pub fn run(args: FitArgs) -> Result<()> {
         quiet: args.quiet || !distributed::is_root(),
         verbose: args.verbose && distributed::is_root(),
     };
-    if comm.is_some() && (s.checkpoint_every.is_some() || s.resume) {
+    if comm.is_some() && (s.params.checkpoint_every.is_some() || s.resume) {
         return Err(UsageError(
             "--checkpoint and --resume are not available under mpirun; run without them".into(),
         )
@@ -86,14 +86,14 @@ pub fn run(args: FitArgs) -> Result<()> {
 
     let semi = semi_supervision(&s, &data)?;
     let mut params = distributed::agree(fit_params(&s, &data, semi))?;
-    let fingerprint =
-        (s.checkpoint_every.is_some() || s.resume).then(|| checkpoint::fingerprint(&s, &data));
+    let fingerprint = (s.params.checkpoint_every.is_some() || s.resume)
+        .then(|| checkpoint::fingerprint(&params, &s, &data));
     if s.resume {
         let state = checkpoint::load(&s.out, fingerprint.as_deref().expect("computed for resume"))?;
         verbosity.log(|| format!("resuming after iteration {}", state.iteration));
         params.resume = Some(state);
     }
-    let params = params.check().map_err(|e| UsageError(e.to_string()))?;
+    let params = params.check().map_err(setting_error)?;
     let spread = spread.map(|c| c as &dyn gmm_core::Collective);
     let run = run_fit(&params, data.view(), &s, verbosity, fingerprint, spread)
         .map_err(|e| explain_fit_error(e, &s, &data))?;
@@ -212,12 +212,12 @@ pub(crate) fn load_data(
             match decision.out_of_core {
                 Some((tables, dir)) => {
                     loading.finish_and_clear();
-                    let split = Some((c as &dyn gmm_core::Collective, s.chunk_rows));
+                    let split = Some((c as &dyn gmm_core::Collective, s.params.chunk_rows));
                     outofcore::load(tables, &dir, decision.storage, verbosity, split)?
                 }
                 None => LoadedData {
                     storage: decision.storage,
-                    ..dataset::load_share(&s.data, c, s.chunk_rows, on_open)?
+                    ..dataset::load_share(&s.data, c, s.params.chunk_rows, on_open)?
                 },
             }
         }
@@ -243,18 +243,8 @@ pub(crate) fn fit_params(
     data: &LoadedData,
     semi: Option<SemiSupervised>,
 ) -> Result<FitParams> {
-    let mut params = FitParams::new(s.components)
-        .covariance_type(s.covariance)
-        .reg_covar(s.reg_covar)
-        .tol(s.tol)
-        .max_iter(s.max_iter)
-        .n_init(s.n_init)
-        .seed(s.seed)
-        .chunk_rows(s.chunk_rows)
-        .on_degenerate(s.on_degenerate);
-    params.init = s.init;
+    let mut params = s.params.clone();
     params.semi_supervised = semi;
-    params.checkpoint_every = s.checkpoint_every;
     if let Some(path) = &s.init_model {
         params.init_model = Some(read_init_model(path, &data.columns)?);
     }
@@ -503,7 +493,7 @@ fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> 
     };
     if matches!(e, gmm_core::GmmError::Interrupted) {
         let saved = checkpoint::path(&s.out);
-        return if s.checkpoint_every.is_some() && saved.exists() {
+        return if s.params.checkpoint_every.is_some() && saved.exists() {
             crate::error::Interrupted(format!(
                 "{e}; {} holds the last checkpoint: run the same command with --resume to go on",
                 saved.display()
@@ -569,7 +559,7 @@ fn model_file(
         aic: r.aic,
         n_rows: n_rows as u64,
         total_weight: data.dataset.weights().map(|_| r.n_rows),
-        reg_covar: s.reg_covar,
+        reg_covar: s.params.reg_covar,
     };
     let mut file = ModelFile::new(&fit.model, data.columns.clone(), &summary);
     file.column_types = Some(data.column_types.clone());
@@ -591,8 +581,8 @@ fn model_file(
         input: Some(s.data.input.clone()),
         labeled: s.data.labeled.clone(),
         config: s.config_path.as_ref().map(|p| p.display().to_string()),
-        seed: Some(s.seed),
-        n_init: Some(s.n_init),
+        seed: Some(s.params.seed),
+        n_init: Some(s.params.n_init),
         init: Some(if s.init_model.is_some() {
             format!("model ({init} for other restarts)")
         } else {
@@ -814,46 +804,52 @@ fn numerical_events(r: &gmm_core::RestartReport) -> serde_json::Value {
 }
 
 /// The settings the fit ran with, every one resolved (defaults filled in),
-/// in the config file's sections and keys.
+/// in the config file's sections and keys: the engine's settings as they
+/// serialize, each under the section and key `SETTING_NAMES` gives it (the
+/// rest under `engine`), and the command line's own.
 fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
-    json!({
-        "config": s.config_path,
-        "data": {
-            "input": s.data.input,
-            "columns": s.data.columns,
-            "label_column": s.data.label_column,
-            "weight_column": s.data.weight_column,
-            "id_column": s.data.id_column,
-            "labeled": s.data.labeled,
-            "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
-            "max_memory": s.data.max_memory,
-            "cache_dir": s.data.cache_dir,
-        },
-        "model": {
-            "components": s.components,
-            "covariance": s.covariance.as_str(),
-            "reg_covar": s.reg_covar,
-        },
+    let serde_json::Value::Object(mut engine) =
+        serde_json::to_value(&s.params).expect("settings serialize")
+    else {
+        unreachable!("FitParams serializes as a map")
+    };
+    // Shown as the semi_supervised section, as the command line chose it.
+    engine.remove("semi_supervised");
+    let mut sections = json!({
+        "model": {},
         "fit": {
-            "init": s.init.map(|i| i.as_str()),
             "init_model": s.init_model,
-            "n_init": s.n_init,
-            "max_iter": s.max_iter,
-            "tol": s.tol,
-            "seed": s.seed,
             "threads": threads,
-            "chunk_rows": s.chunk_rows,
         },
         "semi_supervised": {
             "mode": match s.semi { None => None, Some(SemiChoice::Off) => Some("off".to_string()), Some(SemiChoice::Mode(m)) => Some(m.to_string()) },
             "unlabeled_weight": s.unlabeled_weight,
         },
-        "output": {
-            "dir": s.out,
-            "predictions_format": s.predictions_format.extension(),
-            "plots": s.plots,
-        },
-    })
+    });
+    for name in SETTING_NAMES {
+        if let Some(value) = engine.remove(name.field) {
+            sections[name.section][name.key] = value;
+        }
+    }
+    sections["config"] = json!(s.config_path);
+    sections["data"] = json!({
+        "input": s.data.input,
+        "columns": s.data.columns,
+        "label_column": s.data.label_column,
+        "weight_column": s.data.weight_column,
+        "id_column": s.data.id_column,
+        "labeled": s.data.labeled,
+        "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
+        "max_memory": s.data.max_memory,
+        "cache_dir": s.data.cache_dir,
+    });
+    sections["output"] = json!({
+        "dir": s.out,
+        "predictions_format": s.predictions_format.extension(),
+        "plots": s.plots,
+    });
+    sections["engine"] = serde_json::Value::Object(engine);
+    sections
 }
 
 fn summary_json(file: &ModelFile, dir: &std::path::Path) -> serde_json::Value {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::Result;
-use gmm_core::{CovarianceType, Ending, GmmError, Racing};
+use gmm_core::{CovarianceType, Criterion, Ending, GmmError, Racing, SelectParams};
 use gmm_io::OutputSet;
 use serde::Serialize;
 use serde_json::json;
@@ -15,29 +15,11 @@ use super::fit::{
     RunContext, Timings, fit_params, load_data, run_fit, semi_supervision, write_run,
 };
 use crate::args::SelectArgs;
-use crate::config::{ConfigFile, FitSettings, OneOrMany};
+use crate::config::{ConfigFile, FitSettings, OneOrMany, SettingName, name, setting_error};
 use crate::distributed;
 use crate::error::UsageError;
 use crate::plots::{SelectionPoint, selection_svg};
 use crate::progress::Verbosity;
-
-/// Which number picks the winner (lower is better for all three).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Criterion {
-    Bic,
-    Aic,
-    Icl,
-}
-
-impl Criterion {
-    fn name(self) -> &'static str {
-        match self {
-            Criterion::Bic => "bic",
-            Criterion::Aic => "aic",
-            Criterion::Icl => "icl",
-        }
-    }
-}
 
 /// One cell of the grid.
 #[derive(Debug, Clone, Serialize)]
@@ -82,36 +64,22 @@ pub fn run(args: SelectArgs) -> Result<()> {
         None => ConfigFile::default(),
     };
     let raw = &cfg.raw.select;
-    let ks = component_grid(&args, &cfg)?;
-    let covariances = covariance_grid(&args, &cfg)?;
-    let criterion = match args
-        .criterion
-        .as_deref()
-        .or(raw.criterion.as_deref())
-        .unwrap_or("bic")
-    {
-        "bic" => Criterion::Bic,
-        "aic" => Criterion::Aic,
-        "icl" => Criterion::Icl,
-        other => {
-            return Err(UsageError(format!(
-                "--criterion / [select] criterion: `{other}` is not one of bic, aic, icl"
-            ))
-            .into());
-        }
+    let criterion = match args.criterion.as_deref().or(raw.criterion.as_deref()) {
+        Some(c) => c.parse().map_err(select_error)?,
+        None => Criterion::default(),
     };
-    let racing = (!args.no_racing && raw.racing.unwrap_or(true))
-        .then(|| racing_settings(&args, raw))
-        .transpose()?;
-    let validation_fraction = args.validation_fraction.or(raw.validation_fraction);
-    if let Some(f) = validation_fraction
-        && !(f > 0.0 && f < 1.0)
-    {
-        return Err(UsageError(format!(
-            "--validation-fraction: {f} must be between 0 and 1"
-        ))
-        .into());
+    let select = SelectParams {
+        n_components: component_grid(&args, &cfg)?,
+        covariance_types: covariance_grid(&args, &cfg)?,
+        criterion,
+        racing: (!args.no_racing && raw.racing.unwrap_or(true))
+            .then(|| racing_settings(&args, raw)),
+        validation_fraction: args.validation_fraction.or(raw.validation_fraction),
     }
+    .check()
+    .map_err(select_error)?;
+    let (ks, covariances) = (&select.n_components, &select.covariance_types);
+    let (racing, validation_fraction) = (select.racing, select.validation_fraction);
     if args.fit.checkpoint.is_some() || args.fit.resume {
         return Err(UsageError(
             "--checkpoint and --resume apply to gmm fit, not gmm select".into(),
@@ -141,7 +109,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
     let split = validation_fraction.map(|f| {
         let w = |i: usize| view.weight(i);
         let held: Vec<bool> = (0..view.n_rows())
-            .map(|i| held_out(base.seed, i, f))
+            .map(|i| held_out(base.params.seed, i, f))
             .collect();
         let train: Vec<f64> = (0..view.n_rows())
             .map(|i| if held[i] { 0.0 } else { w(i) })
@@ -158,10 +126,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
 
     // The grid, cell by cell; under mpirun each process fits its share of
     // the cells on the whole table, and rank 0 gathers them.
-    let grid: Vec<(CovarianceType, usize)> = covariances
-        .iter()
-        .flat_map(|&c| ks.iter().map(move |&k| (c, k)))
-        .collect();
+    let grid = select.cells();
     let comm = distributed::comm();
     let owner = assign_cells(&grid, data.columns.len(), comm.map_or(1, |c| c.size()));
     let rank = comm.map_or(0, |c| c.rank());
@@ -172,15 +137,15 @@ pub fn run(args: SelectArgs) -> Result<()> {
                 continue;
             }
             let mut s = base.clone();
-            s.components = k;
-            s.covariance = covariance;
+            s.params.n_components = k;
+            s.params.covariance_type = covariance;
             verbosity.log(|| format!("cell K = {k}, {covariance}"));
             let t = Instant::now();
             let mut params = fit_params(&s, &data, semi)?;
             params.racing = racing;
             let result = params
                 .check()
-                .map_err(|e| anyhow::Error::from(UsageError(e.to_string())))
+                .map_err(|e| anyhow::Error::from(setting_error(e)))
                 .and_then(|p| run_fit(&p, train_view, &s, verbosity, None, None));
             let outcome = match result {
                 Ok(run) => Ok(run.fit),
@@ -288,8 +253,8 @@ pub fn run(args: SelectArgs) -> Result<()> {
         outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
         let w = &cells[winner];
         let summary = json!({
-            "criterion": criterion.name(),
-            "winner": { "k": w.k, "covariance": w.covariance, criterion.name(): w.value(criterion), "run_dir": dir.join("winner") },
+            "criterion": criterion.as_str(),
+            "winner": { "k": w.k, "covariance": w.covariance, criterion.as_str(): w.value(criterion), "run_dir": dir.join("winner") },
             "racing": racing.map_or(json!(false), |r| json!({
                 "first_round": r.first_round,
                 "keep": r.keep,
@@ -298,7 +263,7 @@ pub fn run(args: SelectArgs) -> Result<()> {
             "validation_fraction": validation_fraction,
             "rows": data.dataset.n_rows(),
             "columns": data.columns,
-            "n_init": base.n_init,
+            "n_init": base.params.n_init,
             "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
             "cells": cells,
         });
@@ -316,16 +281,16 @@ pub fn run(args: SelectArgs) -> Result<()> {
             .collect();
         let svg = selection_svg(
             &points,
-            criterion.name(),
+            criterion.as_str(),
             Some((w.k, w.covariance.as_str())),
         )?;
         outputs.add_bytes(
-            dir.join(format!("{}.svg", criterion.name())),
+            dir.join(format!("{}.svg", criterion.as_str())),
             svg.as_bytes(),
         )?;
         let mut s = base.clone();
-        s.components = w.k;
-        s.covariance = w.covariance;
+        s.params.n_components = w.k;
+        s.params.covariance_type = w.covariance;
         let fit = w.fit.as_ref().expect("the winner has a fit");
         let winner_dir = dir.join("winner");
         let timings = Timings {
@@ -437,41 +402,45 @@ fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) 
     Ok(())
 }
 
+/// The selection's settings that the command line and configs set, for
+/// messages (see `config::SETTING_NAMES`).
+const SELECT_NAMES: &[SettingName] = &[
+    name("n_components", "components", "select", "components"),
+    name("covariance_types", "covariance", "select", "covariance"),
+    name("criterion", "criterion", "select", "criterion"),
+    name(
+        "racing_first_round",
+        "racing-first-round",
+        "select",
+        "racing_first_round",
+    ),
+    name("racing_keep", "racing-keep", "select", "racing_keep"),
+    name("racing_margin", "racing-margin", "select", "racing_margin"),
+    name(
+        "validation_fraction",
+        "validation-fraction",
+        "select",
+        "validation_fraction",
+    ),
+];
+
+/// An engine error about a selection setting, told with its flag and key.
+fn select_error(e: GmmError) -> anyhow::Error {
+    crate::config::setting_error_in(e, SELECT_NAMES).into()
+}
+
 /// The successive-halving settings from the flags, the `[select]` table
-/// and the defaults, in that order.
-fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Result<Racing> {
+/// and the defaults, in that order (checked with the selection).
+fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Racing {
     let d = Racing::default();
-    let r = Racing {
+    Racing {
         first_round: args
             .racing_first_round
             .or(raw.racing_first_round)
             .unwrap_or(d.first_round),
         keep: args.racing_keep.or(raw.racing_keep).unwrap_or(d.keep),
         margin: args.racing_margin.or(raw.racing_margin).unwrap_or(d.margin),
-    };
-    let bad = |what: &str, why: &str| -> anyhow::Error {
-        UsageError(format!(
-            "--racing-{what} / [select] racing_{}: {why}",
-            what.replace('-', "_")
-        ))
-        .into()
-    };
-    if r.first_round == 0 {
-        return Err(bad("first-round", "must be at least 1"));
     }
-    if !(r.keep > 0.0 && r.keep <= 1.0) {
-        return Err(bad(
-            "keep",
-            &format!("{} must be above 0 and at most 1", r.keep),
-        ));
-    }
-    if !(r.margin >= 0.0 && r.margin.is_finite()) {
-        return Err(bad(
-            "margin",
-            &format!("{} must be a non-negative number", r.margin),
-        ));
-    }
-    Ok(r)
 }
 
 /// Whether row `i` is held out: a hash of (seed, row) below the fraction.
@@ -528,12 +497,6 @@ fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<usize>> {
             .into());
         }
     };
-    if grid.is_empty() || grid.contains(&0) {
-        return Err(UsageError("component counts must be at least 1".into()).into());
-    }
-    let mut grid = grid;
-    grid.sort_unstable();
-    grid.dedup();
     Ok(grid)
 }
 
@@ -554,16 +517,14 @@ fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<Covariance
             .map(|c| c.as_str().to_string())
             .collect(),
     };
-    let mut out = Vec::new();
-    for n in names {
-        let c: CovarianceType = n.parse().map_err(|_| {
-            UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied"))
-        })?;
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    Ok(out)
+    names
+        .iter()
+        .map(|n| {
+            n.parse().map_err(|_| {
+                UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied")).into()
+            })
+        })
+        .collect()
 }
 
 fn fmt(v: Option<f64>) -> String {
@@ -644,7 +605,7 @@ fn write_table(
     writeln!(
         out,
         "chosen by {}: K = {}, {} covariance; run directory {}",
-        criterion.name().to_uppercase(),
+        criterion.as_str().to_uppercase(),
         w.k,
         w.covariance,
         dir.join("winner").display()
