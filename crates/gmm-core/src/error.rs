@@ -83,7 +83,7 @@ pub enum GmmError {
     #[error("the fit was interrupted")]
     Interrupted,
 
-    /// Bytes given to [`crate::wire::Reader`] are truncated or were not
+    /// Bytes given to `wire::Reader` are truncated or were not
     /// written by this version of the engine.
     #[error(
         "malformed data at byte {offset}: {reason}; it is truncated or was not written by this version of gmm"

@@ -1,6 +1,6 @@
 //! A fitted (or given) Gaussian mixture: parameters, information criteria
 //! and sampling. Its predictions and scores are passes over the data, in
-//! [`crate::predict`].
+//! the `predict` module.
 
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};

@@ -1,4 +1,4 @@
-//! A mixture laid out for the E-step kernels ([`crate::kernel`]): flat
+//! A mixture laid out for the E-step kernels (`kernel.rs`): flat
 //! means and precision factors relative to a center, and the constant part
 //! of each component's log-density.
 
