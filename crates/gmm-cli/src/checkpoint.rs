@@ -49,16 +49,16 @@ pub fn path(dir: &Path) -> PathBuf {
 /// warm-start model, and the data itself (its shape and a hash of every
 /// value, weight and label).
 pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> String {
-    let mut h = Fnv::default();
+    let mut h = gmm_core::hash::Fingerprint::new();
     let view = data.dataset.view();
     for v in view.values() {
-        h.write(v.to_bits());
+        h.write_u64(v.to_bits());
     }
     if let Some(w) = view.weights() {
-        w.iter().for_each(|v| h.write(v.to_bits()));
+        w.iter().for_each(|v| h.write_u64(v.to_bits()));
     }
     if let Some(l) = view.labels() {
-        l.iter().for_each(|&v| h.write(u64::from(v)));
+        l.iter().for_each(|&v| h.write_u64(u64::from(v)));
     }
     let params = FitParams {
         checkpoint_every: None,
@@ -70,7 +70,7 @@ pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> St
         "columns": data.columns,
         "rows": data.dataset.n_rows(),
     });
-    format!("{:016x}-{}", h.0, settings)
+    format!("{:016x}-{}", h.finish(), settings)
 }
 
 /// Writes the state (replacing the previous checkpoint only once complete).
@@ -148,22 +148,4 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<FitState> {
 /// Removes the checkpoint once the run is complete.
 pub fn remove(dir: &Path) {
     let _ = std::fs::remove_file(path(dir));
-}
-
-/// 64-bit FNV-1a over 64-bit words.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, v: u64) {
-        for b in v.to_le_bytes() {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
 }

@@ -2,10 +2,12 @@
 //! the M-step) without the set-up a fit does around it. Not a stable API.
 
 use crate::data::DataView;
-use crate::estep::Prepared;
+use crate::estep::RowPolicy;
 use crate::model::GaussianMixture;
 use crate::mstep::m_step;
-use crate::pass::{DataSummary, RowPolicy, em_pass};
+use crate::pass::em_pass;
+use crate::prepared::Prepared;
+use crate::summary::DataSummary;
 
 /// Data and models prepared for timing single EM iterations.
 pub struct Iteration<'a> {

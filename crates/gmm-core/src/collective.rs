@@ -15,6 +15,7 @@
 use std::sync::{Arc, Barrier, Mutex};
 
 use crate::error::{GmmError, Result};
+use crate::wire::{Reader, Writer};
 
 /// The communication the engine needs between the processes of one fit.
 pub trait Collective: Send + Sync + std::fmt::Debug {
@@ -54,18 +55,26 @@ pub fn share(n_rows: usize, chunk_rows: usize, rank: usize, size: usize) -> (usi
     (start, end)
 }
 
-/// Gathers one value per rank (encoded by `enc`, decoded by `dec`).
+/// Gathers one value per rank (encoded by `enc`, decoded by `dec`). The
+/// ranks run the same engine, so a message that does not decode is a bug,
+/// not bad input: it panics.
 pub(crate) fn gather<T>(
     comm: &dyn Collective,
     local: &T,
-    enc: impl Fn(&T, &mut Vec<u8>),
-    dec: impl Fn(&mut Reader<'_>) -> T,
+    enc: impl Fn(&T, &mut Writer),
+    dec: impl Fn(&mut Reader<'_>) -> Result<T>,
 ) -> Vec<T> {
-    let mut bytes = Vec::new();
-    enc(local, &mut bytes);
-    comm.all_gather_bytes(&bytes)
+    let mut w = Writer::new();
+    enc(local, &mut w);
+    comm.all_gather_bytes(w.as_bytes())
         .iter()
-        .map(|b| dec(&mut Reader::new(b)))
+        .enumerate()
+        .map(|(rank, b)| {
+            let mut r = Reader::new(b);
+            dec(&mut r)
+                .and_then(|v| r.finish().map(|()| v))
+                .unwrap_or_else(|e| panic!("the message of rank {rank} does not decode: {e}"))
+        })
         .collect()
 }
 
@@ -99,71 +108,6 @@ pub(crate) fn any(comm: &dyn Collective, local: bool) -> bool {
     comm.all_gather_bytes(&[u8::from(local)])
         .iter()
         .any(|b| b.first() == Some(&1))
-}
-
-pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-pub(crate) fn put_f64s(out: &mut Vec<u8>, v: &[f64]) {
-    put_u64(out, v.len() as u64);
-    for x in v {
-        out.extend_from_slice(&x.to_bits().to_le_bytes());
-    }
-}
-
-pub(crate) fn put_i128s(out: &mut Vec<u8>, v: &[i128]) {
-    put_u64(out, v.len() as u64);
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-}
-
-/// Reads back what the `put_*` functions wrote.
-pub(crate) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
-    }
-
-    /// The next `n` bytes.
-    pub fn bytes(&mut self, n: usize) -> &'a [u8] {
-        let b = &self.bytes[self.pos..self.pos + n];
-        self.pos += n;
-        b
-    }
-
-    fn take<const N: usize>(&mut self) -> [u8; N] {
-        let b: [u8; N] = self.bytes[self.pos..self.pos + N]
-            .try_into()
-            .expect("a message of the same engine");
-        self.pos += N;
-        b
-    }
-
-    pub fn u64_byte(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
-
-    pub fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.take())
-    }
-
-    pub fn f64s(&mut self) -> Vec<f64> {
-        let n = self.u64() as usize;
-        (0..n)
-            .map(|_| f64::from_bits(u64::from_le_bytes(self.take())))
-            .collect()
-    }
-
-    pub fn i128s(&mut self) -> Vec<i128> {
-        let n = self.u64() as usize;
-        (0..n).map(|_| i128::from_le_bytes(self.take())).collect()
-    }
 }
 
 /// `size` ranks that are threads of one process: for testing distributed

@@ -83,6 +83,13 @@ pub enum GmmError {
     #[error("the fit was interrupted")]
     Interrupted,
 
+    /// Bytes given to `wire::Reader` are truncated or were not
+    /// written by this version of the engine.
+    #[error(
+        "malformed data at byte {offset}: {reason}; it is truncated or was not written by this version of gmm"
+    )]
+    Malformed { offset: usize, reason: String },
+
     /// Another process of a distributed fit failed; this is its message.
     #[error("rank {rank}: {message}")]
     OnRank { rank: usize, message: String },

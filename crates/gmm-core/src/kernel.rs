@@ -15,7 +15,7 @@
 //! order and give bit-identical results.
 
 use crate::covariance::CovarianceType;
-use crate::estep::Prepared;
+use crate::prepared::Prepared;
 use crate::simd::{Lanes, Level, Scalar4, level};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 
@@ -238,7 +238,7 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
             // handle these four rows one by one.
             for l in 0..LANES {
                 let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + v + l]).collect();
-                log_norm[v + l] = crate::estep::log_sum_exp_normalize(&mut row);
+                log_norm[v + l] = log_sum_exp_normalize(&mut row);
                 for (c, r) in row.into_iter().enumerate() {
                     lp[c * BLOCK + v + l] = r;
                 }
@@ -264,6 +264,31 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
         // SAFETY: `v + 4 <= BLOCK <= log_norm.len()`.
         unsafe { m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v)) };
     }
+}
+
+/// Max-shifted log-sum-exp of one row of weighted log-probabilities. On return
+/// `row` holds the posterior probabilities, and the result is `ln p(x)`.
+pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        // No component gives the row any density (or a value overflowed);
+        // spread it evenly.
+        let u = 1.0 / row.len() as f64;
+        row.iter_mut().for_each(|r| *r = u);
+        return if max.is_nan() {
+            f64::NAN
+        } else {
+            f64::NEG_INFINITY
+        };
+    }
+    let mut sum = 0.0;
+    for r in row.iter_mut() {
+        *r = (*r - max).exp();
+        sum += *r;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|r| *r *= inv);
+    max + sum.ln()
 }
 
 /// Per-lane partial sums of a chunk's statistics, reduced to
@@ -488,7 +513,8 @@ mod tests {
     use super::*;
     use crate::covariance::Covariances;
     use crate::model::GaussianMixture;
-    use ndarray::array;
+    use crate::prepared::LN_2PI;
+    use ndarray::{Array2, array};
 
     fn model(t: CovarianceType) -> GaussianMixture {
         let dense = [
@@ -595,7 +621,7 @@ mod tests {
             let mut want = SufficientStats::zeros(Layout { k: 3, d: 5, second });
             for i in 0..13 {
                 let mut row: Vec<f64> = (0..3).map(|k| lp[k * BLOCK + i]).collect();
-                crate::estep::log_sum_exp_normalize(&mut row);
+                log_sum_exp_normalize(&mut row);
                 let xi = &x[i * 5..(i + 1) * 5];
                 for k in 0..3 {
                     let z: Vec<f64> = (0..5).map(|j| xi[j] - m.means[k * 5 + j]).collect();
@@ -630,5 +656,73 @@ mod tests {
             close(&got.s1, &want.s1, "s1");
             close(&got.s2, &want.s2, "s2");
         }
+    }
+
+    #[test]
+    fn log_sum_exp_is_shift_invariant_and_normalizes() {
+        let mut row = [-1000.0, -1001.0, -1002.0];
+        let lse = log_sum_exp_normalize(&mut row);
+        let want = -1000.0 + (1.0 + (-1.0f64).exp() + (-2.0f64).exp()).ln();
+        assert!((lse - want).abs() < 1e-12);
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert!(row[0] > row[1] && row[1] > row[2]);
+    }
+
+    /// The kernels against the density written out, for every covariance type.
+    #[test]
+    fn kernels_match_closed_form_densities() {
+        let dense = [
+            array![[2.0, 0.5, 0.1], [0.5, 1.0, -0.2], [0.1, -0.2, 0.7]],
+            array![[1.0, 0.0, 0.3], [0.0, 0.5, 0.0], [0.3, 0.0, 2.0]],
+        ];
+        let means = array![[1.0, -1.0, 0.5], [0.0, 2.0, -3.0]];
+        let weights = [0.3, 0.7];
+        let rows: Vec<[f64; 3]> = (0..11)
+            .map(|i| [i as f64 * 0.3 - 1.0, (i as f64).sin(), 0.1 * i as f64])
+            .collect();
+        for t in CovarianceType::ALL {
+            let cov = Covariances::from_dense(t, &dense, &weights);
+            let model = GaussianMixture::new(array![0.3, 0.7], means.clone(), cov.clone()).unwrap();
+            let prep = Prepared::new(&model);
+            let x: Vec<f64> = rows.iter().flatten().copied().collect();
+            let mut block = Block::default();
+            block.load(&x, 3, &prep.center);
+            let mut lp = vec![0.0; 2 * BLOCK];
+            log_prob(&prep, &block, &mut lp);
+            for (i, xi) in rows.iter().enumerate() {
+                for k in 0..2 {
+                    let s = cov.dense(k, 3);
+                    let want = log_density(&s, &means.row(k).to_vec(), xi) + weights[k].ln();
+                    let got = lp[k * BLOCK + i];
+                    assert!(
+                        (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                        "{t} row {i} k {k}: {got} vs {want}"
+                    );
+                }
+            }
+            let mut log_norm = vec![0.0; BLOCK];
+            normalize(&mut lp, 2, &mut log_norm);
+            for i in 0..rows.len() {
+                assert!((lp[i] + lp[BLOCK + i] - 1.0).abs() < 1e-14);
+            }
+        }
+    }
+
+    /// `ln N(x | mu, S)` by Cholesky, independently of the kernels.
+    fn log_density(s: &Array2<f64>, mu: &[f64], x: &[f64]) -> f64 {
+        let l = crate::linalg::cholesky_lower(s.view()).unwrap();
+        let d = mu.len();
+        // Solve L y = x - mu.
+        let mut y = vec![0.0; d];
+        for i in 0..d {
+            let mut v = x[i] - mu[i];
+            for j in 0..i {
+                v -= l[(i, j)] * y[j];
+            }
+            y[i] = v / l[(i, i)];
+        }
+        let m: f64 = y.iter().map(|v| v * v).sum();
+        let log_det: f64 = (0..d).map(|i| 2.0 * l[(i, i)].ln()).sum();
+        -0.5 * (d as f64 * LN_2PI + log_det + m)
     }
 }

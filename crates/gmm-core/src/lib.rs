@@ -33,35 +33,44 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod chunks;
 mod collective;
 mod covariance;
 mod data;
 mod error;
 mod estep;
-mod exchange;
 mod fit;
+pub mod hash;
 mod init;
 mod kernel;
 pub mod linalg;
 mod model;
 mod mstep;
+mod observer;
 mod params;
 mod pass;
+mod predict;
+mod prepared;
+mod report;
 mod selection;
 mod simd;
+mod state;
 mod stats;
+mod summary;
+pub mod wire;
 
+pub use chunks::DEFAULT_CHUNK_ROWS;
 pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess, agree, share};
 pub use covariance::{CovarianceType, Covariances};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
-pub use fit::{
-    Ending, Fit, FitObserver, FitReport, FitState, RestartReport, RestartSnapshot, Silent,
-};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
+pub use observer::{FitObserver, Silent};
 pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,
     ValidFitParams,
 };
-pub use pass::{DEFAULT_CHUNK_ROWS, ScoreSums};
+pub use predict::ScoreSums;
+pub use report::{Ending, Fit, FitReport, RestartReport};
 pub use selection::{Criterion, SelectParams};
+pub use state::{FitState, RestartSnapshot};

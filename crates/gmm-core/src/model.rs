@@ -1,5 +1,6 @@
-//! A fitted (or given) Gaussian mixture: parameters, densities, predictions,
-//! information criteria and sampling.
+//! A fitted (or given) Gaussian mixture: parameters, information criteria
+//! and sampling. Its predictions and scores are passes over the data, in
+//! the `predict` module.
 
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};
@@ -10,7 +11,6 @@ use crate::covariance::{CovarianceType, Covariances};
 use crate::data::DataView;
 use crate::error::{GmmError, Result};
 use crate::linalg;
-use crate::pass;
 
 /// Mixture parameters with their cached precision Cholesky factors.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,67 +137,6 @@ impl GaussianMixture {
         )
     }
 
-    /// `ln p(x)` of every row.
-    pub fn score_samples(&self, data: DataView<'_>) -> Result<Vec<f64>> {
-        self.check_features(&data)?;
-        let mut out = vec![0.0; data.n_rows()];
-        pass::predict_rows(self, data, &mut out, None);
-        Ok(out)
-    }
-
-    /// The weighted total of `ln p(x)` and the total weight, for callers that
-    /// stream a table batch by batch.
-    pub fn score_sums(&self, data: DataView<'_>) -> Result<pass::ScoreSums> {
-        self.check_features(&data)?;
-        Ok(pass::score(self, data.without_labels()))
-    }
-
-    /// The weighted mean of `ln p(x)` over the rows.
-    pub fn score(&self, data: DataView<'_>) -> Result<f64> {
-        self.check_features(&data)?;
-        let s = pass::score(self, data.without_labels());
-        Ok(s.mean())
-    }
-
-    /// Posterior probabilities of the components, `n x K`.
-    pub fn predict_proba(&self, data: DataView<'_>) -> Result<Array2<f64>> {
-        self.check_features(&data)?;
-        let k = self.n_components();
-        let mut proba = Array2::zeros((data.n_rows(), k));
-        let mut log_norm = vec![0.0; data.n_rows()];
-        pass::predict_rows(
-            self,
-            data,
-            &mut log_norm,
-            Some(proba.as_slice_mut().expect("standard layout")),
-        );
-        Ok(proba)
-    }
-
-    /// The most probable component of every row.
-    pub fn predict(&self, data: DataView<'_>) -> Result<Vec<u32>> {
-        let proba = self.predict_proba(data)?;
-        Ok(proba
-            .outer_iter()
-            .map(|row| argmax(row.as_slice().expect("row-major")) as u32)
-            .collect())
-    }
-
-    /// Bayesian information criterion on `data`: `-2 ln L + p ln n`, with `n`
-    /// the total weight of the rows.
-    pub fn bic(&self, data: DataView<'_>) -> Result<f64> {
-        self.check_features(&data)?;
-        let s = pass::score(self, data.without_labels());
-        Ok(bic(s.total, s.weight, self.n_parameters()))
-    }
-
-    /// Akaike information criterion on `data`: `-2 ln L + 2 p`.
-    pub fn aic(&self, data: DataView<'_>) -> Result<f64> {
-        self.check_features(&data)?;
-        let s = pass::score(self, data.without_labels());
-        Ok(aic(s.total, self.n_parameters()))
-    }
-
     /// Draws `n` rows: the number per component from a multinomial of the
     /// weights, then each component's rows in turn (as scikit-learn does).
     /// Returns the rows and the component of each.
@@ -241,7 +180,7 @@ impl GaussianMixture {
         (x, labels)
     }
 
-    fn check_features(&self, data: &DataView<'_>) -> Result<()> {
+    pub(crate) fn check_features(&self, data: &DataView<'_>) -> Result<()> {
         if data.n_features() != self.n_features() {
             return Err(GmmError::DimensionMismatch {
                 expected: self.n_features(),
@@ -265,16 +204,6 @@ pub fn bic(total_log_likelihood: f64, n: f64, n_parameters: usize) -> f64 {
 /// `-2 ln L + 2 p`.
 pub fn aic(total_log_likelihood: f64, n_parameters: usize) -> f64 {
     -2.0 * total_log_likelihood + 2.0 * n_parameters as f64
-}
-
-pub(crate) fn argmax(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 fn check_weights_and_means(weights: &Array1<f64>, means: &Array2<f64>) -> Result<()> {

@@ -11,10 +11,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunks::DEFAULT_CHUNK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::error::{GmmError, Result};
 use crate::model::GaussianMixture;
-use crate::pass::DEFAULT_CHUNK_ROWS;
+use crate::state::FitState;
 
 /// How a restart chooses its starting parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -288,7 +289,7 @@ pub struct FitParams {
     pub checkpoint_every: Option<usize>,
     /// Go on from a saved state instead of initializing.
     #[serde(skip)]
-    pub resume: Option<crate::fit::FitState>,
+    pub resume: Option<FitState>,
 }
 
 /// The defaults of every setting, in one place (scikit-learn's where it
@@ -338,7 +339,7 @@ impl FitParams {
         self.checkpoint_every = Some(v);
         self
     }
-    pub fn resume(mut self, v: crate::fit::FitState) -> Self {
+    pub fn resume(mut self, v: FitState) -> Self {
         self.resume = Some(v);
         self
     }

@@ -10,6 +10,8 @@
 //! more than the 53 bits of an `f64`.
 
 use crate::covariance::CovarianceType;
+use crate::error::Result;
+use crate::wire::{Reader, Writer};
 
 /// Which second moments are accumulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,20 +190,20 @@ impl ExactStats {
         }
     }
 
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        out.push(u8::from(self.overflow));
-        crate::collective::put_i128s(out, &self.acc);
+    pub fn encode(&self, w: &mut Writer) {
+        w.bool(self.overflow);
+        w.i128s(&self.acc);
     }
 
     /// Reads what [`ExactStats::encode`] wrote for the same scales.
-    pub fn decode(scales: &Scales, r: &mut crate::collective::Reader<'_>) -> Self {
-        let overflow = r.u64_byte() != 0;
-        let acc = r.i128s();
+    pub fn decode(scales: &Scales, r: &mut Reader<'_>) -> Result<Self> {
+        let overflow = r.bool()?;
+        let acc = r.i128s()?;
         let mut e = ExactStats::zeros(scales);
         debug_assert_eq!(e.acc.len(), acc.len());
         e.acc = acc;
         e.overflow = overflow;
-        e
+        Ok(e)
     }
 
     pub fn merge(&mut self, other: &ExactStats) {

@@ -546,7 +546,7 @@ fn fits_round_trip_through_bytes() {
             .unwrap();
         fit.report.restarts[1].lower_bound = f64::NEG_INFINITY;
         fit.report.restarts[1].note = Some("dropped: ü".into());
-        let back = Fit::from_bytes(&fit.to_bytes());
+        let back = Fit::from_bytes(&fit.to_bytes()).unwrap();
         assert_identical(&fit, &back, &format!("{ct}"));
     }
 }

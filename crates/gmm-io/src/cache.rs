@@ -315,13 +315,6 @@ pub struct CachePlan<'a> {
     fingerprint: String,
 }
 
-/// FNV-1a, 64 bits: a stable hash for cache names.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 fn format_name(f: InputFormat) -> &'static str {
     match f {
         InputFormat::Parquet => "parquet",
@@ -391,7 +384,7 @@ impl<'a> CachePlan<'a> {
             .collect();
         let path = dir.join(format!(
             "{stem}-{:016x}.{CACHE_EXTENSION}",
-            fnv1a(&identity)
+            gmm_core::hash::hash_bytes(identity.as_bytes())
         ));
         Ok(CachePlan {
             parts,

@@ -627,24 +627,28 @@ fn send_predictions(
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
         let proba = model.predict_proba(view.slice_rows(start, end))?;
         let ids = data.ids.as_ref().map(|a| a.slice(start, end - start));
-        let mut msg = vec![1u8];
-        msg.extend_from_slice(&((end - start) as u64).to_le_bytes());
-        for v in proba.iter() {
-            msg.extend_from_slice(&v.to_le_bytes());
-        }
+        let mut msg = gmm_core::wire::Writer::new();
+        msg.bool(true);
+        msg.f64s(proba.as_slice().expect("row-major"));
+        msg.bool(ids.is_some());
         if let Some(ids) = ids {
             let schema = std::sync::Arc::new(gmm_io::arrow::datatypes::Schema::new(vec![
                 gmm_io::arrow::datatypes::Field::new("id", ids.data_type().clone(), true),
             ]));
             let batch = gmm_io::arrow::array::RecordBatch::try_new(schema.clone(), vec![ids])?;
-            let mut w = gmm_io::arrow::ipc::writer::StreamWriter::try_new(&mut msg, &schema)?;
+            let mut ipc = Vec::new();
+            let mut w = gmm_io::arrow::ipc::writer::StreamWriter::try_new(&mut ipc, &schema)?;
             w.write(&batch)?;
             w.finish()?;
+            drop(w);
+            msg.bytes(&ipc);
         }
-        c.send_bytes(0, &msg);
+        c.send_bytes(0, msg.as_bytes());
         start = end;
     }
-    c.send_bytes(0, &[0u8]);
+    let mut end = gmm_core::wire::Writer::new();
+    end.bool(false);
+    c.send_bytes(0, end.as_bytes());
     Ok(())
 }
 
@@ -655,25 +659,25 @@ fn decode_predictions(
     msg: &[u8],
     k: usize,
 ) -> Result<Option<(Option<gmm_io::arrow::array::ArrayRef>, Vec<f64>)>> {
-    if msg.first() != Some(&1) {
+    let mut r = gmm_core::wire::Reader::new(msg);
+    if !r.bool()? {
         return Ok(None);
     }
-    let rows = u64::from_le_bytes(msg[1..9].try_into().expect("8 bytes")) as usize;
-    let end = 9 + rows * k * 8;
-    let proba = msg[9..end]
-        .chunks_exact(8)
-        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-        .collect();
-    let ids = if msg.len() > end {
-        let mut r = gmm_io::arrow::ipc::reader::StreamReader::try_new(
-            std::io::Cursor::new(&msg[end..]),
+    let proba = r.f64s()?;
+    if proba.len() % k != 0 {
+        anyhow::bail!("{} probabilities are not rows of {k}", proba.len());
+    }
+    let ids = if r.bool()? {
+        let mut reader = gmm_io::arrow::ipc::reader::StreamReader::try_new(
+            std::io::Cursor::new(r.bytes()?),
             None,
         )?;
-        let batch = r.next().transpose()?.expect("one batch");
+        let batch = reader.next().transpose()?.expect("one batch");
         Some(batch.column(0).clone())
     } else {
         None
     };
+    r.finish()?;
     Ok(Some((ids, proba)))
 }
 

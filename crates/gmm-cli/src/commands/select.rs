@@ -172,10 +172,14 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
     if let Some(c) = comm {
         // Every process stops if one failed; then all hand their cells to rank 0.
         distributed::agree(comm, local)?;
-        exchange_cells(c, &mut done);
+        let exchanged = exchange_cells(c, &mut done);
         if c.rank() > 0 {
             // Whether rank 0 published.
             return distributed::agree(comm, Ok(()));
+        }
+        if let Err(e) = exchanged {
+            // The others wait to learn whether rank 0 published.
+            return distributed::agree(comm, Err(e));
         }
     } else {
         local?;
@@ -362,47 +366,40 @@ fn assign_cells(grid: &[(CovarianceType, usize)], d: usize, size: usize) -> Vec<
 }
 
 /// Gives rank 0 the cells the other processes fitted (exact to the bit).
-fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) {
-    let mut mine = Vec::new();
+fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) -> Result<()> {
+    let mut mine = gmm_core::wire::Writer::new();
     for (i, run) in done.iter().enumerate() {
         let Some(run) = run else { continue };
-        mine.extend_from_slice(&(i as u64).to_le_bytes());
-        mine.extend_from_slice(&run.seconds.to_le_bytes());
-        let (tag, body) = match &run.outcome {
-            Ok(fit) => (0u8, fit.to_bytes()),
-            Err(message) => (1u8, message.as_bytes().to_vec()),
-        };
-        mine.push(tag);
-        mine.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        mine.extend_from_slice(&body);
+        mine.usize(i);
+        mine.f64(run.seconds);
+        match &run.outcome {
+            Ok(fit) => {
+                mine.bool(true);
+                mine.fit(fit);
+            }
+            Err(message) => {
+                mine.bool(false);
+                mine.str(message);
+            }
+        }
     }
-    let all = c.all_gather_bytes(&mine);
+    let all = c.all_gather_bytes(mine.as_bytes());
     if c.rank() != 0 {
-        return;
+        return Ok(());
     }
     for bytes in all.iter().skip(1) {
-        let mut pos = 0;
-        let mut take = |n: usize| {
-            let b = &bytes[pos..pos + n];
-            pos += n;
-            b
-        };
-        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
-        let mut left = bytes.len();
-        while left > 0 {
-            let i = u64_of(take(8)) as usize;
-            let seconds = f64::from_le_bytes(take(8).try_into().expect("8 bytes"));
-            let tag = take(1)[0];
-            let n = u64_of(take(8)) as usize;
-            let body = take(n);
-            left -= 25 + n;
-            let outcome = match tag {
-                0 => Ok(gmm_core::Fit::from_bytes(body)),
-                _ => Err(String::from_utf8_lossy(body).into_owned()),
+        let mut r = gmm_core::wire::Reader::new(bytes);
+        while !r.is_empty() {
+            let i = r.usize()?;
+            let seconds = r.f64()?;
+            let outcome = match r.bool()? {
+                true => Ok(r.fit()?),
+                false => Err(r.str()?.to_string()),
             };
             done[i] = Some(CellRun { outcome, seconds });
         }
     }
+    Ok(())
 }
 
 /// The selection's settings that the command line and configs set, for
@@ -448,10 +445,8 @@ fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Racing 
 
 /// Whether row `i` is held out: a hash of (seed, row) below the fraction.
 fn held_out(seed: u64, i: usize, fraction: f64) -> bool {
-    let mut z = seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
+    use gmm_core::hash::{GOLDEN_GAMMA, mix64};
+    let z = mix64(seed ^ (i as u64).wrapping_mul(GOLDEN_GAMMA));
     ((z >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < fraction
 }
 

@@ -186,18 +186,19 @@ pub(crate) fn assemble(
         let c = match comm {
             None => Classes::from_values(&rows.values),
             Some(comm) => {
-                let mine = Classes::from_values(&rows.values).names().join("\n");
-                let names = comm
-                    .all_gather_bytes(mine.as_bytes())
-                    .iter()
-                    .flat_map(|b| {
-                        String::from_utf8_lossy(b)
-                            .split('\n')
-                            .filter(|n| !n.is_empty())
-                            .map(str::to_string)
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
+                // Length-prefixed, so any class name (a newline in it,
+                // say) crosses intact.
+                let mut mine = gmm_core::wire::Writer::new();
+                for name in Classes::from_values(&rows.values).names() {
+                    mine.str(name);
+                }
+                let mut names = Vec::new();
+                for b in comm.all_gather_bytes(mine.as_bytes()) {
+                    let mut r = gmm_core::wire::Reader::new(&b);
+                    while !r.is_empty() {
+                        names.push(r.str()?.to_string());
+                    }
+                }
                 Classes::from_names(names)
             }
         };
@@ -206,11 +207,12 @@ pub(crate) fn assemble(
             .map_err(|detail| IoError::UnknownClass { detail })?;
         n_labeled = codes.iter().filter(|&&v| v != UNLABELED).count();
         if let Some(comm) = comm {
-            n_labeled = comm
-                .all_gather_bytes(&(n_labeled as u64).to_le_bytes())
-                .iter()
-                .map(|b| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize)
-                .sum();
+            let mut mine = gmm_core::wire::Writer::new();
+            mine.usize(n_labeled);
+            n_labeled = 0;
+            for b in comm.all_gather_bytes(mine.as_bytes()) {
+                n_labeled += gmm_core::wire::Reader::new(&b).usize()?;
+            }
         }
         if n_labeled > 0 {
             dataset = dataset.with_labels(codes, c.len())?;

@@ -1,0 +1,327 @@
+//! k-means starts: greedy k-means++ seeding on a sample of the rows, Lloyd
+//! iterations, and parameters from the hard assignment of every row to its
+//! nearest center.
+
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::chunks::chunked;
+use crate::estep::RowPolicy;
+use crate::init::context::{InitContext, STREAM_SAMPLE, STREAM_SEEDING, rng_for};
+use crate::model::GaussianMixture;
+use crate::mstep::m_step;
+use crate::pass::stats_from_responsibilities;
+use crate::stats::{Layout, SecondMoment, SufficientStats};
+
+pub(super) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// The nearest center and the squared distance to it.
+pub(super) fn nearest(centers: &[f64], x: &[f64]) -> (usize, f64) {
+    let d = x.len();
+    let mut best = (0, f64::INFINITY);
+    for (c, mu) in centers.chunks_exact(d).enumerate() {
+        let dist = squared_distance(x, mu);
+        if dist < best.1 {
+            best = (c, dist);
+        }
+    }
+    best
+}
+
+/// Fills one-hot responsibilities: labeled rows go to their class when the
+/// policy clamps them, other rows to their nearest center.
+pub(super) fn hard_assignment(
+    ctx: &InitContext<'_>,
+    centers: &[f64],
+    k: usize,
+) -> impl Fn(usize, usize, &mut [f64]) + Sync + Send {
+    let data = ctx.data;
+    let clamp = matches!(ctx.policy, RowPolicy::Clamped { .. });
+    let centers = centers.to_vec();
+    move |start, end, out: &mut [f64]| {
+        out.fill(0.0);
+        for (i, row) in (start..end).zip(out.chunks_exact_mut(k)) {
+            let c = match data.label(i) {
+                Some(c) if clamp => c as usize,
+                _ => nearest(&centers, data.row(i)).0,
+            };
+            row[c] = 1.0;
+        }
+    }
+}
+
+/// Parameters from the hard assignment of every row to `centers`.
+pub(super) fn assignment_model(
+    ctx: &InitContext<'_>,
+    centers: &[f64],
+) -> Result<GaussianMixture, usize> {
+    let k = ctx.params.n_components;
+    let d = ctx.data.n_features();
+    let layout = Layout {
+        k,
+        d,
+        second: SecondMoment::for_covariance(ctx.params.covariance_type),
+    };
+    let stats = assignment_stats(ctx, centers, layout)?;
+    m_step(
+        centers,
+        &stats,
+        ctx.params.covariance_type,
+        ctx.params.reg_covar,
+    )
+}
+
+pub(super) fn assignment_stats(
+    ctx: &InitContext<'_>,
+    centers: &[f64],
+    layout: Layout,
+) -> Result<SufficientStats, usize> {
+    stats_from_responsibilities(
+        ctx.data,
+        layout,
+        centers,
+        ctx.policy,
+        ctx.params.chunk_rows,
+        ctx.summary,
+        hard_assignment(ctx, centers, layout.k),
+    )
+    .ok_or(0)
+}
+
+/// Rows for k-means++ seeding: all rows with positive weight when there are
+/// at most `init_sample_rows` of them, else a uniform sample of row indices.
+/// `only_unlabeled` keeps rows without a class. Returns values and weights.
+pub(super) fn seeding_sample(
+    ctx: &InitContext<'_>,
+    restart: usize,
+    only_unlabeled: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    let data = ctx.data;
+    let n = data.n_rows();
+    let m = ctx.params.init_sample_rows;
+    let keep = |i: usize| {
+        let w = ctx.policy.effective_weight(data.weight(i), data.label(i));
+        (w > 0.0 && !(only_unlabeled && data.label(i).is_some())).then_some(w)
+    };
+    let indices: Vec<usize> = if n <= m {
+        (0..n).collect()
+    } else {
+        // Floyd's algorithm: m distinct indices, then in row order.
+        let mut rng = rng_for(ctx.params.seed, &[restart as u64, STREAM_SAMPLE]);
+        let mut chosen = std::collections::BTreeSet::new();
+        for j in n - m..n {
+            let t = rng.random_range(0..=j);
+            if !chosen.insert(t) {
+                chosen.insert(j);
+            }
+        }
+        chosen.into_iter().collect()
+    };
+    let mut x = Vec::new();
+    let mut w = Vec::new();
+    for i in indices {
+        if let Some(wi) = keep(i) {
+            x.extend_from_slice(data.row(i));
+            w.push(wi);
+        }
+    }
+    (x, w)
+}
+
+/// Index drawn with probability proportional to `weights`, given their total.
+fn draw_weighted(rng: &mut Xoshiro256PlusPlus, weights: &[f64], total: f64) -> usize {
+    let target = rng.random::<f64>() * total;
+    let mut acc = 0.0;
+    let mut last_positive = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            acc += w;
+            last_positive = i;
+            if acc > target {
+                return i;
+            }
+        }
+    }
+    last_positive
+}
+
+/// Greedy k-means++ (as scikit-learn: `2 + ln k` candidates per center, the
+/// one that lowers the potential most wins) on a sample of the rows,
+/// continuing from the `fixed` centers if any.
+pub(super) fn kmeans_plusplus_seeds(
+    ctx: &InitContext<'_>,
+    restart: usize,
+    fixed: &[f64],
+) -> Result<Vec<f64>, usize> {
+    let (x, w) = seeding_sample(ctx, restart, !fixed.is_empty());
+    let d = ctx.data.n_features();
+    let k = ctx.params.n_components;
+    let mut rng = rng_for(ctx.params.seed, &[restart as u64, STREAM_SEEDING]);
+    Ok(kmeans_plusplus(&x, &w, d, k, fixed, &mut rng))
+}
+
+pub(super) fn kmeans_plusplus(
+    x: &[f64],
+    w: &[f64],
+    d: usize,
+    k: usize,
+    fixed: &[f64],
+    rng: &mut Xoshiro256PlusPlus,
+) -> Vec<f64> {
+    let n = w.len();
+    let mut centers = fixed.to_vec();
+    if n == 0 {
+        // Nothing to seed from: repeat the last fixed center (or the origin).
+        while centers.len() < k * d {
+            let last = if centers.is_empty() {
+                vec![0.0; d]
+            } else {
+                centers[centers.len() - d..].to_vec()
+            };
+            centers.extend(last);
+        }
+        return centers;
+    }
+    if centers.is_empty() {
+        let total: f64 = w.iter().sum();
+        let first = draw_weighted(rng, w, total);
+        centers.extend_from_slice(&x[first * d..(first + 1) * d]);
+    }
+    let mut closest: Vec<f64> = (0..n)
+        .map(|i| nearest(&centers, &x[i * d..(i + 1) * d]).1)
+        .collect();
+    let n_trials = 2 + (k as f64).ln() as usize;
+    let mut weighted: Vec<f64> = closest.iter().zip(w).map(|(c, w)| c * w).collect();
+    while centers.len() < k * d {
+        let potential: f64 = weighted.iter().sum();
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        for _ in 0..n_trials {
+            let cand = if potential > 0.0 {
+                draw_weighted(rng, &weighted, potential)
+            } else {
+                let total: f64 = w.iter().sum();
+                draw_weighted(rng, w, total)
+            };
+            let cx = &x[cand * d..(cand + 1) * d];
+            let new_closest: Vec<f64> = (0..n)
+                .map(|i| closest[i].min(squared_distance(&x[i * d..(i + 1) * d], cx)))
+                .collect();
+            let pot: f64 = new_closest.iter().zip(w).map(|(c, w)| c * w).sum();
+            if best.as_ref().is_none_or(|b| pot < b.0) {
+                best = Some((pot, cand, new_closest));
+            }
+        }
+        let (_, cand, new_closest) = best.expect("at least two trials");
+        centers.extend_from_slice(&x[cand * d..(cand + 1) * d]);
+        closest = new_closest;
+        weighted = closest.iter().zip(w).map(|(c, w)| c * w).collect();
+    }
+    centers
+}
+
+/// Lloyd iterations from `centers` on all rows (labeled rows clamped to their
+/// class when the policy says so) until the centers move less than
+/// `1e-4` times the mean column variance, as scikit-learn's `tol`.
+pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, usize) {
+    let d = ctx.data.n_features();
+    let k = ctx.params.n_components;
+    let layout = Layout {
+        k,
+        d,
+        second: SecondMoment::Diag,
+    };
+    let mut iterations = 0;
+    for _ in 0..ctx.params.kmeans_max_iter {
+        let Some(stats) = stats_from_responsibilities(
+            ctx.data,
+            layout,
+            &centers,
+            ctx.policy,
+            ctx.params.chunk_rows,
+            ctx.summary,
+            hard_assignment(ctx, &centers, k),
+        ) else {
+            break;
+        };
+        iterations += 1;
+        // Tolerance from the data's variance (the second moments around the
+        // centers, pooled).
+        let total_weight: f64 = stats.n.iter().sum();
+        let variance =
+            stats.s2.iter().sum::<f64>() / (total_weight * d as f64).max(f64::MIN_POSITIVE);
+        let tol = 1e-4 * variance;
+        let mut shift = 0.0;
+        let mut empty = Vec::new();
+        for c in 0..k {
+            if stats.n[c] > 0.0 {
+                for j in 0..d {
+                    let delta = stats.s1[c * d + j] / stats.n[c];
+                    centers[c * d + j] += delta;
+                    shift += delta * delta;
+                }
+            } else {
+                empty.push(c);
+            }
+        }
+        if !empty.is_empty() {
+            // Move empty clusters onto the rows farthest from their centers.
+            let far = farthest_rows(ctx, &centers, empty.len());
+            for (&c, &row) in empty.iter().zip(&far) {
+                centers[c * d..(c + 1) * d].copy_from_slice(ctx.data.row(row));
+            }
+            continue;
+        }
+        if shift <= tol {
+            break;
+        }
+    }
+    (centers, iterations)
+}
+
+/// The `m` rows (with positive weight) farthest from their nearest center;
+/// ties go to the lower row index.
+pub(super) fn farthest_rows(ctx: &InitContext<'_>, centers: &[f64], m: usize) -> Vec<usize> {
+    let data = ctx.data;
+    let policy = ctx.policy;
+    let merge = |mut a: Vec<(f64, usize)>, b: Vec<(f64, usize)>| {
+        a.extend(b);
+        a.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        a.truncate(m);
+        a
+    };
+    let top = chunked(
+        data.n_rows(),
+        ctx.params.chunk_rows,
+        Vec::new,
+        |acc: &mut Vec<(f64, usize)>, _c, start, end| {
+            let mut local: Vec<(f64, usize)> = (start..end)
+                .filter(|&i| policy.effective_weight(data.weight(i), data.label(i)) > 0.0)
+                .map(|i| (nearest(centers, data.row(i)).1, i))
+                .collect();
+            local.append(acc);
+            local.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            local.truncate(m);
+            *acc = local;
+        },
+        merge,
+    );
+    top.into_iter().map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmeans_plusplus_picks_separated_points() {
+        // Two tight groups far apart: the seeds land one in each.
+        let x = [0.0, 0.0, 0.1, 0.0, 0.0, 0.1, 10.0, 10.0, 10.1, 10.0];
+        let w = [1.0; 5];
+        for s in 0..10 {
+            let c = kmeans_plusplus(&x, &w, 2, 2, &[], &mut rng_for(s, &[]));
+            assert!((c[0] < 5.0) != (c[2] < 5.0), "{c:?}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! A mixture laid out for the E-step kernels (`kernel.rs`): flat
+//! means and precision factors relative to a center, and the constant part
+//! of each component's log-density.
+
+use crate::covariance::{CovarianceType, Covariances};
+use crate::model::GaussianMixture;
+
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
+
+/// Flat means and precision factors, relative to a center `c` that the data
+/// blocks are shifted by, and the per-component constant
+/// `ln pi_k + ln det P_k - d/2 ln 2 pi`.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub k: usize,
+    pub d: usize,
+    pub covariance_type: CovarianceType,
+    /// The center the data is shifted by.
+    pub center: Vec<f64>,
+    /// `K x d`, the means themselves.
+    pub means: Vec<f64>,
+    /// `K x d`, the means minus the center.
+    pub means_c: Vec<f64>,
+    /// Full: `K x d x d` upper factors, row-major; tied: `d x d`; diag:
+    /// `K x d`; spherical: `K`.
+    pub precision: Vec<f64>,
+    pub log_const: Vec<f64>,
+}
+
+impl Prepared {
+    /// Centered on the mixture's mean `sum_k pi_k mu_k`, which lies among the data.
+    pub fn new(model: &GaussianMixture) -> Self {
+        let center = model.means().t().dot(model.weights()).to_vec();
+        Prepared::with_center(model, &center)
+    }
+
+    pub fn with_center(model: &GaussianMixture, center: &[f64]) -> Self {
+        let (k, d) = model.means().dim();
+        let means: Vec<f64> = model.means().iter().copied().collect();
+        let means_c = means
+            .iter()
+            .enumerate()
+            .map(|(i, m)| m - center[i % d])
+            .collect();
+        let p = model.precisions_cholesky();
+        let precision: Vec<f64> = p.values().collect();
+        let log_det: Vec<f64> = match p {
+            Covariances::Full(p) => p
+                .outer_iter()
+                .map(|pk| (0..d).map(|i| pk[(i, i)].ln()).sum())
+                .collect(),
+            Covariances::Tied(p) => {
+                let ld: f64 = (0..d).map(|i| p[(i, i)].ln()).sum();
+                vec![ld; k]
+            }
+            Covariances::Diag(p) => p
+                .outer_iter()
+                .map(|pk| pk.iter().map(|v| v.ln()).sum())
+                .collect(),
+            Covariances::Spherical(p) => p.iter().map(|v| d as f64 * v.ln()).collect(),
+        };
+        let log_const = model
+            .weights()
+            .iter()
+            .zip(&log_det)
+            .map(|(w, ld)| w.ln() + ld - 0.5 * d as f64 * LN_2PI)
+            .collect();
+        Prepared {
+            k,
+            d,
+            covariance_type: model.covariance_type(),
+            center: center.to_vec(),
+            means,
+            means_c,
+            precision,
+            log_const,
+        }
+    }
+}
