@@ -33,6 +33,7 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod choices;
 mod chunks;
 mod collective;
 mod covariance;
