@@ -186,3 +186,107 @@ fn missing_column_names_the_closest() {
     );
     assert!(!out.exists());
 }
+
+/// `max_seconds`: a budget that runs out stops every restart after its
+/// iteration and keeps the best so far, from the flag or the config, and
+/// says so in the summary and run.json.
+#[test]
+fn a_time_budget_stops_the_fit_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("budget.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\ninput = \"{}\"\n[model]\ncomponents = 3\n[fit]\nn_init = 3\ntol = 0.0\nmax_iter = 100000\nmax_seconds = 1e-9\n",
+            root().join("tests/data/blobs3d.csv").display()
+        ),
+    )
+    .unwrap();
+    let from_config = tmp.path().join("config");
+    let from_flag = tmp.path().join("flag");
+    let base = ["--no-plots", "--predictions-format", "csv"];
+    let mut args = vec!["fit", s(&config), "--out", s(&from_config)];
+    args.extend(base);
+    let stdout = ok(&gmm(&args));
+    assert!(
+        stdout.contains("stopped early") && stdout.contains("max_seconds"),
+        "{stdout}"
+    );
+    let mut args = vec![
+        "fit",
+        "--input",
+        "tests/data/blobs3d.csv",
+        "-k",
+        "3",
+        "--n-init",
+        "3",
+        "--tol",
+        "0",
+        "--max-iter",
+        "100000",
+        "--max-seconds",
+        "1e-9",
+        "--out",
+        s(&from_flag),
+    ];
+    args.extend(base);
+    ok(&gmm(&args));
+    for dir in [&from_config, &from_flag] {
+        let run = read_json(&dir.join("run.json"));
+        assert_eq!(run["settings"]["fit"]["max_seconds"], 1e-9);
+        let reason = run["result"]["stop_reason"].as_str().unwrap();
+        assert!(
+            reason.contains("max_seconds") && reason.contains("3 restart(s)"),
+            "{reason}"
+        );
+        assert_eq!(run["result"]["converged"], false);
+        for r in run["restarts"].as_array().unwrap() {
+            assert_eq!(r["numerical_events"]["ending"], "time_limit", "{r}");
+            assert_eq!(r["n_iter"], 1, "{r}");
+        }
+        assert_eq!(read_json(&dir.join("model.json"))["converged"], false);
+    }
+    // Without a budget the same fit runs on and records no reason.
+    let full = tmp.path().join("full");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        "tests/data/blobs3d.csv",
+        "-k",
+        "3",
+        "--n-init",
+        "3",
+        "--max-iter",
+        "5",
+        "--no-plots",
+        "--out",
+        s(&full),
+    ]));
+    let run = read_json(&full.join("run.json"));
+    assert!(run["result"]["stop_reason"].is_null());
+    assert_eq!(
+        run["settings"]["fit"]["max_seconds"],
+        serde_json::Value::Null
+    );
+    // A budget that is not a positive number of seconds is refused up front.
+    for bad in ["0", "-1", "inf"] {
+        let o = gmm(&[
+            "fit",
+            "--input",
+            "tests/data/blobs3d.csv",
+            "-k",
+            "3",
+            &format!("--max-seconds={bad}"),
+            "--out",
+            s(&tmp.path().join("bad")),
+        ]);
+        fails(
+            &o,
+            2,
+            &[
+                "--max-seconds / [fit] max_seconds",
+                "positive number of seconds",
+            ],
+        );
+    }
+}

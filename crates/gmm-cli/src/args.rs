@@ -227,6 +227,11 @@ pub struct FitArgs {
     /// reg_covar, or no rows left): reseed (default), error, or drop-restart.
     #[arg(long, help_heading = "Fit")]
     pub on_degenerate: Option<String>,
+    /// A wall-clock budget for the fit, in seconds: restarts still running
+    /// when it runs out stop after their current iteration, and the best so
+    /// far is returned (converged: false, the reason in run.json).
+    #[arg(long, value_name = "SECONDS", help_heading = "Fit")]
+    pub max_seconds: Option<f64>,
     /// Save the state to DIR/checkpoint.json every N iterations, so that a
     /// killed job can go on with --resume.
     #[arg(long, value_name = "N", help_heading = "Fit")]

@@ -60,17 +60,35 @@ pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> St
     if let Some(l) = view.labels() {
         l.iter().for_each(|&v| h.write_u64(u64::from(v)));
     }
+    let settings = settings_fingerprint(
+        params,
+        s.init_model.as_deref(),
+        &data.columns,
+        data.dataset.n_rows(),
+    );
+    format!("{:016x}-{settings}", h.finish())
+}
+
+/// The settings part of a fingerprint: the engine's settings as they
+/// serialize (all but how often checkpoints are written), the warm-start
+/// model's path and the table's shape.
+fn settings_fingerprint(
+    params: &FitParams,
+    init_model: Option<&str>,
+    columns: &[String],
+    rows: usize,
+) -> String {
     let params = FitParams {
         checkpoint_every: None,
         ..params.clone()
     };
-    let settings = serde_json::json!({
+    serde_json::json!({
         "params": params,
-        "init_model": s.init_model,
-        "columns": data.columns,
-        "rows": data.dataset.n_rows(),
-    });
-    format!("{:016x}-{}", h.finish(), settings)
+        "init_model": init_model,
+        "columns": columns,
+        "rows": rows,
+    })
+    .to_string()
 }
 
 /// Writes the state (replacing the previous checkpoint only once complete).
@@ -148,4 +166,22 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<FitState> {
 /// Removes the checkpoint once the run is complete.
 pub fn remove(dir: &Path) {
     let _ = std::fs::remove_file(path(dir));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_holds_every_setting_but_the_checkpoint_interval() {
+        let columns = ["x1".to_string(), "x2".to_string()];
+        let of = |p: &FitParams| settings_fingerprint(p, None, &columns, 100);
+        let base = FitParams::new(2).max_seconds(30.0);
+        let text = of(&base);
+        assert!(text.contains("\"max_seconds\":30.0"), "{text}");
+        assert!(text.contains("\"n_components\":2"), "{text}");
+        assert_ne!(of(&base), of(&base.clone().max_seconds(60.0)));
+        assert_ne!(of(&base), of(&base.clone().tol(1e-4)));
+        assert_eq!(of(&base), of(&base.clone().checkpoint_every(5)));
+    }
 }

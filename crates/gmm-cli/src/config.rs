@@ -102,6 +102,7 @@ pub struct RawFit {
     pub chunk_rows: Option<usize>,
     pub on_degenerate: Option<String>,
     pub checkpoint_every: Option<usize>,
+    pub max_seconds: Option<f64>,
     pub split: Option<String>,
 }
 
@@ -343,6 +344,7 @@ pub const SETTING_NAMES: &[SettingName] = &[
     name("chunk_rows", "chunk-rows", "fit", "chunk_rows"),
     name("on_degenerate", "on-degenerate", "fit", "on_degenerate"),
     name("checkpoint_every", "checkpoint", "fit", "checkpoint_every"),
+    name("max_seconds", "max-seconds", "fit", "max_seconds"),
     name(
         "unlabeled_weight",
         "unlabeled-weight",
@@ -535,6 +537,7 @@ impl FitSettings {
                 .unwrap_or(defaults.chunk_rows),
             on_degenerate,
             checkpoint_every: args.checkpoint.or(raw.fit.checkpoint_every),
+            max_seconds: args.max_seconds.or(raw.fit.max_seconds),
             ..defaults
         };
         params.check_values().map_err(setting_error)?;

@@ -198,6 +198,7 @@ impl FitObserver for FitProgress {
                     gmm_core::Ending::MaxIter => "reached max_iter",
                     gmm_core::Ending::Dropped => "dropped",
                     gmm_core::Ending::Raced => "stopped by racing",
+                    gmm_core::Ending::TimeLimit => "stopped by max_seconds",
                     gmm_core::Ending::Running => "stopped",
                 };
                 eprintln!(

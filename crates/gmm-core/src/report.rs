@@ -18,6 +18,8 @@ pub enum Ending {
     Dropped,
     /// Stopped by racing: clearly behind the leader.
     Raced,
+    /// Still running when the fit's `max_seconds` ran out.
+    TimeLimit,
 }
 
 /// What happened in one restart.

@@ -771,6 +771,7 @@ fn run_json(
             "aic": fit.report.aic,
             "n_parameters": fit.report.n_parameters,
             "n_rows": model.n_rows,
+            "stop_reason": stop_reason(&fit.report),
         },
         "best_restart": fit.report.best_restart,
         "restarts": restarts,
@@ -871,6 +872,9 @@ fn write_summary(
     writeln!(out, "mean log-likelihood  {:.8}", file.mean_log_likelihood)?;
     writeln!(out, "iterations           {}", file.n_iter)?;
     writeln!(out, "converged            {}", file.converged)?;
+    if let Some(reason) = stop_reason(report) {
+        writeln!(out, "stopped early        {reason}")?;
+    }
     writeln!(out, "BIC                  {:.4}", file.bic)?;
     writeln!(out, "AIC                  {:.4}", file.aic)?;
     let classes = file.classes.as_ref();
@@ -898,6 +902,21 @@ fn write_summary(
     Ok(())
 }
 
+/// Why the fit stopped before every restart had finished, if it did: its
+/// time budget (`max_seconds`) ran out.
+fn stop_reason(report: &gmm_core::FitReport) -> Option<String> {
+    let stopped: Vec<&gmm_core::RestartReport> = report
+        .restarts
+        .iter()
+        .filter(|r| r.ending == gmm_core::Ending::TimeLimit)
+        .collect();
+    let last = stopped.iter().map(|r| r.n_iter).max()?;
+    Some(format!(
+        "the time budget (max_seconds) ran out after iteration {last}: {} restart(s) stopped before converging; the best so far was kept",
+        stopped.len()
+    ))
+}
+
 /// One line per restart that needed a numerical safeguard or stopped early.
 fn event_lines(report: &gmm_core::FitReport) -> Vec<String> {
     report
@@ -922,6 +941,10 @@ fn event_lines(report: &gmm_core::FitReport) -> Vec<String> {
                 gmm_core::Ending::Raced => {
                     parts.push(format!("stopped by racing after {} iterations", r.n_iter))
                 }
+                gmm_core::Ending::TimeLimit => parts.push(format!(
+                    "stopped by max_seconds after {} iterations",
+                    r.n_iter
+                )),
                 _ => {}
             }
             (!parts.is_empty()).then(|| format!("restart {:<3} {}", r.restart, parts.join("; ")))

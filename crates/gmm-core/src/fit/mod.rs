@@ -10,6 +10,7 @@ mod racing;
 mod starts;
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crate::collective::{self, Collective};
 use crate::data::DataView;
@@ -68,6 +69,8 @@ impl ValidFitParams {
         observer: &mut dyn FitObserver,
         spread: Option<&dyn Collective>,
     ) -> Result<Fit> {
+        // The budget of `max_seconds` counts from here, starts included.
+        let started = Instant::now();
         let p = &self.0;
         let part = data.partition();
         // The ranks that must stop together, however the work is split.
@@ -227,6 +230,19 @@ impl ValidFitParams {
             }
             if let Some(racing) = &p.racing {
                 race(&mut states, iteration, racing, observer);
+            }
+            // Out of time: the restarts still running stop here, together
+            // on every rank.
+            if let Some(budget) = p.max_seconds {
+                let local = started.elapsed().as_secs_f64() >= budget;
+                if sync.map_or(local, |c| collective::any(c, local)) {
+                    for s in states.iter_mut().filter(|s| !s.done) {
+                        s.done = true;
+                        s.report.ending = Ending::TimeLimit;
+                        observer.restart_finished(&s.report);
+                    }
+                    break;
+                }
             }
             if p.checkpoint_every.is_some_and(|n| iteration % n == 0)
                 && states.iter().any(|s| !s.done)

@@ -312,12 +312,13 @@ fn type_code(t: CovarianceType) -> u64 {
         .expect("every type is in ALL") as u64
 }
 
-const ENDINGS: [(u64, Ending); 5] = [
+const ENDINGS: [(u64, Ending); 6] = [
     (0, Ending::Running),
     (1, Ending::Converged),
     (2, Ending::MaxIter),
     (3, Ending::Dropped),
     (4, Ending::Raced),
+    (5, Ending::TimeLimit),
 ];
 
 fn ending_code(e: Ending) -> u64 {
