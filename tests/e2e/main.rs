@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `gmm` binary on the shipped configs and data,
 //! and on bad input, checking outputs, exit codes and messages.
 
+mod architecture;
 mod bad_input;
 mod cli;
 mod common;

@@ -1,0 +1,284 @@
+//! The rules of docs/ARCHITECTURE.md that the sources can be checked
+//! against: no module of a crate imports another that imports it back
+//! (directly or through others), and no source file outside the SIMD
+//! kernels grows past 500 lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::common::root;
+
+const CRATES: &[&str] = &["gmm-core", "gmm-io", "gmm-cli"];
+
+/// Files allowed past the line limit: the hand-vectorized kernels, and
+/// (until they are split) four files that still do more than one job.
+const LONG_FILES_ALLOWED: &[&str] = &[
+    "simd.rs",
+    "kernel.rs",
+    // To split: the run-directory writer out of `gmm fit`, the cell
+    // exchange out of `gmm select`, the raw config apart from its
+    // resolution, the cache's format apart from its building.
+    "gmm-cli/src/commands/fit.rs",
+    "gmm-cli/src/commands/select.rs",
+    "gmm-cli/src/config.rs",
+    "gmm-io/src/cache.rs",
+];
+const MAX_LINES: usize = 500;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        if e.is_dir() {
+            rust_files(&e, out);
+        } else if e.extension().is_some_and(|x| x == "rs") {
+            out.push(e);
+        }
+    }
+}
+
+/// The module path of a source file: `a.rs` and `a/mod.rs` are `a`,
+/// `a/b.rs` is `a::b`; `lib.rs` and `main.rs` are the crate root, ``.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The paths a file names through `crate::` and `super::`, resolved to
+/// module paths (`crate::a::{b, c::D}` gives `a::b` and `a::c::D`). A
+/// file's unit tests (from `#[cfg(test)]` on) do not count: they may use
+/// any module.
+fn referenced_paths(text: &str, module: &str) -> Vec<String> {
+    let text = text.split("#[cfg(test)]").next().unwrap_or(text);
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The module `super` names: the parent of the file's module.
+    let mut parent: Vec<&str> = module.split("::").filter(|s| !s.is_empty()).collect();
+    parent.pop();
+    let mut out = Vec::new();
+    for (prefix, base) in [("crate::", String::new()), ("super::", parent.join("::"))] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().last();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            for path in expand(rest) {
+                let full = if base.is_empty() {
+                    path
+                } else {
+                    format!("{base}::{path}")
+                };
+                out.push(full);
+            }
+        }
+    }
+    out
+}
+
+/// The paths at the start of `text`: `a::b::C` or a group `{a, b::{c, d}}`.
+fn expand(text: &str) -> Vec<String> {
+    let ident: String = text
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    let ident = ident.trim_end_matches(':').to_string();
+    let after = &text[ident.len()..].trim_start_matches(':');
+    if after.starts_with('{') {
+        // The group's items, split at its top-level commas.
+        let mut depth = 0;
+        let mut items = Vec::new();
+        let mut start = 1;
+        for (i, c) in after.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        items.push(&after[start..i]);
+                        break;
+                    }
+                }
+                ',' if depth == 1 => {
+                    items.push(&after[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        return items
+            .into_iter()
+            .flat_map(|item| expand(item.trim()))
+            .map(|p| {
+                if ident.is_empty() {
+                    p
+                } else {
+                    format!("{ident}::{p}")
+                }
+            })
+            .collect();
+    }
+    vec![ident]
+}
+
+/// The longest module of `modules` that `path` starts with.
+fn resolve<'a>(path: &str, modules: &'a BTreeSet<String>) -> Option<&'a String> {
+    modules
+        .iter()
+        .filter(|m| !m.is_empty() && (path == m.as_str() || path.starts_with(&format!("{m}::"))))
+        .max_by_key(|m| m.len())
+}
+
+/// Whether one module lies inside the other (a parent declares its
+/// children; a child may use its parent's items).
+fn nested(a: &str, b: &str) -> bool {
+    a.is_empty()
+        || b.is_empty()
+        || a.starts_with(&format!("{b}::"))
+        || b.starts_with(&format!("{a}::"))
+}
+
+/// Every import edge of a crate, module -> modules it names.
+fn import_graph(krate: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let src = root().join("crates").join(krate).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let module = module_of(&src, f);
+        let text = std::fs::read_to_string(f).unwrap();
+        let edges = graph.entry(module.clone()).or_default();
+        for path in referenced_paths(&text, &module) {
+            if let Some(target) = resolve(&path, &modules)
+                && !nested(&module, target)
+            {
+                edges.insert(target.clone());
+            }
+        }
+    }
+    graph
+}
+
+/// The strongly connected components of more than one module (Tarjan).
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct State<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        let i = s.index.len();
+        s.index.insert(v, i);
+        s.low.insert(v, i);
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.graph.get(v).into_iter().flatten() {
+            if !s.index.contains_key(w.as_str()) {
+                visit(s, w);
+                let lw = s.low[w.as_str()];
+                let lv = s.low.get_mut(v).unwrap();
+                *lv = (*lv).min(lw);
+            } else if s.on_stack.contains(w.as_str()) {
+                let iw = s.index[w.as_str()];
+                let lv = s.low.get_mut(v).unwrap();
+                *lv = (*lv).min(iw);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                component.push(w.to_string());
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                s.found.push(component);
+            }
+        }
+    }
+    let mut s = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let mut found = Vec::new();
+    for krate in CRATES {
+        for cycle in cycles(&import_graph(krate)) {
+            found.push(format!("{krate}: {}", cycle.join(" <-> ")));
+        }
+    }
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_cycle_check_finds_cycles() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(cycles(&graph), vec![vec!["a", "b", "c"]]);
+    let paths = referenced_paths(
+        "use crate::{fit::{Fit, exchange}, model};\nlet x = super::pass::run();",
+        "estep",
+    );
+    assert_eq!(paths, ["fit::Fit", "fit::exchange", "model", "pass::run"]);
+}
+
+#[test]
+fn source_files_stay_short() {
+    let mut long = Vec::new();
+    for krate in CRATES {
+        let mut files = Vec::new();
+        rust_files(&root().join("crates").join(krate).join("src"), &mut files);
+        for f in files {
+            let path = f.to_string_lossy().into_owned();
+            let lines = std::fs::read_to_string(&f).unwrap().lines().count();
+            let allowed = LONG_FILES_ALLOWED.iter().any(|a| path.ends_with(a));
+            if lines > MAX_LINES && !allowed {
+                long.push(format!("{} ({lines} lines)", f.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "files past {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
