@@ -4,7 +4,8 @@
 //! [`FitParams::check`], which turns the settings into [`ValidFitParams`]
 //! before any work; the type serializes with serde (run files, checkpoints,
 //! model provenance record it as it is). It holds no run state: a saved
-//! [`crate::FitState`] to go on from is handed to the fit, not stored here.
+//! [`crate::FitState`] to go on from is handed to [`ValidFitParams::resume`],
+//! not stored here.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,6 @@ use crate::chunks::DEFAULT_CHUNK_ROWS;
 use crate::covariance::CovarianceType;
 use crate::error::{GmmError, Result};
 use crate::model::GaussianMixture;
-use crate::state::FitState;
 
 /// Successive halving of restarts: after `first_round` iterations, and
 /// after every doubling of that count, the restarts still running are
@@ -131,9 +131,6 @@ pub struct FitParams {
     /// there (not converged) and the best so far is returned. The result
     /// then depends on the machine's speed.
     pub max_seconds: Option<f64>,
-    /// Go on from a saved state instead of initializing.
-    #[serde(skip)]
-    pub resume: Option<FitState>,
 }
 
 /// The defaults of every setting, in one place (scikit-learn's where it
@@ -159,7 +156,6 @@ impl Default for FitParams {
             racing: None,
             checkpoint_every: None,
             max_seconds: None,
-            resume: None,
         }
     }
 }
@@ -186,10 +182,6 @@ impl FitParams {
     }
     pub fn checkpoint_every(mut self, v: usize) -> Self {
         self.checkpoint_every = Some(v);
-        self
-    }
-    pub fn resume(mut self, v: FitState) -> Self {
-        self.resume = Some(v);
         self
     }
 
@@ -251,18 +243,6 @@ impl FitParams {
     pub fn check(self) -> Result<ValidFitParams> {
         self.check_values()?;
         let bad = |name: &'static str, reason: String| Err(GmmError::InvalidParam { name, reason });
-        if let Some(state) = &self.resume
-            && state.restarts.len() != self.n_init
-        {
-            return bad(
-                "resume",
-                format!(
-                    "the saved state has {} restarts but n_init is {}",
-                    state.restarts.len(),
-                    self.n_init
-                ),
-            );
-        }
         if self.init == Some(InitMethod::Labeled) && self.semi_supervised.is_none() {
             return bad(
                 "init",

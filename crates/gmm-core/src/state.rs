@@ -14,7 +14,7 @@ pub struct RestartSnapshot {
 }
 
 /// The state of a fit after `iteration` completed iterations: enough to go
-/// on exactly as if never stopped ([`crate::FitParams::resume`]).
+/// on exactly as if never stopped ([`crate::ValidFitParams::resume`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitState {
     pub iteration: usize,

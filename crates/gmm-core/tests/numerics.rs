@@ -341,10 +341,9 @@ fn resuming_from_a_checkpoint_gives_the_same_fit_bit_for_bit() {
     for state in &keep.0 {
         let resumed = p
             .clone()
-            .resume(state.clone())
             .check()
             .unwrap()
-            .fit(data.view(), &mut Silent)
+            .resume(data.view(), state, &mut Silent)
             .unwrap();
         assert_eq!(
             resumed.model, whole.model,
@@ -358,7 +357,11 @@ fn resuming_from_a_checkpoint_gives_the_same_fit_bit_for_bit() {
         );
     }
     // A state must match n_init.
-    let bad = p.n_init(2).resume(keep.0[0].clone()).check();
+    let bad = p
+        .n_init(2)
+        .check()
+        .unwrap()
+        .resume(data.view(), &keep.0[0], &mut Silent);
     assert!(bad.is_err());
 }
 

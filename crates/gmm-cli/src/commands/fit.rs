@@ -86,19 +86,30 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     let load_secs = started.elapsed().as_secs_f64();
 
     let semi = semi_supervision(&s, &data)?;
-    let mut params = distributed::agree(comm, fit_params(&s, &data, semi))?;
+    let params = distributed::agree(comm, fit_params(&s, &data, semi))?;
     let fingerprint = (s.params.checkpoint_every.is_some() || s.resume)
         .then(|| checkpoint::fingerprint(&params, &s, &data));
-    if s.resume {
-        let state = checkpoint::load(&s.out, fingerprint.as_deref().expect("computed for resume"))?;
-        verbosity.log(|| format!("resuming after iteration {}", state.iteration));
-        params.resume = Some(state);
-    }
+    let resume = match &fingerprint {
+        Some(f) if s.resume => {
+            let state = checkpoint::load(&s.out, f)?;
+            verbosity.log(|| format!("resuming after iteration {}", state.iteration));
+            Some(state)
+        }
+        _ => None,
+    };
     let params = params.check().map_err(setting_error)?;
     let spread = spread.map(|c| c as &dyn gmm_core::Collective);
     let view = data.view(comm.map(|c| c as &dyn gmm_core::Collective));
-    let run = run_fit(&params, view, &s, verbosity, fingerprint, spread)
-        .map_err(|e| explain_fit_error(e, &s, &data))?;
+    let run = run_fit(
+        &params,
+        view,
+        &s,
+        verbosity,
+        fingerprint,
+        spread,
+        resume.as_ref(),
+    )
+    .map_err(|e| explain_fit_error(e, &s, &data))?;
 
     if let Some(c) = comm
         && c.rank() > 0
@@ -249,6 +260,7 @@ pub(crate) fn run_fit(
     verbosity: Verbosity,
     fingerprint: Option<String>,
     spread: Option<&dyn gmm_core::Collective>,
+    resume: Option<&gmm_core::FitState>,
 ) -> Result<FitRun> {
     let p = params.params();
     let started = Instant::now();
@@ -260,9 +272,11 @@ pub(crate) fn run_fit(
         failure: None,
         iteration_ends: Vec::new(),
     };
-    let fit = match spread {
-        None => params.fit(view, &mut observer),
-        Some(comm) => params.fit_spread_restarts(view, comm, &mut observer),
+    // Resuming is refused under mpirun, so a saved state comes alone.
+    let fit = match (spread, resume) {
+        (None, None) => params.fit(view, &mut observer),
+        (None, Some(state)) => params.resume(view, state, &mut observer),
+        (Some(comm), _) => params.fit_spread_restarts(view, comm, &mut observer),
     };
     observer.progress.finish();
     if let Some(e) = observer.failure {

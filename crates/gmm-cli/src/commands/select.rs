@@ -145,7 +145,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             let result = params
                 .check()
                 .map_err(|e| anyhow::Error::from(setting_error(e)))
-                .and_then(|p| run_fit(&p, train_view, &s, verbosity, None, None));
+                .and_then(|p| run_fit(&p, train_view, &s, verbosity, None, None, None));
             let outcome = match result {
                 Ok(run) => Ok(run.fit),
                 Err(e) => match e.downcast_ref::<GmmError>() {

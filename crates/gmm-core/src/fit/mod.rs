@@ -35,7 +35,29 @@ use starts::starts;
 impl ValidFitParams {
     /// Fits the mixture to `data`.
     pub fn fit(&self, data: DataView<'_>, observer: &mut dyn FitObserver) -> Result<Fit> {
-        self.fit_with(data, observer, None)
+        self.fit_with(data, observer, None, None)
+    }
+
+    /// Goes on from `state`, saved by an earlier fit of the same settings
+    /// and data (handed to [`FitObserver::checkpoint`]), exactly as if that
+    /// fit had never stopped.
+    pub fn resume(
+        &self,
+        data: DataView<'_>,
+        state: &FitState,
+        observer: &mut dyn FitObserver,
+    ) -> Result<Fit> {
+        if state.restarts.len() != self.0.n_init {
+            return Err(GmmError::InvalidParam {
+                name: "resume",
+                reason: format!(
+                    "the saved state has {} restarts but n_init is {}",
+                    state.restarts.len(),
+                    self.0.n_init
+                ),
+            });
+        }
+        self.fit_with(data, observer, None, Some(state))
     }
 
     /// Fits the mixture to `data` with the restarts shared among the
@@ -60,7 +82,7 @@ impl ValidFitParams {
                     .into(),
             });
         }
-        self.fit_with(data, observer, Some(comm))
+        self.fit_with(data, observer, Some(comm), None)
     }
 
     fn fit_with(
@@ -68,6 +90,7 @@ impl ValidFitParams {
         data: DataView<'_>,
         observer: &mut dyn FitObserver,
         spread: Option<&dyn Collective>,
+        resume: Option<&FitState>,
     ) -> Result<Fit> {
         // The budget of `max_seconds` counts from here, starts included.
         let started = Instant::now();
@@ -165,7 +188,7 @@ impl ValidFitParams {
             sync.map_or(local, |c| collective::any(c, local))
         };
         let cancelled = || stop_now(false);
-        let (mut states, first_iteration) = match &p.resume {
+        let (mut states, first_iteration) = match resume {
             Some(state) => (state.restarts.clone(), state.iteration + 1),
             None => (
                 starts(self, data, policy, &summary, observer, &cancelled, spread)?,
