@@ -1,0 +1,228 @@
+//! The TOML config file as written (`RawConfig`): sections and keys as
+//! serde reads them, unknown keys refused with the file, line, section and
+//! closest valid key; paths relative to the config file.
+
+use std::path::{Path, PathBuf};
+
+use gmm_io::suggest::closest;
+use serde::Deserialize;
+
+use crate::error::UsageError;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub data: RawData,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub fit: RawFit,
+    #[serde(default)]
+    pub semi_supervised: RawSemi,
+    #[serde(default)]
+    pub output: RawOutput,
+    #[serde(default)]
+    pub select: RawSelect,
+}
+
+/// The `[select]` section, read by `gmm select`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelect {
+    /// `"1..10"`, `"2,4,8"`, `[2, 4, 8]` or one number.
+    pub components: Option<OneOrMany<usize>>,
+    /// `"full,diag"`, `["full", "diag"]` or one type.
+    pub covariance: Option<OneOrMany<String>>,
+    pub criterion: Option<String>,
+    pub racing: Option<bool>,
+    /// Successive halving: the first cut after this many iterations.
+    pub racing_first_round: Option<usize>,
+    /// The fraction of running restarts kept at each cut.
+    pub racing_keep: Option<f64>,
+    /// Restarts within this mean log-likelihood per row of the leader go on.
+    pub racing_margin: Option<f64>,
+    pub validation_fraction: Option<f64>,
+}
+
+/// A TOML value given as one item, a list, or (for text) a comma list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+    Text(String),
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub input: Option<String>,
+    pub columns: Option<Vec<String>>,
+    pub label_column: Option<String>,
+    pub weight_column: Option<String>,
+    pub id_column: Option<String>,
+    pub labeled: Option<String>,
+    pub delimiter: Option<String>,
+    /// `"8GiB"`, `"512MB"` or a number of bytes.
+    pub max_memory: Option<SizeValue>,
+    pub cache_dir: Option<String>,
+}
+
+/// A size in the config: a number of bytes, or text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub components: Option<usize>,
+    pub covariance: Option<String>,
+    pub reg_covar: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFit {
+    pub init: Option<String>,
+    pub init_model: Option<String>,
+    pub n_init: Option<usize>,
+    pub max_iter: Option<usize>,
+    pub tol: Option<f64>,
+    pub seed: Option<u64>,
+    pub threads: Option<usize>,
+    pub chunk_rows: Option<usize>,
+    pub on_degenerate: Option<String>,
+    pub checkpoint_every: Option<usize>,
+    pub max_seconds: Option<f64>,
+    pub split: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSemi {
+    pub mode: Option<String>,
+    pub unlabeled_weight: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub dir: Option<String>,
+    pub predictions_format: Option<String>,
+    pub plots: Option<bool>,
+}
+
+/// A config file's contents and where it lives.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigFile {
+    pub path: Option<PathBuf>,
+    pub raw: RawConfig,
+}
+
+impl ConfigFile {
+    /// Reads and parses a config; unknown keys are errors naming the file,
+    /// line and closest valid key.
+    pub fn load(path: &Path) -> Result<ConfigFile, UsageError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "{}: cannot read the config file: {e}",
+                path.display()
+            ))
+        })?;
+        let raw =
+            parse_config(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        Ok(ConfigFile {
+            path: Some(path.to_path_buf()),
+            raw,
+        })
+    }
+
+    /// A path from the config, relative to the config file's directory.
+    pub fn resolve(&self, p: &str) -> String {
+        match &self.path {
+            Some(cfg) if Path::new(p).is_relative() => {
+                let base = cfg.parent().unwrap_or(Path::new(""));
+                clean_path(&base.join(p)).to_string_lossy().into_owned()
+            }
+            _ => p.to_string(),
+        }
+    }
+}
+
+/// Removes `.` and `name/..` pairs without touching the file system, so
+/// that `configs/../data/x.csv` reads `data/x.csv`.
+fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// Parses config text; errors say `line N: ...`.
+pub fn parse_config(text: &str) -> Result<RawConfig, String> {
+    toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))
+}
+
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let msg = e.message().trim();
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+    // serde: "unknown field `n_inits`, expected one of `init`, `n_init`, ..."
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or("");
+        let valid: Vec<&str> = msg
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        // A `[section]` header is itself the unknown key at the top level.
+        let is_section = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .is_some_and(|l| l.trim_start().starts_with('['));
+        let section = line
+            .and_then(|l| section_of(text, l))
+            .filter(|_| !is_section);
+        let what = if is_section { "section" } else { "key" };
+        let place = section.map(|s| format!(" in [{s}]")).unwrap_or_default();
+        let hint = match closest(key, valid.iter().copied()) {
+            Some(c) => format!("; did you mean `{c}`?"),
+            None => {
+                let all: Vec<String> = valid.iter().map(|v| format!("`{v}`")).collect();
+                format!("; valid {what}s: {}", all.join(", "))
+            }
+        };
+        return format!("{at}unknown {what} `{key}`{place}{hint}");
+    }
+    format!("{at}{msg}")
+}
+
+/// The `[section]` in force at a 1-based line.
+fn section_of(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let t = l.trim();
+            (t.starts_with('[') && t.ends_with(']'))
+                .then(|| t.trim_matches(['[', ']']).trim().to_string())
+        })
+        .last()
+}
