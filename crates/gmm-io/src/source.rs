@@ -208,3 +208,52 @@ fn check_same_schema(
     }
     Ok(())
 }
+
+impl TableSource {
+    /// A cheap estimate of the table's rows, for deciding between memory
+    /// and the cache without reading the data: exact for Parquet (its
+    /// metadata), extrapolated from the first MiB for CSV, from the column
+    /// widths for Arrow IPC. `None` when it cannot be told.
+    pub fn estimated_rows(&self) -> Option<usize> {
+        if let Some(n) = self.known_rows() {
+            return Some(n);
+        }
+        let path = &self.files[0].path;
+        let size = std::fs::metadata(path).ok()?.len() as f64;
+        match self.format {
+            InputFormat::Parquet => None,
+            InputFormat::Csv => {
+                let mut f = std::fs::File::open(path).ok()?;
+                let mut buf = vec![0u8; 1 << 20];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = std::io::Read::read(&mut f, &mut buf[filled..]).ok()?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                let sample = &buf[..filled];
+                let header_end = sample.iter().position(|&b| b == b'\n')? + 1;
+                let body = &sample[header_end..];
+                let lines = body.iter().filter(|&&b| b == b'\n').count();
+                if filled as f64 >= size {
+                    // The whole file was read: count a last line without a newline.
+                    let last = usize::from(body.last().is_some_and(|&b| b != b'\n'));
+                    return Some(lines + last);
+                }
+                let per_line = body.len() as f64 / lines.max(1) as f64;
+                Some(((size - header_end as f64) / per_line).ceil() as usize)
+            }
+            InputFormat::ArrowIpc => {
+                let row_bytes: usize = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.data_type().primitive_width().unwrap_or(16))
+                    .sum();
+                Some((size / row_bytes.max(1) as f64).ceil() as usize)
+            }
+        }
+    }
+}
