@@ -26,7 +26,7 @@ pub fn load(spec: &DataSpec, processes: Processes<'_>, verbosity: Verbosity) -> 
         input: spec.input.clone(),
         loading: spinner(verbosity, &format!("loading {}", spec.input)),
         cache_bar: None,
-        interrupt: crate::commands::interrupt_flag(),
+        interrupt: crate::interrupt::interrupt_flag(),
     };
     let loaded = gmm_io::load::load(spec, processes, &mut progress);
     progress.loading.finish_and_clear();

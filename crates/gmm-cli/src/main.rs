@@ -4,8 +4,10 @@ mod checkpoint;
 mod commands;
 mod dataset;
 mod distributed;
+mod interrupt;
 mod plots;
 mod progress;
+mod rundir;
 
 use clap::Parser;
 // The command line, the config file and the errors live in the library

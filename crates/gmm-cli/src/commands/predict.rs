@@ -13,7 +13,7 @@ use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: PredictArgs) -> Result<()> {
     super::init_threads(args.threads)?;
-    super::check_interrupted()?;
+    crate::interrupt::check_interrupted()?;
     let file = ModelFile::read(&args.model)?;
     let model = file
         .to_model()
@@ -41,7 +41,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let mut rows = 0;
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
-        super::check_interrupted()?;
+        crate::interrupt::check_interrupted()?;
         let view = gmm_core::DataView::new(&b.x, d)?;
         let proba = model.predict_proba(view)?;
         writer.write(b.ids.as_ref(), proba.as_slice().expect("row-major"))?;
@@ -55,7 +55,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .into());
     }
     let file = writer.finish()?;
-    super::check_interrupted()?;
+    crate::interrupt::check_interrupted()?;
     file.commit()?;
     bar.finish_and_clear();
     Ok(())

@@ -19,7 +19,7 @@ pub const SAMPLE_BLOCK_ROWS: u64 = 65_536;
 
 pub fn run(args: SampleArgs) -> Result<()> {
     let threads = super::init_threads(args.threads)?;
-    super::check_interrupted()?;
+    crate::interrupt::check_interrupted()?;
     if args.rows == 0 {
         return Err(UsageError("-n/--rows: must be at least 1".into()).into());
     }
@@ -50,7 +50,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let window = (threads as u64).max(1);
     let mut first = 0u64;
     while first < n_blocks {
-        super::check_interrupted()?;
+        crate::interrupt::check_interrupted()?;
         let last = (first + window).min(n_blocks);
         let batches: Vec<RecordBatch> = (first..last)
             .into_par_iter()
@@ -67,7 +67,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         first = last;
     }
     let out = writer.finish()?;
-    super::check_interrupted()?;
+    crate::interrupt::check_interrupted()?;
     out.commit()?;
     bar.finish_and_clear();
     Ok(())

@@ -2,24 +2,30 @@
 //! fitted with the same engine on one loaded dataset, the best by BIC (or
 //! AIC, or ICL) written out in full.
 
+mod grid;
+mod spread;
+mod table;
+
 use std::io::Write;
 use std::time::Instant;
 
 use anyhow::Result;
-use gmm_core::{CovarianceType, Criterion, Ending, GmmError, Racing, SelectParams};
+use gmm_core::{CovarianceType, Criterion, Ending, GmmError, SelectParams};
 use gmm_io::OutputSet;
 use serde::Serialize;
 use serde_json::json;
 
-use super::fit::{
-    RunContext, Timings, fit_params, load_data, run_fit, semi_supervision, write_run,
-};
+use super::fit::{fit_params, load_data, run_fit, semi_supervision};
 use crate::args::SelectArgs;
-use crate::config::{ConfigFile, FitSettings, OneOrMany, SettingName, name, setting_error};
+use crate::config::{ConfigFile, FitSettings, setting_error};
 use crate::distributed;
 use crate::error::UsageError;
 use crate::plots::{SelectionPoint, selection_svg};
 use crate::progress::Verbosity;
+use crate::rundir::{RunContext, Timings, write_run};
+use grid::{component_grid, covariance_grid, racing_settings, select_error};
+use spread::{assign_cells, exchange_cells};
+use table::{selection_csv, write_table};
 
 /// One cell of the grid.
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +167,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 },
             };
             // A fit cut short by Ctrl-C or SIGTERM is not a result.
-            super::check_interrupted()?;
+            crate::interrupt::check_interrupted()?;
             done[i] = Some(CellRun {
                 outcome,
                 seconds: t.elapsed().as_secs_f64(),
@@ -317,7 +323,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             &winner_dir,
             &mut outputs,
         )?;
-        super::check_interrupted()?;
+        crate::interrupt::check_interrupted()?;
         outputs.commit()?;
 
         let mut out = std::io::stdout().lock();
@@ -340,109 +346,6 @@ struct CellRun {
     seconds: f64,
 }
 
-/// Which process fits each cell of the grid: the costliest cells first,
-/// each to the process with the least work so far (work estimated from K
-/// and the covariance type's cost per row), the same on every process.
-fn assign_cells(grid: &[(CovarianceType, usize)], d: usize, size: usize) -> Vec<usize> {
-    let cost = |&(c, k): &(CovarianceType, usize)| {
-        let per_component = match c {
-            CovarianceType::Full | CovarianceType::Tied => d * d,
-            CovarianceType::Diag | CovarianceType::Spherical => d,
-        };
-        (k * (per_component + d)) as u64
-    };
-    let mut order: Vec<usize> = (0..grid.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(cost(&grid[i])), i));
-    let mut load = vec![0u64; size.max(1)];
-    let mut owner = vec![0; grid.len()];
-    for i in order {
-        let r = (0..load.len())
-            .min_by_key(|&r| (load[r], r))
-            .expect("at least one process");
-        owner[i] = r;
-        load[r] += cost(&grid[i]);
-    }
-    owner
-}
-
-/// Gives rank 0 the cells the other processes fitted (exact to the bit).
-fn exchange_cells(c: &dyn distributed::Transport, done: &mut [Option<CellRun>]) -> Result<()> {
-    let mut mine = gmm_core::wire::Writer::new();
-    for (i, run) in done.iter().enumerate() {
-        let Some(run) = run else { continue };
-        mine.usize(i);
-        mine.f64(run.seconds);
-        match &run.outcome {
-            Ok(fit) => {
-                mine.bool(true);
-                mine.fit(fit);
-            }
-            Err(message) => {
-                mine.bool(false);
-                mine.str(message);
-            }
-        }
-    }
-    let all = c.all_gather_bytes(mine.as_bytes());
-    if c.rank() != 0 {
-        return Ok(());
-    }
-    for bytes in all.iter().skip(1) {
-        let mut r = gmm_core::wire::Reader::new(bytes);
-        while !r.is_empty() {
-            let i = r.usize()?;
-            let seconds = r.f64()?;
-            let outcome = match r.bool()? {
-                true => Ok(r.fit()?),
-                false => Err(r.str()?.to_string()),
-            };
-            done[i] = Some(CellRun { outcome, seconds });
-        }
-    }
-    Ok(())
-}
-
-/// The selection's settings that the command line and configs set, for
-/// messages (see `config::SETTING_NAMES`).
-const SELECT_NAMES: &[SettingName] = &[
-    name("n_components", "components", "select", "components"),
-    name("covariance_types", "covariance", "select", "covariance"),
-    name("criterion", "criterion", "select", "criterion"),
-    name(
-        "racing_first_round",
-        "racing-first-round",
-        "select",
-        "racing_first_round",
-    ),
-    name("racing_keep", "racing-keep", "select", "racing_keep"),
-    name("racing_margin", "racing-margin", "select", "racing_margin"),
-    name(
-        "validation_fraction",
-        "validation-fraction",
-        "select",
-        "validation_fraction",
-    ),
-];
-
-/// An engine error about a selection setting, told with its flag and key.
-fn select_error(e: GmmError) -> anyhow::Error {
-    crate::config::setting_error_in(e, SELECT_NAMES).into()
-}
-
-/// The successive-halving settings from the flags, the `[select]` table
-/// and the defaults, in that order (checked with the selection).
-fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Racing {
-    let d = Racing::default();
-    Racing {
-        first_round: args
-            .racing_first_round
-            .or(raw.racing_first_round)
-            .unwrap_or(d.first_round),
-        keep: args.racing_keep.or(raw.racing_keep).unwrap_or(d.keep),
-        margin: args.racing_margin.or(raw.racing_margin).unwrap_or(d.margin),
-    }
-}
-
 /// Whether row `i` is held out: a hash of (seed, row) below the fraction.
 fn held_out(seed: u64, i: usize, fraction: f64) -> bool {
     use gmm_core::hash::{GOLDEN_GAMMA, mix64};
@@ -450,182 +353,9 @@ fn held_out(seed: u64, i: usize, fraction: f64) -> bool {
     ((z >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < fraction
 }
 
-/// `1..10` (inclusive), `2,4,8` or `3`.
-fn parse_components(text: &str) -> Result<Vec<usize>, String> {
-    let bad = || format!("`{text}` is not a range `1..10` or a list `2,4,8` of component counts");
-    let ks: Vec<usize> = if let Some((a, b)) = text.split_once("..") {
-        let a: usize = a.trim().parse().map_err(|_| bad())?;
-        let b: usize = b
-            .trim()
-            .trim_start_matches('=')
-            .parse()
-            .map_err(|_| bad())?;
-        if a > b {
-            return Err(bad());
-        }
-        (a..=b).collect()
-    } else {
-        text.split(',')
-            .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
-            .collect::<Result<_, _>>()?
-    };
-    if ks.is_empty() || ks.contains(&0) {
-        return Err(format!("`{text}`: component counts must be at least 1"));
-    }
-    Ok(ks)
-}
-
-fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<usize>> {
-    let grid = match (
-        &args.fit.components,
-        &cfg.raw.select.components,
-        cfg.raw.model.components,
-    ) {
-        (Some(flag), _, _) => {
-            parse_components(flag).map_err(|e| UsageError(format!("--components: {e}")))?
-        }
-        (None, Some(OneOrMany::One(k)), _) => vec![*k],
-        (None, Some(OneOrMany::Many(ks)), _) => ks.clone(),
-        (None, Some(OneOrMany::Text(t)), _) => {
-            parse_components(t).map_err(|e| UsageError(format!("[select] components: {e}")))?
-        }
-        (None, None, Some(k)) => vec![k],
-        (None, None, None) => {
-            return Err(UsageError(
-                "no component counts: give --components 1..10 or [select] components".into(),
-            )
-            .into());
-        }
-    };
-    Ok(grid)
-}
-
-fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<CovarianceType>> {
-    let names: Vec<String> = match (
-        &args.fit.covariance,
-        &cfg.raw.select.covariance,
-        &cfg.raw.model.covariance,
-    ) {
-        (Some(flag), _, _) => flag.split(',').map(|s| s.trim().to_string()).collect(),
-        (None, Some(OneOrMany::One(s) | OneOrMany::Text(s)), _) => {
-            s.split(',').map(|s| s.trim().to_string()).collect()
-        }
-        (None, Some(OneOrMany::Many(v)), _) => v.clone(),
-        (None, None, Some(c)) => vec![c.clone()],
-        (None, None, None) => CovarianceType::ALL
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
-    };
-    names
-        .iter()
-        .map(|n| {
-            n.parse().map_err(|_| {
-                UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied")).into()
-            })
-        })
-        .collect()
-}
-
-fn fmt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| format!("{v}"))
-}
-
-fn selection_csv(cells: &[Cell]) -> String {
-    let mut out = String::from(
-        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error\n",
-    );
-    for c in cells {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            c.k,
-            c.covariance,
-            fmt(c.log_likelihood),
-            fmt(c.bic),
-            fmt(c.aic),
-            fmt(c.icl),
-            c.n_parameters,
-            c.n_iter.map_or(String::new(), |n| n.to_string()),
-            c.converged.map_or(String::new(), |b| b.to_string()),
-            c.seconds,
-            fmt(c.validation_log_likelihood),
-            c.restarts_raced,
-            c.error
-                .as_deref()
-                .map_or(String::new(), |e| format!("\"{}\"", e.replace('"', "'"))),
-        ));
-    }
-    out
-}
-
-fn write_table(
-    out: &mut impl Write,
-    cells: &[Cell],
-    criterion: Criterion,
-    winner: usize,
-    dir: &std::path::Path,
-) -> Result<()> {
-    let valid = cells.iter().any(|c| c.validation_log_likelihood.is_some());
-    writeln!(
-        out,
-        "{:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>6}  {:>5}{}",
-        "k",
-        "covariance",
-        "BIC",
-        "AIC",
-        "ICL",
-        "params",
-        "iter",
-        if valid { "  held-out ll/row" } else { "" }
-    )?;
-    for (i, c) in cells.iter().enumerate() {
-        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-        writeln!(
-            out,
-            "{:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>6}  {:>5}{}{}",
-            c.k,
-            c.covariance.as_str(),
-            num(c.bic),
-            num(c.aic),
-            num(c.icl),
-            c.n_parameters,
-            c.n_iter.map_or("-".into(), |n| n.to_string()),
-            if valid {
-                format!("  {:>16}", num(c.validation_log_likelihood))
-            } else {
-                String::new()
-            },
-            if i == winner { "  <- chosen" } else { "" },
-        )?;
-        if let Some(e) = &c.error {
-            writeln!(out, "     not fitted: {e}")?;
-        }
-    }
-    let w = &cells[winner];
-    writeln!(
-        out,
-        "chosen by {}: K = {}, {} covariance; run directory {}",
-        criterion.as_str().to_uppercase(),
-        w.k,
-        w.covariance,
-        dir.join("winner").display()
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn component_grids_parse() {
-        assert_eq!(parse_components("1..4").unwrap(), vec![1, 2, 3, 4]);
-        assert_eq!(parse_components("2, 4,8").unwrap(), vec![2, 4, 8]);
-        assert_eq!(parse_components("3").unwrap(), vec![3]);
-        assert!(parse_components("0..3").is_err());
-        assert!(parse_components("5..2").is_err());
-        assert!(parse_components("a").is_err());
-    }
 
     #[test]
     fn held_out_fraction_is_about_right_and_fixed_by_seed() {

@@ -1,0 +1,384 @@
+//! `gmm fit`: load, fit, and write the run directory.
+
+mod summary;
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Result;
+use gmm_core::{FitParams, GaussianMixture, SemiSupervised, SemiSupervisedMode};
+use gmm_io::load::Processes;
+use gmm_io::{ModelFile, OutputSet};
+
+use crate::args::FitArgs;
+use crate::checkpoint;
+use crate::config::{ConfigFile, DataSettings, FitSettings, SemiChoice, Split, setting_error};
+use crate::dataset::{self, LoadedData};
+use crate::distributed;
+use crate::error::UsageError;
+use crate::progress::{FitProgress, Verbosity, thousands};
+use crate::rundir::{RunContext, Timings, send_predictions, write_run};
+use summary::{summary_json, write_summary};
+
+/// Progress, plus checkpoints written to the run directory.
+struct Observer {
+    progress: FitProgress,
+    /// Run directory and fingerprint, when checkpointing.
+    checkpoint: Option<(std::path::PathBuf, String)>,
+    /// A checkpoint that could not be written stops the fit.
+    failure: Option<anyhow::Error>,
+    /// When each iteration's pass ended (for the time per iteration).
+    iteration_ends: Vec<Instant>,
+}
+
+impl gmm_core::FitObserver for Observer {
+    fn restart_initialized(&mut self, restart: usize, description: &str) {
+        self.progress.restart_initialized(restart, description);
+    }
+    fn iteration(&mut self, restart: usize, iteration: usize, mean: f64) {
+        if iteration > self.iteration_ends.len() {
+            self.iteration_ends.push(Instant::now());
+        }
+        self.progress.iteration(restart, iteration, mean);
+    }
+    fn restart_finished(&mut self, report: &gmm_core::RestartReport) {
+        self.progress.restart_finished(report);
+    }
+    fn should_stop(&mut self) -> bool {
+        self.failure.is_some() || self.progress.should_stop()
+    }
+    fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        self.progress.cancel_flag()
+    }
+    fn checkpoint(&mut self, state: &gmm_core::FitState) {
+        if let Some((dir, fingerprint)) = &self.checkpoint
+            && let Err(e) = checkpoint::save(dir, fingerprint, state)
+        {
+            self.failure = Some(e);
+        }
+    }
+}
+pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<()> {
+    let cfg = match &args.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let s = FitSettings::resolve(&args, &cfg)?;
+    // Under mpirun only rank 0 talks.
+    let verbosity = Verbosity {
+        quiet: args.quiet || !distributed::is_root(comm),
+        verbose: args.verbose && distributed::is_root(comm),
+    };
+    if comm.is_some() && (s.params.checkpoint_every.is_some() || s.resume) {
+        return Err(UsageError(
+            "--checkpoint and --resume are not available under mpirun; run without them".into(),
+        )
+        .into());
+    }
+    let threads = super::init_threads(s.threads)?;
+    let started = Instant::now();
+    let spread = comm.filter(|_| s.split == Split::Restarts);
+    let data = load_data(&s, verbosity, comm, spread.is_none())?;
+    let load_secs = started.elapsed().as_secs_f64();
+
+    let semi = semi_supervision(&s, &data)?;
+    let params = distributed::agree(comm, fit_params(&s, &data, semi))?;
+    let fingerprint = (s.params.checkpoint_every.is_some() || s.resume)
+        .then(|| checkpoint::fingerprint(&params, &s, &data));
+    let resume = match &fingerprint {
+        Some(f) if s.resume => {
+            let state = checkpoint::load(&s.out, f)?;
+            verbosity.log(|| format!("resuming after iteration {}", state.iteration));
+            Some(state)
+        }
+        _ => None,
+    };
+    let params = params.check().map_err(setting_error)?;
+    let spread = spread.map(|c| c as &dyn gmm_core::Collective);
+    let view = data.view(comm.map(|c| c as &dyn gmm_core::Collective));
+    let run = run_fit(
+        &params,
+        view,
+        &s,
+        verbosity,
+        fingerprint,
+        spread,
+        resume.as_ref(),
+    )
+    .map_err(|e| explain_fit_error(e, &s, &data))?;
+
+    if let Some(c) = comm
+        && c.rank() > 0
+    {
+        // Rank 0 writes everything; when the rows are split, this rank
+        // sends it the predictions of its share.
+        if data.share.is_some()
+            && let Err(e) = send_predictions(c, &run.fit.model, &data)
+        {
+            eprintln!("error: rank {}: {e:#}", c.rank());
+            c.abort(crate::error::exit_code(&e));
+        }
+        // Whether rank 0 published.
+        return distributed::agree(comm, Ok(()));
+    }
+
+    // Outputs, all published together at the end.
+    let dir = &s.out;
+    let mut outputs = OutputSet::new();
+    let timings = Timings {
+        load: load_secs,
+        fit: run.seconds,
+        iterations: run.iteration_seconds.clone(),
+        ..Timings::default()
+    };
+    let written = write_run(
+        &RunContext {
+            s: &s,
+            data: &data,
+            semi,
+            init: params.init_method().as_str(),
+            threads,
+            started,
+            verbosity,
+            comm,
+        },
+        &run.fit,
+        timings,
+        dir,
+        &mut outputs,
+    )
+    // Ctrl-C while the outputs were written: publish none of them.
+    .and_then(|m| crate::interrupt::check_interrupted().map(|_| m))
+    .and_then(|m| outputs.commit().map(|_| m).map_err(anyhow::Error::from));
+    let model_file = match (written, comm) {
+        (Ok(m), _) => m,
+        (Err(e), None) => return Err(e),
+        // The other ranks may be waiting to send predictions: end them all.
+        (Err(e), Some(c)) => {
+            let chain: Vec<String> = e.chain().map(|x| x.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            c.abort(crate::error::exit_code(&e));
+        }
+    };
+    distributed::agree(comm, Ok(()))?;
+    // The run is complete: nothing to resume any more.
+    checkpoint::remove(dir);
+    verbosity.log(|| {
+        format!(
+            "wrote {} in {:.2} s",
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        )
+    });
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&summary_json(&model_file, dir))?
+        )?;
+    } else {
+        write_summary(&mut out, &model_file, &run.fit.model, &run.fit.report, dir)?;
+    }
+    Ok(())
+}
+
+/// Loads the job's rows, with a progress display. Under mpirun (`comm`),
+/// each process loads its share of the rows when `share_rows`, else the
+/// whole table (in memory: the processes would race to build one cache).
+pub(crate) fn load_data(
+    s: &FitSettings,
+    verbosity: Verbosity,
+    comm: Option<&dyn distributed::Transport>,
+    share_rows: bool,
+) -> Result<LoadedData> {
+    let started = Instant::now();
+    let processes = match comm {
+        None => Processes::One,
+        Some(c) if share_rows => Processes::RowShares {
+            comm: c,
+            chunk_rows: s.params.chunk_rows,
+        },
+        Some(c) => Processes::Replicated(c),
+    };
+    // The cache lives beside the run directory unless told otherwise.
+    let spec = DataSettings {
+        cache_dir: Some(s.data.cache_dir.clone().unwrap_or_else(|| {
+            s.out
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(gmm_io::load::DEFAULT_CACHE_DIR)
+        })),
+        ..s.data.clone()
+    };
+    let data = dataset::load(&spec, processes, verbosity)?;
+    let load_secs = started.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "loaded {} rows x {} columns ({}) in {load_secs:.2} s",
+            thousands(data.global_rows() as u64),
+            data.columns.len(),
+            data.columns.join(", ")
+        )
+    });
+    Ok(data)
+}
+
+/// The engine's settings for `s` (not yet checked).
+pub(crate) fn fit_params(
+    s: &FitSettings,
+    data: &LoadedData,
+    semi: Option<SemiSupervised>,
+) -> Result<FitParams> {
+    let mut params = s.params.clone();
+    params.semi_supervised = semi;
+    if let Some(path) = &s.init_model {
+        params.init_model = Some(read_init_model(path, &data.columns)?);
+    }
+    Ok(params)
+}
+
+/// A finished fit and how long it took.
+pub(crate) struct FitRun {
+    pub fit: gmm_core::Fit,
+    pub seconds: f64,
+    /// Seconds of each EM iteration after the first (which follows
+    /// initialization).
+    pub iteration_seconds: Vec<f64>,
+}
+
+/// Fits with progress on standard error, interruption and checkpoints.
+pub(crate) fn run_fit(
+    params: &gmm_core::ValidFitParams,
+    view: gmm_core::DataView<'_>,
+    s: &FitSettings,
+    verbosity: Verbosity,
+    fingerprint: Option<String>,
+    spread: Option<&dyn gmm_core::Collective>,
+    resume: Option<&gmm_core::FitState>,
+) -> Result<FitRun> {
+    let p = params.params();
+    let started = Instant::now();
+    let progress = FitProgress::new(verbosity, p.n_init, p.max_iter, view.global_rows())
+        .with_interrupt(crate::interrupt::interrupt_flag());
+    let mut observer = Observer {
+        progress,
+        checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
+        failure: None,
+        iteration_ends: Vec::new(),
+    };
+    // Resuming is refused under mpirun, so a saved state comes alone.
+    let fit = match (spread, resume) {
+        (None, None) => params.fit(view, &mut observer),
+        (None, Some(state)) => params.resume(view, state, &mut observer),
+        (Some(comm), _) => params.fit_spread_restarts(view, comm, &mut observer),
+    };
+    observer.progress.finish();
+    if let Some(e) = observer.failure {
+        return Err(e.context("writing a checkpoint"));
+    }
+    let fit = fit?;
+    let seconds = started.elapsed().as_secs_f64();
+    let iteration_seconds = observer
+        .iteration_ends
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    verbosity.log(|| {
+        format!(
+            "fitted {} restart(s) in {seconds:.2} s; restart {} chosen",
+            p.n_init, fit.report.best_restart
+        )
+    });
+    Ok(FitRun {
+        fit,
+        seconds,
+        iteration_seconds,
+    })
+}
+
+/// Semi-supervised when labels are present, unless switched off.
+pub(crate) fn semi_supervision(
+    s: &FitSettings,
+    data: &LoadedData,
+) -> Result<Option<SemiSupervised>> {
+    let has_labels = data.classes.is_some();
+    let mode = match (s.semi, has_labels) {
+        (Some(SemiChoice::Off), _) => {
+            if s.data.labeled.is_some() {
+                return Err(UsageError(
+                    "--labeled was given but semi-supervision is off; drop one of them".into(),
+                )
+                .into());
+            }
+            None
+        }
+        (None, false) => None,
+        (None, true) => Some(SemiSupervisedMode::Em),
+        (Some(SemiChoice::Mode(m)), true) => Some(m),
+        (Some(SemiChoice::Mode(m)), false) => {
+            return Err(UsageError(format!(
+                "semi-supervised mode `{m}` needs labeled rows: give --label-column or --labeled"
+            ))
+            .into());
+        }
+    };
+    Ok(mode.map(|mode| SemiSupervised {
+        mode,
+        unlabeled_weight: s.unlabeled_weight,
+    }))
+}
+
+/// The engine's errors told with what the binary knows: the classes' names
+/// (the engine knows only their indices), and the checkpoint an
+/// interrupted run can resume from.
+fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> anyhow::Error {
+    let Some(e) = err.downcast_ref::<gmm_core::GmmError>() else {
+        return err;
+    };
+    if matches!(e, gmm_core::GmmError::Interrupted) {
+        let saved = checkpoint::path(&s.out);
+        return if s.params.checkpoint_every.is_some() && saved.exists() {
+            crate::error::Interrupted(format!(
+                "{e}; {} holds the last checkpoint: run the same command with --resume to go on",
+                saved.display()
+            ))
+            .into()
+        } else {
+            err
+        };
+    }
+    let Some(classes) = &data.classes else {
+        return err;
+    };
+    let table = s.data.labeled.as_deref().unwrap_or(&s.data.input);
+    let column = data.label_column.as_deref().unwrap_or("label");
+    match *e {
+        gmm_core::GmmError::TooFewComponents {
+            components,
+            n_classes,
+        } => anyhow::anyhow!(
+            "{table}: label column `{column}` holds {n_classes} classes ({}) but {components} components were asked for; each class needs its own component: ask for at least {n_classes} (-k/--components)",
+            classes.names().join(", ")
+        ),
+        gmm_core::GmmError::EmptyClass { class } => anyhow::anyhow!(
+            "{table}: class `{}` of label column `{column}` has no labeled row with positive weight; every class needs at least one",
+            classes.names().get(class).map_or("?", String::as_str)
+        ),
+        _ => err,
+    }
+}
+
+fn read_init_model(path: &str, columns: &[String]) -> Result<GaussianMixture> {
+    let file = ModelFile::read(path)?;
+    if file.columns != columns {
+        // A data mismatch (exit 1), as for `gmm predict` with such a model.
+        anyhow::bail!(
+            "{path}: the model was fitted on columns [{}] but the data has [{}]; choose the same columns (--columns), or fit without --init-model",
+            file.columns.join(", "),
+            columns.join(", ")
+        );
+    }
+    file.to_model().map_err(|e| anyhow::anyhow!("{path}: {e}"))
+}

@@ -1,0 +1,107 @@
+//! What `gmm fit` prints when it is done: a table, or JSON with `--json`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use gmm_core::GaussianMixture;
+use gmm_io::ModelFile;
+use serde_json::json;
+
+use crate::rundir::stop_reason;
+
+pub(super) fn summary_json(file: &ModelFile, dir: &std::path::Path) -> serde_json::Value {
+    json!({
+        "run_dir": dir,
+        "model": dir.join("model.json"),
+        "covariance_type": file.covariance_type,
+        "components": file.weights.len(),
+        "rows": file.n_rows,
+        "mean_log_likelihood": file.mean_log_likelihood,
+        "n_iter": file.n_iter,
+        "converged": file.converged,
+        "bic": file.bic,
+        "aic": file.aic,
+        "weights": file.weights,
+        "means": file.means,
+        "classes": file.classes,
+    })
+}
+
+pub(super) fn write_summary(
+    out: &mut impl Write,
+    file: &ModelFile,
+    model: &GaussianMixture,
+    report: &gmm_core::FitReport,
+    dir: &std::path::Path,
+) -> Result<()> {
+    writeln!(out, "run directory        {}", dir.display())?;
+    writeln!(out, "covariance           {}", file.covariance_type)?;
+    writeln!(out, "components           {}", model.n_components())?;
+    writeln!(out, "rows                 {}", file.n_rows)?;
+    writeln!(out, "mean log-likelihood  {:.8}", file.mean_log_likelihood)?;
+    writeln!(out, "iterations           {}", file.n_iter)?;
+    writeln!(out, "converged            {}", file.converged)?;
+    if let Some(reason) = stop_reason(report) {
+        writeln!(out, "stopped early        {reason}")?;
+    }
+    writeln!(out, "BIC                  {:.4}", file.bic)?;
+    writeln!(out, "AIC                  {:.4}", file.aic)?;
+    let classes = file.classes.as_ref();
+    writeln!(
+        out,
+        "component  weight    {}mean ({})",
+        if classes.is_some() { "class  " } else { "" },
+        file.columns.join(", ")
+    )?;
+    for (k, w) in model.weights().iter().enumerate() {
+        let mean: Vec<String> = model
+            .means()
+            .row(k)
+            .iter()
+            .map(|v| format!("{v:.6}"))
+            .collect();
+        let class = classes
+            .map(|c| format!("{:<7}", c.get(k).map_or("-", |s| s.as_str())))
+            .unwrap_or_default();
+        writeln!(out, "{k:<10} {w:<9.6} {class}[{}]", mean.join(", "))?;
+    }
+    for line in event_lines(report) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// One line per restart that needed a numerical safeguard or stopped early.
+fn event_lines(report: &gmm_core::FitReport) -> Vec<String> {
+    report
+        .restarts
+        .iter()
+        .filter_map(|r| {
+            let mut parts = Vec::new();
+            if r.regularizations > 0 {
+                parts.push(format!(
+                    "{} covariance(s) positive definite only thanks to reg_covar",
+                    r.regularizations
+                ));
+            }
+            if r.reseeded_components > 0 {
+                parts.push(format!("{} component(s) re-seeded", r.reseeded_components));
+            }
+            match r.ending {
+                gmm_core::Ending::Dropped => parts.push(format!(
+                    "dropped: {}",
+                    r.note.as_deref().unwrap_or("degenerate")
+                )),
+                gmm_core::Ending::Raced => {
+                    parts.push(format!("stopped by racing after {} iterations", r.n_iter))
+                }
+                gmm_core::Ending::TimeLimit => parts.push(format!(
+                    "stopped by max_seconds after {} iterations",
+                    r.n_iter
+                )),
+                _ => {}
+            }
+            (!parts.is_empty()).then(|| format!("restart {:<3} {}", r.restart, parts.join("; ")))
+        })
+        .collect()
+}

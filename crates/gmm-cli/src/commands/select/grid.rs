@@ -1,0 +1,142 @@
+//! The grid of a selection and its settings, from flags, the `[select]`
+//! table and the defaults.
+
+use anyhow::Result;
+use gmm_core::{CovarianceType, GmmError, Racing};
+
+use crate::args::SelectArgs;
+use crate::config::{ConfigFile, OneOrMany, SettingName, name};
+use crate::error::UsageError;
+
+/// The selection's settings that the command line and configs set, for
+/// messages (see `config::SETTING_NAMES`).
+const SELECT_NAMES: &[SettingName] = &[
+    name("n_components", "components", "select", "components"),
+    name("covariance_types", "covariance", "select", "covariance"),
+    name("criterion", "criterion", "select", "criterion"),
+    name(
+        "racing_first_round",
+        "racing-first-round",
+        "select",
+        "racing_first_round",
+    ),
+    name("racing_keep", "racing-keep", "select", "racing_keep"),
+    name("racing_margin", "racing-margin", "select", "racing_margin"),
+    name(
+        "validation_fraction",
+        "validation-fraction",
+        "select",
+        "validation_fraction",
+    ),
+];
+
+/// An engine error about a selection setting, told with its flag and key.
+pub(super) fn select_error(e: GmmError) -> anyhow::Error {
+    crate::config::setting_error_in(e, SELECT_NAMES).into()
+}
+
+/// The successive-halving settings from the flags, the `[select]` table
+/// and the defaults, in that order (checked with the selection).
+pub(super) fn racing_settings(args: &SelectArgs, raw: &crate::config::RawSelect) -> Racing {
+    let d = Racing::default();
+    Racing {
+        first_round: args
+            .racing_first_round
+            .or(raw.racing_first_round)
+            .unwrap_or(d.first_round),
+        keep: args.racing_keep.or(raw.racing_keep).unwrap_or(d.keep),
+        margin: args.racing_margin.or(raw.racing_margin).unwrap_or(d.margin),
+    }
+}
+
+/// `1..10` (inclusive), `2,4,8` or `3`.
+fn parse_components(text: &str) -> Result<Vec<usize>, String> {
+    let bad = || format!("`{text}` is not a range `1..10` or a list `2,4,8` of component counts");
+    let ks: Vec<usize> = if let Some((a, b)) = text.split_once("..") {
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b
+            .trim()
+            .trim_start_matches('=')
+            .parse()
+            .map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        text.split(',')
+            .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?
+    };
+    if ks.is_empty() || ks.contains(&0) {
+        return Err(format!("`{text}`: component counts must be at least 1"));
+    }
+    Ok(ks)
+}
+
+pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<usize>> {
+    let grid = match (
+        &args.fit.components,
+        &cfg.raw.select.components,
+        cfg.raw.model.components,
+    ) {
+        (Some(flag), _, _) => {
+            parse_components(flag).map_err(|e| UsageError(format!("--components: {e}")))?
+        }
+        (None, Some(OneOrMany::One(k)), _) => vec![*k],
+        (None, Some(OneOrMany::Many(ks)), _) => ks.clone(),
+        (None, Some(OneOrMany::Text(t)), _) => {
+            parse_components(t).map_err(|e| UsageError(format!("[select] components: {e}")))?
+        }
+        (None, None, Some(k)) => vec![k],
+        (None, None, None) => {
+            return Err(UsageError(
+                "no component counts: give --components 1..10 or [select] components".into(),
+            )
+            .into());
+        }
+    };
+    Ok(grid)
+}
+
+pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<CovarianceType>> {
+    let names: Vec<String> = match (
+        &args.fit.covariance,
+        &cfg.raw.select.covariance,
+        &cfg.raw.model.covariance,
+    ) {
+        (Some(flag), _, _) => flag.split(',').map(|s| s.trim().to_string()).collect(),
+        (None, Some(OneOrMany::One(s) | OneOrMany::Text(s)), _) => {
+            s.split(',').map(|s| s.trim().to_string()).collect()
+        }
+        (None, Some(OneOrMany::Many(v)), _) => v.clone(),
+        (None, None, Some(c)) => vec![c.clone()],
+        (None, None, None) => CovarianceType::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+    };
+    names
+        .iter()
+        .map(|n| {
+            n.parse().map_err(|_| {
+                UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied")).into()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_grids_parse() {
+        assert_eq!(parse_components("1..4").unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(parse_components("2, 4,8").unwrap(), vec![2, 4, 8]);
+        assert_eq!(parse_components("3").unwrap(), vec![3]);
+        assert!(parse_components("0..3").is_err());
+        assert!(parse_components("5..2").is_err());
+        assert!(parse_components("a").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! A fit's run directory: predictions, plots, model.json, trace.csv and
+//! run.json, added to an [`OutputSet`] that the caller publishes. `gmm fit`
+//! writes one; `gmm select` writes one for the model it chooses.
+
+mod predictions;
+mod run_json;
+
+use std::time::Instant;
+
+use anyhow::Result;
+use gmm_core::{SemiSupervised, SemiSupervisedMode};
+use gmm_io::{FitSummary, ModelFile, OutputSet, Provenance, SemiSupervisedInfo};
+use serde_json::json;
+
+use crate::config::FitSettings;
+use crate::dataset::LoadedData;
+use crate::distributed;
+use crate::plots;
+use crate::progress::{Verbosity, spinner, thousands};
+pub(crate) use predictions::send_predictions;
+use predictions::write_predictions;
+pub(crate) use run_json::stop_reason;
+use run_json::{run_json, trace_csv};
+
+/// What a run directory is written from, besides the fit.
+pub(crate) struct RunContext<'a> {
+    pub s: &'a FitSettings,
+    pub data: &'a LoadedData,
+    pub semi: Option<SemiSupervised>,
+    /// The initialization's name, for the model's provenance.
+    pub init: &'a str,
+    pub threads: usize,
+    pub started: Instant,
+    pub verbosity: Verbosity,
+    /// The processes of an MPI job.
+    pub comm: Option<&'a dyn distributed::Transport>,
+}
+
+/// Adds a fit's run directory to `outputs` (committed by the caller):
+/// predictions, plots, model.json, trace.csv and run.json.
+pub(crate) fn write_run(
+    ctx: &RunContext<'_>,
+    fit: &gmm_core::Fit,
+    mut timings: Timings,
+    dir: &std::path::Path,
+    outputs: &mut OutputSet,
+) -> Result<ModelFile> {
+    let (s, data, verbosity) = (ctx.s, ctx.data, ctx.verbosity);
+    let phase = Instant::now();
+    let writing = spinner(verbosity, "writing predictions");
+    let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
+    outputs.add(write_predictions(
+        &fit.model,
+        data,
+        &pred_path,
+        s.predictions_format,
+        ctx.comm,
+    )?);
+    writing.finish_and_clear();
+    timings.predictions = phase.elapsed().as_secs_f64();
+    verbosity.log(|| {
+        format!(
+            "predicted {} rows in {:.2} s",
+            thousands(data.global_input_rows() as u64),
+            timings.predictions
+        )
+    });
+
+    let phase = Instant::now();
+    let plots = if s.plots {
+        let drawing = spinner(verbosity, "drawing plots");
+        let plots = draw_plots(fit, data, dir, outputs)?;
+        drawing.finish_and_clear();
+        plots
+    } else {
+        json!({ "drawn": false, "reason": "plots are off (--no-plots or [output] plots = false)" })
+    };
+    timings.plots = phase.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let model_file = model_file(s, data, fit, ctx.semi, ctx.init);
+    outputs.add(model_file.write_pending(dir.join("model.json"))?);
+    outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
+    timings.write = phase.elapsed().as_secs_f64();
+    let run = run_json(
+        s,
+        ctx.comm,
+        ctx.threads,
+        data,
+        fit,
+        &model_file,
+        &timings,
+        ctx.started,
+        plots,
+        outputs,
+        dir,
+    )?;
+    outputs.add_bytes(dir.join("run.json"), run.as_bytes())?;
+    Ok(model_file)
+}
+
+/// Seconds spent in each phase of a fit.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timings {
+    pub load: f64,
+    pub fit: f64,
+    /// Seconds of each EM iteration after the first.
+    pub iterations: Vec<f64>,
+    pub predictions: f64,
+    pub plots: f64,
+    pub write: f64,
+}
+
+/// Draws trace.svg and clusters.svg into the run's outputs. A picture that
+/// cannot be drawn does not fail the fit: it is reported on standard error
+/// and in run.json.
+fn draw_plots(
+    fit: &gmm_core::Fit,
+    data: &LoadedData,
+    dir: &std::path::Path,
+    outputs: &mut OutputSet,
+) -> Result<serde_json::Value> {
+    let mut report = serde_json::Map::new();
+    match plots::trace_svg(&fit.report) {
+        Ok(svg) => {
+            outputs.add_bytes(dir.join("trace.svg"), svg.as_bytes())?;
+            report.insert("trace.svg".into(), json!({ "drawn": true }));
+        }
+        Err(e) => {
+            eprintln!("warning: {e:#}");
+            report.insert(
+                "trace.svg".into(),
+                json!({ "drawn": false, "reason": format!("{e:#}") }),
+            );
+        }
+    }
+    // The input table's rows; rows of a separate labeled table are not shown.
+    let rows = data
+        .dataset
+        .view()
+        .without_labels()
+        .slice_rows(0, data.n_input_rows);
+    let classes = data.classes.as_ref().map(|c| c.names());
+    match plots::clusters_svg(&fit.model, rows, &data.columns, classes) {
+        Ok(plot) => {
+            outputs.add_bytes(dir.join("clusters.svg"), plot.svg.as_bytes())?;
+            let mut info = json!({
+                "drawn": true,
+                "projection": plot.projection.name(),
+                "rows_drawn": plot.rows_drawn,
+                "rows_total": plot.rows_total,
+            });
+            if let plots::Projection::PrincipalAxes { explained } = plot.projection {
+                info["explained_variance"] = json!(explained);
+            }
+            if plot.projection == plots::Projection::Density {
+                info["note"] = json!(
+                    "one column: a histogram of the rows with each component's weighted density"
+                );
+            }
+            report.insert("clusters.svg".into(), info);
+        }
+        Err(e) => {
+            eprintln!("warning: {e:#}");
+            report.insert(
+                "clusters.svg".into(),
+                json!({ "drawn": false, "reason": format!("{e:#}") }),
+            );
+        }
+    }
+    Ok(serde_json::Value::Object(report))
+}
+
+fn model_file(
+    s: &FitSettings,
+    data: &LoadedData,
+    fit: &gmm_core::Fit,
+    semi: Option<SemiSupervised>,
+    init: &str,
+) -> ModelFile {
+    let r = &fit.report;
+    let init_mode = semi.is_some_and(|x| x.mode == SemiSupervisedMode::Init);
+    let n_rows = if init_mode {
+        data.global_rows() - data.n_labeled
+    } else {
+        data.global_rows()
+    };
+    let summary = FitSummary {
+        mean_log_likelihood: r.mean_log_likelihood,
+        n_iter: r.n_iter,
+        converged: r.converged,
+        bic: r.bic,
+        aic: r.aic,
+        n_rows: n_rows as u64,
+        total_weight: data.dataset.weights().map(|_| r.n_rows),
+        reg_covar: s.params.reg_covar,
+    };
+    let mut file = ModelFile::new(&fit.model, data.columns.clone(), &summary);
+    file.column_types = Some(data.column_types.clone());
+    if let (Some(semi), Some(classes)) = (semi, &data.classes) {
+        file.classes = Some(classes.names().to_vec());
+        file.label_column = data.label_column.clone();
+        file.semi_supervised = Some(SemiSupervisedInfo {
+            mode: semi.mode.to_string(),
+            unlabeled_weight: semi.unlabeled_weight,
+            n_labeled: data.n_labeled,
+        });
+    }
+    file.provenance = Some(Provenance {
+        tool: "gmm".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        // The day only, and no command line: the same config and seed give
+        // a byte-identical model file (the full time and command are in run.json).
+        created: gmm_io::utc_now_rfc3339()[..10].to_string(),
+        input: Some(s.data.input.clone()),
+        labeled: s.data.labeled.clone(),
+        config: s.config_path.as_ref().map(|p| p.display().to_string()),
+        seed: Some(s.params.seed),
+        n_init: Some(s.params.n_init),
+        init: Some(if s.init_model.is_some() {
+            format!("model ({init} for other restarts)")
+        } else {
+            init.to_string()
+        }),
+        best_restart: Some(r.best_restart),
+        command: None,
+    });
+    file
+}
