@@ -269,7 +269,11 @@ fn a_time_budget_stops_the_fit_and_says_why() {
         serde_json::Value::Null
     );
     // A budget that is not a positive number of seconds is refused up front.
-    for bad in ["0", "-1", "inf"] {
+    for (bad, why) in [
+        ("0", "positive number of seconds"),
+        ("-1", "positive number of seconds"),
+        ("inf", "not a finite number"),
+    ] {
         let o = gmm(&[
             "fit",
             "--input",
@@ -280,13 +284,6 @@ fn a_time_budget_stops_the_fit_and_says_why() {
             "--out",
             s(&tmp.path().join("bad")),
         ]);
-        fails(
-            &o,
-            2,
-            &[
-                "--max-seconds / [fit] max_seconds",
-                "positive number of seconds",
-            ],
-        );
+        fails(&o, 2, &["--max-seconds / [fit] max_seconds", why]);
     }
 }

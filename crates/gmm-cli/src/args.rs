@@ -149,8 +149,20 @@ Examples:
   gmm inspect runs/customers/model.json
   gmm inspect model.json --json | jq '.components[].weight'";
 
+/// A number as it serializes, except that one that is not finite (which
+/// JSON cannot hold, and would read as absent) is written as text, so that
+/// the setting it is given for refuses it rather than never seeing it.
+fn finite_or_text<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) if !x.is_finite() => s.serialize_some(&x.to_string()),
+        _ => serde::Serialize::serialize(v, s),
+    }
+}
+
 /// Settings of a fit, as flags. Each overrides the config file's value.
-#[derive(Debug, Args, Default, Clone)]
+/// A flag named as a field of `gmm_core::FitParams` sets that setting
+/// (see `config::setting_names`); its help heading is its config section.
+#[derive(Debug, Args, Default, Clone, serde::Serialize)]
 pub struct FitArgs {
     /// A TOML config file (see configs/); flags override its values.
     pub config: Option<PathBuf>,
@@ -197,6 +209,7 @@ pub struct FitArgs {
     pub covariance: Option<String>,
     /// Added to every covariance diagonal (scikit-learn's reg_covar); 0 allowed.
     #[arg(long, help_heading = "Model")]
+    #[serde(serialize_with = "finite_or_text")]
     pub reg_covar: Option<f64>,
 
     /// Initialization: kmeans, kmeans++, random, random-from-data, random-params, labeled.
@@ -213,6 +226,7 @@ pub struct FitArgs {
     pub max_iter: Option<usize>,
     /// Convergence threshold on the change of the mean log-likelihood per row.
     #[arg(long, help_heading = "Fit")]
+    #[serde(serialize_with = "finite_or_text")]
     pub tol: Option<f64>,
     /// Random seed; restart r draws from (seed, r).
     #[arg(long, help_heading = "Fit")]
@@ -231,6 +245,7 @@ pub struct FitArgs {
     /// when it runs out stop after their current iteration, and the best so
     /// far is returned (converged: false, the reason in run.json).
     #[arg(long, value_name = "SECONDS", help_heading = "Fit")]
+    #[serde(serialize_with = "finite_or_text")]
     pub max_seconds: Option<f64>,
     /// Save the state to DIR/checkpoint.json every N iterations, so that a
     /// killed job can go on with --resume.
@@ -251,6 +266,7 @@ pub struct FitArgs {
     pub semi_supervised: Option<String>,
     /// Weight of the unlabeled rows' log-likelihood in em mode (lambda).
     #[arg(long, help_heading = "Semi-supervised")]
+    #[serde(serialize_with = "finite_or_text")]
     pub unlabeled_weight: Option<f64>,
 
     /// Run directory for model.json, predictions, trace.csv and plots.

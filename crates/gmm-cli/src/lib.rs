@@ -6,7 +6,7 @@
 //!
 //! ```
 //! let raw = gmm_cli::config::parse_config("[model]\ncomponents = 3\n").unwrap();
-//! assert_eq!(raw.model.components, Some(3));
+//! assert_eq!(raw.engine_value("n_components").and_then(|v| v.as_integer()), Some(3));
 //! let err = gmm_cli::config::parse_config("[fit]\nn_inits = 3\n").unwrap_err();
 //! assert!(err.contains("did you mean `n_init`"));
 //! ```

@@ -2,18 +2,19 @@
 //! [`FitSettings`], the options the commands run with: the engine's
 //! settings (`gmm_core::FitParams`) and what only the command line has.
 
+mod engine;
 mod names;
 mod raw;
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use gmm_core::{FitParams, InitMethod, SemiSupervised, SemiSupervisedMode};
+use gmm_core::{FitParams, SemiSupervised, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 use gmm_io::suggest::closest;
 
 use names::origin;
-pub use names::{SETTING_NAMES, SettingName, name, setting_error, setting_error_in};
+pub use names::{SettingName, name, setting_error, setting_error_in, setting_names};
 pub use raw::{
     ConfigFile, OneOrMany, RawConfig, RawData, RawFit, RawModel, RawOutput, RawSelect, RawSemi,
     SizeValue, parse_config,
@@ -192,76 +193,21 @@ impl FitSettings {
             },
             cache_dir: path(&args.cache_dir, &raw.data.cache_dir).map(PathBuf::from),
         };
-        let flag_components = args
-            .components
-            .as_deref()
-            .map(|c| {
-                c.trim().parse::<usize>().map_err(|_| {
-                    UsageError(format!(
-                        "--components: `{c}` is not one number of components (gmm select takes a range or a list)"
-                    ))
-                })
-            })
-            .transpose()?;
-        let components = flag_components.or(raw.model.components).ok_or_else(|| {
-            UsageError(
+        if let Some(c) = &args.components
+            && c.trim().parse::<usize>().is_err()
+        {
+            return Err(UsageError(format!(
+                "--components: `{c}` is not one number of components (gmm select takes a range or a list)"
+            )));
+        }
+        if args.components.is_none() && raw.engine_value("n_components").is_none() {
+            return Err(UsageError(
                 "the number of components is not set: give -k/--components or [model] components"
                     .into(),
-            )
-        })?;
-        let defaults = FitParams::default();
-        let covariance = match args.covariance.as_ref().or(raw.model.covariance.as_ref()) {
-            Some(c) => parse_choice(
-                c,
-                origin("covariance", "model", "covariance"),
-                &["full", "diag", "spherical", "tied"],
-            )?,
-            None => defaults.covariance_type,
-        };
-        let init_names: Vec<&str> = InitMethod::ALL.iter().map(|m| m.as_str()).collect();
-        let init = args
-            .init
-            .as_ref()
-            .or(raw.fit.init.as_ref())
-            .map(|s| parse_choice::<InitMethod>(s, origin("init", "fit", "init"), &init_names))
-            .transpose()?;
+            ));
+        }
         let threads = args.threads.or(raw.fit.threads).filter(|&t| t > 0);
-        let on_degenerate = match args
-            .on_degenerate
-            .as_ref()
-            .or(raw.fit.on_degenerate.as_ref())
-        {
-            Some(p) => parse_choice(
-                p,
-                origin("on-degenerate", "fit", "on_degenerate"),
-                &["reseed", "error", "drop-restart"],
-            )?,
-            None => defaults.on_degenerate,
-        };
-        let params = FitParams {
-            n_components: components,
-            covariance_type: covariance,
-            reg_covar: args
-                .reg_covar
-                .or(raw.model.reg_covar)
-                .unwrap_or(defaults.reg_covar),
-            init,
-            n_init: args.n_init.or(raw.fit.n_init).unwrap_or(defaults.n_init),
-            max_iter: args
-                .max_iter
-                .or(raw.fit.max_iter)
-                .unwrap_or(defaults.max_iter),
-            tol: args.tol.or(raw.fit.tol).unwrap_or(defaults.tol),
-            seed: args.seed.or(raw.fit.seed).unwrap_or(defaults.seed),
-            chunk_rows: args
-                .chunk_rows
-                .or(raw.fit.chunk_rows)
-                .unwrap_or(defaults.chunk_rows),
-            on_degenerate,
-            checkpoint_every: args.checkpoint.or(raw.fit.checkpoint_every),
-            max_seconds: args.max_seconds.or(raw.fit.max_seconds),
-            ..defaults
-        };
+        let params = engine::engine_params(args, raw)?;
         params.check_values().map_err(setting_error)?;
         let split = match args.split.as_ref().or(raw.fit.split.as_ref()) {
             Some(v) => parse_choice(v, origin("split", "fit", "split"), &["rows", "restarts"])?,

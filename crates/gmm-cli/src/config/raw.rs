@@ -1,12 +1,17 @@
 //! The TOML config file as written (`RawConfig`): sections and keys as
 //! serde reads them, unknown keys refused with the file, line, section and
-//! closest valid key; paths relative to the config file.
+//! closest valid key; paths relative to the config file. The keys of the
+//! engine's settings are not typed here: they are those of
+//! [`super::names::setting_names`], kept as TOML values in
+//! [`RawConfig::engine`] until the settings are filled.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gmm_io::suggest::closest;
 use serde::Deserialize;
 
+use super::names::engine_keys;
 use crate::error::UsageError;
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -24,6 +29,17 @@ pub struct RawConfig {
     pub output: RawOutput,
     #[serde(default)]
     pub select: RawSelect,
+    /// The values of the engine's settings, by `FitParams` field, from the
+    /// `[model]`, `[fit]` and `[semi_supervised]` sections.
+    #[serde(skip)]
+    pub engine: BTreeMap<&'static str, toml::Value>,
+}
+
+impl RawConfig {
+    /// The config's value of an engine setting (a `FitParams` field).
+    pub fn engine_value(&self, field: &str) -> Option<&toml::Value> {
+        self.engine.get(field)
+    }
 }
 
 /// The `[select]` section, read by `gmm select`.
@@ -77,33 +93,23 @@ pub enum SizeValue {
     Text(String),
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawModel {
-    pub components: Option<usize>,
-    pub covariance: Option<String>,
-    pub reg_covar: Option<f64>,
-}
+// The next three sections also hold engine settings' keys, which serde
+// skips here and `parse_config` checks and keeps in `RawConfig::engine`.
 
+/// The `[model]` section's keys besides the engine's (none).
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+pub struct RawModel {}
+
+/// The `[fit]` section's keys besides the engine's.
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct RawFit {
-    pub init: Option<String>,
     pub init_model: Option<String>,
-    pub n_init: Option<usize>,
-    pub max_iter: Option<usize>,
-    pub tol: Option<f64>,
-    pub seed: Option<u64>,
     pub threads: Option<usize>,
-    pub chunk_rows: Option<usize>,
-    pub on_degenerate: Option<String>,
-    pub checkpoint_every: Option<usize>,
-    pub max_seconds: Option<f64>,
     pub split: Option<String>,
 }
 
+/// The `[semi_supervised]` section's keys besides the engine's.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSemi {
     pub mode: Option<String>,
     pub unlabeled_weight: Option<f64>,
@@ -177,7 +183,108 @@ fn clean_path(p: &Path) -> PathBuf {
 
 /// Parses config text; errors say `line N: ...`.
 pub fn parse_config(text: &str) -> Result<RawConfig, String> {
-    toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))
+    let mut raw = toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))?;
+    let table = toml::from_str::<toml::Table>(text).map_err(|e| describe_toml_error(text, &e))?;
+    let sections = [
+        ("model", serde_fields::<RawModel>()),
+        ("fit", serde_fields::<RawFit>()),
+        ("semi_supervised", serde_fields::<RawSemi>()),
+    ];
+    for (section, typed) in sections {
+        let Some(toml::Value::Table(keys)) = table.get(section) else {
+            continue;
+        };
+        for (key, value) in keys {
+            if typed.contains(&key.as_str()) {
+                continue;
+            }
+            match engine_keys(section).find(|n| n.key == key) {
+                Some(n) => {
+                    raw.engine.insert(n.field, value.clone());
+                }
+                None => {
+                    let line = key_line(text, section, key);
+                    let valid: Vec<&str> = typed
+                        .iter()
+                        .copied()
+                        .chain(engine_keys(section).map(|n| n.key))
+                        .collect();
+                    return Err(unknown_name(line, "key", key, Some(section), &valid));
+                }
+            }
+        }
+    }
+    Ok(raw)
+}
+
+/// The 1-based line of `key = ` in `[section]`, if it is written so.
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t.trim_matches(['[', ']']).trim() == section;
+        } else if inside
+            && let Some(rest) = t.strip_prefix(key).or_else(|| {
+                t.strip_prefix(&format!("\"{key}\""))
+                    .or_else(|| t.strip_prefix(&format!("'{key}'")))
+            })
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// `unknown key `x` in [section]; did you mean `y`?`, after `line N: `.
+fn unknown_name(
+    line: Option<usize>,
+    what: &str,
+    name: &str,
+    section: Option<&str>,
+    valid: &[&str],
+) -> String {
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+    let place = section.map(|s| format!(" in [{s}]")).unwrap_or_default();
+    let hint = match closest(name, valid.iter().copied()) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => {
+            let all: Vec<String> = valid.iter().map(|v| format!("`{v}`")).collect();
+            format!("; valid {what}s: {}", all.join(", "))
+        }
+    };
+    format!("{at}unknown {what} `{name}`{place}{hint}")
+}
+
+/// The field names serde reads for the struct `T`: what its derived
+/// `Deserialize` asks of a deserializer.
+fn serde_fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor, value::Error};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            *self.0 = fields;
+            Err(Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+            enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
@@ -202,15 +309,7 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
             .and_then(|l| section_of(text, l))
             .filter(|_| !is_section);
         let what = if is_section { "section" } else { "key" };
-        let place = section.map(|s| format!(" in [{s}]")).unwrap_or_default();
-        let hint = match closest(key, valid.iter().copied()) {
-            Some(c) => format!("; did you mean `{c}`?"),
-            None => {
-                let all: Vec<String> = valid.iter().map(|v| format!("`{v}`")).collect();
-                format!("; valid {what}s: {}", all.join(", "))
-            }
-        };
-        return format!("{at}unknown {what} `{key}`{place}{hint}");
+        return unknown_name(line, what, key, section.as_deref(), &valid);
     }
     format!("{at}{msg}")
 }

@@ -8,7 +8,7 @@ use gmm_io::{ModelFile, OutputSet};
 use serde_json::json;
 
 use super::Timings;
-use crate::config::{FitSettings, SETTING_NAMES, SemiChoice};
+use crate::config::{FitSettings, SemiChoice, setting_names};
 use crate::dataset::{LoadedData, StorageJson};
 use crate::distributed;
 
@@ -124,7 +124,7 @@ fn numerical_events(r: &gmm_core::RestartReport) -> serde_json::Value {
 
 /// The settings the fit ran with, every one resolved (defaults filled in),
 /// in the config file's sections and keys: the engine's settings as they
-/// serialize, each under the section and key `SETTING_NAMES` gives it (the
+/// serialize, each under the section and key `setting_names` gives it (the
 /// rest under `engine`), and the command line's own.
 fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
     let serde_json::Value::Object(mut engine) =
@@ -145,7 +145,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
             "unlabeled_weight": s.unlabeled_weight,
         },
     });
-    for name in SETTING_NAMES {
+    for name in setting_names() {
         if let Some(value) = engine.remove(name.field) {
             sections[name.section][name.key] = value;
         }

@@ -9,7 +9,7 @@ use crate::config::{ConfigFile, OneOrMany, SettingName, name};
 use crate::error::UsageError;
 
 /// The selection's settings that the command line and configs set, for
-/// messages (see `config::SETTING_NAMES`).
+/// messages (see `config::setting_names`).
 const SELECT_NAMES: &[SettingName] = &[
     name("n_components", "components", "select", "components"),
     name("covariance_types", "covariance", "select", "covariance"),
@@ -78,7 +78,7 @@ pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<
     let grid = match (
         &args.fit.components,
         &cfg.raw.select.components,
-        cfg.raw.model.components,
+        cfg.raw.engine_value("n_components"),
     ) {
         (Some(flag), _, _) => {
             parse_components(flag).map_err(|e| UsageError(format!("--components: {e}")))?
@@ -88,7 +88,16 @@ pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<
         (None, Some(OneOrMany::Text(t)), _) => {
             parse_components(t).map_err(|e| UsageError(format!("[select] components: {e}")))?
         }
-        (None, None, Some(k)) => vec![k],
+        (None, None, Some(k)) => match k.as_integer().and_then(|k| usize::try_from(k).ok()) {
+            Some(k) if k > 0 => vec![k],
+            _ => {
+                return Err(UsageError(format!(
+                    "[model] components: `{}` is not a number of components",
+                    serde_json::to_string(k).unwrap_or_default()
+                ))
+                .into());
+            }
+        },
         (None, None, None) => {
             return Err(UsageError(
                 "no component counts: give --components 1..10 or [select] components".into(),
@@ -103,14 +112,17 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
     let names: Vec<String> = match (
         &args.fit.covariance,
         &cfg.raw.select.covariance,
-        &cfg.raw.model.covariance,
+        cfg.raw.engine_value("covariance_type"),
     ) {
         (Some(flag), _, _) => flag.split(',').map(|s| s.trim().to_string()).collect(),
         (None, Some(OneOrMany::One(s) | OneOrMany::Text(s)), _) => {
             s.split(',').map(|s| s.trim().to_string()).collect()
         }
         (None, Some(OneOrMany::Many(v)), _) => v.clone(),
-        (None, None, Some(c)) => vec![c.clone()],
+        (None, None, Some(c)) => vec![c.as_str().map_or_else(
+            || serde_json::to_string(c).unwrap_or_default(),
+            str::to_string,
+        )],
         (None, None, None) => CovarianceType::ALL
             .iter()
             .map(|c| c.as_str().to_string())

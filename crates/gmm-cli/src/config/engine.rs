@@ -1,0 +1,142 @@
+//! The engine's settings filled from flags over config keys over
+//! `FitParams::default()`, generically: each setting of
+//! [`setting_names`] is looked up by its flag and its key, and read with
+//! `FitParams`'s own serde, so a new setting needs no code here.
+
+use gmm_core::FitParams;
+use gmm_io::suggest::closest;
+use serde_json::{Map, Value};
+
+use super::names::setting_names;
+use super::raw::RawConfig;
+use crate::args::FitArgs;
+use crate::error::UsageError;
+
+/// `FitParams` with every setting that a flag or the config gives, values
+/// read as the type reads them; not yet checked (`check_values`).
+pub(super) fn engine_params(args: &FitArgs, raw: &RawConfig) -> Result<FitParams, UsageError> {
+    let Value::Object(flags) = serde_json::to_value(args).expect("flags serialize") else {
+        unreachable!("FitArgs serializes as a map")
+    };
+    let Value::Object(mut merged) =
+        serde_json::to_value(FitParams::default()).expect("settings serialize")
+    else {
+        unreachable!("FitParams serializes as a map")
+    };
+    for n in setting_names() {
+        let Some(default) = merged.get(n.field) else {
+            continue; // a setting nested in another (unlabeled_weight)
+        };
+        let given = match flags.get(n.arg).filter(|v| !v.is_null()) {
+            Some(v) => v.clone(),
+            None => match raw.engine_value(n.field) {
+                // JSON holds no infinity: such a value goes on as text.
+                Some(toml::Value::Float(f)) if !f.is_finite() => Value::String(f.to_string()),
+                Some(v) => serde_json::to_value(v)
+                    .map_err(|e| UsageError(format!("{}: {e}", n.origin())))?,
+                None => continue,
+            },
+        };
+        let value = as_number_if_numeric(given, default);
+        // Read alone first, so that a bad value is told with its setting.
+        let mut alone = Map::new();
+        alone.insert(n.field.to_string(), value.clone());
+        if let Err(e) = serde_json::from_value::<FitParams>(Value::Object(alone)) {
+            return Err(UsageError(format!(
+                "{}: {}",
+                n.origin(),
+                describe_value_error(&value, &e.to_string())
+            )));
+        }
+        merged.insert(n.field.to_string(), value);
+    }
+    serde_json::from_value(Value::Object(merged)).map_err(|e| UsageError(e.to_string()))
+}
+
+/// Text given for a numeric setting (a flag typed as text, such as
+/// `--components`, which `gmm select` reads as a range) read as a number.
+fn as_number_if_numeric(value: Value, default: &Value) -> Value {
+    match (&value, default) {
+        (Value::String(s), Value::Number(_)) => {
+            serde_json::from_str::<serde_json::Number>(s.trim()).map_or(value, Value::Number)
+        }
+        _ => value,
+    }
+}
+
+/// serde's complaint about a value in the words of the other messages.
+fn describe_value_error(value: &Value, message: &str) -> String {
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    // "unknown variant `fulll`, expected one of `full`, `diag`, ..."
+    if message.starts_with("unknown variant") {
+        let choices: Vec<&str> = message
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        let hint = closest(&shown, choices.iter().copied())
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return format!("`{shown}` is not one of {}{hint}", choices.join(", "));
+    }
+    if shown.parse::<f64>().is_ok_and(|f| !f.is_finite()) {
+        return format!("`{shown}` is not a finite number");
+    }
+    let expected = message.split("expected ").nth(1).unwrap_or("");
+    let wanted = match expected.split_whitespace().next().unwrap_or("") {
+        "usize" | "u64" | "u32" => "a whole number, 0 or more",
+        "f64" | "f32" => "a number",
+        _ => return format!("`{shown}`: {message}"),
+    };
+    format!("`{shown}` is not {wanted}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_config;
+
+    fn params(args: FitArgs, config: &str) -> Result<FitParams, String> {
+        engine_params(&args, &parse_config(config).unwrap()).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn flags_over_keys_over_defaults() {
+        let p = params(FitArgs::default(), "[fit]\nn_init = 4\ntol = 0.5\n").unwrap();
+        assert_eq!((p.n_init, p.tol, p.max_iter), (4, 0.5, 100));
+        let args = FitArgs {
+            n_init: Some(7),
+            components: Some(" 3".into()),
+            init: Some("kmeans++".into()),
+            ..FitArgs::default()
+        };
+        let p = params(args, "[fit]\nn_init = 4\n[model]\ncomponents = 2\n").unwrap();
+        assert_eq!(p.n_init, 7);
+        assert_eq!(p.n_components, 3);
+        assert_eq!(p.init, Some(gmm_core::InitMethod::KMeansPlusPlus));
+        let p = params(FitArgs::default(), "[fit]\ncheckpoint_every = 5\n").unwrap();
+        assert_eq!(p.checkpoint_every, Some(5));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = params(FitArgs::default(), "[fit]\nn_init = -1\n").unwrap_err();
+        assert_eq!(
+            err,
+            "--n-init / [fit] n_init: `-1` is not a whole number, 0 or more"
+        );
+        let err = params(FitArgs::default(), "[fit]\non_degenerate = \"resed\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "--on-degenerate / [fit] on_degenerate: `resed` is not one of error, reseed, drop-restart (did you mean `reseed`?)"
+        );
+        let err = params(FitArgs::default(), "[model]\nreg_covar = \"big\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "--reg-covar / [model] reg_covar: `big` is not a number"
+        );
+    }
+}
