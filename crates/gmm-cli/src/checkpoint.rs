@@ -1,24 +1,31 @@
 //! Checkpoints of a running fit, so that a job killed by a scheduler can go
-//! on: `DIR/checkpoint.json` holds every restart's parameters and report
-//! after a completed iteration, and a fingerprint of the settings and data
-//! that determine the result. Resuming with the same fingerprint gives the
-//! fit an uninterrupted run gives, bit for bit.
+//! on: `DIR/checkpoint.json` holds every restart's state after a completed
+//! iteration, and a fingerprint of the settings and data that determine
+//! the result. Resuming with the same fingerprint gives the fit an
+//! uninterrupted run gives, bit for bit.
+//!
+//! The state itself is the engine's wire encoding of a `FitState` (every
+//! parameter, precision factor and report value to the bit, infinities and
+//! degenerate mixtures of dropped restarts included), in base64; the JSON
+//! around it says what it is, and lists each restart's progress for people
+//! (`restarts`, not read back).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use gmm_core::{
-    CovarianceType, FitParams, FitState, GaussianMixture, RestartReport, RestartSnapshot,
-};
-use gmm_io::{PendingFile, covariances_from_json, covariances_to_json};
-use ndarray::{Array1, Array2};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use gmm_core::{FitParams, FitState};
+use gmm_io::PendingFile;
 use serde::{Deserialize, Serialize};
 
 use crate::config::FitSettings;
 use crate::dataset::LoadedData;
 
 const FORMAT: &str = "gmm-checkpoint";
-const VERSION: u32 = 1;
+/// Version 1 stored parameters as JSON numbers, which cannot hold the
+/// -inf of a restart dropped at its start.
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct CheckpointFile {
@@ -26,17 +33,12 @@ struct CheckpointFile {
     version: u32,
     fingerprint: String,
     iteration: usize,
-    restarts: Vec<SavedRestart>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SavedRestart {
-    covariance_type: CovarianceType,
-    weights: Vec<f64>,
-    means: Vec<Vec<f64>>,
-    covariances: serde_json::Value,
-    report: RestartReport,
-    done: bool,
+    /// For people: where each restart stands.
+    #[serde(default)]
+    restarts: Vec<serde_json::Value>,
+    /// The `FitState`, wire-encoded, in base64.
+    #[serde(default)]
+    state: String,
 }
 
 pub fn path(dir: &Path) -> PathBuf {
@@ -93,6 +95,8 @@ fn settings_fingerprint(
 
 /// Writes the state (replacing the previous checkpoint only once complete).
 pub fn save(dir: &Path, fingerprint: &str, state: &FitState) -> Result<()> {
+    let mut bytes = gmm_core::wire::Writer::new();
+    bytes.fit_state(state);
     let file = CheckpointFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -101,17 +105,18 @@ pub fn save(dir: &Path, fingerprint: &str, state: &FitState) -> Result<()> {
         restarts: state
             .restarts
             .iter()
-            .map(|r| SavedRestart {
-                covariance_type: r.model.covariance_type(),
-                weights: r.model.weights().to_vec(),
-                means: r.model.means().outer_iter().map(|m| m.to_vec()).collect(),
-                covariances: covariances_to_json(r.model.covariances()),
-                report: r.report.clone(),
-                done: r.done,
+            .map(|r| {
+                serde_json::json!({
+                    "restart": r.report.restart,
+                    "n_iter": r.report.n_iter,
+                    "ending": r.report.ending,
+                    "mean_log_likelihood": r.report.lower_bound,
+                })
             })
             .collect(),
+        state: BASE64.encode(bytes.as_bytes()),
     };
-    let text = serde_json::to_string(&file)? + "\n";
+    let text = serde_json::to_string_pretty(&file)? + "\n";
     PendingFile::with_bytes(path(dir), text.as_bytes())?.commit()?;
     Ok(())
 }
@@ -127,8 +132,15 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<FitState> {
     })?;
     let file: CheckpointFile = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a gmm checkpoint", p.display()))?;
-    if file.format != FORMAT || file.version != VERSION {
-        bail!("{}: not a version {VERSION} gmm checkpoint", p.display());
+    if file.format != FORMAT {
+        bail!("{}: not a gmm checkpoint", p.display());
+    }
+    if file.version != VERSION {
+        bail!(
+            "{}: a version {} checkpoint, and this gmm reads version {VERSION}; start over without --resume",
+            p.display(),
+            file.version
+        );
     }
     if file.fingerprint != fingerprint {
         bail!(
@@ -136,31 +148,18 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<FitState> {
             p.display()
         );
     }
-    let restarts = file
-        .restarts
-        .into_iter()
-        .map(|r| {
-            let k = r.weights.len();
-            let d = r.means.first().map_or(0, Vec::len);
-            if r.means.len() != k || r.means.iter().any(|m| m.len() != d) {
-                bail!("`means` must be {k} rows of {d} values");
-            }
-            let cov = covariances_from_json(r.covariance_type, &r.covariances, k, d)
-                .map_err(anyhow::Error::msg)?;
-            let means = Array2::from_shape_fn((k, d), |(i, j)| r.means[i][j]);
-            let model = GaussianMixture::new(Array1::from(r.weights), means, cov)?;
-            Ok(RestartSnapshot {
-                model,
-                report: r.report,
-                done: r.done,
-            })
-        })
-        .collect::<Result<Vec<_>>>()
-        .with_context(|| format!("{}: a saved restart is invalid", p.display()))?;
-    Ok(FitState {
-        iteration: file.iteration,
-        restarts,
-    })
+    let bytes = BASE64
+        .decode(file.state.as_bytes())
+        .with_context(|| format!("{}: the saved state is damaged", p.display()))?;
+    let mut r = gmm_core::wire::Reader::new(&bytes);
+    let state = r
+        .fit_state()
+        .and_then(|s| r.finish().map(|_| s))
+        .with_context(|| format!("{}: the saved state is damaged", p.display()))?;
+    if state.iteration != file.iteration {
+        bail!("{}: the saved state is damaged", p.display());
+    }
+    Ok(state)
 }
 
 /// Removes the checkpoint once the run is complete.
@@ -171,6 +170,7 @@ pub fn remove(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gmm_core::{GaussianMixture, RestartReport, RestartSnapshot};
 
     #[test]
     fn the_fingerprint_holds_every_setting_but_the_checkpoint_interval() {
@@ -183,5 +183,62 @@ mod tests {
         assert_ne!(of(&base), of(&base.clone().max_seconds(60.0)));
         assert_ne!(of(&base), of(&base.clone().tol(1e-4)));
         assert_eq!(of(&base), of(&base.clone().checkpoint_every(5)));
+    }
+
+    /// A restart dropped at its start has no log-likelihood yet (-inf) and
+    /// may hold a degenerate mixture: the checkpoint keeps both exactly.
+    #[test]
+    fn a_dropped_restart_round_trips() {
+        use gmm_core::{Covariances, Ending};
+        let model = |c: f64| {
+            let cov = Covariances::Diag(ndarray::array![[c, 1.0], [1.0, 2.0]]);
+            GaussianMixture::new(
+                ndarray::array![0.25, 0.75],
+                ndarray::array![[0.1, 0.2], [1.0 / 3.0, -4.0]],
+                cov,
+            )
+            .unwrap()
+        };
+        let report = |restart: usize, lower_bound: f64, ending: Ending| RestartReport {
+            restart,
+            init: "kmeans".into(),
+            trace: if lower_bound.is_finite() {
+                vec![-3.5, lower_bound]
+            } else {
+                vec![]
+            },
+            n_iter: if lower_bound.is_finite() { 2 } else { 0 },
+            converged: false,
+            lower_bound,
+            ending,
+            regularizations: 0,
+            reseeded_components: 0,
+            note: (ending == Ending::Dropped).then(|| "component 1 degenerate".into()),
+        };
+        let state = FitState {
+            iteration: 2,
+            restarts: vec![
+                RestartSnapshot {
+                    model: model(0.5),
+                    report: report(0, -3.25, Ending::Running),
+                    done: false,
+                },
+                RestartSnapshot {
+                    model: model(1e-300),
+                    report: report(1, f64::NEG_INFINITY, Ending::Dropped),
+                    done: true,
+                },
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), "fp", &state).unwrap();
+        let back = load(dir.path(), "fp").unwrap();
+        assert_eq!(back.iteration, 2);
+        for (a, b) in state.restarts.iter().zip(&back.restarts) {
+            assert_eq!(a.report, b.report);
+            assert_eq!(a.done, b.done);
+            assert_eq!(a.model, b.model);
+        }
+        assert!(load(dir.path(), "other").is_err());
     }
 }
