@@ -8,6 +8,7 @@ mod common;
 mod faults;
 mod fit;
 mod golden;
+mod hostile;
 mod inspect;
 mod large;
 #[cfg(feature = "mpi")]

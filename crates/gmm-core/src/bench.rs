@@ -51,8 +51,14 @@ impl<'a> Iteration<'a> {
             ll.push(o.objective / self.summary.total_weight);
             let stats = o.stats.expect("finite statistics");
             next.push(
-                m_step(&p.means, &stats, m.covariance_type(), reg_covar)
-                    .unwrap_or_else(|_| m.clone()),
+                m_step(
+                    &p.means,
+                    &stats,
+                    m.covariance_type(),
+                    reg_covar,
+                    self.summary.n_eps(),
+                )
+                .unwrap_or_else(|_| m.clone()),
             );
         }
         (next, ll)

@@ -29,6 +29,18 @@ pub enum GmmError {
     #[error("row {row}: weight {value} is not a finite non-negative number")]
     BadWeight { row: usize, value: f64 },
 
+    #[error(
+        "the rows' weights add up to {total:e}, too {} to compute with; only their ratios matter: {} every weight by the same number",
+        if *total < 1.0 { "small" } else { "large" },
+        if *total < 1.0 { "multiply" } else { "divide" }
+    )]
+    WeightScale { total: f64 },
+
+    #[error(
+        "column {column}: values as large as {value:e} are too large to compute with (sums of their squares overflow); rescale the column, for example divide it by a power of ten"
+    )]
+    ValuesTooLarge { column: usize, value: f64 },
+
     #[error("row {row}: label index {label} is outside the {n_classes} classes")]
     BadLabel {
         row: usize,

@@ -8,6 +8,9 @@ use crate::stats::{SecondMoment, SufficientStats};
 
 /// scikit-learn adds `10 * eps` to every component's total responsibility, so
 /// that an empty component yields its center and `reg_covar` instead of NaN.
+/// gmm adds it in units of the rows' mean weight
+/// ([`crate::summary::DataSummary::n_eps`]): the same for unit weights, and
+/// a fit that depends only on the weights' ratios.
 pub(crate) const N_EPS: f64 = 10.0 * f64::EPSILON;
 
 /// A component whose total responsibility is below this share of the total
@@ -90,15 +93,16 @@ fn positive_definite(c: &Covariances, k: usize, d: usize) -> bool {
 /// Parameters from statistics accumulated around `centers` (`K x d`).
 /// With `delta_k = S1_k / N_k`: means `c_k + delta_k`, covariances
 /// `S2_k / N_k - delta_k delta_k^T + reg_covar I` (tied pools the scatter),
-/// weights `N_k / sum N`. Fails with the index of the first component whose
-/// covariance is not positive definite.
+/// weights `N_k / sum N`, where `N_k` has `n_eps` added. Fails with the
+/// index of the first component whose covariance is not positive definite.
 pub(crate) fn m_step(
     centers: &[f64],
     stats: &SufficientStats,
     covariance_type: CovarianceType,
     reg_covar: f64,
+    n_eps: f64,
 ) -> Result<GaussianMixture, usize> {
-    m_step_parameters(centers, stats, covariance_type, reg_covar).into_model()
+    m_step_parameters(centers, stats, covariance_type, reg_covar, n_eps).into_model()
 }
 
 /// The M-step's parameters, without precision factors (see [`m_step`]).
@@ -107,13 +111,14 @@ pub(crate) fn m_step_parameters(
     stats: &SufficientStats,
     covariance_type: CovarianceType,
     reg_covar: f64,
+    n_eps: f64,
 ) -> MStep {
     let (kk, d) = (stats.layout.k, stats.layout.d);
     debug_assert_eq!(
         stats.layout.second,
         SecondMoment::for_covariance(covariance_type)
     );
-    let nk: Vec<f64> = stats.n.iter().map(|n| n + N_EPS).collect();
+    let nk: Vec<f64> = stats.n.iter().map(|n| n + n_eps).collect();
     let total: f64 = nk.iter().sum();
     let weights = Array1::from_iter(nk.iter().map(|n| n / total));
     let delta = Array2::from_shape_fn((kk, d), |(k, j)| stats.s1[k * d + j] / nk[k]);

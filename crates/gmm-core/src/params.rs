@@ -15,6 +15,15 @@ use crate::covariance::CovarianceType;
 use crate::error::{GmmError, Result};
 use crate::model::GaussianMixture;
 
+/// The most components a fit takes: every restart holds K covariance
+/// matrices, and each row K responsibilities per pass.
+pub const MAX_COMPONENTS: usize = 100_000;
+/// The most restarts a fit runs (all of them held at once).
+pub const MAX_RESTARTS: usize = 100_000;
+/// The most rows in a chunk of work (each thread holds a chunk's
+/// responsibilities).
+pub const MAX_CHUNK_ROWS: usize = 1 << 24;
+
 /// Successive halving of restarts: after `first_round` iterations, and
 /// after every doubling of that count, the restarts still running are
 /// ranked by their objective and all but the best `keep` fraction stop,
@@ -273,6 +282,15 @@ impl FitParams {
         if self.n_components == 0 {
             return bad("n_components", "must be at least 1".into());
         }
+        if self.n_components > MAX_COMPONENTS {
+            return bad(
+                "n_components",
+                format!(
+                    "{} is more than the {MAX_COMPONENTS} components gmm fits",
+                    self.n_components
+                ),
+            );
+        }
         if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
             return bad(
                 "reg_covar",
@@ -288,8 +306,26 @@ impl FitParams {
         if self.n_init == 0 {
             return bad("n_init", "must be at least 1".into());
         }
+        if self.n_init > MAX_RESTARTS {
+            return bad(
+                "n_init",
+                format!(
+                    "{} is more than the {MAX_RESTARTS} restarts gmm runs",
+                    self.n_init
+                ),
+            );
+        }
         if self.chunk_rows == 0 {
             return bad("chunk_rows", "must be at least 1".into());
+        }
+        if self.chunk_rows > MAX_CHUNK_ROWS {
+            return bad(
+                "chunk_rows",
+                format!(
+                    "{} is more than {MAX_CHUNK_ROWS} rows per chunk",
+                    self.chunk_rows
+                ),
+            );
         }
         if self.init_sample_rows == 0 {
             return bad("init_sample_rows", "must be at least 1".into());

@@ -5,6 +5,7 @@ use crate::chunks::{OrderedSums, chunked};
 use crate::collective;
 use crate::data::DataView;
 use crate::estep::RowPolicy;
+use crate::mstep::N_EPS;
 use crate::stats::{Layout, Scales};
 
 /// Facts about the rows that every fit needs once: the bound of each column
@@ -26,6 +27,14 @@ pub(crate) struct DataSummary {
 }
 
 impl DataSummary {
+    /// scikit-learn's `10 * eps` added to every component's total
+    /// responsibility, in units of the mean weight of the rows: exactly
+    /// [`N_EPS`] for unit weights, and scaled with the weights, so that
+    /// weights `c w` fit as `w` do.
+    pub fn n_eps(&self) -> f64 {
+        N_EPS * (self.total_weight / self.n_positive.max(1) as f64)
+    }
+
     pub fn new(data: DataView<'_>, policy: RowPolicy, chunk_rows: usize) -> Self {
         let d = data.n_features();
         let part = data.partition();

@@ -469,3 +469,30 @@ fn reseeding_stops_when_every_component_degenerates_again() {
         .unwrap();
     assert_ne!(fit.report.restarts[0].ending, Ending::Dropped);
 }
+
+/// Values whose squares overflow reach no initialization: the fit refuses
+/// them with the column, never panics, whatever the start.
+#[test]
+fn values_too_large_to_square_are_refused_by_every_start() {
+    let mut x = Vec::new();
+    for i in 0..100 {
+        x.extend([i as f64, (i % 7) as f64]);
+    }
+    x[2 * 17] = 3e154;
+    let data = gmm_core::Dataset::from_row_major(x, 2).unwrap();
+    for init in gmm_core::InitMethod::ALL {
+        if init == gmm_core::InitMethod::Labeled {
+            continue;
+        }
+        let err = gmm_core::FitParams::new(2)
+            .init(init)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut gmm_core::Silent)
+            .unwrap_err();
+        assert!(
+            matches!(err, gmm_core::GmmError::ValuesTooLarge { column: 0, .. }),
+            "{init}: {err}"
+        );
+    }
+}

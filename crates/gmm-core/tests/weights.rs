@@ -237,3 +237,56 @@ fn zero_weight_rows_are_ignored() {
         }
     });
 }
+
+/// Only the weights' ratios matter: every row weighted `c` fits as every
+/// row weighted 1, for `c` from 1e-20 to 1e20 (the model and the mean
+/// log-likelihood; the total weight, BIC and AIC count the weights as
+/// given). Weights whose total is out of f64's working range are refused.
+#[test]
+fn uniform_weights_of_any_size_give_the_unweighted_fit() {
+    run_cases(8, case_strategy(), |case| {
+        let (x, _) = case.rows();
+        let plain = Dataset::from_row_major(x.clone(), case.d).unwrap();
+        for ct in CovarianceType::ALL {
+            let p = params(&case, ct, InitMethod::KMeans);
+            let a = common::fit(p.clone(), &plain);
+            for c in [1e-20, 3e-7, 1e20] {
+                let scaled = Dataset::from_row_major(x.clone(), case.d)
+                    .unwrap()
+                    .with_weights(vec![c; case.n])
+                    .unwrap();
+                let b = common::fit(p.clone(), &scaled);
+                let what = format!("{ct}, weight {c}, {case:?}");
+                assert_models_close(&a.model, &b.model, RTOL, &what);
+                assert_close(
+                    &[a.report.mean_log_likelihood, a.report.n_rows * c],
+                    &[b.report.mean_log_likelihood, b.report.n_rows],
+                    RTOL,
+                    &what,
+                );
+            }
+        }
+    });
+    let case = Case {
+        seed: 1,
+        k_true: 2,
+        k_fit: 2,
+        d: 2,
+        n: 200,
+        separated: true,
+    };
+    let (x, _) = case.rows();
+    for c in [1e-310, 1e300] {
+        let data = Dataset::from_row_major(x.clone(), case.d)
+            .unwrap()
+            .with_weights(vec![c; x.len() / case.d])
+            .unwrap();
+        let err = FitParams::new(2)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut Silent)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("only their ratios matter"), "{c}: {text}");
+    }
+}

@@ -18,6 +18,10 @@ use crate::error::{GmmError, Result};
 use crate::estep::RowPolicy;
 use crate::model::{aic, bic};
 use crate::mstep::{Trouble, m_step_parameters};
+
+/// The range of total weights a fit computes with (see `GmmError::WeightScale`).
+const WEIGHT_TOTAL_MIN: f64 = 1e-280;
+const WEIGHT_TOTAL_MAX: f64 = 1e280;
 use crate::observer::FitObserver;
 use crate::params::{FitParams, SemiSupervisedMode, ValidFitParams};
 use crate::pass::{EmPassOutput, em_pass};
@@ -177,6 +181,25 @@ impl ValidFitParams {
                 rows: summary.n_positive,
                 components: k,
             });
+        }
+        // Weights near the ends of f64 lose their precision in products
+        // (subnormal) or overflow sums: refused rather than fitted wrongly.
+        if !(WEIGHT_TOTAL_MIN..=WEIGHT_TOTAL_MAX).contains(&summary.total_weight) {
+            return Err(GmmError::WeightScale {
+                total: summary.total_weight,
+            });
+        }
+        // Squared distances summed over columns and weighted rows must not
+        // overflow (k-means++ potentials, second moments).
+        let limit =
+            (f64::MAX / (16.0 * data.n_features() as f64 * summary.total_weight.max(1.0))).sqrt();
+        if let Some((column, &value)) = summary
+            .col_max_abs
+            .iter()
+            .enumerate()
+            .find(|(_, v)| **v > limit)
+        {
+            return Err(GmmError::ValuesTooLarge { column, value });
         }
 
         // Starting points, or the saved state to go on from.
@@ -348,10 +371,15 @@ fn step(
     state.report.lower_bound = mean;
     state.report.n_iter = iteration;
     let trouble = |component: usize, t: Trouble| degeneracy_error(component, t, restart, iteration);
-    let mstep = out
-        .stats
-        .as_ref()
-        .map(|stats| m_step_parameters(&prep.means, stats, p.covariance_type, p.reg_covar));
+    let mstep = out.stats.as_ref().map(|stats| {
+        m_step_parameters(
+            &prep.means,
+            stats,
+            p.covariance_type,
+            p.reg_covar,
+            summary.n_eps(),
+        )
+    });
     let failing = match &mstep {
         Some(m) => m.failing(),
         // Non-finite statistics: the whole restart is broken.

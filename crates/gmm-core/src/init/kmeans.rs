@@ -70,6 +70,7 @@ pub(super) fn assignment_model(
         &stats,
         ctx.params.covariance_type,
         ctx.params.reg_covar,
+        ctx.summary.n_eps(),
     )
 }
 

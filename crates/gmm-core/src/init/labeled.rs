@@ -9,7 +9,6 @@ use crate::estep::RowPolicy;
 use crate::init::context::{InitContext, STREAM_ROWS, rng_for};
 use crate::init::kmeans::{assignment_model, assignment_stats, kmeans_plusplus_seeds, lloyd};
 use crate::model::GaussianMixture;
-use crate::mstep::N_EPS;
 use crate::pass::stats_from_responsibilities;
 use crate::stats::{Layout, SecondMoment};
 
@@ -56,7 +55,7 @@ pub(super) fn class_stats(ctx: &InitContext<'_>) -> Result<ClassStats, usize> {
     let mut pooled = Array2::zeros((d, d));
     let total: f64 = stats.n.iter().sum();
     for c in 0..classes {
-        let n = stats.n[c] + N_EPS;
+        let n = stats.n[c] + ctx.summary.n_eps();
         let delta: Vec<f64> = (0..d).map(|j| stats.s1[c * d + j] / n).collect();
         for j in 0..d {
             means[c * d + j] = centers[c * d + j] + delta[j];
@@ -115,7 +114,7 @@ pub(super) fn labeled_start(
                 let stats = assignment_stats(ctx, &centers, layout)?;
                 weights = stats.n.clone();
                 for c in classes..k {
-                    let n = stats.n[c] + N_EPS;
+                    let n = stats.n[c] + ctx.summary.n_eps();
                     let delta: Vec<f64> = (0..d).map(|j| stats.s1[c * d + j] / n).collect();
                     means.extend((0..d).map(|j| centers[c * d + j] + delta[j]));
                     let s2 = &stats.s2[c * d * d..(c + 1) * d * d];
@@ -131,7 +130,7 @@ pub(super) fn labeled_start(
                     *cov = with_reg(&cs.pooled);
                 }
             }
-            let weights: Vec<f64> = weights.iter().map(|w| w + N_EPS).collect();
+            let weights: Vec<f64> = weights.iter().map(|w| w + ctx.summary.n_eps()).collect();
             let total: f64 = weights.iter().sum();
             let weights = Array1::from_iter(weights.iter().map(|w| w / total));
             let cov = Covariances::from_dense(

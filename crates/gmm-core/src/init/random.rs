@@ -97,6 +97,7 @@ pub(super) fn random_responsibilities(
         &stats,
         ctx.params.covariance_type,
         ctx.params.reg_covar,
+        ctx.summary.n_eps(),
     )
 }
 

@@ -349,6 +349,13 @@ fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> 
             err
         };
     }
+    if let gmm_core::GmmError::ValuesTooLarge { column, value } = *e {
+        let name = data.columns.get(column).map_or("?", String::as_str);
+        return anyhow::anyhow!(
+            "{}: column `{name}` holds values as large as {value:e}, too large to compute with at this table's size (sums of their squares overflow); rescale the column, for example divide it by a power of ten",
+            s.data.input
+        );
+    }
     let Some(classes) = &data.classes else {
         return err;
     };
