@@ -3,6 +3,10 @@
 //! case ends with a clear one-line message (exit status as documented and
 //! nothing written) or a correct result that says what it did.
 
+use std::sync::Arc;
+
+use gmm_io::arrow::array::{ArrayRef, Float64Array};
+
 use crate::common::*;
 
 /// 300 rows of two clusters in `x1`, `x2`, as CSV lines (no header).
@@ -14,6 +18,127 @@ fn blob_lines() -> Vec<String> {
             format!("{:.6},{:.6}", c + rng.normal(), c + rng.normal())
         })
         .collect()
+}
+
+/// A column that is numbers but for one odd token in its first rows was
+/// taken as text and left out of the features, and the fit went on with
+/// the others. Now the odd value is an error naming file, column, row and
+/// value; a column of real text is left out and said so.
+#[test]
+fn a_numeric_column_with_an_odd_value_is_an_error_not_a_dropped_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with_odd = |odd: &str| {
+        let mut lines = blob_lines();
+        let (x1, _) = lines[6].split_once(',').unwrap();
+        lines[6] = format!("{x1},{odd}");
+        format!("x1,x2\n{}\n", lines.join("\n"))
+    };
+    for odd in ["NA", "0x10", "1_000", "n/a", "Infinity"] {
+        let mut lines = blob_lines();
+        // Data row 7 (1-based, the header not counted).
+        let (x1, _) = lines[6].split_once(',').unwrap();
+        lines[6] = format!("{x1},{odd}");
+        let path = tmp.path().join("odd.csv");
+        std::fs::write(&path, format!("x1,x2\n{}\n", lines.join("\n"))).unwrap();
+        let out = tmp.path().join("run");
+        let o = gmm(&["fit", "--input", s(&path), "-k", "2", "--out", s(&out)]);
+        let shown = if odd == "Infinity" {
+            "(inf)".to_string()
+        } else {
+            format!("`{odd}`")
+        };
+        fails(&o, 1, &["odd.csv", "`x2`", "row 7", &shown]);
+        assert!(!out.exists(), "{odd}: nothing written");
+    }
+    // Blanks around a number are the number (Arrow's reader trims them):
+    // the same fit as without them, on both columns.
+    let mut models = Vec::new();
+    for (name, value) in [("spaced", " 1.5 "), ("plain", "1.5")] {
+        let path = tmp.path().join(format!("{name}.csv"));
+        std::fs::write(&path, with_odd(value)).unwrap();
+        let out = tmp.path().join(name);
+        ok(&gmm(&[
+            "fit",
+            "--input",
+            s(&path),
+            "-k",
+            "2",
+            "--no-plots",
+            "-q",
+            "--out",
+            s(&out),
+        ]));
+        let run = read_json(&out.join("run.json"));
+        assert_eq!(run["data"]["columns"], serde_json::json!(["x1", "x2"]));
+        models.push(read_json(&out.join("model.json"))["means"].clone());
+    }
+    assert_eq!(models[0], models[1]);
+
+    // A text column is not a feature, and the fit says so.
+    let mut lines = blob_lines();
+    for (i, l) in lines.iter_mut().enumerate() {
+        *l = format!("{l},name{i}");
+    }
+    let path = tmp.path().join("named.csv");
+    std::fs::write(&path, format!("x1,x2,who\n{}\n", lines.join("\n"))).unwrap();
+    let out = tmp.path().join("named");
+    let text = ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&path),
+        "-k",
+        "2",
+        "--no-plots",
+        "--out",
+        s(&out),
+    ]));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("skipped columns") && l.contains("who (string")),
+        "{text}"
+    );
+    let run = read_json(&out.join("run.json"));
+    assert_eq!(run["data"]["columns"], serde_json::json!(["x1", "x2"]));
+    assert_eq!(run["data"]["skipped_columns"][0]["column"], "who");
+    assert_eq!(run["data"]["skipped_columns"][0]["data_type"], "string");
+}
+
+/// Two columns of one name: the first was read for both, and the model
+/// file was then refused by gmm's own predict. Refused up front, in every
+/// format.
+#[test]
+fn duplicate_column_names_are_refused_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("dup.csv");
+    let lines = blob_lines();
+    std::fs::write(&csv, format!("x,x\n{}\n", lines.join("\n"))).unwrap();
+    let mut rng = Rng(3);
+    let col = |rng: &mut Rng| {
+        Arc::new(Float64Array::from(
+            (0..100).map(|_| rng.normal()).collect::<Vec<_>>(),
+        )) as ArrayRef
+    };
+    let parquet = tmp.path().join("dup.parquet");
+    write_parquet(
+        &parquet,
+        vec![
+            ("x", col(&mut rng)),
+            ("y", col(&mut rng)),
+            ("x", col(&mut rng)),
+        ],
+    );
+    for (path, needle) in [(&csv, "columns 1 and 2"), (&parquet, "columns 1 and 3")] {
+        for columns in [None, Some("y")] {
+            let out = tmp.path().join("run");
+            let mut args = vec!["fit", "--input", s(path), "-k", "2", "--out", s(&out)];
+            if let Some(c) = columns.filter(|_| path == &parquet) {
+                args.extend(["--columns", c]);
+            }
+            let o = gmm(&args);
+            fails(&o, 1, &[s(path), needle, "both named `x`"]);
+            assert!(!out.exists());
+        }
+    }
 }
 
 /// Rows uniformly weighted 1e-20 fitted with a mean log-likelihood of
@@ -68,6 +193,55 @@ fn the_size_of_uniform_weights_does_not_change_the_fit() {
         1,
         &["weights add up to", "only their ratios matter", "multiply"],
     );
+    assert!(!out.exists());
+}
+
+/// Values around 1e154 (whose squares overflow) panicked in every
+/// initialization and in `select`. They are refused with the row, column
+/// and what to do.
+#[test]
+fn values_too_large_to_square_are_refused_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = blob_lines();
+    lines[41] = "3e154,1.0".into();
+    let path = tmp.path().join("huge.csv");
+    std::fs::write(&path, format!("x1,x2\n{}\n", lines.join("\n"))).unwrap();
+    let out = tmp.path().join("run");
+    for init in [
+        "kmeans",
+        "kmeans++",
+        "random",
+        "random-from-data",
+        "random-params",
+    ] {
+        let o = gmm(&[
+            "fit",
+            "--input",
+            s(&path),
+            "-k",
+            "2",
+            "--init",
+            init,
+            "--out",
+            s(&out),
+        ]);
+        fails(
+            &o,
+            1,
+            &["huge.csv", "`x1`", "row 42", "too large", "rescale"],
+        );
+        assert!(!out.exists());
+    }
+    let o = gmm(&[
+        "select",
+        "--input",
+        s(&path),
+        "--components",
+        "1..3",
+        "--out",
+        s(&out),
+    ]);
+    fails(&o, 1, &["huge.csv", "`x1`", "too large"]);
     assert!(!out.exists());
 }
 

@@ -64,8 +64,18 @@ impl Occurrences {
     }
 }
 
-/// Missing (null) and non-finite values of the feature columns, then of the
-/// weight column.
+/// The largest magnitude a feature or weight may have: squares of values
+/// near 1e154 overflow, and EM sums squares of differences over columns and
+/// rows; 1e150 leaves room for both.
+pub const MAX_ABS_VALUE: f64 = 1e150;
+
+/// Finite and at most [`MAX_ABS_VALUE`] in magnitude (false for NaN).
+fn in_range(v: f64) -> bool {
+    v.abs() <= MAX_ABS_VALUE
+}
+
+/// Missing (null), non-finite and too large values of the feature columns,
+/// then of the weight column.
 #[derive(Debug, Clone)]
 pub(crate) struct BadValues {
     columns: Vec<(String, Occurrences, Occurrences)>,
@@ -113,11 +123,14 @@ impl BadValues {
                 .unwrap_or(0);
             nulls.note(path, first_row + i + 1, values.null_count(), f64::NAN);
         }
-        if !raw.iter().fold(true, |ok, v| ok & v.is_finite()) {
+        if !raw
+            .iter()
+            .fold(true, |ok, v| ok & (v.abs() <= MAX_ABS_VALUE))
+        {
             let mut count = 0;
             let mut first = None;
             for (i, v) in raw.iter().enumerate() {
-                if !v.is_finite() && values.is_valid(i) {
+                if !in_range(*v) && values.is_valid(i) {
                     count += 1;
                     first.get_or_insert((i, *v));
                 }
@@ -146,16 +159,24 @@ impl BadValues {
             }
             if bad.count > 0 && best.as_ref().is_none_or(|(row, _)| bad.row < *row) {
                 let row = bad.row;
-                best = Some((
-                    row,
+                let e = if bad.value.is_finite() {
+                    IoError::TooLarge {
+                        path: bad.path,
+                        column,
+                        row,
+                        count: bad.count,
+                        value: bad.value,
+                    }
+                } else {
                     IoError::NonFinite {
                         path: bad.path,
                         column,
                         row,
                         count: bad.count,
                         value: bad.value,
-                    },
-                ));
+                    }
+                };
+                best = Some((row, e));
             }
         }
         best.map(|(_, e)| e)

@@ -116,6 +116,17 @@ pub enum IoError {
     },
 
     #[error(
+        "{path}: column `{column}` has {count} values too large to compute with (beyond 1e150 in magnitude, where squares overflow), the first at data row {row} ({value:e}); rescale the column, for example divide it by a power of ten"
+    )]
+    TooLarge {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        count: usize,
+        value: f64,
+    },
+
+    #[error(
         "{path}: weight column `{column}` has an invalid weight {value} at data row {row}; weights must be finite and non-negative"
     )]
     BadWeight {

@@ -59,6 +59,6 @@ pub use model_file::{
 pub use predictions::{
     BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, prediction_schema,
 };
-pub use projection::{ColumnSpec, Projection};
+pub use projection::{ColumnSpec, Projection, SkippedColumn};
 pub use source::TableSource;
 pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use arrow::datatypes::Schema;
 
-use crate::column_types::is_numeric;
+use crate::column_types::{is_numeric, type_name};
 use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::suggest::closest;
@@ -28,6 +28,19 @@ pub struct Projection {
     pub label: Option<usize>,
     pub weight: Option<usize>,
     pub id: Option<usize>,
+    /// Columns left out of the features because they do not hold numbers,
+    /// when the features were not named (they are reported, never dropped
+    /// in silence).
+    pub skipped: Vec<SkippedColumn>,
+}
+
+/// A column that is not a feature of a job that did not name its features.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedColumn {
+    pub column: String,
+    /// Its type as read (`utf8` for CSV text, `bool`, `date32`, ...).
+    pub data_type: String,
+    pub reason: String,
 }
 
 impl Projection {
@@ -77,10 +90,24 @@ pub(crate) fn resolve(
     let special: Vec<usize> = [label, weight, id].into_iter().flatten().collect();
 
     let mut features: Vec<usize> = Vec::new();
+    let mut skipped = Vec::new();
     if columns.features.is_empty() {
         for (i, f) in schema.fields().iter().enumerate() {
-            if !special.contains(&i) && is_numeric(f.data_type()) {
+            if special.contains(&i) {
+                continue;
+            }
+            if is_numeric(f.data_type()) {
                 features.push(i);
+            } else {
+                skipped.push(SkippedColumn {
+                    column: f.name().clone(),
+                    data_type: type_name(f.data_type()),
+                    reason: if format == InputFormat::Csv {
+                        "most of its first values are not numbers".into()
+                    } else {
+                        "not a number type".into()
+                    },
+                });
             }
         }
         if features.is_empty() {
@@ -148,5 +175,6 @@ pub(crate) fn resolve(
         label,
         weight,
         id,
+        skipped,
     })
 }

@@ -127,6 +127,7 @@ impl TableSource {
                 }
                 InputFormat::Csv => (no_panic(&p, || csv::schema(&p, delimiter))?, None),
             };
+            check_unique_names(&file_schema, &p)?;
             if let Some(first) = &schema {
                 check_same_schema(first, &file_schema, &files[0], &p)?;
             } else {
@@ -175,6 +176,26 @@ impl TableSource {
     pub fn project(&self, columns: &ColumnSpec) -> Result<Projection> {
         crate::projection::resolve(&self.display, &self.schema, self.format, columns)
     }
+}
+
+/// Refuses a table with two columns of one name: every column a job names
+/// must be one column (the first would be read for both, and a model
+/// file's columns would repeat).
+fn check_unique_names(schema: &Schema, path: &Path) -> Result<()> {
+    let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[i + 1..].iter().position(|n| n == name) {
+            return Err(IoError::read(
+                path,
+                format!(
+                    "columns {} and {} are both named `{name}`; give every column its own name",
+                    i + 1,
+                    i + j + 2
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_same_schema(

@@ -75,6 +75,7 @@ pub(super) fn run_json(
             "columns": data.columns,
             "column_types": data.column_types,
             "n_columns": data.columns.len(),
+            "skipped_columns": data.skipped_columns,
             "weighted": data.dataset.weights().is_some(),
             "storage": data.storage.to_json(),
             "classes": data.classes.as_ref().map(|c| c.names().to_vec()),

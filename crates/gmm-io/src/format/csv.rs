@@ -51,7 +51,61 @@ pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
             _ => f.as_ref().clone(),
         })
         .collect();
+    let mut fields = fields;
+    for i in mostly_numbers(path, &format, &schema_ref(fields.clone())) {
+        fields[i] = fields[i].clone().with_data_type(DataType::Float64);
+    }
     Ok(schema_ref(fields))
+}
+
+/// Columns that inference calls text although most of their sampled values
+/// are numbers: one odd token (` 1.5 `, `NA`, `0x10`, `1_000`) in the
+/// first rows makes a column text, and as text it would silently not be a
+/// feature. They are read as numbers instead, so that an odd value is an
+/// error naming its row and value, wherever it is.
+fn mostly_numbers(
+    path: &Path,
+    format: &arrow::csv::reader::Format,
+    schema: &SchemaRef,
+) -> Vec<usize> {
+    use arrow::array::{Array, AsArray};
+    let text: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
+        .collect();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_format(format.clone())
+        .with_batch_size(CSV_INFER_ROWS)
+        .with_projection(text.clone())
+        .build(BufReader::new(file));
+    // A file that cannot be read this way fails, with its row, when read.
+    let Some(Ok(batch)) = reader.ok().and_then(|mut r| r.next()) else {
+        return Vec::new();
+    };
+    let mut numeric = Vec::new();
+    for (j, column) in batch.columns().iter().enumerate() {
+        let Ok(numbers) = arrow::compute::cast(column, &DataType::Float64) else {
+            continue;
+        };
+        let values = column.as_string::<i32>();
+        let (mut given, mut parsed) = (0usize, 0usize);
+        for r in 0..values.len() {
+            if values.is_null(r) || values.value(r).trim().is_empty() {
+                continue;
+            }
+            given += 1;
+            parsed += usize::from(numbers.is_valid(r));
+        }
+        if parsed > 0 && 2 * parsed >= given {
+            numeric.push(text[j]);
+        }
+    }
+    numeric
 }
 
 /// The decoded batches of the projected columns of the CSV file `path`,

@@ -161,6 +161,7 @@ fn from_cache(
                 label: None,
                 weight: None,
                 id: Some(id),
+                skipped: Vec::new(),
             };
             match tables.source.known_rows() {
                 Some(_) if tables.source.format() == InputFormat::Parquet => {
@@ -184,6 +185,7 @@ fn from_cache(
         dataset,
         columns: meta.columns,
         column_types: meta.column_types,
+        skipped_columns: tables.proj.skipped.clone(),
         n_input_rows,
         ids,
         id_field: tables.id_field,

@@ -223,6 +223,7 @@ pub(crate) fn assemble(
         dataset,
         columns: rows.columns,
         column_types: rows.column_types,
+        skipped_columns: tables.proj.skipped.clone(),
         n_input_rows: rows.n_input_rows,
         ids: rows.ids,
         id_field: tables.id_field.clone(),

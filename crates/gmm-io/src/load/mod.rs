@@ -201,6 +201,9 @@ pub struct LoadedData {
     pub dataset: Dataset,
     pub columns: Vec<String>,
     pub column_types: Vec<String>,
+    /// Columns of the input table that are not features because they do
+    /// not hold numbers (when the features were not named).
+    pub skipped_columns: Vec<crate::SkippedColumn>,
     /// Rows of the input table (the first rows of the dataset).
     pub n_input_rows: usize,
     pub ids: Option<ArrayRef>,

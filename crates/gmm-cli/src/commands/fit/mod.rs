@@ -176,10 +176,17 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&summary_json(&model_file, dir))?
+            serde_json::to_string_pretty(&summary_json(&model_file, &data, dir))?
         )?;
     } else {
-        write_summary(&mut out, &model_file, &run.fit.model, &run.fit.report, dir)?;
+        write_summary(
+            &mut out,
+            &model_file,
+            &run.fit.model,
+            &run.fit.report,
+            &data,
+            dir,
+        )?;
     }
     Ok(())
 }

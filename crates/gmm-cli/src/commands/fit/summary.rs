@@ -7,9 +7,14 @@ use gmm_core::GaussianMixture;
 use gmm_io::ModelFile;
 use serde_json::json;
 
+use crate::dataset::LoadedData;
 use crate::rundir::stop_reason;
 
-pub(super) fn summary_json(file: &ModelFile, dir: &std::path::Path) -> serde_json::Value {
+pub(super) fn summary_json(
+    file: &ModelFile,
+    data: &LoadedData,
+    dir: &std::path::Path,
+) -> serde_json::Value {
     json!({
         "run_dir": dir,
         "model": dir.join("model.json"),
@@ -24,6 +29,7 @@ pub(super) fn summary_json(file: &ModelFile, dir: &std::path::Path) -> serde_jso
         "weights": file.weights,
         "means": file.means,
         "classes": file.classes,
+        "skipped_columns": data.skipped_columns,
     })
 }
 
@@ -32,12 +38,21 @@ pub(super) fn write_summary(
     file: &ModelFile,
     model: &GaussianMixture,
     report: &gmm_core::FitReport,
+    data: &LoadedData,
     dir: &std::path::Path,
 ) -> Result<()> {
     writeln!(out, "run directory        {}", dir.display())?;
     writeln!(out, "covariance           {}", file.covariance_type)?;
     writeln!(out, "components           {}", model.n_components())?;
     writeln!(out, "rows                 {}", file.n_rows)?;
+    if !data.skipped_columns.is_empty() {
+        let skipped: Vec<String> = data
+            .skipped_columns
+            .iter()
+            .map(|c| format!("{} ({}: {})", c.column, c.data_type, c.reason))
+            .collect();
+        writeln!(out, "skipped columns      {}", skipped.join("; "))?;
+    }
     writeln!(out, "mean log-likelihood  {:.8}", file.mean_log_likelihood)?;
     writeln!(out, "iterations           {}", file.n_iter)?;
     writeln!(out, "converged            {}", file.converged)?;
