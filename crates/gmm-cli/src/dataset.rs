@@ -118,6 +118,10 @@ struct LoadProgress {
 }
 
 impl LoadObserver for LoadProgress {
+    fn stop_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        Some(self.interrupt.clone())
+    }
+
     fn table_opened(&mut self, source: &TableSource) {
         self.loading.set_message(loading_message(
             &self.input,

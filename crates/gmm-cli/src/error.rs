@@ -45,12 +45,34 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     {
         return 130;
     }
+    if err.chain().any(|e| {
+        e.downcast_ref::<gmm_io::IoError>()
+            .is_some_and(|io| io.class() == gmm_io::ErrorClass::Interrupted)
+    }) {
+        return 130;
+    }
     match err.downcast_ref::<gmm_core::GmmError>() {
         Some(gmm_core::GmmError::InvalidParam { .. }) => 2,
         // As shells report a process ended by Ctrl-C.
         Some(gmm_core::GmmError::Interrupted) => 130,
         _ => 1,
     }
+}
+
+/// Whether the error is a bare Ctrl-C or SIGTERM (from the engine, or from
+/// a reader between batches), with nothing more to say than which command
+/// stopped.
+pub fn is_plain_interruption(err: &anyhow::Error) -> bool {
+    err.chain()
+        .all(|e| e.downcast_ref::<Interrupted>().is_none())
+        && err.chain().any(|e| {
+            matches!(
+                e.downcast_ref::<gmm_core::GmmError>(),
+                Some(gmm_core::GmmError::Interrupted)
+            ) || e
+                .downcast_ref::<gmm_io::IoError>()
+                .is_some_and(|io| io.class() == gmm_io::ErrorClass::Interrupted)
+        })
 }
 
 /// Whether the error is standard output closed by its reader (`| head`).

@@ -26,6 +26,17 @@ fn main() {
             e.exit();
         }
     };
+    // Ctrl-C and SIGTERM set a flag that every phase checks, from the start
+    // (loading included), so that each ends with status 130 and a message.
+    interrupt::interrupt_flag();
+    let command = match &cli.command {
+        args::Command::Fit(_) => "fit",
+        args::Command::Select(_) => "select",
+        args::Command::Predict(_) => "predict",
+        args::Command::Score(_) => "score",
+        args::Command::Sample(_) => "sample",
+        args::Command::Inspect(_) => "inspect",
+    };
     let comm = distributed::start();
     quiet_panics(comm);
     // After a panic the process only reports it and exits: nothing the
@@ -61,7 +72,12 @@ fn main() {
         // Under mpirun every rank has the same error: rank 0 says it.
         if distributed::is_root(comm) {
             let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-            eprintln!("error: {}", one_line(&chain.join(": ")));
+            let message = if error::is_plain_interruption(&err) {
+                format!("gmm {command} was interrupted; nothing was written")
+            } else {
+                chain.join(": ")
+            };
+            eprintln!("error: {}", one_line(&message));
         }
         exit(code);
     }

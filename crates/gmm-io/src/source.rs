@@ -2,6 +2,8 @@
 //! files, an Arrow IPC file, or a CSV file, and its schema.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::datatypes::{Schema, SchemaRef};
 
@@ -37,6 +39,9 @@ pub struct TableSource {
     pub(crate) files: Vec<SourceFile>,
     pub(crate) schema: SchemaRef,
     pub(crate) delimiter: u8,
+    /// Raised to stop reading (Ctrl-C): readers check it between batches
+    /// and row groups and end with [`IoError::Interrupted`].
+    pub(crate) stop: Option<Arc<AtomicBool>>,
 }
 
 impl TableSource {
@@ -145,7 +150,21 @@ impl TableSource {
             files,
             schema: schema.expect("at least one file"),
             delimiter,
+            stop: None,
         })
+    }
+
+    /// Reads stop, with [`IoError::Interrupted`], once `flag` is raised.
+    pub fn with_stop(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.stop = flag;
+        self
+    }
+
+    /// Whether the stop flag is raised.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
     pub fn path(&self) -> &Path {

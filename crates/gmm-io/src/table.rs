@@ -177,6 +177,7 @@ impl TableSource {
             files: &self.files,
             schema: &self.schema,
             display: &self.display,
+            stop: self.stop.as_deref(),
         }
     }
 
@@ -250,6 +251,10 @@ impl Iterator for Batches<'_> {
     fn next(&mut self) -> Option<Result<Batch>> {
         if self.done {
             return None;
+        }
+        if self.src.stopped() {
+            self.done = true;
+            return Some(Err(IoError::Interrupted));
         }
         let (file, b) = match self.raw.next()? {
             Ok(r) => r,

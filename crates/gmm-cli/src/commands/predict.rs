@@ -21,7 +21,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
     // A mistake on the command line, as for `gmm sample`.
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
-    let source = TableSource::open(&args.input, delimiter)?;
+    let source = TableSource::open(&args.input, delimiter)?
+        .with_stop(Some(crate::interrupt::interrupt_flag()));
     check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&model_columns(&file, args.id_column.clone(), None))

@@ -17,7 +17,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
-    let source = TableSource::open(&args.input, delimiter)?;
+    let source = TableSource::open(&args.input, delimiter)?
+        .with_stop(Some(crate::interrupt::interrupt_flag()));
     super::predict::check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&super::predict::model_columns(

@@ -55,6 +55,8 @@ pub(crate) struct ParquetTable<'a> {
     pub files: &'a [SourceFile],
     pub schema: &'a SchemaRef,
     pub display: &'a Path,
+    /// Raised to stop reading (see `TableSource::with_stop`).
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// One row group of a table: its file, its index in that file, and its rows
@@ -268,6 +270,12 @@ impl<'a> ParquetTable<'a> {
         xs: &mut [MaybeUninit<f64>],
         mut ws: Option<&mut [MaybeUninit<f64>]>,
     ) -> Result<RowGroupOutput> {
+        if self
+            .stop
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(IoError::Interrupted);
+        }
         let d = proj.n_features();
         let path = &self.files[group.file].path;
         let mut reader = no_panic(path, || {

@@ -190,6 +190,11 @@ pub trait LoadObserver {
     fn should_stop(&mut self) -> bool {
         false
     }
+    /// A flag that stops reading the tables once raised (checked between
+    /// batches); [`IoError::Interrupted`] follows.
+    fn stop_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        None
+    }
 }
 
 /// No observer.

@@ -33,7 +33,8 @@ impl JobTables {
     /// the columns of each; the observer sees the input table once it is
     /// open.
     pub fn open(spec: &DataSpec, observer: &mut dyn LoadObserver) -> Result<JobTables> {
-        let source = TableSource::open(&spec.input, spec.delimiter)?;
+        let source =
+            TableSource::open(&spec.input, spec.delimiter)?.with_stop(observer.stop_flag());
         observer.table_opened(&source);
         // With a labeled table, the label column may live in it alone.
         let input_label = spec
@@ -52,7 +53,7 @@ impl JobTables {
         let labeled = match &spec.labeled {
             None => None,
             Some(path) => {
-                let lsrc = TableSource::open(path, spec.delimiter)?;
+                let lsrc = TableSource::open(path, spec.delimiter)?.with_stop(observer.stop_flag());
                 let label = match &spec.label_column {
                     Some(l) => l.clone(),
                     None => infer_label_column(&lsrc, &proj.feature_names, spec)?,
