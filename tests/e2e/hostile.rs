@@ -395,3 +395,139 @@ fn an_interrupt_at_any_phase_ends_with_130_naming_the_command() {
         assert!(!run.exists() && !out.exists(), "{name}: nothing written");
     }
 }
+
+/// `predict --out a.csv --input a.csv` replaced the table with its
+/// predictions; a run directory inside a Parquet dataset's directory made
+/// the next read of the dataset fail. Outputs on inputs are refused before
+/// any work, and the input is untouched.
+#[test]
+fn an_output_over_an_input_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("a.csv");
+    std::fs::write(&csv, format!("x1,x2\n{}\n", blob_lines().join("\n"))).unwrap();
+    let before = std::fs::read(&csv).unwrap();
+    let model = tmp.path().join("m");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&csv),
+        "-k",
+        "2",
+        "--no-plots",
+        "-q",
+        "--out",
+        s(&model),
+    ]));
+    let model_json = model.join("model.json");
+    let o = gmm(&[
+        "predict",
+        "--model",
+        s(&model_json),
+        "--input",
+        s(&csv),
+        "--out",
+        s(&csv),
+    ]);
+    fails(&o, 2, &["a.csv", "would write over the input"]);
+    assert_eq!(std::fs::read(&csv).unwrap(), before);
+
+    // A run directory inside a dataset directory, and one whose
+    // predictions would replace the input.
+    let set = tmp.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    let mut rng = Rng(5);
+    let col = |rng: &mut Rng| {
+        Arc::new(Float64Array::from(
+            (0..100).map(|_| rng.normal()).collect::<Vec<_>>(),
+        )) as ArrayRef
+    };
+    write_parquet(
+        &set.join("part-0.parquet"),
+        vec![("x1", col(&mut rng)), ("x2", col(&mut rng))],
+    );
+    let inside = set.join("run");
+    let o = gmm(&["fit", "--input", s(&set), "-k", "2", "--out", s(&inside)]);
+    fails(&o, 2, &["inside the input directory"]);
+    assert!(!inside.exists());
+    let glob = format!("{}/*.parquet", set.display());
+    let o = gmm(&[
+        "predict",
+        "--model",
+        s(&model_json),
+        "--input",
+        &glob,
+        "--out",
+        s(&set.join("more.parquet")),
+    ]);
+    fails(&o, 2, &["where the input pattern", "reads"]);
+    let o = gmm(&[
+        "fit",
+        "--input",
+        s(&model.join("predictions.parquet")),
+        "--columns",
+        "proba_0",
+        "-k",
+        "1",
+        "--out",
+        s(&model),
+    ]);
+    fails(
+        &o,
+        2,
+        &["would write over the input", "predictions.parquet"],
+    );
+}
+
+/// `--id-column component` wrote two columns named `component`, which
+/// pandas cannot read: refused, in fit before the work and in predict.
+#[test]
+fn an_id_column_named_as_an_output_column_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = blob_lines()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{l},{i}"))
+        .collect();
+    let csv = tmp.path().join("ids.csv");
+    for id in ["component", "probability", "proba_1"] {
+        std::fs::write(&csv, format!("x1,x2,{id}\n{}\n", lines.join("\n"))).unwrap();
+        let run = tmp.path().join("run");
+        let o = gmm(&[
+            "fit",
+            "--input",
+            s(&csv),
+            "--columns",
+            "x1,x2",
+            "-k",
+            "2",
+            "--id-column",
+            id,
+            "--out",
+            s(&run),
+        ]);
+        fails(&o, 2, &[&format!("id column `{id}`"), "rename"]);
+        assert!(!run.exists());
+    }
+    // Named otherwise, the same column is copied through.
+    std::fs::write(&csv, format!("x1,x2,proba_7\n{}\n", lines.join("\n"))).unwrap();
+    let run = tmp.path().join("run");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&csv),
+        "--columns",
+        "x1,x2",
+        "-k",
+        "2",
+        "--id-column",
+        "proba_7",
+        "--no-plots",
+        "-q",
+        "--predictions-format",
+        "csv",
+        "--out",
+        s(&run),
+    ]));
+    let (header, _) = read_csv(&run.join("predictions.csv"));
+    assert_eq!(header[..3], ["proba_7", "component", "probability"]);
+}

@@ -37,6 +37,7 @@ mod format;
 mod labels;
 pub mod load;
 mod model_file;
+pub mod overlap;
 mod predictions;
 mod projection;
 mod source;
@@ -57,7 +58,8 @@ pub use model_file::{
     covariances_from_json, covariances_to_json, utc_now_rfc3339,
 };
 pub use predictions::{
-    BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, prediction_schema,
+    BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, check_id_column,
+    prediction_schema,
 };
 pub use projection::{ColumnSpec, Projection, SkippedColumn};
 pub use source::TableSource;

@@ -87,6 +87,17 @@ pub struct BatchWriter {
 impl BatchWriter {
     pub fn create(path: impl AsRef<Path>, format: OutputFormat, schema: SchemaRef) -> Result<Self> {
         let path = path.as_ref();
+        let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        if let Some(dup) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| names[..i].contains(n).then_some(n))
+        {
+            return Err(IoError::write(
+                path,
+                format!("two of its columns would be named `{dup}`; rename one of them"),
+            ));
+        }
         let (pending, file) = PendingFile::create(path)?;
         let out = BufWriter::with_capacity(1 << 20, file);
         let sink = match format {
@@ -216,6 +227,25 @@ impl PredictionWriter {
     pub fn finish(self) -> Result<PendingFile> {
         self.inner.finish()
     }
+}
+
+/// Refuses an id column named as a column gmm adds to predictions
+/// (`component`, `probability`, `proba_0` .. `proba_{k-1}`): the file
+/// would have two columns of one name, which readers such as pandas refuse.
+pub fn check_id_column(id: &str, k: usize) -> std::result::Result<(), String> {
+    let added = id == "component"
+        || id == "probability"
+        || id
+            .strip_prefix("proba_")
+            .and_then(|c| c.parse::<usize>().ok())
+            .is_some_and(|c| c < k && id == format!("proba_{c}"));
+    if added {
+        return Err(format!(
+            "id column `{id}` has the name of a column gmm writes to the predictions (component, probability, proba_0 .. proba_{}); rename it in the table, or copy it under another name",
+            k.saturating_sub(1)
+        ));
+    }
+    Ok(())
 }
 
 /// The schema of a predictions file.

@@ -21,6 +21,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
     // A mistake on the command line, as for `gmm sample`.
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
+    gmm_io::overlap::check_output(gmm_io::overlap::Output::File(&args.out), &args.input)
+        .map_err(UsageError)?;
+    if let Some(id) = &args.id_column {
+        gmm_io::check_id_column(id, model.n_components()).map_err(UsageError)?;
+    }
     let source = TableSource::open(&args.input, delimiter)?
         .with_stop(Some(crate::interrupt::interrupt_flag()));
     check_column_types(&source, &file, &args.model)?;

@@ -28,6 +28,11 @@ pub fn run(args: SampleArgs) -> Result<()> {
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
+    gmm_io::overlap::check_output(
+        gmm_io::overlap::Output::File(&args.out),
+        &args.model.to_string_lossy(),
+    )
+    .map_err(UsageError)?;
     if file.columns.contains(&args.component_column) {
         return Err(UsageError(format!(
             "the model has a column named `{}`; name the component column otherwise with --component-column",

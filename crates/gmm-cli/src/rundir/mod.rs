@@ -22,6 +22,32 @@ use predictions::write_predictions;
 pub(crate) use run_json::stop_reason;
 use run_json::{run_json, trace_csv};
 
+/// The files of a run directory.
+pub(crate) const RUN_FILES: &[&str] = &[
+    "model.json",
+    "predictions.parquet",
+    "predictions.csv",
+    "predictions.arrow",
+    "trace.csv",
+    "trace.svg",
+    "clusters.svg",
+    "run.json",
+    "checkpoint.json",
+];
+
+/// Refuses, before any work, a run directory `s.out` that would land on
+/// the job's input or labeled table (`names`: the files it will hold).
+pub(crate) fn check_run_dir(s: &FitSettings, names: &[&str]) -> Result<()> {
+    for input in std::iter::once(&s.data.input).chain(&s.data.labeled) {
+        let out = gmm_io::overlap::Output::Directory {
+            path: &s.out,
+            names,
+        };
+        gmm_io::overlap::check_output(out, input).map_err(crate::error::UsageError)?;
+    }
+    Ok(())
+}
+
 /// What a run directory is written from, besides the fit.
 pub(crate) struct RunContext<'a> {
     pub s: &'a FitSettings,

@@ -75,6 +75,10 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         )
         .into());
     }
+    crate::rundir::check_run_dir(&s, crate::rundir::RUN_FILES)?;
+    if let Some(id) = &s.data.id_column {
+        gmm_io::check_id_column(id, s.params.n_components).map_err(UsageError)?;
+    }
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let spread = comm.filter(|_| s.split == Split::Restarts);

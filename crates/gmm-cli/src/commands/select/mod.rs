@@ -102,6 +102,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         quiet: args.fit.quiet || !distributed::is_root(comm),
         verbose: args.fit.verbose && distributed::is_root(comm),
     };
+    crate::rundir::check_run_dir(&base, &["selection.csv", "selection.svg", "winner"])?;
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
     // Under mpirun every process holds the whole table and fits its cells.
