@@ -496,3 +496,26 @@ fn values_too_large_to_square_are_refused_by_every_start() {
         );
     }
 }
+
+/// On identical rows with reg_covar = 0, re-seeding cannot help: with the
+/// default `reseed` policy every covariance type ends with every restart
+/// dropped (tied used to publish a re-seeded start with exit 0).
+#[test]
+fn reseeding_that_cannot_help_drops_the_restart_for_every_type() {
+    let x: Vec<f64> = (0..50).flat_map(|_| [1.5, 2.5]).collect();
+    let data = gmm_core::Dataset::from_row_major(x, 2).unwrap();
+    for ct in gmm_core::CovarianceType::ALL {
+        let result = gmm_core::FitParams::new(2)
+            .covariance_type(ct)
+            .reg_covar(0.0)
+            .n_init(2)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut gmm_core::Silent);
+        match result {
+            Err(gmm_core::GmmError::AllRestartsDropped { n_init: 2, .. }) => {}
+            Err(e) => panic!("{ct}: {e}"),
+            Ok(fit) => panic!("{ct}: published {:?}", fit.report),
+        }
+    }
+}

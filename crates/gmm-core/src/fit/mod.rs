@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::collective::{self, Collective};
+use crate::covariance::CovarianceType;
 use crate::data::DataView;
 use crate::error::{GmmError, Result};
 use crate::estep::RowPolicy;
@@ -401,7 +402,12 @@ fn step(
         // Every component degenerate again after a re-seed (collinear
         // columns with reg_covar = 0, say): re-seeding cannot help, and
         // going on would only return a mixture re-seeded every iteration.
-        let hopeless = state.report.reseeded_components > 0 && distinct.len() >= prep.k;
+        // A tied covariance is every component's: its failure (not an
+        // empty component) is all of theirs.
+        let shared_failed = p.covariance_type == CovarianceType::Tied
+            && failing.iter().any(|f| f.1 == Trouble::NotPositiveDefinite);
+        let all_failed = distinct.len() >= prep.k || shared_failed;
+        let hopeless = state.report.reseeded_components > 0 && all_failed;
         let reseeding = match &mstep {
             None => Reseeding::Impossible,
             Some(_) if hopeless => Reseeding::Futile,
@@ -410,6 +416,19 @@ fn step(
         match remedy(p.on_degenerate, reseeding, trouble(component, kind)) {
             Remedy::Fail(e) => return Err(e),
             Remedy::Drop(note) => {
+                state.done = true;
+                state.report.ending = Ending::Dropped;
+                state.report.note = Some(note);
+                return Ok(());
+            }
+            // A re-seed at the last iteration would publish a start, not a
+            // fit: the restart ends as re-seeding that cannot help does.
+            Remedy::Reseed if iteration == p.max_iter => {
+                let note = format!(
+                    "{}; it was to be re-seeded at the last iteration (max_iter = {}), which would leave a start rather than a fit: raise max_iter or reg_covar",
+                    trouble(component, kind),
+                    p.max_iter
+                );
                 state.done = true;
                 state.report.ending = Ending::Dropped;
                 state.report.note = Some(note);
