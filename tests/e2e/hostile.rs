@@ -531,3 +531,50 @@ fn an_id_column_named_as_an_output_column_is_refused() {
     let (header, _) = read_csv(&run.join("predictions.csv"));
     assert_eq!(header[..3], ["proba_7", "component", "probability"]);
 }
+
+/// Refitting a converged model with `--init-model` and `--max-iter 1`
+/// never reported convergence although the log-likelihood did not move;
+/// scikit-learn's warm start does. The warm restart's first iteration is
+/// compared with the lower bound the model file records.
+#[test]
+fn a_warm_start_from_a_converged_model_converges_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    ok(&gmm(&[
+        "fit",
+        "configs/customers.toml",
+        "--semi-supervised",
+        "off",
+        "--n-init",
+        "1",
+        "--tol",
+        "1e-8",
+        "--max-iter",
+        "500",
+        "--no-plots",
+        "-q",
+        "--out",
+        s(&first),
+    ]));
+    assert_eq!(read_json(&first.join("model.json"))["converged"], true);
+    let again = tmp.path().join("again");
+    let text = ok(&gmm(&[
+        "fit",
+        "configs/customers.toml",
+        "--semi-supervised",
+        "off",
+        "--init-model",
+        s(&first.join("model.json")),
+        "--n-init",
+        "1",
+        "--max-iter",
+        "1",
+        "--no-plots",
+        "--json",
+        "--out",
+        s(&again),
+    ]));
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["converged"], true, "{text}");
+    assert_eq!(summary["n_iter"], 1);
+}

@@ -78,7 +78,8 @@ Every file is written under a temporary name and appears only when the whole
 run has succeeded; a failed or interrupted run leaves no partial output.
 
 Restarts: restart r draws its start from (seed, r), so results do not depend
-on the thread count; the restart with the best final log-likelihood wins.
+on the thread count; the restart with the best lower bound (the mean
+log-likelihood of its last E-step, as scikit-learn ranks them) wins.
 
 Tables larger than the memory budget (--max-memory, default half of physical
 memory) are converted once into a cache file (in --cache-dir, default
@@ -218,7 +219,8 @@ pub struct FitArgs {
     /// Start the first restart from a saved model.json.
     #[arg(long, help_heading = "Fit")]
     pub init_model: Option<String>,
-    /// Number of restarts; the best final log-likelihood wins.
+    /// Number of restarts; the best lower bound (last E-step's mean
+    /// log-likelihood) wins.
     #[arg(long, help_heading = "Fit")]
     pub n_init: Option<usize>,
     /// Maximum EM iterations per restart.

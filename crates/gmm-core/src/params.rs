@@ -118,6 +118,12 @@ pub struct FitParams {
     /// serialized: a front end records where the model came from.
     #[serde(skip)]
     pub init_model: Option<GaussianMixture>,
+    /// The lower bound the warm-start model ended its own fit with (a model
+    /// file's mean log-likelihood): the warm restart's first iteration is
+    /// compared with it, so that refitting a converged model converges at
+    /// once, as scikit-learn's `warm_start` does with its `lower_bound_`.
+    #[serde(skip)]
+    pub init_model_lower_bound: Option<f64>,
     pub seed: u64,
     pub chunk_rows: usize,
     pub semi_supervised: Option<SemiSupervised>,
@@ -155,6 +161,7 @@ impl Default for FitParams {
             n_init: 1,
             init: None,
             init_model: None,
+            init_model_lower_bound: None,
             seed: 0,
             chunk_rows: DEFAULT_CHUNK_ROWS,
             semi_supervised: None,

@@ -37,6 +37,7 @@ pub(super) fn starts(
         params: p,
     };
     let start_of = |restart: usize| -> Result<RestartSnapshot> {
+        let warm = p.init_model.is_some() && restart == 0;
         let start = match (&p.init_model, restart) {
             (Some(m), 0) => {
                 warm_start(m, p).map(|model| (model, "warm start from a model".to_string()))
@@ -80,7 +81,10 @@ pub(super) fn starts(
                 trace: Vec::new(),
                 n_iter: 0,
                 converged: false,
-                lower_bound: f64::NEG_INFINITY,
+                lower_bound: match p.init_model_lower_bound {
+                    Some(b) if warm && reseeded == 0 && note.is_none() => b,
+                    _ => f64::NEG_INFINITY,
+                },
                 ending: if note.is_some() {
                     Ending::Dropped
                 } else {

@@ -245,7 +245,11 @@ pub(crate) fn fit_params(
     let mut params = s.params.clone();
     params.semi_supervised = semi;
     if let Some(path) = &s.init_model {
-        params.init_model = Some(read_init_model(path, &data.columns)?);
+        let (model, lower_bound) = read_init_model(path, &data.columns)?;
+        params.init_model = Some(model);
+        // A model file records the mixture's log-likelihood; a
+        // semi-supervised fit's objective is another quantity.
+        params.init_model_lower_bound = semi.is_none().then_some(lower_bound);
     }
     Ok(params)
 }
@@ -388,7 +392,8 @@ fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> 
     }
 }
 
-fn read_init_model(path: &str, columns: &[String]) -> Result<GaussianMixture> {
+/// The model of a warm start and the mean log-likelihood its fit ended with.
+fn read_init_model(path: &str, columns: &[String]) -> Result<(GaussianMixture, f64)> {
     let file = ModelFile::read(path)?;
     if file.columns != columns {
         // A data mismatch (exit 1), as for `gmm predict` with such a model.
@@ -398,5 +403,8 @@ fn read_init_model(path: &str, columns: &[String]) -> Result<GaussianMixture> {
             columns.join(", ")
         );
     }
-    file.to_model().map_err(|e| anyhow::anyhow!("{path}: {e}"))
+    let model = file
+        .to_model()
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    Ok((model, file.mean_log_likelihood))
 }
