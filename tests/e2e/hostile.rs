@@ -532,6 +532,26 @@ fn an_id_column_named_as_an_output_column_is_refused() {
     assert_eq!(header[..3], ["proba_7", "component", "probability"]);
 }
 
+/// `/dev/zero` (or any file without line ends) read as CSV grew memory
+/// without bound. A device or pipe is refused, and a line past 64 MiB ends
+/// the read with a message.
+#[test]
+fn a_file_without_line_ends_is_refused_not_read_forever() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zero = tmp.path().join("zero.csv");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let run = tmp.path().join("run");
+    let started = std::time::Instant::now();
+    let o = gmm(&["fit", "--input", s(&zero), "-k", "2", "--out", s(&run)]);
+    fails(&o, 1, &["zero.csv", "not a regular file"]);
+    let long = tmp.path().join("long.csv");
+    std::fs::write(&long, vec![b'7'; (64 << 20) + 1024]).unwrap();
+    let o = gmm(&["fit", "--input", s(&long), "-k", "2", "--out", s(&run)]);
+    fails(&o, 1, &["long.csv", "runs past 64 MiB"]);
+    assert!(started.elapsed().as_secs() < 30);
+    assert!(!run.exists());
+}
+
 /// Refitting a converged model with `--init-model` and `--max-iter 1`
 /// never reported convergence although the log-likelihood did not move;
 /// scikit-learn's warm start does. The warm restart's first iteration is

@@ -62,6 +62,13 @@ impl TableSource {
             }
             files
         } else if path.exists() {
+            // A device or a pipe never ends, or cannot be read twice.
+            if !path.is_file() {
+                return Err(IoError::read(
+                    path,
+                    "not a regular file (a device or a pipe); save the data to a file and give that",
+                ));
+            }
             vec![path.to_path_buf()]
         } else if text.contains(['*', '?', '[']) {
             let mut files: Vec<PathBuf> = Vec::new();

@@ -4,7 +4,7 @@
 //! the wrong number of fields, text that is not UTF-8).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,16 +20,56 @@ use crate::projection::Projection;
 /// Rows of CSV used to infer column types.
 pub(crate) const CSV_INFER_ROWS: usize = 1000;
 
+/// The longest physical line read (a header of many thousands of columns
+/// fits): a file without line ends would otherwise be read into memory
+/// whole.
+pub(crate) const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// A reader that fails once a line runs past [`MAX_LINE_BYTES`].
+struct LineGuard<R> {
+    inner: R,
+    /// Bytes since the last line end.
+    run: usize,
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match buf[..n].iter().rposition(|&b| b == b'\n') {
+            Some(i) => self.run = n - i - 1,
+            None => self.run += n,
+        }
+        if self.run > MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line runs past {} MiB without ending: not a CSV file, or a line with no end",
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// The CSV file `path`, read through a [`LineGuard`].
+fn open_guarded(path: &Path) -> std::io::Result<LineGuard<File>> {
+    Ok(LineGuard {
+        inner: File::open(path)?,
+        run: 0,
+    })
+}
+
 /// The schema of a CSV file: column types inferred from the first
 /// [`CSV_INFER_ROWS`] data rows.
 pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
-    let mut f = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let f = open_guarded(path).map_err(|e| IoError::read(path, e))?;
     let format = arrow::csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delimiter);
     let (schema, sampled_rows) = format
         .clone()
-        .infer_schema(BufReader::new(&mut f), Some(CSV_INFER_ROWS))
+        .infer_schema(BufReader::new(f), Some(CSV_INFER_ROWS))
         .map_err(|e| infer_error(path, &format, e))?;
     // A header and no data rows: say so, rather than that no column is
     // numeric (every column of an empty CSV reads as text).
@@ -38,8 +78,6 @@ pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
             path: path.to_path_buf(),
         });
     }
-    f.seek(SeekFrom::Start(0))
-        .map_err(|e| IoError::read(path, e))?;
     // A column empty in every sampled row would be read as all-null (the
     // Null type ignores what it holds), silently dropping later values:
     // read it as text instead.
@@ -75,7 +113,7 @@ fn mostly_numbers(
     if text.is_empty() {
         return Vec::new();
     }
-    let Ok(file) = File::open(path) else {
+    let Ok(file) = open_guarded(path) else {
         return Vec::new();
     };
     let reader = arrow::csv::ReaderBuilder::new(schema.clone())
@@ -156,7 +194,7 @@ fn open_reader(
     proj: &Projection,
     delimiter: u8,
     batch_rows: usize,
-) -> Result<arrow::csv::Reader<BufReader<File>>> {
+) -> Result<arrow::csv::Reader<BufReader<LineGuard<File>>>> {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
@@ -169,7 +207,7 @@ fn open_reader(
             }
         })
         .collect();
-    let f = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let f = open_guarded(path).map_err(|e| IoError::read(path, e))?;
     arrow::csv::ReaderBuilder::new(schema_ref(fields))
         .with_header(true)
         .with_delimiter(delimiter)
@@ -217,7 +255,7 @@ fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) 
 /// every column as text.
 fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<IoError> {
     let (header, _) = format
-        .infer_schema(BufReader::new(File::open(path).ok()?), Some(0))
+        .infer_schema(BufReader::new(open_guarded(path).ok()?), Some(0))
         .ok()?;
     let fields: Vec<Field> = header
         .fields()
@@ -234,7 +272,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())
-        .build(BufReader::new(File::open(path).ok()?))
+        .build(BufReader::new(open_guarded(path).ok()?))
         .ok()?;
     for b in reader {
         if let Err(e) = b {
