@@ -16,6 +16,7 @@ mod mpi;
 mod outofcore;
 mod plots;
 mod predict;
+mod publish;
 mod reproducible;
 mod run_file;
 mod sample;

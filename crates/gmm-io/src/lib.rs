@@ -45,7 +45,7 @@ pub mod suggest;
 mod table;
 
 pub use arrow;
-pub use atomic::{OutputSet, PendingFile};
+pub use atomic::{OutputSet, PendingFile, remove_stale_temporaries};
 pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };

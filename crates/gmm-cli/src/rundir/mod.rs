@@ -35,9 +35,23 @@ pub(crate) const RUN_FILES: &[&str] = &[
     "checkpoint.json",
 ];
 
-/// Refuses, before any work, a run directory `s.out` that would land on
-/// the job's input or labeled table (`names`: the files it will hold).
+/// Refuses, before any work, a run directory `s.out` that cannot be one:
+/// an existing file, a path under a file, a place gmm cannot write to, or
+/// one that would land on the job's input or labeled table (`names`: the
+/// files it will hold).
 pub(crate) fn check_run_dir(s: &FitSettings, names: &[&str]) -> Result<()> {
+    check_writable_dir(&s.out)?;
+    // A directory where gmm writes a file could not be replaced.
+    if let Some(name) = names
+        .iter()
+        .find(|n| RUN_FILES.contains(n) && s.out.join(n).is_dir())
+    {
+        return Err(crate::error::UsageError(format!(
+            "{} is a directory, where gmm writes its file {name}; move it, or give another --out",
+            s.out.join(name).display()
+        ))
+        .into());
+    }
     for input in std::iter::once(&s.data.input).chain(&s.data.labeled) {
         let out = gmm_io::overlap::Output::Directory {
             path: &s.out,
@@ -46,6 +60,65 @@ pub(crate) fn check_run_dir(s: &FitSettings, names: &[&str]) -> Result<()> {
         gmm_io::overlap::check_output(out, input).map_err(crate::error::UsageError)?;
     }
     Ok(())
+}
+
+/// Refuses a directory to write into that is a file, lies under a file, or
+/// lies where files cannot be created (read-only, no permission); creates
+/// nothing that stays.
+pub(crate) fn check_writable_dir(dir: &std::path::Path) -> Result<()> {
+    let usage = |m: String| anyhow::Error::from(crate::error::UsageError(m));
+    let shown = dir.display();
+    let mut existing = dir;
+    loop {
+        match existing.metadata() {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) if existing == dir => {
+                return Err(usage(format!(
+                    "--out {shown} is a file; give a directory for the run (it is created if missing)"
+                )));
+            }
+            Ok(_) => {
+                return Err(usage(format!(
+                    "--out {shown} lies under the file {}; give a directory for the run",
+                    existing.display()
+                )));
+            }
+            Err(_) => match existing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => existing = p,
+                _ => {
+                    existing = std::path::Path::new(".");
+                    break;
+                }
+            },
+        }
+    }
+    // Whether a file can be created there: a probe, removed at once.
+    let probe = existing.join(format!(".gmm-write-check-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(usage(format!(
+            "--out {shown}: cannot write in {} ({e}); give a directory you can write to",
+            existing.display()
+        ))),
+    }
+}
+
+/// Retires the files of `names` in `dir` that an earlier run left and the
+/// new set does not replace (another predictions format, plots switched
+/// off), and removes their temporaries left by killed runs: gmm's own
+/// outputs go with the run; other files stay.
+pub(crate) fn retire_stale(outputs: &mut OutputSet, dir: &std::path::Path, names: &[&str]) {
+    let new = outputs.paths();
+    for name in names {
+        gmm_io::remove_stale_temporaries(dir, name);
+        let old = dir.join(name);
+        if old.is_file() && !new.contains(&old) {
+            outputs.retire(old);
+        }
+    }
 }
 
 /// What a run directory is written from, besides the fit.
@@ -122,6 +195,7 @@ pub(crate) fn write_run(
         dir,
     )?;
     outputs.add_bytes(dir.join("run.json"), run.as_bytes())?;
+    retire_stale(outputs, dir, RUN_FILES);
     Ok(model_file)
 }
 

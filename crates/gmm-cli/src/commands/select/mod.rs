@@ -27,6 +27,16 @@ use grid::{component_grid, covariance_grid, racing_settings, select_error};
 use spread::{assign_cells, exchange_cells};
 use table::{selection_csv, write_table};
 
+/// The files of a selection's directory (the winner's run directory aside).
+const SELECT_FILES: &[&str] = &[
+    "selection.csv",
+    "selection.json",
+    "bic.svg",
+    "aic.svg",
+    "icl.svg",
+    "winner",
+];
+
 /// One cell of the grid.
 #[derive(Debug, Clone, Serialize)]
 struct Cell {
@@ -102,7 +112,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         quiet: args.fit.quiet || !distributed::is_root(comm),
         verbose: args.fit.verbose && distributed::is_root(comm),
     };
-    crate::rundir::check_run_dir(&base, &["selection.csv", "selection.svg", "winner"])?;
+    crate::rundir::check_run_dir(&base, SELECT_FILES)?;
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
     // Under mpirun every process holds the whole table and fits its cells.
@@ -324,6 +334,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             &winner_dir,
             &mut outputs,
         )?;
+        crate::rundir::retire_stale(&mut outputs, dir, SELECT_FILES);
         crate::interrupt::check_interrupted()?;
         outputs.commit()?;
 
