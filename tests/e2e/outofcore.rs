@@ -385,3 +385,60 @@ fn an_unwritable_cache_directory_is_named() {
     fails(&o, 1, &["blocked", "--cache-dir"]);
     assert!(!out.exists());
 }
+
+/// A cache damaged in place (bytes overwritten, same length) was reused and
+/// gave a wrong model; an input replaced by other rows of the same size and
+/// modification time (`cp -p`, `rsync -a`) reused the stale cache. The cache
+/// carries a checksum of its contents and its fingerprint samples the
+/// input's bytes: both cases rebuild, and the fit is that of the data as
+/// it is.
+#[test]
+fn a_damaged_cache_or_a_same_size_replacement_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("blobs.csv");
+    write_blobs_csv(&input, &blobs(3_000, 1));
+    let cache = tmp.path().join("cache");
+    let flags = ["--max-memory", "1KiB", "--cache-dir", s(&cache), "-q"];
+    let first = tmp.path().join("first");
+    ok(&fit(&input, &first, &flags));
+
+    let file = cache.join(&cache_files(&cache)[0]);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = 128 + (bytes.len() - 128) / 3;
+    bytes[at..at + 64].fill(0x55);
+    std::fs::write(&file, &bytes).unwrap();
+    let second = tmp.path().join("second");
+    ok(&fit(&input, &second, &flags));
+    let st = storage(&second);
+    assert_eq!(st["cache"]["reused"], false, "{st}");
+    assert!(
+        st["cache"]["built_because"]
+            .as_str()
+            .unwrap()
+            .contains("checksum"),
+        "{st}"
+    );
+    assert_same_run(&first, &second, "predictions.parquet");
+
+    // Two rows swapped: the same size, the modification time put back.
+    let modified = std::fs::metadata(&input).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.swap(10, 2_000);
+    let swapped = lines.join("\n") + "\n";
+    assert_eq!(swapped.len(), text.len());
+    std::fs::write(&input, swapped).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let third = tmp.path().join("third");
+    ok(&fit(&input, &third, &flags));
+    let st = storage(&third);
+    assert_eq!(st["cache"]["reused"], false, "{st}");
+    let mem = tmp.path().join("mem");
+    ok(&fit(&input, &mem, &["--max-memory", "unlimited", "-q"]));
+    assert_same_run(&mem, &third, "predictions.parquet");
+}

@@ -21,6 +21,23 @@ pub(super) struct Header {
     pub(super) meta_offset: u64,
     pub(super) meta_len: u64,
     pub(super) file_len: u64,
+    /// [`checksum`] of everything after the header.
+    pub(super) checksum: u64,
+}
+
+/// A checksum of `bytes`: 1 MiB blocks hashed in parallel, their hashes
+/// hashed in order (the same value whatever the thread count).
+pub(super) fn checksum(bytes: &[u8]) -> u64 {
+    use rayon::prelude::*;
+    let blocks: Vec<u64> = bytes
+        .par_chunks(1 << 20)
+        .map(gmm_core::hash::hash_bytes)
+        .collect();
+    let mut f = gmm_core::hash::Fingerprint::new();
+    for b in blocks {
+        f.write_u64(b);
+    }
+    f.finish()
 }
 
 impl Header {
@@ -39,6 +56,7 @@ impl Header {
             self.meta_offset,
             self.meta_len,
             self.file_len,
+            self.checksum,
         ];
         for (i, v) in fields.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&v.to_ne_bytes());
@@ -73,6 +91,7 @@ impl Header {
             meta_offset: u64_at(64),
             meta_len: u64_at(72),
             file_len: u64_at(80),
+            checksum: u64_at(88),
         };
         if h.file_len != file_len {
             return Err(format!(
@@ -120,6 +139,7 @@ mod tests {
             meta_offset: 216,
             meta_len: 10,
             file_len: 226,
+            checksum: 7,
         };
         let b = h.to_bytes();
         assert_eq!(Header::parse(&b, 226), Ok(h));

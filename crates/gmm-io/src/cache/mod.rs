@@ -50,12 +50,12 @@ use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::projection::Projection;
 use crate::source::TableSource;
-use header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header};
+use header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
 use region::Region;
 use write::TempFiles;
 
 /// Version of the cache file layout; a cache of another version is rebuilt.
-pub const CACHE_FORMAT_VERSION: u32 = 1;
+pub const CACHE_FORMAT_VERSION: u32 = 2;
 
 /// Extension of cache files.
 pub const CACHE_EXTENSION: &str = "gmmcache";
@@ -162,6 +162,34 @@ impl DataCache {
     }
 }
 
+/// A hash of samples of a file's bytes: its first and last 64 KiB (a
+/// Parquet file's footer, with its statistics) and 32 blocks of 4 KiB
+/// spread between, so that other data of the same size and modification
+/// time (`cp -p`, `rsync -a`) does not pass for the data a cache was built
+/// from.
+fn content_sample(path: &Path, len: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const END: u64 = 64 << 10;
+    const BLOCK: u64 = 4 << 10;
+    const BLOCKS: u64 = 32;
+    let mut file = File::open(path)?;
+    let mut h = gmm_core::hash::Fingerprint::new();
+    let mut read_at = |start: u64, n: u64, h: &mut gmm_core::hash::Fingerprint| {
+        let n = n.min(len.saturating_sub(start));
+        let mut buf = vec![0u8; n as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf)?;
+        h.write_bytes(&buf);
+        std::io::Result::Ok(())
+    };
+    read_at(0, END, &mut h)?;
+    for i in 1..=BLOCKS {
+        read_at(len / (BLOCKS + 1) * i, BLOCK, &mut h)?;
+    }
+    read_at(len.saturating_sub(END), END, &mut h)?;
+    Ok(format!("{:016x}", h.finish()))
+}
+
 /// Where a job's cache lives and what it must have been built from.
 #[derive(Debug, Clone)]
 pub struct CachePlan<'a> {
@@ -200,9 +228,12 @@ impl<'a> CachePlan<'a> {
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map_or(0, |d| d.as_nanos());
                 files.push(path.to_string_lossy().into_owned());
-                stamps.push(
-                    serde_json::json!({ "bytes": meta.len(), "modified_ns": modified.to_string() }),
-                );
+                stamps.push(serde_json::json!({
+                    "bytes": meta.len(),
+                    "modified_ns": modified.to_string(),
+                    "content": content_sample(&f.path, meta.len())
+                        .map_err(|e| IoError::read(&f.path, e))?,
+                }));
             }
             identity.push(serde_json::json!({
                 "files": files,
@@ -286,6 +317,11 @@ impl<'a> CachePlan<'a> {
         // documented as unsupported.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| format!("cannot map it ({e})"))?;
         let header = Header::parse(&map[..HEADER_LEN], len)?;
+        // Bytes changed in place (a damaged disk, another program) would
+        // give a wrong fit: the contents must be those written.
+        if checksum(&map[HEADER_LEN..]) != header.checksum {
+            return Err("its contents do not match their checksum; the file is damaged".into());
+        }
         let meta_bytes =
             &map[header.meta_offset as usize..(header.meta_offset + header.meta_len) as usize];
         let meta: CacheMeta = serde_json::from_slice(meta_bytes)

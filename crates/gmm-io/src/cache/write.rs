@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 
 use gmm_core::UNLABELED;
 
-use super::header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header};
+use super::header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
 use super::{CacheMeta, CachePlan};
 use crate::column_types::type_name;
 use crate::error::{IoError, Result};
@@ -199,7 +199,20 @@ impl CachePlan<'_> {
             meta_offset,
             meta_len: meta_text.len() as u64,
             file_len: end,
+            checksum: 0,
         };
+        // The checksum of all that follows the header, read back from the
+        // file as written.
+        main.flush().map_err(werr)?;
+        let written = File::open(main_path).map_err(werr)?;
+        // SAFETY: the temporary file is this build's own, not renamed yet:
+        // nothing else writes it while it is mapped.
+        let map = unsafe { memmap2::Mmap::map(&written) }.map_err(werr)?;
+        let header = Header {
+            checksum: checksum(&map[HEADER_LEN..]),
+            ..header
+        };
+        drop(map);
         main.seek(SeekFrom::Start(0)).map_err(werr)?;
         main.write_all(&header.to_bytes()).map_err(werr)?;
         // On disk before it gets its name: a crash never leaves a named
