@@ -17,6 +17,14 @@ pub(crate) const N_EPS: f64 = 10.0 * f64::EPSILON;
 /// is empty: it explains no rows and its parameters mean nothing.
 pub(crate) const EMPTY_SHARE: f64 = 1e-8;
 
+/// A component whose standard deviation in a column (conditional on its
+/// other columns) is below this share of the column's largest magnitude
+/// sits on a point or a line of the data: a few hundred units in the last
+/// place of its values, whatever their scale. mclust reports such models as
+/// missing; scikit-learn fails. (The data's spread would be a poorer scale:
+/// one far outlier inflates it.)
+pub(crate) const SINGULAR_SPREAD: f64 = 1e-13;
+
 /// Why a component cannot go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trouble {
@@ -42,17 +50,19 @@ pub(crate) struct MStep {
 
 impl MStep {
     /// Components that cannot go on, and why (for tied, component 0 stands
-    /// for the shared covariance).
-    pub fn failing(&self) -> Vec<(usize, Trouble)> {
+    /// for the shared covariance). `floor[j]` is the least variance column
+    /// `j` may keep given its other columns (a conditional variance, the
+    /// square of a Cholesky diagonal): below it a component sits on a
+    /// point or a line of the data, however positive definite in floating
+    /// point, and would win on a likelihood that means nothing.
+    pub fn failing(&self, floor: &[f64]) -> Vec<(usize, Trouble)> {
         let d = self.means.ncols();
         let total: f64 = self.n.iter().sum();
         (0..self.n.len())
             .filter_map(|k| {
                 let pd = match &self.covariances {
-                    Covariances::Tied(c) => {
-                        k != 0 || crate::linalg::cholesky_lower(c.view()).is_some()
-                    }
-                    other => positive_definite(other, k, d),
+                    Covariances::Tied(c) => k != 0 || above_floor(c.view(), floor),
+                    other => positive_definite(other, k, d, floor),
                 };
                 if !pd {
                     Some((k, Trouble::NotPositiveDefinite))
@@ -79,14 +89,28 @@ impl MStep {
     }
 }
 
-fn positive_definite(c: &Covariances, k: usize, d: usize) -> bool {
+/// Whether a covariance matrix has a Cholesky factor whose every
+/// conditional variance reaches `floor`.
+fn above_floor(a: ndarray::ArrayView2<'_, f64>, floor: &[f64]) -> bool {
+    match crate::linalg::cholesky_lower(a) {
+        Some(l) => (0..l.nrows()).all(|j| l[(j, j)] * l[(j, j)] >= floor[j]),
+        None => false,
+    }
+}
+
+fn positive_definite(c: &Covariances, k: usize, d: usize, floor: &[f64]) -> bool {
     match c {
-        Covariances::Full(a) => {
-            crate::linalg::cholesky_lower(a.index_axis(ndarray::Axis(0), k)).is_some()
+        Covariances::Full(a) => above_floor(a.index_axis(ndarray::Axis(0), k), floor),
+        Covariances::Diag(a) => a
+            .row(k)
+            .iter()
+            .zip(floor)
+            .all(|(v, f)| v.is_finite() && *v > 0.0 && *v >= *f),
+        Covariances::Spherical(a) => {
+            let f = floor.iter().sum::<f64>() / d.max(1) as f64;
+            a[k].is_finite() && a[k] > 0.0 && a[k] >= f
         }
-        Covariances::Diag(a) => a.row(k).iter().all(|v| v.is_finite() && *v > 0.0),
-        Covariances::Spherical(a) => a[k].is_finite() && a[k] > 0.0,
-        Covariances::Tied(a) => crate::linalg::cholesky_lower(a.view()).is_some() && d > 0,
+        Covariances::Tied(a) => above_floor(a.view(), floor) && d > 0,
     }
 }
 
@@ -184,11 +208,12 @@ fn count_regularized(c: &Covariances, reg_covar: f64, d: usize) -> usize {
     match c {
         Covariances::Full(a) => (0..a.len_of(ndarray::Axis(0)))
             .filter(|&k| {
-                positive_definite(c, k, d) && unregularized_fails(a.index_axis(ndarray::Axis(0), k))
+                positive_definite(c, k, d, &vec![0.0; d])
+                    && unregularized_fails(a.index_axis(ndarray::Axis(0), k))
             })
             .count(),
         Covariances::Tied(a) => {
-            usize::from(positive_definite(c, 0, d) && unregularized_fails(a.view()))
+            usize::from(positive_definite(c, 0, d, &vec![0.0; d]) && unregularized_fails(a.view()))
         }
         Covariances::Diag(a) => a
             .outer_iter()
@@ -198,5 +223,44 @@ fn count_regularized(c: &Covariances, reg_covar: f64, d: usize) -> usize {
             .iter()
             .filter(|v| **v > 0.0 && **v - reg_covar <= 0.0)
             .count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// A variance of 3e-32 is positive (it passed before), yet a component
+    /// with it sits on a point: below the floor it is degenerate, for
+    /// every covariance type.
+    #[test]
+    fn a_variance_below_the_floor_is_degenerate() {
+        let floor = [1e-26, 4e-26];
+        let step = |covariances: Covariances| MStep {
+            weights: array![0.5, 0.5],
+            means: array![[0.0, 0.0], [1.0, 1.0]],
+            covariances,
+            n: vec![10.0, 10.0],
+            regularized: 0,
+        };
+        let tiny = 3e-32;
+        let cases = [
+            Covariances::Diag(array![[1.0, 1.0], [1.0, tiny]]),
+            Covariances::Spherical(array![1.0, tiny]),
+            Covariances::Full(array![[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, tiny]]]),
+        ];
+        for c in cases {
+            let m = step(c);
+            assert_eq!(m.failing(&[0.0, 0.0]), [], "passes with no floor");
+            assert_eq!(m.failing(&floor), [(1, Trouble::NotPositiveDefinite)]);
+        }
+        // Tied: a conditional variance (column 1 given column 0) near zero.
+        let m = step(Covariances::Tied(array![
+            [1.0, 0.999_999_999_999],
+            [0.999_999_999_999, 1.0]
+        ]));
+        assert_eq!(m.failing(&[0.0, 0.0]), []);
+        assert_eq!(m.failing(&[0.1, 0.1]), [(0, Trouble::NotPositiveDefinite)]);
     }
 }

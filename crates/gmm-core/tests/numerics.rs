@@ -519,3 +519,57 @@ fn reseeding_that_cannot_help_drops_the_restart_for_every_type() {
         }
     }
 }
+
+/// With reg_covar = 0 a component started on one far row ends degenerate
+/// under the `error` policy, for every covariance type that can sit on one
+/// row, rather than winning on a spike's likelihood (the floor below which
+/// a tiny positive variance counts as degenerate is checked in
+/// `mstep::tests`, where such a variance can be set exactly).
+#[test]
+fn a_component_on_one_row_is_degenerate_not_a_winner() {
+    use gmm_core::{CovarianceType, Covariances, DegeneratePolicy, GaussianMixture, GmmError};
+    use ndarray::{Array1, Array2, Array3, array};
+    let mut x = Vec::new();
+    for i in 0..200 {
+        let c = if i % 2 == 0 { 0.0 } else { 6.0 };
+        let t = i as f64 * 0.37;
+        x.extend([c + t.sin(), c + (1.7 * t).cos()]);
+    }
+    x.extend([40.1, -39.7]); // one row far from the rest
+    let data = gmm_core::Dataset::from_row_major(x, 2).unwrap();
+    for ct in CovarianceType::ALL {
+        if ct == CovarianceType::Tied {
+            continue; // a shared covariance cannot sit on one row
+        }
+        let means = array![[0.0, 0.0], [6.0, 6.0], [40.0, -40.0]];
+        let weights = Array1::from(vec![0.49, 0.49, 0.02]);
+        let covariances = match ct {
+            CovarianceType::Full => {
+                let mut c = Array3::zeros((3, 2, 2));
+                for k in 0..3 {
+                    c[(k, 0, 0)] = if k == 2 { 1e-3 } else { 0.5 };
+                    c[(k, 1, 1)] = c[(k, 0, 0)];
+                }
+                Covariances::Full(c)
+            }
+            CovarianceType::Diag => Covariances::Diag(Array2::from_shape_fn((3, 2), |(k, _)| {
+                if k == 2 { 1e-3 } else { 0.5 }
+            })),
+            _ => Covariances::Spherical(array![0.5, 0.5, 1e-3]),
+        };
+        let start = GaussianMixture::new(weights, means, covariances).unwrap();
+        let err = gmm_core::FitParams::new(3)
+            .covariance_type(ct)
+            .reg_covar(0.0)
+            .init_model(start)
+            .on_degenerate(DegeneratePolicy::Error)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut gmm_core::Silent)
+            .unwrap_err();
+        assert!(
+            matches!(err, GmmError::Degenerate { component: 2, .. }),
+            "{ct}: {err}"
+        );
+    }
+}

@@ -382,7 +382,7 @@ fn step(
         )
     });
     let failing = match &mstep {
-        Some(m) => m.failing(),
+        Some(m) => m.failing(&summary.singular_floor()),
         // Non-finite statistics: the whole restart is broken.
         None => vec![(0, Trouble::NotPositiveDefinite)],
     };
