@@ -261,7 +261,7 @@ fn fit_cases(f: &Fixtures, good_model: &Path) -> Vec<Case> {
             &[
                 "no column `x22`",
                 "did you mean `x2`",
-                "the columns are: x1, x2",
+                "the columns are: `x1`, `x2`",
             ],
         ),
         case(
@@ -599,7 +599,7 @@ fn bad_input_to_predict_and_score_is_refused_with_one_message_and_no_output() {
                 "model-other-columns.json",
                 "[age, income]",
                 "no column `age`",
-                "the columns are: x1, x2",
+                "the columns are: `x1`, `x2`",
             ],
         ),
         (

@@ -598,3 +598,116 @@ fn a_warm_start_from_a_converged_model_converges_at_once() {
     assert_eq!(summary["converged"], true, "{text}");
     assert_eq!(summary["n_iter"], 1);
 }
+
+/// Messages that were wrong or vague: each now names what is wrong, where,
+/// and what to do.
+#[test]
+fn messages_name_the_file_the_key_and_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("blobs.csv");
+    std::fs::write(&csv, format!("x1,x2\n{}\n", blob_lines().join("\n"))).unwrap();
+    let run = tmp.path().join("run");
+    let fit = |extra: &[&str]| {
+        let mut a = vec!["fit", "--input", s(&csv), "-k", "2", "--out", s(&run)];
+        a.extend(extra);
+        gmm(&a)
+    };
+    // A quote or a line end cannot be a delimiter.
+    fails(&fit(&["--delimiter", "\""]), 2, &["cannot separate fields"]);
+    fails(&fit(&["--delimiter", "\n"]), 2, &["cannot separate fields"]);
+    // Blanks around a header name: suggested, and shown in backticks.
+    let spaced = tmp.path().join("spaced.csv");
+    std::fs::write(&spaced, format!(" x1 ,x2\n{}\n", blob_lines().join("\n"))).unwrap();
+    let o = gmm(&[
+        "fit",
+        "--input",
+        s(&spaced),
+        "--columns",
+        "x1,x2",
+        "-k",
+        "2",
+        "--out",
+        s(&run),
+    ]);
+    fails(
+        &o,
+        1,
+        &["did you mean ` x1 `?", "the columns are: ` x1 `, `x2`"],
+    );
+    // Config values: the file named, the key named, empty paths refused.
+    let config = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let head = format!("[data]\ninput = \"{}\"\n", csv.display());
+    let c = config(
+        "neg.toml",
+        &format!("{head}[model]\ncomponents = 2\nreg_covar = -1\n"),
+    );
+    let o = gmm(&["fit", s(&c), "--out", s(&run)]);
+    fails(
+        &o,
+        2,
+        &["neg.toml: --reg-covar / [model] reg_covar", "non-negative"],
+    );
+    let c = config("k.toml", &format!("{head}[model]\ncomponents = -3\n"));
+    let o = gmm(&["fit", s(&c), "--out", s(&run)]);
+    fails(
+        &o,
+        2,
+        &[
+            "k.toml: --components / [model] components",
+            "`-3` is not a whole number",
+        ],
+    );
+    let c = config(
+        "dir.toml",
+        &format!("{head}[model]\ncomponents = 2\n[output]\ndir = \"\"\n"),
+    );
+    let o = gmm(&["fit", s(&c)]);
+    fails(&o, 2, &["dir.toml: [output] dir is empty"]);
+    assert!(!run.exists());
+    // A model file whose version is text.
+    let model = tmp.path().join("m");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&csv),
+        "-k",
+        "2",
+        "--no-plots",
+        "-q",
+        "--out",
+        s(&model),
+    ]));
+    let text = std::fs::read_to_string(model.join("model.json")).unwrap();
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        text.replacen("\"version\": 1", "\"version\": \"1\"", 1),
+    )
+    .unwrap();
+    let o = gmm(&["inspect", s(&bad)]);
+    fails(
+        &o,
+        1,
+        &["bad.json", "is the text \"1\"; it must be the number 1"],
+    );
+    // A huge total weight is written as a number people read.
+    let heavy = tmp.path().join("heavy.csv");
+    let rows: Vec<String> = blob_lines().iter().map(|l| format!("{l},1e140")).collect();
+    std::fs::write(&heavy, format!("x1,x2,w\n{}\n", rows.join("\n"))).unwrap();
+    let out = ok(&gmm(&[
+        "score",
+        "--model",
+        s(&model.join("model.json")),
+        "--input",
+        s(&heavy),
+        "--weight-column",
+        "w",
+    ]));
+    let line = out.lines().find(|l| l.starts_with("total weight")).unwrap();
+    assert!(line.contains("e142") && line.len() < 60, "{line}");
+    assert!(out.lines().all(|l| l.len() < 60), "{out}");
+}

@@ -32,7 +32,7 @@ pub enum IoError {
     #[error("{path}: the table has no rows; check that the right file was given")]
     EmptyTable { path: PathBuf },
 
-    #[error("{path}: no column `{column}`{}; the columns are: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), available.join(", "))]
+    #[error("{path}: no column `{column}`{}; the columns are: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), quoted(available))]
     MissingColumn {
         path: PathBuf,
         column: String,
@@ -40,7 +40,10 @@ pub enum IoError {
         available: Vec<String>,
     },
 
-    #[error("{path}: no column matches `{pattern}`; the columns are: {}", available.join(", "))]
+    #[error(
+        "{path}: no column matches `{pattern}`; the columns are: {}",
+        quoted(available)
+    )]
     NoColumnsMatch {
         path: PathBuf,
         pattern: String,
@@ -256,4 +259,13 @@ impl IoError {
             detail: detail.to_string(),
         }
     }
+}
+
+/// Names in backticks, so that blanks in them show: `` ` x1 `, `x2` ``.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -146,6 +146,19 @@ impl ModelFile {
                 format.unwrap_or("missing")
             ));
         }
+        match value.get("version") {
+            Some(v @ Value::String(_)) => {
+                return Err(format!(
+                    "the `version` key is the text {v}; it must be the number {MODEL_VERSION}"
+                ));
+            }
+            Some(v) if !v.is_u64() => {
+                return Err(format!(
+                    "the `version` key is {v}; it must be the number {MODEL_VERSION}"
+                ));
+            }
+            _ => {}
+        }
         let version = value.get("version").and_then(Value::as_u64);
         if version != Some(MODEL_VERSION as u64) {
             return Err(format!(
@@ -246,6 +259,27 @@ fn matrix(v: &Value, rows: usize, cols: usize) -> std::result::Result<Array2<f64
     Ok(m)
 }
 
+/// A covariance matrix must be symmetric (to rounding: 1e-12 of its
+/// diagonal's scale); a hand-edited asymmetric one would be read as its
+/// lower triangle, silently.
+fn symmetric(a: ndarray::ArrayView2<'_, f64>) -> std::result::Result<(), String> {
+    let n = a.nrows();
+    let scale = (0..n).map(|i| a[(i, i)].abs()).fold(0.0, f64::max);
+    for i in 0..n {
+        for j in 0..i {
+            let gap = (a[(i, j)] - a[(j, i)]).abs();
+            if gap.is_nan() || gap > 1e-12 * scale {
+                return Err(format!(
+                    "is not symmetric: entry ({i}, {j}) is {} but ({j}, {i}) is {}",
+                    a[(i, j)],
+                    a[(j, i)]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn covariances_from_json(
     t: CovarianceType,
     v: &Value,
@@ -260,13 +294,18 @@ pub fn covariances_from_json(
             }
             let mut a = Array3::zeros((k, d, d));
             for (c, m) in ms.iter().enumerate() {
-                a.index_axis_mut(ndarray::Axis(0), c)
-                    .assign(&matrix(m, d, d)?);
+                let m = matrix(m, d, d)?;
+                symmetric(m.view()).map_err(|e| format!("matrix {c} {e}"))?;
+                a.index_axis_mut(ndarray::Axis(0), c).assign(&m);
             }
             Covariances::Full(a)
         }
         CovarianceType::Diag => Covariances::Diag(matrix(v, k, d)?),
-        CovarianceType::Tied => Covariances::Tied(matrix(v, d, d)?),
+        CovarianceType::Tied => {
+            let a = matrix(v, d, d)?;
+            symmetric(a.view()).map_err(|e| format!("the tied matrix {e}"))?;
+            Covariances::Tied(a)
+        }
         CovarianceType::Spherical => {
             let s = numbers(v)?;
             if s.len() != k {
@@ -338,6 +377,39 @@ mod tests {
             assert_eq!(m2.covariances(), m.covariances());
             assert_eq!(m2.means(), m.means());
         }
+    }
+
+    #[test]
+    fn rejects_text_versions_and_asymmetric_covariances() {
+        let m = GaussianMixture::new(
+            ndarray::array![0.5, 0.5],
+            ndarray::array![[0.0, 0.0], [1.0, 1.0]],
+            Covariances::Full(ndarray::array![
+                [[1.0, 0.25], [0.25, 1.0]],
+                [[2.0, 0.375], [0.375, 2.0]]
+            ]),
+        )
+        .unwrap();
+        let summary = FitSummary {
+            mean_log_likelihood: -1.0,
+            n_iter: 1,
+            converged: true,
+            bic: 1.0,
+            aic: 1.0,
+            n_rows: 10,
+            total_weight: None,
+            reg_covar: 1e-6,
+        };
+        let text = ModelFile::new(&m, vec!["a".into(), "b".into()], &summary).to_json();
+        assert!(ModelFile::parse(&text).is_ok());
+        let err = ModelFile::parse(&text.replacen("\"version\": 1", "\"version\": \"1\"", 1))
+            .unwrap_err();
+        assert!(
+            err.contains("is the text \"1\"; it must be the number 1"),
+            "{err}"
+        );
+        let err = ModelFile::parse(&text.replacen("0.375", "0.4", 1)).unwrap_err();
+        assert!(err.contains("matrix 1 is not symmetric"), "{err}");
     }
 
     #[test]

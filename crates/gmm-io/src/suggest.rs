@@ -8,9 +8,11 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let limit = (name.chars().count() / 3).max(1);
+    // Blanks around a name (a CSV header ` x1 `) are not a typo to weigh.
+    let key = |s: &str| s.trim().to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&name.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| (edit_distance(&key(name), &key(c)), c))
         .filter(|(dist, _)| *dist <= limit)
         .min_by_key(|(dist, _)| *dist)
         .map(|(_, c)| c.to_string())

@@ -71,11 +71,24 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     } else {
         writeln!(out, "rows                 {rows}")?;
         if args.weight_column.is_some() {
-            writeln!(out, "total weight         {weight}")?;
+            writeln!(out, "total weight         {}", readable(weight, None))?;
         }
         writeln!(out, "mean log-likelihood  {mean:.10}")?;
-        writeln!(out, "BIC                  {bic:.6}")?;
-        writeln!(out, "AIC                  {aic:.6}")?;
+        writeln!(out, "BIC                  {}", readable(bic, Some(6)))?;
+        writeln!(out, "AIC                  {}", readable(aic, Some(6)))?;
     }
     Ok(())
+}
+
+/// A number as people read it: in scientific notation past 1e15 in
+/// magnitude (a total weight of 1e300 was printed with 300 digits), else
+/// with `decimals` places (or as short as it reads back).
+fn readable(v: f64, decimals: Option<usize>) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-4..1e15).contains(&v.abs()) {
+        return format!("{v:e}");
+    }
+    match decimals {
+        Some(p) => format!("{v:.p$}"),
+        None => format!("{v}"),
+    }
 }

@@ -8,13 +8,16 @@ use gmm_io::suggest::closest;
 use serde_json::{Map, Value};
 
 use super::names::setting_names;
-use super::raw::RawConfig;
 use crate::args::FitArgs;
 use crate::error::UsageError;
 
 /// `FitParams` with every setting that a flag or the config gives, values
 /// read as the type reads them; not yet checked (`check_values`).
-pub(super) fn engine_params(args: &FitArgs, raw: &RawConfig) -> Result<FitParams, UsageError> {
+pub(super) fn engine_params(
+    args: &FitArgs,
+    cfg: &super::ConfigFile,
+) -> Result<FitParams, UsageError> {
+    let raw = &cfg.raw;
     let Value::Object(flags) = serde_json::to_value(args).expect("flags serialize") else {
         unreachable!("FitArgs serializes as a map")
     };
@@ -27,6 +30,8 @@ pub(super) fn engine_params(args: &FitArgs, raw: &RawConfig) -> Result<FitParams
         let Some(default) = merged.get(n.field) else {
             continue; // a setting nested in another (unlabeled_weight)
         };
+        // Where a bad value came from: the config file, or a flag.
+        let mut file = String::new();
         let given = match flags.get(n.arg).filter(|v| !v.is_null()) {
             Some(v) => v.clone(),
             None => match raw.engine_value(n.field) {
@@ -37,13 +42,18 @@ pub(super) fn engine_params(args: &FitArgs, raw: &RawConfig) -> Result<FitParams
                 None => continue,
             },
         };
+        if flags.get(n.arg).is_none_or(|v| v.is_null())
+            && let Some(p) = &cfg.path
+        {
+            file = format!("{}: ", p.display());
+        }
         let value = as_number_if_numeric(given, default);
         // Read alone first, so that a bad value is told with its setting.
         let mut alone = Map::new();
         alone.insert(n.field.to_string(), value.clone());
         if let Err(e) = serde_json::from_value::<FitParams>(Value::Object(alone)) {
             return Err(UsageError(format!(
-                "{}: {}",
+                "{file}{}: {}",
                 n.origin(),
                 describe_value_error(&value, &e.to_string())
             )));
@@ -51,6 +61,33 @@ pub(super) fn engine_params(args: &FitArgs, raw: &RawConfig) -> Result<FitParams
         merged.insert(n.field.to_string(), value);
     }
     serde_json::from_value(Value::Object(merged)).map_err(|e| UsageError(e.to_string()))
+}
+
+/// An engine error about a setting, told with its flag and key, and with
+/// the config file's name when the value came from it.
+pub(super) fn in_config_file(
+    e: gmm_core::GmmError,
+    args: &FitArgs,
+    cfg: &super::ConfigFile,
+) -> UsageError {
+    let from_file = match (&e, &cfg.path) {
+        (gmm_core::GmmError::InvalidParam { name, .. }, Some(path)) => setting_names()
+            .find(|n| n.field == *name)
+            .filter(|n| {
+                let flag_given = serde_json::to_value(args)
+                    .ok()
+                    .and_then(|v| v.get(n.arg).cloned())
+                    .is_some_and(|v| !v.is_null());
+                !flag_given && cfg.raw.engine_value(n.field).is_some()
+            })
+            .map(|_| path.display().to_string()),
+        _ => None,
+    };
+    let err = super::setting_error(e);
+    match from_file {
+        Some(file) => UsageError(format!("{file}: {}", err.0)),
+        None => err,
+    }
 }
 
 /// Text given for a numeric setting (a flag typed as text, such as
@@ -100,7 +137,11 @@ mod tests {
     use crate::config::parse_config;
 
     fn params(args: FitArgs, config: &str) -> Result<FitParams, String> {
-        engine_params(&args, &parse_config(config).unwrap()).map_err(|e| e.0)
+        let cfg = super::super::ConfigFile {
+            path: None,
+            raw: parse_config(config).unwrap(),
+        };
+        engine_params(&args, &cfg).map_err(|e| e.0)
     }
 
     #[test]

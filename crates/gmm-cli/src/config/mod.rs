@@ -142,9 +142,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
     match s {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
-        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        // The quote, line ends and other control characters structure CSV
+        // itself; as delimiters they would split it wrongly.
+        "\"" | "\n" | "\r" => Err(UsageError(format!(
+            "delimiter {s:?} cannot separate fields: CSV uses it for quotes or line ends; give `,`, `;`, `|` or \\t"
+        ))),
+        s if s.len() == 1 && s.is_ascii() && !s.as_bytes()[0].is_ascii_control() => {
+            Ok(s.as_bytes()[0])
+        }
         _ => Err(UsageError(format!(
-            "delimiter `{s}` must be a single ASCII character (or \\t)"
+            "delimiter {s:?} must be one printable ASCII character (or \\t)"
         ))),
     }
 }
@@ -153,6 +160,48 @@ impl FitSettings {
     /// Merges flags over the config and validates every value once.
     pub fn resolve(args: &FitArgs, cfg: &ConfigFile) -> Result<FitSettings, UsageError> {
         let raw = &cfg.raw;
+        // An empty path would resolve to the config's own folder (or the
+        // working directory) and be written into or read from silently.
+        let flag_out = args.out.as_ref().map(|p| p.to_string_lossy().into_owned());
+        let paths = [
+            ("--input", "[data] input", &args.input, &raw.data.input),
+            (
+                "--labeled",
+                "[data] labeled",
+                &args.labeled,
+                &raw.data.labeled,
+            ),
+            (
+                "--cache-dir",
+                "[data] cache_dir",
+                &args.cache_dir,
+                &raw.data.cache_dir,
+            ),
+            ("--out", "[output] dir", &flag_out, &raw.output.dir),
+            (
+                "--init-model",
+                "[fit] init_model",
+                &args.init_model,
+                &raw.fit.init_model,
+            ),
+        ];
+        for (flag, key, given, configured) in paths {
+            if given.as_deref().is_some_and(|p| p.trim().is_empty()) {
+                return Err(UsageError(format!(
+                    "{flag} is empty; give a path, or leave the flag out"
+                )));
+            }
+            if configured.as_deref().is_some_and(|p| p.trim().is_empty()) {
+                let file = cfg
+                    .path
+                    .as_ref()
+                    .map(|p| format!("{}: ", p.display()))
+                    .unwrap_or_default();
+                return Err(UsageError(format!(
+                    "{file}{key} is empty; give a path, or leave the key out"
+                )));
+            }
+        }
         let path = |flag: &Option<String>, cfg_value: &Option<String>| -> Option<String> {
             flag.clone()
                 .or_else(|| cfg_value.as_deref().map(|p| cfg.resolve(p)))
@@ -207,8 +256,10 @@ impl FitSettings {
             ));
         }
         let threads = args.threads.or(raw.fit.threads).filter(|&t| t > 0);
-        let params = engine::engine_params(args, raw)?;
-        params.check_values().map_err(setting_error)?;
+        let params = engine::engine_params(args, cfg)?;
+        params
+            .check_values()
+            .map_err(|e| engine::in_config_file(e, args, cfg))?;
         let split = match args.split.as_ref().or(raw.fit.split.as_ref()) {
             Some(v) => parse_choice(v, origin("split", "fit", "split"), &["rows", "restarts"])?,
             None => Split::Rows,
