@@ -711,3 +711,30 @@ fn messages_name_the_file_the_key_and_the_fix() {
     assert!(line.contains("e142") && line.len() < 60, "{line}");
     assert!(out.lines().all(|l| l.len() < 60), "{out}");
 }
+
+/// `select --validation-fraction 0.99` on a few rows blamed "0 rows with
+/// positive weight"; the cells now say the hold-out left too few rows.
+#[test]
+fn a_hold_out_that_leaves_too_few_rows_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("few.csv");
+    std::fs::write(&csv, "x1,x2\n0,1\n1,0\n2,2\n3,1\n").unwrap();
+    let o = gmm(&[
+        "select",
+        "--input",
+        s(&csv),
+        "--components",
+        "1..2",
+        "--validation-fraction",
+        "0.99",
+        "--out",
+        s(&tmp.path().join("sel")),
+    ]);
+    let err = stderr(&o);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("holding out") && err.contains("--validation-fraction"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

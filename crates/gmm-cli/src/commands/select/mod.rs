@@ -167,6 +167,15 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 Ok(run) => Ok(run.fit),
                 Err(e) => match e.downcast_ref::<GmmError>() {
                     // A cell the data cannot support is reported, not fatal.
+                    // Rows held out for validation leave fewer to fit: say so.
+                    Some(GmmError::TooFewRows { rows, components })
+                        if validation_fraction.is_some() =>
+                    {
+                        Err(format!(
+                            "{rows} rows are left to fit after holding out a fraction of {} of them for validation, fewer than the {components} components; lower --validation-fraction",
+                            validation_fraction.unwrap_or(0.0)
+                        ))
+                    }
                     Some(
                         GmmError::TooFewRows { .. }
                         | GmmError::TooFewComponents { .. }
