@@ -16,6 +16,8 @@ use crate::projection::Projection;
 
 /// The schema of an Arrow IPC file, or of an IPC stream (`true`).
 pub(crate) fn schema(path: &Path) -> Result<(SchemaRef, bool)> {
+    // Opening reads the dictionaries: their sizes are checked first.
+    check_sizes(path)?;
     let open = || File::open(path).map_err(|e| IoError::read(path, e));
     match IpcFileReader::try_new(BufReader::new(open()?), None) {
         Ok(r) => Ok((r.schema(), false)),
@@ -35,9 +37,7 @@ type IpcBatches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, Arrow
 
 /// A reader of the IPC file or stream (`stream`) at `path`.
 fn open_reader(path: &Path, stream: bool, projection: Option<Vec<usize>>) -> Result<IpcBatches> {
-    if !stream {
-        check_sizes(path)?;
-    }
+    check_sizes(path)?;
     let f = File::open(path).map_err(|e| IoError::read(path, e))?;
     let reader: IpcBatches = if stream {
         Box::new(
@@ -81,11 +81,11 @@ pub(crate) fn raw_batches<'a>(
     ))
 }
 
-/// Checks the sizes an Arrow IPC file declares before the Arrow reader
-/// allocates them: every record batch must lie inside the file, and every
-/// compressed buffer's decompressed length must be plausible. A damaged
-/// file could otherwise ask for an allocation of exabytes, which aborts the
-/// process instead of returning an error.
+/// Checks the sizes an Arrow IPC file or stream declares before the Arrow
+/// reader allocates them: every record batch and dictionary batch must lie
+/// inside the file, and every compressed buffer's decompressed length must
+/// be plausible. A damaged file could otherwise ask for an allocation of
+/// exabytes, which aborts the process instead of returning an error.
 fn check_sizes(path: &Path) -> Result<()> {
     let corrupt = |what: String| {
         IoError::read(
@@ -100,73 +100,140 @@ fn check_sizes(path: &Path) -> Result<()> {
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
     let bytes: &[u8] = &map;
     let len = bytes.len();
-    if len < 10 || &bytes[len - 6..] != b"ARROW1" {
-        // Not the file format's trailer: the Arrow reader says what is wrong.
-        return Ok(());
+    if len >= 10 && &bytes[len - 6..] == b"ARROW1" {
+        check_file_blocks(bytes).map_err(corrupt)
+    } else {
+        // A stream (or not IPC at all: the Arrow reader says what is wrong).
+        check_stream_messages(bytes).map_err(corrupt)
     }
+}
+
+/// The file format: the record batches and dictionaries its footer lists.
+fn check_file_blocks(bytes: &[u8]) -> std::result::Result<(), String> {
+    let len = bytes.len();
     let footer_len = i32::from_le_bytes(bytes[len - 10..len - 6].try_into().expect("4 bytes"));
-    let footer_len = usize::try_from(footer_len).map_err(|_| corrupt("bad footer".into()))?;
+    let footer_len = usize::try_from(footer_len).map_err(|_| "bad footer".to_string())?;
     if footer_len > len - 10 {
-        return Err(corrupt("footer longer than the file".into()));
+        return Err("footer longer than the file".into());
     }
     let Ok(footer) = arrow::ipc::root_as_footer(&bytes[len - 10 - footer_len..len - 10]) else {
         return Ok(());
     };
-    for block in footer.recordBatches().into_iter().flatten() {
-        let (offset, meta_len, body_len) =
-            (block.offset(), block.metaDataLength(), block.bodyLength());
+    let blocks = footer
+        .recordBatches()
+        .into_iter()
+        .flatten()
+        .chain(footer.dictionaries().into_iter().flatten());
+    for block in blocks {
         let (Ok(offset), Ok(meta_len), Ok(body_len)) = (
-            usize::try_from(offset),
-            usize::try_from(meta_len),
-            usize::try_from(body_len),
+            usize::try_from(block.offset()),
+            usize::try_from(block.metaDataLength()),
+            usize::try_from(block.bodyLength()),
         ) else {
-            return Err(corrupt("negative record batch offset or length".into()));
+            return Err("negative record batch offset or length".into());
         };
         let body_start = offset.saturating_add(meta_len);
         if body_start.saturating_add(body_len) > len {
-            return Err(corrupt(
-                "a record batch extends past the end of the file".into(),
+            return Err("a record batch extends past the end of the file".into());
+        }
+        // The message as the Arrow reader reads it: an optional 0xFFFFFFFF
+        // continuation marker, the flatbuffer's length, the flatbuffer;
+        // the body where the block says, whatever the message's length.
+        let word = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")))
+        };
+        let (fb_start, fb_len) = match word(offset) {
+            Some(-1) => (offset + 8, word(offset + 4)),
+            Some(n) => (offset + 4, Some(n)),
+            None => continue,
+        };
+        let Some(fb_len) = fb_len.and_then(|n| usize::try_from(n).ok()) else {
+            continue;
+        };
+        let Some(fb) = bytes.get(fb_start..fb_start.saturating_add(fb_len)) else {
+            continue;
+        };
+        if let Ok(message) = arrow::ipc::root_as_message(fb) {
+            check_message(&message, &bytes[body_start..body_start + body_len])?;
+        }
+    }
+    Ok(())
+}
+
+/// The stream format: messages one after another, each with its body.
+fn check_stream_messages(bytes: &[u8]) -> std::result::Result<(), String> {
+    let mut at = 0usize;
+    while at + 4 <= bytes.len() {
+        let mut word = i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        at += 4;
+        if word == -1 {
+            if at + 4 > bytes.len() {
+                return Ok(());
+            }
+            word = i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+            at += 4;
+        }
+        // 0: the end-of-stream marker; anything negative: not a stream.
+        let Ok(meta_len) = usize::try_from(word) else {
+            return Ok(());
+        };
+        if meta_len == 0 || at + meta_len > bytes.len() {
+            return Ok(());
+        }
+        let Ok(message) = arrow::ipc::root_as_message(&bytes[at..at + meta_len]) else {
+            return Ok(());
+        };
+        at += meta_len;
+        let Ok(body_len) = usize::try_from(message.bodyLength()) else {
+            return Err("a negative message body length".into());
+        };
+        if at.saturating_add(body_len) > bytes.len() {
+            return Err(
+                "corrupt or truncated: a message body extends past the end of the stream".into(),
+            );
+        }
+        check_message(&message, &bytes[at..at + body_len])?;
+        at += body_len;
+    }
+    Ok(())
+}
+
+/// The compressed buffers of a record batch or dictionary batch message,
+/// against its body.
+fn check_message(
+    message: &arrow::ipc::Message<'_>,
+    body: &[u8],
+) -> std::result::Result<(), String> {
+    let batch = match message.header_as_record_batch() {
+        Some(b) => b,
+        None => match message.header_as_dictionary_batch().and_then(|d| d.data()) {
+            Some(b) => b,
+            None => return Ok(()),
+        },
+    };
+    if batch.compression().is_none() {
+        return Ok(());
+    }
+    for buf in batch.buffers().into_iter().flatten() {
+        let (Ok(at), Ok(n)) = (usize::try_from(buf.offset()), usize::try_from(buf.length())) else {
+            return Err("negative buffer offset or length".into());
+        };
+        if at.saturating_add(n) > body.len() {
+            return Err("a buffer extends past its record batch".into());
+        }
+        if n < 8 {
+            continue;
+        }
+        let declared = i64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
+        // -1: stored uncompressed. Otherwise at most 1 GiB, or 4096 times
+        // the compressed size (zeros compress about that well).
+        let limit = (n as i64).saturating_mul(4096).max(1 << 30);
+        if declared < -1 || declared > limit {
+            return Err(format!(
+                "a compressed buffer of {n} bytes claims to hold {declared} bytes"
             ));
-        }
-        // The message: a 0xFFFFFFFF continuation marker, its length, the flatbuffer.
-        let meta = &bytes[offset..body_start];
-        let fb = if meta.len() >= 8 && meta[..4] == [0xff; 4] {
-            &meta[8..]
-        } else if meta.len() >= 4 {
-            &meta[4..]
-        } else {
-            continue;
-        };
-        let Ok(message) = arrow::ipc::root_as_message(fb) else {
-            continue;
-        };
-        let Some(batch) = message.header_as_record_batch() else {
-            continue;
-        };
-        if batch.compression().is_none() {
-            continue;
-        }
-        for buf in batch.buffers().into_iter().flatten() {
-            let (Ok(at), Ok(n)) = (usize::try_from(buf.offset()), usize::try_from(buf.length()))
-            else {
-                return Err(corrupt("negative buffer offset or length".into()));
-            };
-            if at.saturating_add(n) > body_len {
-                return Err(corrupt("a buffer extends past its record batch".into()));
-            }
-            if n < 8 {
-                continue;
-            }
-            let start = body_start + at;
-            let declared = i64::from_le_bytes(bytes[start..start + 8].try_into().expect("8 bytes"));
-            // -1: stored uncompressed. Otherwise at most 1 GiB, or 4096 times
-            // the compressed size (zeros compress about that well).
-            let limit = (n as i64).saturating_mul(4096).max(1 << 30);
-            if declared < -1 || declared > limit {
-                return Err(corrupt(format!(
-                    "a compressed buffer of {n} bytes claims to hold {declared} bytes"
-                )));
-            }
         }
     }
     Ok(())
