@@ -10,7 +10,9 @@ mod fit;
 mod golden;
 mod hostile;
 mod inspect;
+mod interrupts;
 mod large;
+mod messages;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod outofcore;
