@@ -347,3 +347,40 @@ fn a_warm_start_from_a_converged_model_converges_at_once() {
     assert_eq!(summary["converged"], true, "{text}");
     assert_eq!(summary["n_iter"], 1);
 }
+
+/// A component held positive definite only by reg_covar (here: one that
+/// sits on 30 identical rows) is flagged in the selection table and
+/// selection.csv, where a criterion could otherwise reward it unseen.
+#[test]
+fn components_at_the_variance_floor_are_flagged_in_select() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = blob_lines();
+    let clean = lines.clone();
+    lines.extend(std::iter::repeat_n("12.5,-7.25".to_string(), 30));
+    for (name, rows, floored) in [("floor", &lines, "true"), ("clean", &clean, "false")] {
+        let csv = tmp.path().join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("x1,x2\n{}\n", rows.join("\n"))).unwrap();
+        let out = tmp.path().join(name);
+        let text = ok(&gmm(&[
+            "select",
+            "--input",
+            s(&csv),
+            "--components",
+            "3",
+            "--covariance",
+            "full",
+            "--n-init",
+            "3",
+            "-q",
+            "--out",
+            s(&out),
+        ]));
+        let (header, body) = read_csv(&out.join("selection.csv"));
+        let col = header
+            .iter()
+            .position(|h| h == "at_variance_floor")
+            .unwrap();
+        assert_eq!(body[0][col], floored, "{name}: {text}");
+        assert_eq!(text.contains("variance floor"), floored == "true", "{text}");
+    }
+}

@@ -55,6 +55,10 @@ struct Cell {
     validation_log_likelihood: Option<f64>,
     /// Restarts stopped early by racing.
     restarts_raced: usize,
+    /// Whether the chosen restart needed reg_covar to keep a covariance
+    /// positive definite: a component at the variance floor, which a
+    /// criterion may reward for nothing.
+    at_variance_floor: bool,
     /// Iterations run over all restarts.
     restart_iterations: usize,
     /// Why the cell has no fit, if it has none.
@@ -228,6 +232,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 seconds: run.seconds,
                 validation_log_likelihood: None,
                 restarts_raced: 0,
+                at_variance_floor: false,
                 restart_iterations: 0,
                 error: None,
                 fit: None,
@@ -247,6 +252,10 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                         .filter(|x| x.ending == Ending::Raced)
                         .count();
                     cell.restart_iterations = r.restarts.iter().map(|x| x.n_iter).sum();
+                    cell.at_variance_floor = r
+                        .restarts
+                        .get(r.best_restart)
+                        .is_some_and(|x| x.regularizations > 0);
                     if let Some((_, valid)) = &split {
                         let v = view.without_labels().with_weights(Some(valid));
                         cell.validation_log_likelihood = Some(fit.model.score_sums(v)?.mean());

@@ -13,11 +13,11 @@ fn fmt(v: Option<f64>) -> String {
 
 pub(super) fn selection_csv(cells: &[Cell]) -> String {
     let mut out = String::from(
-        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error\n",
+        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error,at_variance_floor\n",
     );
     for c in cells {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             c.k,
             c.covariance,
             fmt(c.log_likelihood),
@@ -33,6 +33,7 @@ pub(super) fn selection_csv(cells: &[Cell]) -> String {
             c.error
                 .as_deref()
                 .map_or(String::new(), |e| format!("\"{}\"", e.replace('"', "'"))),
+            c.at_variance_floor,
         ));
     }
     out
@@ -79,6 +80,12 @@ pub(super) fn write_table(
         )?;
         if let Some(e) = &c.error {
             writeln!(out, "     not fitted: {e}")?;
+        }
+        if c.at_variance_floor {
+            writeln!(
+                out,
+                "     a covariance stays positive definite only thanks to reg_covar: a component sits at the variance floor"
+            )?;
         }
     }
     let w = &cells[winner];
