@@ -283,3 +283,75 @@ fn a_hold_out_that_leaves_too_few_rows_says_so() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A config's mistakes came one per run, and a value of the wrong type
+/// named neither its key nor, in words, what it should be.
+#[test]
+fn config_mistakes_are_reported_together_and_in_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let run = tmp.path().join("run");
+    let c = write(
+        "keys.toml",
+        "[model]\ncomponents = 2\n[fit]\nn_inits = 3\nseeds = 4\n[semi_supervised]\nmodes = \"em\"\n",
+    );
+    let o = gmm(&[
+        "fit",
+        s(&c),
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--out",
+        s(&run),
+    ]);
+    fails(
+        &o,
+        2,
+        &[
+            "line 4: unknown key `n_inits` in [fit]; did you mean `n_init`?",
+            "line 5: unknown key `seeds` in [fit]; did you mean `seed`?",
+            "line 7: unknown key `modes` in [semi_supervised]; did you mean `mode`?",
+        ],
+    );
+    let c = write(
+        "values.toml",
+        "[model]\ncomponents = 2\n[fit]\nn_init = \"x\"\ntol = \"y\"\n",
+    );
+    let o = gmm(&[
+        "fit",
+        s(&c),
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--out",
+        s(&run),
+    ]);
+    fails(
+        &o,
+        2,
+        &[
+            "[fit] n_init: `x` is not a whole number",
+            "[fit] tol: `y` is not a number",
+        ],
+    );
+    let c = write(
+        "size.toml",
+        "[data]\nmax_memory = true\n[model]\ncomponents = 2\n",
+    );
+    let o = gmm(&[
+        "fit",
+        s(&c),
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--out",
+        s(&run),
+    ]);
+    fails(
+        &o,
+        2,
+        &["line 2: [data] max_memory: expected a size, such as \"8GiB\""],
+    );
+    assert!(!run.exists());
+}

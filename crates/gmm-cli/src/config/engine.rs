@@ -26,6 +26,8 @@ pub(super) fn engine_params(
     else {
         unreachable!("FitParams serializes as a map")
     };
+    // Every bad value at once, not one per run.
+    let mut bad = Vec::new();
     for n in setting_names() {
         let Some(default) = merged.get(n.field) else {
             continue; // a setting nested in another (unlabeled_weight)
@@ -52,13 +54,17 @@ pub(super) fn engine_params(
         let mut alone = Map::new();
         alone.insert(n.field.to_string(), value.clone());
         if let Err(e) = serde_json::from_value::<FitParams>(Value::Object(alone)) {
-            return Err(UsageError(format!(
+            bad.push(format!(
                 "{file}{}: {}",
                 n.origin(),
                 describe_value_error(&value, &e.to_string())
-            )));
+            ));
+            continue;
         }
         merged.insert(n.field.to_string(), value);
+    }
+    if !bad.is_empty() {
+        return Err(UsageError(bad.join("; ")));
     }
     serde_json::from_value(Value::Object(merged)).map_err(|e| UsageError(e.to_string()))
 }
@@ -160,6 +166,15 @@ mod tests {
         assert_eq!(p.init, Some(gmm_core::InitMethod::KMeansPlusPlus));
         let p = params(FitArgs::default(), "[fit]\ncheckpoint_every = 5\n").unwrap();
         assert_eq!(p.checkpoint_every, Some(5));
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let err = params(FitArgs::default(), "[fit]\nn_init = \"x\"\ntol = \"y\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "--n-init / [fit] n_init: `x` is not a whole number, 0 or more; --tol / [fit] tol: `y` is not a number"
+        );
     }
 
     #[test]

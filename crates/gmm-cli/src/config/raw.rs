@@ -190,6 +190,8 @@ pub fn parse_config(text: &str) -> Result<RawConfig, String> {
         ("fit", serde_fields::<RawFit>()),
         ("semi_supervised", serde_fields::<RawSemi>()),
     ];
+    // Every unknown key of the file at once, not one per run.
+    let mut unknown = Vec::new();
     for (section, typed) in sections {
         let Some(toml::Value::Table(keys)) = table.get(section) else {
             continue;
@@ -209,10 +211,13 @@ pub fn parse_config(text: &str) -> Result<RawConfig, String> {
                         .copied()
                         .chain(engine_keys(section).map(|n| n.key))
                         .collect();
-                    return Err(unknown_name(line, "key", key, Some(section), &valid));
+                    unknown.push(unknown_name(line, "key", key, Some(section), &valid));
                 }
             }
         }
+    }
+    if !unknown.is_empty() {
+        return Err(unknown.join("; "));
     }
     Ok(raw)
 }
@@ -311,7 +316,44 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
         let what = if is_section { "section" } else { "key" };
         return unknown_name(line, what, key, section.as_deref(), &valid);
     }
-    format!("{at}{msg}")
+    // A value of the wrong type: name its section and key, and say in words
+    // what it should be.
+    let key = line
+        .and_then(|l| text.lines().nth(l - 1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches(['"', '\'']).to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let place = match (key, line.and_then(|l| section_of(text, l))) {
+        (Some(k), Some(s)) => format!("[{s}] {k}: "),
+        (Some(k), None) => format!("{k}: "),
+        _ => String::new(),
+    };
+    format!("{at}{place}{}", in_words(msg))
+}
+
+/// serde's names of types, as the config's readers know them.
+fn in_words(msg: &str) -> String {
+    if msg.contains("untagged enum SizeValue") {
+        return "expected a size, such as \"8GiB\" or \"512MB\", or a number of bytes".into();
+    }
+    if msg.contains("untagged enum OneOrMany") {
+        return "expected one value, a list such as [2, 4, 8], or text such as \"1..10\"".into();
+    }
+    let mut m = msg.to_string();
+    for (from, to) in [
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+        ("expected a string", "expected text in quotes"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "expected a sequence",
+            "expected a list such as [\"x1\", \"x2\"]",
+        ),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
 }
 
 /// The `[section]` in force at a 1-based line.
