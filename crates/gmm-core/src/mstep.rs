@@ -205,15 +205,16 @@ fn count_regularized(c: &Covariances, reg_covar: f64, d: usize) -> usize {
         m.diag_mut().iter_mut().for_each(|v| *v -= reg_covar);
         crate::linalg::cholesky_lower(m.view()).is_none()
     };
+    let no_floor = vec![0.0; d];
     match c {
         Covariances::Full(a) => (0..a.len_of(ndarray::Axis(0)))
             .filter(|&k| {
-                positive_definite(c, k, d, &vec![0.0; d])
+                positive_definite(c, k, d, &no_floor)
                     && unregularized_fails(a.index_axis(ndarray::Axis(0), k))
             })
             .count(),
         Covariances::Tied(a) => {
-            usize::from(positive_definite(c, 0, d, &vec![0.0; d]) && unregularized_fails(a.view()))
+            usize::from(positive_definite(c, 0, d, &no_floor) && unregularized_fails(a.view()))
         }
         Covariances::Diag(a) => a
             .outer_iter()

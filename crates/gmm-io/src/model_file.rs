@@ -176,10 +176,8 @@ impl ModelFile {
         let k = self.weights.len();
         let d = self.columns.len();
         // Columns are matched by name when predicting: each must be distinct.
-        for (i, c) in self.columns.iter().enumerate() {
-            if self.columns[..i].contains(c) {
-                return Err(format!("column `{c}` is listed twice in `columns`"));
-            }
+        if let Some((_, _, c)) = crate::projection::repeated_name(&self.columns) {
+            return Err(format!("column `{c}` is listed twice in `columns`"));
         }
         if let Some(types) = &self.column_types
             && types.len() != d

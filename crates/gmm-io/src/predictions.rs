@@ -88,11 +88,7 @@ impl BatchWriter {
     pub fn create(path: impl AsRef<Path>, format: OutputFormat, schema: SchemaRef) -> Result<Self> {
         let path = path.as_ref();
         let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
-        if let Some(dup) = names
-            .iter()
-            .enumerate()
-            .find_map(|(i, n)| names[..i].contains(n).then_some(n))
-        {
+        if let Some((_, _, dup)) = crate::projection::repeated_name(&names) {
             return Err(IoError::write(
                 path,
                 format!("two of its columns would be named `{dup}`; rename one of them"),

@@ -178,3 +178,14 @@ pub(crate) fn resolve(
         skipped,
     })
 }
+
+/// The first name given twice, as (first index, second index, name): a
+/// table, an output file or a model file must name each column once.
+pub(crate) fn repeated_name<S: AsRef<str>>(names: &[S]) -> Option<(usize, usize, &str)> {
+    names.iter().enumerate().find_map(|(j, n)| {
+        names[..j]
+            .iter()
+            .position(|m| m.as_ref() == n.as_ref())
+            .map(|i| (i, j, n.as_ref()))
+    })
+}

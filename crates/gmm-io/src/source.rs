@@ -10,7 +10,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use crate::column_types::same_kind;
 use crate::error::{IoError, Result};
 use crate::format::{InputFormat, SourceFile, csv, ipc, no_panic, parquet};
-use crate::projection::{ColumnSpec, Projection};
+use crate::projection::{ColumnSpec, Projection, repeated_name};
 
 /// The Parquet files under a directory, recursively (partitioned datasets
 /// such as `year=2024/part-0.parquet`), leaving out hidden and `_`-prefixed
@@ -209,19 +209,17 @@ impl TableSource {
 /// file's columns would repeat).
 fn check_unique_names(schema: &Schema, path: &Path) -> Result<()> {
     let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
-    for (i, name) in names.iter().enumerate() {
-        if let Some(j) = names[i + 1..].iter().position(|n| n == name) {
-            return Err(IoError::read(
-                path,
-                format!(
-                    "columns {} and {} are both named `{name}`; give every column its own name",
-                    i + 1,
-                    i + j + 2
-                ),
-            ));
-        }
+    match repeated_name(&names) {
+        Some((i, j, name)) => Err(IoError::read(
+            path,
+            format!(
+                "columns {} and {} are both named `{name}`; give every column its own name",
+                i + 1,
+                j + 1
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn check_same_schema(

@@ -18,9 +18,7 @@ pub(super) fn engine_params(
     cfg: &super::ConfigFile,
 ) -> Result<FitParams, UsageError> {
     let raw = &cfg.raw;
-    let Value::Object(flags) = serde_json::to_value(args).expect("flags serialize") else {
-        unreachable!("FitArgs serializes as a map")
-    };
+    let flags = flag_values(args);
     let Value::Object(mut merged) =
         serde_json::to_value(FitParams::default()).expect("settings serialize")
     else {
@@ -32,9 +30,8 @@ pub(super) fn engine_params(
         let Some(default) = merged.get(n.field) else {
             continue; // a setting nested in another (unlabeled_weight)
         };
-        // Where a bad value came from: the config file, or a flag.
-        let mut file = String::new();
-        let given = match flags.get(n.arg).filter(|v| !v.is_null()) {
+        let flag = flags.get(n.arg).filter(|v| !v.is_null());
+        let given = match flag {
             Some(v) => v.clone(),
             None => match raw.engine_value(n.field) {
                 // JSON holds no infinity: such a value goes on as text.
@@ -44,11 +41,11 @@ pub(super) fn engine_params(
                 None => continue,
             },
         };
-        if flags.get(n.arg).is_none_or(|v| v.is_null())
-            && let Some(p) = &cfg.path
-        {
-            file = format!("{}: ", p.display());
-        }
+        // Where a bad value came from: the config file, or a flag.
+        let file = match (flag, &cfg.path) {
+            (None, Some(p)) => format!("{}: ", p.display()),
+            _ => String::new(),
+        };
         let value = as_number_if_numeric(given, default);
         // Read alone first, so that a bad value is told with its setting.
         let mut alone = Map::new();
@@ -69,6 +66,15 @@ pub(super) fn engine_params(
     serde_json::from_value(Value::Object(merged)).map_err(|e| UsageError(e.to_string()))
 }
 
+/// The flags as their values serialize, by `FitArgs` field (`null`: not
+/// given).
+fn flag_values(args: &FitArgs) -> Map<String, Value> {
+    let Value::Object(flags) = serde_json::to_value(args).expect("flags serialize") else {
+        unreachable!("FitArgs serializes as a map")
+    };
+    flags
+}
+
 /// An engine error about a setting, told with its flag and key, and with
 /// the config file's name when the value came from it.
 pub(super) fn in_config_file(
@@ -80,10 +86,7 @@ pub(super) fn in_config_file(
         (gmm_core::GmmError::InvalidParam { name, .. }, Some(path)) => setting_names()
             .find(|n| n.field == *name)
             .filter(|n| {
-                let flag_given = serde_json::to_value(args)
-                    .ok()
-                    .and_then(|v| v.get(n.arg).cloned())
-                    .is_some_and(|v| !v.is_null());
+                let flag_given = flag_values(args).get(n.arg).is_some_and(|v| !v.is_null());
                 !flag_given && cfg.raw.engine_value(n.field).is_some()
             })
             .map(|_| path.display().to_string()),
