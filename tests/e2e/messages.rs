@@ -194,7 +194,10 @@ fn messages_name_the_file_the_key_and_the_fix() {
     fails(
         &o,
         2,
-        &["neg.toml: --reg-covar / [model] reg_covar", "non-negative"],
+        &[
+            "neg.toml: line 5: --reg-covar / [model] reg_covar",
+            "non-negative",
+        ],
     );
     let c = config("k.toml", &format!("{head}[model]\ncomponents = -3\n"));
     let o = gmm(&["fit", s(&c), "--out", s(&run)]);
@@ -202,7 +205,7 @@ fn messages_name_the_file_the_key_and_the_fix() {
         &o,
         2,
         &[
-            "k.toml: --components / [model] components",
+            "k.toml: line 4: --components / [model] components",
             "`-3` is not a whole number",
         ],
     );
@@ -338,7 +341,7 @@ fn config_mistakes_are_reported_together_and_in_words() {
     );
     let c = write(
         "size.toml",
-        "[data]\nmax_memory = true\n[model]\ncomponents = 2\n",
+        "[data]\nmax_memory = true\n[model]\ncomponents = 2\n[output]\nplots = \"no\"\n",
     );
     let o = gmm(&[
         "fit",
@@ -351,7 +354,10 @@ fn config_mistakes_are_reported_together_and_in_words() {
     fails(
         &o,
         2,
-        &["line 2: [data] max_memory: expected a size, such as \"8GiB\""],
+        &[
+            "line 2: [data] max_memory: expected a size, such as \"8GiB\"",
+            "line 6: [output] plots: invalid type: string \"no\", expected true or false",
+        ],
     );
     assert!(!run.exists());
 }

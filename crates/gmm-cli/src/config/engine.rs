@@ -43,7 +43,7 @@ pub(super) fn engine_params(
         };
         // Where a bad value came from: the config file, or a flag.
         let file = match (flag, &cfg.path) {
-            (None, Some(p)) => format!("{}: ", p.display()),
+            (None, Some(p)) => format!("{}: {}", p.display(), raw.engine_line(n.field)),
             _ => String::new(),
         };
         let value = as_number_if_numeric(given, default);
@@ -89,12 +89,12 @@ pub(super) fn in_config_file(
                 let flag_given = flag_values(args).get(n.arg).is_some_and(|v| !v.is_null());
                 !flag_given && cfg.raw.engine_value(n.field).is_some()
             })
-            .map(|_| path.display().to_string()),
+            .map(|n| format!("{}: {}", path.display(), cfg.raw.engine_line(n.field))),
         _ => None,
     };
     let err = super::setting_error(e);
     match from_file {
-        Some(file) => UsageError(format!("{file}: {}", err.0)),
+        Some(place) => UsageError(format!("{place}{}", err.0)),
         None => err,
     }
 }

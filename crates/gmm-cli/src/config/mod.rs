@@ -384,6 +384,28 @@ mod tests {
     }
 
     #[test]
+    fn every_mistake_of_a_file_is_reported_at_once() {
+        let text = "[data]\ncolumns = \"x1\"\nmax_memory = true\n[output]\nplots = \"no\"\n\
+                    [select]\ncomponents = -3\n[fit]\nthreads = 1.5\n[modle]\n";
+        let err = parse_config(text).unwrap_err();
+        for part in [
+            "line 2: [data] columns: invalid type: string \"x1\", expected a list",
+            "line 3: [data] max_memory: expected a size",
+            "line 5: [output] plots: ",
+            "expected true or false",
+            "line 7: [select] components: ",
+            "line 9: [fit] threads: ",
+            "line 10: unknown section `modle`; did you mean `model`?",
+        ] {
+            assert!(err.contains(part), "{part} in {err}");
+        }
+        let at = |l: &str| err.find(l).unwrap();
+        assert!(at("line 3:") < at("line 5:") && at("line 7:") < at("line 9:"));
+        let err = parse_config("data = 3\n").unwrap_err();
+        assert!(err.contains("`data` must be a section"), "{err}");
+    }
+
+    #[test]
     fn unknown_section_is_refused() {
         let err = parse_config("[modle]\ncomponents = 2\n").unwrap_err();
         assert!(err.contains("`modle`") && err.contains("`model`"), "{err}");

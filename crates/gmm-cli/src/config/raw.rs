@@ -33,12 +33,24 @@ pub struct RawConfig {
     /// `[model]`, `[fit]` and `[semi_supervised]` sections.
     #[serde(skip)]
     pub engine: BTreeMap<&'static str, toml::Value>,
+    /// The 1-based line of each of those keys, where it is written as
+    /// `key = value`.
+    #[serde(skip)]
+    pub engine_lines: BTreeMap<&'static str, usize>,
 }
 
 impl RawConfig {
     /// The config's value of an engine setting (a `FitParams` field).
     pub fn engine_value(&self, field: &str) -> Option<&toml::Value> {
         self.engine.get(field)
+    }
+
+    /// `line N: ` for an engine setting's key, or nothing.
+    pub fn engine_line(&self, field: &str) -> String {
+        self.engine_lines
+            .get(field)
+            .map(|l| format!("line {l}: "))
+            .unwrap_or_default()
     }
 }
 
@@ -181,45 +193,115 @@ fn clean_path(p: &Path) -> PathBuf {
     }
 }
 
-/// Parses config text; errors say `line N: ...`.
+/// Parses config text; errors say `line N: ...`. Every mistake of the file
+/// is reported at once (only a TOML syntax error stops at the first).
 pub fn parse_config(text: &str) -> Result<RawConfig, String> {
-    let mut raw = toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))?;
     let table = toml::from_str::<toml::Table>(text).map_err(|e| describe_toml_error(text, &e))?;
-    let sections = [
-        ("model", serde_fields::<RawModel>()),
-        ("fit", serde_fields::<RawFit>()),
-        ("semi_supervised", serde_fields::<RawSemi>()),
+    let sections: [(&str, &[&str], KeyCheck); 6] = [
+        ("data", serde_fields::<RawData>(), check_key::<RawData>),
+        ("model", serde_fields::<RawModel>(), check_key::<RawModel>),
+        ("fit", serde_fields::<RawFit>(), check_key::<RawFit>),
+        (
+            "semi_supervised",
+            serde_fields::<RawSemi>(),
+            check_key::<RawSemi>,
+        ),
+        (
+            "output",
+            serde_fields::<RawOutput>(),
+            check_key::<RawOutput>,
+        ),
+        (
+            "select",
+            serde_fields::<RawSelect>(),
+            check_key::<RawSelect>,
+        ),
     ];
-    // Every unknown key of the file at once, not one per run.
-    let mut unknown = Vec::new();
-    for (section, typed) in sections {
-        let Some(toml::Value::Table(keys)) = table.get(section) else {
+    let mut errors = Vec::new();
+    let mut engine = BTreeMap::new();
+    let mut engine_lines = BTreeMap::new();
+    for (section, value) in &table {
+        let Some((_, typed, check)) = sections.iter().find(|(s, ..)| s == section) else {
+            let names: Vec<&str> = sections.iter().map(|(s, ..)| *s).collect();
+            let line = section_line(text, section);
+            errors.push(unknown_name(line, "section", section, None, &names));
+            continue;
+        };
+        let toml::Value::Table(keys) = value else {
+            let line = section_line(text, section);
+            let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            errors.push(format!(
+                "{at}`{section}` must be a section, written `[{section}]` on a line of its own"
+            ));
             continue;
         };
         for (key, value) in keys {
+            let line = key_line(text, section, key);
             if typed.contains(&key.as_str()) {
+                if let Err(msg) = check(key, value) {
+                    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+                    errors.push(format!("{at}[{section}] {key}: {}", in_words(&msg)));
+                }
                 continue;
             }
             match engine_keys(section).find(|n| n.key == key) {
                 Some(n) => {
-                    raw.engine.insert(n.field, value.clone());
+                    engine.insert(n.field, value.clone());
+                    if let Some(l) = line {
+                        engine_lines.insert(n.field, l);
+                    }
                 }
                 None => {
-                    let line = key_line(text, section, key);
                     let valid: Vec<&str> = typed
                         .iter()
                         .copied()
                         .chain(engine_keys(section).map(|n| n.key))
                         .collect();
-                    unknown.push(unknown_name(line, "key", key, Some(section), &valid));
+                    errors.push(unknown_name(line, "key", key, Some(section), &valid));
                 }
             }
         }
     }
-    if !unknown.is_empty() {
-        return Err(unknown.join("; "));
+    if !errors.is_empty() {
+        // In the file's order: the sections are read sorted by name.
+        errors.sort_by_key(|e| line_of(e));
+        return Err(errors.join("; "));
     }
+    // Each key was read on its own above; the whole file now reads too.
+    let mut raw = toml::from_str::<RawConfig>(text).map_err(|e| describe_toml_error(text, &e))?;
+    raw.engine = engine;
+    raw.engine_lines = engine_lines;
     Ok(raw)
+}
+
+/// Reads one key of a section into the section's type: `Err` is serde's
+/// message for its value.
+type KeyCheck = fn(&str, &toml::Value) -> Result<(), String>;
+
+fn check_key<T: serde::de::DeserializeOwned>(key: &str, value: &toml::Value) -> Result<(), String> {
+    let one = toml::Table::from_iter([(key.to_string(), value.clone())]);
+    T::deserialize(toml::Value::Table(one))
+        .map(|_| ())
+        .map_err(|e| e.message().trim().to_string())
+}
+
+/// The line a message starts with (`line N: `), for sorting.
+fn line_of(message: &str) -> usize {
+    message
+        .strip_prefix("line ")
+        .and_then(|m| m.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+/// The 1-based line of a `[section]` header.
+fn section_line(text: &str, section: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim();
+            t.starts_with('[') && t.trim_matches(['[', ']']).trim() == section
+        })
+        .map(|i| i + 1)
 }
 
 /// The 1-based line of `key = ` in `[section]`, if it is written so.
