@@ -35,7 +35,7 @@ use crate::summary::DataSummary;
 use degenerate::{Remedy, Reseeding, degeneracy_error, remedy, reseed};
 use exchange::exchange_states;
 use racing::race;
-use starts::starts;
+use starts::{Stop, starts};
 
 impl ValidFitParams {
     /// Fits the mixture to `data`.
@@ -215,7 +215,19 @@ impl ValidFitParams {
         let (mut states, first_iteration) = match resume {
             Some(state) => (state.restarts.clone(), state.iteration + 1),
             None => (
-                starts(self, data, policy, &summary, observer, &cancelled, spread)?,
+                starts(
+                    self,
+                    data,
+                    policy,
+                    &summary,
+                    observer,
+                    Stop {
+                        cancelled: &cancelled,
+                        // Split rows: the initializations' passes stay in step.
+                        interrupt: cancel.as_deref().filter(|_| sync.is_none()),
+                    },
+                    spread,
+                )?,
                 1,
             ),
         };

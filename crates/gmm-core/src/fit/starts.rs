@@ -3,6 +3,8 @@
 //! in restart order (a resumed fit starts from its saved state instead).
 //! When ranks share the restarts, each starts its own and all exchange them.
 
+use std::sync::atomic::AtomicBool;
+
 use crate::collective::Collective;
 use crate::data::DataView;
 use crate::error::{GmmError, Result};
@@ -17,6 +19,14 @@ use crate::report::{Ending, RestartReport};
 use crate::state::RestartSnapshot;
 use crate::summary::DataSummary;
 
+/// How starting is stopped on Ctrl-C.
+pub(super) struct Stop<'a> {
+    /// Asked between restarts (under a partition, by every rank together).
+    pub cancelled: &'a dyn Fn() -> bool,
+    /// Checked within iterative initializations; `None` under a partition.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
 /// The starting point of every restart.
 pub(super) fn starts(
     params: &ValidFitParams,
@@ -24,9 +34,13 @@ pub(super) fn starts(
     policy: RowPolicy,
     summary: &DataSummary,
     observer: &mut dyn FitObserver,
-    cancelled: &dyn Fn() -> bool,
+    stop: Stop<'_>,
     spread: Option<&dyn Collective>,
 ) -> Result<Vec<RestartSnapshot>> {
+    let Stop {
+        cancelled,
+        interrupt,
+    } = stop;
     let p = params.params();
     let method = params.init_method();
     let rows = InitRows::new(data, policy, p);
@@ -35,6 +49,7 @@ pub(super) fn starts(
         policy,
         summary,
         params: p,
+        interrupt,
     };
     let start_of = |restart: usize| -> Result<RestartSnapshot> {
         let warm = p.init_model.is_some() && restart == 0;

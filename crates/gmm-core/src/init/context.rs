@@ -1,5 +1,7 @@
 //! What every initialization reads, and the random streams they draw from.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -15,6 +17,17 @@ pub(crate) struct InitContext<'a> {
     pub policy: RowPolicy,
     pub summary: &'a DataSummary,
     pub params: &'a FitParams,
+    /// Raised on Ctrl-C: iterative initializations stop early (the fit
+    /// then ends as interrupted). `None` when the rows are split among
+    /// processes, whose passes must stay in step.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+impl InitContext<'_> {
+    /// Whether the fit is being interrupted.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
 }
 
 /// A random stream for one purpose of one restart.

@@ -235,6 +235,9 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
     };
     let mut iterations = 0;
     for _ in 0..ctx.params.kmeans_max_iter {
+        if ctx.interrupted() {
+            break;
+        }
         let Some(stats) = stats_from_responsibilities(
             ctx.data,
             layout,
