@@ -29,6 +29,7 @@
 //! ```
 
 mod atomic;
+mod batches;
 mod cache;
 mod column_types;
 mod decode;
@@ -46,6 +47,7 @@ mod table;
 
 pub use arrow;
 pub use atomic::{OutputSet, PendingFile, remove_stale_temporaries};
+pub use batches::read_record_batches;
 pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gmm_core::{CovarianceType, Covariances, GaussianMixture};
+use gmm_core::{CovarianceType, Covariances, FitReport, GaussianMixture};
 use ndarray::{Array1, Array2, Array3};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -91,6 +91,23 @@ pub struct FitSummary {
     pub n_rows: u64,
     pub total_weight: Option<f64>,
     pub reg_covar: f64,
+}
+
+impl FitSummary {
+    /// The figures of a fit on `n_rows` rows (weighted or not) with
+    /// `reg_covar`.
+    pub fn of(report: &FitReport, n_rows: u64, weighted: bool, reg_covar: f64) -> Self {
+        FitSummary {
+            mean_log_likelihood: report.mean_log_likelihood,
+            n_iter: report.n_iter,
+            converged: report.converged,
+            bic: report.bic,
+            aic: report.aic,
+            n_rows,
+            total_weight: weighted.then_some(report.n_rows),
+            reg_covar,
+        }
+    }
 }
 
 impl ModelFile {

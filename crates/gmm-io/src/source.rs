@@ -207,7 +207,7 @@ impl TableSource {
 /// Refuses a table with two columns of one name: every column a job names
 /// must be one column (the first would be read for both, and a model
 /// file's columns would repeat).
-fn check_unique_names(schema: &Schema, path: &Path) -> Result<()> {
+pub(crate) fn check_unique_names(schema: &Schema, path: &Path) -> Result<()> {
     let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
     match repeated_name(&names) {
         Some((i, j, name)) => Err(IoError::read(

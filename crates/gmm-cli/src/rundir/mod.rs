@@ -285,16 +285,8 @@ fn model_file(
     } else {
         data.global_rows()
     };
-    let summary = FitSummary {
-        mean_log_likelihood: r.mean_log_likelihood,
-        n_iter: r.n_iter,
-        converged: r.converged,
-        bic: r.bic,
-        aic: r.aic,
-        n_rows: n_rows as u64,
-        total_weight: data.dataset.weights().map(|_| r.n_rows),
-        reg_covar: s.params.reg_covar,
-    };
+    let weighted = data.dataset.weights().is_some();
+    let summary = FitSummary::of(r, n_rows as u64, weighted, s.params.reg_covar);
     let mut file = ModelFile::new(&fit.model, data.columns.clone(), &summary);
     file.column_types = Some(data.column_types.clone());
     if let (Some(semi), Some(classes)) = (semi, &data.classes) {
