@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::root;
 
-const CRATES: &[&str] = &["gmm-core", "gmm-io", "gmm-cli"];
+const CRATES: &[&str] = &["gmm-core", "gmm-io", "gmm-cli", "gmm-py"];
 
 /// Files allowed past the line limit: the hand-vectorized kernels, whose
 /// length is one instruction sequence per shape.

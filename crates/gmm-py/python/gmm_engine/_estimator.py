@@ -1,0 +1,562 @@
+"""`GaussianMixture`: scikit-learn's estimator of the same name, fitted by
+the gmm engine."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _input, _native
+from ._base import BASES, HAVE_SKLEARN, NotFittedError
+
+#: `init_params` values: scikit-learn's, and gmm's own.
+INIT_METHODS = {
+    "kmeans": "kmeans",
+    "k-means++": "kmeans++",
+    "kmeans++": "kmeans++",
+    "random": "random",
+    "random_from_data": "random-from-data",
+    "random-from-data": "random-from-data",
+    "random-params": "random-params",
+    "labeled": "labeled",
+}
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+SEMI_SUPERVISED = ("auto", "em", "init", None, False)
+ON_DEGENERATE = ("reseed", "drop-restart", "error")
+
+
+class GaussianMixture(*BASES):  # type: ignore[misc]
+    """Gaussian mixture fitted by Expectation-Maximization on the gmm engine.
+
+    The parameters, attributes and methods are those of
+    :class:`sklearn.mixture.GaussianMixture` (and scikit-learn's results
+    from the same start), plus gmm's own parameters below. Fits run in
+    Rust, in parallel, with the GIL released; Ctrl-C stops them within a
+    second with ``KeyboardInterrupt``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        The form of the components' covariances.
+    tol : float, default=1e-3
+        Convergence threshold: EM stops when the lower bound (mean
+        log-likelihood per row) gains less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations per restart.
+    n_init : int, default=1
+        Restarts; the best is kept. gmm advances all restarts together,
+        one pass over the rows per iteration.
+    init_params : str, default='kmeans'
+        How restarts start: scikit-learn's 'kmeans', 'k-means++', 'random',
+        'random_from_data', or gmm's 'random-params' and 'labeled' (class
+        statistics of the labeled rows: the `gmm` command's start for
+        semi-supervised fits).
+    weights_init, means_init, precisions_init : array-like, default=None
+        Starting parameters in scikit-learn's shapes. The first restart
+        starts from them; ``means_init`` is needed with either of the
+        others, and missing weights or precisions come from assigning each
+        row to its nearest mean.
+    random_state : int, RandomState instance or None, default=None
+        Seed of every random choice; the same seed and data give the same
+        model bit for bit, whatever ``n_threads``.
+    warm_start : bool, default=False
+        Start the next ``fit`` from this fit's parameters (one restart).
+    verbose : int, default=0
+        1: a line per restart; 2: also every ``verbose_interval`` iterations.
+        Printed to ``sys.stderr``.
+    verbose_interval : int, default=10
+        Iterations between lines at ``verbose=2``.
+    n_threads : int or None, default=None
+        Threads of the engine; None: one per core.
+    semi_supervised : {'auto', 'em', 'init'} or None, default='auto'
+        How ``fit(X, y)`` uses labels (``-1`` marks a row without one):
+        'em' keeps labeled rows in every M-step with their class's component
+        fixed, 'init' only starts from them, 'auto' is 'em' when ``y`` labels
+        any row. None: ``y`` is ignored, as scikit-learn's GaussianMixture
+        ignores it. Class ``i`` (in sorted order) is component ``i``.
+    unlabeled_weight : float, default=1.0
+        Weight of the unlabeled rows' log-likelihood in 'em' mode.
+    on_degenerate : {'reseed', 'drop-restart', 'error'}, default='reseed'
+        What a component whose covariance is singular does.
+    max_seconds : float or None, default=None
+        A wall-clock budget for the fit; restarts still running when it is
+        spent stop there (not converged).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        (n_components, n_features, n_features) for 'full',
+        (n_features, n_features) for 'tied', (n_components, n_features) for
+        'diag', (n_components,) for 'spherical'.
+    precisions_ : ndarray, shaped as covariances_
+    precisions_cholesky_ : ndarray, shaped as covariances_
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        The best restart's final mean objective per row (the mean
+        log-likelihood; for 'em' semi-supervised fits, the semi-supervised
+        objective).
+    lower_bounds_ : list of float
+        The best restart's objective at every iteration.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when fitted on a data frame whose column names are all text.
+    classes_ : ndarray
+        The classes of a semi-supervised fit; ``predict`` returns them.
+    restarts_ : list of dict
+        How each restart went (start, iterations, ending, trace).
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        n_threads: Optional[int] = None,
+        semi_supervised: Optional[str] = "auto",
+        unlabeled_weight: float = 1.0,
+        on_degenerate: str = "reseed",
+        max_seconds: Optional[float] = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+        self.semi_supervised = semi_supervised
+        self.unlabeled_weight = unlabeled_weight
+        self.on_degenerate = on_degenerate
+        self.max_seconds = max_seconds
+
+    # -- fitting ---------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "GaussianMixture":
+        """Fit the mixture to the rows of `X` by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or data frame
+            NumPy arrays (float64 C-contiguous arrays are read in place,
+            others converted once), or pandas, polars or pyarrow tables
+            (read through the Arrow C stream interface: their numeric
+            columns, by name).
+        y : array-like of shape (n_samples,), default=None
+            Class labels with ``-1`` for unlabeled rows (see
+            ``semi_supervised``); ignored when ``semi_supervised`` is None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._fit_rows(*self._read_for_fit(X), y, sample_weight)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return ``predict(X)``."""
+        x = self._read_for_fit(X)
+        self._fit_rows(*x, y, sample_weight)
+        return self._labels(self._model.predict(x[0], n_threads=self.n_threads))
+
+    def _read_for_fit(self, X: Any) -> tuple[np.ndarray, list[str], list[str]]:
+        self._check_params()
+        _input.check_feature_names(self, X, reset=True)
+        return _input.rows(X)
+
+    def _fit_rows(
+        self,
+        x: np.ndarray,
+        columns: list[str],
+        column_types: list[str],
+        y: Any,
+        sample_weight: Any,
+    ) -> dict:
+        n, d = x.shape
+        w = _input.sample_weight(sample_weight, n)
+        mode = None if self.semi_supervised in (None, False) else self.semi_supervised
+        codes = classes = names = None
+        if mode is not None and y is not None:
+            codes, classes, names = _input.labels(y, n)
+            if codes is None and mode != "auto":
+                raise ValueError(
+                    f"semi_supervised={mode!r}, but y labels no row (-1 marks a row "
+                    "without a label)"
+                )
+        if codes is None:
+            mode = None
+        elif mode == "auto":
+            mode = "em"
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm and d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (warm_start=True)."
+            )
+        init_model, lower = None, None
+        if warm:
+            init_model, lower = self._model, self.lower_bound_
+        elif self.means_init is not None or self.weights_init is not None or self.precisions_init is not None:
+            init_model = self._initial_model(x, w)
+        params = self._engine_params(mode, n_init=1 if warm else self.n_init)
+        model, report = _native.fit(
+            x,
+            json.dumps(params),
+            weights=w,
+            labels=codes,
+            classes=names,
+            init_model=init_model,
+            init_lower_bound=lower,
+            columns=columns or None,
+            column_types=column_types or None,
+            n_threads=self.n_threads,
+            verbose=int(self.verbose),
+            verbose_interval=int(self.verbose_interval),
+        )
+        report = json.loads(report)
+        self._set_fitted(model, report, classes)
+        return report
+
+    def _check_params(self) -> None:
+        def whole(name: str, low: int) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"The '{name}' parameter must be an int >= {low}; got {v!r}.")
+
+        def number(name: str) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not v >= 0:
+                raise ValueError(f"The '{name}' parameter must be a number >= 0; got {v!r}.")
+
+        whole("n_components", 1)
+        whole("n_init", 1)
+        whole("max_iter", 1)
+        whole("verbose_interval", 1)
+        number("tol")
+        number("reg_covar")
+        number("unlabeled_weight")
+        for name, valid in (
+            ("covariance_type", COVARIANCE_TYPES),
+            ("init_params", tuple(INIT_METHODS)),
+            ("semi_supervised", SEMI_SUPERVISED),
+            ("on_degenerate", ON_DEGENERATE),
+        ):
+            if getattr(self, name) not in valid:
+                raise ValueError(
+                    f"The '{name}' parameter must be one of {list(valid)}; got "
+                    f"{getattr(self, name)!r}."
+                )
+        if self.n_threads is not None:
+            whole("n_threads", 1)
+        if self.max_seconds is not None:
+            number("max_seconds")
+
+    def _engine_params(self, mode: Optional[str], n_init: int) -> dict:
+        """The engine's settings (`gmm_core::FitParams`) of this estimator."""
+        p: dict[str, Any] = {
+            "n_components": int(self.n_components),
+            "covariance_type": self.covariance_type,
+            "reg_covar": float(self.reg_covar),
+            "tol": float(self.tol),
+            "max_iter": int(self.max_iter),
+            "n_init": int(n_init),
+            "init": INIT_METHODS[self.init_params],
+            "seed": _seed(self.random_state),
+            "on_degenerate": self.on_degenerate,
+        }
+        if mode is not None:
+            p["semi_supervised"] = {"mode": mode, "unlabeled_weight": float(self.unlabeled_weight)}
+        if self.max_seconds is not None:
+            p["max_seconds"] = float(self.max_seconds)
+        return p
+
+    def _initial_model(self, x: np.ndarray, w: Optional[np.ndarray]) -> "_native.Model":
+        """The first restart's start from ``weights_init``, ``means_init``
+        and ``precisions_init``."""
+        k, d = int(self.n_components), x.shape[1]
+        if self.means_init is None:
+            raise ValueError(
+                "weights_init and precisions_init need means_init as well: gmm starts a "
+                "restart from whole parameters"
+            )
+        means = np.ascontiguousarray(self.means_init, dtype=np.float64)
+        if means.shape != (k, d):
+            raise ValueError(
+                f"The parameter 'means' should have the shape of ({k}, {d}), but got {means.shape}"
+            )
+        nearest = None
+        if self.weights_init is None or self.precisions_init is None:
+            dist = (x * x).sum(1)[:, None] - 2.0 * (x @ means.T) + (means * means).sum(1)[None, :]
+            nearest = dist.argmin(1)
+        wts = np.ones(x.shape[0]) if w is None else w
+        if self.weights_init is not None:
+            weights = np.ascontiguousarray(self.weights_init, dtype=np.float64)
+        else:
+            weights = np.bincount(nearest, weights=wts, minlength=k) + 10 * np.finfo(float).eps
+            weights /= weights.sum()
+        columns = [f"x{j}" for j in range(d)]
+        kind = self.covariance_type
+        if self.precisions_init is not None:
+            prec = np.asarray(self.precisions_init, dtype=np.float64)
+            cov = np.linalg.inv(prec) if kind in ("full", "tied") else 1.0 / prec
+            return _native.Model.from_parameters(
+                weights, means, kind, np.ascontiguousarray(cov), columns, cholesky=False
+            )
+        resp = np.zeros((x.shape[0], k))
+        resp[np.arange(x.shape[0]), nearest] = wts
+        cov = _covariances(x, resp, means, kind, float(self.reg_covar))
+        return _native.Model.from_parameters(weights, means, kind, cov, columns, cholesky=False)
+
+    def _set_fitted(self, model: "_native.Model", report: dict, classes: Optional[np.ndarray]) -> None:
+        self._model = model
+        self.weights_ = model.weights
+        self.means_ = model.means
+        self.covariances_ = model.covariances
+        self.precisions_cholesky_ = model.precisions_cholesky
+        self.precisions_ = _precisions(self.precisions_cholesky_, model.covariance_type)
+        self.converged_ = bool(report["converged"])
+        self.n_iter_ = int(report["n_iter"])
+        self.lower_bound_ = float(report["lower_bound"])
+        best = report["restarts"][report["best_restart"]]
+        self.lower_bounds_ = list(best["trace"])
+        self.restarts_ = report["restarts"]
+        self.n_features_in_ = model.n_features
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):
+            del self.classes_
+
+    # -- using a fitted model ----------------------------------------------
+
+    def _rows(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "_model"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        _input.check_feature_names(self, X, reset=False)
+        names = getattr(self, "feature_names_in_", None)
+        if _input.is_frame(X) and names is not None:
+            try:
+                x = _input.frame_rows(X, list(names))[0]
+            except ImportError:
+                x = _input.array_rows(X)
+        else:
+            x = _input.rows(X)[0]
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return x
+
+    def _labels(self, components: np.ndarray) -> np.ndarray:
+        classes = getattr(self, "classes_", None)
+        if classes is None:
+            return components.astype(np.int64)
+        k = int(self._model.n_components)
+        if k > len(classes):
+            none = -1 if classes.dtype.kind in "iu" else None
+            classes = np.concatenate([classes, np.array([none] * (k - len(classes)), dtype=classes.dtype if none == -1 else object)])
+        return classes[components]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable component of each row; for semi-supervised
+        fits, its class (``-1`` or None for a component without one)."""
+        x = self._rows(X)
+        return self._labels(self._model.predict(x, n_threads=self.n_threads))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The posterior probability of each component, shape
+        (n_samples, n_components)."""
+        x = self._rows(X)
+        return self._model.predict_proba(x, n_threads=self.n_threads)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """The log-likelihood ``ln p(x)`` of each row."""
+        x = self._rows(X)
+        return self._model.score_samples(x, n_threads=self.n_threads)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """The mean log-likelihood per row of `X`."""
+        x = self._rows(X)
+        return float(self._model.score(x, n_threads=self.n_threads))
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on `X` (lower is better)."""
+        x = self._rows(X)
+        n = x.shape[0]
+        return -2 * self._model.score(x, n_threads=self.n_threads) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on `X` (lower is better)."""
+        x = self._rows(X)
+        return -2 * self._model.score(x, n_threads=self.n_threads) * x.shape[0] + 2 * self._n_parameters()
+
+    def _n_parameters(self) -> int:
+        return int(self._model.n_parameters)
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw rows from the mixture: ``(X, component of each row)``."""
+        self._check_fitted()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
+                "least one sample."
+            )
+        x, c = self._model.sample(int(n_samples), _seed(self.random_state))
+        return x, c.astype(np.int64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_model"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    # -- model files ---------------------------------------------------------
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the model file the ``gmm`` command reads (``gmm predict
+        --model``); it appears complete or not at all."""
+        self._check_fitted()
+        self._model.save(os.fspath(path))
+
+    def to_json(self) -> str:
+        """The model file's text."""
+        self._check_fitted()
+        return self._model.to_json()
+
+    @classmethod
+    def _from_model(cls, model: "_native.Model") -> "GaussianMixture":
+        est = cls(
+            n_components=model.n_components,
+            covariance_type=model.covariance_type,
+            reg_covar=model.reg_covar,
+        )
+        report = {
+            "converged": model.converged,
+            "n_iter": model.n_iter,
+            "lower_bound": model.mean_log_likelihood,
+            "best_restart": 0,
+            "restarts": [{"trace": []}],
+        }
+        classes = None
+        if model.classes is not None:
+            classes = np.asarray(model.classes)
+            try:
+                classes = np.asarray([int(c) for c in model.classes])
+            except ValueError:
+                pass
+        est._set_fitted(model, report, classes)
+        if model.column_types is not None:
+            est.feature_names_in_ = np.asarray(model.columns, dtype=object)
+        return est
+
+    def to_sklearn(self) -> Any:
+        """A fitted :class:`sklearn.mixture.GaussianMixture` with these
+        parameters (scikit-learn must be installed)."""
+        self._check_fitted()
+        from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+        init = self.init_params if self.init_params in (
+            "kmeans", "k-means++", "random", "random_from_data") else "kmeans"
+        sk = SklearnGaussianMixture(
+            n_components=self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=init,
+            random_state=self.random_state if not hasattr(self.random_state, "integers") else None,
+        )
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_",
+                     "converged_", "n_iter_", "lower_bound_", "n_features_in_"):
+            setattr(sk, name, np.copy(getattr(self, name)) if isinstance(getattr(self, name), np.ndarray) else getattr(self, name))
+        if hasattr(self, "feature_names_in_"):
+            sk.feature_names_in_ = self.feature_names_in_
+        return sk
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_model")
+
+
+def read_model(path: Union[str, os.PathLike]) -> GaussianMixture:
+    """A fitted estimator from a model file written by ``gmm fit`` or
+    :meth:`GaussianMixture.save`."""
+    return GaussianMixture._from_model(_native.Model.read(os.fspath(path)))
+
+
+def _seed(random_state: Any) -> int:
+    """The engine's 64-bit seed: the int itself, or drawn from NumPy's
+    generator (the global one for None), as scikit-learn draws."""
+    if random_state is None:
+        return int(np.random.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int; got {random_state}")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int64).max))
+    raise ValueError(f"{random_state!r} cannot be used to seed a GaussianMixture")
+
+
+def _precisions(prec_chol: np.ndarray, kind: str) -> np.ndarray:
+    """scikit-learn's ``precisions_`` from ``precisions_cholesky_``."""
+    if kind == "full":
+        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
+    if kind == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2
+
+
+def _covariances(x: np.ndarray, resp: np.ndarray, means: np.ndarray, kind: str, reg: float) -> np.ndarray:
+    """Covariances of each component's rows around the given means
+    (scikit-learn's M-step estimates)."""
+    nk = resp.sum(0) + 10 * np.finfo(float).eps
+    d = x.shape[1]
+    if kind in ("full", "tied"):
+        out = np.empty((len(nk), d, d))
+        for k in range(len(nk)):
+            diff = x - means[k]
+            out[k] = (resp[:, k] * diff.T) @ diff / nk[k]
+        if kind == "tied":
+            return (nk[:, None, None] * out).sum(0) / nk.sum() + reg * np.eye(d)
+        return out + reg * np.eye(d)
+    avg_sq = resp.T @ (x * x) / nk[:, None]
+    diag = avg_sq - 2 * means * (resp.T @ x) / nk[:, None] + means**2 + reg
+    return np.ascontiguousarray(diag if kind == "diag" else diag.mean(1))

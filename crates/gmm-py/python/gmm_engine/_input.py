@@ -1,0 +1,262 @@
+"""Rows from what Python users hold: NumPy arrays (and anything NumPy reads),
+and data frames through the Arrow C stream interface (pandas, polars,
+pyarrow), with scikit-learn's checks and messages."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _native
+
+#: The largest magnitude a value may have: squares of values near 1e154
+#: overflow, and EM sums squares over columns and rows (the engine's limit).
+MAX_ABS_VALUE = 1e150
+
+
+def is_frame(X: Any) -> bool:
+    """Whether `X` is read through the Arrow C stream interface."""
+    return hasattr(X, "__arrow_c_stream__") and not isinstance(X, np.ndarray)
+
+
+def feature_names(X: Any) -> Optional[np.ndarray]:
+    """The column names of a data frame when all are text (as scikit-learn
+    records them in `feature_names_in_`), else None."""
+    columns = getattr(X, "column_names", None)  # pyarrow (whose `columns` are arrays)
+    if columns is None:
+        columns = getattr(X, "columns", None)  # pandas, polars
+    if columns is None:
+        schema = getattr(X, "schema", None)  # pyarrow RecordBatchReader
+        columns = getattr(schema, "names", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    types = sorted({type(n).__name__ for n in names})
+    if not names or types == ["str"]:
+        return np.asarray(names, dtype=object) if names else None
+    if "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type."
+        )
+    return None
+
+
+def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
+    """scikit-learn's rules for `feature_names_in_`: recorded by fit,
+    compared (same names, same order) by every later call."""
+    names = feature_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            delattr(estimator, "feature_names_in_")
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    cls = type(estimator).__name__
+    if fitted is None and names is None:
+        return
+    if names is not None and fitted is None:
+        warnings.warn(f"X has feature names, but {cls} was fitted without feature names")
+        return
+    if names is None and fitted is not None:
+        warnings.warn(
+            f"X does not have valid feature names, but {cls} was fitted with feature names"
+        )
+        return
+    if len(fitted) == len(names) and np.all(fitted == names):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+
+    def listed(items: Sequence[str]) -> str:
+        out = ""
+        for i, name in enumerate(items):
+            if i >= 5:
+                return out + "- ...\n"
+            out += f"- {name}\n"
+        return out
+
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not missing and not unexpected:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def rows(X: Any, name: str = "X") -> tuple[np.ndarray, list[str], list[str]]:
+    """`X` as a C-contiguous float64 array (not copied when it already is
+    one), with column names and types when `X` is a data frame."""
+    if is_frame(X):
+        try:
+            return frame_rows(X, None, name)
+        except ImportError:
+            pass  # a pandas frame without pyarrow: read through NumPy
+    return array_rows(X, name), [], []
+
+
+def frame_rows(
+    X: Any, columns: Optional[Sequence[str]], name: str = "X"
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The numeric columns of a data frame (or those named), read through
+    its Arrow C stream: values are checked by the engine's reader."""
+    x, names, types, skipped = _native.arrow_table(
+        X, list(columns) if columns is not None else None, name
+    )
+    if skipped:
+        listed = ", ".join(f"`{c}` ({t}: {why})" for c, t, why in skipped)
+        raise ValueError(
+            f"{name}: columns that do not hold numbers: {listed}; "
+            "select the numeric columns (or encode the others as numbers) first"
+        )
+    return x, names, types
+
+
+def array_rows(X: Any, name: str = "X") -> np.ndarray:
+    """scikit-learn's `check_array` for what the engine takes: 2-D, finite,
+    at least one row and one column; float64 C order (copied only when the
+    input is not already that)."""
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse data was passed, but dense data is required: gmm-engine fits dense "
+            "rows. Use X.toarray() to convert to a dense numpy array."
+        )
+    if isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous:
+        a = X
+    else:
+        a = np.asarray(X)
+        if np.iscomplexobj(a):
+            raise ValueError("Complex data not supported")
+        a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim != 2:
+        shape = "scalar" if a.ndim == 0 else f"{a.ndim}D"
+        raise ValueError(
+            f"Expected a 2D array, got {shape} array instead: {name} has shape {a.shape}. "
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+    n, d = a.shape
+    if n == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={a.shape}) while a minimum of 1 is required."
+        )
+    if d == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 is required."
+        )
+    check_values(a, name)
+    return a
+
+
+def check_values(a: np.ndarray, name: str) -> None:
+    """NaN, infinity and values too large to square are refused, naming the
+    first column and row (two passes without a temporary when all is well)."""
+    lo, hi = a.min(), a.max()
+    if np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_ABS_VALUE:
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        what = "NaN" if np.isnan(a[i, j]) else "infinity or a value too large for dtype('float64')"
+        raise ValueError(
+            f"Input {name} contains {what}: column {j}, row {i} "
+            f"({np.count_nonzero(bad)} such values); drop or impute them first"
+        )
+    i, j = np.argwhere(np.abs(a) > MAX_ABS_VALUE)[0]
+    raise ValueError(
+        f"Input {name} has values too large to compute with (beyond 1e150 in magnitude, "
+        f"where squares overflow), the first at column {j}, row {i} ({a[i, j]:g}); "
+        "rescale the column, for example divide it by a power of ten"
+    )
+
+
+def sample_weight(weights: Any, n: int) -> Optional[np.ndarray]:
+    """scikit-learn's `_check_sample_weight`: None, a number for every
+    row, or one finite non-negative value per row."""
+    if weights is None:
+        return None
+    if np.isscalar(weights):
+        w = np.full(n, weights, dtype=np.float64)
+    else:
+        w = np.ascontiguousarray(np.asarray(weights), dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError("Sample weights must be 1D array or scalar")
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        if w is weights:
+            w = w.copy()  # never written, but the caller's array stays theirs
+    if not np.isfinite(w).all():
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if (w < 0).any():
+        raise ValueError("Negative values in data passed to `sample_weight`")
+    if not (w > 0).any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w
+
+
+def labels(
+    y: Any, n: int
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[list[str]]]:
+    """scikit-learn's semi-supervised convention: one label per row, `-1`
+    (or None, or the text "-1" in a text array) for a row without one.
+    Returns the code of each row (`0..n_classes`, or 2**32 - 1), the
+    classes in the order the engine gives them components (numbers
+    numerically, text as text), and their names; all None when no row is
+    labeled."""
+    a = np.asarray(y)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"y must hold one label per row of X: shape {a.shape}, expected {(n,)}")
+    if a.dtype.kind in "iu":
+        unlabeled = a == -1
+    elif a.dtype.kind == "f":
+        if np.isnan(a).any():
+            raise ValueError("y contains NaN; mark rows without a label with -1")
+        if not np.all(a == np.round(a)):
+            raise ValueError("y holds fractional numbers; class labels must be whole numbers or text")
+        a = a.astype(np.int64)
+        unlabeled = a == -1
+    elif a.dtype.kind == "b":
+        unlabeled = np.zeros(n, dtype=bool)
+    elif a.dtype.kind in "US":
+        unlabeled = a == ("-1" if a.dtype.kind == "U" else b"-1")
+    else:
+        unlabeled = np.array([v is None or (isinstance(v, (int, np.integer)) and v == -1)
+                              or (isinstance(v, float) and (np.isnan(v) or v == -1)) for v in a],
+                             dtype=bool)
+    known = a[~unlabeled]
+    if known.size == 0:
+        return None, None, None
+    try:
+        classes = np.unique(known)
+    except TypeError as e:
+        raise ValueError(f"y mixes labels of different types (numbers and text): {e}") from None
+    names = [str(c) for c in classes]
+    if classes.dtype.kind not in "iub":
+        # Text labels that all read as whole numbers are ordered as numbers,
+        # as the `gmm` command orders them.
+        try:
+            as_int = [int(s) for s in names]
+            order = np.argsort(as_int, kind="stable")
+            classes, names = classes[order], [names[i] for i in order]
+        except ValueError:
+            pass
+    codes = np.full(n, np.iinfo(np.uint32).max, dtype=np.uint32)
+    if classes.dtype.kind in "iub":
+        codes[~unlabeled] = np.searchsorted(classes, known)  # np.unique sorted them
+    else:
+        codes[~unlabeled] = _positions(classes, known)
+    return codes, classes, names
+
+
+def _positions(classes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    return np.fromiter((index[v] for v in values.tolist()), dtype=np.uint32, count=values.size)

@@ -1,0 +1,192 @@
+"""Model selection over a grid of component counts and covariance types,
+and fits on files that Python never loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _input, _native
+from ._estimator import GaussianMixture
+
+CRITERIA = ("bic", "aic", "icl")
+
+
+def select(
+    X: Any,
+    components: Iterable[int] = range(1, 11),
+    covariance_types: Sequence[str] = ("full", "tied", "diag", "spherical"),
+    criterion: str = "bic",
+    n_init: int = 1,
+    *,
+    y: Any = None,
+    sample_weight: Any = None,
+    **params: Any,
+) -> tuple[Any, GaussianMixture]:
+    """Fit every (covariance type, number of components) cell of a grid and
+    pick the one with the lowest criterion.
+
+    Parameters
+    ----------
+    X : array-like or data frame
+        As for :meth:`GaussianMixture.fit`; read once for the whole grid.
+    components : iterable of int, default=range(1, 11)
+    covariance_types : sequence of str, default=all four
+    criterion : {'bic', 'aic', 'icl'}, default='bic'
+        scikit-learn's BIC and AIC of each cell's fit on `X` (weighted when
+        ``sample_weight`` is given), or ICL (BIC plus twice the
+        classification entropy). Lower is better. mclust reports BIC
+        negated (higher is better).
+    n_init : int, default=1
+        Restarts per cell.
+    y, sample_weight :
+        As for :meth:`GaussianMixture.fit`.
+    **params :
+        Any other :class:`GaussianMixture` parameter, for every cell.
+
+    Returns
+    -------
+    table : pandas or polars DataFrame (as `X` was), else a dict of arrays
+        One row per cell: covariance_type, n_components, bic, aic, icl,
+        mean_log_likelihood, n_parameters, n_iter, converged, seconds.
+    best : GaussianMixture
+        The fitted estimator of the winning cell.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}")
+    ks = [int(k) for k in components]
+    kinds = list(covariance_types)
+    if not ks or not kinds:
+        raise ValueError("select needs at least one number of components and one covariance type")
+    probe = GaussianMixture(n_init=n_init, **params)
+    probe._check_params()
+    _input.check_feature_names(probe, X, reset=True)
+    x, columns, types = _input.rows(X)
+    names = getattr(probe, "feature_names_in_", None)
+    rows: dict[str, list] = {k: [] for k in (
+        "covariance_type", "n_components", "bic", "aic", "icl", "mean_log_likelihood",
+        "n_parameters", "n_iter", "converged", "seconds")}
+    best: Optional[GaussianMixture] = None
+    best_score = np.inf
+    for kind in kinds:
+        for k in ks:
+            est = GaussianMixture(n_components=k, covariance_type=kind, n_init=n_init, **params)
+            est._check_params()
+            started = time.perf_counter()
+            report = est._fit_rows(x, columns, types, y, sample_weight)
+            seconds = time.perf_counter() - started
+            if names is not None:
+                est.feature_names_in_ = names
+            values = {c: report[c] for c in ("bic", "aic", "icl", "mean_log_likelihood",
+                                            "n_parameters", "n_iter", "converged")}
+            for c, v in values.items():
+                rows[c].append(v)
+            rows["covariance_type"].append(kind)
+            rows["n_components"].append(k)
+            rows["seconds"].append(seconds)
+            if values[criterion] < best_score:
+                best, best_score = est, values[criterion]
+    assert best is not None
+    return _table(rows, X), best
+
+
+def _table(rows: dict[str, list], like: Any) -> Any:
+    """The table in the kind of frame the input was."""
+    module = type(like).__module__.split(".")[0]
+    arrays = {k: np.asarray(v) for k, v in rows.items()}
+    if module == "pandas":
+        import pandas as pd
+
+        return pd.DataFrame(arrays)
+    if module == "polars":
+        import polars as pl
+
+        return pl.DataFrame(arrays)
+    return arrays
+
+
+def fit_parquet(
+    path: Union[str, os.PathLike],
+    columns: Optional[Sequence[str]] = None,
+    *,
+    label_column: Optional[str] = None,
+    weight_column: Optional[str] = None,
+    labeled: Optional[Union[str, os.PathLike]] = None,
+    max_memory: Optional[Union[int, str]] = None,
+    cache_dir: Optional[Union[str, os.PathLike]] = None,
+    **params: Any,
+) -> GaussianMixture:
+    """Fit a :class:`GaussianMixture` to a table on disk without loading it
+    into Python: the ``gmm fit`` loader reads it (Parquet, Arrow IPC or
+    CSV; a file, a directory of Parquet files, or a glob), into memory or,
+    when the selected columns exceed ``max_memory``, through the
+    out-of-core cache.
+
+    Parameters
+    ----------
+    path : str or path
+    columns : list of str, default=None
+        Feature columns (names or globs); None: every numeric column but
+        the label and weight columns.
+    label_column : str, default=None
+        Class labels (empty or null for unlabeled rows): a semi-supervised
+        fit, as ``gmm fit --label-column``.
+    weight_column : str, default=None
+    labeled : str or path, default=None
+        A second table of labeled rows, stacked after the first.
+    max_memory : int or str, default=None
+        Memory budget for the rows in bytes, or text such as "8GiB"; None:
+        half of physical memory.
+    cache_dir : str or path, default=None
+        Where the out-of-core cache lives (default ``.gmm-cache``).
+    **params :
+        :class:`GaussianMixture` parameters.
+    """
+    est = GaussianMixture(**params)
+    est._check_params()
+    mode = None if est.semi_supervised in (None, False, "auto") else est.semi_supervised
+    model, report = _native.fit_files(
+        os.fspath(path),
+        json.dumps(est._engine_params(mode, n_init=est.n_init)),
+        columns=list(columns) if columns is not None else None,
+        label_column=label_column,
+        weight_column=weight_column,
+        labeled=os.fspath(labeled) if labeled is not None else None,
+        max_memory=_bytes(max_memory),
+        cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+        n_threads=est.n_threads,
+        verbose=int(est.verbose),
+        verbose_interval=int(est.verbose_interval),
+    )
+    classes = None
+    if model.classes is not None:
+        classes = np.asarray(model.classes)
+        try:
+            classes = np.asarray([int(c) for c in model.classes])
+        except ValueError:
+            pass
+    est._set_fitted(model, json.loads(report), classes)
+    est.feature_names_in_ = np.asarray(model.columns, dtype=object)
+    return est
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 10**6,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 10**9, "gib": 1 << 30, "t": 1 << 40, "tb": 10**12,
+          "tib": 1 << 40}
+
+
+def _bytes(size: Optional[Union[int, str]]) -> Optional[int]:
+    """A memory budget in bytes from a number or text such as "8GiB"."""
+    if size is None or (isinstance(size, (int, np.integer)) and not isinstance(size, bool)):
+        if size is not None and size < 0:
+            raise ValueError(f"max_memory must be a number of bytes >= 0; got {size}")
+        return None if size is None else int(size)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(size))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"max_memory {size!r} is not a size such as 8GiB, 512MB or 1000000")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])

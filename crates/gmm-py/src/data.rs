@@ -1,0 +1,94 @@
+//! Rows from Python: NumPy arrays read in place, Arrow C streams
+//! decoded into row-major `float64`.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+use arrow::record_batch::RecordBatchReader;
+use gmm_core::DataView;
+use gmm_io::ColumnSpec;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+use crate::errors;
+
+/// The rows of a C-contiguous `float64` array, read in place (no copy),
+/// with contiguous weights and label codes in `0..n_classes` (or
+/// `UNLABELED`).
+pub fn rows<'a>(
+    x: &'a PyReadonlyArray2<'_, f64>,
+    weights: Option<&'a PyReadonlyArray1<'_, f64>>,
+    labels: Option<(&'a PyReadonlyArray1<'_, u32>, usize)>,
+) -> PyResult<DataView<'a>> {
+    let contiguous = |what: &str| errors::value(format!("{what} must be a contiguous array"));
+    let d = x.as_array().ncols();
+    let values = x.as_slice().map_err(|_| contiguous("X"))?;
+    let mut view = DataView::new(values, d).map_err(errors::engine)?;
+    if let Some(w) = weights {
+        view = view.with_weights(Some(w.as_slice().map_err(|_| contiguous("sample_weight"))?));
+    }
+    if let Some((codes, n_classes)) = labels {
+        let codes = codes.as_slice().map_err(|_| contiguous("y"))?;
+        view = view.with_labels(Some(codes), n_classes);
+    }
+    Ok(view)
+}
+
+/// The numeric columns (or those named) of anything with
+/// `__arrow_c_stream__` (pandas, polars, pyarrow), as a C-contiguous
+/// `float64` array with the column names, their Arrow types, and the
+/// columns left out because they do not hold numbers (name, type, why).
+/// Ctrl-C between record batches raises `KeyboardInterrupt`.
+#[pyfunction]
+#[pyo3(signature = (table, columns=None, name="X"))]
+#[allow(clippy::type_complexity)]
+pub fn arrow_table<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    columns: Option<Vec<String>>,
+    name: &str,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Vec<String>,
+    Vec<String>,
+    Vec<(String, String, String)>,
+)> {
+    let capsule = table.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast_into::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule holds an `ArrowArrayStream` (checked by its name);
+    // `from_raw` moves it out and leaves a released stream behind, which
+    // the capsule's destructor then leaves alone.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
+    let reader = RecordBatchStreamReader::try_new(stream)
+        .map_err(|e| errors::value(format!("{name}: not a readable Arrow stream ({e})")))?;
+    let schema = reader.schema();
+    let stop = AtomicBool::new(false);
+    let signal: RefCell<Option<PyErr>> = RefCell::new(None);
+    let batches = reader.inspect(|_| {
+        if let Err(e) = py.check_signals() {
+            signal.replace(Some(e));
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    let spec = ColumnSpec {
+        features: columns.unwrap_or_default(),
+        ..ColumnSpec::default()
+    };
+    let read = gmm_io::read_record_batches(name, schema, batches, &spec, Some(&stop));
+    if let Some(e) = signal.take() {
+        return Err(e);
+    }
+    let (t, skipped) = read.map_err(errors::io)?;
+    let d = t.columns.len();
+    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), t.x)
+        .expect("n_rows x d values")
+        .into_pyarray(py);
+    let skipped = skipped
+        .into_iter()
+        .map(|s| (s.column, s.data_type, s.reason))
+        .collect();
+    Ok((x, t.columns, t.column_types, skipped))
+}

@@ -1,0 +1,35 @@
+//! Engine and reader errors as Python exceptions: an interrupt is a
+//! `KeyboardInterrupt`, a missing file a `FileNotFoundError`, a failed
+//! write an `OSError`, everything else (bad values, settings, models) a
+//! `ValueError` with the engine's one-line message.
+
+use gmm_core::GmmError;
+use gmm_io::IoError;
+use pyo3::PyErr;
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+
+pub fn engine(e: GmmError) -> PyErr {
+    match e {
+        GmmError::Interrupted => interrupted(),
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
+
+pub fn io(e: IoError) -> PyErr {
+    match e {
+        IoError::Interrupted | IoError::Engine(GmmError::Interrupted) => interrupted(),
+        IoError::NotFound { .. } | IoError::NoFilesMatch { .. } => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        IoError::Write { .. } => PyOSError::new_err(e.to_string()),
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
+
+pub fn interrupted() -> PyErr {
+    PyKeyboardInterrupt::new_err("interrupted; nothing was fitted")
+}
+
+pub fn value(message: impl Into<String>) -> PyErr {
+    PyValueError::new_err(message.into())
+}

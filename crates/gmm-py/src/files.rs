@@ -1,0 +1,68 @@
+//! Fits on files that Python never holds: gmm-io's loader reads Parquet,
+//! Arrow IPC or CSV (a file, a directory, a glob) into memory or, when the
+//! selected columns are larger than the memory budget, through the
+//! out-of-core cache, exactly as `gmm fit` does.
+
+use gmm_io::load::{DataSpec, Processes, load};
+use pyo3::prelude::*;
+
+use crate::errors;
+use crate::model::Model;
+use crate::run::{Job, fit_dataset, params};
+use crate::work::detached;
+
+/// Fits a mixture to the rows of `input` (the loader's `DataSpec`);
+/// returns the model and the fit's report in JSON.
+#[pyfunction]
+#[pyo3(signature = (
+    input, params_json, *, columns=None, label_column=None, weight_column=None,
+    labeled=None, max_memory=None, cache_dir=None, init_model=None,
+    init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn fit_files(
+    py: Python<'_>,
+    input: String,
+    params_json: &str,
+    columns: Option<Vec<String>>,
+    label_column: Option<String>,
+    weight_column: Option<String>,
+    labeled: Option<String>,
+    max_memory: Option<u64>,
+    cache_dir: Option<std::path::PathBuf>,
+    init_model: Option<PyRef<'_, Model>>,
+    init_lower_bound: Option<f64>,
+    n_threads: Option<usize>,
+    verbose: u8,
+    verbose_interval: usize,
+) -> PyResult<(Model, String)> {
+    let mut params = params(params_json, init_model.as_deref(), init_lower_bound)?;
+    let spec = DataSpec {
+        input: input.clone(),
+        columns: columns.unwrap_or_default(),
+        label_column: label_column.clone(),
+        weight_column,
+        id_column: None,
+        labeled,
+        delimiter: None,
+        max_memory,
+        cache_dir,
+    };
+    let semi_default = params.semi_supervised;
+    let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
+        let data = load(&spec, Processes::One, p).map_err(errors::io)?;
+        if data.classes.is_some() && semi_default.is_none() {
+            params.semi_supervised = Some(gmm_core::SemiSupervised::default());
+        }
+        let job = Job {
+            params,
+            columns: data.columns.clone(),
+            column_types: Some(data.column_types.clone()),
+            classes: data.classes.as_ref().map(|c| c.names().to_vec()),
+            label_column: data.label_column.clone(),
+            input: Some(input.clone()),
+        };
+        fit_dataset(job, data.view(None), data.n_labeled, p)
+    })??;
+    Ok((Model { file, mixture }, report))
+}

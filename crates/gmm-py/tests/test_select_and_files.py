@@ -1,0 +1,128 @@
+"""`select` over a grid, `fit_parquet` on files (in memory and out of
+core), progress, and Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import gmm_engine as gmm
+
+
+def test_select_returns_the_table_in_the_input_kind_and_the_winner(blobs):
+    frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
+    table, best = gmm.select(frame, components=range(1, 5), covariance_types=["full", "diag"],
+                             random_state=0)
+    assert isinstance(table, pd.DataFrame) and len(table) == 8
+    i = table["bic"].idxmin()
+    assert (best.covariance_type, best.n_components) == (
+        table["covariance_type"][i], table["n_components"][i])
+    assert best.n_components == 3
+    assert list(best.feature_names_in_) == ["a", "b", "c"]
+    # The table's BIC is the fit's, as bic(X) computes it.
+    assert table["bic"][i] == pytest.approx(best.bic(frame), rel=1e-12)
+    one = gmm.GaussianMixture(3, covariance_type=best.covariance_type, random_state=0).fit(frame)
+    np.testing.assert_array_equal(one.means_, best.means_)
+    polars_table, _ = gmm.select(pl.from_pandas(frame), components=[2, 3],
+                                 covariance_types=["tied"], criterion="aic", random_state=0)
+    assert isinstance(polars_table, pl.DataFrame)
+    arrays, _ = gmm.select(blobs, components=[2], covariance_types=["spherical"])
+    assert isinstance(arrays, dict) and arrays["n_components"].tolist() == [2]
+    with pytest.raises(ValueError, match="criterion"):
+        gmm.select(blobs, criterion="loglik")
+
+
+def test_fit_parquet_equals_fit_in_memory_and_out_of_core(tmp_path, blobs):
+    frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
+    frame["w"] = np.linspace(0.5, 1.5, len(frame))
+    frame["id"] = np.arange(len(frame))
+    data = tmp_path / "data"
+    data.mkdir()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for part in range(3):  # a dataset of three files
+        pq.write_table(table.slice(part * 500, 500), data / f"part-{part}.parquet",
+                       row_group_size=128)
+    params = dict(n_components=3, n_init=2, random_state=4)
+    ref = gmm.GaussianMixture(**params).fit(frame[["a", "b", "c"]], sample_weight=frame["w"])
+    est = gmm.fit_parquet(data, columns=["a", "b", "c"], weight_column="w", **params)
+    np.testing.assert_array_equal(est.means_, ref.means_)
+    np.testing.assert_array_equal(est.covariances_, ref.covariances_)
+    assert list(est.feature_names_in_) == ["a", "b", "c"]
+    # A budget below the rows' size: read through the memory-mapped cache.
+    cached = gmm.fit_parquet(str(data / "*.parquet"), columns=["a", "b", "c"], weight_column="w",
+                             max_memory="16KiB", cache_dir=tmp_path / "cache", **params)
+    np.testing.assert_array_equal(cached.means_, ref.means_)
+    assert any(p.suffix == ".gmmcache" for p in (tmp_path / "cache").iterdir())
+    with pytest.raises(FileNotFoundError, match="nothing.parquet"):
+        gmm.fit_parquet(tmp_path / "nothing.parquet")
+    with pytest.raises(ValueError, match="column `zz`"):
+        gmm.fit_parquet(data, columns=["zz"])
+
+
+def test_fit_parquet_with_a_label_column_is_semi_supervised(tmp_path, customers):
+    unlabeled, lx, ly = customers
+    X = np.vstack([unlabeled, lx])
+    y = np.concatenate([np.full(len(unlabeled), -1), ly])
+    labels = pa.array([None if v == -1 else int(v) for v in y], type=pa.int64())
+    pq.write_table(pa.table({"x1": X[:, 0], "x2": X[:, 1], "y": labels}), tmp_path / "c.parquet")
+    est = gmm.fit_parquet(tmp_path / "c.parquet", label_column="y", n_components=2, n_init=5,
+                          random_state=0, init_params="labeled")
+    ref = gmm.GaussianMixture(2, n_init=5, random_state=0, init_params="labeled").fit(X, y)
+    np.testing.assert_array_equal(est.means_, ref.means_)
+    assert list(est.classes_) == [0, 1]
+
+
+def test_verbose_prints_progress_to_stderr(capsys, blobs):
+    gmm.GaussianMixture(3, n_init=2, random_state=0, verbose=2, verbose_interval=1).fit(blobs)
+    err = capsys.readouterr().err
+    assert "restart 1: started (kmeans" in err and "restart 2: started" in err
+    assert "restart 1 iteration 1: mean log-likelihood" in err
+    assert "converged after" in err
+
+
+CHILD = textwrap.dedent("""
+    import sys, time, threading, os
+    import numpy as np
+    import gmm_engine as gmm
+    x = np.random.default_rng(0).standard_normal((2_000_000, 8))
+    est = gmm.GaussianMixture(16, n_init=4, max_iter=100000, tol=0.0, random_state=0)
+    tasks = lambda: len(os.listdir("/proc/self/task"))
+    before = tasks()
+    print("fitting", flush=True)
+    try:
+        est.fit(x)
+        print("not interrupted", flush=True)
+    except KeyboardInterrupt:
+        caught = time.time()
+        time.sleep(0.5)
+        print(f"interrupted {caught!r} {before} {tasks()}", flush=True)
+        est2 = gmm.GaussianMixture(2, random_state=0).fit(x[:1000])
+        print("fits again", est2.converged_, flush=True)
+""")
+
+
+def test_ctrl_c_stops_a_fit_within_a_second(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "fitting"
+    time.sleep(1.5)  # into the fit (initialization or EM)
+    sent = time.time()
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    lines = out.split("\n")
+    assert lines[0].startswith("interrupted"), out
+    _, caught, before, after = lines[0].split()
+    assert float(caught) - sent < 1.0, float(caught) - sent
+    assert int(after) <= int(before), "threads of the interrupted fit are left"
+    assert lines[1] == "fits again True"
+    assert child.returncode == 0
