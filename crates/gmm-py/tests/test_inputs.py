@@ -46,6 +46,16 @@ def test_every_input_gives_the_same_model_and_predictions(blobs):
             assert list(est.feature_names_in_) == ["a", "b", "c"]
 
 
+def test_a_pandas_index_is_not_a_feature(blobs):
+    frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
+    subset = frame[frame["a"] > 0]  # its index is no longer a plain range
+    est = fitted(subset)
+    assert est.n_features_in_ == 3
+    np.testing.assert_array_equal(est.means_, fitted(subset.to_numpy()).means_)
+    unnamed = pd.DataFrame(blobs)[lambda f: f[0] > 0]  # integer column names
+    assert fitted(unnamed).n_features_in_ == 3
+
+
 def test_float32_and_integers_are_read_as_float64(blobs):
     as32 = blobs.astype(np.float32)
     a = fitted(as32)
@@ -96,9 +106,11 @@ def test_bad_values_are_refused_with_their_place(blobs):
     frame = pl.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match=r"`a`.*row 2"):
         gmm.GaussianMixture(1).fit(frame)
-    texts = pd.DataFrame({"a": [1.0, 2.0, 3.0], "name": ["x", "y", "z"]})
+    texts = pl.DataFrame({"a": [1.0, 2.0, 3.0], "name": ["x", "y", "z"]})
     with pytest.raises(ValueError, match=r"columns that do not hold numbers: `name`"):
         gmm.GaussianMixture(1).fit(texts)
+    with pytest.raises(ValueError, match=r"column `name` is \w+, not numeric"):
+        gmm.GaussianMixture(1).fit(texts.to_pandas())
     with pytest.raises(ValueError, match="2 features, but GaussianMixture is expecting 3"):
         fitted(blobs).predict(blobs[:, :2])
     with pytest.raises(ValueError, match="sample_weight"):

@@ -109,6 +109,10 @@ def frame_rows(
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """The numeric columns of a data frame (or those named), read through
     its Arrow C stream: values are checked by the engine's reader."""
+    if columns is None and type(X).__module__.split(".")[0] == "pandas":
+        # pandas exports an index other than a plain range as a column
+        # (`__index_level_0__`): the frame's own columns are the features.
+        columns = [str(c) for c in X.columns]
     x, names, types, skipped = _native.arrow_table(
         X, list(columns) if columns is not None else None, name
     )
