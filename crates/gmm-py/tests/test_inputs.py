@@ -67,6 +67,7 @@ def test_float32_and_integers_are_read_as_float64(blobs):
     np.testing.assert_array_equal(fitted(frame32).means_, a.means_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_float64_c_arrays_are_read_in_place(blobs):
     assert _input.rows(blobs)[0] is blobs
     big = np.random.default_rng(0).standard_normal((200_000, 8))
@@ -98,10 +99,10 @@ def test_frames_columns_are_matched_by_name(blobs):
 def test_bad_values_are_refused_with_their_place(blobs):
     x = blobs.copy()
     x[7, 1] = np.nan
-    with pytest.raises(ValueError, match=r"Input X contains NaN: column 1, row 7"):
+    with pytest.raises(ValueError, match=r"Input X contains NaN at X\[7, 1\]"):
         fitted(x)
     x[7, 1] = 1e200
-    with pytest.raises(ValueError, match=r"too large .* column 1, row 7"):
+    with pytest.raises(ValueError, match=r"too large .* at X\[7, 1\]"):
         fitted(x)
     frame = pl.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match=r"`a`.*row 2"):
@@ -119,6 +120,7 @@ def test_bad_values_are_refused_with_their_place(blobs):
         gmm.GaussianMixture(1, covariance_type="VVV").fit(blobs)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_weights_count_as_repeated_rows(blobs):
     """From the same start, weight 2 is the row twice (EM is exact in the
     weights; starts that sample rows would differ)."""
@@ -132,3 +134,35 @@ def test_weights_count_as_repeated_rows(blobs):
     b = gmm.GaussianMixture(3, **common).fit(twice)
     np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
     np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-9)
+
+
+def test_one_column_containers_and_lazy_frames_are_told_apart(blobs):
+    frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match="Expected a 2D array, got 1D"):
+        gmm.GaussianMixture(1).fit(frame["a"])
+    with pytest.raises(ValueError, match="Expected a 2D array, got 1D"):
+        gmm.GaussianMixture(1).fit(pl.from_pandas(frame)["a"])
+    with pytest.raises(TypeError, match=r"call \.collect\(\)"):
+        gmm.GaussianMixture(1).fit(pl.from_pandas(frame).lazy())
+    with pytest.raises(ValueError, match="holds text"):
+        gmm.GaussianMixture(1).fit(blobs.astype(str))
+
+
+def test_labels_mark_unlabeled_rows_in_every_container(blobs):
+    n = len(blobs)
+    text = np.array(["-1"] * n, dtype=object)
+    text[:20], text[600:620], text[1100:1120] = "p", "q", "r"
+    expected = gmm.GaussianMixture(3, random_state=0).fit(blobs, text.astype(str))
+    for y in (text, pd.Series(text), pd.Series(text, dtype="category"),
+              np.where(text == "-1", None, text)):
+        est = gmm.GaussianMixture(3, random_state=0).fit(blobs, y)
+        assert list(est.classes_) == ["p", "q", "r"]
+        np.testing.assert_array_equal(est.means_, expected.means_)
+    codes = pd.Series(np.where(text == "-1", pd.NA, np.select(
+        [text == "p", text == "q"], [0, 1], 2)), dtype="Int64")
+    est = gmm.GaussianMixture(3, random_state=0).fit(blobs, codes)
+    assert list(est.classes_) == [0, 1, 2]
+    np.testing.assert_array_equal(est.means_, expected.means_)
+    floats = codes.astype("float64").to_numpy(na_value=np.nan)
+    np.testing.assert_array_equal(
+        gmm.GaussianMixture(3, random_state=0).fit(blobs, floats).means_, expected.means_)

@@ -74,6 +74,17 @@ def test_to_sklearn_gives_the_same_predictions(blobs, kind):
     assert sampled.shape == (10, 3)
 
 
+def test_classes_come_back_as_they_were_written(tmp_path, blobs):
+    y = np.full(len(blobs), "-1", dtype=object)
+    y[:5], y[600:605], y[1100:1105] = "007", "010", "7"
+    est = gmm.GaussianMixture(3, random_state=0).fit(blobs, y)
+    est.save(tmp_path / "m.json")
+    back = gmm.read_model(tmp_path / "m.json")
+    assert list(back.classes_) == list(est.classes_)
+    np.testing.assert_array_equal(back.predict(blobs), est.predict(blobs))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_warm_start_continues_from_the_fit(blobs):
     est = gmm.GaussianMixture(3, random_state=0, warm_start=True, max_iter=2, tol=0.0)
     est.fit(blobs)
@@ -82,3 +93,13 @@ def test_warm_start_continues_from_the_fit(blobs):
     assert est.lower_bound_ >= first - 1e-12 * abs(first)
     full = gmm.GaussianMixture(3, random_state=0, max_iter=4, tol=0.0).fit(blobs)
     np.testing.assert_allclose(est.means_, full.means_, rtol=1e-12)
+    est.set_params(n_components=2)
+    with pytest.raises(ValueError, match="warm_start=True continues the last fit"):
+        est.fit(blobs)
+
+
+def test_a_fit_that_does_not_converge_warns(blobs):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        gmm.GaussianMixture(3, random_state=0, max_iter=1, tol=0.0).fit(blobs)

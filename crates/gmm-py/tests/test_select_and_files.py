@@ -39,6 +39,13 @@ def test_select_returns_the_table_in_the_input_kind_and_the_winner(blobs):
     assert isinstance(arrays, dict) and arrays["n_components"].tolist() == [2]
     with pytest.raises(ValueError, match="criterion"):
         gmm.select(blobs, criterion="loglik")
+    one_type, _ = gmm.select(blobs, components=3, covariance_types="diag")
+    assert one_type["covariance_type"].tolist() == ["diag"]
+    y = np.full(len(blobs), -1)
+    y[:3], y[600:603] = 0, 1
+    with pytest.warns(UserWarning, match=r"cells of fewer components are skipped \(\[1\]\)"):
+        labeled, _ = gmm.select(blobs, components=[1, 2, 3], covariance_types=["full"], y=y)
+    assert labeled["n_components"].tolist() == [2, 3]
 
 
 def test_fit_parquet_equals_fit_in_memory_and_out_of_core(tmp_path, blobs):
@@ -79,6 +86,11 @@ def test_fit_parquet_with_a_label_column_is_semi_supervised(tmp_path, customers)
     ref = gmm.GaussianMixture(2, n_init=5, random_state=0, init_params="labeled").fit(X, y)
     np.testing.assert_array_equal(est.means_, ref.means_)
     assert list(est.classes_) == [0, 1]
+    ignored = gmm.fit_parquet(tmp_path / "c.parquet", columns=["x1", "x2"], label_column="y",
+                              n_components=2, random_state=0, semi_supervised=None)
+    plain = gmm.GaussianMixture(2, random_state=0).fit(X)
+    np.testing.assert_array_equal(ignored.means_, plain.means_)
+    assert not hasattr(ignored, "classes_")
 
 
 def test_verbose_prints_progress_to_stderr(capsys, blobs):

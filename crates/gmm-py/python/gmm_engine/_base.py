@@ -9,7 +9,7 @@ from typing import Any
 
 try:  # pragma: no cover - which branch runs depends on the environment
     from sklearn.base import BaseEstimator, DensityMixin
-    from sklearn.exceptions import NotFittedError
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
     BASES: tuple = (DensityMixin, BaseEstimator)
     HAVE_SKLEARN = True
@@ -18,6 +18,9 @@ except ImportError:  # pragma: no cover
 
     class NotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
         """Raised when a method needs a fitted estimator (as scikit-learn's)."""
+
+    class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
+        """A fit stopped before converging (as scikit-learn's)."""
 
     class BaseEstimator:  # type: ignore[no-redef]
         """Parameters by name, as scikit-learn's `BaseEstimator` has them."""

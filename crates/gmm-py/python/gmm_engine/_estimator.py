@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
 
 from . import _input, _native
-from ._base import BASES, HAVE_SKLEARN, NotFittedError
+from ._base import BASES, ConvergenceWarning, NotFittedError
 
 #: `init_params` values: scikit-learn's, and gmm's own.
 INIT_METHODS = {
@@ -219,6 +220,14 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         elif mode == "auto":
             mode = "em"
         warm = self.warm_start and hasattr(self, "converged_")
+        if warm and (self._model.n_components, self._model.covariance_type) != (
+            self.n_components, self.covariance_type
+        ):
+            raise ValueError(
+                "warm_start=True continues the last fit, which has "
+                f"n_components={self._model.n_components} and covariance_type="
+                f"'{self._model.covariance_type}': set them back, or warm_start=False"
+            )
         if warm and d != self.n_features_in_:
             raise ValueError(
                 f"X has {d} features, but {type(self).__name__} is expecting "
@@ -246,6 +255,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         )
         report = json.loads(report)
         self._set_fitted(model, report, classes)
+        if not self.converged_:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
         return report
 
     def _check_params(self) -> None:
@@ -277,10 +292,18 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                     f"The '{name}' parameter must be one of {list(valid)}; got "
                     f"{getattr(self, name)!r}."
                 )
+        whole("verbose", 0)
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(f"The 'warm_start' parameter must be True or False; got {self.warm_start!r}.")
         if self.n_threads is not None:
             whole("n_threads", 1)
         if self.max_seconds is not None:
             number("max_seconds")
+            if not self.max_seconds > 0:
+                raise ValueError(f"The 'max_seconds' parameter must be above 0; got {self.max_seconds!r}.")
+        rs = self.random_state
+        if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) and not 0 <= rs < 2**64:
+            raise ValueError(f"The 'random_state' parameter must be an int in [0, 2**64); got {rs!r}.")
 
     def _engine_params(self, mode: Optional[str], n_init: int) -> dict:
         """The engine's settings (`gmm_core::FitParams`) of this estimator."""
@@ -322,6 +345,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         wts = np.ones(x.shape[0]) if w is None else w
         if self.weights_init is not None:
             weights = np.ascontiguousarray(self.weights_init, dtype=np.float64)
+            if weights.shape != (k,):
+                raise ValueError(
+                    f"The parameter 'weights' should have the shape of ({k},), but got "
+                    f"{weights.shape}"
+                )
         else:
             weights = np.bincount(nearest, weights=wts, minlength=k) + 10 * np.finfo(float).eps
             weights /= weights.sum()
@@ -329,6 +357,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         kind = self.covariance_type
         if self.precisions_init is not None:
             prec = np.asarray(self.precisions_init, dtype=np.float64)
+            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[kind]
+            if prec.shape != shape:
+                raise ValueError(
+                    f"The parameter '{kind} precision' should have the shape of {shape}, "
+                    f"but got {prec.shape}"
+                )
             cov = np.linalg.inv(prec) if kind in ("full", "tied") else 1.0 / prec
             return _native.Model.from_parameters(
                 weights, means, kind, np.ascontiguousarray(cov), columns, cholesky=False
@@ -472,21 +506,16 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "best_restart": 0,
             "restarts": [{"trace": []}],
         }
-        classes = None
-        if model.classes is not None:
-            classes = np.asarray(model.classes)
-            try:
-                classes = np.asarray([int(c) for c in model.classes])
-            except ValueError:
-                pass
-        est._set_fitted(model, report, classes)
+        est._set_fitted(model, report, model_classes(model))
         if model.column_types is not None:
             est.feature_names_in_ = np.asarray(model.columns, dtype=object)
         return est
 
     def to_sklearn(self) -> Any:
         """A fitted :class:`sklearn.mixture.GaussianMixture` with these
-        parameters (scikit-learn must be installed)."""
+        parameters (scikit-learn must be installed). scikit-learn knows no
+        classes: for a semi-supervised fit its ``predict`` gives components
+        (class ``i`` is component ``i``)."""
         self._check_fitted()
         from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
@@ -517,6 +546,20 @@ def read_model(path: Union[str, os.PathLike]) -> GaussianMixture:
     """A fitted estimator from a model file written by ``gmm fit`` or
     :meth:`GaussianMixture.save`."""
     return GaussianMixture._from_model(_native.Model.read(os.fspath(path)))
+
+
+def model_classes(model: "_native.Model") -> Optional[np.ndarray]:
+    """A model file's classes (text there) as the labels they were: whole
+    numbers when all read as such."""
+    if model.classes is None:
+        return None
+    names = model.classes
+    try:
+        numbers = [int(c) for c in names]
+    except ValueError:
+        return np.asarray(names)
+    # "007" stays text: only labels written as whole numbers were numbers.
+    return np.asarray(numbers) if [str(v) for v in numbers] == names else np.asarray(names)
 
 
 def _seed(random_state: Any) -> int:

@@ -17,13 +17,27 @@ MAX_ABS_VALUE = 1e150
 
 
 def is_frame(X: Any) -> bool:
-    """Whether `X` is read through the Arrow C stream interface."""
-    return hasattr(X, "__arrow_c_stream__") and not isinstance(X, np.ndarray)
+    """Whether `X` is a table read through the Arrow C stream interface
+    (a one-column Series or array is not: it goes to NumPy's checks)."""
+    refuse_lazy(X)
+    return (
+        hasattr(X, "__arrow_c_stream__")
+        and not isinstance(X, np.ndarray)
+        and getattr(X, "ndim", 2) != 1
+        and any(hasattr(X, a) for a in ("columns", "column_names", "schema"))
+    )
+
+
+def refuse_lazy(X: Any) -> None:
+    """A lazy frame (polars') has no rows until collected."""
+    if hasattr(X, "collect") and not hasattr(X, "__arrow_c_stream__"):
+        raise TypeError(f"X is a lazy frame ({type(X).__name__}): call .collect() on it first")
 
 
 def feature_names(X: Any) -> Optional[np.ndarray]:
     """The column names of a data frame when all are text (as scikit-learn
     records them in `feature_names_in_`), else None."""
+    refuse_lazy(X)
     columns = getattr(X, "column_names", None)  # pyarrow (whose `columns` are arrays)
     if columns is None:
         columns = getattr(X, "columns", None)  # pandas, polars
@@ -140,6 +154,10 @@ def array_rows(X: Any, name: str = "X") -> np.ndarray:
         a = np.asarray(X)
         if np.iscomplexobj(a):
             raise ValueError("Complex data not supported")
+        if a.dtype.kind in "USV":
+            raise ValueError(
+                f"{name} holds text ({a.dtype}), not numbers: convert it to numbers first"
+            )
         a = np.ascontiguousarray(a, dtype=np.float64)
     if a.ndim != 2:
         shape = "scalar" if a.ndim == 0 else f"{a.ndim}D"
@@ -172,13 +190,13 @@ def check_values(a: np.ndarray, name: str) -> None:
         i, j = np.argwhere(bad)[0]
         what = "NaN" if np.isnan(a[i, j]) else "infinity or a value too large for dtype('float64')"
         raise ValueError(
-            f"Input {name} contains {what}: column {j}, row {i} "
+            f"Input {name} contains {what} at {name}[{i}, {j}] "
             f"({np.count_nonzero(bad)} such values); drop or impute them first"
         )
     i, j = np.argwhere(np.abs(a) > MAX_ABS_VALUE)[0]
     raise ValueError(
         f"Input {name} has values too large to compute with (beyond 1e150 in magnitude, "
-        f"where squares overflow), the first at column {j}, row {i} ({a[i, j]:g}); "
+        f"where squares overflow), the first at {name}[{i}, {j}] ({a[i, j]:g}); "
         "rescale the column, for example divide it by a power of ten"
     )
 
@@ -222,20 +240,16 @@ def labels(
     if a.dtype.kind in "iu":
         unlabeled = a == -1
     elif a.dtype.kind == "f":
-        if np.isnan(a).any():
-            raise ValueError("y contains NaN; mark rows without a label with -1")
-        if not np.all(a == np.round(a)):
+        unlabeled = np.isnan(a) | (a == -1)
+        if not np.all(a[~unlabeled] == np.round(a[~unlabeled])):
             raise ValueError("y holds fractional numbers; class labels must be whole numbers or text")
-        a = a.astype(np.int64)
-        unlabeled = a == -1
+        a = np.where(unlabeled, -1, a).astype(np.int64)
     elif a.dtype.kind == "b":
         unlabeled = np.zeros(n, dtype=bool)
     elif a.dtype.kind in "US":
         unlabeled = a == ("-1" if a.dtype.kind == "U" else b"-1")
     else:
-        unlabeled = np.array([v is None or (isinstance(v, (int, np.integer)) and v == -1)
-                              or (isinstance(v, float) and (np.isnan(v) or v == -1)) for v in a],
-                             dtype=bool)
+        unlabeled = np.fromiter((_unlabeled(v) for v in a), dtype=bool, count=n)
     known = a[~unlabeled]
     if known.size == 0:
         return None, None, None
@@ -259,6 +273,17 @@ def labels(
     else:
         codes[~unlabeled] = _positions(classes, known)
     return codes, classes, names
+
+
+def _unlabeled(v: Any) -> bool:
+    """-1, "-1", None, NaN or pandas' NA: a row without a label."""
+    if v is None or type(v).__name__ == "NAType":
+        return True
+    if isinstance(v, (str, bytes)):
+        return v in ("-1", b"-1")
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return bool(v != v or v == -1)
+    return False
 
 
 def _positions(classes: np.ndarray, values: np.ndarray) -> np.ndarray:

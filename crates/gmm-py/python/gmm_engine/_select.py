@@ -7,12 +7,13 @@ import json
 import os
 import re
 import time
+import warnings
 from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _input, _native
-from ._estimator import GaussianMixture
+from ._estimator import GaussianMixture, model_classes
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -59,8 +60,8 @@ def select(
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}")
-    ks = [int(k) for k in components]
-    kinds = list(covariance_types)
+    ks = [int(k) for k in ([components] if np.isscalar(components) else components)]
+    kinds = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
     if not ks or not kinds:
         raise ValueError("select needs at least one number of components and one covariance type")
     probe = GaussianMixture(n_init=n_init, **params)
@@ -73,6 +74,17 @@ def select(
         "n_parameters", "n_iter", "converged", "seconds")}
     best: Optional[GaussianMixture] = None
     best_score = np.inf
+    if y is not None and probe.semi_supervised not in (None, False):
+        classes = _input.labels(y, x.shape[0])[1]
+        n_classes = 0 if classes is None else len(classes)
+        if any(k < n_classes for k in ks):
+            warnings.warn(
+                f"select: y has {n_classes} classes, so cells of fewer components are "
+                f"skipped ({sorted({k for k in ks if k < n_classes})})"
+            )
+            ks = [k for k in ks if k >= n_classes]
+        if not ks:
+            raise ValueError(f"y has {n_classes} classes: every cell has fewer components")
     for kind in kinds:
         for k in ks:
             est = GaussianMixture(n_components=k, covariance_type=kind, n_init=n_init, **params)
@@ -149,6 +161,8 @@ def fit_parquet(
     """
     est = GaussianMixture(**params)
     est._check_params()
+    if est.semi_supervised in (None, False):
+        label_column = None  # labels ignored, as fit(X, y) ignores y
     mode = None if est.semi_supervised in (None, False, "auto") else est.semi_supervised
     model, report = _native.fit_files(
         os.fspath(path),
@@ -163,14 +177,7 @@ def fit_parquet(
         verbose=int(est.verbose),
         verbose_interval=int(est.verbose_interval),
     )
-    classes = None
-    if model.classes is not None:
-        classes = np.asarray(model.classes)
-        try:
-            classes = np.asarray([int(c) for c in model.classes])
-        except ValueError:
-            pass
-    est._set_fitted(model, json.loads(report), classes)
+    est._set_fitted(model, json.loads(report), model_classes(model))
     est.feature_names_in_ = np.asarray(model.columns, dtype=object)
     return est
 
