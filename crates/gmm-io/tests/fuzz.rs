@@ -299,3 +299,25 @@ fn forged_decompressed_lengths_are_refused_not_allocated() {
         read_every_way(&p);
     }
 }
+
+/// Two ways past the size check that the cargo-fuzz target `ipc_reader`
+/// found, each an abort on a multi-terabyte allocation before the fix: a
+/// stream ending in the file magic `ARROW1` (its footer does not parse, so
+/// it was read again as a stream whose messages had not been checked), and
+/// a file whose message length word disagrees with its footer (the Arrow
+/// reader ignores the word). Both must be errors.
+#[test]
+fn ipc_size_checks_follow_the_reader_that_reads() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for name in [
+        "ipc-stream-posing-as-file.arrow",
+        "ipc-file-bad-length-word.arrow",
+    ] {
+        let path = data.join(name);
+        let read = TableSource::open(&path, None).and_then(|s| {
+            let p = s.project(&ColumnSpec::default())?;
+            s.read_all(&p)
+        });
+        assert!(read.is_err(), "{name}");
+    }
+}

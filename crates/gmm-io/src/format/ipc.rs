@@ -100,12 +100,17 @@ fn check_sizes(path: &Path) -> Result<()> {
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
     let bytes: &[u8] = &map;
     let len = bytes.len();
+    // Whichever reader ends up reading it: a file whose footer does not
+    // parse is read again as a stream, so the stream's messages are
+    // checked as well (from the start, and after a file's magic).
     if len >= 10 && &bytes[len - 6..] == b"ARROW1" {
-        check_file_blocks(bytes).map_err(corrupt)
-    } else {
-        // A stream (or not IPC at all: the Arrow reader says what is wrong).
-        check_stream_messages(bytes).map_err(corrupt)
+        check_file_blocks(bytes).map_err(corrupt)?;
     }
+    check_stream_messages(bytes).map_err(corrupt)?;
+    if len >= 8 && &bytes[..6] == b"ARROW1" {
+        check_stream_messages(&bytes[8..]).map_err(corrupt)?;
+    }
+    Ok(())
 }
 
 /// The file format: the record batches and dictionaries its footer lists.
@@ -137,22 +142,20 @@ fn check_file_blocks(bytes: &[u8]) -> std::result::Result<(), String> {
             return Err("a record batch extends past the end of the file".into());
         }
         // The message as the Arrow reader reads it: an optional 0xFFFFFFFF
-        // continuation marker, the flatbuffer's length, the flatbuffer;
-        // the body where the block says, whatever the message's length.
+        // continuation marker and the length word, skipped; the flatbuffer
+        // is the rest of the block's metadata, whatever the length word
+        // says; the body where the block says.
         let word = |at: usize| {
             bytes
                 .get(at..at + 4)
                 .map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")))
         };
-        let (fb_start, fb_len) = match word(offset) {
-            Some(-1) => (offset + 8, word(offset + 4)),
-            Some(n) => (offset + 4, Some(n)),
+        let fb_start = match word(offset) {
+            Some(-1) => offset + 8,
+            Some(_) => offset + 4,
             None => continue,
         };
-        let Some(fb_len) = fb_len.and_then(|n| usize::try_from(n).ok()) else {
-            continue;
-        };
-        let Some(fb) = bytes.get(fb_start..fb_start.saturating_add(fb_len)) else {
+        let Some(fb) = bytes.get(fb_start..body_start) else {
             continue;
         };
         if let Ok(message) = arrow::ipc::root_as_message(fb) {
