@@ -384,3 +384,37 @@ fn components_at_the_variance_floor_are_flagged_in_select() {
         assert_eq!(text.contains("variance floor"), floored == "true", "{text}");
     }
 }
+
+/// A damaged Parquet file whose decoder panics (a negative column start,
+/// found by the cargo-fuzz target `parquet_reader`): gmm-io turns the panic
+/// into an error, and the panic hook stayed loud anyway, printing "internal
+/// error ... this is a bug in gmm" before the real message (and, under
+/// MPI, aborting the job). One line now, the file's.
+#[test]
+fn a_decoder_panic_on_a_damaged_file_is_one_error_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args([
+            "fit",
+            "--input",
+            "tests/data/corrupt/negative-column-start.parquet",
+            "-k",
+            "2",
+            "--columns",
+            "x1",
+            "--label-column",
+            "label_dict",
+            "--out",
+            s(&tmp.path().join("run")),
+        ])
+        .current_dir(root())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    fails(
+        &o,
+        1,
+        &["negative-column-start.parquet: cannot decode the file"],
+    );
+    assert!(!stderr(&o).contains("internal error"), "{}", stderr(&o));
+}

@@ -112,6 +112,10 @@ fn quiet_panics(comm: Option<&'static dyn distributed::Transport>) {
         return;
     }
     std::panic::set_hook(Box::new(move |info| {
+        // A damaged file's decoder: gmm-io reports it as an error.
+        if gmm_io::catching_decoder_panics() {
+            return;
+        }
         let payload = info.payload();
         let msg = payload
             .downcast_ref::<&str>()

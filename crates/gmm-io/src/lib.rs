@@ -53,7 +53,7 @@ pub use cache::{
 };
 pub use column_types::{is_numeric, type_name};
 pub use error::{ErrorClass, IoError, Result};
-pub use format::InputFormat;
+pub use format::{InputFormat, catching_decoder_panics};
 pub use labels::{Classes, label_values};
 pub use model_file::{
     FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,

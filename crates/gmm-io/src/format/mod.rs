@@ -60,7 +60,10 @@ pub(crate) type RawBatches<'a> = Box<dyn Iterator<Item = Result<(usize, RecordBa
 /// the Arrow IPC reader, for one, panics on some corrupt buffer offsets
 /// instead of returning an error.
 pub(crate) fn no_panic<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+    CATCHING.with(|c| c.set(c.get() + 1));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(c.get() - 1));
+    caught.unwrap_or_else(|payload| {
         let why = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -71,6 +74,18 @@ pub(crate) fn no_panic<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<
             format!("cannot decode the file ({why}); it is corrupt or truncated"),
         ))
     })
+}
+
+thread_local! {
+    /// How many `no_panic` calls this thread is inside.
+    static CATCHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is running a file decoder whose panics gmm-io
+/// turns into errors (a damaged file): a panic hook should stay quiet, as
+/// the panic is not a bug of the program and the error follows.
+pub fn catching_decoder_panics() -> bool {
+    CATCHING.with(|c| c.get() > 0)
 }
 
 /// Batches of one file with decoder panics turned into errors; ends at the
