@@ -96,6 +96,9 @@ where
         if problems.any() {
             // Count the rest before reporting, as for files.
             for b in batches.by_ref() {
+                if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    return Err(IoError::Interrupted);
+                }
                 let Ok(b) = b else { break };
                 if conv.scan(path, &b, n, &mut problems).is_err() {
                     break;

@@ -143,8 +143,9 @@ fn check_file_blocks(bytes: &[u8]) -> std::result::Result<(), String> {
         }
         // The message as the Arrow reader reads it: an optional 0xFFFFFFFF
         // continuation marker and the length word, skipped; the flatbuffer
-        // is the rest of the block's metadata, whatever the length word
-        // says; the body where the block says.
+        // is verified over the rest of the block, metadata and body (as
+        // arrow's `parse_message` does), whatever the length word says;
+        // the body where the block says.
         let word = |at: usize| {
             bytes
                 .get(at..at + 4)
@@ -155,7 +156,7 @@ fn check_file_blocks(bytes: &[u8]) -> std::result::Result<(), String> {
             Some(_) => offset + 4,
             None => continue,
         };
-        let Some(fb) = bytes.get(fb_start..body_start) else {
+        let Some(fb) = bytes.get(fb_start..body_start + body_len) else {
             continue;
         };
         if let Ok(message) = arrow::ipc::root_as_message(fb) {
