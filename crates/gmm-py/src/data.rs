@@ -27,10 +27,30 @@ pub fn rows<'a>(
     let values = x.as_slice().map_err(|_| contiguous("X"))?;
     let mut view = DataView::new(values, d).map_err(errors::engine)?;
     if let Some(w) = weights {
-        view = view.with_weights(Some(w.as_slice().map_err(|_| contiguous("sample_weight"))?));
+        let w = w.as_slice().map_err(|_| contiguous("sample_weight"))?;
+        if w.len() != view.n_rows() {
+            return Err(errors::value(format!(
+                "sample_weight has {} values for {} rows",
+                w.len(),
+                view.n_rows()
+            )));
+        }
+        if let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(errors::value(format!(
+                "sample_weight holds {bad}: weights must be finite and non-negative"
+            )));
+        }
+        view = view.with_weights(Some(w));
     }
     if let Some((codes, n_classes)) = labels {
         let codes = codes.as_slice().map_err(|_| contiguous("y"))?;
+        if codes.len() != view.n_rows() {
+            return Err(errors::value(format!(
+                "y has {} labels for {} rows",
+                codes.len(),
+                view.n_rows()
+            )));
+        }
         view = view.with_labels(Some(codes), n_classes);
     }
     Ok(view)

@@ -12,11 +12,13 @@ use crate::run::{Job, fit_dataset, params};
 use crate::work::detached;
 
 /// Fits a mixture to the rows of `input` (the loader's `DataSpec`);
-/// returns the model and the fit's report in JSON.
+/// returns the model and the fit's report in JSON. The labels of
+/// `label_column` are used as `params_json` says (its `semi_supervised`),
+/// or read and dropped with `ignore_labels`.
 #[pyfunction]
 #[pyo3(signature = (
     input, params_json, *, columns=None, label_column=None, weight_column=None,
-    labeled=None, max_memory=None, cache_dir=None, init_model=None,
+    labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, init_model=None,
     init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -28,6 +30,7 @@ pub fn fit_files(
     label_column: Option<String>,
     weight_column: Option<String>,
     labeled: Option<String>,
+    ignore_labels: bool,
     max_memory: Option<u64>,
     cache_dir: Option<std::path::PathBuf>,
     init_model: Option<PyRef<'_, Model>>,
@@ -36,7 +39,7 @@ pub fn fit_files(
     verbose: u8,
     verbose_interval: usize,
 ) -> PyResult<(Model, String)> {
-    let mut params = params(params_json, init_model.as_deref(), init_lower_bound)?;
+    let params = params(params_json, init_model.as_deref(), init_lower_bound)?;
     let spec = DataSpec {
         input: input.clone(),
         columns: columns.unwrap_or_default(),
@@ -48,11 +51,12 @@ pub fn fit_files(
         max_memory,
         cache_dir,
     };
-    let semi_default = params.semi_supervised;
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
-        let data = load(&spec, Processes::One, p).map_err(errors::io)?;
-        if data.classes.is_some() && semi_default.is_none() {
-            params.semi_supervised = Some(gmm_core::SemiSupervised::default());
+        let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;
+        if ignore_labels {
+            // The label column is read (so it is no feature) and dropped.
+            data.classes = None;
+            data.n_labeled = 0;
         }
         let job = Job {
             params,
@@ -62,7 +66,13 @@ pub fn fit_files(
             label_column: data.label_column.clone(),
             input: Some(input.clone()),
         };
-        fit_dataset(job, data.view(None), data.n_labeled, p)
+        let view = data.view(None);
+        let view = if ignore_labels {
+            view.without_labels()
+        } else {
+            view
+        };
+        fit_dataset(job, view, data.n_labeled, p)
     })??;
     Ok((Model { file, mixture }, report))
 }

@@ -2,8 +2,9 @@
 //! (in a pool of `n_threads`) while the calling thread waits with the GIL
 //! released, wakes every 50 ms to print progress (through Python's
 //! `sys.stderr`, so notebooks show it) and to check for Ctrl-C, which
-//! raises the engine's stop flag; the work then ends within a chunk's worth
-//! of rows and `KeyboardInterrupt` is raised.
+//! raises the engine's stop flag: a fit then ends within a chunk's worth
+//! of rows (or a Lloyd iteration) and `KeyboardInterrupt` is raised.
+//! Predictions and scores, single passes, finish their pass first.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -111,7 +112,10 @@ pub fn detached<T: Send>(
     };
     std::thread::scope(|s| {
         let worker = s.spawn(move || pool.install(|| job(&mut progress)));
-        let mut signal = None;
+        // The first of: Ctrl-C, or a failure to print (a KeyboardInterrupt
+        // raised inside `sys.stderr.write`, or no `sys.stderr`). Either
+        // stops the work; the loop then waits for it, GIL released.
+        let mut signal: Option<PyErr> = None;
         let mut rx = Some(rx);
         loop {
             // Wakes at once when the work ends (its `Progress`, the only
@@ -121,13 +125,13 @@ pub fn detached<T: Send>(
                 (rx.recv_timeout(Duration::from_millis(50)), rx)
             });
             rx = Some(back);
-            match got {
-                Ok(line) => print_lines(py, std::iter::once(line))?,
-                Err(RecvTimeoutError::Timeout) => {}
+            let result = match got {
+                Ok(line) if signal.is_none() => print_lines(py, std::iter::once(line)),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => Ok(()),
                 Err(RecvTimeoutError::Disconnected) => break,
-            }
+            };
             if signal.is_none()
-                && let Err(e) = py.check_signals()
+                && let Err(e) = result.and_then(|()| py.check_signals())
             {
                 stop.store(true, Ordering::Relaxed);
                 signal = Some(e);

@@ -1,6 +1,7 @@
 """`select` over a grid, `fit_parquet` on files (in memory and out of
 core), progress, and Ctrl-C."""
 
+import json
 import os
 import signal
 import subprocess
@@ -86,11 +87,23 @@ def test_fit_parquet_with_a_label_column_is_semi_supervised(tmp_path, customers)
     ref = gmm.GaussianMixture(2, n_init=5, random_state=0, init_params="labeled").fit(X, y)
     np.testing.assert_array_equal(est.means_, ref.means_)
     assert list(est.classes_) == [0, 1]
-    ignored = gmm.fit_parquet(tmp_path / "c.parquet", columns=["x1", "x2"], label_column="y",
-                              n_components=2, random_state=0, semi_supervised=None)
+    # semi_supervised=None: the label column is read (so it is no feature)
+    # and its labels dropped.
+    ignored = gmm.fit_parquet(tmp_path / "c.parquet", label_column="y", n_components=2,
+                              random_state=0, semi_supervised=None)
     plain = gmm.GaussianMixture(2, random_state=0).fit(X)
+    assert list(ignored.feature_names_in_) == ["x1", "x2"]
     np.testing.assert_array_equal(ignored.means_, plain.means_)
     assert not hasattr(ignored, "classes_")
+    # The default ('auto') uses the labels with the estimator's weight.
+    light = dict(n_components=2, n_init=5, random_state=0, init_params="labeled",
+                 unlabeled_weight=0.25)
+    est = gmm.fit_parquet(tmp_path / "c.parquet", label_column="y", **light)
+    ref = gmm.GaussianMixture(**light).fit(X, y)
+    np.testing.assert_array_equal(est.means_, ref.means_)
+    assert json.loads(est.to_json())["semi_supervised"]["unlabeled_weight"] == 0.25
+    with pytest.raises(ValueError, match="does not take means_init"):
+        gmm.fit_parquet(tmp_path / "c.parquet", n_components=2, means_init=ref.means_)
 
 
 def test_verbose_prints_progress_to_stderr(capsys, blobs):

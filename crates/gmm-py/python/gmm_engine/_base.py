@@ -46,11 +46,18 @@ except ImportError:  # pragma: no cover
 
         def __repr__(self) -> str:
             sig = inspect.signature(type(self).__init__)
+            def changed_from(value: Any, default: Any) -> bool:
+                if value is default:
+                    return False
+                try:
+                    return bool(value != default)
+                except (TypeError, ValueError):  # arrays compare elementwise
+                    return True
+
             changed = [
                 f"{name}={getattr(self, name)!r}"
                 for name, p in sig.parameters.items()
-                if name != "self" and getattr(self, name) is not p.default
-                and getattr(self, name) != p.default
+                if name != "self" and changed_from(getattr(self, name), p.default)
             ]
             return f"{type(self).__name__}({', '.join(changed)})"
 

@@ -255,13 +255,16 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         )
         report = json.loads(report)
         self._set_fitted(model, report, classes)
+        self._warn_if_not_converged()
+        return report
+
+    def _warn_if_not_converged(self) -> None:
         if not self.converged_:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        return report
 
     def _check_params(self) -> None:
         def whole(name: str, low: int) -> None:

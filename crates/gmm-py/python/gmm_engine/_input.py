@@ -148,8 +148,13 @@ def array_rows(X: Any, name: str = "X") -> np.ndarray:
             "Sparse data was passed, but dense data is required: gmm-engine fits dense "
             "rows. Use X.toarray() to convert to a dense numpy array."
         )
-    if isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous:
-        a = X
+    if (
+        isinstance(X, np.ndarray)
+        and X.dtype == np.float64
+        and X.flags.c_contiguous
+        and X.flags.aligned
+    ):
+        a = X  # read in place: the caller must not change it during the call
     else:
         a = np.asarray(X)
         if np.iscomplexobj(a):

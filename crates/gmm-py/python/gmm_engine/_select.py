@@ -161,12 +161,18 @@ def fit_parquet(
     """
     est = GaussianMixture(**params)
     est._check_params()
-    if est.semi_supervised in (None, False):
-        label_column = None  # labels ignored, as fit(X, y) ignores y
-    mode = None if est.semi_supervised in (None, False, "auto") else est.semi_supervised
+    unused = [p for p in ("weights_init", "means_init", "precisions_init", "warm_start")
+              if params.get(p) is not None and params.get(p) is not False]
+    if unused:
+        raise ValueError(f"fit_parquet does not take {', '.join(unused)}: use GaussianMixture.fit")
+    ignore = est.semi_supervised in (None, False)
+    mode = None if ignore or label_column is None else est.semi_supervised
+    if mode == "auto":
+        mode = "em"
     model, report = _native.fit_files(
         os.fspath(path),
         json.dumps(est._engine_params(mode, n_init=est.n_init)),
+        ignore_labels=ignore,
         columns=list(columns) if columns is not None else None,
         label_column=label_column,
         weight_column=weight_column,
@@ -179,6 +185,7 @@ def fit_parquet(
     )
     est._set_fitted(model, json.loads(report), model_classes(model))
     est.feature_names_in_ = np.asarray(model.columns, dtype=object)
+    est._warn_if_not_converged()
     return est
 
 
