@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _input, _native
 from ._base import BASES, ConvergenceWarning, NotFittedError
+from ._parameters import covariances, model_classes, precisions, seed
 
 #: `init_params` values: scikit-learn's, and gmm's own.
 INIT_METHODS = {
@@ -318,7 +319,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "max_iter": int(self.max_iter),
             "n_init": int(n_init),
             "init": INIT_METHODS[self.init_params],
-            "seed": _seed(self.random_state),
+            "seed": seed(self.random_state),
             "on_degenerate": self.on_degenerate,
         }
         if mode is not None:
@@ -372,7 +373,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             )
         resp = np.zeros((x.shape[0], k))
         resp[np.arange(x.shape[0]), nearest] = wts
-        cov = _covariances(x, resp, means, kind, float(self.reg_covar))
+        cov = covariances(x, resp, means, kind, float(self.reg_covar))
         return _native.Model.from_parameters(weights, means, kind, cov, columns, cholesky=False)
 
     def _set_fitted(self, model: "_native.Model", report: dict, classes: Optional[np.ndarray]) -> None:
@@ -381,7 +382,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.means_ = model.means
         self.covariances_ = model.covariances
         self.precisions_cholesky_ = model.precisions_cholesky
-        self.precisions_ = _precisions(self.precisions_cholesky_, model.covariance_type)
+        self.precisions_ = precisions(self.precisions_cholesky_, model.covariance_type)
         self.converged_ = bool(report["converged"])
         self.n_iter_ = int(report["n_iter"])
         self.lower_bound_ = float(report["lower_bound"])
@@ -397,11 +398,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     # -- using a fitted model ----------------------------------------------
 
     def _rows(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "_model"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
+        self._check_fitted()
         _input.check_feature_names(self, X, reset=False)
         names = getattr(self, "feature_names_in_", None)
         if _input.is_frame(X) and names is not None:
@@ -472,7 +469,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                 f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
                 "least one sample."
             )
-        x, c = self._model.sample(int(n_samples), _seed(self.random_state))
+        x, c = self._model.sample(int(n_samples), seed(self.random_state))
         return x, c.astype(np.int64)
 
     def _check_fitted(self) -> None:
@@ -549,60 +546,3 @@ def read_model(path: Union[str, os.PathLike]) -> GaussianMixture:
     """A fitted estimator from a model file written by ``gmm fit`` or
     :meth:`GaussianMixture.save`."""
     return GaussianMixture._from_model(_native.Model.read(os.fspath(path)))
-
-
-def model_classes(model: "_native.Model") -> Optional[np.ndarray]:
-    """A model file's classes (text there) as the labels they were: whole
-    numbers when all read as such."""
-    if model.classes is None:
-        return None
-    names = model.classes
-    try:
-        numbers = [int(c) for c in names]
-    except ValueError:
-        return np.asarray(names)
-    # "007" stays text: only labels written as whole numbers were numbers.
-    return np.asarray(numbers) if [str(v) for v in numbers] == names else np.asarray(names)
-
-
-def _seed(random_state: Any) -> int:
-    """The engine's 64-bit seed: the int itself, or drawn from NumPy's
-    generator (the global one for None), as scikit-learn draws."""
-    if random_state is None:
-        return int(np.random.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int; got {random_state}")
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(np.iinfo(np.int64).max))
-    raise ValueError(f"{random_state!r} cannot be used to seed a GaussianMixture")
-
-
-def _precisions(prec_chol: np.ndarray, kind: str) -> np.ndarray:
-    """scikit-learn's ``precisions_`` from ``precisions_cholesky_``."""
-    if kind == "full":
-        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
-    if kind == "tied":
-        return prec_chol @ prec_chol.T
-    return prec_chol**2
-
-
-def _covariances(x: np.ndarray, resp: np.ndarray, means: np.ndarray, kind: str, reg: float) -> np.ndarray:
-    """Covariances of each component's rows around the given means
-    (scikit-learn's M-step estimates)."""
-    nk = resp.sum(0) + 10 * np.finfo(float).eps
-    d = x.shape[1]
-    if kind in ("full", "tied"):
-        out = np.empty((len(nk), d, d))
-        for k in range(len(nk)):
-            diff = x - means[k]
-            out[k] = (resp[:, k] * diff.T) @ diff / nk[k]
-        if kind == "tied":
-            return (nk[:, None, None] * out).sum(0) / nk.sum() + reg * np.eye(d)
-        return out + reg * np.eye(d)
-    avg_sq = resp.T @ (x * x) / nk[:, None]
-    diag = avg_sq - 2 * means * (resp.T @ x) / nk[:, None] + means**2 + reg
-    return np.ascontiguousarray(diag if kind == "diag" else diag.mean(1))

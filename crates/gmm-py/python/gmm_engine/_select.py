@@ -13,7 +13,8 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _input, _native
-from ._estimator import GaussianMixture, model_classes
+from ._estimator import GaussianMixture
+from ._parameters import model_classes
 
 CRITERIA = ("bic", "aic", "icl")
 
