@@ -1,7 +1,7 @@
 //! `Model`: a fitted mixture with its model file (columns, classes, the
 //! fit's figures), the same JSON the `gmm` command reads and writes.
 
-use gmm_core::{CovarianceType, Covariances, GaussianMixture};
+use gmm_core::{CovarianceType, Covariances, DataView, GaussianMixture};
 use gmm_io::{FitSummary, ModelFile};
 use ndarray::{Array1, Array2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -20,6 +20,18 @@ impl Model {
     fn from_file(file: ModelFile) -> PyResult<Model> {
         let mixture = file.to_model().map_err(errors::value)?;
         Ok(Model { file, mixture })
+    }
+
+    /// One pass of the mixture over `view` (predict, score, ...) with the
+    /// GIL released, on `n_threads` threads.
+    fn pass<'a, T: Send>(
+        &self,
+        py: Python<'_>,
+        view: DataView<'a>,
+        n_threads: Option<usize>,
+        f: impl FnOnce(&GaussianMixture, DataView<'a>) -> gmm_core::Result<T> + Send,
+    ) -> PyResult<T> {
+        work::detached(py, n_threads, 0, 1, |_| f(&self.mixture, view))?.map_err(errors::engine)
     }
 }
 
@@ -225,9 +237,9 @@ impl Model {
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let view = data::rows(&x, None, None)?;
-        let out = work::detached(py, n_threads, 0, 1, |_| self.mixture.predict(view))?
-            .map_err(errors::engine)?;
-        Ok(out.into_pyarray(py))
+        Ok(self
+            .pass(py, view, n_threads, GaussianMixture::predict)?
+            .into_pyarray(py))
     }
 
     /// The posterior probability of each component for each row.
@@ -239,9 +251,9 @@ impl Model {
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let view = data::rows(&x, None, None)?;
-        let out = work::detached(py, n_threads, 0, 1, |_| self.mixture.predict_proba(view))?
-            .map_err(errors::engine)?;
-        Ok(out.into_pyarray(py))
+        Ok(self
+            .pass(py, view, n_threads, GaussianMixture::predict_proba)?
+            .into_pyarray(py))
     }
 
     /// `ln p(x)` of each row.
@@ -253,9 +265,9 @@ impl Model {
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let view = data::rows(&x, None, None)?;
-        let out = work::detached(py, n_threads, 0, 1, |_| self.mixture.score_samples(view))?
-            .map_err(errors::engine)?;
-        Ok(out.into_pyarray(py))
+        Ok(self
+            .pass(py, view, n_threads, GaussianMixture::score_samples)?
+            .into_pyarray(py))
     }
 
     /// The (weighted) mean of `ln p(x)` over the rows.
@@ -268,7 +280,7 @@ impl Model {
         n_threads: Option<usize>,
     ) -> PyResult<f64> {
         let view = data::rows(&x, weights.as_ref(), None)?;
-        work::detached(py, n_threads, 0, 1, |_| self.mixture.score(view))?.map_err(errors::engine)
+        self.pass(py, view, n_threads, GaussianMixture::score)
     }
 
     /// `n` rows drawn from the mixture with `seed`, and the component of each.
