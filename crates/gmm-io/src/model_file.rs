@@ -80,8 +80,9 @@ pub struct ModelFile {
     pub provenance: Option<Provenance>,
 }
 
-/// The fit's figures that go into a model file beside the parameters.
-#[derive(Debug, Clone, PartialEq)]
+/// The fit's figures that go into a model file beside the parameters
+/// (all zero by default: a model that was not fitted, such as a start).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FitSummary {
     pub mean_log_likelihood: f64,
     pub n_iter: usize,

@@ -114,17 +114,7 @@ impl Model {
             GaussianMixture::new(w, m, c)
         }
         .map_err(errors::engine)?;
-        let summary = FitSummary {
-            mean_log_likelihood: 0.0,
-            n_iter: 0,
-            converged: false,
-            bic: 0.0,
-            aic: 0.0,
-            n_rows: 0,
-            total_weight: None,
-            reg_covar: 0.0,
-        };
-        let file = ModelFile::new(&mixture, columns, &summary);
+        let file = ModelFile::new(&mixture, columns, &FitSummary::default());
         Ok(Model { file, mixture })
     }
 
