@@ -142,38 +142,73 @@ impl Scales {
 }
 
 /// An order-independent sum of [`SufficientStats`].
+///
+/// Each entry is a fixed-point number of two `i128` words: `hi` in units of
+/// `2^-e` (its scale, from a bound on the values) and `lo` in units of
+/// `2^-(e + LO_BITS)`, kept in `[0, 2^LO_BITS)`. The bound comes from the
+/// columns' largest magnitudes, so one far outlier makes it loose for every
+/// other component; the second word keeps another `LO_BITS` bits below it,
+/// so that a cluster of unit variance next to a value of 1e20 keeps its
+/// variance to full precision.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ExactStats {
-    acc: Vec<i128>,
+    hi: Vec<i128>,
+    lo: Vec<i128>,
     /// Set if a value did not fit its scale (a broken bound, or a non-finite value).
     overflow: bool,
 }
 
+/// Bits of the low word; `lo` stays below `2^LO_BITS`, so a sum of two
+/// never overflows before it is carried.
+const LO_BITS: i32 = 120;
+
 impl ExactStats {
     pub fn zeros(scales: &Scales) -> Self {
         ExactStats {
-            acc: vec![0; scales.exps.len()],
+            hi: vec![0; scales.exps.len()],
+            lo: vec![0; scales.exps.len()],
             overflow: false,
+        }
+    }
+
+    /// Adds `(hi, lo)` to entry `i`, carrying so that `lo` stays in range.
+    #[inline(always)]
+    fn add_entry(&mut self, i: usize, hi: i128, lo: i128) {
+        // Values within 2^68 of their bound have no low word: the common case.
+        let carry = if lo == 0 {
+            0
+        } else {
+            let lo = self.lo[i] + lo;
+            let carry = lo >> LO_BITS;
+            self.lo[i] = lo - (carry << LO_BITS);
+            carry
+        };
+        match self.hi[i]
+            .checked_add(hi)
+            .and_then(|h| h.checked_add(carry))
+        {
+            Some(h) => self.hi[i] = h,
+            None => self.overflow = true,
         }
     }
 
     pub fn add(&mut self, scales: &Scales, s: &SufficientStats) {
         let Layout { k: kk, d, second } = scales.layout;
         let mut idx = 0;
-        let mut push = |v: f64, acc: &mut Vec<i128>, overflow: &mut bool| {
-            match to_fixed(v, scales.exps[idx]).and_then(|f| acc[idx].checked_add(f)) {
-                Some(sum) => acc[idx] = sum,
-                None => *overflow = true,
+        let mut push = |v: f64, this: &mut ExactStats| {
+            match to_fixed(v, scales.exps[idx]) {
+                Some((hi, lo)) => this.add_entry(idx, hi, lo),
+                None => this.overflow = true,
             }
             idx += 1;
         };
         for &v in s.n.iter().chain(&s.s1) {
-            push(v, &mut self.acc, &mut self.overflow);
+            push(v, self);
         }
         match second {
             SecondMoment::Diag => {
                 for &v in &s.s2 {
-                    push(v, &mut self.acc, &mut self.overflow);
+                    push(v, self);
                 }
             }
             SecondMoment::Full | SecondMoment::Pooled => {
@@ -182,7 +217,7 @@ impl ExactStats {
                     let m = &s.s2[b * d * d..(b + 1) * d * d];
                     for i in 0..d {
                         for j in 0..=i {
-                            push(m[i * d + j], &mut self.acc, &mut self.overflow);
+                            push(m[i * d + j], self);
                         }
                     }
                 }
@@ -192,27 +227,30 @@ impl ExactStats {
 
     pub fn encode(&self, w: &mut Writer) {
         w.bool(self.overflow);
-        w.i128s(&self.acc);
+        w.i128s(&self.hi);
+        w.i128s(&self.lo);
     }
 
     /// Reads what [`ExactStats::encode`] wrote for the same scales.
     pub fn decode(scales: &Scales, r: &mut Reader<'_>) -> Result<Self> {
         let overflow = r.bool()?;
-        let acc = r.i128s()?;
-        let mut e = ExactStats::zeros(scales);
-        debug_assert_eq!(e.acc.len(), acc.len());
-        e.acc = acc;
-        e.overflow = overflow;
-        Ok(e)
+        let hi = r.i128s()?;
+        let lo = r.i128s()?;
+        let n = scales.exps.len();
+        let in_range = lo.iter().all(|l| (0..1i128 << LO_BITS).contains(l));
+        if hi.len() != n || lo.len() != n || !in_range {
+            return Err(crate::error::GmmError::Malformed {
+                offset: 0,
+                reason: "sufficient statistics of the wrong shape".into(),
+            });
+        }
+        Ok(ExactStats { hi, lo, overflow })
     }
 
     pub fn merge(&mut self, other: &ExactStats) {
         self.overflow |= other.overflow;
-        for (a, b) in self.acc.iter_mut().zip(&other.acc) {
-            match a.checked_add(*b) {
-                Some(s) => *a = s,
-                None => self.overflow = true,
-            }
+        for i in 0..self.hi.len() {
+            self.add_entry(i, other.hi[i], other.lo[i]);
         }
     }
 
@@ -225,11 +263,8 @@ impl ExactStats {
         let layout = scales.layout;
         let Layout { k: kk, d, second } = layout;
         let mut out = SufficientStats::zeros(layout);
-        let mut vals = self
-            .acc
-            .iter()
-            .zip(&scales.exps)
-            .map(|(&a, &e)| from_fixed(a, e));
+        let mut vals =
+            (0..self.hi.len()).map(|i| from_fixed(self.hi[i], self.lo[i], scales.exps[i]));
         for v in out.n.iter_mut().chain(out.s1.iter_mut()) {
             *v = vals.next().expect("layout");
         }
@@ -265,10 +300,13 @@ fn ceil_log2(x: f64) -> i32 {
     if biased == 0 { -1022 } else { biased - 1022 }
 }
 
-/// `round(v * 2^e)` as an integer, or `None` if it does not fit in 127 bits.
-fn to_fixed(v: f64, e: i32) -> Option<i128> {
+/// `v * 2^e` as `(hi, lo)` with `v * 2^e = hi + lo * 2^-LO_BITS`, `hi` the
+/// integer part and `lo` the fraction rounded (half away from zero) to
+/// `LO_BITS` bits, both with the sign of `v`; `None` if `hi` would not fit
+/// in 127 bits or `v` is not finite.
+fn to_fixed(v: f64, e: i32) -> Option<(i128, i128)> {
     if v == 0.0 {
-        return Some(0);
+        return Some((0, 0));
     }
     if !v.is_finite() {
         return None;
@@ -282,27 +320,43 @@ fn to_fixed(v: f64, e: i32) -> Option<i128> {
     } else {
         (fraction | (1u64 << 52), biased - 1075)
     };
+    let m = mantissa as u128;
+    // v * 2^e = m * 2^shift.
     let shift = exp + e;
-    let magnitude = if shift >= 0 {
+    let (hi, lo) = if shift >= 0 {
         if shift > 73 {
             return None;
         }
-        (mantissa as i128) << shift
+        (m << shift, 0)
     } else {
         let s = -shift;
-        if s > 64 {
+        // The integer part, then the fraction's bits (m < 2^53).
+        let hi = if s >= 64 { 0 } else { m >> s };
+        let rest = if s >= 64 { m } else { m & ((1u128 << s) - 1) };
+        let lo = if s <= LO_BITS {
+            rest << (LO_BITS - s)
+        } else if s - LO_BITS > 64 {
             0
         } else {
-            // Round half away from zero, on the magnitude.
-            (((mantissa as u128) + (1u128 << (s - 1))) >> s) as i128
-        }
+            let t = s - LO_BITS;
+            (rest + (1u128 << (t - 1))) >> t
+        };
+        (hi, lo)
     };
-    Some(if negative { -magnitude } else { magnitude })
+    let (hi, lo) = (hi as i128, lo as i128);
+    Some(if negative { (-hi, -lo) } else { (hi, lo) })
 }
 
-/// `a * 2^-e` in `f64`.
-fn from_fixed(a: i128, e: i32) -> f64 {
-    ldexp(a as f64, -e)
+/// `(hi + lo * 2^-LO_BITS) * 2^-e` in `f64`, a function of the two words
+/// only (so of the exact total, whatever order it was summed in).
+fn from_fixed(hi: i128, lo: i128, e: i32) -> f64 {
+    // While it fits, the whole number is exact in one i128 and rounds once.
+    if hi.unsigned_abs() < 1 << (126 - LO_BITS) {
+        return ldexp(((hi << LO_BITS) + lo) as f64, -e - LO_BITS);
+    }
+    // Otherwise |total| >= 2^LO_BITS units of lo, and lo's rounding is
+    // below the result's last place.
+    ldexp(hi as f64 + ldexp(lo as f64, -LO_BITS), -e)
 }
 
 /// `x * 2^e`, exact unless the result under- or overflows.
@@ -327,8 +381,11 @@ mod tests {
     fn fixed_point_round_trip_keeps_the_value() {
         for &v in &[1.0f64, -3.25, 1e-300, 123456.789, -0.1, 5e-324] {
             let e = HEADROOM_BITS - ceil_log2(v.abs());
-            let back = from_fixed(to_fixed(v, e).unwrap(), e);
-            assert_eq!(back, v, "{v}");
+            let (hi, lo) = to_fixed(v, e).unwrap();
+            assert_eq!(from_fixed(hi, lo, e), v, "{v}");
+            // Far below its scale, the low word still holds it.
+            let (hi, lo) = to_fixed(v, e - 100).unwrap();
+            assert_eq!(from_fixed(hi, lo, e - 100), v, "{v}");
         }
         assert_eq!(to_fixed(1.0, 127), None);
         assert!(to_fixed(1.0, 126).is_none() && to_fixed(1.0, 120).is_some());
@@ -398,5 +455,29 @@ mod tests {
         assert!((t1.s2[4] - plain).abs() <= 1e-12 * plain.abs());
         // Symmetric second moments.
         assert_eq!(t1.s2[1], t1.s2[3]);
+    }
+
+    /// One value of 1e20 in a column makes its bound 2^67 and the second
+    /// moments' 2^134+: a unit-variance cluster's sums (and a tight one's)
+    /// still come out to full precision.
+    #[test]
+    fn a_far_bound_keeps_small_sums() {
+        let centers = [0.0; 6];
+        let scales = Scales::new(layout(), &centers, &[1e20, 1.0, 1.0], 1000.0);
+        let chunks: Vec<_> = (0..5).map(chunk).collect();
+        let mut exact = ExactStats::zeros(&scales);
+        for c in &chunks {
+            let mut c = c.clone();
+            c.s2.iter_mut().for_each(|v| *v *= 1e-6);
+            exact.add(&scales, &c);
+        }
+        let t = exact.totals(&scales).unwrap();
+        let plain: f64 = chunks.iter().map(|c| c.s2[0] * 1e-6).sum();
+        assert!(plain.abs() > 1e-6);
+        assert!(
+            (t.s2[0] - plain).abs() <= 1e-14 * plain.abs(),
+            "{} {plain}",
+            t.s2[0]
+        );
     }
 }
