@@ -33,10 +33,7 @@ impl<'a> Iteration<'a> {
         models: &[GaussianMixture],
         reg_covar: f64,
     ) -> (Vec<GaussianMixture>, Vec<f64>) {
-        let prepared: Vec<Prepared> = models
-            .iter()
-            .map(|m| Prepared::with_center(m, &self.summary.col_mean))
-            .collect();
+        let prepared: Vec<Prepared> = models.iter().map(Prepared::new).collect();
         let out = em_pass(
             &prepared,
             self.data,

@@ -47,7 +47,7 @@ impl RowPolicy {
 /// Scratch space of one worker for the E-step of one block of rows.
 #[derive(Debug, Default)]
 pub(crate) struct EStep {
-    /// The loaded rows, in lane layout, shifted by the model's center.
+    /// The loaded rows, in lane layout.
     pub block: Block,
     /// `K x BLOCK`: log-probabilities, then responsibilities.
     pub lp: Vec<f64>,
@@ -61,18 +61,10 @@ pub(crate) struct EStep {
 }
 
 impl EStep {
-    /// Loads rows `start..end` (at most [`BLOCK`]) shifted by `center`, and
+    /// Loads rows `start..end` (at most [`BLOCK`]), and
     /// their effective weights under `policy`.
-    pub fn load(
-        &mut self,
-        data: DataView<'_>,
-        start: usize,
-        end: usize,
-        center: &[f64],
-        policy: RowPolicy,
-    ) {
-        self.block
-            .load(data.rows(start, end), data.n_features(), center);
+    pub fn load(&mut self, data: DataView<'_>, start: usize, end: usize, policy: RowPolicy) {
+        self.block.load(data.rows(start, end), data.n_features());
         let w = BLOCK;
         self.ew.clear();
         self.ew

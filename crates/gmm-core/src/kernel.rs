@@ -29,9 +29,13 @@ pub(crate) const BLOCK: usize = 64;
 
 const VECTORS: usize = BLOCK / LANES;
 
-/// Up to [`BLOCK`] rows in lane layout, shifted by a center `c` so that data
-/// far from the origin keeps its precision: `xt[j * BLOCK + i] = x_ij - c_j`.
-/// Rows past `rows` are padding at the center.
+/// Up to [`BLOCK`] rows in lane layout, as they are: `xt[j * BLOCK + i] =
+/// x_ij`. The kernels subtract each component's mean from the values
+/// themselves, so a difference is rounded once, at the scale of the row and
+/// the mean (no shift by a common center, which one far outlier would drag
+/// away from the other rows). Rows past `rows` are padding, copies of the
+/// first row, whose densities are as finite as a real row's (their weight
+/// is zero).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Block {
     pub rows: usize,
@@ -41,21 +45,22 @@ pub(crate) struct Block {
 
 impl Block {
     /// Loads the row-major `rows x d` values of `x` (at most [`BLOCK`] rows).
-    pub fn load(&mut self, x: &[f64], d: usize, center: &[f64]) {
+    pub fn load(&mut self, x: &[f64], d: usize) {
         let rows = x.len() / d;
-        assert!(rows <= BLOCK && center.len() == d);
+        assert!(rows <= BLOCK);
         self.rows = rows;
         self.d = d;
         self.xt.resize(d * BLOCK, 0.0);
         // Rows in order, so that the data streams in from memory.
         for (i, xi) in x.chunks_exact(d).enumerate() {
-            for (j, (&v, &c)) in xi.iter().zip(center).enumerate() {
-                self.xt[j * BLOCK + i] = v - c;
+            for (j, &v) in xi.iter().enumerate() {
+                self.xt[j * BLOCK + i] = v;
             }
         }
         if rows < BLOCK {
             for col in self.xt.chunks_exact_mut(BLOCK) {
-                col[rows..].fill(0.0);
+                let first = if rows > 0 { col[0] } else { 0.0 };
+                col[rows..].fill(first);
             }
         }
     }
@@ -95,10 +100,10 @@ dispatch!(
 fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
     let d = b.d;
     assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
-    assert!(m.means_c.len() >= m.k * d);
+    assert!(m.means.len() >= m.k * d);
     let xt = b.xt.as_ptr();
     for k in 0..m.k {
-        let mu = &m.means_c[k * d..(k + 1) * d];
+        let mu = &m.means[k * d..(k + 1) * d];
         let c = V::splat(m.log_const[k]);
         let out = lp[k * BLOCK..(k + 1) * BLOCK].as_mut_ptr();
         let half = V::splat(-0.5);
@@ -363,8 +368,7 @@ impl LaneStats {
 }
 
 /// Adds the block's statistics with responsibilities `r` (`K x BLOCK`,
-/// already weighted; zero for padding rows) around the centers (`K x d`,
-/// relative to the block's center).
+/// already weighted; zero for padding rows) around the centers (`K x d`).
 #[inline(always)]
 fn accumulate_generic<V: Lanes>(
     centers: &[f64],
@@ -556,7 +560,7 @@ mod tests {
 
     fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
         let mut b = Block::default();
-        b.load(x, 5, &m.center);
+        b.load(x, 5);
         let mut lp = vec![0.0; m.k * BLOCK];
         log_prob_generic::<V>(m, &b, &mut lp);
         let lp0 = lp.clone();
@@ -573,7 +577,7 @@ mod tests {
             second: SecondMoment::for_covariance(m.covariance_type),
         };
         let mut acc = LaneStats::zeros(layout);
-        accumulate_generic::<V>(&m.means_c, &b, &lp, &mut acc, &mut Vec::new());
+        accumulate_generic::<V>(&m.means, &b, &lp, &mut acc, &mut Vec::new());
         let mut out = SufficientStats::zeros(layout);
         acc.reduce_into(&mut out);
         (lp0, ln, out)
@@ -614,7 +618,7 @@ mod tests {
             let (_, _, got) = run::<Scalar4>(&m, &x);
             // Direct: responsibilities from the reference log-sum-exp.
             let mut b = Block::default();
-            b.load(&x, 5, &m.center);
+            b.load(&x, 5);
             let mut lp = vec![0.0; m.k * BLOCK];
             log_prob_generic::<Scalar4>(&m, &b, &mut lp);
             let second = SecondMoment::for_covariance(t);
@@ -686,7 +690,7 @@ mod tests {
             let prep = Prepared::new(&model);
             let x: Vec<f64> = rows.iter().flatten().copied().collect();
             let mut block = Block::default();
-            block.load(&x, 3, &prep.center);
+            block.load(&x, 3);
             let mut lp = vec![0.0; 2 * BLOCK];
             log_prob(&prep, &block, &mut lp);
             for (i, xi) in rows.iter().enumerate() {

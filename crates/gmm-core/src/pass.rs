@@ -38,8 +38,7 @@ fn layout_of(m: &Prepared) -> Layout {
 }
 
 /// One fused E+M pass for several models at once: each block of rows is
-/// loaded once and serves every model while it is in cache. The models must
-/// share one center (the data's mean).
+/// loaded once and serves every model while it is in cache.
 pub(crate) fn em_pass(
     models: &[Prepared],
     data: DataView<'_>,
@@ -48,7 +47,6 @@ pub(crate) fn em_pass(
     summary: &DataSummary,
     cancel: Option<&AtomicBool>,
 ) -> Vec<EmPassOutput> {
-    let center = &summary.col_mean;
     let layouts: Vec<Layout> = models.iter().map(layout_of).collect();
     let scales: Vec<Scales> = models
         .iter()
@@ -90,14 +88,14 @@ pub(crate) fn em_pass(
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + br).min(end);
-                acc.estep.load(data, b0, b1, center, policy);
+                acc.estep.load(data, b0, b1, policy);
                 for (m, model) in models.iter().enumerate() {
                     let e = &mut acc.estep;
                     e.run(model, data, b0, policy);
                     acc.objective_part[m] += e.weigh(model.k);
                     acc.worst[m].offer(data, b0, &e.log_norm[..b1 - b0], &e.ew);
                     kernel::accumulate(
-                        &model.means_c,
+                        &model.means,
                         &e.block,
                         &e.lp,
                         &mut acc.lanes[m],
@@ -256,14 +254,7 @@ where
     F: Fn(usize, usize, &mut [f64]) + Sync + Send,
 {
     let scales = summary.scales(layout, centers);
-    let d = layout.d;
     let kk = layout.k;
-    let center = &summary.col_mean;
-    let centers_c: Vec<f64> = centers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| c - center[i % d])
-        .collect();
     let br = BLOCK;
     struct Acc {
         exact: ExactStats,
@@ -292,7 +283,7 @@ where
                 // The rows and their weights as the E-step loads them; the
                 // responsibilities are given instead of computed.
                 let rows = &mut acc.rows;
-                rows.load(data, b0, b1, center, policy);
+                rows.load(data, b0, b1, policy);
                 let w = BLOCK;
                 acc.r.resize((b1 - b0) * kk, 0.0);
                 resp(b0, b1, &mut acc.r);
@@ -304,7 +295,7 @@ where
                     }
                 }
                 kernel::accumulate(
-                    &centers_c,
+                    centers,
                     &rows.block,
                     &rows.lp,
                     &mut acc.lanes,

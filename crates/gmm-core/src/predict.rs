@@ -123,7 +123,7 @@ pub(crate) fn score_with(
             while b0 < end {
                 let b1 = (b0 + br).min(end);
                 let work = &mut acc.estep;
-                work.load(data, b0, b1, &prepared.center, policy);
+                work.load(data, b0, b1, policy);
                 work.run(&prepared, data, b0, policy);
                 for i in 0..b1 - b0 {
                     let w = work.ew[i];
@@ -175,7 +175,7 @@ pub(crate) fn predict_rows(
     let policy = RowPolicy::Unsupervised;
     let run = |start: usize, ln: &mut [f64], mut pr: Option<&mut [f64]>, work: &mut EStep| {
         let rows = ln.len();
-        work.load(data, start, start + rows, &prepared.center, policy);
+        work.load(data, start, start + rows, policy);
         work.run(&prepared, data, start, policy);
         let w = BLOCK;
         ln.copy_from_slice(&work.log_norm[..rows]);

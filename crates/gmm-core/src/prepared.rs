@@ -1,26 +1,21 @@
 //! A mixture laid out for the E-step kernels (`kernel.rs`): flat
-//! means and precision factors relative to a center, and the constant part
-//! of each component's log-density.
+//! means and precision factors, and the constant part of each component's
+//! log-density.
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::model::GaussianMixture;
 
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
-/// Flat means and precision factors, relative to a center `c` that the data
-/// blocks are shifted by, and the per-component constant
+/// Flat means and precision factors, and the per-component constant
 /// `ln pi_k + ln det P_k - d/2 ln 2 pi`.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
     pub k: usize,
     pub d: usize,
     pub covariance_type: CovarianceType,
-    /// The center the data is shifted by.
-    pub center: Vec<f64>,
-    /// `K x d`, the means themselves.
+    /// `K x d`, row-major.
     pub means: Vec<f64>,
-    /// `K x d`, the means minus the center.
-    pub means_c: Vec<f64>,
     /// Full: `K x d x d` upper factors, row-major; tied: `d x d`; diag:
     /// `K x d`; spherical: `K`.
     pub precision: Vec<f64>,
@@ -28,20 +23,9 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Centered on the mixture's mean `sum_k pi_k mu_k`, which lies among the data.
     pub fn new(model: &GaussianMixture) -> Self {
-        let center = model.means().t().dot(model.weights()).to_vec();
-        Prepared::with_center(model, &center)
-    }
-
-    pub fn with_center(model: &GaussianMixture, center: &[f64]) -> Self {
         let (k, d) = model.means().dim();
         let means: Vec<f64> = model.means().iter().copied().collect();
-        let means_c = means
-            .iter()
-            .enumerate()
-            .map(|(i, m)| m - center[i % d])
-            .collect();
         let p = model.precisions_cholesky();
         let precision: Vec<f64> = p.values().collect();
         let log_det: Vec<f64> = match p {
@@ -69,9 +53,7 @@ impl Prepared {
             k,
             d,
             covariance_type: model.covariance_type(),
-            center: center.to_vec(),
             means,
-            means_c,
             precision,
             log_const,
         }

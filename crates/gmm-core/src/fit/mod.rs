@@ -245,7 +245,7 @@ impl ValidFitParams {
             let mine: Vec<usize> = active.iter().copied().filter(|&i| owns(i)).collect();
             let prepared: Vec<Prepared> = mine
                 .iter()
-                .map(|&i| Prepared::with_center(&states[i].model, &summary.col_mean))
+                .map(|&i| Prepared::new(&states[i].model))
                 .collect();
             let outputs = if prepared.is_empty() {
                 Vec::new()
