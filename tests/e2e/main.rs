@@ -15,6 +15,7 @@ mod large;
 mod messages;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod outliers;
 mod outofcore;
 mod plots;
 mod predict;

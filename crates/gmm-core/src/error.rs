@@ -70,7 +70,8 @@ pub enum GmmError {
     /// The covariance of a component is not positive definite after `reg_covar`.
     #[error(
         "component {component} of restart {restart} became degenerate at iteration {iteration}: \
-         its covariance is not positive definite (it collapsed onto too few distinct points). \
+         its covariance is not positive definite at the precision of its values \
+         (it sits on too few distinct points, or on a line or plane of the data). \
          Increase reg_covar, lower the number of components, or use another covariance type (diag, spherical, tied)"
     )]
     Degenerate {

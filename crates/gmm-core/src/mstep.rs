@@ -18,11 +18,12 @@ pub(crate) const N_EPS: f64 = 10.0 * f64::EPSILON;
 pub(crate) const EMPTY_SHARE: f64 = 1e-8;
 
 /// A component whose standard deviation in a column (conditional on its
-/// other columns) is below this share of the column's largest magnitude
-/// sits on a point or a line of the data: a few hundred units in the last
-/// place of its values, whatever their scale. mclust reports such models as
-/// missing; scikit-learn fails. (The data's spread would be a poorer scale:
-/// one far outlier inflates it.)
+/// other columns) is below this share of the magnitude of its own values
+/// there (their root mean square, `sqrt(mean^2 + variance)`) sits on a point
+/// or a line of the data: a few hundred units in the last place of its
+/// values, whatever their scale. mclust reports such models as missing;
+/// scikit-learn fails. The scale is the component's, not the column's: one
+/// far outlier must not make every other component look singular.
 pub(crate) const SINGULAR_SPREAD: f64 = 1e-13;
 
 /// Why a component cannot go on.
@@ -50,19 +51,22 @@ pub(crate) struct MStep {
 
 impl MStep {
     /// Components that cannot go on, and why (for tied, component 0 stands
-    /// for the shared covariance). `floor[j]` is the least variance column
-    /// `j` may keep given its other columns (a conditional variance, the
-    /// square of a Cholesky diagonal): below it a component sits on a
-    /// point or a line of the data, however positive definite in floating
-    /// point, and would win on a likelihood that means nothing.
-    pub fn failing(&self, floor: &[f64]) -> Vec<(usize, Trouble)> {
+    /// for the shared covariance). A component's covariance must be positive
+    /// definite with every conditional variance (the square of a Cholesky
+    /// diagonal) at or above its floor ([`MStep::floor`]): below it the
+    /// component sits on a point or a line of the data, however positive
+    /// definite in floating point, and would win on a likelihood that means
+    /// nothing.
+    pub fn failing(&self, reg_covar: f64) -> Vec<(usize, Trouble)> {
         let d = self.means.ncols();
         let total: f64 = self.n.iter().sum();
         (0..self.n.len())
             .filter_map(|k| {
                 let pd = match &self.covariances {
-                    Covariances::Tied(c) => k != 0 || above_floor(c.view(), floor),
-                    other => positive_definite(other, k, d, floor),
+                    Covariances::Tied(c) => {
+                        k != 0 || above_floor(c.view(), &self.floor(None, reg_covar))
+                    }
+                    other => positive_definite(other, k, d, &self.floor(Some(k), reg_covar)),
                 };
                 if !pd {
                     Some((k, Trouble::NotPositiveDefinite))
@@ -70,6 +74,41 @@ impl MStep {
                     Some((k, Trouble::Empty))
                 } else {
                     None
+                }
+            })
+            .collect()
+    }
+
+    /// The least variance each column may keep in component `k` (all
+    /// components for a tied covariance, which must resolve each of them):
+    /// the rounding noise of the component's values, [`SINGULAR_SPREAD`]
+    /// times their root mean square, squared. A positive `reg_covar` is the
+    /// user's own least variance and caps the floor at half of it: a
+    /// component that only `reg_covar` holds up is regularized (and counted
+    /// as such), not singular, whatever the magnitude of its values (a
+    /// constant column near 2^62 fits as one near 5 does).
+    fn floor(&self, k: Option<usize>, reg_covar: f64) -> Vec<f64> {
+        let d = self.means.ncols();
+        let variance = |k: usize, j: usize| match &self.covariances {
+            Covariances::Full(a) => a[(k, j, j)],
+            Covariances::Tied(a) => a[(j, j)],
+            Covariances::Diag(a) => a[(k, j)],
+            Covariances::Spherical(a) => a[k],
+        };
+        let noise = |k: usize, j: usize| {
+            let m = self.means[(k, j)];
+            (m * m + variance(k, j).max(0.0)) * (SINGULAR_SPREAD * SINGULAR_SPREAD)
+        };
+        (0..d)
+            .map(|j| {
+                let n = match k {
+                    Some(k) => noise(k, j),
+                    None => (0..self.n.len()).map(|k| noise(k, j)).fold(0.0, f64::max),
+                };
+                if reg_covar > 0.0 {
+                    n.min(0.5 * reg_covar)
+                } else {
+                    n
                 }
             })
             .collect()
@@ -232,19 +271,21 @@ mod tests {
     use super::*;
     use ndarray::array;
 
-    /// A variance of 3e-32 is positive (it passed before), yet a component
-    /// with it sits on a point: below the floor it is degenerate, for
-    /// every covariance type.
-    #[test]
-    fn a_variance_below_the_floor_is_degenerate() {
-        let floor = [1e-26, 4e-26];
-        let step = |covariances: Covariances| MStep {
+    fn step(means: Array2<f64>, covariances: Covariances) -> MStep {
+        MStep {
             weights: array![0.5, 0.5],
-            means: array![[0.0, 0.0], [1.0, 1.0]],
+            means,
             covariances,
             n: vec![10.0, 10.0],
             regularized: 0,
-        };
+        }
+    }
+
+    /// A variance of 3e-32 is positive (it passed before), yet a component
+    /// with it sits on a point: below the floor it is degenerate, for
+    /// every covariance type, unless `reg_covar` holds it up.
+    #[test]
+    fn a_variance_below_the_floor_is_degenerate() {
         let tiny = 3e-32;
         let cases = [
             Covariances::Diag(array![[1.0, 1.0], [1.0, tiny]]),
@@ -252,16 +293,41 @@ mod tests {
             Covariances::Full(array![[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, tiny]]]),
         ];
         for c in cases {
-            let m = step(c);
-            assert_eq!(m.failing(&[0.0, 0.0]), [], "passes with no floor");
-            assert_eq!(m.failing(&floor), [(1, Trouble::NotPositiveDefinite)]);
+            let m = step(array![[0.0, 0.0], [1.0, 1.0]], c);
+            assert_eq!(m.failing(0.0), [(1, Trouble::NotPositiveDefinite)]);
+            // Near the origin the same variance is resolved.
+            let near = step(array![[0.0, 0.0], [1e-12, 1e-12]], m.covariances.clone());
+            assert_eq!(near.failing(0.0), [], "scale is the component's values");
         }
         // Tied: a conditional variance (column 1 given column 0) near zero.
-        let m = step(Covariances::Tied(array![
-            [1.0, 0.999_999_999_999],
-            [0.999_999_999_999, 1.0]
-        ]));
-        assert_eq!(m.failing(&[0.0, 0.0]), []);
-        assert_eq!(m.failing(&[0.1, 0.1]), [(0, Trouble::NotPositiveDefinite)]);
+        let c = 0.999_999_999_999_999_9;
+        let m = step(
+            array![[0.0, 0.0], [1.0, 1.0]],
+            Covariances::Tied(array![[1.0, c], [c, 1.0]]),
+        );
+        assert_eq!(m.failing(0.0), [(0, Trouble::NotPositiveDefinite)]);
+    }
+
+    /// One far component (an outlier on its own, or a constant column near
+    /// 2^62) does not make the others singular, and with `reg_covar` it is
+    /// regularized rather than singular, as a constant column near 5 is.
+    #[test]
+    fn the_floor_follows_each_component_and_reg_covar() {
+        let means = array![[0.0, 3.0], [1e20, 2f64.powi(62)]];
+        let diag = |reg: f64| Covariances::Diag(array![[1.0, 1.0], [reg, reg]]);
+        assert_eq!(step(means.clone(), diag(1e-6)).failing(1e-6), []);
+        let full = Covariances::Full(array![[[1.0, 0.5], [0.5, 1.0]], [[1e-6, 0.0], [0.0, 1e-6]]]);
+        assert_eq!(step(means.clone(), full).failing(1e-6), []);
+        // Without reg_covar nothing holds the far component up.
+        assert_eq!(
+            step(means.clone(), diag(1e-6)).failing(0.0),
+            [(1, Trouble::NotPositiveDefinite)]
+        );
+        // A tied covariance must resolve every component's values.
+        let tied = Covariances::Tied(array![[1.0, 0.0], [0.0, 1.0]]);
+        assert_eq!(
+            step(means, tied).failing(0.0),
+            [(0, Trouble::NotPositiveDefinite)]
+        );
     }
 }

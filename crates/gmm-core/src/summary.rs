@@ -5,7 +5,7 @@ use crate::chunks::{OrderedSums, chunked};
 use crate::collective;
 use crate::data::DataView;
 use crate::estep::RowPolicy;
-use crate::mstep::{N_EPS, SINGULAR_SPREAD};
+use crate::mstep::N_EPS;
 use crate::stats::{Layout, Scales};
 
 /// Facts about the rows that every fit needs once: the bound of each column
@@ -31,16 +31,6 @@ impl DataSummary {
     /// responsibility, in units of the mean weight of the rows: exactly
     /// [`N_EPS`] for unit weights, and scaled with the weights, so that
     /// weights `c w` fit as `w` do.
-    /// The least variance a component may keep in each column: the square
-    /// of [`crate::mstep::SINGULAR_SPREAD`] times the column's largest
-    /// magnitude.
-    pub fn singular_floor(&self) -> Vec<f64> {
-        self.col_max_abs
-            .iter()
-            .map(|m| (m * SINGULAR_SPREAD).powi(2))
-            .collect()
-    }
-
     pub fn n_eps(&self) -> f64 {
         N_EPS * (self.total_weight / self.n_positive.max(1) as f64)
     }
