@@ -6,6 +6,7 @@
 pub(crate) mod csv;
 pub(crate) mod ipc;
 pub(crate) mod parquet;
+mod parquet_file;
 
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use rayon::prelude::*;
 
+use super::parquet_file::ParquetFile;
 use super::{RawBatches, SourceFile, guarded, no_panic};
 use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
 use crate::error::{IoError, Result};
@@ -25,9 +26,15 @@ use crate::projection::Projection;
 /// enough that a batch's columns stay in cache while they are interleaved.
 const PARALLEL_BATCH_ROWS: usize = 8_192;
 
+fn open(path: &Path) -> Result<ParquetFile> {
+    File::open(path)
+        .and_then(ParquetFile::new)
+        .map_err(|e| IoError::read(path, e))
+}
+
 /// Reads and checks a Parquet file's footer.
 pub(crate) fn metadata(path: &Path) -> Result<ArrowReaderMetadata> {
-    let f = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let f = open(path)?;
     let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
         IoError::read(
             path,
@@ -116,7 +123,7 @@ impl<'a> ParquetTable<'a> {
         let fs = meta.schema();
         let roots: Vec<usize> = names.iter().filter_map(|n| fs.index_of(n).ok()).collect();
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
-        let f = File::open(&file.path).map_err(|e| IoError::read(&file.path, e))?;
+        let f = open(&file.path)?;
         ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
             .with_row_groups(vec![group.row_group])
