@@ -87,8 +87,19 @@ pub fn spinner(v: Verbosity, message: &str) -> ProgressBar {
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
     );
     bar.set_message(message.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    // The ticker is a thread, and indicatif panics if it cannot start one
+    // (a process at its thread or memory limit): a spinner that does not
+    // spin is better than a panic. Hidden bars need no ticker.
+    if v.show_bar() && can_start_a_thread() {
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
     bar
+}
+
+fn can_start_a_thread() -> bool {
+    std::thread::Builder::new()
+        .spawn(|| {})
+        .is_ok_and(|h| h.join().is_ok())
 }
 
 /// A bar counting rows towards a known total (sampling, streaming writes).
