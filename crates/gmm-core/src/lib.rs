@@ -47,6 +47,7 @@ mod kernel;
 pub mod linalg;
 mod model;
 mod mstep;
+mod nearest;
 mod observer;
 mod params;
 mod pass;

@@ -6,11 +6,10 @@ use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::chunks::chunked;
-use crate::estep::RowPolicy;
 use crate::init::context::{InitContext, STREAM_SAMPLE, STREAM_SEEDING, rng_for};
 use crate::model::GaussianMixture;
 use crate::mstep::m_step;
-use crate::pass::stats_from_responsibilities;
+use crate::nearest::nearest_center_stats;
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 
 pub(super) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
@@ -28,28 +27,6 @@ pub(super) fn nearest(centers: &[f64], x: &[f64]) -> (usize, f64) {
         }
     }
     best
-}
-
-/// Fills one-hot responsibilities: labeled rows go to their class when the
-/// policy clamps them, other rows to their nearest center.
-pub(super) fn hard_assignment(
-    ctx: &InitContext<'_>,
-    centers: &[f64],
-    k: usize,
-) -> impl Fn(usize, usize, &mut [f64]) + Sync + Send {
-    let data = ctx.data;
-    let clamp = matches!(ctx.policy, RowPolicy::Clamped { .. });
-    let centers = centers.to_vec();
-    move |start, end, out: &mut [f64]| {
-        out.fill(0.0);
-        for (i, row) in (start..end).zip(out.chunks_exact_mut(k)) {
-            let c = match data.label(i) {
-                Some(c) if clamp => c as usize,
-                _ => nearest(&centers, data.row(i)).0,
-            };
-            row[c] = 1.0;
-        }
-    }
 }
 
 /// Parameters from the hard assignment of every row to `centers`.
@@ -79,14 +56,13 @@ pub(super) fn assignment_stats(
     centers: &[f64],
     layout: Layout,
 ) -> Result<SufficientStats, usize> {
-    stats_from_responsibilities(
+    nearest_center_stats(
         ctx.data,
         layout,
         centers,
         ctx.policy,
         ctx.params.chunk_rows,
         ctx.summary,
-        hard_assignment(ctx, centers, layout.k),
     )
     .ok_or(0)
 }
@@ -238,14 +214,13 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
         if ctx.interrupted() {
             break;
         }
-        let Some(stats) = stats_from_responsibilities(
+        let Some(stats) = nearest_center_stats(
             ctx.data,
             layout,
             &centers,
             ctx.policy,
             ctx.params.chunk_rows,
             ctx.summary,
-            hard_assignment(ctx, &centers, k),
         ) else {
             break;
         };
