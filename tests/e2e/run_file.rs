@@ -57,6 +57,10 @@ fn run_file_is_complete() {
         .map(|p| run["timings_seconds"][p].as_f64().unwrap())
         .sum();
     assert!(parts <= total + 1e-9, "{parts} > {total}");
+    // Within the fit: the starts of every restart, then the first iteration.
+    let t = |p: &str| run["timings_seconds"][p].as_f64().unwrap();
+    assert!(t("initialization") >= 0.0 && t("first_iteration") >= 0.0);
+    assert!(t("initialization") + t("first_iteration") <= t("fit") + 1e-9);
 
     assert_eq!(run["data"]["rows"], 1100);
     assert_eq!(run["data"]["input_rows"], 1000);

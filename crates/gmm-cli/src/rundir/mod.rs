@@ -206,6 +206,10 @@ pub(crate) struct Timings {
     pub fit: f64,
     /// Seconds of each EM iteration after the first.
     pub iterations: Vec<f64>,
+    /// Seconds until every restart had its start (within `fit`).
+    pub initialization: Option<f64>,
+    /// Seconds of the first EM iteration (within `fit`).
+    pub first_iteration: Option<f64>,
     pub predictions: f64,
     pub plots: f64,
     pub write: f64,

@@ -83,6 +83,8 @@ pub(super) fn run_json(
         "timings_seconds": {
             "load": timings.load,
             "fit": timings.fit,
+            "initialization": timings.initialization,
+            "first_iteration": timings.first_iteration,
             "per_iteration": if timings.iterations.is_empty() {
                 None
             } else {

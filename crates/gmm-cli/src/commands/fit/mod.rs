@@ -29,10 +29,15 @@ struct Observer {
     failure: Option<anyhow::Error>,
     /// When each iteration's pass ended (for the time per iteration).
     iteration_ends: Vec<Instant>,
+    /// When the last restart was initialized.
+    initialized: Option<Instant>,
 }
 
 impl gmm_core::FitObserver for Observer {
     fn restart_initialized(&mut self, restart: usize, description: &str) {
+        if self.iteration_ends.is_empty() {
+            self.initialized = Some(Instant::now());
+        }
         self.progress.restart_initialized(restart, description);
     }
     fn iteration(&mut self, restart: usize, iteration: usize, mean: f64) {
@@ -133,6 +138,8 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         load: load_secs,
         fit: run.seconds,
         iterations: run.iteration_seconds.clone(),
+        initialization: run.initialization_seconds,
+        first_iteration: run.first_iteration_seconds,
         ..Timings::default()
     };
     let written = write_run(
@@ -258,9 +265,12 @@ pub(crate) fn fit_params(
 pub(crate) struct FitRun {
     pub fit: gmm_core::Fit,
     pub seconds: f64,
-    /// Seconds of each EM iteration after the first (which follows
-    /// initialization).
+    /// Seconds of each EM iteration after the first.
     pub iteration_seconds: Vec<f64>,
+    /// Seconds until every restart had its start, and of the first
+    /// iteration after that (`None` when resumed from a checkpoint).
+    pub initialization_seconds: Option<f64>,
+    pub first_iteration_seconds: Option<f64>,
 }
 
 /// Fits with progress on standard error, interruption and checkpoints.
@@ -282,6 +292,7 @@ pub(crate) fn run_fit(
         checkpoint: fingerprint.map(|f| (s.out.clone(), f)),
         failure: None,
         iteration_ends: Vec::new(),
+        initialized: None,
     };
     // Resuming is refused under mpirun, so a saved state comes alone.
     let fit = match (spread, resume) {
@@ -300,6 +311,11 @@ pub(crate) fn run_fit(
         .windows(2)
         .map(|w| (w[1] - w[0]).as_secs_f64())
         .collect();
+    let initialization_seconds = observer.initialized.map(|t| (t - started).as_secs_f64());
+    let first_iteration_seconds = observer
+        .initialized
+        .zip(observer.iteration_ends.first())
+        .map(|(a, &b)| (b - a).as_secs_f64());
     verbosity.log(|| {
         format!(
             "fitted {} restart(s) in {seconds:.2} s; restart {} chosen",
@@ -310,6 +326,8 @@ pub(crate) fn run_fit(
         fit,
         seconds,
         iteration_seconds,
+        initialization_seconds,
+        first_iteration_seconds,
     })
 }
 
