@@ -243,6 +243,9 @@ fn a_time_budget_stops_the_fit_and_says_why() {
         for r in run["restarts"].as_array().unwrap() {
             assert_eq!(r["numerical_events"]["ending"], "time_limit", "{r}");
             assert_eq!(r["n_iter"], 1, "{r}");
+            // The budget bounds the k-means starts too: no Lloyd iteration
+            // begins after it ran out.
+            assert_eq!(r["init"], "kmeans (0 Lloyd iterations)", "{r}");
         }
         assert_eq!(read_json(&dir.join("model.json"))["converged"], false);
     }

@@ -225,6 +225,11 @@ impl ValidFitParams {
                         cancelled: &cancelled,
                         // Split rows: the initializations' passes stay in step.
                         interrupt: cancel.as_deref().filter(|_| sync.is_none()),
+                        deadline: p
+                            .max_seconds
+                            .filter(|_| sync.is_none())
+                            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                            .and_then(|d| started.checked_add(d)),
                     },
                     spread,
                 )?,

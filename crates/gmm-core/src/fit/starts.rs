@@ -25,6 +25,8 @@ pub(super) struct Stop<'a> {
     pub cancelled: &'a dyn Fn() -> bool,
     /// Checked within iterative initializations; `None` under a partition.
     pub interrupt: Option<&'a AtomicBool>,
+    /// When `max_seconds` runs out; `None` under a partition.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The starting point of every restart.
@@ -40,6 +42,7 @@ pub(super) fn starts(
     let Stop {
         cancelled,
         interrupt,
+        deadline,
     } = stop;
     let p = params.params();
     let method = params.init_method();
@@ -50,6 +53,7 @@ pub(super) fn starts(
         summary,
         params: p,
         interrupt,
+        deadline,
     };
     let start_of = |restart: usize| -> Result<RestartSnapshot> {
         let warm = p.init_model.is_some() && restart == 0;

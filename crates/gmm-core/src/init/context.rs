@@ -1,6 +1,7 @@
 //! What every initialization reads, and the random streams they draw from.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -21,12 +22,17 @@ pub(crate) struct InitContext<'a> {
     /// then ends as interrupted). `None` when the rows are split among
     /// processes, whose passes must stay in step.
     pub interrupt: Option<&'a AtomicBool>,
+    /// When `max_seconds` runs out: iterative initializations stop there
+    /// with what they have (EM then stops after its first iteration).
+    /// `None` when the rows are split among processes, as `interrupt`.
+    pub deadline: Option<Instant>,
 }
 
 impl InitContext<'_> {
-    /// Whether the fit is being interrupted.
+    /// Whether the fit is being interrupted, or its time is up.
     pub fn interrupted(&self) -> bool {
         self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 
