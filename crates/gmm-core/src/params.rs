@@ -134,7 +134,9 @@ pub struct FitParams {
     /// Rows the initializations run on (Lloyd iterations, class
     /// statistics, random responsibilities): all rows when the table has at
     /// most this many, else a uniform sample of about this many plus every
-    /// labeled row. Bounds the cost of starting a fit on a huge table.
+    /// labeled row. Bounds the cost of starting a fit on a huge table:
+    /// 100,000 rows place K centers as well as a million do (EM then
+    /// refines them on every row), at a tenth of the passes' cost.
     pub init_rows: usize,
     pub on_degenerate: DegeneratePolicy,
     /// Stop restarts that fall clearly behind (off by default).
@@ -167,7 +169,7 @@ impl Default for FitParams {
             semi_supervised: None,
             kmeans_max_iter: 30,
             init_sample_rows: 100_000,
-            init_rows: 1_000_000,
+            init_rows: 100_000,
             on_degenerate: DegeneratePolicy::Reseed,
             racing: None,
             checkpoint_every: None,
