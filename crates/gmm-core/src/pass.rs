@@ -253,63 +253,103 @@ pub(crate) fn stats_from_responsibilities<F>(
 where
     F: Fn(usize, usize, &mut [f64]) + Sync + Send,
 {
-    let scales = summary.scales(layout, centers);
     let kk = layout.k;
-    let br = BLOCK;
-    struct Acc {
-        exact: ExactStats,
-        lanes: LaneStats,
-        partial: SufficientStats,
-        rows: EStep,
-        scratch: Vec<f64>,
-        r: Vec<f64>,
-    }
-    let acc = chunked(
-        data.n_rows(),
+    let pass = StatsPass {
+        data,
+        layout,
+        centers,
+        policy,
         chunk_rows,
-        || Acc {
-            exact: ExactStats::zeros(&scales),
-            lanes: LaneStats::zeros(layout),
-            partial: SufficientStats::zeros(layout),
-            rows: EStep::default(),
-            scratch: Vec::new(),
-            r: Vec::new(),
-        },
-        |acc, _c, start, end| {
-            acc.lanes.reset();
-            let mut b0 = start;
-            while b0 < end {
-                let b1 = (b0 + br).min(end);
-                // The rows and their weights as the E-step loads them; the
-                // responsibilities are given instead of computed.
-                let rows = &mut acc.rows;
-                rows.load(data, b0, b1, policy);
-                let w = BLOCK;
-                acc.r.resize((b1 - b0) * kk, 0.0);
-                resp(b0, b1, &mut acc.r);
-                rows.lp.clear();
-                rows.lp.resize(kk * w, 0.0);
-                for (i, row) in acc.r.chunks_exact(kk).enumerate() {
-                    for (k, r) in row.iter().enumerate() {
-                        rows.lp[k * w + i] = r * rows.ew[i];
-                    }
-                }
-                kernel::accumulate(
-                    centers,
-                    &rows.block,
-                    &rows.lp,
-                    &mut acc.lanes,
-                    &mut acc.scratch,
-                );
-                b0 = b1;
+        summary,
+    };
+    pass.run(false, |rows, b0, _| {
+        // The rows and their weights as the E-step loads them; the
+        // responsibilities are given instead of computed.
+        let n = rows.block.rows;
+        let mut r = vec![0.0; n * kk];
+        resp(b0, b0 + n, &mut r);
+        rows.lp.clear();
+        rows.lp.resize(kk * BLOCK, 0.0);
+        for (i, row) in r.chunks_exact(kk).enumerate() {
+            for (k, r) in row.iter().enumerate() {
+                rows.lp[k * BLOCK + i] = r * rows.ew[i];
             }
-            acc.lanes.reduce_into(&mut acc.partial);
-            acc.exact.add(&scales, &acc.partial);
-        },
-        |mut a, b| {
-            a.exact.merge(&b.exact);
-            a
-        },
-    );
-    acc.exact.totals(&scales)
+        }
+    })
+}
+
+/// A pass that turns assignments of rows to components into statistics
+/// around `centers`, summed exactly across chunks.
+pub(crate) struct StatsPass<'a> {
+    pub data: DataView<'a>,
+    pub layout: Layout,
+    pub centers: &'a [f64],
+    pub policy: RowPolicy,
+    pub chunk_rows: usize,
+    pub summary: &'a DataSummary,
+}
+
+impl StatsPass<'_> {
+    /// Loads every block of rows (with the policy's weights) and calls
+    /// `block(rows, first_row, stats)`: with `direct`, it adds the block's
+    /// statistics to the chunk's `stats` itself; otherwise it leaves the
+    /// weighted responsibilities in `rows.lp` (`K x BLOCK`) for the scatter
+    /// kernel. `None` if the exact sums overflowed.
+    pub fn run<F>(&self, direct: bool, block: F) -> Option<SufficientStats>
+    where
+        F: Fn(&mut EStep, usize, &mut SufficientStats) + Sync + Send,
+    {
+        let (data, layout, policy) = (self.data, self.layout, self.policy);
+        let scales = self.summary.scales(layout, self.centers);
+        struct Acc {
+            exact: ExactStats,
+            lanes: LaneStats,
+            partial: SufficientStats,
+            rows: EStep,
+            scratch: Vec<f64>,
+        }
+        let acc = chunked(
+            data.n_rows(),
+            self.chunk_rows,
+            || Acc {
+                exact: ExactStats::zeros(&scales),
+                lanes: LaneStats::zeros(layout),
+                partial: SufficientStats::zeros(layout),
+                rows: EStep::default(),
+                scratch: Vec::new(),
+            },
+            |acc, _c, start, end| {
+                acc.lanes.reset();
+                let p = &mut acc.partial;
+                for v in [&mut p.n, &mut p.s1, &mut p.s2] {
+                    v.fill(0.0);
+                }
+                let mut b0 = start;
+                while b0 < end {
+                    let b1 = (b0 + BLOCK).min(end);
+                    acc.rows.load(data, b0, b1, policy);
+                    block(&mut acc.rows, b0, &mut acc.partial);
+                    if !direct {
+                        kernel::accumulate(
+                            self.centers,
+                            &acc.rows.block,
+                            &acc.rows.lp,
+                            &mut acc.lanes,
+                            &mut acc.scratch,
+                        );
+                    }
+                    b0 = b1;
+                }
+                if !direct {
+                    acc.lanes.reduce_into(&mut acc.partial);
+                }
+                acc.exact.add(&scales, &acc.partial);
+            },
+            |mut a, b| {
+                a.exact.merge(&b.exact);
+                a
+            },
+        );
+        acc.exact.totals(&scales)
+    }
 }
