@@ -73,10 +73,10 @@ pub(super) fn random_responsibilities(
         chunk_rows,
         ctx.summary,
         move |start, end, out| {
-            let mut rng = rng_for(
-                seed,
-                &[restart as u64, STREAM_RESP, (start / chunk_rows) as u64],
-            );
+            // One stream per block of rows (the pass asks block by block):
+            // seeded by the chunk, every block of a chunk drew the same
+            // responsibilities, repeating every 64 rows.
+            let mut rng = rng_for(seed, &[restart as u64, STREAM_RESP, start as u64]);
             for (i, row) in (start..end).zip(out.chunks_exact_mut(k)) {
                 let mut sum = 0.0;
                 for r in row.iter_mut() {
