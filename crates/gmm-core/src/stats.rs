@@ -3,11 +3,12 @@
 //! precision, and reduced across chunks exactly.
 //!
 //! Each chunk's statistics are summed in `f64` by one thread in a fixed order,
-//! then converted to 128-bit fixed point with a per-entry scale derived from a
-//! bound on the entry (total weight times column ranges). Integer addition is
-//! associative, so the total is bit for bit the same whatever thread, machine
-//! or order adds the chunks; the bound keeps about 120 bits of headroom, far
-//! more than the 53 bits of an `f64`.
+//! then converted to fixed point of two `i128` words per entry, with a scale
+//! derived from a bound on the entry (total weight times column ranges): 120
+//! bits below the bound in the first word, 120 more in the second (so that a
+//! far value, which makes the bound loose for every other component, rounds
+//! nothing away). Integer addition is associative, so the total is bit for
+//! bit the same whatever thread, machine or order adds the chunks.
 
 use crate::covariance::CovarianceType;
 use crate::error::Result;
@@ -354,8 +355,10 @@ fn from_fixed(hi: i128, lo: i128, e: i32) -> f64 {
     if hi.unsigned_abs() < 1 << (126 - LO_BITS) {
         return ldexp(((hi << LO_BITS) + lo) as f64, -e - LO_BITS);
     }
-    // Otherwise |total| >= 2^LO_BITS units of lo, and lo's rounding is
-    // below the result's last place.
+    // Otherwise |total| >= 2^LO_BITS units of lo: `hi` is rounded to f64
+    // and the fraction added, so the result may be one unit in the last
+    // place off a correctly rounded one (a double rounding), and is still
+    // a function of the words alone.
     ldexp(hi as f64 + ldexp(lo as f64, -LO_BITS), -e)
 }
 

@@ -14,8 +14,9 @@ use ::parquet::errors::{ParquetError, Result};
 use ::parquet::file::reader::{ChunkReader, Length};
 use bytes::Bytes;
 
-/// Bytes of buffer behind each reader the decoder asks for.
-const BUFFER: usize = 64 << 10;
+/// Bytes of buffer behind each reader the decoder asks for (one per page
+/// header: the parquet crate's own reader uses 8 KiB as well).
+const BUFFER: usize = 8 << 10;
 
 /// An open Parquet file and its length when opened.
 pub(crate) struct ParquetFile {
