@@ -88,7 +88,18 @@ impl Read for Bounded {
             .len()
             .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         if want == 0 {
-            return Ok(0);
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            // Nothing in a Parquet file is read past its end: a decoder that
+            // asks is following a damaged length. The parquet crate skips
+            // unknown fields with `io::copy`, which takes an end as success,
+            // so a damaged list of 2^31 fields to skip ran for a minute; an
+            // error ends it at once.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "a read past the end of the file (a damaged length)",
+            ));
         }
         let n = self.inner.read(&mut buf[..want])?;
         self.left -= n as u64;
@@ -116,8 +127,10 @@ mod tests {
         assert!(f.get_read(11).is_err());
         let mut r = f.get_read(7).unwrap();
         let mut all = Vec::new();
-        r.read_to_end(&mut all).unwrap();
+        // Past the end is an error, not an end: see `Bounded::read`.
+        assert!(r.read_to_end(&mut all).is_err());
         assert_eq!(all, b"789");
-        assert_eq!(r.read(&mut [0; 4]).unwrap(), 0);
+        assert!(r.read(&mut [0; 4]).is_err());
+        assert_eq!(r.read(&mut []).unwrap(), 0);
     }
 }
