@@ -73,7 +73,7 @@ pub(crate) fn nearest_center_stats(
     // Diagonal statistics (Lloyd's): only the assigned center's sums move,
     // added here. Otherwise one-hot responsibilities for the scatter kernel.
     let direct = second == SecondMoment::Diag;
-    pass.run(direct, |rows, b0, p| {
+    pass.run(direct, |rows, b0, p, _| {
         rows.lp.resize(k * BLOCK, 0.0);
         kernel::log_prob(&model, &rows.block, &mut rows.lp);
         // Padding rows too (their weight is zero), so that their columns of

@@ -262,12 +262,13 @@ where
         chunk_rows,
         summary,
     };
-    pass.run(false, |rows, b0, _| {
+    pass.run(false, |rows, b0, _, r| {
         // The rows and their weights as the E-step loads them; the
         // responsibilities are given instead of computed.
         let n = rows.block.rows;
-        let mut r = vec![0.0; n * kk];
-        resp(b0, b0 + n, &mut r);
+        r.clear();
+        r.resize(n * kk, 0.0);
+        resp(b0, b0 + n, r);
         rows.lp.clear();
         rows.lp.resize(kk * BLOCK, 0.0);
         for (i, row) in r.chunks_exact(kk).enumerate() {
@@ -291,13 +292,14 @@ pub(crate) struct StatsPass<'a> {
 
 impl StatsPass<'_> {
     /// Loads every block of rows (with the policy's weights) and calls
-    /// `block(rows, first_row, stats)`: with `direct`, it adds the block's
+    /// `block(rows, first_row, stats, scratch)` (`scratch` is the worker's,
+    /// kept between blocks): with `direct`, it adds the block's
     /// statistics to the chunk's `stats` itself; otherwise it leaves the
     /// weighted responsibilities in `rows.lp` (`K x BLOCK`) for the scatter
     /// kernel. `None` if the exact sums overflowed.
     pub fn run<F>(&self, direct: bool, block: F) -> Option<SufficientStats>
     where
-        F: Fn(&mut EStep, usize, &mut SufficientStats) + Sync + Send,
+        F: Fn(&mut EStep, usize, &mut SufficientStats, &mut Vec<f64>) + Sync + Send,
     {
         let (data, layout, policy) = (self.data, self.layout, self.policy);
         let scales = self.summary.scales(layout, self.centers);
@@ -307,6 +309,7 @@ impl StatsPass<'_> {
             partial: SufficientStats,
             rows: EStep,
             scratch: Vec<f64>,
+            block_scratch: Vec<f64>,
         }
         let acc = chunked(
             data.n_rows(),
@@ -317,6 +320,7 @@ impl StatsPass<'_> {
                 partial: SufficientStats::zeros(layout),
                 rows: EStep::default(),
                 scratch: Vec::new(),
+                block_scratch: Vec::new(),
             },
             |acc, _c, start, end| {
                 acc.lanes.reset();
@@ -328,7 +332,7 @@ impl StatsPass<'_> {
                 while b0 < end {
                     let b1 = (b0 + BLOCK).min(end);
                     acc.rows.load(data, b0, b1, policy);
-                    block(&mut acc.rows, b0, &mut acc.partial);
+                    block(&mut acc.rows, b0, &mut acc.partial, &mut acc.block_scratch);
                     if !direct {
                         kernel::accumulate(
                             self.centers,
