@@ -304,7 +304,8 @@ def initial_parameters(data: dict, cov: str, seed: int, workdir: str) -> dict:
     with open(init_json, "w") as fh:
         json.dump(model, fh)
     init_npz = os.path.join(workdir, f"init-{cov}.npz")
-    np.savez(init_npz, weights=weights, means=means, precisions=precisions)
+    np.savez(init_npz, weights=weights, means=means, precisions=precisions,
+             covariances=covariances)
     return {"json": init_json, "npz": init_npz}
 
 
@@ -313,10 +314,10 @@ def initial_parameters(data: dict, cov: str, seed: int, workdir: str) -> dict:
 
 
 def gmm_iteration(binary: str, data: dict, cov: str, init: dict, threads: int,
-                  iterations: int, workdir: str) -> dict:
+                  iterations: int, workdir: str, reg_covar: float = REG_COVAR) -> dict:
     out = tempfile.mkdtemp(prefix="gmm-run-", dir=workdir)
     cmd = [binary, "fit", "--input", data["parquet"], "--columns", ",".join(columns(data["d"])),
-           "-k", str(data["k"]), "--covariance", cov, "--reg-covar", str(REG_COVAR),
+           "-k", str(data["k"]), "--covariance", cov, "--reg-covar", repr(reg_covar),
            "--init-model", init["json"], "--tol", "0", "--max-iter", str(iterations),
            "--n-init", "1", "--threads", str(threads), "--out", out, "--no-plots", "--quiet"]
     try:
@@ -338,9 +339,10 @@ def gmm_iteration(binary: str, data: dict, cov: str, init: dict, threads: int,
 
 
 def sklearn_iteration(data: dict, cov: str, init: dict, threads: int, iterations: int,
-                      workdir: str) -> dict:
+                      workdir: str, reg_covar: float = REG_COVAR) -> dict:
     spec = {"kind": "iteration", "npy": data["npy"], "init": init["npz"], "k": data["k"],
-            "covariance": cov, "threads": threads, "iterations": iterations}
+            "covariance": cov, "threads": threads, "iterations": iterations,
+            "reg_covar": reg_covar}
     m = run_worker(spec, threads, workdir)
     return dict(m.json(), wall=m.wall, peak_rss=m.peak_rss)
 
@@ -375,7 +377,7 @@ def worker(path: str) -> None:
         def fit(max_iter):
             gm = GaussianMixture(
                 n_components=spec["k"], covariance_type=spec["covariance"], tol=0.0,
-                reg_covar=REG_COVAR, max_iter=max_iter, n_init=1,
+                reg_covar=spec.get("reg_covar", REG_COVAR), max_iter=max_iter, n_init=1,
                 weights_init=init["weights"], means_init=init["means"],
                 precisions_init=init["precisions"], random_state=0)
             t = time.perf_counter()
@@ -618,6 +620,50 @@ def iteration_report(raw: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gmm_end_to_end(binary: str, data: dict, args, threads: int, tag: str,
+                   workdir: str) -> dict:
+    """One end-to-end gmm job from a generated config file, as a pipeline
+    would run it; its wall time, peak RSS, phases and result."""
+    out = os.path.join(workdir, f"gmm-e2e-{tag}")
+    config = os.path.join(workdir, f"e2e-{tag}.toml")
+    with open(config, "w") as fh:
+        fh.write(
+            f'[data]\ninput = "{data["parquet"]}"\ncolumns = ["x*"]\nid_column = "id"\n\n'
+            f'[model]\ncomponents = {args.k}\ncovariance = "{args.covariance}"\n'
+            f"reg_covar = {REG_COVAR}\n\n"
+            f'[fit]\ninit = "kmeans"\nn_init = {args.n_init}\nmax_iter = {args.max_iter}\n'
+            f"tol = {args.tol}\nseed = {args.seed}\nthreads = {threads}\n\n"
+            f'[output]\ndir = "{out}"\npredictions_format = "parquet"\nplots = false\n')
+    m = run_measured([binary, "fit", config, "--quiet"], thread_env(threads))
+    with open(os.path.join(out, "run.json")) as fh:
+        run = json.load(fh)
+    shutil.rmtree(out, ignore_errors=True)
+    ts = run["timings_seconds"]
+    best = run["restarts"][run["best_restart"]]
+    return {"wall": m.wall, "peak_rss": m.peak_rss,
+            "phases": {"load": ts["load"], "fit": ts["fit"],
+                       "predict": ts["predictions"], "write": ts["write"]},
+            "initialization": ts.get("initialization"),
+            # The last pass's, as scikit-learn's lower_bound_.
+            "mean_log_likelihood": best["final_mean_log_likelihood"],
+            "n_iter": best["n_iter"], "converged": best["converged"],
+            "total_iterations": sum(x["n_iter"] for x in run["restarts"])}
+
+
+def sklearn_end_to_end(data: dict, args, threads: int, tag: str, workdir: str) -> dict:
+    """The same job in Python: pandas/pyarrow in, NumPy, GaussianMixture,
+    pyarrow out."""
+    pred = os.path.join(workdir, f"sklearn-e2e-{tag}.parquet")
+    spec = {"kind": "end-to-end", "parquet": data["parquet"], "d": args.d,
+            "k": args.k, "covariance": args.covariance, "n_init": args.n_init,
+            "max_iter": args.max_iter, "tol": args.tol, "seed": args.seed,
+            "threads": threads, "out": pred}
+    m = run_worker(spec, threads, workdir)
+    if os.path.exists(pred):
+        os.remove(pred)
+    return dict(m.json(), wall=m.wall, peak_rss=m.peak_rss)
+
+
 def end_to_end_mode(args, binary: str, info: dict, workdir: str) -> tuple[str, dict]:
     data = dataset(args.rows, args.d, args.k, args.seed)
     threads = parse_threads(args.threads)
@@ -625,40 +671,8 @@ def end_to_end_mode(args, binary: str, info: dict, workdir: str) -> tuple[str, d
     for t in threads:
         runs = []
         for r in range(args.repeat):
-            # gmm: a config file, as a pipeline would have.
-            out = os.path.join(workdir, f"gmm-e2e-{t}-{r}")
-            config = os.path.join(workdir, f"e2e-{t}-{r}.toml")
-            with open(config, "w") as fh:
-                fh.write(
-                    f'[data]\ninput = "{data["parquet"]}"\ncolumns = ["x*"]\nid_column = "id"\n\n'
-                    f'[model]\ncomponents = {args.k}\ncovariance = "{args.covariance}"\n'
-                    f"reg_covar = {REG_COVAR}\n\n"
-                    f'[fit]\ninit = "kmeans"\nn_init = {args.n_init}\nmax_iter = {args.max_iter}\n'
-                    f"tol = {args.tol}\nseed = {args.seed}\nthreads = {t}\n\n"
-                    f'[output]\ndir = "{out}"\npredictions_format = "parquet"\nplots = false\n')
-            m = run_measured([binary, "fit", config, "--quiet"], thread_env(t))
-            with open(os.path.join(out, "run.json")) as fh:
-                run = json.load(fh)
-            ts = run["timings_seconds"]
-            best = run["restarts"][run["best_restart"]]
-            g = {"wall": m.wall, "peak_rss": m.peak_rss,
-                 "phases": {"load": ts["load"], "fit": ts["fit"],
-                            "predict": ts["predictions"], "write": ts["write"]},
-                 # The last pass's, as scikit-learn's lower_bound_.
-                 "mean_log_likelihood": best["final_mean_log_likelihood"],
-                 "n_iter": best["n_iter"], "converged": best["converged"],
-                 "total_iterations": sum(x["n_iter"] for x in run["restarts"])}
-            shutil.rmtree(out, ignore_errors=True)
-            # scikit-learn: pandas/pyarrow in, NumPy, GaussianMixture, pyarrow out.
-            pred = os.path.join(workdir, f"sklearn-e2e-{t}-{r}.parquet")
-            spec = {"kind": "end-to-end", "parquet": data["parquet"], "d": args.d,
-                    "k": args.k, "covariance": args.covariance, "n_init": args.n_init,
-                    "max_iter": args.max_iter, "tol": args.tol, "seed": args.seed,
-                    "threads": t, "out": pred}
-            m = run_worker(spec, t, workdir)
-            s = dict(m.json(), wall=m.wall, peak_rss=m.peak_rss)
-            if os.path.exists(pred):
-                os.remove(pred)
+            g = gmm_end_to_end(binary, data, args, t, f"{t}-{r}", workdir)
+            s = sklearn_end_to_end(data, args, t, f"{t}-{r}", workdir)
             runs.append({"gmm": g, "sklearn": s})
             print(f"end-to-end, {t} thread(s), run {r + 1}/{args.repeat}: gmm {g['wall']:.1f} s, "
                   f"sklearn {s['wall']:.1f} s ({s['wall'] / g['wall']:.1f}x)", file=sys.stderr)

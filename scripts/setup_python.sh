@@ -6,8 +6,9 @@
 #   .venv/bin/python scripts/make_fixtures.py
 #
 # With --bench it also installs scripts/requirements-bench.txt (pyarrow,
-# pandas, matplotlib), for scripts/make_synthetic.py, scripts/bench_load.py,
-# scripts/bench_vs_sklearn.py and scripts/roofline.py:
+# pandas, matplotlib, and oneDAL's daal4py on x86-64), for
+# scripts/make_synthetic.py, scripts/bench_load.py, scripts/bench_vs_sklearn.py,
+# scripts/bench_vs_onedal.py and scripts/roofline.py:
 #
 #   bash scripts/setup_python.sh --bench
 #   .venv/bin/python scripts/bench_load.py
@@ -21,7 +22,7 @@ requirements="$root/scripts/requirements.txt"
 for arg in "$@"; do
     case "$arg" in
         --bench) requirements="$root/scripts/requirements-bench.txt" ;;
-        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "setup_python.sh: unknown option $arg (use --bench or nothing)" >&2; exit 2 ;;
     esac
 done
