@@ -1,12 +1,12 @@
-//! The pass of k-means starts: every row to its nearest center (labeled rows
-//! to their class when the policy clamps them), and the statistics of that
-//! hard assignment. Distances come from the E-step's diagonal kernel with
-//! unit precisions (`-1/2 |x - c|^2`, four rows per SIMD register), so a
-//! Lloyd iteration costs a fraction of an EM iteration; the statistics of
-//! the assigned center only are added per row when the layout is diagonal
-//! (Lloyd's), through the scatter kernel otherwise (a start's parameters).
-//! Sums are exact across chunks, as in every pass: the same bits for any
-//! number of threads.
+//! The last pass of k-means starts: every row to its nearest center
+//! (labeled rows to their class when the policy clamps them), and the
+//! statistics of that hard assignment, from which the start's parameters
+//! come. Distances come from the E-step's diagonal kernel with unit
+//! precisions (`-1/2 |x - c|^2`, four rows per SIMD register); the
+//! statistics of the assigned center only are added per row when the layout
+//! is diagonal, through the scatter kernel otherwise. Sums are exact across
+//! chunks, as in every pass: the same bits for any number of threads.
+//! (Lloyd's iterations before it keep bounds per row: [`crate::init`].)
 
 use crate::covariance::CovarianceType;
 use crate::data::DataView;
@@ -18,7 +18,7 @@ use crate::stats::{Layout, SecondMoment, SufficientStats};
 use crate::summary::DataSummary;
 
 /// The centers as a model whose log-density is `-1/2 |x - c_k|^2`.
-fn distance_model(centers: &[f64], k: usize, d: usize) -> Prepared {
+pub(crate) fn distance_model(centers: &[f64], k: usize, d: usize) -> Prepared {
     Prepared {
         k,
         d,

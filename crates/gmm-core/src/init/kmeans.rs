@@ -2,8 +2,11 @@
 //! iterations, and parameters from the hard assignment of every row to its
 //! nearest center.
 
+use std::borrow::Cow;
+
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 use crate::chunks::chunked;
 use crate::init::context::{InitContext, STREAM_SAMPLE, STREAM_SEEDING, rng_for};
@@ -12,8 +15,27 @@ use crate::mstep::m_step;
 use crate::nearest::nearest_center_stats;
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 
-pub(super) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+/// Rows per parallel task of k-means++ seeding.
+const SEEDING_ROWS: usize = 4096;
+
+/// Squared Euclidean distance in four independent sums, which the compiler
+/// keeps in vector registers.
+pub(super) fn squared_distance(x: &[f64], c: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut xs = x.chunks_exact(4);
+    let mut cs = c.chunks_exact(4);
+    for (a, b) in (&mut xs).zip(&mut cs) {
+        for l in 0..4 {
+            let t = a[l] - b[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (a, b) in xs.remainder().iter().zip(cs.remainder()) {
+        let t = a - b;
+        s += t * t;
+    }
+    s
 }
 
 /// The nearest center and the squared distance to it.
@@ -69,12 +91,13 @@ pub(super) fn assignment_stats(
 
 /// Rows for k-means++ seeding: all rows with positive weight when there are
 /// at most `init_sample_rows` of them, else a uniform sample of row indices.
-/// `only_unlabeled` keeps rows without a class. Returns values and weights.
-pub(super) fn seeding_sample(
-    ctx: &InitContext<'_>,
+/// `only_unlabeled` keeps rows without a class. Returns values (borrowed
+/// when every row is kept) and weights.
+pub(super) fn seeding_sample<'a>(
+    ctx: &InitContext<'a>,
     restart: usize,
     only_unlabeled: bool,
-) -> (Vec<f64>, Vec<f64>) {
+) -> (Cow<'a, [f64]>, Vec<f64>) {
     let data = ctx.data;
     let n = data.n_rows();
     let m = ctx.params.init_sample_rows;
@@ -82,6 +105,12 @@ pub(super) fn seeding_sample(
         let w = ctx.policy.effective_weight(data.weight(i), data.label(i));
         (w > 0.0 && !(only_unlabeled && data.label(i).is_some())).then_some(w)
     };
+    if n <= m {
+        let w: Option<Vec<f64>> = (0..n).map(keep).collect();
+        if let Some(w) = w {
+            return (Cow::Borrowed(data.values()), w);
+        }
+    }
     let indices: Vec<usize> = if n <= m {
         (0..n).collect()
     } else {
@@ -96,7 +125,7 @@ pub(super) fn seeding_sample(
             w.push(wi);
         }
     }
-    (x, w)
+    (Cow::Owned(x), w)
 }
 
 /// `m` of the rows `0..n` (`m <= n`), uniformly, in row order: selection
@@ -181,9 +210,12 @@ pub(super) fn kmeans_plusplus(
         .collect();
     let n_trials = 2 + (k as f64).ln() as usize;
     let mut weighted: Vec<f64> = closest.iter().zip(w).map(|(c, w)| c * w).collect();
+    // The best candidate's distances so far, and the current candidate's.
+    let mut best_closest = vec![0.0; n];
+    let mut trial = vec![0.0; n];
     while centers.len() < k * d {
         let potential: f64 = weighted.iter().sum();
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        let mut best: Option<(f64, usize)> = None;
         for _ in 0..n_trials {
             let cand = if potential > 0.0 {
                 draw_weighted(rng, &weighted, potential)
@@ -192,81 +224,30 @@ pub(super) fn kmeans_plusplus(
                 draw_weighted(rng, w, total)
             };
             let cx = &x[cand * d..(cand + 1) * d];
-            let new_closest: Vec<f64> = (0..n)
-                .map(|i| closest[i].min(squared_distance(&x[i * d..(i + 1) * d], cx)))
-                .collect();
-            let pot: f64 = new_closest.iter().zip(w).map(|(c, w)| c * w).sum();
-            if best.as_ref().is_none_or(|b| pot < b.0) {
-                best = Some((pot, cand, new_closest));
+            // Each row on its own: the same values for any number of threads.
+            trial
+                .par_chunks_mut(SEEDING_ROWS)
+                .zip(closest.par_chunks(SEEDING_ROWS))
+                .zip(x.par_chunks(SEEDING_ROWS * d))
+                .for_each(|((t, c), xs)| {
+                    for ((t, &c), xi) in t.iter_mut().zip(c).zip(xs.chunks_exact(d)) {
+                        *t = c.min(squared_distance(xi, cx));
+                    }
+                });
+            let pot: f64 = trial.iter().zip(w).map(|(c, w)| c * w).sum();
+            if best.is_none_or(|b| pot < b.0) {
+                best = Some((pot, cand));
+                std::mem::swap(&mut best_closest, &mut trial);
             }
         }
-        let (_, cand, new_closest) = best.expect("at least two trials");
+        let (_, cand) = best.expect("at least two trials");
         centers.extend_from_slice(&x[cand * d..(cand + 1) * d]);
-        closest = new_closest;
-        weighted = closest.iter().zip(w).map(|(c, w)| c * w).collect();
+        std::mem::swap(&mut closest, &mut best_closest);
+        for ((v, c), w) in weighted.iter_mut().zip(&closest).zip(w) {
+            *v = c * w;
+        }
     }
     centers
-}
-
-/// Lloyd iterations from `centers` on all rows (labeled rows clamped to their
-/// class when the policy says so) until the centers move less than
-/// `1e-4` times the mean column variance, as scikit-learn's `tol`.
-pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, usize) {
-    let d = ctx.data.n_features();
-    let k = ctx.params.n_components;
-    let layout = Layout {
-        k,
-        d,
-        second: SecondMoment::Diag,
-    };
-    let mut iterations = 0;
-    for _ in 0..ctx.params.kmeans_max_iter {
-        if ctx.interrupted() {
-            break;
-        }
-        let Some(stats) = nearest_center_stats(
-            ctx.data,
-            layout,
-            &centers,
-            ctx.policy,
-            ctx.params.chunk_rows,
-            ctx.summary,
-        ) else {
-            break;
-        };
-        iterations += 1;
-        // Tolerance from the data's variance (the second moments around the
-        // centers, pooled).
-        let total_weight: f64 = stats.n.iter().sum();
-        let variance =
-            stats.s2.iter().sum::<f64>() / (total_weight * d as f64).max(f64::MIN_POSITIVE);
-        let tol = 1e-4 * variance;
-        let mut shift = 0.0;
-        let mut empty = Vec::new();
-        for c in 0..k {
-            if stats.n[c] > 0.0 {
-                for j in 0..d {
-                    let delta = stats.s1[c * d + j] / stats.n[c];
-                    centers[c * d + j] += delta;
-                    shift += delta * delta;
-                }
-            } else {
-                empty.push(c);
-            }
-        }
-        if !empty.is_empty() {
-            // Move empty clusters onto the rows farthest from their centers.
-            let far = farthest_rows(ctx, &centers, empty.len());
-            for (&c, &row) in empty.iter().zip(&far) {
-                centers[c * d..(c + 1) * d].copy_from_slice(ctx.data.row(row));
-            }
-            continue;
-        }
-        if shift <= tol {
-            break;
-        }
-    }
-    (centers, iterations)
 }
 
 /// The `m` rows (with positive weight) farthest from their nearest center;

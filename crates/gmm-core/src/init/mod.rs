@@ -4,6 +4,7 @@
 mod context;
 mod kmeans;
 mod labeled;
+pub(super) mod lloyd;
 mod random;
 pub(crate) mod rows;
 
@@ -16,8 +17,9 @@ use crate::params::{FitParams, InitMethod};
 
 pub(crate) use context::InitContext;
 use context::{STREAM_PARAMS, STREAM_ROWS, rng_for};
-use kmeans::{assignment_model, kmeans_plusplus_seeds, lloyd};
+use kmeans::{assignment_model, kmeans_plusplus_seeds};
 use labeled::{class_stats, labeled_start, random_labeled_rows};
+use lloyd::lloyd;
 use random::{distinct_random_rows, random_params, random_responsibilities};
 
 /// A restart's starting point and how it was obtained.
