@@ -125,35 +125,67 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
             }
             CovarianceType::Diag => {
                 let p = &m.precision[k * d..(k + 1) * d];
-                for v in (0..BLOCK).step_by(LANES) {
-                    let mut q = V::splat(0.0);
-                    for j in 0..d {
-                        // SAFETY: `j * BLOCK + v + 4 <= d * BLOCK`.
-                        let x = unsafe { V::loadp(xt.add(j * BLOCK + v)) };
-                        let t = x.sub(V::splat(mu[j])).mul(V::splat(p[j]));
-                        q = t.mul_add(t, q);
+                for v in (0..BLOCK).step_by(ROWS) {
+                    // SAFETY: `v + ROWS <= BLOCK`, `xt` holds `d * BLOCK` values
+                    // and `out` BLOCK values.
+                    unsafe {
+                        let q = diag_distance::<V, true>(xt.add(v), d, mu, p);
+                        for (g, q) in q.into_iter().enumerate() {
+                            half.mul_add(q, c).storep(out.add(v + g * LANES));
+                        }
                     }
-                    // SAFETY: `v + 4 <= BLOCK`.
-                    unsafe { half.mul_add(q, c).storep(out.add(v)) };
                 }
             }
             CovarianceType::Spherical => {
                 let p = m.precision[k];
                 let h = V::splat(-0.5 * p * p);
-                for v in (0..BLOCK).step_by(LANES) {
-                    let mut q = V::splat(0.0);
-                    for j in 0..d {
-                        // SAFETY: as above.
-                        let x = unsafe { V::loadp(xt.add(j * BLOCK + v)) };
-                        let t = x.sub(V::splat(mu[j]));
-                        q = t.mul_add(t, q);
+                for v in (0..BLOCK).step_by(ROWS) {
+                    // SAFETY: as above.
+                    unsafe {
+                        let q = diag_distance::<V, false>(xt.add(v), d, mu, &[]);
+                        for (g, q) in q.into_iter().enumerate() {
+                            h.mul_add(q, c).storep(out.add(v + g * LANES));
+                        }
                     }
-                    // SAFETY: `v + 4 <= BLOCK`.
-                    unsafe { h.mul_add(q, c).storep(out.add(v)) };
                 }
             }
         }
     }
+}
+
+/// Registers of rows that [`diag_distance`] keeps going at once: four
+/// independent sums hide the latency of the fused multiply-adds.
+const GROUPS: usize = 4;
+const ROWS: usize = GROUPS * LANES;
+
+/// `sum_j ((x_j - mu_j) p_j)^2` (with `SCALED`; else `sum_j (x_j - mu_j)^2`)
+/// for [`GROUPS`] registers of rows at `xt` (feature `j` at `xt + j *
+/// BLOCK`). Each row's sum runs over `j` in order, as one register at a time
+/// would: the same bits.
+///
+/// # Safety
+/// `xt + j * BLOCK .. + ROWS` must be readable for every `j < d`, and `p`
+/// must hold `d` values when `SCALED`.
+#[inline(always)]
+unsafe fn diag_distance<V: Lanes, const SCALED: bool>(
+    xt: *const f64,
+    d: usize,
+    mu: &[f64],
+    p: &[f64],
+) -> [V; GROUPS] {
+    let mut q = [V::splat(0.0); GROUPS];
+    for j in 0..d {
+        let m = V::splat(mu[j]);
+        let pj = if SCALED { V::splat(p[j]) } else { m };
+        for (g, q) in q.iter_mut().enumerate() {
+            // SAFETY: `j * BLOCK + g * LANES + LANES <= j * BLOCK + ROWS`.
+            let x = unsafe { V::loadp(xt.add(j * BLOCK + g * LANES)) };
+            let t = x.sub(m);
+            let t = if SCALED { t.mul(pj) } else { t };
+            *q = t.mul_add(t, *q);
+        }
+    }
+    q
 }
 
 /// `||(x - mu) P||^2` for `G` registers of rows at `xt` (feature `i` at
@@ -399,39 +431,36 @@ fn accumulate_generic<V: Lanes>(
                 n = n.add(V::loadp(rk.add(v)));
             }
             n.storep(np);
-            // z = x - c_k and w = r z, with their first (and for diag, second) moments.
+            if second == SecondMoment::Diag {
+                // Four columns at a time: eight independent sums, one load
+                // of `r` for four columns.
+                let mut j0 = 0;
+                while j0 < d {
+                    match d - j0 {
+                        1 => diag_moments::<V, 1>(xt, rk, mu, j0, d, k, acc),
+                        2 => diag_moments::<V, 2>(xt, rk, mu, j0, d, k, acc),
+                        3 => diag_moments::<V, 3>(xt, rk, mu, j0, d, k, acc),
+                        _ => diag_moments::<V, 4>(xt, rk, mu, j0, d, k, acc),
+                    }
+                    j0 += 4;
+                }
+                continue;
+            }
+            // z = x - c_k and w = r z, with their first moments; z and w kept
+            // for the scatter below.
             for j in 0..d {
                 let m = V::splat(mu[j]);
                 let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES);
                 let mut t1 = V::loadp(s1p);
-                let s2p = match second {
-                    SecondMoment::Diag => acc.s2.as_mut_ptr().add((k * d + j) * LANES),
-                    _ => std::ptr::null_mut(),
-                };
-                let mut t2 = if s2p.is_null() {
-                    V::splat(0.0)
-                } else {
-                    V::loadp(s2p)
-                };
                 for v in (0..BLOCK).step_by(LANES) {
                     let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
                     let wz = V::loadp(rk.add(v)).mul(z);
                     t1 = t1.add(wz);
-                    if s2p.is_null() {
-                        z.storep(zs.add(j * BLOCK + v));
-                        wz.storep(ws.add(j * BLOCK + v));
-                    } else {
-                        t2 = wz.mul_add(z, t2);
-                    }
+                    z.storep(zs.add(j * BLOCK + v));
+                    wz.storep(ws.add(j * BLOCK + v));
                 }
                 t1.storep(s1p);
-                if !s2p.is_null() {
-                    t2.storep(s2p);
-                }
             }
-        }
-        if second == SecondMoment::Diag {
-            continue;
         }
         let s2 = match second {
             SecondMoment::Full => &mut acc.s2[k * d * d * LANES..(k + 1) * d * d * LANES],
@@ -466,6 +495,47 @@ fn accumulate_generic<V: Lanes>(
                 b0 += 4;
             }
             a0 += 3;
+        }
+    }
+}
+
+/// For columns `j0..j0 + J` of component `k`: `s1 += r z` and `s2 += r z^2`
+/// per lane, with `z = x - mu`, over the block's rows in order (each sum in
+/// the order of one column at a time: the same bits).
+///
+/// # Safety
+/// `xt` holds `d * BLOCK` values, `rk` BLOCK values, `j0 + J <= d`, and
+/// `acc` is laid out for diagonal second moments of at least `k + 1`
+/// components of `d` columns.
+#[inline(always)]
+unsafe fn diag_moments<V: Lanes, const J: usize>(
+    xt: *const f64,
+    rk: *const f64,
+    mu: &[f64],
+    j0: usize,
+    d: usize,
+    k: usize,
+    acc: &mut LaneStats,
+) {
+    // SAFETY (all pointer accesses): bounds as the caller promises.
+    unsafe {
+        let s1p = acc.s1.as_mut_ptr().add((k * d + j0) * LANES);
+        let s2p = acc.s2.as_mut_ptr().add((k * d + j0) * LANES);
+        let m: [V; J] = std::array::from_fn(|t| V::splat(mu[j0 + t]));
+        let mut t1: [V; J] = std::array::from_fn(|t| V::loadp(s1p.add(t * LANES)));
+        let mut t2: [V; J] = std::array::from_fn(|t| V::loadp(s2p.add(t * LANES)));
+        for v in (0..BLOCK).step_by(LANES) {
+            let r = V::loadp(rk.add(v));
+            for t in 0..J {
+                let z = V::loadp(xt.add((j0 + t) * BLOCK + v)).sub(m[t]);
+                let wz = r.mul(z);
+                t1[t] = t1[t].add(wz);
+                t2[t] = wz.mul_add(z, t2[t]);
+            }
+        }
+        for t in 0..J {
+            t1[t].storep(s1p.add(t * LANES));
+            t2[t].storep(s2p.add(t * LANES));
         }
     }
 }
