@@ -45,7 +45,6 @@ Mode `end-to-end`: a realistic job, each tool with its own default start.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
@@ -295,15 +294,8 @@ def end_to_end_mode(args, binary: str, info: dict, workdir: str) -> tuple[str, d
             run = {"gmm": base.gmm_end_to_end(binary, data, args, t, tag, workdir),
                    "sklearn": base.sklearn_end_to_end(data, args, t, tag, workdir)}
             if args.covariance in STORAGE:
-                pred = os.path.join(workdir, f"onedal-e2e-{tag}.parquet")
-                spec = {"kind": "end-to-end", "parquet": data["parquet"], "d": args.d,
-                        "k": args.k, "covariance": args.covariance, "n_init": args.n_init,
-                        "max_iter": args.max_iter, "tol": args.tol, "seed": args.seed,
-                        "threads": t, "out": pred}
-                m = run_worker(spec, t, workdir)
-                if os.path.exists(pred):
-                    os.remove(pred)
-                run["onedal"] = dict(m.json(), wall=m.wall, peak_rss=m.peak_rss)
+                run["onedal"] = base.sklearn_end_to_end(data, args, t, tag, workdir,
+                                                        runner=run_worker, prefix="onedal")
             runs.append(run)
             print(f"end-to-end, {t} thread(s), run {r + 1}/{args.repeat}: "
                   + ", ".join(f"{tool} {x['wall']:.1f} s" for tool, x in run.items()),
@@ -349,33 +341,7 @@ def main(argv=None) -> int:
     if len(argv) == 2 and argv[0] == "--worker":
         worker(argv[1])
         return 0
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", nargs="?", default="iteration", choices=["iteration", "end-to-end"])
-    p.add_argument("--rows", type=int, default=1_000_000)
-    p.add_argument("--d", "--columns", dest="d", type=int, default=16)
-    p.add_argument("--k", "--components", dest="k", type=int, default=8)
-    p.add_argument("--covariance", default="full",
-                   choices=["full", "diag", "spherical", "tied"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--grid", choices=sorted(GRIDS),
-                   help="iteration mode: several shapes (instead of --rows/--d/--k/--covariance)")
-    p.add_argument("--threads", default="1",
-                   help="thread counts, comma-separated; 'all' = every CPU (default 1)")
-    p.add_argument("--iterations", type=int, default=10,
-                   help="iteration mode: EM iterations per fit (default 10, at least 2)")
-    p.add_argument("--n-init", type=int, default=10, help="end-to-end: restarts (default 10)")
-    p.add_argument("--max-iter", type=int, default=100, help="end-to-end (default 100)")
-    p.add_argument("--tol", type=float, default=1e-3, help="end-to-end (default 1e-3)")
-    p.add_argument("--repeat", type=int, default=3, help="runs per tool (median reported)")
-    p.add_argument("--gmm", help="the gmm binary (default target/release/gmm, built if absent)")
-    p.add_argument("--build", action="store_true", help="run cargo build --release first")
-    p.add_argument("--gmm-source", metavar="TEXT",
-                   help="where the gmm binary was built from, for the report")
-    p.add_argument("--out", metavar="FILE", help="also write the markdown report to FILE")
-    p.add_argument("--json", metavar="FILE", help="write the raw results as JSON to FILE")
-    p.add_argument("--render", metavar="FILE",
-                   help="print (and --out) the report of an earlier iteration-mode --json file")
+    p = base.parser(__doc__, GRIDS)
     args = p.parse_args(argv)
     if args.render:
         with open(args.render) as fh:

@@ -650,15 +650,16 @@ def gmm_end_to_end(binary: str, data: dict, args, threads: int, tag: str,
             "total_iterations": sum(x["n_iter"] for x in run["restarts"])}
 
 
-def sklearn_end_to_end(data: dict, args, threads: int, tag: str, workdir: str) -> dict:
+def sklearn_end_to_end(data: dict, args, threads: int, tag: str, workdir: str,
+                       runner=None, prefix: str = "sklearn") -> dict:
     """The same job in Python: pandas/pyarrow in, NumPy, GaussianMixture,
-    pyarrow out."""
-    pred = os.path.join(workdir, f"sklearn-e2e-{tag}.parquet")
+    pyarrow out (or another tool's job, run by another script's `runner`)."""
+    pred = os.path.join(workdir, f"{prefix}-e2e-{tag}.parquet")
     spec = {"kind": "end-to-end", "parquet": data["parquet"], "d": args.d,
             "k": args.k, "covariance": args.covariance, "n_init": args.n_init,
             "max_iter": args.max_iter, "tol": args.tol, "seed": args.seed,
             "threads": threads, "out": pred}
-    m = run_worker(spec, threads, workdir)
+    m = (runner or run_worker)(spec, threads, workdir)
     if os.path.exists(pred):
         os.remove(pred)
     return dict(m.json(), wall=m.wall, peak_rss=m.peak_rss)
@@ -728,12 +729,9 @@ def end_to_end_mode(args, binary: str, info: dict, workdir: str) -> tuple[str, d
                                      "covariance": args.covariance, "results": results}
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 2 and argv[0] == "--worker":
-        worker(argv[1])
-        return 0
-    p = argparse.ArgumentParser(description=__doc__,
+def parser(doc: str, grids: dict) -> argparse.ArgumentParser:
+    """The command line of this script and of its siblings."""
+    p = argparse.ArgumentParser(description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", nargs="?", default="iteration", choices=["iteration", "end-to-end"])
     p.add_argument("--rows", type=int, default=1_000_000)
@@ -742,7 +740,7 @@ def main(argv=None) -> int:
     p.add_argument("--covariance", default="full",
                    choices=["full", "diag", "spherical", "tied"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--grid", choices=sorted(GRIDS),
+    p.add_argument("--grid", choices=sorted(grids),
                    help="iteration mode: several shapes (instead of --rows/--d/--k/--covariance)")
     p.add_argument("--threads", default="1",
                    help="thread counts, comma-separated; 'all' = every CPU (default 1)")
@@ -762,6 +760,15 @@ def main(argv=None) -> int:
     p.add_argument("--render", metavar="FILE",
                    help="print (and --out) the report of an earlier iteration-mode --json "
                         "file, measuring nothing")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == "--worker":
+        worker(argv[1])
+        return 0
+    p = parser(__doc__, GRIDS)
     args = p.parse_args(argv)
     if args.render:
         with open(args.render) as fh:
