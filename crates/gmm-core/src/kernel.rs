@@ -113,13 +113,27 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     CovarianceType::Full => &m.precision[k * d * d..(k + 1) * d * d],
                     _ => &m.precision[..d * d],
                 };
-                for v in (0..BLOCK).step_by(2 * LANES) {
-                    // SAFETY: `v + 8 <= BLOCK`, `xt` holds `d * BLOCK` values
-                    // and `out` BLOCK values.
-                    unsafe {
-                        let q = mahalanobis::<V, 2>(xt.add(v), d, mu, p);
-                        half.mul_add(q[0], c).storep(out.add(v));
-                        half.mul_add(q[1], c).storep(out.add(v + LANES));
+                // SAFETY (both arms): `v + G * LANES <= BLOCK`, `xt` holds
+                // `d * BLOCK` values and `out` BLOCK values.
+                if d <= 3 {
+                    // Few columns: little work per register, so four
+                    // registers of rows at once hide the latency (the
+                    // accumulators still fit the 16 registers).
+                    for v in (0..BLOCK).step_by(4 * LANES) {
+                        unsafe {
+                            let q = mahalanobis::<V, 4>(xt.add(v), d, mu, p);
+                            for (g, q) in q.into_iter().enumerate() {
+                                half.mul_add(q, c).storep(out.add(v + g * LANES));
+                            }
+                        }
+                    }
+                } else {
+                    for v in (0..BLOCK).step_by(2 * LANES) {
+                        unsafe {
+                            let q = mahalanobis::<V, 2>(xt.add(v), d, mu, p);
+                            half.mul_add(q[0], c).storep(out.add(v));
+                            half.mul_add(q[1], c).storep(out.add(v + LANES));
+                        }
                     }
                 }
             }
