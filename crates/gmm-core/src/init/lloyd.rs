@@ -9,9 +9,10 @@
 //!
 //! The assignments are exactly those of plain Lloyd iterations (up to ties
 //! within rounding, where the bound keeps the current center). The centers'
-//! sums are kept exactly ([`ExactStats`]) and updated by the rows that
-//! change center, per chunk of rows; each row's decisions depend only on
-//! that row, so the result is the same bits for any number of threads.
+//! sums are updated by the rows that change center: per chunk in `f64`, then
+//! exactly across chunks ([`ExactStats`]); each row's decisions depend only
+//! on that row and chunks are fixed by `chunk_rows`, so the result is the
+//! same bits for any number of threads.
 
 use rayon::prelude::*;
 
@@ -69,7 +70,7 @@ impl Scan {
         model: &Prepared,
         origin: &[f64],
         chunk: &mut [RowState],
-        part: &mut SufficientStats,
+        part: &mut Delta,
         first: bool,
     ) {
         if self.at.is_empty() {
@@ -109,11 +110,19 @@ impl Scan {
     }
 }
 
+/// A chunk's change of the centers' sums, and of their row counts.
+struct Delta {
+    stats: SufficientStats,
+    rows: Vec<i64>,
+}
+
 /// Adds (`sign` 1) or removes (-1) a row of weight `w` to center `c`'s
 /// sums, taken around `origin` (the centers Lloyd started from, `K x d`).
-fn add_row(s: &mut SufficientStats, origin: &[f64], c: usize, x: &[f64], w: f64, sign: f64) {
+fn add_row(p: &mut Delta, origin: &[f64], c: usize, x: &[f64], w: f64, sign: f64) {
     let d = x.len();
+    let s = &mut p.stats;
     s.n[c] += sign * w;
+    p.rows[c] += sign as i64;
     let o = &origin[c * d..(c + 1) * d];
     for ((t, &v), &o) in s.s1[c * d..(c + 1) * d].iter_mut().zip(x).zip(o) {
         *t += sign * (w * (v - o));
@@ -137,8 +146,9 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
     };
     // Sums of w and w (x - origin) of each center's rows, around the
     // centers Lloyd starts from: fixed, so that a row changing center
-    // moves exactly what it added, and near the rows, so that the sums
-    // round at the scale of the clusters, not of the values.
+    // removes what it added (up to the rounding of its chunk's partial sum),
+    // and near the rows, so that the sums round at the scale of the
+    // clusters, not of the values.
     let origin = &centers.clone();
     let scales = ctx.summary.scales(layout, origin);
     let tol = 1e-4 * ctx.summary.col_var.iter().sum::<f64>() / d.max(1) as f64;
@@ -153,6 +163,11 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
         })
         .collect();
     let mut sums = ExactStats::zeros(&scales);
+    // Rows (of positive weight) per center: a center is empty when it has
+    // none, whatever rounding is left in its sums (the chunks' partial sums
+    // round before they are added exactly, so a row's removal need not
+    // cancel its addition to the last bit).
+    let mut counts = vec![0i64; k];
     // How far each center moved in the last update.
     let mut moved = vec![0.0; k];
     let mut iterations = 0;
@@ -171,7 +186,10 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
             .par_chunks_mut(chunk_rows)
             .enumerate()
             .map_init(Scan::default, |scan, (c, chunk)| {
-                let mut part = SufficientStats::zeros(layout);
+                let mut part = Delta {
+                    stats: SufficientStats::zeros(layout),
+                    rows: vec![0; k],
+                };
                 let first_row = c * chunk_rows;
                 for o in 0..chunk.len() {
                     let i = first_row + o;
@@ -208,17 +226,19 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                 }
                 scan.run(&model, origin, chunk, &mut part, first);
                 let mut exact = ExactStats::zeros(&scales);
-                exact.add(&scales, &part);
-                exact
+                exact.add(&scales, &part.stats);
+                (exact, part.rows)
             })
             .reduce(
-                || ExactStats::zeros(&scales),
-                |mut a, b| {
+                || (ExactStats::zeros(&scales), vec![0; k]),
+                |(mut a, mut ra), (b, rb)| {
                     a.merge(&b);
-                    a
+                    ra.iter_mut().zip(rb).for_each(|(x, y)| *x += y);
+                    (a, ra)
                 },
             );
-        sums.merge(&delta);
+        sums.merge(&delta.0);
+        counts.iter_mut().zip(delta.1).for_each(|(x, y)| *x += y);
         let Some(stats) = sums.totals(&scales) else {
             break;
         };
@@ -227,7 +247,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
         let mut empty = Vec::new();
         for c in 0..k {
             let mu = &mut centers[c * d..(c + 1) * d];
-            if stats.n[c] > 0.0 {
+            if counts[c] > 0 && stats.n[c] > 0.0 {
                 let mut m2 = 0.0;
                 for (j, v) in mu.iter_mut().enumerate() {
                     let new = origin[c * d + j] + stats.s1[c * d + j] / stats.n[c];
@@ -308,25 +328,26 @@ mod tests {
     /// iteration; the same stopping rule.
     fn plain_lloyd(
         x: &[f64],
-        d: usize,
+        w: &[f64],
         mut centers: Vec<f64>,
         tol: f64,
         max_iter: usize,
     ) -> (Vec<f64>, usize) {
+        let d = x.len() / w.len();
         let k = centers.len() / d;
         for it in 1..=max_iter {
             let mut n = vec![0.0; k];
             let mut s = vec![0.0; k * d];
-            for xi in x.chunks_exact(d) {
+            for (xi, &wi) in x.chunks_exact(d).zip(w) {
                 let c = (0..k)
                     .min_by(|&a, &b| {
                         squared_distance(xi, &centers[a * d..(a + 1) * d])
                             .total_cmp(&squared_distance(xi, &centers[b * d..(b + 1) * d]))
                     })
                     .unwrap();
-                n[c] += 1.0;
+                n[c] += wi;
                 for j in 0..d {
-                    s[c * d + j] += xi[j];
+                    s[c * d + j] += wi * xi[j];
                 }
             }
             let mut shift = 0.0;
@@ -346,40 +367,63 @@ mod tests {
 
     /// Hamerly's bounds skip rows, never change the result: the centers and
     /// the iteration count of plain Lloyd iterations on overlapping
-    /// clusters (where many rows change center late), for several chunk
-    /// sizes (chunks only regroup the rows).
+    /// clusters (where many rows change center late), with unit and with
+    /// uneven weights, for several chunk sizes (chunks only regroup the
+    /// rows); and the same bits on 1 and 3 threads.
     #[test]
     fn bounds_give_plain_lloyd_iterations() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
-        let (n, d, k) = (3000, 3, 6);
-        let x: Vec<f64> = (0..n * d)
-            .map(|i| (i % d) as f64 * 0.5 + (i / d % 4) as f64 + rng.random::<f64>() * 3.0)
-            .collect();
-        let data = Dataset::from_row_major(x.clone(), d).unwrap();
-        let seeds: Vec<f64> = x[..k * d].to_vec();
-        for chunk_rows in [7, 256, 4096] {
-            let params = FitParams::new(k)
-                .chunk_rows(chunk_rows)
-                .kmeans_max_iter(100);
-            let summary = DataSummary::new(data.view(), RowPolicy::Unsupervised, chunk_rows);
-            let tol = 1e-4 * summary.col_var.iter().sum::<f64>() / d as f64;
-            let ctx = InitContext {
-                data: data.view(),
-                policy: RowPolicy::Unsupervised,
-                summary: &summary,
-                params: &params,
-                interrupt: None,
-                deadline: None,
-            };
-            let (got, iters) = lloyd(&ctx, seeds.clone());
-            let (want, want_iters) = plain_lloyd(&x, d, seeds.clone(), tol, 100);
-            assert!(iters > 5, "{iters} iterations: too easy a case");
-            assert_eq!(iters, want_iters, "chunk_rows {chunk_rows}");
-            for (a, b) in got.iter().zip(&want) {
-                assert!(
-                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
-                    "{got:?}\n{want:?}"
-                );
+        for (d, weighted) in [(3, false), (5, true)] {
+            let (n, k) = (3000, 6);
+            let x: Vec<f64> = (0..n * d)
+                .map(|i| (i % d) as f64 * 0.5 + (i / d % 4) as f64 + rng.random::<f64>() * 3.0)
+                .collect();
+            let w: Vec<f64> = (0..n)
+                .map(|_| {
+                    if weighted {
+                        0.1 + rng.random::<f64>()
+                    } else {
+                        1.0
+                    }
+                })
+                .collect();
+            let mut data = Dataset::from_row_major(x.clone(), d).unwrap();
+            if weighted {
+                data = data.with_weights(w.clone()).unwrap();
+            }
+            let seeds: Vec<f64> = x[..k * d].to_vec();
+            for chunk_rows in [7, 256, 4096] {
+                let params = FitParams::new(k)
+                    .chunk_rows(chunk_rows)
+                    .kmeans_max_iter(100);
+                let summary = DataSummary::new(data.view(), RowPolicy::Unsupervised, chunk_rows);
+                let tol = 1e-4 * summary.col_var.iter().sum::<f64>() / d as f64;
+                let ctx = InitContext {
+                    data: data.view(),
+                    policy: RowPolicy::Unsupervised,
+                    summary: &summary,
+                    params: &params,
+                    interrupt: None,
+                    deadline: None,
+                };
+                let run = |threads| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap()
+                        .install(|| lloyd(&ctx, seeds.clone()))
+                };
+                let (got, iters) = run(1);
+                assert_eq!(run(3), (got.clone(), iters), "threads change the bits");
+                let (want, want_iters) = plain_lloyd(&x, &w, seeds.clone(), tol, 100);
+                assert!(iters > 5, "{iters} iterations: too easy a case");
+                assert_eq!(iters, want_iters, "d {d}, chunk_rows {chunk_rows}");
+                for (a, b) in got.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                        "{got:?}\n{want:?}"
+                    );
+                }
             }
         }
     }
