@@ -245,7 +245,8 @@ def iteration_report(raw: dict) -> str:
              f"median of {repeat} runs per tool, alternating, each run in its own process. "
              "Speed-up = the other tool's time / gmm's. Log-likelihoods are the returned "
              "models' mean log-likelihood per row (oneDAL's scored by scikit-learn); rel. diff "
-             "is the largest relative difference among the three, and must be <= 1e-6. "
+             "is the largest relative difference of gmm's and oneDAL's from scikit-learn's, "
+             "and must be <= 1e-6. "
              "oneDAL has no spherical or tied covariances.", "",
              "| rows | d | K | covariance | threads | gmm s/iter | oneDAL s/iter "
              "| scikit-learn s/iter | vs oneDAL | vs scikit-learn | gmm peak RSS "
@@ -255,7 +256,7 @@ def iteration_report(raw: dict) -> str:
     for r in raw["results"]:
         g, o = r["gmm_per_iteration"], r.get("onedal_per_iteration")
         dal = {"time": "n/a", "speedup": "n/a", "rss": "n/a", "ll": "n/a"}
-        if o:
+        if o is not None:
             dal = {"time": base.seconds(o), "speedup": f"**{o / g:.2f}x**",
                    "rss": base.mb(r["onedal_peak_rss"]),
                    "ll": f"{r['onedal_mean_log_likelihood']:.10g}"}
@@ -345,7 +346,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.render:
         with open(args.render) as fh:
-            report = iteration_report(json.load(fh))
+            raw = json.load(fh)
+        if raw.get("mode") != "iteration":
+            p.error("--render takes the --json file of an iteration-mode run")
+        report = iteration_report(raw)
     else:
         if args.iterations < 2:
             p.error("--iterations must be at least 2")
