@@ -53,7 +53,7 @@ pub fn path(dir: &Path) -> PathBuf {
 pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> String {
     let mut h = gmm_core::hash::Fingerprint::new();
     let view = data.dataset.view();
-    for v in view.values() {
+    for v in view.values().iter() {
         h.write_u64(v.to_bits());
     }
     if let Some(w) = view.weights() {

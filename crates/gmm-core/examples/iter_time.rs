@@ -15,6 +15,11 @@ fn main() {
         z + ((i % k) as f64) * (if j % 2 == 0 { 2.0 } else { -1.0 })
     });
     let data = Dataset::new(x);
+    let precision: Precision = args.get(6).map_or("f64", |s| s.as_str()).parse().unwrap();
+    let data = match precision {
+        Precision::F64 => data,
+        Precision::F32 => data.to_f32(),
+    };
     let p = FitParams::new(k)
         .covariance_type(ct)
         .tol(0.0)
@@ -38,7 +43,7 @@ fn main() {
     let (t1, _) = time(1);
     let (tn, ll) = time(1 + iters);
     println!(
-        "n={n} d={d} k={k} {ct}: {:.4} s/iter ll={ll}",
+        "n={n} d={d} k={k} {ct} {precision}: {:.4} s/iter ll={ll}",
         (tn - t1) / iters as f64
     );
 }

@@ -1,12 +1,13 @@
-//! The engine's input: a row-major `f64` matrix with optional per-row weights
-//! and optional class labels.
+//! The engine's input: a row-major matrix of `f64` or `f32` values with
+//! optional per-row weights and optional class labels.
 
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 
 use crate::collective::Partition;
 use crate::error::{GmmError, Result};
+use crate::values::{Precision, Values};
 
 /// Label code of a row without a class.
 pub const UNLABELED: u32 = u32::MAX;
@@ -15,17 +16,24 @@ pub const UNLABELED: u32 = u32::MAX;
 /// memory-mapped file, say): gmm-core needs to know nothing of where they live.
 pub type SharedSlice<T> = Arc<dyn AsRef<[T]> + Send + Sync>;
 
-/// The rows of a dataset: an owned matrix, or shared row-major values.
+/// The values of a dataset, in the type they are held in.
 #[derive(Clone)]
 enum Matrix {
-    Owned(Array2<f64>),
-    Shared {
-        values: SharedSlice<f64>,
-        n_features: usize,
-    },
+    F64(Column<f64>),
+    F32(Column<f32>),
 }
 
-/// Weights or labels: owned, or shared like [`Matrix::Shared`].
+impl Matrix {
+    fn values(&self) -> Values<'_> {
+        match self {
+            Matrix::F64(c) => Values::F64(c.as_slice()),
+            Matrix::F32(c) => Values::F32(c.as_slice()),
+        }
+    }
+}
+
+/// Values, weights or labels: owned, or shared with an owner that keeps
+/// them alive.
 #[derive(Clone)]
 enum Column<T: 'static> {
     Owned(Vec<T>),
@@ -48,6 +56,7 @@ impl<T> Column<T> {
 #[derive(Clone)]
 pub struct Dataset {
     x: Matrix,
+    n_features: usize,
     weights: Option<Column<f64>>,
     labels: Option<Column<u32>>,
     n_classes: usize,
@@ -58,6 +67,7 @@ impl std::fmt::Debug for Dataset {
         f.debug_struct("Dataset")
             .field("n_rows", &self.n_rows())
             .field("n_features", &self.n_features())
+            .field("precision", &self.precision())
             .field("shared", &self.is_shared())
             .field("weights", &self.weights.is_some())
             .field("labels", &self.labels.is_some())
@@ -80,51 +90,55 @@ impl PartialEq for Dataset {
 impl Dataset {
     /// Wraps a matrix of rows; the matrix is made row-major if it is not.
     pub fn new(x: Array2<f64>) -> Self {
-        let x = if x.is_standard_layout() {
-            x
+        let n_features = x.ncols();
+        let values = if x.is_standard_layout() {
+            x.into_raw_vec_and_offset().0
         } else {
-            x.as_standard_layout().into_owned()
+            x.iter().copied().collect()
         };
+        Dataset::with_matrix(Matrix::F64(Column::Owned(values)), n_features.max(1))
+    }
+
+    fn with_matrix(x: Matrix, n_features: usize) -> Self {
         Dataset {
-            x: Matrix::Owned(x),
+            x,
+            n_features,
             weights: None,
             labels: None,
             n_classes: 0,
         }
     }
 
-    /// A dataset over `values.len() / n_features` rows that someone else
-    /// owns (a memory-mapped file): nothing is copied.
-    pub fn from_shared(values: SharedSlice<f64>, n_features: usize) -> Result<Self> {
-        let len = (*values).as_ref().len();
+    fn checked(x: Matrix, n_features: usize) -> Result<Self> {
+        let len = x.values().len();
         if n_features == 0 || !len.is_multiple_of(n_features) {
             return Err(GmmError::InvalidParam {
                 name: "data",
                 reason: format!("{len} values cannot form rows of {n_features} columns"),
             });
         }
-        Ok(Dataset {
-            x: Matrix::Shared { values, n_features },
-            weights: None,
-            labels: None,
-            n_classes: 0,
-        })
+        Ok(Dataset::with_matrix(x, n_features))
+    }
+
+    /// A dataset over `values.len() / n_features` rows that someone else
+    /// owns (a memory-mapped file): nothing is copied.
+    pub fn from_shared(values: SharedSlice<f64>, n_features: usize) -> Result<Self> {
+        Dataset::checked(Matrix::F64(Column::Shared(values)), n_features)
+    }
+
+    /// [`Dataset::from_shared`] for values held as `f32`.
+    pub fn from_shared_f32(values: SharedSlice<f32>, n_features: usize) -> Result<Self> {
+        Dataset::checked(Matrix::F32(Column::Shared(values)), n_features)
     }
 
     /// Builds a dataset from `n * d` row-major values.
     pub fn from_row_major(values: Vec<f64>, n_features: usize) -> Result<Self> {
-        if n_features == 0 || !values.len().is_multiple_of(n_features) {
-            return Err(GmmError::InvalidParam {
-                name: "data",
-                reason: format!(
-                    "{} values cannot form rows of {n_features} columns",
-                    values.len()
-                ),
-            });
-        }
-        let n = values.len() / n_features;
-        let x = Array2::from_shape_vec((n, n_features), values).expect("shape checked");
-        Ok(Dataset::new(x))
+        Dataset::checked(Matrix::F64(Column::Owned(values)), n_features)
+    }
+
+    /// Builds a dataset from `n * d` row-major values held as `f32`.
+    pub fn from_row_major_f32(values: Vec<f32>, n_features: usize) -> Result<Self> {
+        Dataset::checked(Matrix::F32(Column::Owned(values)), n_features)
     }
 
     /// Attaches per-row weights (one per row).
@@ -173,35 +187,29 @@ impl Dataset {
     }
 
     pub fn n_rows(&self) -> usize {
-        match &self.x {
-            Matrix::Owned(x) => x.nrows(),
-            Matrix::Shared { values, n_features } => (**values).as_ref().len() / n_features,
-        }
+        self.x.values().len() / self.n_features
     }
 
     pub fn n_features(&self) -> usize {
-        match &self.x {
-            Matrix::Owned(x) => x.ncols(),
-            Matrix::Shared { n_features, .. } => *n_features,
-        }
+        self.n_features
+    }
+
+    /// The type the values are held in.
+    pub fn precision(&self) -> Precision {
+        self.x.values().precision()
     }
 
     /// Whether the values are shared ([`Dataset::from_shared`]) rather than owned.
     pub fn is_shared(&self) -> bool {
-        matches!(self.x, Matrix::Shared { .. })
+        matches!(
+            self.x,
+            Matrix::F64(Column::Shared(_)) | Matrix::F32(Column::Shared(_))
+        )
     }
 
     /// All values, row-major.
-    fn values(&self) -> &[f64] {
-        match &self.x {
-            Matrix::Owned(x) => x.as_slice().expect("row-major by construction"),
-            Matrix::Shared { values, .. } => (**values).as_ref(),
-        }
-    }
-
-    pub fn x(&self) -> ArrayView2<'_, f64> {
-        ArrayView2::from_shape((self.n_rows(), self.n_features()), self.values())
-            .expect("rows of n_features values")
+    pub fn values(&self) -> Values<'_> {
+        self.x.values()
     }
 
     pub fn weights(&self) -> Option<&[f64]> {
@@ -227,23 +235,17 @@ impl Dataset {
         }
     }
 
-    /// Takes the matrix, weights and labels apart (shared values are copied).
-    pub fn into_parts(self) -> (Array2<f64>, Option<Vec<f64>>, Option<Vec<u32>>) {
-        fn owned<T: Clone>(c: Column<T>) -> Vec<T> {
-            match c {
-                Column::Owned(v) => v,
-                Column::Shared(s) => (*s).as_ref().to_vec(),
-            }
-        }
-        let x = match self.x {
-            Matrix::Owned(x) => x,
-            Matrix::Shared { values, n_features } => {
-                let v = (*values).as_ref().to_vec();
-                let n = v.len() / n_features;
-                Array2::from_shape_vec((n, n_features), v).expect("shape checked")
-            }
+    /// The same rows held as `f32` (values rounded to the nearest), with
+    /// the same weights and labels.
+    pub fn to_f32(&self) -> Dataset {
+        let values = match self.values() {
+            Values::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            Values::F32(v) => v.to_vec(),
         };
-        (x, self.weights.map(owned), self.labels.map(owned))
+        Dataset {
+            x: Matrix::F32(Column::Owned(values)),
+            ..self.clone()
+        }
     }
 }
 
@@ -251,7 +253,7 @@ impl Dataset {
 /// live anywhere (an owned matrix, a memory-mapped file).
 #[derive(Debug, Clone, Copy)]
 pub struct DataView<'a> {
-    x: &'a [f64],
+    x: Values<'a>,
     n_features: usize,
     weights: Option<&'a [f64]>,
     labels: Option<&'a [u32]>,
@@ -263,6 +265,11 @@ pub struct DataView<'a> {
 impl<'a> DataView<'a> {
     /// A view of `x.len() / n_features` rows.
     pub fn new(x: &'a [f64], n_features: usize) -> Result<Self> {
+        DataView::of_values(Values::F64(x), n_features)
+    }
+
+    /// A view of `x.len() / n_features` rows held as `f64` or `f32`.
+    pub fn of_values(x: Values<'a>, n_features: usize) -> Result<Self> {
         if n_features == 0 || !x.len().is_multiple_of(n_features) {
             return Err(GmmError::InvalidParam {
                 name: "data",
@@ -343,18 +350,24 @@ impl<'a> DataView<'a> {
         self.n_features
     }
 
+    /// The type the values are held in.
+    pub fn precision(&self) -> Precision {
+        self.x.precision()
+    }
+
     /// All values, row-major.
-    pub fn values(&self) -> &'a [f64] {
+    pub fn values(&self) -> Values<'a> {
         self.x
     }
 
-    pub fn row(&self, i: usize) -> &'a [f64] {
-        &self.x[i * self.n_features..(i + 1) * self.n_features]
+    /// Row `i`; [`Values::as_f64`] reads it as `f64`.
+    pub fn row(&self, i: usize) -> Values<'a> {
+        self.x.slice(i * self.n_features, (i + 1) * self.n_features)
     }
 
-    /// Rows `start..end` as one row-major slice.
-    pub fn rows(&self, start: usize, end: usize) -> &'a [f64] {
-        &self.x[start * self.n_features..end * self.n_features]
+    /// Rows `start..end`, row-major.
+    pub fn rows(&self, start: usize, end: usize) -> Values<'a> {
+        self.x.slice(start * self.n_features, end * self.n_features)
     }
 
     pub fn weights(&self) -> Option<&'a [f64]> {
@@ -428,11 +441,11 @@ impl<'a> DataView<'a> {
                 });
             }
         }
-        if let Some(pos) = self.x.iter().position(|v| !v.is_finite()) {
+        if let Some(pos) = self.x.first_non_finite() {
             return Err(GmmError::NonFinite {
                 row: pos / self.n_features + self.row_offset(),
                 column: pos % self.n_features,
-                value: self.x[pos],
+                value: self.x.get(pos),
             });
         }
         Ok(())
@@ -452,7 +465,7 @@ mod shared_tests {
             .unwrap()
             .with_labels(vec![0, UNLABELED, 1], 2)
             .unwrap();
-        let shared = Dataset::from_shared(Arc::new(values), 2)
+        let shared = Dataset::from_shared(Arc::new(values.clone()), 2)
             .unwrap()
             .with_shared_weights(Arc::new(vec![1.0, 0.5, 2.0]))
             .unwrap()
@@ -460,10 +473,18 @@ mod shared_tests {
             .unwrap();
         assert!(shared.is_shared() && !owned.is_shared());
         assert_eq!(shared, owned);
-        assert_eq!(shared.x(), owned.x());
         assert_eq!(shared.view().values(), owned.view().values());
         assert_eq!(shared.view().label(2), Some(1));
-        assert_eq!(shared.clone().into_parts(), owned.into_parts());
+        let narrow = owned.to_f32();
+        assert_eq!(narrow.precision(), Precision::F32);
+        assert_eq!(narrow.view().values().to_vec(), values);
+        assert_eq!(narrow.weights(), owned.weights());
+        assert_eq!(narrow.view().row(1).to_vec(), vec![3.0, 4.0]);
+        assert!(
+            narrow != owned,
+            "the same values held as f32 are another dataset"
+        );
+        assert!(Dataset::from_row_major_f32(vec![1.0; 5], 2).is_err());
         assert!(Dataset::from_shared(Arc::new(vec![1.0; 5]), 2).is_err());
         let short = Dataset::from_shared(Arc::new(vec![1.0; 4]), 2).unwrap();
         assert!(short.with_shared_weights(Arc::new(vec![1.0])).is_err());

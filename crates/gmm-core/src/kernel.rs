@@ -18,6 +18,7 @@ use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
 use crate::simd::{Lanes, Level, Scalar4, level};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
+use crate::values::Values;
 
 /// Rows per SIMD register.
 pub(crate) const LANES: usize = 4;
@@ -45,23 +46,32 @@ pub(crate) struct Block {
 
 impl Block {
     /// Loads the row-major `rows x d` values of `x` (at most [`BLOCK`] rows).
-    pub fn load(&mut self, x: &[f64], d: usize) {
+    pub fn load(&mut self, x: Values<'_>, d: usize) {
         let rows = x.len() / d;
         assert!(rows <= BLOCK);
         self.rows = rows;
         self.d = d;
         self.xt.resize(d * BLOCK, 0.0);
-        // Rows in order, so that the data streams in from memory.
-        for (i, xi) in x.chunks_exact(d).enumerate() {
-            for (j, &v) in xi.iter().enumerate() {
-                self.xt[j * BLOCK + i] = v;
-            }
+        match x {
+            Values::F64(x) => transpose(x, d, &mut self.xt),
+            Values::F32(x) => transpose(x, d, &mut self.xt),
         }
         if rows < BLOCK {
             for col in self.xt.chunks_exact_mut(BLOCK) {
                 let first = if rows > 0 { col[0] } else { 0.0 };
                 col[rows..].fill(first);
             }
+        }
+    }
+}
+
+/// Rows of `x` into the columns of `xt` (`BLOCK` apart), as `f64`; rows in
+/// order, so that the data streams in from memory.
+#[inline(always)]
+fn transpose<T: Copy + Into<f64>>(x: &[T], d: usize, xt: &mut [f64]) {
+    for (i, xi) in x.chunks_exact(d).enumerate() {
+        for (j, &v) in xi.iter().enumerate() {
+            xt[j * BLOCK + i] = v.into();
         }
     }
 }
@@ -644,7 +654,7 @@ mod tests {
 
     fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
         let mut b = Block::default();
-        b.load(x, 5);
+        b.load(Values::F64(x), 5);
         let mut lp = vec![0.0; m.k * BLOCK];
         log_prob_generic::<V>(m, &b, &mut lp);
         let lp0 = lp.clone();
@@ -702,7 +712,7 @@ mod tests {
             let (_, _, got) = run::<Scalar4>(&m, &x);
             // Direct: responsibilities from the reference log-sum-exp.
             let mut b = Block::default();
-            b.load(&x, 5);
+            b.load(Values::F64(&x), 5);
             let mut lp = vec![0.0; m.k * BLOCK];
             log_prob_generic::<Scalar4>(&m, &b, &mut lp);
             let second = SecondMoment::for_covariance(t);
@@ -774,7 +784,7 @@ mod tests {
             let prep = Prepared::new(&model);
             let x: Vec<f64> = rows.iter().flatten().copied().collect();
             let mut block = Block::default();
-            block.load(&x, 3);
+            block.load(Values::F64(&x), 3);
             let mut lp = vec![0.0; 2 * BLOCK];
             log_prob(&prep, &block, &mut lp);
             for (i, xi) in rows.iter().enumerate() {

@@ -59,6 +59,7 @@ mod simd;
 mod state;
 mod stats;
 mod summary;
+mod values;
 pub mod wire;
 
 pub use chunks::DEFAULT_CHUNK_ROWS;
@@ -76,3 +77,4 @@ pub use predict::ScoreSums;
 pub use report::{Ending, Fit, FitReport, RestartReport};
 pub use selection::{Criterion, SelectParams};
 pub use state::{FitState, RestartSnapshot};
+pub use values::{Precision, Values, ValuesIter};

@@ -73,8 +73,9 @@ impl DataSummary {
             },
             |acc, c, start, end| {
                 let mut part = vec![0.0; 2 * d + 2];
+                let mut scratch = Vec::new();
                 for i in start..end {
-                    let row = data.row(i);
+                    let row = data.row(i).as_f64(&mut scratch);
                     for (m, v) in acc.max_abs.iter_mut().zip(row) {
                         *m = m.max(v.abs());
                     }

@@ -5,68 +5,16 @@
 
 mod common;
 
-use common::{Case, assert_close, assert_models_close, case_strategy, run_cases};
+use common::{
+    Case, assert_close, assert_identical, assert_models_close, case_strategy, fit_with, in_pool,
+    run_cases,
+};
 use gmm_core::{
     Collective, CovarianceType, Covariances, Dataset, DegeneratePolicy, Fit, FitObserver,
     FitParams, GaussianMixture, GmmError, InitMethod, LocalGroup, Partition, Racing, RestartReport,
     SemiSupervised, SemiSupervisedMode, Silent, share,
 };
 use proptest::prelude::*;
-
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
-fn fit_with(threads: usize, params: &FitParams, data: &Dataset) -> Fit {
-    let params = params.clone().check().unwrap();
-    in_pool(threads, || params.fit(data.view(), &mut Silent).unwrap())
-}
-
-/// Bit for bit: every parameter array, every restart's trace and the whole
-/// report.
-fn assert_identical(a: &Fit, b: &Fit, what: &str) {
-    assert!(
-        a.model.weights() == b.model.weights(),
-        "{what}: weights {} vs {}",
-        a.model.weights(),
-        b.model.weights()
-    );
-    assert!(
-        a.model.means() == b.model.means(),
-        "{what}: means {} vs {}",
-        a.model.means(),
-        b.model.means()
-    );
-    assert!(
-        a.model.covariances() == b.model.covariances(),
-        "{what}: covariances {:?} vs {:?}",
-        a.model.covariances(),
-        b.model.covariances()
-    );
-    assert!(
-        a.model.precisions_cholesky() == b.model.precisions_cholesky(),
-        "{what}: precision factors"
-    );
-    for (ra, rb) in a.report.restarts.iter().zip(&b.report.restarts) {
-        assert!(
-            ra.trace == rb.trace,
-            "{what}: restart {} traces\n{:?}\n{:?}",
-            ra.restart,
-            ra.trace,
-            rb.trace
-        );
-    }
-    assert!(
-        a.report == b.report,
-        "{what}: reports {:?} vs {:?}",
-        a.report,
-        b.report
-    );
-}
 
 /// Bit-identical fits for 1, 2 and 4 threads, twice with 4, with many small
 /// chunks and three restarts.

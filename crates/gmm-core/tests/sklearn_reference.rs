@@ -456,7 +456,7 @@ fn semi_supervised_init_matches_sklearn() {
         // (classes 0..k in sorted order, as the fixture's script maps them).
         let mut values: Vec<f64> = unlabeled.view().values().to_vec();
         let mut labels = vec![UNLABELED; unlabeled.n_rows()];
-        for row in labeled.view().values().chunks_exact(d + 1) {
+        for row in labeled.view().values().to_vec().chunks_exact(d + 1) {
             values.extend_from_slice(&row[..d]);
             let y = row[d];
             assert!(
@@ -648,7 +648,7 @@ fn shifted_data_match_sklearn() {
         let d = columns.len();
         let data = load(fx["dataset"].as_str().expect("dataset"), &columns);
         let moved =
-            Dataset::from_row_major(data.x().iter().map(|v| v + SHIFT).collect(), d).unwrap();
+            Dataset::from_row_major(data.values().iter().map(|v| v + SHIFT).collect(), d).unwrap();
         let start = init_model(&fx["init"], ct, k, d);
         let moved_start = GaussianMixture::new(
             start.weights().clone(),
@@ -726,7 +726,7 @@ fn scaled_columns_match_sklearn() {
         let s = flat(&fx["column_scales"]);
         let data = load(fx["dataset"].as_str().expect("dataset"), &columns);
         let scaled = Dataset::from_row_major(
-            data.x()
+            data.values()
                 .iter()
                 .enumerate()
                 .map(|(i, v)| v * s[i % d])

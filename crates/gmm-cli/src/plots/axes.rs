@@ -111,7 +111,7 @@ fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
             for i in s..e {
                 let w = data.weight(i);
                 w_sum += w;
-                for (acc, &x) in x_sum.iter_mut().zip(data.row(i)) {
+                for (acc, x) in x_sum.iter_mut().zip(data.row(i).iter()) {
                     *acc += w * x;
                 }
             }
@@ -135,7 +135,7 @@ fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
             let mut centred = vec![0.0; d];
             for i in s..e {
                 let w = data.weight(i);
-                for (c, (&x, &m)) in centred.iter_mut().zip(data.row(i).iter().zip(&mean)) {
+                for (c, (x, &m)) in centred.iter_mut().zip(data.row(i).iter().zip(&mean)) {
                     *c = x - m;
                 }
                 for a in 0..d {

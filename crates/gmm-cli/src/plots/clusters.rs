@@ -76,7 +76,7 @@ pub fn clusters_svg(
     let picked: Vec<usize> = (0..n).step_by(step).collect();
     let mut sample = Vec::with_capacity(picked.len() * d);
     for &i in &picked {
-        sample.extend_from_slice(data.row(i));
+        data.row(i).extend_into(&mut sample);
     }
     let components = model.predict(DataView::new(&sample, d)?)?;
 

@@ -21,12 +21,12 @@ pub(super) fn draw_density(
         .map(|c| model.covariances().dense(c, 1)[(0, 0)].max(0.0).sqrt())
         .collect();
     let weights = model.weights();
-    let (x0, x1) = padded_range(values.iter().copied()).unwrap_or((-1.0, 1.0));
+    let (x0, x1) = padded_range(values.iter()).unwrap_or((-1.0, 1.0));
     const BINS: usize = 50;
     let width = (x1 - x0) / BINS as f64;
     let mut counts = [0.0f64; BINS];
     let mut total = 0.0;
-    for (i, &x) in values.iter().enumerate() {
+    for (i, x) in values.iter().enumerate() {
         if !x.is_finite() {
             continue;
         }

@@ -14,6 +14,7 @@ use crate::model::GaussianMixture;
 use crate::mstep::m_step;
 use crate::nearest::nearest_center_stats;
 use crate::stats::{Layout, SecondMoment, SufficientStats};
+use crate::values::Values;
 
 /// Rows per parallel task of k-means++ seeding.
 const SEEDING_ROWS: usize = 4096;
@@ -108,7 +109,10 @@ pub(super) fn seeding_sample<'a>(
     if n <= m {
         let w: Option<Vec<f64>> = (0..n).map(keep).collect();
         if let Some(w) = w {
-            return (Cow::Borrowed(data.values()), w);
+            return match data.values() {
+                Values::F64(x) => (Cow::Borrowed(x), w),
+                x => (Cow::Owned(x.to_vec()), w),
+            };
         }
     }
     let indices: Vec<usize> = if n <= m {
@@ -121,7 +125,7 @@ pub(super) fn seeding_sample<'a>(
     let mut w = Vec::new();
     for i in indices {
         if let Some(wi) = keep(i) {
-            x.extend_from_slice(data.row(i));
+            data.row(i).extend_into(&mut x);
             w.push(wi);
         }
     }
@@ -266,9 +270,10 @@ pub(super) fn farthest_rows(ctx: &InitContext<'_>, centers: &[f64], m: usize) ->
         ctx.params.chunk_rows,
         Vec::new,
         |acc: &mut Vec<(f64, usize)>, _c, start, end| {
+            let mut row = Vec::new();
             let mut local: Vec<(f64, usize)> = (start..end)
                 .filter(|&i| policy.effective_weight(data.weight(i), data.label(i)) > 0.0)
-                .map(|i| (nearest(centers, data.row(i)).1, i))
+                .map(|i| (nearest(centers, data.row(i).as_f64(&mut row)).1, i))
                 .collect();
             local.append(acc);
             local.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));

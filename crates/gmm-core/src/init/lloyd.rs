@@ -22,6 +22,7 @@ use crate::kernel::{self, BLOCK, Block};
 use crate::nearest::distance_model;
 use crate::prepared::Prepared;
 use crate::stats::{ExactStats, Layout, SecondMoment, SufficientStats};
+use crate::values::Values;
 
 /// Relative slack on the bound tests, so that rounding in the bounds never
 /// skips a row whose nearest center changed.
@@ -77,7 +78,7 @@ impl Scan {
             return;
         }
         let (k, d) = (model.k, model.d);
-        self.block.load(&self.x, d);
+        self.block.load(Values::F64(&self.x), d);
         self.lp.resize(k * BLOCK, 0.0);
         kernel::log_prob(model, &self.block, &mut self.lp);
         for (i, &at) in self.at.iter().enumerate() {
@@ -186,6 +187,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
             .par_chunks_mut(chunk_rows)
             .enumerate()
             .map_init(Scan::default, |scan, (c, chunk)| {
+                let mut row = Vec::new();
                 let mut part = Delta {
                     stats: SufficientStats::zeros(layout),
                     rows: vec![0; k],
@@ -198,7 +200,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                     if !(w > 0.0) {
                         continue;
                     }
-                    let x = data.row(i);
+                    let x = data.row(i).as_f64(&mut row);
                     if st.held {
                         if first {
                             st.center = data.label(i).expect("held rows have a class");
@@ -265,8 +267,9 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
             let far = super::kmeans::farthest_rows(ctx, &centers, empty.len());
             for (&c, &row) in empty.iter().zip(&far) {
                 let mu = &mut centers[c * d..(c + 1) * d];
-                moved[c] = squared_distance(mu, data.row(row)).sqrt();
-                mu.copy_from_slice(data.row(row));
+                let x = data.row(row).to_vec();
+                moved[c] = squared_distance(mu, &x).sqrt();
+                mu.copy_from_slice(&x);
             }
             continue;
         }

@@ -66,7 +66,7 @@ pub(crate) fn initialize(
             let have = anchors.len() / d;
             let rows = distinct_random_rows(ctx, &mut rng_for(seed, &[r, STREAM_ROWS]), k - have);
             let mut centers = anchors.clone();
-            centers.extend(rows.iter().flat_map(|&i| ctx.data.row(i).iter().copied()));
+            centers.extend(rows.iter().flat_map(|&i| ctx.data.row(i).iter()));
             (
                 assignment_model(ctx, &centers)?,
                 "random-from-data".to_string(),
@@ -114,7 +114,7 @@ pub(crate) fn broad_start(ctx: &InitContext<'_>, restart: usize) -> GaussianMixt
     let rows = distinct_random_rows(ctx, &mut rng, k);
     let means = Array2::from_shape_fn((k, d), |(c, j)| {
         rows.get(c)
-            .map_or(ctx.summary.col_mean[j], |&r| ctx.data.row(r)[j])
+            .map_or(ctx.summary.col_mean[j], |&r| ctx.data.row(r).get(j))
     });
     let var: Vec<f64> = ctx
         .summary

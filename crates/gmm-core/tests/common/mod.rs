@@ -463,3 +463,58 @@ pub fn direct_density(m: &GaussianMixture, x: &[f64]) -> (f64, Vec<f64>) {
     let ln_p = max + sum.ln();
     (ln_p, lp.iter().map(|v| (v - ln_p).exp()).collect())
 }
+
+pub fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+pub fn fit_with(threads: usize, params: &FitParams, data: &Dataset) -> Fit {
+    let params = params.clone().check().unwrap();
+    in_pool(threads, || params.fit(data.view(), &mut Silent).unwrap())
+}
+
+/// Bit for bit: every parameter array, every restart's trace and the whole
+/// report.
+pub fn assert_identical(a: &Fit, b: &Fit, what: &str) {
+    assert!(
+        a.model.weights() == b.model.weights(),
+        "{what}: weights {} vs {}",
+        a.model.weights(),
+        b.model.weights()
+    );
+    assert!(
+        a.model.means() == b.model.means(),
+        "{what}: means {} vs {}",
+        a.model.means(),
+        b.model.means()
+    );
+    assert!(
+        a.model.covariances() == b.model.covariances(),
+        "{what}: covariances {:?} vs {:?}",
+        a.model.covariances(),
+        b.model.covariances()
+    );
+    assert!(
+        a.model.precisions_cholesky() == b.model.precisions_cholesky(),
+        "{what}: precision factors"
+    );
+    for (ra, rb) in a.report.restarts.iter().zip(&b.report.restarts) {
+        assert!(
+            ra.trace == rb.trace,
+            "{what}: restart {} traces\n{:?}\n{:?}",
+            ra.restart,
+            ra.trace,
+            rb.trace
+        );
+    }
+    assert!(
+        a.report == b.report,
+        "{what}: reports {:?} vs {:?}",
+        a.report,
+        b.report
+    );
+}
