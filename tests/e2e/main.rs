@@ -18,6 +18,7 @@ mod mpi;
 mod outliers;
 mod outofcore;
 mod plots;
+mod precision;
 mod predict;
 mod publish;
 mod reproducible;

@@ -200,6 +200,11 @@ pub struct FitArgs {
     /// run directory); a cache is reused while the input is unchanged.
     #[arg(long, value_name = "DIR", help_heading = "Data")]
     pub cache_dir: Option<String>,
+    /// Hold the rows as f64 (default) or f32: f32 halves the memory and the
+    /// out-of-core cache, each value rounded to the nearest f32 (7 digits);
+    /// statistics are still summed in f64.
+    #[arg(long, value_name = "f64|f32", help_heading = "Data")]
+    pub precision: Option<String>,
 
     /// Number of mixture components K (for `gmm select`: a range `1..10`,
     /// inclusive, or a list `2,4,8`).
@@ -308,6 +313,10 @@ pub struct PredictArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Round the rows to f32 first (as a fit with --precision f32 held them),
+    /// or use them as they are (f64, the default).
+    #[arg(long, value_name = "f64|f32")]
+    pub precision: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -330,6 +339,10 @@ pub struct ScoreArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Round the rows to f32 first (as a fit with --precision f32 held them),
+    /// or use them as they are (f64, the default).
+    #[arg(long, value_name = "f64|f32")]
+    pub precision: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

@@ -74,6 +74,24 @@ impl PartialEq for Values<'_> {
     }
 }
 
+impl<'a> From<&'a [f64]> for Values<'a> {
+    fn from(v: &'a [f64]) -> Self {
+        Values::F64(v)
+    }
+}
+
+impl<'a> From<&'a Vec<f64>> for Values<'a> {
+    fn from(v: &'a Vec<f64>) -> Self {
+        Values::F64(v)
+    }
+}
+
+impl<'a> From<&'a [f32]> for Values<'a> {
+    fn from(v: &'a [f32]) -> Self {
+        Values::F32(v)
+    }
+}
+
 impl<'a> Values<'a> {
     pub fn len(&self) -> usize {
         match self {

@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let peak = proc_status_bytes("VmHWM:");
     let bytes = (table.x.len() * std::mem::size_of::<f64>()) as f64;
     // Keep the table alive until the peak is read.
-    let checksum: f64 = table.x.iter().step_by(4099).sum();
+    let checksum: f64 = table.x.values().iter().step_by(4099).sum();
     println!(
         "{{\"tool\": \"gmm-io\", \"rows\": {}, \"columns\": {}, \"seconds\": {seconds:.6}, \"mb_per_s\": {:.1}, \"data_bytes\": {}, \"peak_rss_bytes\": {peak}, \"rss_before_bytes\": {rss_before}, \"peak_rss_ratio\": {:.4}, \"threads\": {}, \"checksum\": {checksum}}}",
         table.n_rows,

@@ -16,6 +16,7 @@ use crate::decode::{BadValues, BatchConverter, concat_arrays};
 use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::projection::{ColumnSpec, SkippedColumn, resolve};
+use crate::rows::RowValues;
 use crate::source::check_unique_names;
 use crate::table::Table;
 
@@ -40,7 +41,7 @@ where
     let proj = resolve(path, &schema, InputFormat::ArrowIpc, columns)?;
     let conv = BatchConverter::new(&schema, &proj);
     let d = proj.n_features();
-    let mut x: Vec<f64> = Vec::new();
+    let mut x = RowValues::with_capacity(proj.precision, 0);
     let mut weights = proj.weight.map(|_| Vec::new());
     let (mut labels, mut ids) = (Vec::new(), Vec::new());
     let mut problems = BadValues::new(&conv);
@@ -67,25 +68,23 @@ where
             ));
         }
         let rows = b.num_rows();
-        x.try_reserve(rows * d)
-            .map_err(|_| IoError::read(path, "not enough memory for the rows"))?;
         let mut w = weights.as_ref().map(|_| Vec::<f64>::with_capacity(rows));
-        let (l, i) = conv.convert_into(
-            path,
-            &b,
-            n,
-            &mut x.spare_capacity_mut()[..rows * d],
+        let mut convert = |ws: Option<&mut [MaybeUninit<f64>]>| match &mut x {
+            RowValues::F64(x) => append(x, rows * d, path, |xs| {
+                conv.convert_into(path, &b, n, xs, ws, &mut problems)
+            }),
+            RowValues::F32(x) => append(x, rows * d, path, |xs| {
+                conv.convert_into(path, &b, n, xs, ws, &mut problems)
+            }),
+        };
+        let (l, i) = convert(
             w.as_mut()
                 .map(|w| &mut w.spare_capacity_mut()[..rows] as &mut [MaybeUninit<f64>]),
-            &mut problems,
         )?;
-        // SAFETY: `convert_into` returned `Ok`, so it wrote every cell of
-        // the `rows * d` values and `rows` weights it was given.
-        unsafe {
-            x.set_len(x.len() + rows * d);
-            if let Some(w) = w.as_mut() {
-                w.set_len(rows);
-            }
+        // SAFETY: `convert_into` returned `Ok`, so it wrote every one of
+        // the `rows` weights it was given.
+        if let Some(w) = w.as_mut() {
+            unsafe { w.set_len(rows) };
         }
         if let (Some(all), Some(w)) = (weights.as_mut(), w) {
             all.extend(w);
@@ -131,6 +130,22 @@ where
     Ok((table, proj.skipped))
 }
 
+/// Appends `len` values to `x`, written by `fill` into the spare capacity;
+/// `fill` must write each of them when it returns `Ok`.
+fn append<T, R>(
+    x: &mut Vec<T>,
+    len: usize,
+    path: &Path,
+    fill: impl FnOnce(&mut [MaybeUninit<T>]) -> Result<R>,
+) -> Result<R> {
+    x.try_reserve(len)
+        .map_err(|_| IoError::read(path, "not enough memory for the rows"))?;
+    let r = fill(&mut x.spare_capacity_mut()[..len])?;
+    // SAFETY: `fill` returned `Ok`, so it wrote all `len` values.
+    unsafe { x.set_len(x.len() + len) };
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -168,7 +183,15 @@ mod tests {
         let (t, _) =
             read_record_batches("X", schema.clone(), [Ok(one), Ok(two)], &spec, None).unwrap();
         assert_eq!(t.n_rows, 3);
-        assert_eq!(t.x, vec![1.0, 0.5, 2.0, 1.5, 3.0, 2.5]);
+        assert_eq!(t.x, RowValues::F64(vec![1.0, 0.5, 2.0, 1.5, 3.0, 2.5]));
+        // In f32, the same values rounded.
+        let one = batch(vec![Some(0.1)], vec![0.5]);
+        let narrow = ColumnSpec {
+            precision: gmm_core::Precision::F32,
+            ..spec.clone()
+        };
+        let (t, _) = read_record_batches("X", schema.clone(), [Ok(one)], &narrow, None).unwrap();
+        assert_eq!(t.x, RowValues::F32(vec![0.1, 0.5]));
         assert_eq!(t.column_types, vec!["float64", "float32"]);
         // Unnamed features: the numeric columns; the text column is reported.
         let one = batch(vec![Some(1.0)], vec![0.5]);

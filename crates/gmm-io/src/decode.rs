@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::{CastOptions, cast, cast_with_options, concat};
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use gmm_core::Precision;
 
 use crate::column_types::is_numeric;
 use crate::error::{IoError, Result};
 use crate::projection::Projection;
+use crate::rows::{Element, RowValues};
 
 /// Rows interleaved at a time: the block of output rows stays in L1/L2
 /// while every column is written into it.
@@ -23,7 +25,7 @@ const TILE_ROWS: usize = 256;
 
 /// Decoded rows of a whole table, before they become a [`crate::Table`].
 pub(crate) struct DecodedRows {
-    pub x: Vec<f64>,
+    pub x: RowValues,
     pub n_rows: usize,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
@@ -69,9 +71,18 @@ impl Occurrences {
 /// rows; 1e150 leaves room for both.
 pub const MAX_ABS_VALUE: f64 = 1e150;
 
-/// Finite and at most [`MAX_ABS_VALUE`] in magnitude (false for NaN).
-fn in_range(v: f64) -> bool {
-    v.abs() <= MAX_ABS_VALUE
+/// Finite and at most `limit` in magnitude (false for NaN).
+fn in_range(v: f64, limit: f64) -> bool {
+    v.abs() <= limit
+}
+
+/// The largest magnitude a feature may have when it is held in
+/// `precision`: beyond `f32::MAX`, an `f32` is infinite.
+fn max_abs(precision: Precision) -> f64 {
+    match precision {
+        Precision::F64 => MAX_ABS_VALUE,
+        Precision::F32 => f64::from(f32::MAX),
+    }
 }
 
 /// Missing (null), non-finite and too large values of the feature columns,
@@ -79,6 +90,10 @@ fn in_range(v: f64) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct BadValues {
     columns: Vec<(String, Occurrences, Occurrences)>,
+    /// How large a feature may be (weights: [`MAX_ABS_VALUE`]).
+    max_abs: f64,
+    n_features: usize,
+    precision: Precision,
 }
 
 impl BadValues {
@@ -90,6 +105,9 @@ impl BadValues {
                 .chain(&conv.weight)
                 .map(|c| (c.clone(), Occurrences::default(), Occurrences::default()))
                 .collect(),
+            max_abs: max_abs(conv.precision),
+            n_features: conv.features.len(),
+            precision: conv.precision,
         }
     }
 
@@ -115,6 +133,12 @@ impl BadValues {
         values: &arrow::array::Float64Array,
         first_row: usize,
     ) {
+        // Features in the job's precision; the weight column (the last) as `f64`.
+        let limit = if j < self.n_features {
+            self.max_abs
+        } else {
+            MAX_ABS_VALUE
+        };
         let (_, nulls, bad) = &mut self.columns[j];
         let raw = values.values();
         if values.null_count() > 0 {
@@ -123,14 +147,11 @@ impl BadValues {
                 .unwrap_or(0);
             nulls.note(path, first_row + i + 1, values.null_count(), f64::NAN);
         }
-        if !raw
-            .iter()
-            .fold(true, |ok, v| ok & (v.abs() <= MAX_ABS_VALUE))
-        {
+        if !raw.iter().fold(true, |ok, v| ok & (v.abs() <= limit)) {
             let mut count = 0;
             let mut first = None;
             for (i, v) in raw.iter().enumerate() {
-                if !in_range(*v) && values.is_valid(i) {
+                if !in_range(*v, limit) && values.is_valid(i) {
                     count += 1;
                     first.get_or_insert((i, *v));
                 }
@@ -159,7 +180,15 @@ impl BadValues {
             }
             if bad.count > 0 && best.as_ref().is_none_or(|(row, _)| bad.row < *row) {
                 let row = bad.row;
-                let e = if bad.value.is_finite() {
+                let e = if bad.value.is_finite() && self.precision == Precision::F32 {
+                    IoError::TooLargeForF32 {
+                        path: bad.path,
+                        column,
+                        row,
+                        count: bad.count,
+                        value: bad.value,
+                    }
+                } else if bad.value.is_finite() {
                     IoError::TooLarge {
                         path: bad.path,
                         column,
@@ -191,6 +220,8 @@ pub(crate) struct BatchConverter {
     pub label: Option<String>,
     pub weight: Option<String>,
     pub id: Option<String>,
+    /// The type features are held in (see [`Projection::precision`]).
+    pub precision: Precision,
 }
 
 impl BatchConverter {
@@ -202,6 +233,7 @@ impl BatchConverter {
             label: proj.label.map(name),
             weight: proj.weight.map(name),
             id: proj.id.map(name),
+            precision: proj.precision,
         }
     }
 
@@ -257,12 +289,12 @@ impl BatchConverter {
     /// `problems` (the values written for them are meaningless); returns
     /// the batch's labels and ids. `first_row` is the 0-based index of the
     /// batch's first row in the table, for messages.
-    pub(crate) fn convert_into(
+    pub(crate) fn convert_into<T: Element>(
         &self,
         path: &Path,
         b: &RecordBatch,
         first_row: usize,
-        x: &mut [MaybeUninit<f64>],
+        x: &mut [MaybeUninit<T>],
         w: Option<&mut [MaybeUninit<f64>]>,
         problems: &mut BadValues,
     ) -> Result<(Option<ArrayRef>, Option<ArrayRef>)> {
@@ -331,7 +363,7 @@ impl BatchConverter {
 }
 
 /// Writes columns into row-major rows, a tile of rows at a time.
-fn interleave(cols: &[&[f64]], x: &mut [MaybeUninit<f64>], d: usize) {
+fn interleave<T: Element>(cols: &[&[f64]], x: &mut [MaybeUninit<T>], d: usize) {
     if d == 0 {
         return;
     }
@@ -341,7 +373,7 @@ fn interleave(cols: &[&[f64]], x: &mut [MaybeUninit<f64>], d: usize) {
         let tile = &mut x[start * d..end * d];
         for (j, col) in cols.iter().enumerate() {
             for (row, &v) in tile.chunks_exact_mut(d).zip(&col[start..end]) {
-                row[j].write(v);
+                row[j].write(T::from_f64(v));
             }
         }
     }

@@ -130,6 +130,17 @@ pub enum IoError {
     },
 
     #[error(
+        "{path}: column `{column}` has {count} values too large for --precision f32 (beyond 3.4e38 in magnitude), the first at data row {row} ({value:e}); use --precision f64 or rescale the column"
+    )]
+    TooLargeForF32 {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        count: usize,
+        value: f64,
+    },
+
+    #[error(
         "{path}: weight column `{column}` has an invalid weight {value} at data row {row}; weights must be finite and non-negative"
     )]
     BadWeight {

@@ -41,6 +41,7 @@ mod model_file;
 pub mod overlap;
 mod predictions;
 mod projection;
+mod rows;
 mod source;
 pub mod suggest;
 mod table;
@@ -64,5 +65,6 @@ pub use predictions::{
     prediction_schema,
 };
 pub use projection::{ColumnSpec, Projection, SkippedColumn};
+pub use rows::{RowValues, round_to};
 pub use source::TableSource;
 pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};

@@ -1,6 +1,7 @@
 //! Which columns of a table a job reads: as named ([`ColumnSpec`]), and
 //! resolved against the table's schema ([`Projection`]).
 
+use gmm_core::Precision;
 use std::path::Path;
 
 use arrow::datatypes::Schema;
@@ -18,6 +19,8 @@ pub struct ColumnSpec {
     pub label: Option<String>,
     pub weight: Option<String>,
     pub id: Option<String>,
+    /// The type feature values are held in once read.
+    pub precision: Precision,
 }
 
 /// Resolved column indices in a table's schema.
@@ -32,6 +35,9 @@ pub struct Projection {
     /// when the features were not named (they are reported, never dropped
     /// in silence).
     pub skipped: Vec<SkippedColumn>,
+    /// The type feature values are held in once read (`f64` unless the
+    /// job asks for `f32`, see [`Projection::with_precision`]).
+    pub precision: Precision,
 }
 
 /// A column that is not a feature of a job that did not name its features.
@@ -44,6 +50,12 @@ pub struct SkippedColumn {
 }
 
 impl Projection {
+    /// The same columns, read into values of `precision`.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
     /// All columns to decode, ascending.
     pub(crate) fn all_columns(&self) -> Vec<usize> {
         let mut cols: Vec<usize> = self
@@ -176,6 +188,7 @@ pub(crate) fn resolve(
         weight,
         id,
         skipped,
+        precision: columns.precision,
     })
 }
 

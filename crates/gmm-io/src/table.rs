@@ -1,4 +1,5 @@
-//! Reading a table's projected columns into row-major `f64` rows, whole
+//! Reading a table's projected columns into row-major rows (`f64`, or `f32`
+//! under a projection of that precision), whole
 //! (Parquet row groups decoded in parallel straight into their place in one
 //! buffer) or batch by batch (for streaming predictions and scores),
 //! whatever the format: each format's module yields Arrow batches, and
@@ -14,6 +15,7 @@ use crate::error::{IoError, Result};
 use crate::format::parquet::ParquetTable;
 use crate::format::{InputFormat, RawBatches, csv, ipc};
 use crate::projection::Projection;
+use crate::rows::{RowValues, round_to};
 use crate::source::TableSource;
 
 /// Rows per decoded batch when reading.
@@ -27,8 +29,8 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Arrow type of each feature column in the file, for the model file.
     pub column_types: Vec<String>,
-    /// `n_rows x columns.len()`, row-major.
-    pub x: Vec<f64>,
+    /// `n_rows x columns.len()`, row-major, in the projection's precision.
+    pub x: RowValues,
     pub n_rows: usize,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
@@ -41,6 +43,8 @@ pub struct Batch {
     /// Index of the batch's first row in the table.
     pub first_row: usize,
     pub n_rows: usize,
+    /// Row-major; under a projection of `f32` precision, values rounded to
+    /// the nearest `f32`.
     pub x: Vec<f64>,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
@@ -99,8 +103,7 @@ impl TableSource {
         let expected = self
             .known_rows()
             .map_or(0, |n| rows.end.min(n).saturating_sub(rows.start));
-        let mut x = Vec::new();
-        let _ = x.try_reserve_exact(expected.saturating_mul(d));
+        let mut x = RowValues::with_capacity(proj.precision, expected.saturating_mul(d));
         let mut n = 0;
         let mut weights = proj.weight.map(|_| {
             let mut w = Vec::new();
@@ -119,7 +122,7 @@ impl TableSource {
                 break;
             }
             let (a, e) = (rows.start.max(first) - first, rows.end.min(last) - first);
-            x.extend_from_slice(&b.x[a * d..e * d]);
+            x.extend_from_f64(&b.x[a * d..e * d]);
             n += e - a;
             if let (Some(w), Some(bw)) = (weights.as_mut(), &b.weights) {
                 w.extend_from_slice(&bw[a..e]);
@@ -145,16 +148,16 @@ impl TableSource {
     /// CSV and Arrow IPC: batch after batch, appended to one buffer.
     fn read_sequential(&self, proj: &Projection, extra_rows: usize) -> Result<DecodedRows> {
         let d = proj.n_features();
-        let mut x = Vec::new();
         let estimate = self.estimate_rows().unwrap_or(0);
-        let _ = x.try_reserve_exact(estimate.saturating_add(extra_rows).saturating_mul(d));
+        let capacity = estimate.saturating_add(extra_rows).saturating_mul(d);
+        let mut x = RowValues::with_capacity(proj.precision, capacity);
         let mut n = 0;
         let mut weights = proj.weight.map(|_| Vec::new());
         let mut labels = Vec::new();
         let mut ids = Vec::new();
         for batch in self.batches(proj, DEFAULT_BATCH_ROWS)? {
             let b = batch?;
-            x.extend_from_slice(&b.x);
+            x.extend_from_f64(&b.x);
             n += b.n_rows;
             if let (Some(w), Some(bw)) = (weights.as_mut(), b.weights) {
                 w.extend(bw);
@@ -311,6 +314,7 @@ impl Iterator for Batches<'_> {
                 w.set_len(rows);
             }
         }
+        round_to(self.conv.precision, &mut x);
         Some(Ok(Batch {
             first_row,
             n_rows: rows,

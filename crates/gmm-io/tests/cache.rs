@@ -8,8 +8,11 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Sample, write_csv, write_ipc, write_parquet, write_text};
+use gmm_core::Precision;
 use gmm_core::UNLABELED;
-use gmm_io::{CachePart, CachePlan, Classes, ColumnSpec, IoError, TableSource, label_values};
+use gmm_io::{
+    CachePart, CachePlan, Classes, ColumnSpec, IoError, RowValues, TableSource, label_values,
+};
 
 const N: usize = 1_500;
 
@@ -19,11 +22,12 @@ fn spec(label: Option<&str>, weight: Option<&str>) -> ColumnSpec {
         label: label.map(str::to_string),
         weight: weight.map(str::to_string),
         id: None,
+        ..Default::default()
     }
 }
 
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
+fn bits<'a>(v: impl Into<gmm_core::Values<'a>>) -> Vec<u64> {
+    v.into().iter().map(|x| x.to_bits()).collect()
 }
 
 /// Files in a directory, hidden ones included.
@@ -79,11 +83,7 @@ fn cache_holds_what_read_all_reads_in_every_format() {
         assert_eq!(cache.path(), plan.path());
         assert!(cache.path().starts_with(&cache_dir));
         assert_eq!((cache.n_rows(), cache.n_features()), (N, proj.n_features()));
-        assert_eq!(
-            bits((*cache.values()).as_ref()),
-            bits(&table.x),
-            "{what}: values"
-        );
+        assert_eq!(bits(cache.values()), bits(&table.x), "{what}: values");
         assert_eq!(
             bits((*cache.weights().unwrap()).as_ref()),
             bits(table.weights.as_ref().unwrap()),
@@ -105,17 +105,145 @@ fn cache_holds_what_read_all_reads_in_every_format() {
             meta.part_labeled,
             [values.iter().filter(|v| v.is_some()).count()]
         );
-        let values_before = bits((*cache.values()).as_ref());
+        let values_before = bits(cache.values());
         drop(cache);
 
         // Opened again: reused, the same bytes.
         let again = plan.open_or_build(&mut |_| panic!("rebuilt")).unwrap();
         assert!(again.reused(), "{what}");
-        assert_eq!(bits((*again.values()).as_ref()), values_before);
+        assert_eq!(bits(again.values()), values_before);
         // Only the cache file is left: no temporary files.
         assert_eq!(entries(&cache_dir).len(), 1, "{:?}", entries(&cache_dir));
         std::fs::remove_dir_all(&cache_dir).unwrap();
     }
+}
+
+/// Under `f32` precision, every format reads (whole and batch by batch)
+/// and caches the values rounded to the nearest `f32`; the cache takes half
+/// the room, lives beside the `f64` cache of the same table under its own
+/// name, and is reused.
+#[test]
+fn f32_rows_read_and_cache_as_the_rounded_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Sample::new(N, 5);
+    for path in tables(dir.path(), &sample) {
+        let what = path.display().to_string();
+        let src = TableSource::open(&path, None).unwrap();
+        let wide = src.project(&spec(None, Some("w"))).unwrap();
+        let narrow = wide.clone().with_precision(Precision::F32);
+        assert_eq!(
+            src.project(&ColumnSpec {
+                precision: Precision::F32,
+                ..spec(None, Some("w"))
+            })
+            .unwrap(),
+            narrow
+        );
+        let exact = src.read_all(&wide).unwrap();
+        let rounded: Vec<f32> = exact.x.values().iter().map(|v| v as f32).collect();
+        let table = src.read_all(&narrow).unwrap();
+        assert_eq!(table.x, RowValues::F32(rounded.clone()), "{what}: read_all");
+        assert_eq!(table.weights, exact.weights, "{what}: weights stay f64");
+        let batched: Vec<f64> = src
+            .batches(&narrow, 333)
+            .unwrap()
+            .flat_map(|b| b.unwrap().x)
+            .collect();
+        assert_eq!(bits(&batched), bits(&rounded[..]), "{what}: batches");
+        let d = narrow.n_features();
+        let rows = src.read_rows(&narrow, 100..900).unwrap();
+        assert_eq!(
+            bits(&rows.x),
+            bits(&rounded[100 * d..900 * d]),
+            "{what}: read_rows"
+        );
+
+        let cache_dir = dir.path().join("cache");
+        let plan = |proj| {
+            CachePlan::new(
+                &cache_dir,
+                vec![CachePart {
+                    source: &src,
+                    projection: proj,
+                }],
+            )
+            .unwrap()
+        };
+        let (p64, p32) = (plan(&wide), plan(&narrow));
+        assert_ne!(p64.path(), p32.path(), "{what}: one cache per precision");
+        let c64 = p64.open_or_build(&mut |_| true).unwrap();
+        let c32 = p32.open_or_build(&mut |_| true).unwrap();
+        assert_eq!(c32.precision(), Precision::F32);
+        assert_eq!(
+            bits(c32.values()),
+            bits(&rounded[..]),
+            "{what}: cached values"
+        );
+        assert_eq!(bits(c64.values()), bits(&exact.x), "{what}: the f64 cache");
+        // 4 bytes a value saved (the descriptions differ by a few bytes).
+        let saved = c64
+            .file_bytes()
+            .abs_diff(c32.file_bytes() + 4 * (N * d) as u64);
+        assert!(
+            saved < 64,
+            "{what}: {} vs {} bytes",
+            c64.file_bytes(),
+            c32.file_bytes()
+        );
+        let part = c32.dataset(10..20).unwrap();
+        assert_eq!(part.precision(), Precision::F32);
+        assert_eq!(
+            bits(part.values()),
+            bits(&rounded[10 * d..20 * d]),
+            "{what}: a share"
+        );
+        drop(c32);
+        let again = p32.open_or_build(&mut |_| panic!("rebuilt")).unwrap();
+        assert!(
+            again.reused() && again.precision() == Precision::F32,
+            "{what}"
+        );
+        std::fs::remove_dir_all(&cache_dir).unwrap();
+    }
+}
+
+/// A value beyond the largest `f32` is refused under `f32`, naming the
+/// column and row, and read under `f64`.
+#[test]
+fn values_beyond_f32_are_refused_under_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_text(dir.path(), "big.csv", "a,b\n1,2\n3,1e39\n5,-1e100\n");
+    let src = TableSource::open(&path, None).unwrap();
+    let spec = ColumnSpec {
+        features: vec!["a".into(), "b".into()],
+        precision: Precision::F32,
+        ..Default::default()
+    };
+    let proj = src.project(&spec).unwrap();
+    let err = src.read_all(&proj).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IoError::TooLargeForF32 {
+                row: 2,
+                count: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("`b`") && text.contains("--precision f64"),
+        "{text}"
+    );
+    let proj = src
+        .project(&ColumnSpec {
+            precision: Precision::F64,
+            ..spec
+        })
+        .unwrap();
+    assert_eq!(src.read_all(&proj).unwrap().n_rows, 3);
 }
 
 #[test]
@@ -148,8 +276,8 @@ fn stacked_tables_keep_their_order_and_fill_weights_and_labels() {
     let cache = plan.build(&mut |_| true).unwrap();
     let mut x = src.read_all(&proj).unwrap().x;
     let lt = lsrc.read_all(&lproj).unwrap();
-    x.extend_from_slice(&lt.x);
-    assert_eq!(bits((*cache.values()).as_ref()), bits(&x));
+    x.extend_from(&lt.x);
+    assert_eq!(bits(cache.values()), bits(&x));
     // The input has no weights: 1 for its rows, then the labeled table's.
     let mut w = vec![1.0; 1_000];
     w.extend_from_slice(lt.weights.as_ref().unwrap());
@@ -177,7 +305,7 @@ fn truncated_cache_is_refused_and_rebuilt() {
         projection: &proj,
     }];
     let plan = CachePlan::new(&dir.path().join("c"), parts).unwrap();
-    let good = bits((*plan.build(&mut |_| true).unwrap().values()).as_ref());
+    let good = bits(plan.build(&mut |_| true).unwrap().values());
     let len = std::fs::metadata(plan.path()).unwrap().len();
 
     for cut in [len - 1, len / 2, 100, 0] {
@@ -191,7 +319,7 @@ fn truncated_cache_is_refused_and_rebuilt() {
         assert!(why.contains("truncated"), "{cut} bytes: {why}");
         let rebuilt = plan.open_or_build(&mut |_| true).unwrap();
         assert!(!rebuilt.reused(), "{cut} bytes");
-        assert_eq!(bits((*rebuilt.values()).as_ref()), good);
+        assert_eq!(bits(rebuilt.values()), good);
         assert_eq!(std::fs::metadata(plan.path()).unwrap().len(), len);
     }
 
@@ -281,7 +409,7 @@ fn changed_input_or_columns_miss_the_cache() {
     assert!(!rebuilt.reused());
     assert_eq!(rebuilt.n_rows(), N / 2 - 1);
     assert_eq!(
-        bits((*rebuilt.values()).as_ref()),
+        bits(rebuilt.values()),
         bits(&src.read_all(&proj).unwrap().x)
     );
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Sample, reversed, write_csv, write_ipc, write_ipc_stream, write_parquet};
-use gmm_core::{CovarianceType, Dataset, FitParams, GaussianMixture, Silent};
+use gmm_core::{CovarianceType, FitParams, GaussianMixture, Silent};
 use gmm_io::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use gmm_io::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, UInt32Type};
 use gmm_io::{
@@ -99,6 +99,7 @@ fn spec(label: &str, id: &str) -> ColumnSpec {
         label: Some(label.into()),
         weight: Some("w".into()),
         id: Some(id.into()),
+        ..Default::default()
     }
 }
 
@@ -108,8 +109,8 @@ fn read(path: impl AsRef<Path>, spec: &ColumnSpec) -> Table {
     src.read_all(&proj).unwrap()
 }
 
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
+fn bits<'a>(v: impl Into<gmm_core::Values<'a>>) -> Vec<u64> {
+    v.into().iter().map(|x| x.to_bits()).collect()
 }
 
 fn strings(a: &ArrayRef) -> Vec<Option<String>> {
@@ -222,6 +223,7 @@ fn all_numeric_projection_leaves_out_special_columns() {
                 label: Some("label_int".into()),
                 weight: Some("w".into()),
                 id: Some("id_i64".into()),
+                ..Default::default()
             })
             .unwrap();
         let mut want = Sample::feature_names();
@@ -310,10 +312,12 @@ fn read_all_with_capacity_leaves_room() {
 }
 
 fn fit(t: &Table) -> GaussianMixture {
-    let data = Dataset::from_row_major(t.x.clone(), t.columns.len())
-        .unwrap()
-        .with_weights(t.weights.clone().unwrap())
-        .unwrap();
+    let data =
+        t.x.clone()
+            .into_dataset(t.columns.len())
+            .unwrap()
+            .with_weights(t.weights.clone().unwrap())
+            .unwrap();
     FitParams::new(2)
         .covariance_type(CovarianceType::Diag)
         .n_init(2)
@@ -585,7 +589,7 @@ fn multi_file_labels_and_ids_of_other_types_take_the_first_files_type() {
         })
         .unwrap();
     let t = src.read_all(&proj).unwrap();
-    assert_eq!(t.x, [1.0, 2.0, 3.0]);
+    assert_eq!(t.x.values().to_vec(), [1.0, 2.0, 3.0]);
     assert_eq!(t.labels.as_ref().unwrap().data_type(), &DataType::Int32);
     assert_eq!(
         label_values("y", t.labels.as_ref().unwrap()).unwrap(),
@@ -651,7 +655,7 @@ fn csv_quirks_read_as_expected() {
             ..Default::default()
         },
     );
-    assert_eq!(t.x, [1.0, 2.0, 3.0, 4.5, -1000.0, 5.0]);
+    assert_eq!(t.x.values().to_vec(), [1.0, 2.0, 3.0, 4.5, -1000.0, 5.0]);
     assert_eq!(
         strings(t.ids.as_ref().unwrap()),
         [Some("x, y".into()), Some("say \"hi\"".into()), None]
@@ -661,7 +665,10 @@ fn csv_quirks_read_as_expected() {
     let src = TableSource::open(&path, Some(b';')).unwrap();
     let proj = src.project(&ColumnSpec::default()).unwrap();
     assert_eq!(proj.feature_names, ["a", "b"]);
-    assert_eq!(src.read_all(&proj).unwrap().x, [1.5, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        src.read_all(&proj).unwrap().x.values().to_vec(),
+        [1.5, 2.0, 3.0, 4.0]
+    );
 }
 
 /// Any row range of any format reads the same rows as slicing the whole
@@ -691,7 +698,11 @@ fn row_ranges_read_the_rows_of_the_whole_table() {
             let b = b.min(N);
             let what = format!("{what} rows {a}..{b}");
             assert_eq!(t.n_rows, b - a, "{what}");
-            assert_eq!(bits(&t.x), bits(&whole.x[a * d..b * d]), "{what}: features");
+            assert_eq!(
+                bits(&t.x),
+                bits(whole.x.values().slice(a * d, b * d)),
+                "{what}: features"
+            );
             assert_eq!(
                 bits(t.weights.as_ref().unwrap()),
                 bits(&whole.weights.as_ref().unwrap()[a..b]),

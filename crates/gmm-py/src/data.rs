@@ -103,7 +103,7 @@ pub fn arrow_table<'py>(
     }
     let (t, skipped) = read.map_err(errors::io)?;
     let d = t.columns.len();
-    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), t.x)
+    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), t.x.values().to_vec())
         .expect("n_rows x d values")
         .into_pyarray(py);
     let skipped = skipped

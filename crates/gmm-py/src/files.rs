@@ -50,6 +50,7 @@ pub fn fit_files(
         delimiter: None,
         max_memory,
         cache_dir,
+        precision: gmm_core::Precision::F64,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

@@ -7,7 +7,7 @@ use gmm_io::{
 };
 
 use crate::args::PredictArgs;
-use crate::config::parse_delimiter;
+use crate::config::{parse_delimiter, parse_precision};
 use crate::error::UsageError;
 use crate::progress::{Verbosity, spinner};
 
@@ -30,7 +30,12 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .with_stop(Some(crate::interrupt::interrupt_flag()));
     check_column_types(&source, &file, &args.model)?;
     let proj = source
-        .project(&model_columns(&file, args.id_column.clone(), None))
+        .project(&model_columns(
+            &file,
+            args.id_column.clone(),
+            None,
+            args.precision.as_deref(),
+        )?)
         .map_err(|e| missing_model_columns(e, &args.model, &file))?;
     let id_field = proj
         .id
@@ -129,14 +134,23 @@ pub fn check_column_types(
 }
 
 /// The model's columns, by name, plus the special columns asked for.
-pub fn model_columns(file: &ModelFile, id: Option<String>, weight: Option<String>) -> ColumnSpec {
+pub fn model_columns(
+    file: &ModelFile,
+    id: Option<String>,
+    weight: Option<String>,
+    precision: Option<&str>,
+) -> Result<ColumnSpec, UsageError> {
     // Exact names: a column literally named like a glob must not expand.
-    ColumnSpec {
+    Ok(ColumnSpec {
         features: file.columns.iter().map(|c| glob_escape(c)).collect(),
         label: None,
         weight,
         id,
-    }
+        precision: precision
+            .map(|p| parse_precision(p, "--precision".into()))
+            .transpose()?
+            .unwrap_or_default(),
+    })
 }
 
 fn glob_escape(name: &str) -> String {

@@ -25,7 +25,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             &file,
             None,
             args.weight_column.clone(),
-        ))
+            args.precision.as_deref(),
+        )?)
         .map_err(|e| super::predict::missing_model_columns(e, &args.model, &file))?;
     let bar = spinner(
         Verbosity {

@@ -9,7 +9,7 @@ mod raw;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use gmm_core::{FitParams, SemiSupervised, SemiSupervisedMode};
+use gmm_core::{FitParams, Precision, SemiSupervised, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 use gmm_io::suggest::closest;
 
@@ -102,6 +102,11 @@ fn parse_choice<T: FromStr>(value: &str, what: String, choices: &[&str]) -> Resu
             choices.join(", ")
         ))
     })
+}
+
+/// Parses a precision, `f64` or `f32`, for the setting `what`.
+pub fn parse_precision(value: &str, what: String) -> Result<Precision, UsageError> {
+    parse_choice(value, what, &Precision::NAMES)
 }
 
 /// Parses a size: bytes (`1048576`), or a number with a unit, `K`, `M`,
@@ -241,6 +246,10 @@ impl FitSettings {
                 (None, None) => None,
             },
             cache_dir: path(&args.cache_dir, &raw.data.cache_dir).map(PathBuf::from),
+            precision: match args.precision.as_ref().or(raw.data.precision.as_ref()) {
+                Some(p) => parse_precision(p, origin("precision", "data", "precision"))?,
+                None => Precision::F64,
+            },
         };
         if let Some(c) = &args.components
             && c.trim().parse::<usize>().is_err()

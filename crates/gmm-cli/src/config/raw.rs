@@ -95,6 +95,8 @@ pub struct RawData {
     /// `"8GiB"`, `"512MB"` or a number of bytes.
     pub max_memory: Option<SizeValue>,
     pub cache_dir: Option<String>,
+    /// `"f64"` or `"f32"`.
+    pub precision: Option<String>,
 }
 
 /// A size in the config: a number of bytes, or text with a unit.

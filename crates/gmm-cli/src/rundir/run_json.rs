@@ -77,6 +77,7 @@ pub(super) fn run_json(
             "n_columns": data.columns.len(),
             "skipped_columns": data.skipped_columns,
             "weighted": data.dataset.weights().is_some(),
+            "precision": data.dataset.precision(),
             "storage": data.storage.to_json(),
             "classes": data.classes.as_ref().map(|c| c.names().to_vec()),
         },
@@ -164,6 +165,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
         "max_memory": s.data.max_memory,
         "cache_dir": s.data.cache_dir,
+        "precision": s.data.precision,
     });
     sections["output"] = json!({
         "dir": s.out,

@@ -8,6 +8,8 @@ pub(super) const HEADER_LEN: usize = 128;
 pub(super) const BYTE_ORDER_CHECK: u32 = 0x0102_0304;
 pub(super) const FLAG_WEIGHTS: u64 = 1;
 pub(super) const FLAG_LABELS: u64 = 2;
+/// The values are `f32` (4 bytes each) rather than `f64`.
+pub(super) const FLAG_F32: u64 = 4;
 
 /// The fixed-size start of a cache file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,11 @@ pub(super) fn checksum(bytes: &[u8]) -> u64 {
 }
 
 impl Header {
+    /// Bytes one value takes.
+    pub(super) fn value_bytes(&self) -> u64 {
+        if self.flags & FLAG_F32 != 0 { 4 } else { 8 }
+    }
+
     pub(super) fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[..8].copy_from_slice(MAGIC);
@@ -109,7 +116,7 @@ impl Header {
         let x_len = h
             .n_rows
             .checked_mul(h.n_features)
-            .and_then(|v| v.checked_mul(8));
+            .and_then(|v| v.checked_mul(h.value_bytes()));
         let ok = h.n_features > 0
             && h.x_offset >= HEADER_LEN as u64
             && inside(h.x_offset, x_len)
@@ -162,6 +169,20 @@ mod tests {
                 .contains("byte order")
         );
         // A region running past the end, or misaligned.
+        // f32 values take half the room: 12 rows of f32 fit in the file,
+        // 12 of f64 would not.
+        let narrow = Header {
+            n_rows: 12,
+            flags: FLAG_F32,
+            ..h
+        };
+        assert_eq!(Header::parse(&narrow.to_bytes(), 226), Ok(narrow));
+        let wide = Header { flags: 0, ..narrow };
+        assert!(
+            Header::parse(&wide.to_bytes(), 226)
+                .unwrap_err()
+                .contains("inconsistent")
+        );
         let past = Header { n_rows: 30, ..h };
         assert!(
             Header::parse(&past.to_bytes(), 226)

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use gmm_core::SharedSlice;
+use gmm_core::{Dataset, Precision, SharedSlice, Values};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +50,7 @@ use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::projection::Projection;
 use crate::source::TableSource;
-use header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
+use header::{FLAG_F32, FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
 use region::Region;
 use write::TempFiles;
 
@@ -132,12 +132,53 @@ impl DataCache {
     }
 
     /// The values, row-major, straight from the mapping.
-    pub fn values(&self) -> SharedSlice<f64> {
-        Arc::new(Region::<f64>::new(
-            &self.map,
-            self.header.x_offset,
-            self.header.n_rows * self.header.n_features,
-        ))
+    /// The type the values are held in.
+    pub fn precision(&self) -> Precision {
+        if self.header.flags & FLAG_F32 != 0 {
+            Precision::F32
+        } else {
+            Precision::F64
+        }
+    }
+
+    /// Every value, row-major.
+    pub fn values(&self) -> Values<'_> {
+        let len = (self.header.n_rows * self.header.n_features) as usize;
+        let start = self.header.x_offset as usize;
+        let bytes = &self.map[start..start + len * self.header.value_bytes() as usize];
+        // SAFETY: `Header::parse` checked that the region lies inside the
+        // file and is 8-aligned (the mapping is page-aligned); any bits
+        // are a valid float; the mapping is read-only and lives as long
+        // as `self`.
+        unsafe {
+            match self.precision() {
+                Precision::F64 => {
+                    Values::F64(std::slice::from_raw_parts(bytes.as_ptr().cast(), len))
+                }
+                Precision::F32 => {
+                    Values::F32(std::slice::from_raw_parts(bytes.as_ptr().cast(), len))
+                }
+            }
+        }
+    }
+
+    /// The values of `rows` (of all the cache's rows), as the engine's
+    /// dataset: nothing is copied.
+    pub fn dataset(&self, rows: std::ops::Range<usize>) -> gmm_core::Result<Dataset> {
+        assert!(rows.start <= rows.end && rows.end <= self.n_rows());
+        let d = self.header.n_features;
+        let offset = self.header.x_offset + rows.start as u64 * d * self.header.value_bytes();
+        let len = (rows.end - rows.start) as u64 * d;
+        match self.precision() {
+            Precision::F64 => Dataset::from_shared(
+                Arc::new(Region::<f64>::new(&self.map, offset, len)),
+                d as usize,
+            ),
+            Precision::F32 => Dataset::from_shared_f32(
+                Arc::new(Region::<f32>::new(&self.map, offset, len)),
+                d as usize,
+            ),
+        }
     }
 
     pub fn weights(&self) -> Option<SharedSlice<f64>> {
@@ -235,14 +276,19 @@ impl<'a> CachePlan<'a> {
                         .map_err(|e| IoError::read(&f.path, e))?,
                 }));
             }
-            identity.push(serde_json::json!({
+            let mut table = serde_json::json!({
                 "files": files,
                 "format": format_name(src.format),
                 "delimiter": (src.format == InputFormat::Csv).then(|| (src.delimiter as char).to_string()),
                 "features": p.projection.feature_names,
                 "label": p.projection.label.map(name),
                 "weight": p.projection.weight.map(name),
-            }));
+            });
+            // Only f32 caches say so: f64 caches keep the names they had.
+            if p.projection.precision != Precision::F64 {
+                table["precision"] = p.projection.precision.name().into();
+            }
+            identity.push(table);
             state.push(stamps);
         }
         let identity = serde_json::to_string(&identity).expect("JSON");

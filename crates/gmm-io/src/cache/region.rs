@@ -17,6 +17,7 @@ pub(super) struct Region<T> {
 /// Plain numbers that any bit pattern of their size is a valid value of.
 pub(super) trait Plain: Copy + 'static {}
 impl Plain for f64 {}
+impl Plain for f32 {}
 impl Plain for u32 {}
 
 impl<T: Plain> Region<T> {

@@ -7,9 +7,9 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use gmm_core::UNLABELED;
+use gmm_core::{Precision, UNLABELED};
 
-use super::header::{FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
+use super::header::{FLAG_F32, FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
 use super::{CacheMeta, CachePlan};
 use crate::column_types::type_name;
 use crate::error::{IoError, Result};
@@ -28,6 +28,8 @@ impl CachePlan<'_> {
         let has_labels = self.parts.iter().any(|p| p.projection.label.is_some());
         let first = self.parts[0];
         let d = first.projection.n_features();
+        let precision = first.projection.precision;
+        let mut narrow: Vec<f32> = Vec::new();
         for p in &self.parts[1..] {
             if p.projection.feature_names != first.projection.feature_names {
                 return Err(IoError::read(
@@ -65,7 +67,14 @@ impl CachePlan<'_> {
             let mut labeled = 0usize;
             for batch in src.batches(p.projection, DEFAULT_BATCH_ROWS)? {
                 let b = batch?;
-                main.write_all(f64_bytes(&b.x)).map_err(werr)?;
+                match precision {
+                    Precision::F64 => main.write_all(f64_bytes(&b.x)).map_err(werr)?,
+                    Precision::F32 => {
+                        narrow.clear();
+                        narrow.extend(b.x.iter().map(|&v| v as f32));
+                        main.write_all(f32_bytes(&narrow)).map_err(werr)?;
+                    }
+                }
                 if let Some(w) = weights.as_mut() {
                     match &b.weights {
                         Some(bw) => w.write_all(f64_bytes(bw)).map_err(werr)?,
@@ -122,7 +131,7 @@ impl CachePlan<'_> {
         }
 
         // Weights and labels after the values, each 8-aligned.
-        let x_end = (HEADER_LEN as u64) + (total as u64) * (d as u64) * 8;
+        let x_end = (HEADER_LEN as u64) + (total as u64) * (d as u64) * precision.bytes() as u64;
         let mut end = x_end;
         let pad_to_8 = |main: &mut File, end: &mut u64| -> Result<u64> {
             let pad = (8 - *end % 8) % 8;
@@ -192,7 +201,12 @@ impl CachePlan<'_> {
             n_rows: total as u64,
             n_features: d as u64,
             flags: if has_weights { FLAG_WEIGHTS } else { 0 }
-                | if has_labels { FLAG_LABELS } else { 0 },
+                | if has_labels { FLAG_LABELS } else { 0 }
+                | if precision == Precision::F32 {
+                    FLAG_F32
+                } else {
+                    0
+                },
             x_offset: HEADER_LEN as u64,
             weights_offset,
             labels_offset,
@@ -259,6 +273,11 @@ impl Drop for TempFiles {
 
 fn f64_bytes(v: &[f64]) -> &[u8] {
     // SAFETY: any initialized f64 is 8 initialized bytes; u8 needs no alignment.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+fn f32_bytes(v: &[f32]) -> &[u8] {
+    // SAFETY: as for `f64_bytes`.
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
 }
 

@@ -4,6 +4,8 @@
 //! the wrong number of fields, text that is not UTF-8).
 
 use std::fs::File;
+
+use gmm_core::Precision;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -269,6 +271,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
         label: None,
         weight: None,
         id: None,
+        precision: Precision::F64,
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())

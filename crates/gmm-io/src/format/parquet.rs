@@ -21,6 +21,8 @@ use super::{RawBatches, SourceFile, guarded, no_panic};
 use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
 use crate::error::{IoError, Result};
 use crate::projection::Projection;
+use crate::rows::Element;
+use gmm_core::Precision;
 
 /// Rows per Parquet batch when row groups are decoded in parallel: small
 /// enough that a batch's columns stay in cache while they are interleaved.
@@ -177,6 +179,17 @@ impl<'a> ParquetTable<'a> {
         proj: &Projection,
         extra_rows: usize,
     ) -> Result<DecodedRows> {
+        match proj.precision {
+            Precision::F64 => self.read_parallel_as::<f64>(proj, extra_rows),
+            Precision::F32 => self.read_parallel_as::<f32>(proj, extra_rows),
+        }
+    }
+
+    fn read_parallel_as<T: Element>(
+        &self,
+        proj: &Projection,
+        extra_rows: usize,
+    ) -> Result<DecodedRows> {
         let d = proj.n_features();
         let groups = self.row_groups();
         let n: usize = groups
@@ -195,7 +208,7 @@ impl<'a> ParquetTable<'a> {
             .checked_add(extra_rows)
             .and_then(|r| r.checked_mul(d))
             .ok_or_else(too_big)?;
-        let mut x: Vec<f64> = Vec::new();
+        let mut x: Vec<T> = Vec::new();
         x.try_reserve_exact(capacity).map_err(|_| too_big())?;
         let mut weights: Option<Vec<f64>> = match proj.weight {
             None => None,
@@ -209,7 +222,7 @@ impl<'a> ParquetTable<'a> {
         // Disjoint output slices, one per row group. They are written
         // without being zeroed first: the decode touches every page once,
         // in parallel.
-        let mut x_parts: Vec<&mut [MaybeUninit<f64>]> = Vec::with_capacity(groups.len());
+        let mut x_parts: Vec<&mut [MaybeUninit<T>]> = Vec::with_capacity(groups.len());
         let mut rest = &mut x.spare_capacity_mut()[..len];
         for g in &groups {
             let (a, b) = rest.split_at_mut(g.n_rows * d);
@@ -260,7 +273,7 @@ impl<'a> ParquetTable<'a> {
             }
         }
         Ok(DecodedRows {
-            x,
+            x: T::into_rows(x),
             n_rows: n,
             weights,
             labels: concat_arrays(self.display, labels)?,
@@ -269,12 +282,12 @@ impl<'a> ParquetTable<'a> {
     }
 
     /// Decodes one row group into its slices.
-    fn decode_row_group(
+    fn decode_row_group<T: Element>(
         &self,
         conv: &BatchConverter,
         proj: &Projection,
         group: &RowGroup,
-        xs: &mut [MaybeUninit<f64>],
+        xs: &mut [MaybeUninit<T>],
         mut ws: Option<&mut [MaybeUninit<f64>]>,
     ) -> Result<RowGroupOutput> {
         if self

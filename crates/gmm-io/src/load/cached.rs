@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gmm_core::{Collective, Dataset, SharedSlice};
+use gmm_core::{Collective, SharedSlice};
 
 use super::tables::JobTables;
 use super::{CacheUse, LoadObserver, LoadedData, RankShare, Storage, agree};
@@ -121,7 +121,6 @@ fn from_cache(
     split: Option<(&dyn Collective, usize)>,
 ) -> Result<LoadedData> {
     let meta = cache.meta().clone();
-    let d = meta.columns.len();
     let n_rows = cache.n_rows();
     let global_input_rows = meta.part_rows[0];
     // This process's rows of [input rows, labeled rows].
@@ -138,7 +137,7 @@ fn from_cache(
             column: column.to_string(),
         });
     }
-    let mut dataset = Dataset::from_shared(part(cache.values(), a * d..b * d), d)?;
+    let mut dataset = cache.dataset(a..b)?;
     if let Some(w) = cache.weights() {
         dataset = dataset.with_shared_weights(part(w, a..b))?;
     }
@@ -162,6 +161,7 @@ fn from_cache(
                 weight: None,
                 id: Some(id),
                 skipped: Vec::new(),
+                precision: tables.proj.precision,
             };
             match tables.source.known_rows() {
                 Some(_) if tables.source.format() == InputFormat::Parquet => {

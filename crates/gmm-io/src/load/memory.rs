@@ -3,18 +3,19 @@
 //! input's.
 
 use arrow::array::ArrayRef;
-use gmm_core::{Collective, Dataset, UNLABELED};
+use gmm_core::{Collective, UNLABELED};
 
 use super::tables::{JobTables, LabeledTable};
 use super::{LoadedData, RankShare};
 use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::labels::{Classes, label_values};
+use crate::rows::RowValues;
 use crate::table::Table;
 
 /// What one process read, before the classes are agreed on.
 pub(crate) struct ReadRows {
-    x: Vec<f64>,
+    x: RowValues,
     d: usize,
     weights: Option<Vec<f64>>,
     values: Vec<Option<String>>,
@@ -30,7 +31,7 @@ pub(crate) struct ReadRows {
 fn slice_table(mut t: Table, a: usize, b: usize) -> Table {
     let (a, b) = (a.min(t.n_rows), b.min(t.n_rows).max(a.min(t.n_rows)));
     let d = t.columns.len();
-    t.x = t.x[a * d..b * d].to_vec();
+    t.x = t.x.slice(a * d, b * d);
     t.weights = t.weights.map(|w| w[a..b].to_vec());
     t.labels = t.labels.map(|l| l.slice(a, b - a));
     t.ids = t.ids.map(|l| l.slice(a, b - a));
@@ -143,7 +144,7 @@ pub(crate) fn read(
         };
         let lt = slice_table(lt, la, lb);
         values.extend(lv[la..lb].iter().cloned());
-        x.extend_from_slice(&lt.x);
+        x.extend_from(&lt.x);
         match (&mut weights, &lt.weights) {
             (Some(w), Some(lw)) => w.extend_from_slice(lw),
             (Some(w), None) => w.extend(std::iter::repeat_n(1.0, lt.n_rows)),
@@ -176,7 +177,7 @@ pub(crate) fn assemble(
     rows: ReadRows,
     comm: Option<&dyn Collective>,
 ) -> Result<LoadedData> {
-    let mut dataset = Dataset::from_row_major(rows.x, rows.d)?;
+    let mut dataset = rows.x.into_dataset(rows.d)?;
     if let Some(w) = rows.weights {
         dataset = dataset.with_weights(w)?;
     }

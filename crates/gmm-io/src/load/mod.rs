@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::Field;
-use gmm_core::{Collective, DataView, Dataset, Partition};
+use gmm_core::{Collective, DataView, Dataset, Partition, Precision};
 
 use crate::cache::DataCache;
 use crate::error::{ErrorClass, IoError, Result};
@@ -73,6 +73,9 @@ pub struct DataSpec {
     /// Where out-of-core cache files live; `None`: [`DEFAULT_CACHE_DIR`] in
     /// the working directory.
     pub cache_dir: Option<PathBuf>,
+    /// The type rows are held in: `f32` halves the memory (and the
+    /// out-of-core cache), the values rounded to the nearest `f32`.
+    pub precision: Precision,
 }
 
 impl DataSpec {

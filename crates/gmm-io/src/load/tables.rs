@@ -46,6 +46,7 @@ impl JobTables {
             label: input_label.clone(),
             weight: spec.weight_column.clone(),
             id: spec.id_column.clone(),
+            precision: spec.precision,
         })?;
         let id_field = proj
             .id
@@ -67,6 +68,7 @@ impl JobTables {
                     label: Some(label.clone()),
                     weight,
                     id: None,
+                    precision: spec.precision,
                 })?;
                 Some(LabeledTable {
                     source: lsrc,
@@ -116,7 +118,7 @@ impl JobTables {
         let parts = self.cache_parts();
         let weights = parts.iter().any(|p| p.projection.weight.is_some());
         let labels = parts.iter().any(|p| p.projection.label.is_some());
-        let row = 8 * self.proj.n_features() as u64
+        let row = self.proj.precision.bytes() as u64 * self.proj.n_features() as u64
             + if weights { 8 } else { 0 }
             + if labels { 4 } else { 0 };
         Some((self.estimated_rows()? as u64).saturating_mul(row))

@@ -1,0 +1,160 @@
+//! Row-major feature values as a job holds them: `f64`, or `f32` when the
+//! job asks for that precision (half the memory; the engine reads them
+//! back as `f64`).
+
+use gmm_core::{Dataset, Precision, Values};
+
+/// A type feature values are decoded into.
+pub(crate) trait Element: Copy + Send + Sync + 'static {
+    fn from_f64(v: f64) -> Self;
+    fn into_rows(v: Vec<Self>) -> RowValues;
+}
+
+impl Element for f64 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+
+    fn into_rows(v: Vec<f64>) -> RowValues {
+        RowValues::F64(v)
+    }
+}
+
+impl Element for f32 {
+    /// The nearest `f32` (ties to even).
+    #[inline(always)]
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+
+    fn into_rows(v: Vec<f32>) -> RowValues {
+        RowValues::F32(v)
+    }
+}
+
+/// Rows of feature values, row-major, in the precision of the job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowValues {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+}
+
+impl RowValues {
+    /// No values yet; room for `capacity` of them when memory allows (a
+    /// failed reservation only means the buffer grows as it fills).
+    pub fn with_capacity(precision: Precision, capacity: usize) -> Self {
+        match precision {
+            Precision::F64 => {
+                let mut v = Vec::new();
+                let _ = v.try_reserve_exact(capacity);
+                RowValues::F64(v)
+            }
+            Precision::F32 => {
+                let mut v = Vec::new();
+                let _ = v.try_reserve_exact(capacity);
+                RowValues::F32(v)
+            }
+        }
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.values().precision()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values the buffer holds room for.
+    pub fn capacity(&self) -> usize {
+        match self {
+            RowValues::F64(v) => v.capacity(),
+            RowValues::F32(v) => v.capacity(),
+        }
+    }
+
+    /// The values, borrowed.
+    pub fn values(&self) -> Values<'_> {
+        match self {
+            RowValues::F64(v) => Values::F64(v),
+            RowValues::F32(v) => Values::F32(v),
+        }
+    }
+
+    /// Appends `f64` values, rounded to this precision.
+    pub fn extend_from_f64(&mut self, values: &[f64]) {
+        match self {
+            RowValues::F64(v) => v.extend_from_slice(values),
+            RowValues::F32(v) => v.extend(values.iter().map(|&x| f32::from_f64(x))),
+        }
+    }
+
+    /// Appends values held in this precision or a wider one.
+    pub fn extend_from(&mut self, other: &RowValues) {
+        match (self, other) {
+            (RowValues::F32(v), RowValues::F32(o)) => v.extend_from_slice(o),
+            (me, RowValues::F64(o)) => me.extend_from_f64(o),
+            (RowValues::F64(v), RowValues::F32(o)) => v.extend(o.iter().map(|&x| f64::from(x))),
+        }
+    }
+
+    /// Values `start..end`, copied.
+    pub fn slice(&self, start: usize, end: usize) -> RowValues {
+        match self {
+            RowValues::F64(v) => RowValues::F64(v[start..end].to_vec()),
+            RowValues::F32(v) => RowValues::F32(v[start..end].to_vec()),
+        }
+    }
+
+    /// The engine's dataset of these rows (`n_features` values each).
+    pub fn into_dataset(self, n_features: usize) -> gmm_core::Result<Dataset> {
+        match self {
+            RowValues::F64(v) => Dataset::from_row_major(v, n_features),
+            RowValues::F32(v) => Dataset::from_row_major_f32(v, n_features),
+        }
+    }
+}
+
+impl<'a> From<&'a RowValues> for Values<'a> {
+    fn from(v: &'a RowValues) -> Self {
+        v.values()
+    }
+}
+
+/// Rounds `f64` values to the nearest `f32` in place, when `precision` asks
+/// for it: rows read batch by batch (predictions, scores) then hold what a
+/// fit of the same precision held.
+pub fn round_to(precision: Precision, values: &mut [f64]) {
+    if precision == Precision::F32 {
+        values
+            .iter_mut()
+            .for_each(|v| *v = f64::from(f32::from_f64(*v)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_to_their_precision() {
+        let mut narrow = RowValues::with_capacity(Precision::F32, 4);
+        narrow.extend_from_f64(&[0.1, 2.0]);
+        assert_eq!(narrow, RowValues::F32(vec![0.1f32, 2.0]));
+        let mut wide = RowValues::with_capacity(Precision::F64, 0);
+        wide.extend_from(&narrow);
+        assert_eq!(wide.values().to_vec(), vec![f64::from(0.1f32), 2.0]);
+        narrow.extend_from(&RowValues::F64(vec![0.3]));
+        assert_eq!(narrow.slice(2, 3), RowValues::F32(vec![0.3f32]));
+        let mut v = [0.1, 1e300];
+        round_to(Precision::F32, &mut v);
+        assert_eq!(v, [f64::from(0.1f32), f64::INFINITY]);
+        let d = narrow.into_dataset(1).unwrap();
+        assert_eq!(d.precision(), Precision::F32);
+    }
+}
