@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow::record_batch::RecordBatchReader;
-use gmm_core::DataView;
+use gmm_core::{DataView, Values};
 use gmm_io::ColumnSpec;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -14,18 +14,38 @@ use pyo3::types::PyCapsule;
 
 use crate::errors;
 
-/// The rows of a C-contiguous `float64` array, read in place (no copy),
-/// with contiguous weights and label codes in `0..n_classes` (or
+/// Rows as NumPy holds them: a `float64` or a `float32` array. The engine
+/// reads `float32` values as `float64` (exactly), so a `float32` array
+/// fits as the `float64` array of its values, in half the memory.
+#[derive(FromPyObject)]
+pub enum Matrix<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+impl Matrix<'_> {
+    pub fn ncols(&self) -> usize {
+        match self {
+            Matrix::F64(a) => a.as_array().ncols(),
+            Matrix::F32(a) => a.as_array().ncols(),
+        }
+    }
+}
+
+/// The rows of a C-contiguous `float64` or `float32` array, read in place
+/// (no copy), with contiguous weights and label codes in `0..n_classes` (or
 /// `UNLABELED`).
 pub fn rows<'a>(
-    x: &'a PyReadonlyArray2<'_, f64>,
+    x: &'a Matrix<'_>,
     weights: Option<&'a PyReadonlyArray1<'_, f64>>,
     labels: Option<(&'a PyReadonlyArray1<'_, u32>, usize)>,
 ) -> PyResult<DataView<'a>> {
     let contiguous = |what: &str| errors::value(format!("{what} must be a contiguous array"));
-    let d = x.as_array().ncols();
-    let values = x.as_slice().map_err(|_| contiguous("X"))?;
-    let mut view = DataView::new(values, d).map_err(errors::engine)?;
+    let values = match x {
+        Matrix::F64(a) => Values::F64(a.as_slice().map_err(|_| contiguous("X"))?),
+        Matrix::F32(a) => Values::F32(a.as_slice().map_err(|_| contiguous("X"))?),
+    };
+    let mut view = DataView::of_values(values, x.ncols()).map_err(errors::engine)?;
     if let Some(w) = weights {
         let w = w.as_slice().map_err(|_| contiguous("sample_weight"))?;
         if w.len() != view.n_rows() {

@@ -18,8 +18,8 @@ use crate::work::detached;
 #[pyfunction]
 #[pyo3(signature = (
     input, params_json, *, columns=None, label_column=None, weight_column=None,
-    labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, init_model=None,
-    init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
+    labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, precision="f64",
+    init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_files(
@@ -33,6 +33,7 @@ pub fn fit_files(
     ignore_labels: bool,
     max_memory: Option<u64>,
     cache_dir: Option<std::path::PathBuf>,
+    precision: &str,
     init_model: Option<PyRef<'_, Model>>,
     init_lower_bound: Option<f64>,
     n_threads: Option<usize>,
@@ -40,6 +41,11 @@ pub fn fit_files(
     verbose_interval: usize,
 ) -> PyResult<(Model, String)> {
     let params = params(params_json, init_model.as_deref(), init_lower_bound)?;
+    let precision = precision.parse::<gmm_core::Precision>().map_err(|_| {
+        errors::value(format!(
+            "precision must be \"f64\" or \"f32\", not {precision:?}"
+        ))
+    })?;
     let spec = DataSpec {
         input: input.clone(),
         columns: columns.unwrap_or_default(),
@@ -50,7 +56,7 @@ pub fn fit_files(
         delimiter: None,
         max_memory,
         cache_dir,
-        precision: gmm_core::Precision::F64,
+        precision,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

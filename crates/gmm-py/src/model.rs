@@ -223,7 +223,7 @@ impl Model {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: data::Matrix<'_>,
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let view = data::rows(&x, None, None)?;
@@ -237,7 +237,7 @@ impl Model {
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: data::Matrix<'_>,
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let view = data::rows(&x, None, None)?;
@@ -251,7 +251,7 @@ impl Model {
     fn score_samples<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: data::Matrix<'_>,
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let view = data::rows(&x, None, None)?;
@@ -265,7 +265,7 @@ impl Model {
     fn score(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: data::Matrix<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         n_threads: Option<usize>,
     ) -> PyResult<f64> {

@@ -3,7 +3,7 @@
 
 use gmm_core::FitParams;
 use gmm_io::{FitSummary, ModelFile, Provenance, SemiSupervisedInfo, utc_now_rfc3339};
-use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 
 use crate::work::{Progress, detached};
@@ -99,7 +99,7 @@ pub fn params(
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f64>,
+    x: data::Matrix<'_>,
     params_json: &str,
     weights: Option<PyReadonlyArray1<'_, f64>>,
     labels: Option<PyReadonlyArray1<'_, u32>>,
@@ -113,7 +113,7 @@ pub fn fit(
     verbose_interval: usize,
 ) -> PyResult<(Model, String)> {
     let params = params(params_json, init_model.as_deref(), init_lower_bound)?;
-    let d = x.as_array().ncols();
+    let d = x.ncols();
     let n_classes = classes.as_ref().map_or(0, Vec::len);
     let n_labeled = labels.as_ref().map_or(0, |l| {
         l.as_array()

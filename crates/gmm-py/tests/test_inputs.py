@@ -1,6 +1,7 @@
 """Every kind of input gives the same rows: NumPy in any layout and type,
 pandas, polars and pyarrow through the Arrow C stream; bad values are
-refused naming the column and row; C-contiguous float64 is not copied."""
+refused naming the column and row; C-contiguous float64 and float32 are
+not copied."""
 
 import tracemalloc
 import warnings
@@ -61,6 +62,21 @@ def test_float32_and_integers_are_read_as_float64(blobs):
     a = fitted(as32)
     b = fitted(as32.astype(np.float64))
     np.testing.assert_array_equal(a.means_, b.means_)
+    np.testing.assert_array_equal(a.covariances_, b.covariances_)
+    assert a.lower_bound_ == b.lower_bound_
+    assert a.means_.dtype == np.float64
+    # Predictions and scores of float32 rows too, and weights beside them.
+    np.testing.assert_array_equal(a.predict_proba(as32), a.predict_proba(as32.astype(np.float64)))
+    assert a.score(as32) == a.score(as32.astype(np.float64))
+    w = np.linspace(0.5, 2.0, len(blobs))
+    np.testing.assert_array_equal(
+        fitted(as32).fit(as32, sample_weight=w).means_,
+        fitted(as32).fit(as32.astype(np.float64), sample_weight=w).means_,
+    )
+    # A float32 array in another layout is made C-contiguous float32.
+    rows = _input.rows(np.asfortranarray(as32))[0]
+    assert rows.dtype == np.float32 and rows.flags.c_contiguous
+    np.testing.assert_array_equal(fitted(np.asfortranarray(as32)).means_, a.means_)
     ints = np.round(blobs * 100).astype(np.int64)
     np.testing.assert_array_equal(fitted(ints).means_, fitted(ints.astype(np.float64)).means_)
     frame32 = pl.DataFrame({"a": as32[:, 0], "b": as32[:, 1], "c": as32[:, 2]})
@@ -70,13 +86,17 @@ def test_float32_and_integers_are_read_as_float64(blobs):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_float64_c_arrays_are_read_in_place(blobs):
     assert _input.rows(blobs)[0] is blobs
+    as32 = blobs.astype(np.float32)
+    assert _input.rows(as32)[0] is as32
     big = np.random.default_rng(0).standard_normal((200_000, 8))
-    tracemalloc.start()
-    gmm.GaussianMixture(2, max_iter=3, random_state=0).fit(big)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # NumPy reports its allocations to tracemalloc: a copy would be 12.8 MB.
-    assert peak < big.nbytes / 10, peak
+    for X in (big, big.astype(np.float32)):
+        tracemalloc.start()
+        gmm.GaussianMixture(2, max_iter=3, random_state=0).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        # NumPy reports its allocations to tracemalloc: a copy would be
+        # 12.8 MB (6.4 MB in float32).
+        assert peak < X.nbytes / 10, (X.dtype, peak)
 
 
 def test_frames_columns_are_matched_by_name(blobs):

@@ -70,6 +70,21 @@ def test_fit_parquet_equals_fit_in_memory_and_out_of_core(tmp_path, blobs):
                              max_memory="16KiB", cache_dir=tmp_path / "cache", **params)
     np.testing.assert_array_equal(cached.means_, ref.means_)
     assert any(p.suffix == ".gmmcache" for p in (tmp_path / "cache").iterdir())
+    # precision="f32": the rows rounded to float32, as the float32 array
+    # of the same values fits, in memory and through an f32 cache.
+    narrow = gmm.fit_parquet(data, columns=["a", "b", "c"], weight_column="w", precision="f32",
+                             **params)
+    ref32 = gmm.GaussianMixture(**params).fit(
+        frame[["a", "b", "c"]].to_numpy().astype(np.float32), sample_weight=frame["w"])
+    np.testing.assert_array_equal(narrow.means_, ref32.means_)
+    assert not np.array_equal(narrow.means_, ref.means_)
+    np.testing.assert_allclose(narrow.means_, ref.means_, rtol=1e-6)
+    cached32 = gmm.fit_parquet(data, columns=["a", "b", "c"], weight_column="w", precision="f32",
+                               max_memory="16KiB", cache_dir=tmp_path / "cache", **params)
+    np.testing.assert_array_equal(cached32.means_, ref32.means_)
+    assert sum(p.suffix == ".gmmcache" for p in (tmp_path / "cache").iterdir()) == 2
+    with pytest.raises(ValueError, match="precision"):
+        gmm.fit_parquet(data, columns=["a", "b", "c"], precision="f16")
     with pytest.raises(FileNotFoundError, match="nothing.parquet"):
         gmm.fit_parquet(tmp_path / "nothing.parquet")
     with pytest.raises(ValueError, match="column `zz`"):

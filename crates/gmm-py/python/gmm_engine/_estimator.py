@@ -169,8 +169,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or data frame
-            NumPy arrays (float64 C-contiguous arrays are read in place,
-            others converted once), or pandas, polars or pyarrow tables
+            NumPy arrays (float64 and float32 C-contiguous arrays are
+            read in place, others converted once to float64; float32 rows
+            take half the memory and fit exactly as the float64 array of
+            the same values), or pandas, polars or pyarrow tables
             (read through the Arrow C stream interface: their numeric
             columns, by name).
         y : array-like of shape (n_samples,), default=None

@@ -132,6 +132,7 @@ def fit_parquet(
     labeled: Optional[Union[str, os.PathLike]] = None,
     max_memory: Optional[Union[int, str]] = None,
     cache_dir: Optional[Union[str, os.PathLike]] = None,
+    precision: str = "f64",
     **params: Any,
 ) -> GaussianMixture:
     """Fit a :class:`GaussianMixture` to a table on disk without loading it
@@ -157,6 +158,9 @@ def fit_parquet(
         half of physical memory.
     cache_dir : str or path, default=None
         Where the out-of-core cache lives (default ``.gmm-cache``).
+    precision : {"f64", "f32"}, default="f64"
+        The type rows are held in, as ``gmm fit --precision``: "f32" halves
+        the memory and the cache, each value rounded to the nearest float32.
     **params :
         :class:`GaussianMixture` parameters.
     """
@@ -180,6 +184,7 @@ def fit_parquet(
         labeled=os.fspath(labeled) if labeled is not None else None,
         max_memory=_bytes(max_memory),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+        precision=precision,
         n_threads=est.n_threads,
         verbose=int(est.verbose),
         verbose_interval=int(est.verbose_interval),
