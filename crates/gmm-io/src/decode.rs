@@ -165,7 +165,8 @@ impl BadValues {
     /// The error for the first problem of the table, if any.
     pub(crate) fn into_error(self) -> Option<IoError> {
         let mut best: Option<(usize, IoError)> = None;
-        for (column, nulls, bad) in self.columns {
+        let narrow = self.precision == Precision::F32;
+        for (j, (column, nulls, bad)) in self.columns.into_iter().enumerate() {
             if nulls.count > 0 && best.as_ref().is_none_or(|(row, _)| nulls.row < *row) {
                 let row = nulls.row;
                 best = Some((
@@ -180,7 +181,8 @@ impl BadValues {
             }
             if bad.count > 0 && best.as_ref().is_none_or(|(row, _)| bad.row < *row) {
                 let row = bad.row;
-                let e = if bad.value.is_finite() && self.precision == Precision::F32 {
+                // A feature past the largest f32 (weights stay f64).
+                let e = if bad.value.is_finite() && narrow && j < self.n_features {
                     IoError::TooLargeForF32 {
                         path: bad.path,
                         column,

@@ -244,6 +244,17 @@ fn values_beyond_f32_are_refused_under_f32() {
         })
         .unwrap();
     assert_eq!(src.read_all(&proj).unwrap().n_rows, 3);
+    // Weights stay f64: past 1e150 they are too large in any precision.
+    let path = write_text(dir.path(), "w.csv", "a,w\n1,1e39\n2,1e160\n");
+    let src = TableSource::open(&path, None).unwrap();
+    let spec = ColumnSpec {
+        features: vec!["a".into()],
+        weight: Some("w".into()),
+        precision: Precision::F32,
+        ..Default::default()
+    };
+    let err = src.read_all(&src.project(&spec).unwrap()).unwrap_err();
+    assert!(matches!(err, IoError::TooLarge { row: 2, .. }), "{err}");
 }
 
 #[test]

@@ -131,7 +131,6 @@ impl DataCache {
         self.header.file_len
     }
 
-    /// The values, row-major, straight from the mapping.
     /// The type the values are held in.
     pub fn precision(&self) -> Precision {
         if self.header.flags & FLAG_F32 != 0 {
@@ -141,7 +140,7 @@ impl DataCache {
         }
     }
 
-    /// Every value, row-major.
+    /// Every value, row-major, straight from the mapping.
     pub fn values(&self) -> Values<'_> {
         let len = (self.header.n_rows * self.header.n_features) as usize;
         let start = self.header.x_offset as usize;
