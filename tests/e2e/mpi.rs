@@ -230,6 +230,33 @@ fn mpi_ranks_read_their_shares_from_the_out_of_core_cache() {
 }
 
 #[test]
+fn mpi_ranks_hold_f32_rows_as_the_single_process_does() {
+    // Each rank reads its share as f32, in memory or from an f32 cache.
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    let cache = tmp.path().join("cache");
+    let args = blobs_fit(
+        s(&t),
+        "3",
+        &[
+            "--label-column",
+            "y",
+            "--precision",
+            "f32",
+            "--chunk-rows",
+            "256",
+        ],
+    );
+    check_ranks(&args, "predictions.parquet", "f32");
+    check_ranks_with(
+        &args,
+        &["--max-memory", "1K", "--cache-dir", s(&cache)],
+        "predictions.parquet",
+        "f32, out of core",
+    );
+}
+
+#[test]
 fn mpi_a_bad_value_on_one_rank_ends_every_rank_with_its_message() {
     // A NaN in the share of rank 2 only (Parquet shares are read apart).
     let tmp = tempfile::tempdir().unwrap();
