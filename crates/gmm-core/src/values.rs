@@ -217,4 +217,27 @@ mod tests {
         assert_eq!("f32".parse::<Precision>(), Ok(Precision::F32));
         assert!("f16".parse::<Precision>().is_err());
     }
+
+    #[test]
+    fn datasets_narrow_to_f32_with_their_weights_and_labels() {
+        use crate::data::{Dataset, UNLABELED};
+        let values = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let owned = Dataset::from_row_major(values.clone(), 2)
+            .unwrap()
+            .with_weights(vec![1.0, 0.5, 2.0])
+            .unwrap()
+            .with_labels(vec![0, UNLABELED, 1], 2)
+            .unwrap();
+        let narrow = owned.to_f32();
+        assert_eq!(narrow.precision(), Precision::F32);
+        assert_eq!(narrow.view().values().to_vec(), values);
+        assert_eq!(narrow.weights(), owned.weights());
+        assert_eq!(narrow.view().row(1).to_vec(), vec![3.0, 4.0]);
+        assert!(
+            narrow != owned,
+            "the same values held as f32 are another dataset"
+        );
+        assert!(Dataset::from_row_major_f32(vec![1.0; 5], 2).is_err());
+        assert_eq!(narrow.labels(), owned.labels());
+    }
 }
