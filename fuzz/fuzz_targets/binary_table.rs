@@ -191,7 +191,7 @@ fn read_every_way(bytes: &[u8], extension: &str) {
             assert!(
                 x.iter()
                     .map(|v| v.to_bits())
-                    .eq(table.x.iter().map(|v| v.to_bits())),
+                    .eq(table.x.values().iter().map(|v| v.to_bits())),
                 "values read whole and in batches differ"
             );
         }

@@ -182,7 +182,8 @@ impl BadValues {
             if bad.count > 0 && best.as_ref().is_none_or(|(row, _)| bad.row < *row) {
                 let row = bad.row;
                 // A feature past the largest f32 (weights stay f64).
-                let e = if bad.value.is_finite() && narrow && j < self.n_features {
+                // (past 1e150 the f64 message applies: f64 would refuse it too).
+                let e = if bad.value.abs() <= MAX_ABS_VALUE && narrow && j < self.n_features {
                     IoError::TooLargeForF32 {
                         path: bad.path,
                         column,

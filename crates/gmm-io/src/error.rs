@@ -130,7 +130,7 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has {count} values too large for --precision f32 (beyond 3.4e38 in magnitude), the first at data row {row} ({value:e}); use --precision f64 or rescale the column"
+        "{path}: column `{column}` has {count} values too large for f32 rows (beyond 3.4e38 in magnitude), the first at data row {row} ({value:e}); hold the rows as f64 (--precision f64, [data] precision) or rescale the column"
     )]
     TooLargeForF32 {
         path: PathBuf,

@@ -237,6 +237,16 @@ fn values_beyond_f32_are_refused_under_f32() {
         text.contains("`b`") && text.contains("--precision f64"),
         "{text}"
     );
+    // Past 1e150, f64 would refuse it as well: the f64 message.
+    let huge = write_text(dir.path(), "huge.csv", "a\n1\n1e200\n");
+    let hsrc = TableSource::open(&huge, None).unwrap();
+    let narrow = ColumnSpec {
+        features: vec!["a".into()],
+        precision: Precision::F32,
+        ..Default::default()
+    };
+    let err = hsrc.read_all(&hsrc.project(&narrow).unwrap()).unwrap_err();
+    assert!(matches!(err, IoError::TooLarge { row: 2, .. }), "{err}");
     let proj = src
         .project(&ColumnSpec {
             precision: Precision::F64,

@@ -1,5 +1,6 @@
 //! The out-of-core cache: a job's selected columns converted once into a
-//! row-major `f64` file that later fits memory-map, so that a table larger
+//! row-major `f64` (or, for jobs of `f32` precision, `f32`) file that later
+//! fits memory-map, so that a table larger
 //! than memory streams from disk (through the page cache) every iteration
 //! while the engine reads exactly the values an in-memory load gives.
 //!
@@ -10,10 +11,10 @@
 //! ```text
 //! offset 0    header, 128 bytes: magic "GMMCACHE", format version (u32),
 //!             byte-order check (u32), n_rows, n_features, flags (bit 0:
-//!             weights, bit 1: labels), then the offsets of the values,
+//!             weights, bit 1: labels, bit 2: f32 values), then the offsets of the values,
 //!             weights, labels and description, the description's length
 //!             and the file's length (u64 each, native byte order)
-//! 128         values: n_rows x n_features f64, row-major
+//! 128         values: n_rows x n_features f64 (f32 under bit 2), row-major
 //! (8-aligned) weights: n_rows f64, when flagged
 //! (8-aligned) labels: n_rows u32 class codes (u32::MAX = unlabeled), when flagged
 //! (8-aligned) description: JSON ([`CacheMeta`]): the fingerprint, columns,
@@ -22,7 +23,9 @@
 //!
 //! A cache is found by a name made from what the job reads (the input files'
 //! paths, the columns and their order, the label and weight columns, the
-//! delimiter) and is reused only when its fingerprint, which adds every
+//! delimiter, and the precision when it is `f32`, so that the two
+//! precisions' caches live side by side and `f64` caches keep the names
+//! they had before `f32` existed) and is reused only when its fingerprint, which adds every
 //! file's size and modification time and the format version, matches; else
 //! it is rebuilt in place. It is written under a temporary name and renamed
 //! when complete, so a killed build never leaves a file that looks valid.
