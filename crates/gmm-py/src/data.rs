@@ -123,7 +123,12 @@ pub fn arrow_table<'py>(
     }
     let (t, skipped) = read.map_err(errors::io)?;
     let d = t.columns.len();
-    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), t.x.values().to_vec())
+    // Frames are read as f64 (the spec's precision): the rows move.
+    let values = match t.x {
+        gmm_io::RowValues::F64(v) => v,
+        other => other.values().to_vec(),
+    };
+    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), values)
         .expect("n_rows x d values")
         .into_pyarray(py);
     let skipped = skipped

@@ -83,8 +83,12 @@ def test_fit_parquet_equals_fit_in_memory_and_out_of_core(tmp_path, blobs):
                                max_memory="16KiB", cache_dir=tmp_path / "cache", **params)
     np.testing.assert_array_equal(cached32.means_, ref32.means_)
     assert sum(p.suffix == ".gmmcache" for p in (tmp_path / "cache").iterdir()) == 2
-    with pytest.raises(ValueError, match="precision"):
-        gmm.fit_parquet(data, columns=["a", "b", "c"], precision="f16")
+    for bad in ("f16", np.float16, None):
+        with pytest.raises(ValueError, match="precision"):
+            gmm.fit_parquet(data, columns=["a", "b", "c"], precision=bad)
+    same = gmm.fit_parquet(data, columns=["a", "b", "c"], weight_column="w", precision=np.float32,
+                           **params)
+    np.testing.assert_array_equal(same.means_, narrow.means_)
     with pytest.raises(FileNotFoundError, match="nothing.parquet"):
         gmm.fit_parquet(tmp_path / "nothing.parquet")
     with pytest.raises(ValueError, match="column `zz`"):

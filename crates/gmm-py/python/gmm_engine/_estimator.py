@@ -170,7 +170,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         ----------
         X : array-like of shape (n_samples, n_features) or data frame
             NumPy arrays (float64 and float32 C-contiguous arrays are
-            read in place, others converted once to float64; float32 rows
+            read in place; float32 in another layout is made C-order
+            float32, other types converted once to float64; float32 rows
             take half the memory and fit exactly as the float64 array of
             the same values), or pandas, polars or pyarrow tables
             (read through the Arrow C stream interface: their numeric

@@ -8,6 +8,9 @@ import numpy.typing as npt
 
 __version__: str
 
+# Rows: C-contiguous float64, or float32 (read as the float64 it equals).
+Rows = Union[npt.NDArray[np.float64], npt.NDArray[np.float32]]
+
 class Model:
     """A fitted mixture with its model file (columns, classes, figures)."""
 
@@ -62,17 +65,17 @@ class Model:
     @property
     def semi_supervised(self) -> Optional[tuple[str, float, int]]: ...
     def predict(
-        self, x: npt.NDArray[np.float64], n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None
     ) -> npt.NDArray[np.uint32]: ...
     def predict_proba(
-        self, x: npt.NDArray[np.float64], n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None
     ) -> npt.NDArray[np.float64]: ...
     def score_samples(
-        self, x: npt.NDArray[np.float64], n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None
     ) -> npt.NDArray[np.float64]: ...
     def score(
         self,
-        x: npt.NDArray[np.float64],
+        x: Rows,
         weights: Optional[npt.NDArray[np.float64]] = None,
         n_threads: Optional[int] = None,
     ) -> float: ...
@@ -81,7 +84,7 @@ class Model:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]: ...
 
 def fit(
-    x: npt.NDArray[np.float64],
+    x: Rows,
     params_json: str,
     *,
     weights: Optional[npt.NDArray[np.float64]] = None,
@@ -105,6 +108,7 @@ def fit_files(
     labeled: Optional[str] = None,
     max_memory: Optional[int] = None,
     cache_dir: Optional[str] = None,
+    precision: str = "f64",
     init_model: Optional[Model] = None,
     init_lower_bound: Optional[float] = None,
     n_threads: Optional[int] = None,

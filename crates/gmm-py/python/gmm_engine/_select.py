@@ -158,7 +158,7 @@ def fit_parquet(
         half of physical memory.
     cache_dir : str or path, default=None
         Where the out-of-core cache lives (default ``.gmm-cache``).
-    precision : {"f64", "f32"}, default="f64"
+    precision : {"f64", "f32"} or np.float64, np.float32, default="f64"
         The type rows are held in, as ``gmm fit --precision``: "f32" halves
         the memory and the cache, each value rounded to the nearest float32.
     **params :
@@ -184,7 +184,7 @@ def fit_parquet(
         labeled=os.fspath(labeled) if labeled is not None else None,
         max_memory=_bytes(max_memory),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
-        precision=precision,
+        precision=_precision(precision),
         n_threads=est.n_threads,
         verbose=int(est.verbose),
         verbose_interval=int(est.verbose_interval),
@@ -198,6 +198,23 @@ def fit_parquet(
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 10**6,
           "mib": 1 << 20, "g": 1 << 30, "gb": 10**9, "gib": 1 << 30, "t": 1 << 40, "tb": 10**12,
           "tib": 1 << 40}
+
+
+def _precision(precision: Any) -> str:
+    """"f64" or "f32", also from a NumPy type or dtype name (np.float32)."""
+    if isinstance(precision, str) and precision in ("f64", "f32"):
+        return precision
+    kind = None
+    if precision is not None and not isinstance(precision, str):
+        try:
+            kind = np.dtype(precision)
+        except TypeError:
+            pass
+    if kind == np.float64:
+        return "f64"
+    if kind == np.float32:
+        return "f32"
+    raise ValueError(f'precision must be "f64" or "f32" (or np.float64, np.float32), not {precision!r}')
 
 
 def _bytes(size: Optional[Union[int, str]]) -> Optional[int]:
