@@ -54,6 +54,9 @@ fn f32_fits_alike_in_memory_and_out_of_core_and_near_the_f64_fit() {
         assert_eq!(run["data"]["precision"], want, "{}", dir.display());
         assert_eq!(run["settings"]["data"]["precision"], want);
     }
+    // An f64 model file says nothing of precision (it reads as before).
+    let m = read_json(&wide.join("model.json"));
+    assert!(m["provenance"].get("precision").is_none(), "{m}");
     // One cache per precision; the f32 one holds 4 bytes a value less.
     let bytes = |dir: &std::path::Path| {
         read_json(&dir.join("run.json"))["data"]["storage"]["cache"]["bytes"]
@@ -105,6 +108,31 @@ fn predict_and_score_with_f32_reproduce_an_f32_fit() {
         s(&preds),
     ]));
     assert_eq!(read_csv(&preds), read_csv(&run.join("predictions.csv")));
+    // The model file says how its rows were held; predict follows it by
+    // default, and --precision f64 overrides it.
+    let m = read_json(&model);
+    assert_eq!(m["provenance"]["precision"], "f32");
+    let default = tmp.path().join("default.csv");
+    let wide = tmp.path().join("wide.csv");
+    for (out, extra) in [(&default, vec![]), (&wide, vec!["--precision", "f64"])] {
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&model),
+            "--input",
+            "data/customers/unlabeled.csv",
+            "--out",
+            s(out),
+        ];
+        args.extend(extra);
+        ok(&gmm(&args));
+    }
+    assert_eq!(read_csv(&default), read_csv(&preds));
+    assert_ne!(
+        read_csv(&wide),
+        read_csv(&preds),
+        "f64 rows give other digits"
+    );
     let out = ok(&gmm(&[
         "score",
         "--model",

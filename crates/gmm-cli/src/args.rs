@@ -313,8 +313,8 @@ pub struct PredictArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// Round the rows to f32 first (as a fit with --precision f32 held them),
-    /// or use them as they are (f64, the default).
+    /// Round the rows to f32 first, or use them as they are (f64). Default:
+    /// as the model's fit held its rows (f32 after --precision f32).
     #[arg(long, value_name = "f64|f32")]
     pub precision: Option<String>,
     /// Worker threads (default: all cores).
@@ -339,8 +339,8 @@ pub struct ScoreArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// Round the rows to f32 first (as a fit with --precision f32 held them),
-    /// or use them as they are (f64, the default).
+    /// Round the rows to f32 first, or use them as they are (f64). Default:
+    /// as the model's fit held its rows (f32 after --precision f32).
     #[arg(long, value_name = "f64|f32")]
     pub precision: Option<String>,
     /// Worker threads (default: all cores).

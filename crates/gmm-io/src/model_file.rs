@@ -40,6 +40,10 @@ pub struct Provenance {
     pub init: Option<String>,
     pub best_restart: Option<usize>,
     pub command: Option<String>,
+    /// `f32` when the rows were held as `f32` (absent: `f64`); `gmm
+    /// predict` and `score` round their rows the same way by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<gmm_core::Precision>,
 }
 
 /// A model file's contents.

@@ -504,6 +504,7 @@ fn model_file_round_trip() {
         created: gmm_io::utc_now_rfc3339(),
         input: Some(f.parquet.display().to_string()),
         seed: Some(7),
+        precision: Some(gmm_core::Precision::F32),
         ..Default::default()
     });
     let path = f.parquet.with_file_name("model.json");

@@ -70,6 +70,7 @@ pub fn fit_dataset(
         }),
         best_restart: Some(r.best_restart),
         command: None,
+        precision: (data.precision() != gmm_core::Precision::F64).then(|| data.precision()),
     });
     let report = serde_json::to_string(r).expect("reports serialize");
     Ok((file, fit.model, report))

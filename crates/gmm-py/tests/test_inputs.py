@@ -65,6 +65,10 @@ def test_float32_and_integers_are_read_as_float64(blobs):
     np.testing.assert_array_equal(a.covariances_, b.covariances_)
     assert a.lower_bound_ == b.lower_bound_
     assert a.means_.dtype == np.float64
+    # The model file says the rows were float32 (as `gmm fit --precision f32`).
+    import json
+    assert json.loads(a.to_json())["provenance"]["precision"] == "f32"
+    assert "precision" not in json.loads(b.to_json())["provenance"]
     # Predictions and scores of float32 rows too, and weights beside them.
     np.testing.assert_array_equal(a.predict_proba(as32), a.predict_proba(as32.astype(np.float64)))
     assert a.score(as32) == a.score(as32.astype(np.float64))

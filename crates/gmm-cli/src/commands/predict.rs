@@ -146,10 +146,15 @@ pub fn model_columns(
         label: None,
         weight,
         id,
-        precision: precision
-            .map(|p| parse_precision(p, "--precision".into()))
-            .transpose()?
-            .unwrap_or_default(),
+        // Unless told otherwise, rows are held as the model's were.
+        precision: match precision {
+            Some(p) => parse_precision(p, "--precision".into())?,
+            None => file
+                .provenance
+                .as_ref()
+                .and_then(|p| p.precision)
+                .unwrap_or_default(),
+        },
     })
 }
 

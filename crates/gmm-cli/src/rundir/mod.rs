@@ -8,7 +8,7 @@ mod run_json;
 use std::time::Instant;
 
 use anyhow::Result;
-use gmm_core::{SemiSupervised, SemiSupervisedMode};
+use gmm_core::{Precision, SemiSupervised, SemiSupervisedMode};
 use gmm_io::{FitSummary, ModelFile, OutputSet, Provenance, SemiSupervisedInfo};
 use serde_json::json;
 
@@ -320,6 +320,7 @@ fn model_file(
         }),
         best_restart: Some(r.best_restart),
         command: None,
+        precision: (data.dataset.precision() != Precision::F64).then(|| data.dataset.precision()),
     });
     file
 }
