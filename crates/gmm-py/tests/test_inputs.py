@@ -77,6 +77,12 @@ def test_float32_and_integers_are_read_as_float64(blobs):
         fitted(as32).fit(as32, sample_weight=w).means_,
         fitted(as32).fit(as32.astype(np.float64), sample_weight=w).means_,
     )
+    # A start from means only (the rest from the rows) is the same too.
+    means = blobs[:3]
+    np.testing.assert_array_equal(
+        fitted(as32, means_init=means).means_,
+        fitted(as32.astype(np.float64), means_init=means).means_,
+    )
     # A float32 array in another layout is made C-contiguous float32.
     rows = _input.rows(np.asfortranarray(as32))[0]
     assert rows.dtype == np.float32 and rows.flags.c_contiguous

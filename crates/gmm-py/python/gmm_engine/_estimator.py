@@ -347,6 +347,9 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             )
         nearest = None
         if self.weights_init is None or self.precisions_init is None:
+            # In float64 whatever the rows are held in (float32 rows give
+            # the start of the float64 array of their values).
+            x = np.asarray(x, dtype=np.float64)
             dist = (x * x).sum(1)[:, None] - 2.0 * (x @ means.T) + (means * means).sum(1)[None, :]
             nearest = dist.argmin(1)
         wts = np.ones(x.shape[0]) if w is None else w
