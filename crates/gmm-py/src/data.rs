@@ -1,14 +1,15 @@
 //! Rows from Python: NumPy arrays read in place, Arrow C streams
-//! decoded into row-major `float64`.
+//! decoded into row-major `float64` (or `float32`, see [`arrow_table`]).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow::record_batch::RecordBatchReader;
-use gmm_core::{DataView, Values};
+use gmm_core::{DataView, Precision, Values};
 use gmm_io::ColumnSpec;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
@@ -76,9 +77,34 @@ pub fn rows<'a>(
     Ok(view)
 }
 
+/// `f32` when every column that can be a feature (those named, or every
+/// numeric column) holds `float32` or `float16`: their values are exact in
+/// `f32`, so the rows take half the memory and fit as they would in `f64`.
+fn frame_precision(schema: &Schema, columns: Option<&[String]>) -> Precision {
+    let narrow = |f: &Field| matches!(f.data_type(), DataType::Float32 | DataType::Float16);
+    let fields: Vec<&Field> = match columns {
+        Some(names) if !names.iter().any(|n| n.contains(['*', '?', '['])) => names
+            .iter()
+            .filter_map(|n| schema.field_with_name(n).ok())
+            .collect(),
+        _ => schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref())
+            .filter(|f| gmm_io::is_numeric(f.data_type()))
+            .collect(),
+    };
+    if !fields.is_empty() && fields.iter().all(|f| narrow(f)) {
+        Precision::F32
+    } else {
+        Precision::F64
+    }
+}
+
 /// The numeric columns (or those named) of anything with
 /// `__arrow_c_stream__` (pandas, polars, pyarrow), as a C-contiguous
-/// `float64` array with the column names, their Arrow types, and the
+/// array (`float32` when every such column is `float32` or `float16`,
+/// else `float64`) with the column names, their Arrow types, and the
 /// columns left out because they do not hold numbers (name, type, why).
 /// Ctrl-C between record batches raises `KeyboardInterrupt`.
 #[pyfunction]
@@ -90,7 +116,7 @@ pub fn arrow_table<'py>(
     columns: Option<Vec<String>>,
     name: &str,
 ) -> PyResult<(
-    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyAny>,
     Vec<String>,
     Vec<String>,
     Vec<(String, String, String)>,
@@ -113,8 +139,10 @@ pub fn arrow_table<'py>(
             stop.store(true, Ordering::Relaxed);
         }
     });
+    let precision = frame_precision(&schema, columns.as_deref());
     let spec = ColumnSpec {
         features: columns.unwrap_or_default(),
+        precision,
         ..ColumnSpec::default()
     };
     let read = gmm_io::read_record_batches(name, schema, batches, &spec, Some(&stop));
@@ -123,14 +151,18 @@ pub fn arrow_table<'py>(
     }
     let (t, skipped) = read.map_err(errors::io)?;
     let d = t.columns.len();
-    // Frames are read as f64 (the spec's precision): the rows move.
-    let values = match t.x {
-        gmm_io::RowValues::F64(v) => v,
-        other => other.values().to_vec(),
+    // The rows move into the array.
+    let shape = (t.n_rows, d);
+    let x = match t.x {
+        gmm_io::RowValues::F64(v) => ndarray::Array2::from_shape_vec(shape, v)
+            .expect("n_rows x d values")
+            .into_pyarray(py)
+            .into_any(),
+        gmm_io::RowValues::F32(v) => ndarray::Array2::from_shape_vec(shape, v)
+            .expect("n_rows x d values")
+            .into_pyarray(py)
+            .into_any(),
     };
-    let x = ndarray::Array2::from_shape_vec((t.n_rows, d), values)
-        .expect("n_rows x d values")
-        .into_pyarray(py);
     let skipped = skipped
         .into_iter()
         .map(|s| (s.column, s.data_type, s.reason))

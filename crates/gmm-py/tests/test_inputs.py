@@ -91,6 +91,15 @@ def test_float32_and_integers_are_read_as_float64(blobs):
     np.testing.assert_array_equal(fitted(ints).means_, fitted(ints.astype(np.float64)).means_)
     frame32 = pl.DataFrame({"a": as32[:, 0], "b": as32[:, 1], "c": as32[:, 2]})
     np.testing.assert_array_equal(fitted(frame32).means_, a.means_)
+    # A frame of float32 columns is read as float32 (half the memory), one
+    # with any wider column as float64; the fit is the same either way.
+    assert _input.rows(frame32)[0].dtype == np.float32
+    assert _input.rows(frame32.to_pandas())[0].dtype == np.float32
+    assert _input.frame_rows(frame32, ["a", "c"])[0].dtype == np.float32
+    mixed = frame32.with_columns(pl.col("c").cast(pl.Float64))
+    assert _input.rows(mixed)[0].dtype == np.float64
+    np.testing.assert_array_equal(fitted(mixed).means_, a.means_)
+    np.testing.assert_array_equal(fitted(frame32).predict_proba(frame32), a.predict_proba(as32))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
