@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gmm_core::bench::Iteration;
-use gmm_core::{CovarianceType, Covariances, DataView, GaussianMixture};
+use gmm_core::{CovarianceType, Covariances, DataView, GaussianMixture, Precision, Values};
 use ndarray::{Array1, Array2, Array3};
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -72,6 +72,9 @@ struct ShapeSet {
     threads: Vec<Threads>,
     #[serde(default)]
     models: Option<Vec<usize>>,
+    /// How the rows are held: "f64" (the default) and/or "f32".
+    #[serde(default)]
+    precision: Option<Vec<String>>,
 }
 
 /// One benchmark: a shape, a thread count and a number of models per pass.
@@ -84,12 +87,16 @@ struct Case {
     /// `None` for the shape grid, `Some(m)` for the restart benchmarks.
     models: Option<usize>,
     threads: usize,
+    precision: Precision,
 }
 
 /// Sorted by rows and d first, so that consecutive cases share their data.
 impl Ord for Case {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let key = |c: &Case| (c.rows, c.d, c.k, c.covariance.as_str(), c.models, c.threads);
+        let key = |c: &Case| {
+            let (k, cov, p) = (c.k, c.covariance.as_str(), c.precision.name());
+            (c.rows, c.d, k, cov, c.models, c.threads, p)
+        };
         key(self).cmp(&key(other))
     }
 }
@@ -112,10 +119,16 @@ impl Case {
         }
     }
 
+    /// `threads=T` (with `,precision=f32` for rows held as f32: f64 cases
+    /// keep their names, and their criterion history).
     fn id(&self) -> String {
+        let held = match self.precision {
+            Precision::F64 => String::new(),
+            p => format!(",precision={p}"),
+        };
         match self.models {
-            None => format!("threads={}", self.threads),
-            Some(m) => format!("models={m},threads={}", self.threads),
+            None => format!("threads={}{held}", self.threads),
+            Some(m) => format!("models={m},threads={}{held}", self.threads),
         }
     }
 }
@@ -137,6 +150,16 @@ fn expand(sets: &[ShapeSet], all_threads: usize, restarts: bool, out: &mut BTree
                 other => panic!("shapes.toml: threads must be positive or \"all\", not {other:?}"),
             })
             .collect();
+        let precisions: Vec<Precision> = match &set.precision {
+            None => vec![Precision::F64],
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    n.parse()
+                        .unwrap_or_else(|e| panic!("shapes.toml: precision {n:?}: {e}"))
+                })
+                .collect(),
+        };
         for &rows in &set.rows {
             for &d in &set.d {
                 for &k in &set.k {
@@ -146,14 +169,17 @@ fn expand(sets: &[ShapeSet], all_threads: usize, restarts: bool, out: &mut BTree
                             .unwrap_or_else(|e| panic!("shapes.toml: covariance {cov:?}: {e}"));
                         for &m in &models {
                             for &threads in &threads {
-                                out.insert(Case {
-                                    rows,
-                                    d,
-                                    k,
-                                    covariance,
-                                    models: m,
-                                    threads,
-                                });
+                                for &precision in &precisions {
+                                    out.insert(Case {
+                                        rows,
+                                        d,
+                                        k,
+                                        covariance,
+                                        models: m,
+                                        threads,
+                                        precision,
+                                    });
+                                }
                             }
                         }
                     }
@@ -321,6 +347,8 @@ fn main() {
     // Cases come sorted by (rows, d, ...): each dataset is generated once and
     // dropped before the next.
     let mut data: Option<((usize, usize), Vec<f64>)> = None;
+    // The same rows as f32, made when an f32 case first needs them.
+    let mut narrow: Option<Vec<f32>> = None;
     let mut models: BTreeMap<(usize, &str), GaussianMixture> = BTreeMap::new();
     for case in &cases {
         // Criterion would skip it too; skipping here saves making its data.
@@ -341,7 +369,7 @@ fn main() {
         } else {
             case.rows.min(s.test_rows)
         };
-        let bytes = (rows * case.d * 8) as u64;
+        let bytes = (rows * case.d * case.precision.bytes()) as u64;
         if bytes > s.max_data_bytes {
             eprintln!(
                 "skipping {}/{}: {bytes} bytes of data is over max_data_bytes ({})",
@@ -354,12 +382,19 @@ fn main() {
         if data.as_ref().map(|(key, _)| *key) != Some((rows, case.d)) {
             // Free the previous data before generating the next.
             drop(data.take());
+            narrow = None;
             models.clear();
             let x = generate(rows, case.d, s.data_components, s.seed);
             data = Some(((rows, case.d), x));
         }
         let x = &data.as_ref().expect("generated above").1;
-        let view = DataView::new(x, case.d).expect("finite data");
+        let values = match case.precision {
+            Precision::F64 => Values::F64(x),
+            Precision::F32 => {
+                Values::F32(narrow.get_or_insert_with(|| x.iter().map(|&v| v as f32).collect()))
+            }
+        };
+        let view = DataView::of_values(values, case.d).expect("finite data");
         let it = Iteration::new(view, s.chunk_rows);
         let model = models
             .entry((case.k, case.covariance.as_str()))
