@@ -35,6 +35,9 @@ struct RowState {
     /// Whether the row is held to its class (a labeled row under a clamping
     /// policy): it never changes center.
     held: bool,
+    /// Whether the row weighs nothing: it never counts, and each pass skips
+    /// it before reading anything else of it.
+    idle: bool,
     upper: f64,
     lower: f64,
 }
@@ -159,6 +162,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
         .map(|i| RowState {
             center: 0,
             held: clamp && data.label(i).is_some(),
+            idle: !(weight(i) > 0.0),
             upper: f64::INFINITY,
             lower: 0.0,
         })
@@ -196,19 +200,22 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                 for o in 0..chunk.len() {
                     let i = first_row + o;
                     let st = &mut chunk[o];
-                    let w = weight(i);
-                    if !(w > 0.0) {
+                    if st.idle {
                         continue;
                     }
-                    let x = data.row(i).as_f64(&mut row);
                     if st.held {
                         if first {
+                            let x = data.row(i).as_f64(&mut row);
                             st.center = data.label(i).expect("held rows have a class");
-                            add_row(&mut part, origin, st.center as usize, x, w, 1.0);
+                            add_row(&mut part, origin, st.center as usize, x, weight(i), 1.0);
                         }
                         continue;
                     }
-                    if !first {
+                    // The row's values are read only past the bounds.
+                    let x;
+                    if first {
+                        x = data.row(i).as_f64(&mut row);
+                    } else {
                         let old = st.center as usize;
                         st.upper += moved_ref[old];
                         st.lower -= if old == arg1 { max2 } else { max1 };
@@ -216,12 +223,13 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                         if st.upper <= bound * (1.0 - SLACK) {
                             continue;
                         }
+                        x = data.row(i).as_f64(&mut row);
                         st.upper = squared_distance(x, &centers_ref[old * d..(old + 1) * d]).sqrt();
                         if st.upper <= bound * (1.0 - SLACK) {
                             continue;
                         }
                     }
-                    scan.push(o, x, w);
+                    scan.push(o, x, weight(i));
                     if scan.full() {
                         scan.run(&model, origin, chunk, &mut part, first);
                     }
