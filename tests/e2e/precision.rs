@@ -133,19 +133,24 @@ fn predict_and_score_with_f32_reproduce_an_f32_fit() {
         read_csv(&preds),
         "f64 rows give other digits"
     );
-    let out = ok(&gmm(&[
-        "score",
-        "--model",
-        s(&model),
-        "--input",
-        "data/customers/unlabeled.csv",
-        "--precision",
-        "f32",
-        "--json",
-    ]));
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let m = read_json(&model);
-    assert_eq!(v["mean_log_likelihood"], m["mean_log_likelihood"]);
+    // score follows the model's precision too, with or without the flag.
+    for extra in [&["--precision", "f32"][..], &[][..]] {
+        let mut args = vec![
+            "score",
+            "--model",
+            s(&model),
+            "--input",
+            "data/customers/unlabeled.csv",
+            "--json",
+        ];
+        args.extend(extra);
+        let v: serde_json::Value = serde_json::from_str(&ok(&gmm(&args))).unwrap();
+        let m = read_json(&model);
+        assert_eq!(
+            v["mean_log_likelihood"], m["mean_log_likelihood"],
+            "{extra:?}"
+        );
+    }
 }
 
 #[test]

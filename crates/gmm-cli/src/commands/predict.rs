@@ -98,7 +98,8 @@ pub fn missing_model_columns(
 /// Refuses a table whose column of a model's feature holds something other
 /// than numbers, naming the column, both types and what to do. Any numeric
 /// type may stand for any other (an `int64` column where the model saw
-/// `float64` is fine: features are read as `f64` either way). CSV stores no
+/// `float64` is fine: features are read in the job's precision whatever
+/// their type). CSV stores no
 /// types: a text value there fails later, with its row. A missing column is
 /// left to the projection, which lists the table's columns.
 pub fn check_column_types(
