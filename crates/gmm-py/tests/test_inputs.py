@@ -120,6 +120,21 @@ def test_float64_c_arrays_are_read_in_place(blobs):
         assert peak < X.nbytes / 10, (X.dtype, peak)
 
 
+def test_frame_columns_named_like_patterns_mean_themselves(blobs):
+    # `a[1]` as a pattern would match `a1`; `b*` would match `b1` too.
+    frame = pd.DataFrame({"a[1]": blobs[:, 0], "a1": blobs[:, 1] * 10, "b*": blobs[:, 2]})
+    x, names, _ = _input.frame_rows(frame, ["a[1]", "b*"])
+    assert names == ["a[1]", "b*"]
+    np.testing.assert_array_equal(x, blobs[:, [0, 2]])
+    est = fitted(frame[["a[1]", "b*"]])
+    assert list(est.feature_names_in_) == ["a[1]", "b*"]
+    np.testing.assert_array_equal(est.means_, fitted(blobs[:, [0, 2]]).means_)
+    plain = fitted(blobs[:, [0, 2]])
+    np.testing.assert_array_equal(
+        est.predict_proba(frame[["a[1]", "b*"]]), plain.predict_proba(blobs[:, [0, 2]])
+    )
+
+
 def test_frames_columns_are_matched_by_name(blobs):
     frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
     est = fitted(frame)

@@ -118,6 +118,12 @@ def rows(X: Any, name: str = "X") -> tuple[np.ndarray, list[str], list[str]]:
     return array_rows(X, name), [], []
 
 
+def _glob_escape(name: str) -> str:
+    """`name` as a column pattern that matches only itself (as `gmm predict`
+    escapes a model's column names)."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
 def frame_rows(
     X: Any, columns: Optional[Sequence[str]], name: str = "X"
 ) -> tuple[np.ndarray, list[str], list[str]]:
@@ -127,9 +133,9 @@ def frame_rows(
         # pandas exports an index other than a plain range as a column
         # (`__index_level_0__`): the frame's own columns are the features.
         columns = [str(c) for c in X.columns]
-    x, names, types, skipped = _native.arrow_table(
-        X, list(columns) if columns is not None else None, name
-    )
+    # Names, not patterns: a column named `a[1]` or `b*` means itself.
+    exact = [_glob_escape(str(c)) for c in columns] if columns is not None else None
+    x, names, types, skipped = _native.arrow_table(X, exact, name)
     if skipped:
         listed = ", ".join(f"`{c}` ({t}: {why})" for c, t, why in skipped)
         raise ValueError(
