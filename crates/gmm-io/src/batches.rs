@@ -7,9 +7,10 @@ use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use gmm_core::Precision;
 
 use crate::column_types::type_name;
 use crate::decode::{BadValues, BatchConverter, concat_arrays};
@@ -19,6 +20,24 @@ use crate::projection::{ColumnSpec, SkippedColumn, resolve};
 use crate::rows::RowValues;
 use crate::source::check_unique_names;
 use crate::table::Table;
+
+/// `f32` when every feature column `columns` selects from `schema` (as
+/// [`read_record_batches`] resolves them) holds `float32` or `float16`:
+/// their values are exact in `f32`, so the rows can take half the memory
+/// and fit as they would in `f64`. `f64` otherwise, or when the columns do
+/// not resolve (the read then reports why).
+pub fn exact_precision(schema: &SchemaRef, columns: &ColumnSpec) -> Precision {
+    let narrow = |i: &usize| {
+        matches!(
+            schema.field(*i).data_type(),
+            DataType::Float32 | DataType::Float16
+        )
+    };
+    match resolve(Path::new(""), schema, InputFormat::ArrowIpc, columns) {
+        Ok(p) if !p.features.is_empty() && p.features.iter().all(narrow) => Precision::F32,
+        _ => Precision::F64,
+    }
+}
 
 /// Reads the columns `columns` names (every numeric column when it names
 /// no features) of `batches`, all of `schema`, into row-major rows. Nulls,
@@ -192,6 +211,18 @@ mod tests {
         };
         let (t, _) = read_record_batches("X", schema.clone(), [Ok(one)], &narrow, None).unwrap();
         assert_eq!(t.x, RowValues::F32(vec![0.1, 0.5]));
+        // Exact in f32 only when every selected feature is float32.
+        assert_eq!(exact_precision(&schema, &spec), Precision::F64);
+        let only_b = ColumnSpec {
+            features: vec!["b*".into()],
+            ..ColumnSpec::default()
+        };
+        assert_eq!(exact_precision(&schema, &only_b), Precision::F32);
+        let missing = ColumnSpec {
+            features: vec!["zz".into()],
+            ..ColumnSpec::default()
+        };
+        assert_eq!(exact_precision(&schema, &missing), Precision::F64);
         assert_eq!(t.column_types, vec!["float64", "float32"]);
         // Unnamed features: the numeric columns; the text column is reported.
         let one = batch(vec![Some(1.0)], vec![0.5]);

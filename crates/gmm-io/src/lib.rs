@@ -48,7 +48,7 @@ mod table;
 
 pub use arrow;
 pub use atomic::{OutputSet, PendingFile, remove_stale_temporaries};
-pub use batches::read_record_batches;
+pub use batches::{exact_precision, read_record_batches};
 pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };

@@ -4,10 +4,9 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arrow::datatypes::{DataType, Field, Schema};
 use arrow::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow::record_batch::RecordBatchReader;
-use gmm_core::{DataView, Precision, Values};
+use gmm_core::{DataView, Values};
 use gmm_io::ColumnSpec;
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -77,30 +76,6 @@ pub fn rows<'a>(
     Ok(view)
 }
 
-/// `f32` when every column that can be a feature (those named, or every
-/// numeric column) holds `float32` or `float16`: their values are exact in
-/// `f32`, so the rows take half the memory and fit as they would in `f64`.
-fn frame_precision(schema: &Schema, columns: Option<&[String]>) -> Precision {
-    let narrow = |f: &Field| matches!(f.data_type(), DataType::Float32 | DataType::Float16);
-    let fields: Vec<&Field> = match columns {
-        Some(names) if !names.iter().any(|n| n.contains(['*', '?', '['])) => names
-            .iter()
-            .filter_map(|n| schema.field_with_name(n).ok())
-            .collect(),
-        _ => schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref())
-            .filter(|f| gmm_io::is_numeric(f.data_type()))
-            .collect(),
-    };
-    if !fields.is_empty() && fields.iter().all(|f| narrow(f)) {
-        Precision::F32
-    } else {
-        Precision::F64
-    }
-}
-
 /// The numeric columns (or those named) of anything with
 /// `__arrow_c_stream__` (pandas, polars, pyarrow), as a C-contiguous
 /// array (`float32` when every such column is `float32` or `float16`,
@@ -139,12 +114,11 @@ pub fn arrow_table<'py>(
             stop.store(true, Ordering::Relaxed);
         }
     });
-    let precision = frame_precision(&schema, columns.as_deref());
-    let spec = ColumnSpec {
+    let mut spec = ColumnSpec {
         features: columns.unwrap_or_default(),
-        precision,
         ..ColumnSpec::default()
     };
+    spec.precision = gmm_io::exact_precision(&schema, &spec);
     let read = gmm_io::read_record_batches(name, schema, batches, &spec, Some(&stop));
     if let Some(e) = signal.take() {
         return Err(e);
