@@ -147,20 +147,9 @@ impl DataCache {
     pub fn values(&self) -> Values<'_> {
         let len = (self.header.n_rows * self.header.n_features) as usize;
         let start = self.header.x_offset as usize;
-        let bytes = &self.map[start..start + len * self.header.value_bytes() as usize];
-        // SAFETY: `Header::parse` checked that the region lies inside the
-        // file and is 8-aligned (the mapping is page-aligned); any bits
-        // are a valid float; the mapping is read-only and lives as long
-        // as `self`.
-        unsafe {
-            match self.precision() {
-                Precision::F64 => {
-                    Values::F64(std::slice::from_raw_parts(bytes.as_ptr().cast(), len))
-                }
-                Precision::F32 => {
-                    Values::F32(std::slice::from_raw_parts(bytes.as_ptr().cast(), len))
-                }
-            }
+        match self.precision() {
+            Precision::F64 => Values::F64(region::typed(&self.map, start, len)),
+            Precision::F32 => Values::F32(region::typed(&self.map, start, len)),
         }
     }
 

@@ -20,15 +20,25 @@ impl Plain for f64 {}
 impl Plain for f32 {}
 impl Plain for u32 {}
 
+/// `len` values of `T` at byte `offset` of the mapping, borrowed from it.
+/// Panics unless they lie inside the mapping, aligned for `T`.
+pub(super) fn typed<T: Plain>(map: &Mmap, offset: usize, len: usize) -> &[T] {
+    let bytes = len * std::mem::size_of::<T>();
+    assert!(offset + bytes <= map.len(), "region inside the file");
+    assert!(
+        (map.as_ptr() as usize + offset).is_multiple_of(std::mem::align_of::<T>()),
+        "region aligned"
+    );
+    // SAFETY: checked above that the values lie inside the mapping and are
+    // aligned for `T`; every bit pattern is a valid `T` (`Plain`); the
+    // mapping is read-only and outlives the borrow.
+    unsafe { std::slice::from_raw_parts(map.as_ptr().add(offset).cast::<T>(), len) }
+}
+
 impl<T: Plain> Region<T> {
     pub(super) fn new(map: &Arc<Mmap>, offset: u64, len: u64) -> Self {
         let (offset, len) = (offset as usize, len as usize);
-        let bytes = len * std::mem::size_of::<T>();
-        assert!(offset + bytes <= map.len(), "region inside the file");
-        assert!(
-            (map.as_ptr() as usize + offset).is_multiple_of(std::mem::align_of::<T>()),
-            "region aligned"
-        );
+        typed::<T>(map, offset, len);
         Region {
             map: map.clone(),
             offset,
@@ -40,11 +50,6 @@ impl<T: Plain> Region<T> {
 
 impl<T: Plain> AsRef<[T]> for Region<T> {
     fn as_ref(&self) -> &[T] {
-        // SAFETY: `new` checked that the region lies inside the mapping and
-        // is aligned for `T`; every bit pattern is a valid `T` (`Plain`);
-        // the mapping lives as long as `self`, and is read-only.
-        unsafe {
-            std::slice::from_raw_parts(self.map.as_ptr().add(self.offset).cast::<T>(), self.len)
-        }
+        typed(&self.map, self.offset, self.len)
     }
 }
