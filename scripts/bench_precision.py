@@ -30,15 +30,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_vs_sklearn as base  # noqa: E402
-
-GRID = [
-    (1_000_000, 2, 2, "full"),
-    (1_000_000, 2, 8, "full"),
-    (1_000_000, 16, 8, "full"),
-    (1_000_000, 16, 8, "diag"),
-    (200_000, 64, 16, "full"),
-]
-QUICK = [(100_000, 2, 2, "full"), (100_000, 16, 8, "diag")]
+from bench_vs_onedal import GRIDS  # noqa: E402  (the speed issue's shapes)
 
 
 def run_gmm(binary: str, data: dict, cov: str, init: dict, precision: str, threads: int,
@@ -171,7 +163,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--grid", choices=["issue", "quick"], default="issue")
+    p.add_argument("--grid", choices=sorted(GRIDS), default="issue")
     p.add_argument("--threads", default="1,2", help="speed part: thread counts (default 1,2)")
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--max-iter", type=int, default=100, help="accuracy part (default 100)")
@@ -185,7 +177,7 @@ def main(argv=None) -> int:
     base.bootstrap(__file__, argv)
     binary = base.gmm_binary(args.gmm, args.build)
     info = base.machine_info(binary)
-    shapes = GRID if args.grid == "issue" else QUICK
+    shapes = GRIDS[args.grid]
     with tempfile.TemporaryDirectory(prefix="gmm-precision-") as workdir:
         acc = []
         for shape in shapes:
