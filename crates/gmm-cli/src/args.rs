@@ -168,7 +168,7 @@ pub struct FitArgs {
     /// A TOML config file (see configs/); flags override its values.
     pub config: Option<PathBuf>,
 
-    /// Input table: .parquet (or a directory or glob of them), .arrow/.feather, .csv/.tsv.
+    /// Input table: .parquet (or a directory or glob of them), .arrow/.feather, .csv/.tsv, also compressed (.csv.gz, .csv.zst).
     #[arg(long, help_heading = "Data")]
     pub input: Option<String>,
     /// Feature columns, comma-separated names or globs (`x*`); default: every numeric column

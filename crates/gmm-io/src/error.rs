@@ -16,10 +16,13 @@ pub enum IoError {
     )]
     NoFilesMatch { pattern: String },
 
-    #[error(
-        "{path}: cannot tell the format from the extension `{extension}`; use .parquet, .arrow, .feather, .ipc, .csv or .tsv"
-    )]
-    UnsupportedFormat { path: PathBuf, extension: String },
+    #[error("{path}: cannot tell the format from the extension `{extension}`; use {choices}")]
+    UnsupportedFormat {
+        path: PathBuf,
+        extension: String,
+        /// The extensions that would do, as a phrase.
+        choices: &'static str,
+    },
 
     #[error(
         "{path}: the directory holds no .parquet files (hidden and `_`-prefixed entries are skipped)"

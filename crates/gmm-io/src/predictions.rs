@@ -53,6 +53,7 @@ impl OutputFormat {
             _ => Err(IoError::UnsupportedFormat {
                 path: path.to_path_buf(),
                 extension: ext,
+                choices: ".parquet, .arrow, .feather, .ipc or .csv",
             }),
         }
     }

@@ -113,16 +113,7 @@ impl TableSource {
                 "only Parquet tables can span several files",
             ));
         }
-        let delimiter = delimiter.unwrap_or_else(|| {
-            if paths[0]
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-            {
-                b'\t'
-            } else {
-                b','
-            }
-        });
+        let delimiter = delimiter.unwrap_or_else(|| csv::default_delimiter(&paths[0]));
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<SchemaRef> = None;
         for p in paths {

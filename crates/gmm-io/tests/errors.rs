@@ -312,6 +312,81 @@ fn csv_parse_errors_name_the_data_row() {
     );
 }
 
+/// `text` compressed as `name` says (`.gz` or `.zst`), in `dir`.
+fn write_compressed(dir: &Path, name: &str, text: &str) -> PathBuf {
+    use std::io::Write;
+    let bytes = if name.ends_with(".gz") {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        enc.finish().unwrap()
+    } else {
+        zstd::stream::encode_all(text.as_bytes(), 3).unwrap()
+    };
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn compressed_csv_errors_name_the_row_or_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("a,b\n");
+    for r in 1..=20_000 {
+        let b = if r == 15_000 {
+            "oops".to_string()
+        } else {
+            format!("{r}.25")
+        };
+        text.push_str(&format!("{r},{b}\n"));
+    }
+    for name in ["text.csv.gz", "text.csv.zst"] {
+        let p = write_compressed(dir.path(), name, &text);
+        let e = stream_all(&p, &features(&["a", "b"])).unwrap_err();
+        assert!(
+            matches!(&e, IoError::NonNumericValue { row: 15_000, .. }),
+            "{name}: {e:?}"
+        );
+        // Cut short: past the rows types are inferred from, and within them.
+        let full = std::fs::read(&p).unwrap();
+        for keep in [full.len() * 3 / 4, 64] {
+            let cut = dir.path().join(format!("cut-{keep}-{name}"));
+            std::fs::write(&cut, &full[..keep]).unwrap();
+            let e = stream_all(&cut, &features(&["a", "b"])).unwrap_err();
+            assert!(
+                matches!(e, IoError::Read { .. }),
+                "{name} cut at {keep}: {e:?}"
+            );
+            let kind = if name.ends_with(".gz") {
+                "gzip"
+            } else {
+                "zstd"
+            };
+            assert_mentions(
+                &e,
+                &[
+                    &format!("cut-{keep}-{name}: cannot decompress the file as {kind}"),
+                    "truncated",
+                ],
+            );
+        }
+    }
+    // Plain text under a compressed name.
+    let p = write_text(dir.path(), "plain.csv.gz", "a,b\n1,2\n");
+    let e = read_all(&p, &features(&["a", "b"])).unwrap_err();
+    assert_mentions(
+        &e,
+        &[
+            "plain.csv.gz: cannot decompress the file as gzip",
+            "not gzip-compressed",
+        ],
+    );
+    // Only CSV is read compressed.
+    let p = write_text(dir.path(), "t.parquet.gz", "x");
+    let e = TableSource::open(&p, None).unwrap_err();
+    assert!(matches!(e, IoError::UnsupportedFormat { .. }), "{e:?}");
+    assert_mentions(&e, &["`parquet.gz`", ".csv.gz"]);
+}
+
 #[test]
 fn csv_ragged_and_truncated_rows_name_the_data_row() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,12 @@
 //! Round trips: one generated table written as Parquet (a file, a
 //! directory of several files with several row groups each, a glob), Arrow
-//! IPC (file, LZ4-compressed file, stream) and CSV reads back to the same
+//! IPC (file, LZ4-compressed file, stream) and CSV (plain, gzip, zstd) reads back to the same
 //! row-major values, labels, weights and ids, and fits bit-identical models.
 //! Predictions and model files read back with the right schema and values.
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::{Sample, reversed, write_csv, write_ipc, write_ipc_stream, write_parquet};
@@ -31,6 +32,10 @@ struct Files {
     ipc_stream: PathBuf,
     csv: PathBuf,
     tsv: PathBuf,
+    /// The CSV in two gzip members (as pigz and bgzip write).
+    csv_gz: PathBuf,
+    /// The TSV compressed with zstd: tab by its inner extension.
+    tsv_zst: PathBuf,
 }
 
 /// Rows of each file of the directory: the third sits in a partition
@@ -79,6 +84,23 @@ fn files() -> Files {
         std::fs::read_to_string(&csv).unwrap().replace(',', "\t"),
     )
     .unwrap();
+    let text = std::fs::read(&csv).unwrap();
+    let csv_gz = dir.path().join("table.csv.gz");
+    let (head, tail) = text.split_at(text.len() / 2);
+    let mut gz = Vec::new();
+    for part in [head, tail] {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(part).unwrap();
+        gz.extend(enc.finish().unwrap());
+    }
+    std::fs::write(&csv_gz, gz).unwrap();
+    let tsv_zst = dir.path().join("table.TSV.zst");
+    let tsv_text = std::fs::read(&tsv).unwrap();
+    std::fs::write(
+        &tsv_zst,
+        zstd::stream::encode_all(&tsv_text[..], 3).unwrap(),
+    )
+    .unwrap();
     Files {
         _dir: dir,
         sample,
@@ -90,6 +112,8 @@ fn files() -> Files {
         ipc_stream,
         csv,
         tsv,
+        csv_gz,
+        tsv_zst,
     }
 }
 
@@ -150,6 +174,8 @@ fn all_paths(f: &Files) -> Vec<(String, String)> {
         ("ipc stream".into(), f.ipc_stream.display().to_string()),
         ("csv".into(), f.csv.display().to_string()),
         ("tsv".into(), f.tsv.display().to_string()),
+        ("csv.gz".into(), f.csv_gz.display().to_string()),
+        ("tsv.zst".into(), f.tsv_zst.display().to_string()),
     ]
 }
 
@@ -227,7 +253,7 @@ fn all_numeric_projection_leaves_out_special_columns() {
             })
             .unwrap();
         let mut want = Sample::feature_names();
-        if what == "csv" || what == "tsv" {
+        if what.starts_with("csv") || what.starts_with("tsv") {
             // CSV types are inferred: the same columns, by their text.
             want.sort();
             let mut got = proj.feature_names.clone();

@@ -1,7 +1,9 @@
 //! CSV: the schema inferred from the first rows, a reader that parses the
 //! feature and weight columns as `f64`, and Arrow's CSV errors told as
 //! which row and column are wrong (a value that is not a number, a row with
-//! the wrong number of fields, text that is not UTF-8).
+//! the wrong number of fields, text that is not UTF-8). Files compressed
+//! with gzip or zstd (`.csv.gz`, `.csv.zst`) are decompressed as they are
+//! read.
 
 use std::fs::File;
 
@@ -54,12 +56,98 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
-/// The CSV file `path`, read through a [`LineGuard`].
-fn open_guarded(path: &Path) -> std::io::Result<LineGuard<File>> {
-    Ok(LineGuard {
-        inner: File::open(path)?,
-        run: 0,
-    })
+/// How a CSV file is compressed, by its last extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The compression a last extension (lower-case) names, if any.
+    pub(crate) fn of_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "gz" | "gzip" => Some(Compression::Gzip),
+            "zst" | "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    fn of_path(path: &Path) -> Self {
+        Self::of_extension(&super::lower_extension(path)).unwrap_or(Compression::None)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The delimiter of a CSV file when none is given: tab for `.tsv` (also
+/// compressed, `.tsv.gz`), comma otherwise.
+pub(crate) fn default_delimiter(path: &Path) -> u8 {
+    let path = match Compression::of_path(path) {
+        Compression::None => path,
+        _ => Path::new(path.file_stem().unwrap_or_default()),
+    };
+    if super::lower_extension(path) == "tsv" {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// How a [`Decompressing`] error begins, found again in Arrow's wrapping.
+const DECOMPRESS_ERROR: &str = "cannot decompress the file as ";
+
+/// A decompressing reader whose errors say that the compressed data is
+/// damaged (the decoders' own messages name neither the file's format nor
+/// what to do).
+struct Decompressing<R> {
+    inner: R,
+    compression: Compression,
+}
+
+impl<R: Read> Read for Decompressing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{DECOMPRESS_ERROR}{} ({e}); it is damaged, truncated or not {}-compressed",
+                    self.compression.name(),
+                    self.compression.name()
+                ),
+            )
+        })
+    }
+}
+
+/// A CSV file's text: decompressed, and bounded in line length.
+type CsvBytes = LineGuard<Box<dyn Read + Send>>;
+
+/// The CSV file `path`, decompressed by its extension, read through a
+/// [`LineGuard`].
+fn open_guarded(path: &Path) -> std::io::Result<CsvBytes> {
+    let file = File::open(path)?;
+    let compression = Compression::of_path(path);
+    let inner: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(file),
+        // Multi-member: pigz, bgzip and `cat a.gz b.gz` write several.
+        Compression::Gzip => Box::new(Decompressing {
+            inner: flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+            compression,
+        }),
+        Compression::Zstd => Box::new(Decompressing {
+            inner: zstd::stream::read::Decoder::new(file)?,
+            compression,
+        }),
+    };
+    Ok(LineGuard { inner, run: 0 })
 }
 
 /// The schema of a CSV file: column types inferred from the first
@@ -170,8 +258,12 @@ pub(crate) fn raw_batches<'a>(
     ))
 }
 
-/// The lines of the file, counted for reserving memory before reading.
+/// The lines of the file, counted for reserving memory before reading
+/// (not for a compressed file, which would be decompressed twice).
 pub(crate) fn count_lines(path: &Path) -> Option<usize> {
+    if Compression::of_path(path) != Compression::None {
+        return None;
+    }
     let mut f = File::open(path).ok()?;
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 0usize;
@@ -196,7 +288,7 @@ fn open_reader(
     proj: &Projection,
     delimiter: u8,
     batch_rows: usize,
-) -> Result<arrow::csv::Reader<BufReader<LineGuard<File>>>> {
+) -> Result<arrow::csv::Reader<BufReader<CsvBytes>>> {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
@@ -231,6 +323,9 @@ fn number_after(text: &str, marker: &str) -> Option<usize> {
 /// Errors of CSV schema inference (the first [`CSV_INFER_ROWS`] rows).
 fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) -> IoError {
     let msg = e.to_string();
+    if let Some(err) = decompress_error(path, &msg) {
+        return err;
+    }
     if msg.contains("unequal lengths") {
         // The inference counts physical lines (and miscounts some line
         // ends); find the row by reading the file as text instead.
@@ -251,6 +346,12 @@ fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) 
         }
     }
     IoError::read(path, format!("not a readable CSV file ({msg})"))
+}
+
+/// A [`Decompressing`] error inside Arrow's message, told on its own.
+fn decompress_error(path: &Path, msg: &str) -> Option<IoError> {
+    let at = msg.find(DECOMPRESS_ERROR)?;
+    Some(IoError::read(path, &msg[at..]))
 }
 
 /// The first row whose field count differs from the header's, by reading
@@ -299,6 +400,9 @@ fn excerpt(value: &str) -> String {
 /// Turns Arrow's CSV reading errors into messages naming the column and row.
 fn read_error(path: &Path, conv: &BatchConverter, e: ArrowError) -> IoError {
     let msg = e.to_string();
+    if let Some(err) = decompress_error(path, &msg) {
+        return err;
+    }
     // "Error while parsing value '{v}' as type '{t}' for column {i} at line {l}. Row data: ..."
     // where `l` is the 1-based data row (the header is not counted).
     let parse_error = || -> Option<IoError> {

@@ -25,23 +25,39 @@ pub enum InputFormat {
 
 impl InputFormat {
     /// The format of a path by its extension (`.parquet`/`.pq`, `.arrow`/
-    /// `.feather`/`.ipc`/`.arrows`, `.csv`/`.tsv`).
+    /// `.feather`/`.ipc`/`.arrows`, `.csv`/`.tsv`, and CSV compressed with
+    /// gzip or zstd: `.csv.gz`, `.tsv.zst`, ...).
     pub fn from_path(path: &Path) -> Result<Self> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = lower_extension(path);
+        let unsupported = |extension: String| IoError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            extension,
+            choices: ".parquet, .arrow, .feather, .ipc, .csv or .tsv (CSV may be compressed: .csv.gz, .csv.zst)",
+        };
+        if csv::Compression::of_extension(&ext).is_some() {
+            // Only CSV is read compressed: the binary formats compress
+            // inside the file.
+            let inner = lower_extension(Path::new(path.file_stem().unwrap_or_default()));
+            return match inner.as_str() {
+                "csv" | "tsv" => Ok(InputFormat::Csv),
+                _ => Err(unsupported(format!("{inner}.{ext}"))),
+            };
+        }
         match ext.as_str() {
             "parquet" | "pq" => Ok(InputFormat::Parquet),
             "arrow" | "feather" | "ipc" | "arrows" => Ok(InputFormat::ArrowIpc),
             "csv" | "tsv" => Ok(InputFormat::Csv),
-            _ => Err(IoError::UnsupportedFormat {
-                path: path.to_path_buf(),
-                extension: ext,
-            }),
+            _ => Err(unsupported(ext)),
         }
     }
+}
+
+/// The last extension of `path`, lower-cased (empty when none).
+pub(crate) fn lower_extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// One file of a table with what is known of it before reading.
