@@ -180,6 +180,17 @@ pub fn write_parquet(path: &Path, columns: Vec<(&str, gmm_io::arrow::array::Arra
     w.close().unwrap();
 }
 
+/// Every record batch of a Parquet file.
+pub fn read_parquet(path: &Path) -> Vec<gmm_io::arrow::array::RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
 /// Path as a `&str` for an argument list.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()

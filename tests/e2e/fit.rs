@@ -47,15 +47,22 @@ fn semi_supervised_customer_example_writes_a_complete_run() {
     );
 
     let (header, rows) = read_csv(&out.join("predictions.csv"));
-    assert_eq!(header, ["component", "probability", "proba_0", "proba_1"]);
+    // The class of each row's component beside it, as the labels were
+    // written (integers).
+    assert_eq!(
+        header,
+        ["component", "class", "probability", "proba_0", "proba_1"]
+    );
+    assert_eq!(model["label_type"], "Int64");
     assert_eq!(rows.len(), 1000, "one row per input row");
     for r in &rows {
-        let p0: f64 = r[2].parse().unwrap();
-        let p1: f64 = r[3].parse().unwrap();
+        let p0: f64 = r[3].parse().unwrap();
+        let p1: f64 = r[4].parse().unwrap();
         assert!((p0 + p1 - 1.0).abs() < 1e-12);
         let c: usize = r[0].parse().unwrap();
         assert_eq!(c, usize::from(p1 > p0));
-        assert_eq!(r[1].parse::<f64>().unwrap(), p0.max(p1));
+        assert_eq!(r[1], model["classes"][c].as_str().unwrap());
+        assert_eq!(r[2].parse::<f64>().unwrap(), p0.max(p1));
     }
 
     let (header, trace) = read_csv(&out.join("trace.csv"));

@@ -60,16 +60,6 @@ fn write_parquet_dir(dir: &Path) -> Vec<u32> {
     truth_all
 }
 
-fn read_parquet(path: &Path) -> Vec<RecordBatch> {
-    let file = File::open(path).unwrap();
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect()
-}
-
 #[test]
 fn large_parquet_config_runs_on_a_small_directory() {
     let tmp = tempfile::tempdir().unwrap();

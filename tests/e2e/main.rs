@@ -11,6 +11,7 @@ mod golden;
 mod hostile;
 mod inspect;
 mod interrupts;
+mod join;
 mod large;
 mod messages;
 #[cfg(feature = "mpi")]

@@ -117,7 +117,14 @@ fn an_id_column_named_as_an_output_column_is_refused() {
             "--out",
             s(&run),
         ]);
-        fails(&o, 2, &[&format!("id column `{id}`"), "rename"]);
+        fails(
+            &o,
+            2,
+            &[
+                &format!("column `{id}` is copied into the predictions"),
+                "rename",
+            ],
+        );
         assert!(!run.exists());
     }
     // Named otherwise, the same column is copied through.

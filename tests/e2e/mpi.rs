@@ -89,6 +89,8 @@ fn blobs_fit<'a>(t: &'a str, k: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "w",
         "--id-column",
         "id",
+        "--keep-columns",
+        "w,x1",
         "-k",
         k,
     ];

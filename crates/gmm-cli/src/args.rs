@@ -64,8 +64,9 @@ const FIT_ABOUT: &str = "\
 Fit a Gaussian mixture by EM and write a run directory:
 
   DIR/model.json          the model (versioned JSON, scikit-learn shapes)
-  DIR/predictions.parquet per input row: id (if any), component, probability,
-                          proba_0 .. proba_{K-1}
+  DIR/predictions.parquet per input row: --id-column and --keep-columns
+                          columns, component, class (semi-supervised),
+                          probability, proba_0 .. proba_{K-1}
   DIR/trace.csv           mean log-likelihood per iteration of every restart
   DIR/trace.svg           the same as a plot, the chosen restart highlighted
   DIR/clusters.svg        the rows coloured by component with 1- and 2-sigma
@@ -99,16 +100,18 @@ Examples:
   gmm fit --input customers.csv --labeled survey.csv --label-column y -k 2";
 
 const PREDICT_ABOUT: &str = "\
-Stream a table through a model and write, for every row in order, the id
-column (if --id-column is given), `component`, `probability` and `proba_0` ..
-`proba_{K-1}`. The output format follows the extension of --out (.parquet,
-.csv, .arrow). The table must have the columns the model was fitted on; other
-columns are ignored. The file appears only when complete.
+Stream a table through a model and write, for every row in order, the
+--id-column and --keep-columns columns, `component`, `class` (for a
+semi-supervised model: the component's class, in the label column's type),
+`probability` and `proba_0` .. `proba_{K-1}`. The output format follows the
+extension of --out (.parquet, .csv, .arrow). The table must have the columns
+the model was fitted on; other columns are ignored. The file appears only
+when complete.
 
 Examples:
   gmm predict --model runs/customers/model.json --input new.csv --out new-pred.csv
   gmm predict --model model.json --input 'data/day=*/part-*.parquet' \\
-              --id-column customer_id --out predictions.parquet";
+              --id-column customer_id,day --keep-columns region --out predictions.parquet";
 
 const SCORE_ABOUT: &str = "\
 Stream a table through a model and print the mean log-likelihood per row,
@@ -181,9 +184,24 @@ pub struct FitArgs {
     /// Column of non-negative row weights.
     #[arg(long, help_heading = "Data")]
     pub weight_column: Option<String>,
-    /// Column copied through to the predictions to identify rows.
-    #[arg(long, help_heading = "Data")]
-    pub id_column: Option<String>,
+    /// Columns that identify rows, copied in front of the predictions to
+    /// join them back (comma-separated, or the flag repeated); never features.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COLUMNS",
+        help_heading = "Data"
+    )]
+    pub id_column: Option<Vec<String>>,
+    /// More input columns copied into the predictions after the ids (any
+    /// type; a feature too), comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COLUMNS",
+        help_heading = "Data"
+    )]
+    pub keep_columns: Option<Vec<String>>,
     /// A second table of labeled rows (same feature columns plus the label column).
     #[arg(long, help_heading = "Data")]
     pub labeled: Option<String>,
@@ -307,9 +325,13 @@ pub struct PredictArgs {
     /// Output file; its extension chooses the format (.parquet, .csv, .arrow).
     #[arg(long)]
     pub out: PathBuf,
-    /// Column copied through to the predictions.
-    #[arg(long)]
-    pub id_column: Option<String>,
+    /// Columns that identify rows, copied in front of the predictions
+    /// (comma-separated, or the flag repeated).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub id_column: Vec<String>,
+    /// More input columns copied into the predictions after the ids.
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub keep_columns: Vec<String>,
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,

@@ -62,7 +62,7 @@ where
     let d = proj.n_features();
     let mut x = RowValues::with_capacity(proj.precision, 0);
     let mut weights = proj.weight.map(|_| Vec::new());
-    let (mut labels, mut ids) = (Vec::new(), Vec::new());
+    let (mut labels, mut passthrough) = (Vec::new(), Vec::new());
     let mut problems = BadValues::new(&conv);
     let mut n = 0;
     let read = |b: std::result::Result<RecordBatch, ArrowError>| {
@@ -109,7 +109,7 @@ where
             all.extend(w);
         }
         labels.extend(l);
-        ids.extend(i);
+        passthrough.extend(i);
         n += rows;
         if problems.any() {
             // Count the rest before reporting, as for files.
@@ -144,7 +144,7 @@ where
         n_rows: n,
         weights,
         labels: concat_arrays(path, labels)?,
-        ids: concat_arrays(path, ids)?,
+        passthrough: concat_arrays(path, passthrough)?,
     };
     Ok((table, proj.skipped))
 }

@@ -1,6 +1,7 @@
 //! Decoding shared by the formats: Arrow record batches of a table's
 //! projected columns into row-major `f64` rows (features) and `f64` weights,
-//! with label and id columns kept in the table's Arrow type.
+//! with label and passthrough columns kept in the table's Arrow type (the
+//! passthrough columns as one struct array, see [`passthrough_field`]).
 //!
 //! Missing and non-finite feature values are counted over the whole table
 //! before they are reported ([`BadValues`]), so that the message says how
@@ -29,7 +30,7 @@ pub(crate) struct DecodedRows {
     pub n_rows: usize,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
-    pub ids: Option<ArrayRef>,
+    pub passthrough: Option<ArrayRef>,
 }
 
 /// Where a column's missing or non-finite values are, over the rows seen.
@@ -222,7 +223,8 @@ pub(crate) struct BatchConverter {
     pub features: Vec<String>,
     pub label: Option<String>,
     pub weight: Option<String>,
-    pub id: Option<String>,
+    /// Columns copied into predictions, in their order there.
+    pub passthrough: Vec<String>,
     /// The type features are held in (see [`Projection::precision`]).
     pub precision: Precision,
 }
@@ -235,7 +237,7 @@ impl BatchConverter {
             features: proj.features.iter().map(|&i| name(i)).collect(),
             label: proj.label.map(name),
             weight: proj.weight.map(name),
-            id: proj.id.map(name),
+            passthrough: proj.passthrough.iter().map(|&i| name(i)).collect(),
             precision: proj.precision,
         }
     }
@@ -290,7 +292,7 @@ impl BatchConverter {
     /// Writes every cell of the batch's features into `x` (rows x d) and
     /// every weight into `w`, noting nulls and non-finite features in
     /// `problems` (the values written for them are meaningless); returns
-    /// the batch's labels and ids. `first_row` is the 0-based index of the
+    /// the batch's labels and passthrough columns. `first_row` is the 0-based index of the
     /// batch's first row in the table, for messages.
     pub(crate) fn convert_into<T: Element>(
         &self,
@@ -329,15 +331,23 @@ impl BatchConverter {
             .as_deref()
             .map(|name| self.as_table_type(path, b, name))
             .transpose()?;
-        let ids = self
-            .id
-            .as_deref()
-            .map(|name| self.as_table_type(path, b, name))
-            .transpose()?;
-        Ok((labels, ids))
+        let passthrough = if self.passthrough.is_empty() {
+            None
+        } else {
+            let columns = self
+                .passthrough
+                .iter()
+                .map(|name| self.as_table_type(path, b, name))
+                .collect::<Result<Vec<_>>>()?;
+            let fields = passthrough_fields(&self.schema, &self.passthrough);
+            let s = arrow::array::StructArray::try_new(fields, columns, None)
+                .map_err(|e| IoError::read(path, e))?;
+            Some(std::sync::Arc::new(s) as ArrayRef)
+        };
+        Ok((labels, passthrough))
     }
 
-    /// A label or id column in the table's type (that of its first file;
+    /// A label or passthrough column in the table's type (that of its first file;
     /// other files may hold another integer or string type).
     fn as_table_type(&self, path: &Path, b: &RecordBatch, name: &str) -> Result<ArrayRef> {
         let col = self.column(path, b, name)?;
@@ -395,6 +405,42 @@ fn float_column(path: &Path, name: &str, col: &ArrayRef) -> Result<arrow::array:
     let f = cast(col, &DataType::Float64)
         .map_err(|e| IoError::read(path, format!("column `{name}`: {e}")))?;
     Ok(f.as_primitive::<Float64Type>().clone())
+}
+
+/// The fields of the passthrough columns `names` of a table of `schema`,
+/// nullable (other files of the table may hold nulls).
+fn passthrough_fields(schema: &SchemaRef, names: &[String]) -> arrow::datatypes::Fields {
+    names
+        .iter()
+        .map(|n| {
+            let t = schema
+                .field_with_name(n)
+                .map(|f| f.data_type().clone())
+                .unwrap_or(DataType::Null);
+            arrow::datatypes::Field::new(n, t, true)
+        })
+        .collect()
+}
+
+/// The passthrough columns of `proj` as they travel beside the rows: one
+/// struct column whose fields are the columns; `None` when there are none.
+pub(crate) fn passthrough_field(
+    schema: &SchemaRef,
+    proj: &Projection,
+) -> Option<arrow::datatypes::Field> {
+    if proj.passthrough.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = proj
+        .passthrough
+        .iter()
+        .map(|&i| schema.field(i).name().clone())
+        .collect();
+    Some(arrow::datatypes::Field::new(
+        "passthrough",
+        DataType::Struct(passthrough_fields(schema, &names)),
+        false,
+    ))
 }
 
 /// The parts of a column read batch by batch, as one array.

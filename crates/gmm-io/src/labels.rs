@@ -137,6 +137,81 @@ impl Classes {
     }
 }
 
+/// The type of a predictions file's `class` column for a label column of
+/// type `label`: the label's own type where a class name converts back to
+/// it (integers, floats, booleans, text; a dictionary's values), text
+/// otherwise.
+pub fn class_type(label: &DataType) -> DataType {
+    match label {
+        DataType::Dictionary(_, values) => class_type(values),
+        t if t.is_integer() || t.is_floating() => t.clone(),
+        DataType::Boolean | DataType::LargeUtf8 | DataType::Utf8View => label.clone(),
+        _ => DataType::Utf8,
+    }
+}
+
+/// The class of each component of a semi-supervised model, in the type of
+/// its label column; components past the classes have none (null).
+#[derive(Debug, Clone)]
+pub struct ComponentClasses {
+    /// One entry per component.
+    classes: ArrayRef,
+}
+
+impl ComponentClasses {
+    /// Classes `names` (component `i` is class `names[i]`) of a model of
+    /// `k` components, as values of `data_type` (see [`class_type`]).
+    pub fn new(names: &[String], k: usize, data_type: &DataType) -> Result<Self, String> {
+        let text: arrow::array::StringArray =
+            (0..k).map(|c| names.get(c).map(String::as_str)).collect();
+        let options = arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let classes =
+            arrow::compute::cast_with_options(&text, data_type, &options).map_err(|e| {
+                format!("the classes {names:?} are not values of type {data_type} ({e})")
+            })?;
+        Ok(ComponentClasses { classes })
+    }
+
+    /// The classes of a model file's components, if it has classes. A file
+    /// that does not record their type (`label_type`, written since
+    /// predictions carry classes) gets integers when every class is one,
+    /// text otherwise.
+    pub fn of_model(file: &crate::ModelFile) -> Result<Option<Self>, String> {
+        let Some(names) = &file.classes else {
+            return Ok(None);
+        };
+        let k = file.weights.len();
+        if names.len() > k {
+            return Err(format!(
+                "`classes` names {} classes for {k} components; each class needs its own component",
+                names.len()
+            ));
+        }
+        let data_type = match &file.label_type {
+            Some(t) => t
+                .parse::<DataType>()
+                .map_err(|e| format!("`label_type` {t:?} is not an Arrow type ({e})"))?,
+            None if names.iter().all(|n| n.parse::<i64>().is_ok()) => DataType::Int64,
+            None => DataType::Utf8,
+        };
+        Self::new(names, k, &data_type)
+            .map(Some)
+            .map_err(|e| format!("`classes`: {e}"))
+    }
+
+    pub fn data_type(&self) -> &DataType {
+        self.classes.data_type()
+    }
+
+    /// The class of each of `components`.
+    pub fn of(&self, components: &arrow::array::UInt32Array) -> ArrayRef {
+        arrow::compute::take(&self.classes, components, None).expect("components are below k")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,14 +55,14 @@ pub use cache::{
 pub use column_types::{is_numeric, type_name};
 pub use error::{ErrorClass, IoError, Result};
 pub use format::{InputFormat, catching_decoder_panics};
-pub use labels::{Classes, label_values};
+pub use labels::{Classes, ComponentClasses, class_type, label_values};
 pub use model_file::{
     FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,
     covariances_from_json, covariances_to_json, utc_now_rfc3339,
 };
 pub use predictions::{
-    BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionWriter, check_id_column,
-    prediction_schema,
+    BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionColumns, PredictionWriter,
+    check_passthrough_columns, prediction_schema,
 };
 pub use projection::{ColumnSpec, Projection, SkippedColumn};
 pub use rows::{RowValues, round_to};

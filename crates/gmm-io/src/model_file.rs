@@ -78,6 +78,10 @@ pub struct ModelFile {
     pub classes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,
+    /// The Arrow type of the classes as predictions write them (`class`
+    /// column), that of the label column (see [`crate::class_type`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semi_supervised: Option<SemiSupervisedInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +142,7 @@ impl ModelFile {
             reg_covar: summary.reg_covar,
             classes: None,
             label_column: None,
+            label_type: None,
             semi_supervised: None,
             provenance: None,
         }
@@ -190,6 +195,7 @@ impl ModelFile {
         }
         let file: ModelFile = serde_json::from_value(value).map_err(|e| format!("{e}"))?;
         file.to_model()?;
+        crate::labels::ComponentClasses::of_model(&file)?;
         Ok(file)
     }
 

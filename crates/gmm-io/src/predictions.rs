@@ -1,6 +1,7 @@
-//! Per-row predictions written while they are computed: the id column if any,
-//! `component` (u32), `probability` of that component, and `proba_0` ...
-//! `proba_{K-1}` (f64), in row order, as Parquet, CSV or Arrow IPC.
+//! Per-row predictions written while they are computed: the columns copied
+//! from the input (ids, kept columns), `component` (u32), `class` (for a
+//! semi-supervised model), `probability` of that component, and `proba_0`
+//! ... `proba_{K-1}` (f64), in row order, as Parquet, CSV or Arrow IPC.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -17,6 +18,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::atomic::PendingFile;
 use crate::error::{IoError, Result};
+use crate::labels::ComponentClasses;
 
 /// Rows per Parquet row group of a predictions file.
 pub const PREDICTION_ROW_GROUP: usize = 131_072;
@@ -180,29 +182,54 @@ impl BatchWriter {
     }
 }
 
+/// What a predictions file holds besides `component`, `probability` and
+/// the `proba_*` columns.
+#[derive(Debug, Clone, Default)]
+pub struct PredictionColumns {
+    /// Columns of the input copied in front, as a struct field whose
+    /// fields are the columns (see [`crate::load::LoadedData`]'s
+    /// `passthrough_field`).
+    pub passthrough: Option<Field>,
+    /// The class of each component, written as `class` after `component`.
+    pub classes: Option<ComponentClasses>,
+}
+
+impl PredictionColumns {
+    /// The passthrough columns' fields, in order.
+    fn passthrough_fields(&self) -> Vec<Field> {
+        match self.passthrough.as_ref().map(Field::data_type) {
+            Some(DataType::Struct(fields)) => fields.iter().map(|f| f.as_ref().clone()).collect(),
+            Some(other) => vec![Field::new("id", other.clone(), true)],
+            None => Vec::new(),
+        }
+    }
+}
+
 /// Writes predictions batch by batch.
 pub struct PredictionWriter {
     inner: BatchWriter,
     k: usize,
+    classes: Option<ComponentClasses>,
 }
 
 impl PredictionWriter {
-    /// `id_field`: the id column's name and type, copied through.
     pub fn create(
         path: impl AsRef<Path>,
         format: OutputFormat,
         k: usize,
-        id_field: Option<Field>,
+        columns: PredictionColumns,
     ) -> Result<Self> {
         Ok(PredictionWriter {
-            inner: BatchWriter::create(path, format, prediction_schema(k, id_field))?,
+            inner: BatchWriter::create(path, format, prediction_schema(k, &columns))?,
             k,
+            classes: columns.classes,
         })
     }
 
     /// Writes the rows whose posterior probabilities are `proba`
-    /// (`rows x K`, row-major), with their ids.
-    pub fn write(&mut self, ids: Option<&ArrayRef>, proba: &[f64]) -> Result<()> {
+    /// (`rows x K`, row-major), with their passthrough columns (a struct
+    /// array, as read).
+    pub fn write(&mut self, passthrough: Option<&ArrayRef>, proba: &[f64]) -> Result<()> {
         let k = self.k;
         let rows = proba.len() / k;
         let mut component = Vec::with_capacity(rows);
@@ -217,11 +244,17 @@ impl PredictionWriter {
             component.push(best as u32);
             probability.push(row[best]);
         }
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(k + 3);
-        if let Some(ids) = ids {
-            columns.push(ids.clone());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(k + 4);
+        if let Some(p) = passthrough {
+            match p.as_any().downcast_ref::<arrow::array::StructArray>() {
+                Some(s) => columns.extend(s.columns().iter().cloned()),
+                None => columns.push(p.clone()),
+            }
         }
-        columns.push(Arc::new(UInt32Array::from(component)));
+        let component = UInt32Array::from(component);
+        let classes = self.classes.as_ref().map(|c| c.of(&component));
+        columns.push(Arc::new(component));
+        columns.extend(classes);
         columns.push(Arc::new(Float64Array::from(probability)));
         for c in 0..k {
             columns.push(Arc::new(Float64Array::from_iter_values(
@@ -236,34 +269,48 @@ impl PredictionWriter {
     pub fn finish(self) -> Result<PendingFile> {
         self.inner.finish()
     }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.inner.rows()
+    }
 }
 
-/// Refuses an id column named as a column gmm adds to predictions
-/// (`component`, `probability`, `proba_0` .. `proba_{k-1}`): the file
-/// would have two columns of one name, which readers such as pandas refuse.
-pub fn check_id_column(id: &str, k: usize) -> std::result::Result<(), String> {
-    let added = id == "component"
-        || id == "probability"
-        || id
-            .strip_prefix("proba_")
-            .and_then(|c| c.parse::<usize>().ok())
-            .is_some_and(|c| c < k && id == format!("proba_{c}"));
-    if added {
-        return Err(format!(
-            "id column `{id}` has the name of a column gmm writes to the predictions (component, probability, proba_0 .. proba_{}); rename it in the table, or copy it under another name",
-            k.saturating_sub(1)
-        ));
+/// Refuses columns copied into predictions (ids, kept columns) named as a
+/// column gmm adds (`component`, `class` with `classes`, `probability`,
+/// `proba_0` .. `proba_{k-1}`): the file would have two columns of one
+/// name, which readers such as pandas refuse.
+pub fn check_passthrough_columns(
+    names: &[String],
+    k: usize,
+    classes: bool,
+) -> std::result::Result<(), String> {
+    for name in names {
+        let added = name == "component"
+            || name == "probability"
+            || (classes && name == "class")
+            || name
+                .strip_prefix("proba_")
+                .and_then(|c| c.parse::<usize>().ok())
+                .is_some_and(|c| c < k && *name == format!("proba_{c}"));
+        if added {
+            return Err(format!(
+                "column `{name}` is copied into the predictions but has the name of a column gmm writes there (component,{} probability, proba_0 .. proba_{}); rename it in the table, or copy it under another name",
+                if classes { " class," } else { "" },
+                k.saturating_sub(1)
+            ));
+        }
     }
     Ok(())
 }
 
 /// The schema of a predictions file.
-pub fn prediction_schema(k: usize, id_field: Option<Field>) -> SchemaRef {
-    let mut fields = Vec::with_capacity(k + 3);
-    if let Some(f) = id_field {
-        fields.push(f);
-    }
+pub fn prediction_schema(k: usize, columns: &PredictionColumns) -> SchemaRef {
+    let mut fields = columns.passthrough_fields();
     fields.push(Field::new("component", DataType::UInt32, false));
+    if let Some(c) = &columns.classes {
+        fields.push(Field::new("class", c.data_type().clone(), true));
+    }
     fields.push(Field::new("probability", DataType::Float64, false));
     for c in 0..k {
         fields.push(Field::new(format!("proba_{c}"), DataType::Float64, false));

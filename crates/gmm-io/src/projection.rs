@@ -18,7 +18,11 @@ pub struct ColumnSpec {
     pub features: Vec<String>,
     pub label: Option<String>,
     pub weight: Option<String>,
-    pub id: Option<String>,
+    /// Columns that identify rows, copied into predictions: never features.
+    pub ids: Vec<String>,
+    /// Any other columns copied into predictions, after the ids; a kept
+    /// column may also be a feature.
+    pub keep: Vec<String>,
     /// The type feature values are held in once read.
     pub precision: Precision,
 }
@@ -30,7 +34,9 @@ pub struct Projection {
     pub feature_names: Vec<String>,
     pub label: Option<usize>,
     pub weight: Option<usize>,
-    pub id: Option<usize>,
+    /// Columns copied into predictions as they are: the id columns, then
+    /// the kept ones, each once.
+    pub passthrough: Vec<usize>,
     /// Columns left out of the features because they do not hold numbers,
     /// when the features were not named (they are reported, never dropped
     /// in silence).
@@ -64,7 +70,7 @@ impl Projection {
             .copied()
             .chain(self.label)
             .chain(self.weight)
-            .chain(self.id)
+            .chain(self.passthrough.iter().copied())
             .collect();
         cols.sort_unstable();
         cols.dedup();
@@ -98,8 +104,20 @@ pub(crate) fn resolve(
     };
     let label = columns.label.as_deref().map(find).transpose()?;
     let weight = columns.weight.as_deref().map(find).transpose()?;
-    let id = columns.id.as_deref().map(find).transpose()?;
-    let special: Vec<usize> = [label, weight, id].into_iter().flatten().collect();
+    let ids: Vec<usize> = columns.ids.iter().map(|c| find(c)).collect::<Result<_>>()?;
+    let mut passthrough: Vec<usize> = Vec::new();
+    for &i in ids.iter().chain(
+        &columns
+            .keep
+            .iter()
+            .map(|c| find(c))
+            .collect::<Result<Vec<_>>>()?,
+    ) {
+        if !passthrough.contains(&i) {
+            passthrough.push(i);
+        }
+    }
+    let special: Vec<usize> = [label, weight].into_iter().flatten().chain(ids).collect();
 
     let mut features: Vec<usize> = Vec::new();
     let mut skipped = Vec::new();
@@ -186,7 +204,7 @@ pub(crate) fn resolve(
         features,
         label,
         weight,
-        id,
+        passthrough,
         skipped,
         precision: columns.precision,
     })

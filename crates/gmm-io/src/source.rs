@@ -177,6 +177,12 @@ impl TableSource {
         &self.schema
     }
 
+    /// The columns `proj` copies into predictions, as the struct field
+    /// they travel in beside the rows (`None` when there are none).
+    pub fn passthrough_field(&self, proj: &Projection) -> Option<arrow::datatypes::Field> {
+        crate::decode::passthrough_field(&self.schema, proj)
+    }
+
     pub fn n_files(&self) -> usize {
         self.files.len()
     }

@@ -22,7 +22,8 @@ use crate::source::TableSource;
 pub const DEFAULT_BATCH_ROWS: usize = 65_536;
 
 /// A table's selected columns: features as row-major `f64`, and the special
-/// columns as they were (labels and ids keep their Arrow type).
+/// columns as they were (labels and the passthrough columns keep their
+/// Arrow types; the passthrough columns travel as one struct array).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub source: PathBuf,
@@ -34,7 +35,7 @@ pub struct Table {
     pub n_rows: usize,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
-    pub ids: Option<ArrayRef>,
+    pub passthrough: Option<ArrayRef>,
 }
 
 /// A batch of consecutive rows of a table.
@@ -48,7 +49,7 @@ pub struct Batch {
     pub x: Vec<f64>,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
-    pub ids: Option<ArrayRef>,
+    pub passthrough: Option<ArrayRef>,
 }
 
 impl TableSource {
@@ -82,7 +83,7 @@ impl TableSource {
             n_rows: c.n_rows,
             weights: c.weights,
             labels: c.labels,
-            ids: c.ids,
+            passthrough: c.passthrough,
         })
     }
 
@@ -111,7 +112,7 @@ impl TableSource {
             w
         });
         let mut labels = Vec::new();
-        let mut ids = Vec::new();
+        let mut passthrough = Vec::new();
         for batch in self.batches_in(proj, DEFAULT_BATCH_ROWS, rows.clone())? {
             let b = batch?;
             let (first, last) = (b.first_row, b.first_row + b.n_rows);
@@ -128,7 +129,7 @@ impl TableSource {
                 w.extend_from_slice(&bw[a..e]);
             }
             labels.extend(b.labels.map(|l| l.slice(a, e - a)));
-            ids.extend(b.ids.map(|l| l.slice(a, e - a)));
+            passthrough.extend(b.passthrough.map(|l| l.slice(a, e - a)));
         }
         let empty = |col: Option<usize>| {
             col.map(|i| arrow::array::new_empty_array(self.schema.field(i).data_type()))
@@ -141,7 +142,10 @@ impl TableSource {
             n_rows: n,
             weights,
             labels: concat_arrays(&self.display, labels)?.or_else(|| empty(proj.label)),
-            ids: concat_arrays(&self.display, ids)?.or_else(|| empty(proj.id)),
+            passthrough: concat_arrays(&self.display, passthrough)?.or_else(|| {
+                crate::decode::passthrough_field(&self.schema, proj)
+                    .map(|f| arrow::array::new_empty_array(f.data_type()))
+            }),
         })
     }
 
@@ -154,7 +158,7 @@ impl TableSource {
         let mut n = 0;
         let mut weights = proj.weight.map(|_| Vec::new());
         let mut labels = Vec::new();
-        let mut ids = Vec::new();
+        let mut passthrough = Vec::new();
         for batch in self.batches(proj, DEFAULT_BATCH_ROWS)? {
             let b = batch?;
             x.extend_from_f64(&b.x);
@@ -163,14 +167,14 @@ impl TableSource {
                 w.extend(bw);
             }
             labels.extend(b.labels);
-            ids.extend(b.ids);
+            passthrough.extend(b.passthrough);
         }
         Ok(DecodedRows {
             x,
             n_rows: n,
             weights,
             labels: concat_arrays(&self.display, labels)?,
-            ids: concat_arrays(&self.display, ids)?,
+            passthrough: concat_arrays(&self.display, passthrough)?,
         })
     }
 
@@ -282,7 +286,7 @@ impl Iterator for Batches<'_> {
             w.as_mut().map(|w| &mut w.spare_capacity_mut()[..rows]),
             &mut bad_values,
         );
-        let (labels, ids) = match converted {
+        let (labels, passthrough) = match converted {
             Ok(r) => r,
             Err(e) => {
                 self.done = true;
@@ -321,7 +325,7 @@ impl Iterator for Batches<'_> {
             x,
             weights: w,
             labels,
-            ids,
+            passthrough,
         }))
     }
 }

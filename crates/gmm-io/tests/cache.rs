@@ -21,7 +21,6 @@ fn spec(label: Option<&str>, weight: Option<&str>) -> ColumnSpec {
         features: Sample::feature_names(),
         label: label.map(str::to_string),
         weight: weight.map(str::to_string),
-        id: None,
         ..Default::default()
     }
 }

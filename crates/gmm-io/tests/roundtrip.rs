@@ -122,7 +122,7 @@ fn spec(label: &str, id: &str) -> ColumnSpec {
         features: Sample::feature_names(),
         label: Some(label.into()),
         weight: Some("w".into()),
-        id: Some(id.into()),
+        ids: vec![id.into()],
         ..Default::default()
     }
 }
@@ -135,6 +135,16 @@ fn read(path: impl AsRef<Path>, spec: &ColumnSpec) -> Table {
 
 fn bits<'a>(v: impl Into<gmm_core::Values<'a>>) -> Vec<u64> {
     v.into().iter().map(|x| x.to_bits()).collect()
+}
+
+/// The first passthrough column (the id column) of rows read.
+fn id_of(passthrough: &Option<ArrayRef>) -> ArrayRef {
+    passthrough
+        .as_ref()
+        .expect("passthrough columns")
+        .as_struct()
+        .column(0)
+        .clone()
 }
 
 fn strings(a: &ArrayRef) -> Vec<Option<String>> {
@@ -155,7 +165,7 @@ fn check_table(t: &Table, s: &Sample, what: &str) {
         bits(&s.weights),
         "{what}: weights"
     );
-    let ids = t.ids.as_ref().unwrap();
+    let ids = &id_of(&t.passthrough);
     assert_eq!(
         strings(ids),
         s.id_str.iter().cloned().map(Some).collect::<Vec<_>>(),
@@ -217,7 +227,7 @@ fn string_and_dictionary_labels_and_integer_ids() {
             let t = read(&path, &spec(label, "id_i64"));
             let labels = label_values(label, t.labels.as_ref().unwrap()).unwrap();
             assert_eq!(labels, want, "{what}: {label}");
-            let ids = t.ids.as_ref().unwrap();
+            let ids = &id_of(&t.passthrough);
             assert_eq!(ids.data_type(), &DataType::Int64, "{what}: id type kept");
             assert_eq!(
                 ids.as_primitive::<Int64Type>().values().to_vec(),
@@ -248,7 +258,7 @@ fn all_numeric_projection_leaves_out_special_columns() {
                 features: vec![],
                 label: Some("label_int".into()),
                 weight: Some("w".into()),
-                id: Some("id_i64".into()),
+                ids: vec!["id_i64".into()],
                 ..Default::default()
             })
             .unwrap();
@@ -296,12 +306,12 @@ fn batches_keep_row_order_and_first_row() {
             assert_eq!(b.first_row, next, "{what}");
             assert!(b.n_rows > 0 && b.n_rows <= 333, "{what}: {} rows", b.n_rows);
             assert_eq!(b.x.len(), b.n_rows * proj.n_features());
-            assert_eq!(b.ids.as_ref().unwrap().len(), b.n_rows);
+            assert_eq!(id_of(&b.passthrough).len(), b.n_rows);
             assert_eq!(b.labels.as_ref().unwrap().len(), b.n_rows);
             next += b.n_rows;
             x.extend(b.x);
             w.extend(b.weights.unwrap());
-            ids.extend(strings(b.ids.as_ref().unwrap()));
+            ids.extend(strings(&id_of(&b.passthrough)));
         }
         assert_eq!(next, N, "{what}");
         assert_eq!(bits(&x), bits(&f.sample.x), "{what}");
@@ -446,12 +456,25 @@ fn predictions_read_back_in_every_format() {
                 format.extension()
             ));
             assert_eq!(OutputFormat::from_path(&path).unwrap(), format);
-            let id_field =
-                id_name.map(|n| Field::new(n, id_array.unwrap().data_type().clone(), true));
-            let mut w = PredictionWriter::create(&path, format, k, id_field).unwrap();
+            // The id column as it travels beside rows: one struct column.
+            let passthrough: Option<ArrayRef> = id_name.map(|n| {
+                let field = Field::new(n, id_array.unwrap().data_type().clone(), true);
+                std::sync::Arc::new(gmm_io::arrow::array::StructArray::new(
+                    vec![field].into(),
+                    vec![id_array.unwrap().clone()],
+                    None,
+                )) as ArrayRef
+            });
+            let columns = gmm_io::PredictionColumns {
+                passthrough: passthrough
+                    .as_ref()
+                    .map(|p| Field::new("passthrough", p.data_type().clone(), false)),
+                classes: None,
+            };
+            let mut w = PredictionWriter::create(&path, format, k, columns).unwrap();
             // Three uneven batches.
             for (start, end) in [(0, 10), (10, 610), (610, rows)] {
-                let id_slice = id_array.map(|a| a.slice(start, end - start));
+                let id_slice = passthrough.as_ref().map(|a| a.slice(start, end - start));
                 w.write(id_slice.as_ref(), &proba[start * k..end * k])
                     .unwrap();
             }
@@ -611,7 +634,7 @@ fn multi_file_labels_and_ids_of_other_types_take_the_first_files_type() {
         .project(&ColumnSpec {
             features: vec!["x".into()],
             label: Some("y".into()),
-            id: Some("id".into()),
+            ids: vec!["id".into()],
             ..Default::default()
         })
         .unwrap();
@@ -622,16 +645,16 @@ fn multi_file_labels_and_ids_of_other_types_take_the_first_files_type() {
         label_values("y", t.labels.as_ref().unwrap()).unwrap(),
         [Some("1".into()), None, Some("2".into())]
     );
-    assert_eq!(t.ids.as_ref().unwrap().data_type(), &DataType::Utf8);
+    assert_eq!(id_of(&t.passthrough).data_type(), &DataType::Utf8);
     assert_eq!(
-        strings(t.ids.as_ref().unwrap()),
+        strings(&id_of(&t.passthrough)),
         [Some("a".into()), Some("b".into()), Some("c".into())]
     );
     // The same through batches, as predictions read them.
     let ids: Vec<Option<String>> = src
         .batches(&proj, 1)
         .unwrap()
-        .flat_map(|b| strings(b.unwrap().ids.as_ref().unwrap()))
+        .flat_map(|b| strings(&id_of(&b.unwrap().passthrough)))
         .collect();
     assert_eq!(ids.len(), 3);
 }
@@ -678,13 +701,13 @@ fn csv_quirks_read_as_expected() {
         &path,
         &ColumnSpec {
             features: vec!["a".into(), "b".into()],
-            id: Some("name".into()),
+            ids: vec!["name".into()],
             ..Default::default()
         },
     );
     assert_eq!(t.x.values().to_vec(), [1.0, 2.0, 3.0, 4.5, -1000.0, 5.0]);
     assert_eq!(
-        strings(t.ids.as_ref().unwrap()),
+        strings(&id_of(&t.passthrough)),
         [Some("x, y".into()), Some("say \"hi\"".into()), None]
     );
     // A semicolon-delimited file through the delimiter option.
@@ -735,9 +758,9 @@ fn row_ranges_read_the_rows_of_the_whole_table() {
                 bits(&whole.weights.as_ref().unwrap()[a..b]),
                 "{what}: weights"
             );
-            let ids = whole.ids.as_ref().unwrap().slice(a, b - a);
+            let ids = id_of(&whole.passthrough).slice(a, b - a);
             assert_eq!(
-                strings(t.ids.as_ref().unwrap()),
+                strings(&id_of(&t.passthrough)),
                 strings(&ids),
                 "{what}: ids"
             );

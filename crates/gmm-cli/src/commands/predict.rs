@@ -23,23 +23,25 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     gmm_io::overlap::check_output(gmm_io::overlap::Output::File(&args.out), &args.input)
         .map_err(UsageError)?;
-    if let Some(id) = &args.id_column {
-        gmm_io::check_id_column(id, model.n_components()).map_err(UsageError)?;
-    }
+    let classes = gmm_io::ComponentClasses::of_model(&file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let copied = [&args.id_column[..], &args.keep_columns[..]].concat();
+    gmm_io::check_passthrough_columns(&copied, model.n_components(), classes.is_some())
+        .map_err(UsageError)?;
     let source = TableSource::open(&args.input, delimiter)?
         .with_stop(Some(crate::interrupt::interrupt_flag()));
     check_column_types(&source, &file, &args.model)?;
     let proj = source
-        .project(&model_columns(
-            &file,
-            args.id_column.clone(),
-            None,
-            args.precision.as_deref(),
-        )?)
+        .project(&ColumnSpec {
+            ids: args.id_column.clone(),
+            keep: args.keep_columns.clone(),
+            ..model_columns(&file, None, args.precision.as_deref())?
+        })
         .map_err(|e| missing_model_columns(e, &args.model, &file))?;
-    let id_field = proj
-        .id
-        .map(|i| source.schema().field(i).clone().with_nullable(true));
+    let columns = gmm_io::PredictionColumns {
+        passthrough: source.passthrough_field(&proj),
+        classes,
+    };
     let bar = spinner(
         Verbosity {
             quiet: args.quiet,
@@ -47,7 +49,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         },
         &format!("predicting {}", args.input),
     );
-    let mut writer = PredictionWriter::create(&args.out, format, model.n_components(), id_field)?;
+    let mut writer = PredictionWriter::create(&args.out, format, model.n_components(), columns)?;
     let d = file.columns.len();
     let mut rows = 0;
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
@@ -55,7 +57,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         crate::interrupt::check_interrupted()?;
         let view = gmm_core::DataView::new(&b.x, d)?;
         let proba = model.predict_proba(view)?;
-        writer.write(b.ids.as_ref(), proba.as_slice().expect("row-major"))?;
+        writer.write(b.passthrough.as_ref(), proba.as_slice().expect("row-major"))?;
         rows += b.n_rows;
         bar.set_message(format!("predicting {}: {rows} rows", args.input));
     }
@@ -69,6 +71,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     crate::interrupt::check_interrupted()?;
     file.commit()?;
     bar.finish_and_clear();
+    println!("wrote {rows} predictions to {}", args.out.display());
     Ok(())
 }
 
@@ -134,10 +137,9 @@ pub fn check_column_types(
     Ok(())
 }
 
-/// The model's columns, by name, plus the special columns asked for.
+/// The model's columns, by name, plus the weight column asked for.
 pub fn model_columns(
     file: &ModelFile,
-    id: Option<String>,
     weight: Option<String>,
     precision: Option<&str>,
 ) -> Result<ColumnSpec, UsageError> {
@@ -146,7 +148,8 @@ pub fn model_columns(
         features: file.columns.iter().map(|c| glob_escape(c)).collect(),
         label: None,
         weight,
-        id,
+        ids: Vec::new(),
+        keep: Vec::new(),
         // Unless told otherwise, rows are held as the model's were.
         precision: match precision {
             Some(p) => parse_precision(p, "--precision".into())?,

@@ -23,7 +23,6 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let proj = source
         .project(&super::predict::model_columns(
             &file,
-            None,
             args.weight_column.clone(),
             args.precision.as_deref(),
         )?)

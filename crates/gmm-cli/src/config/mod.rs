@@ -232,7 +232,17 @@ impl FitSettings {
                 .weight_column
                 .clone()
                 .or(raw.data.weight_column.clone()),
-            id_column: args.id_column.clone().or(raw.data.id_column.clone()),
+            id_columns: match (&args.id_column, &raw.data.id_column) {
+                (Some(ids), _) => ids.clone(),
+                (None, Some(OneOrMany::One(id) | OneOrMany::Text(id))) => vec![id.clone()],
+                (None, Some(OneOrMany::Many(ids))) => ids.clone(),
+                (None, None) => Vec::new(),
+            },
+            keep_columns: args
+                .keep_columns
+                .clone()
+                .or(raw.data.keep_columns.clone())
+                .unwrap_or_default(),
             labeled: path(&args.labeled, &raw.data.labeled),
             delimiter,
             max_memory: match (&args.max_memory, &raw.data.max_memory) {

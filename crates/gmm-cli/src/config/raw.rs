@@ -89,7 +89,9 @@ pub struct RawData {
     pub columns: Option<Vec<String>>,
     pub label_column: Option<String>,
     pub weight_column: Option<String>,
-    pub id_column: Option<String>,
+    /// One column, or a list.
+    pub id_column: Option<OneOrMany<String>>,
+    pub keep_columns: Option<Vec<String>>,
     pub labeled: Option<String>,
     pub delimiter: Option<String>,
     /// `"8GiB"`, `"512MB"` or a number of bytes.

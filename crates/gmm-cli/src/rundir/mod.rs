@@ -145,14 +145,18 @@ pub(crate) fn write_run(
     outputs: &mut OutputSet,
 ) -> Result<ModelFile> {
     let (s, data, verbosity) = (ctx.s, ctx.data, ctx.verbosity);
+    let model_file = model_file(s, data, fit, ctx.semi, ctx.init);
     let phase = Instant::now();
     let writing = spinner(verbosity, "writing predictions");
     let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
+    // The predictions carry the classes the model file gives its components.
+    let classes = gmm_io::ComponentClasses::of_model(&model_file).map_err(anyhow::Error::msg)?;
     outputs.add(write_predictions(
         &fit.model,
         data,
         &pred_path,
         s.predictions_format,
+        classes,
         ctx.comm,
     )?);
     writing.finish_and_clear();
@@ -177,7 +181,6 @@ pub(crate) fn write_run(
     timings.plots = phase.elapsed().as_secs_f64();
 
     let phase = Instant::now();
-    let model_file = model_file(s, data, fit, ctx.semi, ctx.init);
     outputs.add(model_file.write_pending(dir.join("model.json"))?);
     outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
     timings.write = phase.elapsed().as_secs_f64();
@@ -296,6 +299,7 @@ fn model_file(
     if let (Some(semi), Some(classes)) = (semi, &data.classes) {
         file.classes = Some(classes.names().to_vec());
         file.label_column = data.label_column.clone();
+        file.label_type = data.class_type.as_ref().map(ToString::to_string);
         file.semi_supervised = Some(SemiSupervisedInfo {
             mode: semi.mode.to_string(),
             unlabeled_weight: semi.unlabeled_weight,

@@ -17,18 +17,25 @@ pub(super) fn write_predictions(
     data: &LoadedData,
     path: &std::path::Path,
     format: gmm_io::OutputFormat,
+    classes: Option<gmm_io::ComponentClasses>,
     comm: Option<&dyn distributed::Transport>,
 ) -> Result<gmm_io::PendingFile> {
-    let mut writer =
-        PredictionWriter::create(path, format, model.n_components(), data.id_field.clone())?;
+    let columns = gmm_io::PredictionColumns {
+        passthrough: data.passthrough_field.clone(),
+        classes,
+    };
+    let mut writer = PredictionWriter::create(path, format, model.n_components(), columns)?;
     let view = data.dataset.view().without_labels();
     let mut start = 0;
     while start < data.n_input_rows {
         crate::interrupt::check_interrupted()?;
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
         let proba = model.predict_proba(view.slice_rows(start, end))?;
-        let ids = data.ids.as_ref().map(|a| a.slice(start, end - start));
-        writer.write(ids.as_ref(), proba.as_slice().expect("row-major"))?;
+        let passthrough = data
+            .passthrough
+            .as_ref()
+            .map(|a| a.slice(start, end - start));
+        writer.write(passthrough.as_ref(), proba.as_slice().expect("row-major"))?;
         start = end;
     }
     // Rows split under mpirun: the other ranks' rows follow, in rank order.
@@ -37,10 +44,10 @@ pub(super) fn write_predictions(
         for r in 1..c.size() {
             loop {
                 crate::interrupt::check_interrupted()?;
-                let Some((ids, proba)) = decode_predictions(&c.recv_bytes(r), k)? else {
+                let Some((passthrough, proba)) = decode_predictions(&c.recv_bytes(r), k)? else {
                     break;
                 };
-                writer.write(ids.as_ref(), &proba)?;
+                writer.write(passthrough.as_ref(), &proba)?;
             }
         }
     }
@@ -58,16 +65,24 @@ pub(crate) fn send_predictions(
     while start < data.n_input_rows {
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
         let proba = model.predict_proba(view.slice_rows(start, end))?;
-        let ids = data.ids.as_ref().map(|a| a.slice(start, end - start));
+        let passthrough = data
+            .passthrough
+            .as_ref()
+            .map(|a| a.slice(start, end - start));
         let mut msg = gmm_core::wire::Writer::new();
         msg.bool(true);
         msg.f64s(proba.as_slice().expect("row-major"));
-        msg.bool(ids.is_some());
-        if let Some(ids) = ids {
+        msg.bool(passthrough.is_some());
+        if let Some(passthrough) = passthrough {
             let schema = std::sync::Arc::new(gmm_io::arrow::datatypes::Schema::new(vec![
-                gmm_io::arrow::datatypes::Field::new("id", ids.data_type().clone(), true),
+                gmm_io::arrow::datatypes::Field::new(
+                    "passthrough",
+                    passthrough.data_type().clone(),
+                    true,
+                ),
             ]));
-            let batch = gmm_io::arrow::array::RecordBatch::try_new(schema.clone(), vec![ids])?;
+            let batch =
+                gmm_io::arrow::array::RecordBatch::try_new(schema.clone(), vec![passthrough])?;
             let mut ipc = Vec::new();
             let mut w = gmm_io::arrow::ipc::writer::StreamWriter::try_new(&mut ipc, &schema)?;
             w.write(&batch)?;
@@ -84,7 +99,7 @@ pub(crate) fn send_predictions(
     Ok(())
 }
 
-/// A batch of another rank's predictions: its ids (if any) and
+/// A batch of another rank's predictions: its passthrough columns (if any) and
 /// probabilities, or `None` at the end mark.
 #[allow(clippy::type_complexity)]
 fn decode_predictions(
@@ -99,7 +114,7 @@ fn decode_predictions(
     if proba.len() % k != 0 {
         anyhow::bail!("{} probabilities are not rows of {k}", proba.len());
     }
-    let ids = if r.bool()? {
+    let passthrough = if r.bool()? {
         let mut reader = gmm_io::arrow::ipc::reader::StreamReader::try_new(
             std::io::Cursor::new(r.bytes()?),
             None,
@@ -110,5 +125,5 @@ fn decode_predictions(
         None
     };
     r.finish()?;
-    Ok(Some((ids, proba)))
+    Ok(Some((passthrough, proba)))
 }

@@ -160,7 +160,13 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "columns": s.data.columns,
         "label_column": s.data.label_column,
         "weight_column": s.data.weight_column,
-        "id_column": s.data.id_column,
+        // One name as before, a list when several.
+        "id_column": match s.data.id_columns.as_slice() {
+            [] => serde_json::Value::Null,
+            [one] => json!(one),
+            many => json!(many),
+        },
+        "keep_columns": s.data.keep_columns,
         "labeled": s.data.labeled,
         "delimiter": s.data.delimiter.map(|d| (d as char).to_string()),
         "max_memory": s.data.max_memory,

@@ -371,7 +371,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
         features: Vec::new(),
         label: None,
         weight: None,
-        id: None,
+        passthrough: Vec::new(),
         precision: Precision::F64,
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)

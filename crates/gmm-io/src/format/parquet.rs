@@ -80,7 +80,7 @@ struct RowGroup {
 /// What decoding a row group gives besides the values written in place.
 struct RowGroupOutput {
     labels: Vec<ArrayRef>,
-    ids: Vec<ArrayRef>,
+    passthrough: Vec<ArrayRef>,
     bad_values: BadValues,
 }
 
@@ -250,12 +250,12 @@ impl<'a> ParquetTable<'a> {
             .collect();
 
         let mut labels = Vec::new();
-        let mut ids = Vec::new();
+        let mut passthrough = Vec::new();
         let mut bad_values = BadValues::new(&conv);
         for r in results {
             let out = r?;
             labels.extend(out.labels);
-            ids.extend(out.ids);
+            passthrough.extend(out.passthrough);
             bad_values.merge(out.bad_values);
         }
         if let Some(e) = bad_values.into_error() {
@@ -277,7 +277,7 @@ impl<'a> ParquetTable<'a> {
             n_rows: n,
             weights,
             labels: concat_arrays(self.display, labels)?,
-            ids: concat_arrays(self.display, ids)?,
+            passthrough: concat_arrays(self.display, passthrough)?,
         })
     }
 
@@ -303,7 +303,7 @@ impl<'a> ParquetTable<'a> {
         })?;
         let mut out = RowGroupOutput {
             labels: Vec::new(),
-            ids: Vec::new(),
+            passthrough: Vec::new(),
             bad_values: BadValues::new(conv),
         };
         let mut off = 0;
@@ -329,7 +329,7 @@ impl<'a> ParquetTable<'a> {
                 &mut out.bad_values,
             )?;
             out.labels.extend(l);
-            out.ids.extend(i);
+            out.passthrough.extend(i);
             off += rows;
         }
         if off != group.n_rows {

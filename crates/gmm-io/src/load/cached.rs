@@ -150,26 +150,29 @@ fn from_cache(
         dataset = dataset.with_shared_labels(part(codes, a..b), c.len())?;
         classes = Some(c);
     }
-    // Ids are not cached: they are read again, alone (one column).
-    let ids = match tables.proj.id {
-        None => None,
-        Some(id) => {
-            let only_ids = Projection {
+    // Passthrough columns are not cached: they are read again, alone.
+    let passthrough = match tables.proj.passthrough.is_empty() {
+        true => None,
+        false => {
+            let only_passthrough = Projection {
                 features: Vec::new(),
                 feature_names: Vec::new(),
                 label: None,
                 weight: None,
-                id: Some(id),
+                passthrough: tables.proj.passthrough.clone(),
                 skipped: Vec::new(),
                 precision: tables.proj.precision,
             };
             match tables.source.known_rows() {
                 Some(_) if tables.source.format() == InputFormat::Parquet => {
-                    tables.source.read_rows(&only_ids, ia..ib)?.ids
+                    tables
+                        .source
+                        .read_rows(&only_passthrough, ia..ib)?
+                        .passthrough
                 }
                 _ => {
-                    let ids = tables.source.read_all(&only_ids)?.ids;
-                    ids.map(|ids| ids.slice(ia, ib - ia))
+                    let all = tables.source.read_all(&only_passthrough)?.passthrough;
+                    all.map(|a| a.slice(ia, ib - ia))
                 }
             }
         }
@@ -187,10 +190,11 @@ fn from_cache(
         column_types: meta.column_types,
         skipped_columns: tables.proj.skipped.clone(),
         n_input_rows,
-        ids,
-        id_field: tables.id_field,
+        passthrough,
+        passthrough_field: tables.passthrough_field,
         classes,
         label_column: tables.label_column,
+        class_type: tables.class_type,
         n_labeled,
         share: split.map(|_| RankShare {
             row_offset: a,

@@ -23,7 +23,7 @@ pub(crate) struct ReadRows {
     columns: Vec<String>,
     column_types: Vec<String>,
     n_input_rows: usize,
-    ids: Option<ArrayRef>,
+    passthrough: Option<ArrayRef>,
     share: Option<RankShare>,
 }
 
@@ -34,7 +34,7 @@ fn slice_table(mut t: Table, a: usize, b: usize) -> Table {
     t.x = t.x.slice(a * d, b * d);
     t.weights = t.weights.map(|w| w[a..b].to_vec());
     t.labels = t.labels.map(|l| l.slice(a, b - a));
-    t.ids = t.ids.map(|l| l.slice(a, b - a));
+    t.passthrough = t.passthrough.map(|l| l.slice(a, b - a));
     t.n_rows = b - a;
     t
 }
@@ -165,7 +165,7 @@ pub(crate) fn read(
         columns: table.columns,
         column_types: table.column_types,
         n_input_rows,
-        ids: table.ids,
+        passthrough: table.passthrough,
         share: share.map(|s| s.0),
     })
 }
@@ -226,10 +226,11 @@ pub(crate) fn assemble(
         column_types: rows.column_types,
         skipped_columns: tables.proj.skipped.clone(),
         n_input_rows: rows.n_input_rows,
-        ids: rows.ids,
-        id_field: tables.id_field.clone(),
+        passthrough: rows.passthrough,
+        passthrough_field: tables.passthrough_field.clone(),
         classes,
         label_column: tables.label_column.clone(),
+        class_type: tables.class_type.clone(),
         n_labeled,
         share: rows.share,
         storage: Default::default(),

@@ -61,7 +61,11 @@ pub struct DataSpec {
     pub columns: Vec<String>,
     pub label_column: Option<String>,
     pub weight_column: Option<String>,
-    pub id_column: Option<String>,
+    /// Columns that identify rows (never features), copied into
+    /// predictions.
+    pub id_columns: Vec<String>,
+    /// More columns copied into predictions, after the ids (features too).
+    pub keep_columns: Vec<String>,
     /// A second table of labeled rows, stacked after the input's.
     pub labeled: Option<String>,
     /// CSV delimiter (`None`: comma, tab for `.tsv`).
@@ -214,14 +218,16 @@ pub struct LoadedData {
     pub skipped_columns: Vec<crate::SkippedColumn>,
     /// Rows of the input table (the first rows of the dataset).
     pub n_input_rows: usize,
-    pub ids: Option<ArrayRef>,
-    pub id_field: Option<Field>,
+    pub passthrough: Option<ArrayRef>,
+    pub passthrough_field: Option<Field>,
     pub classes: Option<Classes>,
     pub label_column: Option<String>,
+    /// The type of the classes in predictions: the label column's.
+    pub class_type: Option<arrow::datatypes::DataType>,
     /// Labeled rows of the whole table (of every process).
     pub n_labeled: usize,
     /// Set when this process holds one share of a table split among
-    /// processes: the dataset, `ids` and `n_input_rows` are then this
+    /// processes: the dataset, `passthrough` and `n_input_rows` are then this
     /// process's rows only.
     pub share: Option<RankShare>,
     /// Where the rows are held (memory, or an out-of-core cache file).

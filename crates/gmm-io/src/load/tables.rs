@@ -22,10 +22,14 @@ pub(crate) struct JobTables {
     pub proj: Projection,
     /// The label column, when the input table has it.
     pub input_label: Option<String>,
-    pub id_field: Option<Field>,
+    pub passthrough_field: Option<Field>,
     pub labeled: Option<LabeledTable>,
     /// The job's label column: as named, or found in the labeled table.
     pub label_column: Option<String>,
+    /// The type of the classes in predictions (see [`crate::class_type`]):
+    /// that of the label column in the input table, or else in the labeled
+    /// table.
+    pub class_type: Option<arrow::datatypes::DataType>,
 }
 
 impl JobTables {
@@ -45,12 +49,11 @@ impl JobTables {
             features: spec.columns.clone(),
             label: input_label.clone(),
             weight: spec.weight_column.clone(),
-            id: spec.id_column.clone(),
+            ids: spec.id_columns.clone(),
+            keep: spec.keep_columns.clone(),
             precision: spec.precision,
         })?;
-        let id_field = proj
-            .id
-            .map(|i| source.schema().field(i).clone().with_nullable(true));
+        let passthrough_field = source.passthrough_field(&proj);
         let labeled = match &spec.labeled {
             None => None,
             Some(path) => {
@@ -67,7 +70,8 @@ impl JobTables {
                     features: proj.feature_names.clone(),
                     label: Some(label.clone()),
                     weight,
-                    id: None,
+                    ids: Vec::new(),
+                    keep: Vec::new(),
                     precision: spec.precision,
                 })?;
                 Some(LabeledTable {
@@ -81,13 +85,20 @@ impl JobTables {
             .label_column
             .clone()
             .or_else(|| labeled.as_ref().map(|l| l.label_column.clone()));
+        let class_type = input_label
+            .as_ref()
+            .map(|l| (&source, l))
+            .or_else(|| labeled.as_ref().map(|l| (&l.source, &l.label_column)))
+            .and_then(|(src, l)| src.schema().field_with_name(l).ok())
+            .map(|f| crate::class_type(f.data_type()));
         Ok(JobTables {
             source,
             proj,
             input_label,
-            id_field,
+            passthrough_field,
             labeled,
             label_column,
+            class_type,
         })
     }
 

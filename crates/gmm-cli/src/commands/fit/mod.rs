@@ -81,9 +81,10 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         .into());
     }
     crate::rundir::check_run_dir(&s, crate::rundir::RUN_FILES)?;
-    if let Some(id) = &s.data.id_column {
-        gmm_io::check_id_column(id, s.params.n_components).map_err(UsageError)?;
-    }
+    let may_have_classes = s.data.label_column.is_some() || s.data.labeled.is_some();
+    let copied = [&s.data.id_columns[..], &s.data.keep_columns[..]].concat();
+    gmm_io::check_passthrough_columns(&copied, s.params.n_components, may_have_classes)
+        .map_err(UsageError)?;
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let spread = comm.filter(|_| s.split == Split::Restarts);
