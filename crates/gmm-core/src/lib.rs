@@ -68,7 +68,7 @@ pub use covariance::{CovarianceType, Covariances};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
-pub use observer::{FitObserver, Silent};
+pub use observer::{FitObserver, InitProgress, Silent};
 pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,
     ValidFitParams,

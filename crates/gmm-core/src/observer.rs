@@ -2,13 +2,30 @@
 //! and checkpoints stay out of the engine.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 use crate::report::RestartReport;
 use crate::state::FitState;
 
+/// How far the initialization of the restart being started has got,
+/// advanced by the initialization itself, so that a front end can read it
+/// from another thread (a progress display, a heartbeat in a log) while a
+/// long initialization runs between two observer calls.
+#[derive(Debug, Default)]
+pub struct InitProgress {
+    /// Lloyd iterations done by the restart being started (k-means
+    /// starts); reset when the next restart begins.
+    pub iterations: AtomicUsize,
+}
+
 /// Receives progress while a fit runs; every method has a do-nothing default.
 pub trait FitObserver {
+    /// A restart's initialization begins (restarts start one after another).
+    fn restart_initializing(&mut self, _restart: usize) {}
+    /// Where the initializations report how far they have got.
+    fn init_progress(&self) -> Option<Arc<InitProgress>> {
+        None
+    }
     /// A restart has its starting parameters.
     fn restart_initialized(&mut self, _restart: usize, _description: &str) {}
     /// One EM iteration of a restart: the mean objective per row of the

@@ -47,6 +47,7 @@ pub(super) fn starts(
     let p = params.params();
     let method = params.init_method();
     let rows = InitRows::new(data, policy, p);
+    let progress = observer.init_progress();
     let ctx = InitContext {
         data: rows.view(data),
         policy,
@@ -54,6 +55,14 @@ pub(super) fn starts(
         params: p,
         interrupt,
         deadline,
+        progress: progress.as_deref(),
+    };
+    // The observer hears of each restart before its initialization runs.
+    let begin = |restart: usize, observer: &mut dyn FitObserver| {
+        if let Some(p) = &progress {
+            p.iterations.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+        observer.restart_initializing(restart);
     };
     let start_of = |restart: usize| -> Result<RestartSnapshot> {
         let warm = p.init_model.is_some() && restart == 0;
@@ -128,6 +137,7 @@ pub(super) fn starts(
             if cancelled() {
                 return Err(GmmError::Interrupted);
             }
+            begin(restart, observer);
             let state = start_of(restart)?;
             announce(&state, observer);
             states.push(state);
@@ -144,6 +154,9 @@ pub(super) fn starts(
             return Err(GmmError::Interrupted);
         }
         let owned = restart % comm.size() == comm.rank();
+        if owned && !failed {
+            begin(restart, observer);
+        }
         starts.push((owned && !failed).then(|| start_of(restart)));
         failed |= matches!(starts.last(), Some(Some(Err(_))));
     }

@@ -26,6 +26,9 @@ pub(crate) struct InitContext<'a> {
     /// with what they have (EM then stops after its first iteration).
     /// `None` when the rows are split among processes, as `interrupt`.
     pub deadline: Option<Instant>,
+    /// Where iterative initializations count their iterations, for the
+    /// front end's progress display.
+    pub progress: Option<&'a crate::observer::InitProgress>,
 }
 
 impl InitContext<'_> {

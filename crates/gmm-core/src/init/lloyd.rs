@@ -253,6 +253,10 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
             break;
         };
         iterations += 1;
+        if let Some(p) = ctx.progress {
+            p.iterations
+                .store(iterations, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut shift = 0.0;
         let mut empty = Vec::new();
         for c in 0..k {
@@ -409,6 +413,7 @@ mod tests {
                     .kmeans_max_iter(100);
                 let summary = DataSummary::new(data.view(), RowPolicy::Unsupervised, chunk_rows);
                 let tol = 1e-4 * summary.col_var.iter().sum::<f64>() / d as f64;
+                let progress = crate::observer::InitProgress::default();
                 let ctx = InitContext {
                     data: data.view(),
                     policy: RowPolicy::Unsupervised,
@@ -416,6 +421,7 @@ mod tests {
                     params: &params,
                     interrupt: None,
                     deadline: None,
+                    progress: Some(&progress),
                 };
                 let run = |threads| {
                     rayon::ThreadPoolBuilder::new()
@@ -429,6 +435,10 @@ mod tests {
                 let (want, want_iters) = plain_lloyd(&x, &w, seeds.clone(), tol, 100);
                 assert!(iters > 5, "{iters} iterations: too easy a case");
                 assert_eq!(iters, want_iters, "d {d}, chunk_rows {chunk_rows}");
+                let counted = progress
+                    .iterations
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                assert_eq!(counted, iters, "iterations shown as they run");
                 for (a, b) in got.iter().zip(&want) {
                     assert!(
                         (a - b).abs() <= 1e-12 * b.abs().max(1.0),
