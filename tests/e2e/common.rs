@@ -11,12 +11,22 @@ pub fn root() -> PathBuf {
         .unwrap()
 }
 
-/// Runs `gmm` with `args` from the repository root.
+/// Runs `gmm` with `args` from the repository root. Its standard error is
+/// not a terminal, where `fit` and `select` would write a batch log: the
+/// tests of other things turn it off (`tests/e2e/logs.rs` tests it).
 pub fn gmm(args: &[&str]) -> Output {
+    gmm_with_env(args, &[("GMM_LOG_FORMAT", "none")])
+}
+
+/// Runs `gmm` with `args` and environment variables `env`.
+pub fn gmm_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gmm"))
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env_remove("GMM_LOG_FORMAT")
+        .env_remove("GMM_LOG_INTERVAL")
+        .envs(env.iter().copied())
         .output()
         .expect("gmm runs")
 }

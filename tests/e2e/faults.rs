@@ -312,6 +312,7 @@ fn sigterm_leaves_only_the_checkpoint_and_resume_gives_the_uninterrupted_result(
     let mut child = Command::new(env!("CARGO_BIN_EXE_gmm"))
         .args(args(&run, &["--checkpoint", "2"]))
         .current_dir(root())
+        .env("GMM_LOG_FORMAT", "none")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

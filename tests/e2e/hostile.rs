@@ -394,6 +394,7 @@ fn components_at_the_variance_floor_are_flagged_in_select() {
 fn a_decoder_panic_on_a_damaged_file_is_one_error_line() {
     let tmp = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .env("GMM_LOG_FORMAT", "none")
         .args([
             "fit",
             "--input",

@@ -94,6 +94,7 @@ fn an_interrupt_at_any_phase_ends_with_130_naming_the_command() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gmm"))
             .args(&args)
             .current_dir(root())
+            .env("GMM_LOG_FORMAT", "none")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -13,6 +13,7 @@ mod inspect;
 mod interrupts;
 mod join;
 mod large;
+mod logs;
 mod messages;
 #[cfg(feature = "mpi")]
 mod mpi;

@@ -23,6 +23,7 @@ fn mpirun(np: usize, args: &[&str]) -> Output {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env("GMM_LOG_FORMAT", "none")
         // Open MPI looks for a network; loopback is all these tests need.
         .env("OMPI_MCA_btl", "self,vader")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")

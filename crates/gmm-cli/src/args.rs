@@ -306,6 +306,15 @@ pub struct FitArgs {
     /// Print the summary as JSON.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// When standard error is not a terminal (a batch job's log): seconds
+    /// between heartbeat lines (30, 2.5, 5m; 0: phase lines only)
+    /// [default: 30; env: GMM_LOG_INTERVAL].
+    #[arg(long, value_name = "SECONDS", help_heading = "Output")]
+    pub log_interval: Option<String>,
+    /// The format of those lines: text, json (one object per line) or none
+    /// [default: text; env: GMM_LOG_FORMAT].
+    #[arg(long, value_name = "FORMAT", help_heading = "Output")]
+    pub log_format: Option<String>,
     /// No progress display.
     #[arg(short, long, help_heading = "Output", conflicts_with = "verbose")]
     pub quiet: bool,

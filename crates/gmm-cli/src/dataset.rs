@@ -123,11 +123,11 @@ impl LoadObserver for LoadProgress {
     }
 
     fn table_opened(&mut self, source: &TableSource) {
-        self.loading.set_message(loading_message(
-            &self.input,
-            source.known_rows(),
-            source.n_files(),
-        ));
+        let message = loading_message(&self.input, source.known_rows(), source.n_files());
+        crate::joblog::phase("load", || {
+            format!("reading {}", message.trim_start_matches("loading "))
+        });
+        self.loading.set_message(message);
     }
 
     fn storage_decided(&mut self, d: &StorageDecision) {
@@ -183,6 +183,7 @@ impl LoadObserver for LoadProgress {
     ) {
         self.verbosity
             .log(|| format!("cache: building {} ({why})", path.display()));
+        crate::joblog::phase("cache", || format!("building {} ({why})", path.display()));
         let message = format!("building cache {}", path.display());
         let bar = match total_rows {
             Some(n) => rows_bar(self.verbosity, n as u64, &message),
@@ -203,8 +204,12 @@ impl LoadObserver for LoadProgress {
             return;
         };
         bar.set_position(rows as u64);
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        crate::joblog::update(|s| {
+            s.rows_done = Some(rows as u64);
+            s.rows_per_sec = Some(rows as f64 / secs);
+        });
         if bar.length().is_none() {
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!(
                 "{message}: {} rows ({} rows/s)",
                 thousands(rows as u64),

@@ -5,9 +5,11 @@ mod commands;
 mod dataset;
 mod distributed;
 mod interrupt;
+mod joblog;
 mod plots;
 mod progress;
 mod rundir;
+mod units;
 
 use clap::Parser;
 // The command line, the config file and the errors live in the library

@@ -2,9 +2,13 @@
 //! terminal (and not `--quiet`), one log line per iteration with `--verbose`.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use gmm_core::{FitObserver, RestartReport};
+use gmm_core::{FitObserver, InitProgress, RestartReport};
+
+pub use crate::units::{si, thousands};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How much to say while working.
@@ -15,7 +19,7 @@ pub struct Verbosity {
 }
 
 impl Verbosity {
-    fn show_bar(self) -> bool {
+    pub(crate) fn show_bar(self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }
 
@@ -50,30 +54,6 @@ pub fn loading_message(input: &str, known_rows: Option<usize>, n_files: usize) -
     } else {
         format!("loading {input} ({})", parts.join(", "))
     }
-}
-
-/// A rate with an SI prefix: `425k`, `1.14M`.
-pub fn si(v: f64) -> String {
-    match v {
-        v if !v.is_finite() => "-".into(),
-        v if v >= 1e9 => format!("{:.3}G", v / 1e9),
-        v if v >= 1e6 => format!("{:.3}M", v / 1e6),
-        v if v >= 1e3 => format!("{:.0}k", v / 1e3),
-        v => format!("{v:.0}"),
-    }
-}
-
-/// `12345678` as `12,345,678`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A spinner for a phase (loading, writing) that clears itself when done.
@@ -119,18 +99,30 @@ pub fn rows_bar(v: Verbosity, total: u64, message: &str) -> ProgressBar {
     bar
 }
 
-/// Reports EM progress: restarts, iterations, log-likelihood, rows per second.
+/// Reports EM progress: restarts, iterations, log-likelihood, rows per second
+/// of the last pass; the initializations while they run (restart i of n,
+/// k-means iteration). To the terminal's display, and to the batch log
+/// ([`crate::joblog`]) when standard error is not a terminal.
 pub struct FitProgress {
     bar: ProgressBar,
     verbosity: Verbosity,
     n_init: usize,
+    max_iter: usize,
     rows: usize,
-    started: Instant,
-    passes: usize,
+    /// When the last pass ended (or the initializations, for the first).
+    pass_started: Instant,
+    /// Seconds of the last pass.
+    pass_seconds: Option<f64>,
     last_iteration: usize,
     best: f64,
     finished: usize,
-    interrupted: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    init: Arc<InitProgress>,
+    init_started: Option<Instant>,
+    /// The restart being initialized, and whether EM has begun (or the
+    /// fit ended): read by the display's ticker, which writes the message
+    /// only while it holds the lock and EM has not begun.
+    shared: Arc<(AtomicUsize, Mutex<bool>)>,
+    interrupted: Option<Arc<AtomicBool>>,
 }
 
 impl FitProgress {
@@ -140,36 +132,106 @@ impl FitProgress {
         } else {
             ProgressBar::with_draw_target(Some(max_iter as u64), ProgressDrawTarget::hidden())
         };
+        // A spinner while the restarts are initialized, a bar of
+        // iterations once EM runs.
         bar.set_style(
-            ProgressStyle::with_template("{bar:20} iteration {pos}/{len} {msg} [{elapsed}]")
-                .expect("valid template"),
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
         );
+        bar.set_message("initializing");
+        let init = Arc::new(InitProgress::default());
+        crate::joblog::watch_init(Some(init.clone()));
+        let shared = Arc::new((AtomicUsize::new(0), Mutex::new(false)));
+        if verbosity.show_bar() {
+            let (bar, init, shared) = (bar.clone(), init.clone(), shared.clone());
+            // The display of a long initialization moves on its own; no
+            // ticker (a process at its thread limit) is no reason to fail.
+            let _ = std::thread::Builder::new()
+                .name("gmm-progress".into())
+                .spawn(move || {
+                    loop {
+                        {
+                            let em = shared.1.lock().unwrap_or_else(|e| e.into_inner());
+                            if *em || bar.is_finished() {
+                                break;
+                            }
+                            let r = shared.0.load(Ordering::Relaxed);
+                            let it = init.iterations.load(Ordering::Relaxed);
+                            let mut msg = format!("initializing restart {}/{n_init}", r + 1);
+                            if it > 0 {
+                                msg.push_str(&format!(": k-means iteration {it}"));
+                            }
+                            bar.set_message(msg);
+                            bar.tick();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(150));
+                    }
+                });
+        }
         FitProgress {
             bar,
             verbosity,
             n_init,
+            max_iter,
             rows,
-            started: Instant::now(),
-            passes: 0,
+            pass_started: Instant::now(),
+            pass_seconds: None,
             last_iteration: 0,
             best: f64::NEG_INFINITY,
             finished: 0,
+            init,
+            init_started: None,
+            shared,
             interrupted: None,
         }
     }
 
     /// Stops the fit when the flag is raised (by a signal handler).
-    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+    pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
         self.interrupted = Some(flag);
         self
     }
 
     pub fn finish(&self) {
+        *self.shared.1.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.bar.finish_and_clear();
+        crate::joblog::watch_init(None);
+    }
+}
+
+impl Drop for FitProgress {
+    fn drop(&mut self) {
+        *self.shared.1.lock().unwrap_or_else(|e| e.into_inner()) = true;
     }
 }
 
 impl FitObserver for FitProgress {
+    fn restart_initializing(&mut self, restart: usize) {
+        let now = Instant::now();
+        let started = *self.init_started.get_or_insert_with(|| {
+            let n = self.n_init;
+            crate::joblog::phase("initialize", || {
+                format!("starting {n} restart{}", if n == 1 { "" } else { "s" })
+            });
+            now
+        });
+        self.shared.0.store(restart, Ordering::Relaxed);
+        // Restarts start one after another: the time per restart so far
+        // tells what the rest take.
+        let remaining = (restart > 0).then(|| {
+            (now - started).as_secs_f64() / restart as f64 * (self.n_init - restart) as f64
+        });
+        let n_init = self.n_init;
+        crate::joblog::update(|s| {
+            s.restart = Some(restart);
+            s.n_init = Some(n_init);
+            s.remaining_s = remaining;
+        });
+    }
+
+    fn init_progress(&self) -> Option<Arc<InitProgress>> {
+        Some(self.init.clone())
+    }
+
     fn restart_initialized(&mut self, restart: usize, description: &str) {
         if self.verbosity.verbose {
             self.bar
@@ -178,9 +240,31 @@ impl FitObserver for FitProgress {
     }
 
     fn iteration(&mut self, restart: usize, iteration: usize, mean: f64) {
+        let mut em = self.shared.1.lock().unwrap_or_else(|e| e.into_inner());
+        if !*em {
+            *em = true;
+            self.bar.set_message("");
+            self.bar.set_style(
+                ProgressStyle::with_template("{bar:20} iteration {pos}/{len} {msg} [{elapsed}]")
+                    .expect("valid template"),
+            );
+            let (n, max) = (self.n_init, self.max_iter);
+            crate::joblog::phase("em", || {
+                format!(
+                    "up to {max} iterations of {n} restart{}",
+                    if n == 1 { "" } else { "s" }
+                )
+            });
+        }
         if iteration != self.last_iteration {
+            // One pass serves every running restart: it ends when the
+            // first restart reports the next iteration.
+            let now = Instant::now();
+            if self.last_iteration > 0 {
+                self.pass_seconds = Some((now - self.pass_started).as_secs_f64().max(1e-9));
+            }
+            self.pass_started = now;
             self.last_iteration = iteration;
-            self.passes += 1;
         }
         self.best = self.best.max(mean);
         if self.verbosity.verbose {
@@ -188,20 +272,35 @@ impl FitObserver for FitProgress {
                 eprintln!("restart {restart} iteration {iteration}: mean log-likelihood {mean:.10}")
             });
         }
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let rows_per_sec = (self.passes * self.rows) as f64 / secs;
+        let rows_per_sec = self.pass_seconds.map(|p| self.rows as f64 / p);
         self.bar.set_position(iteration as u64);
         self.bar.set_message(format!(
-            "restarts done {}/{}, best {:.6}, {} rows/s",
+            "restarts done {}/{}, best {:.6}{}",
             self.finished,
             self.n_init,
             self.best,
-            si(rows_per_sec)
+            rows_per_sec.map_or(String::new(), |r| format!(", {} rows/s", si(r)))
         ));
+        let (n_init, max_iter, finished, best) =
+            (self.n_init, self.max_iter, self.finished, self.best);
+        let remaining = self
+            .pass_seconds
+            .map(|p| p * (max_iter.saturating_sub(iteration)) as f64);
+        crate::joblog::update(|s| {
+            s.iteration = Some(iteration);
+            s.max_iter = Some(max_iter);
+            s.n_init = Some(n_init);
+            s.restarts_done = Some(finished);
+            s.best_mean_log_likelihood = Some(best);
+            s.rows_per_sec = rows_per_sec;
+            s.remaining_s = remaining;
+        });
     }
 
     fn restart_finished(&mut self, report: &RestartReport) {
         self.finished += 1;
+        let finished = self.finished;
+        crate::joblog::update(|s| s.restarts_done = Some(finished));
         if self.verbosity.verbose {
             self.bar.suspend(|| {
                 let how = match report.ending {
@@ -230,10 +329,10 @@ impl FitObserver for FitProgress {
     fn should_stop(&mut self) -> bool {
         self.interrupted
             .as_ref()
-            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+            .is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
-    fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    fn cancel_flag(&self) -> Option<Arc<AtomicBool>> {
         self.interrupted.clone()
     }
 }
@@ -244,13 +343,6 @@ mod tests {
 
     #[test]
     fn loading_message_names_rows_and_files() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(10_000_000), "10,000,000");
-        assert_eq!(si(425_300.0), "425k");
-        assert_eq!(si(1_140_000.0), "1.140M");
-        assert_eq!(si(12.0), "12");
         assert_eq!(loading_message("a.csv", None, 1), "loading a.csv");
         assert_eq!(
             loading_message("d/", Some(1_234_567), 8),

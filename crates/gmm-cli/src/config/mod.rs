@@ -3,6 +3,7 @@
 //! settings (`gmm_core::FitParams`) and what only the command line has.
 
 mod engine;
+mod log;
 mod names;
 mod raw;
 
@@ -13,6 +14,7 @@ use gmm_core::{FitParams, Precision, SemiSupervised, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 use gmm_io::suggest::closest;
 
+pub use log::{DEFAULT_LOG_INTERVAL_SECONDS, LogFormat, LogSettings};
 use names::origin;
 pub use names::{SettingName, name, setting_error, setting_error_in, setting_names};
 pub use raw::{
@@ -58,6 +60,8 @@ pub struct FitSettings {
     pub out: PathBuf,
     pub predictions_format: OutputFormat,
     pub plots: bool,
+    /// The batch-job log (when standard error is not a terminal).
+    pub log: LogSettings,
 }
 
 /// What the processes of an MPI job share out in `gmm fit`.
@@ -341,6 +345,7 @@ impl FitSettings {
             out,
             predictions_format,
             plots: !args.no_plots && raw.output.plots.unwrap_or(true),
+            log: LogSettings::resolve(args, &raw.output)?,
         })
     }
 }

@@ -137,6 +137,18 @@ pub struct RawOutput {
     pub dir: Option<String>,
     pub predictions_format: Option<String>,
     pub plots: Option<bool>,
+    /// `"text"`, `"json"` or `"none"`.
+    pub log_format: Option<String>,
+    /// Seconds, or text such as `"5m"`.
+    pub log_interval: Option<SecondsValue>,
+}
+
+/// A time in the config: seconds, or text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SecondsValue {
+    Seconds(f64),
+    Text(String),
 }
 
 /// A config file's contents and where it lives.
@@ -421,6 +433,9 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 fn in_words(msg: &str) -> String {
     if msg.contains("untagged enum SizeValue") {
         return "expected a size, such as \"8GiB\" or \"512MB\", or a number of bytes".into();
+    }
+    if msg.contains("untagged enum SecondsValue") {
+        return "expected seconds, such as 30, or text such as \"5m\"".into();
     }
     if msg.contains("untagged enum OneOrMany") {
         return "expected one value, a list such as [2, 4, 8], or text such as \"1..10\"".into();

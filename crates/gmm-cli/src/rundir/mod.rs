@@ -149,6 +149,7 @@ pub(crate) fn write_run(
     let phase = Instant::now();
     let writing = spinner(verbosity, "writing predictions");
     let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
+    crate::joblog::phase("predictions", || format!("writing {}", pred_path.display()));
     // The predictions carry the classes the model file gives its components.
     let classes = gmm_io::ComponentClasses::of_model(&model_file).map_err(anyhow::Error::msg)?;
     outputs.add(write_predictions(
@@ -172,6 +173,7 @@ pub(crate) fn write_run(
     let phase = Instant::now();
     let plots = if s.plots {
         let drawing = spinner(verbosity, "drawing plots");
+        crate::joblog::phase("plots", || "drawing trace.svg and clusters.svg".into());
         let plots = draw_plots(fit, data, dir, outputs)?;
         drawing.finish_and_clear();
         plots
@@ -181,6 +183,7 @@ pub(crate) fn write_run(
     timings.plots = phase.elapsed().as_secs_f64();
 
     let phase = Instant::now();
+    crate::joblog::phase("write", || "model.json, trace.csv, run.json".into());
     outputs.add(model_file.write_pending(dir.join("model.json"))?);
     outputs.add_bytes(dir.join("trace.csv"), trace_csv(&fit.report).as_bytes())?;
     timings.write = phase.elapsed().as_secs_f64();

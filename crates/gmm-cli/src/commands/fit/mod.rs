@@ -34,6 +34,12 @@ struct Observer {
 }
 
 impl gmm_core::FitObserver for Observer {
+    fn restart_initializing(&mut self, restart: usize) {
+        self.progress.restart_initializing(restart);
+    }
+    fn init_progress(&self) -> Option<std::sync::Arc<gmm_core::InitProgress>> {
+        self.progress.init_progress()
+    }
     fn restart_initialized(&mut self, restart: usize, description: &str) {
         if self.iteration_ends.is_empty() {
             self.initialized = Some(Instant::now());
@@ -81,6 +87,7 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         .into());
     }
     crate::rundir::check_run_dir(&s, crate::rundir::RUN_FILES)?;
+    crate::joblog::start("fit", s.log, verbosity.quiet);
     let may_have_classes = s.data.label_column.is_some() || s.data.labeled.is_some();
     let copied = [&s.data.id_columns[..], &s.data.keep_columns[..]].concat();
     gmm_io::check_passthrough_columns(&copied, s.params.n_components, may_have_classes)
@@ -175,6 +182,7 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     distributed::agree(comm, Ok(()))?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
+    crate::joblog::finish();
     verbosity.log(|| {
         format!(
             "wrote {} in {:.2} s",

@@ -117,6 +117,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         verbose: args.fit.verbose && distributed::is_root(comm),
     };
     crate::rundir::check_run_dir(&base, SELECT_FILES)?;
+    crate::joblog::start("select", base.log, verbosity.quiet);
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
     // Under mpirun every process holds the whole table and fits its cells.
@@ -160,6 +161,11 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             s.params.n_components = k;
             s.params.covariance_type = covariance;
             verbosity.log(|| format!("cell K = {k}, {covariance}"));
+            let name = format!("K={k} {covariance}");
+            crate::joblog::cell(Some(name.clone()));
+            crate::joblog::phase("cell", || {
+                format!("fitting {name} ({} of {})", i + 1, grid.len())
+            });
             let t = Instant::now();
             let mut params = fit_params(&s, &data, semi)?;
             params.racing = racing;
@@ -199,6 +205,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         }
         Ok(())
     })();
+    crate::joblog::cell(None);
     if let Some(c) = comm {
         // Every process stops if one failed; then all hand their cells to rank 0.
         distributed::agree(comm, local)?;
@@ -355,6 +362,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         crate::rundir::retire_stale(&mut outputs, dir, SELECT_FILES);
         crate::interrupt::check_interrupted()?;
         outputs.commit()?;
+        crate::joblog::finish();
 
         let mut out = std::io::stdout().lock();
         if args.fit.json {
