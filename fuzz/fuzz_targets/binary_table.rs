@@ -67,7 +67,7 @@ fn specs(source: &TableSource) -> Vec<ColumnSpec> {
     out.push(ColumnSpec {
         label: Some(name(label)),
         weight: weight.map(name),
-        id: id.map(name),
+        ids: id.map(name).into_iter().collect(),
         ..ColumnSpec::default()
     });
     let label = other.last().copied().unwrap_or(fields.len() - 1);
@@ -156,7 +156,7 @@ fn read_every_way(bytes: &[u8], extension: &str) {
             if let Some(labels) = &table.labels {
                 decode_labels(spec.label.as_deref().unwrap(), labels, table.n_rows);
             }
-            if let Some(ids) = &table.ids {
+            if let Some(ids) = &table.passthrough {
                 assert_eq!(ids.len(), table.n_rows);
             }
         }
