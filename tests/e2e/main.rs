@@ -15,6 +15,7 @@ mod join;
 mod large;
 mod logs;
 mod messages;
+mod missing;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod outliers;

@@ -421,3 +421,34 @@ fn mpi_select_spreads_the_cells_and_gives_the_single_process_selection() {
         );
     }
 }
+
+#[test]
+fn mpi_ranks_leave_out_the_rows_a_single_process_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (gaps, _, _) = crate::missing::tables(tmp.path());
+    let cache = tmp.path().join("cache");
+    let args = [
+        "fit",
+        "--input",
+        s(&gaps),
+        "--columns",
+        "a,b,c",
+        "--id-column",
+        "id",
+        "-k",
+        "3",
+        "--missing",
+        "drop",
+        "--chunk-rows",
+        "128",
+        "--predictions-format",
+        "csv",
+    ];
+    check_ranks(&args, "predictions.csv", "missing, in memory");
+    check_ranks_with(
+        &args,
+        &["--max-memory", "1000", "--cache-dir", s(&cache)],
+        "predictions.csv",
+        "missing, out of core",
+    );
+}

@@ -208,6 +208,11 @@ pub struct FitArgs {
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, help_heading = "Data")]
     pub delimiter: Option<String>,
+    /// Rows with a missing feature value (null, or NaN): error (the
+    /// default) or drop (leave them out of the fit, count them, and give
+    /// them null predictions).
+    #[arg(long, value_name = "error|drop", help_heading = "Data")]
+    pub missing: Option<String>,
     /// Memory budget for the selected data, such as 512MiB, 8GB or 2G
     /// (default: half of physical memory). Larger data is fitted out of core,
     /// streamed every iteration from a memory-mapped cache file; `unlimited`
@@ -344,6 +349,10 @@ pub struct PredictArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Rows with a missing feature value: error (the default) or drop
+    /// (they are left out: null predictions, not scored).
+    #[arg(long, value_name = "error|drop")]
+    pub missing: Option<String>,
     /// Round the rows to f32 first, or use them as they are (f64). Default:
     /// as the model's fit held its rows (f32 after --precision f32).
     #[arg(long, value_name = "f64|f32")]
@@ -370,6 +379,10 @@ pub struct ScoreArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Rows with a missing feature value: error (the default) or drop
+    /// (they are left out: null predictions, not scored).
+    #[arg(long, value_name = "error|drop")]
+    pub missing: Option<String>,
     /// Round the rows to f32 first, or use them as they are (f64). Default:
     /// as the model's fit held its rows (f32 after --precision f32).
     #[arg(long, value_name = "f64|f32")]

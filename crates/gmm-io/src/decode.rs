@@ -95,6 +95,9 @@ pub(crate) struct BadValues {
     max_abs: f64,
     n_features: usize,
     precision: Precision,
+    /// Missing feature values (null, NaN) are not problems: their rows are
+    /// left out (`--missing drop`).
+    missing_ok: bool,
 }
 
 impl BadValues {
@@ -109,6 +112,7 @@ impl BadValues {
             max_abs: max_abs(conv.precision),
             n_features: conv.features.len(),
             precision: conv.precision,
+            missing_ok: conv.missing == crate::Missing::Drop,
         }
     }
 
@@ -140,9 +144,10 @@ impl BadValues {
         } else {
             MAX_ABS_VALUE
         };
+        let missing_ok = self.missing_ok && j < self.n_features;
         let (_, nulls, bad) = &mut self.columns[j];
         let raw = values.values();
-        if values.null_count() > 0 {
+        if values.null_count() > 0 && !missing_ok {
             let i = (0..values.len())
                 .position(|i| values.is_null(i))
                 .unwrap_or(0);
@@ -152,7 +157,7 @@ impl BadValues {
             let mut count = 0;
             let mut first = None;
             for (i, v) in raw.iter().enumerate() {
-                if !in_range(*v, limit) && values.is_valid(i) {
+                if !in_range(*v, limit) && values.is_valid(i) && !(missing_ok && v.is_nan()) {
                     count += 1;
                     first.get_or_insert((i, *v));
                 }
@@ -227,6 +232,8 @@ pub(crate) struct BatchConverter {
     pub passthrough: Vec<String>,
     /// The type features are held in (see [`Projection::precision`]).
     pub precision: Precision,
+    /// What to do with rows that miss a feature value.
+    pub missing: crate::Missing,
 }
 
 impl BatchConverter {
@@ -239,6 +246,7 @@ impl BatchConverter {
             weight: proj.weight.map(name),
             passthrough: proj.passthrough.iter().map(|&i| name(i)).collect(),
             precision: proj.precision,
+            missing: proj.missing,
         }
     }
 
@@ -266,8 +274,12 @@ impl BatchConverter {
     ) -> Result<Vec<arrow::array::Float64Array>> {
         let mut cols = Vec::with_capacity(self.features.len());
         for (j, name) in self.features.iter().enumerate() {
-            let values = float_column(path, name, &self.column(path, b, name)?)?;
+            let mut values = float_column(path, name, &self.column(path, b, name)?)?;
             problems.scan(j, path, &values, first_row);
+            // A row left out for a missing value is found by its NaN.
+            if self.missing == crate::Missing::Drop && values.null_count() > 0 {
+                values = values.iter().map(|v| Some(v.unwrap_or(f64::NAN))).collect();
+            }
             cols.push(values);
         }
         Ok(cols)
@@ -300,7 +312,7 @@ impl BatchConverter {
         b: &RecordBatch,
         first_row: usize,
         x: &mut [MaybeUninit<T>],
-        w: Option<&mut [MaybeUninit<f64>]>,
+        mut w: Option<&mut [MaybeUninit<f64>]>,
         problems: &mut BadValues,
     ) -> Result<(Option<ArrayRef>, Option<ArrayRef>)> {
         let d = self.features.len();
@@ -310,6 +322,12 @@ impl BatchConverter {
         let slices: Vec<&[f64]> = cols.iter().map(|c| &c.values()[..]).collect();
         interleave(&slices, x, d);
 
+        if let (None, Some(w)) = (&self.weight, &mut w) {
+            // Weights that only mark the rows left out (see `mark_missing`).
+            for slot in w.iter_mut() {
+                slot.write(1.0);
+            }
+        }
         if let (Some(name), Some(w)) = (&self.weight, w) {
             assert_eq!(w.len(), rows, "weight block matches the batch");
             let values = float_column(path, name, &self.column(path, b, name)?)?;
@@ -323,7 +341,8 @@ impl BatchConverter {
                         value: v,
                     });
                 }
-                slot.write(v);
+                // `+ 0.0`: a weight of -0.0 would read as a row left out.
+                slot.write(v + 0.0);
             }
         }
         let labels = self

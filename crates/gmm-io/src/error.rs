@@ -101,7 +101,7 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has {count} missing (null) values, the first at data row {row}; fill or drop them before fitting"
+        "{path}: column `{column}` has {count} missing (null) values, the first at data row {row}; fill them, or leave their rows out with --missing drop"
     )]
     NullValues {
         path: PathBuf,
@@ -111,7 +111,7 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has {count} non-finite values (NaN or infinite), the first at data row {row} ({value}); remove or impute them before fitting"
+        "{path}: column `{column}` has {count} non-finite values (NaN or infinite), the first at data row {row} ({value}); remove or impute them before fitting (--missing drop leaves out rows with NaN, not infinite values)"
     )]
     NonFinite {
         path: PathBuf,

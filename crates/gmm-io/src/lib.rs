@@ -64,7 +64,7 @@ pub use predictions::{
     BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionColumns, PredictionWriter,
     check_passthrough_columns, prediction_schema,
 };
-pub use projection::{ColumnSpec, Projection, SkippedColumn};
+pub use projection::{ColumnSpec, Missing, Projection, SkippedColumn};
 pub use rows::{RowValues, round_to};
 pub use source::TableSource;
 pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};

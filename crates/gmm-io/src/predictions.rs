@@ -192,6 +192,9 @@ pub struct PredictionColumns {
     pub passthrough: Option<Field>,
     /// The class of each component, written as `class` after `component`.
     pub classes: Option<ComponentClasses>,
+    /// Rows may be left out (`--missing drop`): their probabilities are
+    /// NaN, and they are written as nulls.
+    pub rows_left_out: bool,
 }
 
 impl PredictionColumns {
@@ -228,12 +231,14 @@ impl PredictionWriter {
 
     /// Writes the rows whose posterior probabilities are `proba`
     /// (`rows x K`, row-major), with their passthrough columns (a struct
-    /// array, as read).
+    /// array, as read). A row of NaN probabilities is a row left out: its
+    /// written values are null (see [`PredictionColumns::rows_left_out`]).
     pub fn write(&mut self, passthrough: Option<&ArrayRef>, proba: &[f64]) -> Result<()> {
         let k = self.k;
         let rows = proba.len() / k;
         let mut component = Vec::with_capacity(rows);
         let mut probability = Vec::with_capacity(rows);
+        let mut present = Vec::with_capacity(rows);
         for row in proba.chunks_exact(k) {
             let mut best = 0;
             for (c, &p) in row.iter().enumerate() {
@@ -241,9 +246,28 @@ impl PredictionWriter {
                     best = c;
                 }
             }
+            present.push(!row[0].is_nan());
             component.push(best as u32);
             probability.push(row[best]);
         }
+        let nulls = present
+            .contains(&false)
+            .then(|| arrow::buffer::NullBuffer::from(present));
+        if nulls.is_some()
+            && !self
+                .inner
+                .schema()
+                .field_with_name("probability")
+                .is_ok_and(|f| f.is_nullable())
+        {
+            return Err(IoError::write(
+                self.inner.pending.dest(),
+                "a row without probabilities, in predictions that were not to leave rows out",
+            ));
+        }
+        let column = |values: Vec<f64>| -> ArrayRef {
+            Arc::new(Float64Array::new(values.into(), nulls.clone()))
+        };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(k + 4);
         if let Some(p) = passthrough {
             match p.as_any().downcast_ref::<arrow::array::StructArray>() {
@@ -251,15 +275,13 @@ impl PredictionWriter {
                 None => columns.push(p.clone()),
             }
         }
-        let component = UInt32Array::from(component);
+        let component = UInt32Array::new(component.into(), nulls.clone());
         let classes = self.classes.as_ref().map(|c| c.of(&component));
         columns.push(Arc::new(component));
         columns.extend(classes);
-        columns.push(Arc::new(Float64Array::from(probability)));
+        columns.push(column(probability));
         for c in 0..k {
-            columns.push(Arc::new(Float64Array::from_iter_values(
-                proba.chunks_exact(k).map(|r| r[c]),
-            )));
+            columns.push(column(proba.chunks_exact(k).map(|r| r[c]).collect()));
         }
         let batch = RecordBatch::try_new(self.inner.schema().clone(), columns)
             .map_err(|e| IoError::write(self.inner.pending.dest(), e))?;
@@ -307,13 +329,18 @@ pub fn check_passthrough_columns(
 /// The schema of a predictions file.
 pub fn prediction_schema(k: usize, columns: &PredictionColumns) -> SchemaRef {
     let mut fields = columns.passthrough_fields();
-    fields.push(Field::new("component", DataType::UInt32, false));
+    let nullable = columns.rows_left_out;
+    fields.push(Field::new("component", DataType::UInt32, nullable));
     if let Some(c) = &columns.classes {
         fields.push(Field::new("class", c.data_type().clone(), true));
     }
-    fields.push(Field::new("probability", DataType::Float64, false));
+    fields.push(Field::new("probability", DataType::Float64, nullable));
     for c in 0..k {
-        fields.push(Field::new(format!("proba_{c}"), DataType::Float64, false));
+        fields.push(Field::new(
+            format!("proba_{c}"),
+            DataType::Float64,
+            nullable,
+        ));
     }
     Arc::new(Schema::new(fields))
 }

@@ -25,6 +25,51 @@ pub struct ColumnSpec {
     pub keep: Vec<String>,
     /// The type feature values are held in once read.
     pub precision: Precision,
+    /// What to do with rows that miss a feature value.
+    pub missing: Missing,
+}
+
+/// What a job does with a row that misses a feature value (a null, or a
+/// NaN as pandas writes for a missing float).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    /// Refuse the table, naming the column, row and count.
+    #[default]
+    Error,
+    /// Leave the row out of the fit: it stays in the rows with weight
+    /// `-0.0` (its missing values read as 0), so that row numbers, chunks
+    /// and shares are those of the table, and predictions give it a null
+    /// row.
+    Drop,
+}
+
+impl Missing {
+    pub const NAMES: [&'static str; 2] = ["error", "drop"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::Error => "error",
+            Missing::Drop => "drop",
+        }
+    }
+
+    /// Whether `w`, a row's weight as read, marks a row left out.
+    pub fn is_dropped(w: f64) -> bool {
+        w == 0.0 && w.is_sign_negative()
+    }
+}
+
+impl std::str::FromStr for Missing {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "error" => Ok(Missing::Error),
+            "drop" => Ok(Missing::Drop),
+            other => Err(format!("`{other}` is not one of error, drop")),
+        }
+    }
 }
 
 /// Resolved column indices in a table's schema.
@@ -44,6 +89,8 @@ pub struct Projection {
     /// The type feature values are held in once read (`f64` unless the
     /// job asks for `f32`, see [`Projection::with_precision`]).
     pub precision: Precision,
+    /// What to do with rows that miss a feature value.
+    pub missing: Missing,
 }
 
 /// A column that is not a feature of a job that did not name its features.
@@ -79,6 +126,12 @@ impl Projection {
 
     pub fn n_features(&self) -> usize {
         self.features.len()
+    }
+
+    /// Whether rows read carry weights: from a weight column, or marking
+    /// the rows left out for a missing value.
+    pub fn carries_weights(&self) -> bool {
+        self.weight.is_some() || self.missing == Missing::Drop
     }
 }
 
@@ -207,6 +260,7 @@ pub(crate) fn resolve(
         passthrough,
         skipped,
         precision: columns.precision,
+        missing: columns.missing,
     })
 }
 

@@ -7,6 +7,7 @@ use gmm_core::{Dataset, Precision, Values};
 /// A type feature values are decoded into.
 pub(crate) trait Element: Copy + Send + Sync + 'static {
     fn from_f64(v: f64) -> Self;
+    fn is_nan(self) -> bool;
     fn into_rows(v: Vec<Self>) -> RowValues;
 }
 
@@ -14,6 +15,10 @@ impl Element for f64 {
     #[inline(always)]
     fn from_f64(v: f64) -> f64 {
         v
+    }
+
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
     }
 
     fn into_rows(v: Vec<f64>) -> RowValues {
@@ -26,6 +31,10 @@ impl Element for f32 {
     #[inline(always)]
     fn from_f64(v: f64) -> f32 {
         v as f32
+    }
+
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
     }
 
     fn into_rows(v: Vec<f32>) -> RowValues {
@@ -137,6 +146,35 @@ pub fn round_to(precision: Precision, values: &mut [f64]) {
     }
 }
 
+/// Marks the rows of `x` (row-major, `d` values a row) that miss a value
+/// (NaN: a null or a NaN as read) as left out: weight `-0.0` in `w`, and
+/// their missing values 0, so that every pass reads finite values. Returns
+/// how many rows it marked.
+pub(crate) fn mark_missing<T: Element>(x: &mut [T], d: usize, w: &mut [f64]) -> usize {
+    if d == 0 {
+        return 0;
+    }
+    let mut marked = 0;
+    for (row, w) in x.chunks_exact_mut(d).zip(w.iter_mut()) {
+        if row.iter().any(|v| v.is_nan()) {
+            for v in row.iter_mut().filter(|v| v.is_nan()) {
+                *v = T::from_f64(0.0);
+            }
+            *w = -0.0;
+            marked += 1;
+        }
+    }
+    marked
+}
+
+/// [`mark_missing`] on rows in either precision.
+pub(crate) fn mark_missing_rows(x: &mut RowValues, d: usize, w: &mut [f64]) -> usize {
+    match x {
+        RowValues::F64(v) => mark_missing(v, d, w),
+        RowValues::F32(v) => mark_missing(v, d, w),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +194,23 @@ mod tests {
         assert_eq!(v, [f64::from(0.1f32), f64::INFINITY]);
         let d = narrow.into_dataset(1).unwrap();
         assert_eq!(d.precision(), Precision::F32);
+    }
+
+    #[test]
+    fn rows_with_a_nan_are_marked_and_zeroed() {
+        let mut x = vec![1.0, f64::NAN, 3.0, 4.0, f64::NAN, f64::NAN];
+        let mut w = vec![2.0, 0.5, 1.0];
+        assert_eq!(mark_missing(&mut x, 2, &mut w), 2);
+        assert_eq!(x, [1.0, 0.0, 3.0, 4.0, 0.0, 0.0]);
+        assert!(crate::Missing::is_dropped(w[0]) && crate::Missing::is_dropped(w[2]));
+        assert_eq!(w[1], 0.5);
+        assert!(
+            !crate::Missing::is_dropped(0.0),
+            "a weight of zero is not a row left out"
+        );
+        let mut narrow = RowValues::F32(vec![f32::NAN, 1.0]);
+        let mut w = vec![1.0, 1.0];
+        assert_eq!(mark_missing_rows(&mut narrow, 1, &mut w), 1);
+        assert_eq!(narrow.values().to_vec(), [0.0, 1.0]);
     }
 }

@@ -67,7 +67,14 @@ impl TableSource {
             .map(|&i| type_name(self.schema.field(i).data_type()))
             .collect();
         let c = match self.format {
-            InputFormat::Parquet => self.parquet_table().read_parallel(proj, extra_rows)?,
+            InputFormat::Parquet => {
+                let mut c = self.parquet_table().read_parallel(proj, extra_rows)?;
+                if let (crate::Missing::Drop, Some(w)) = (proj.missing, c.weights.as_mut()) {
+                    crate::rows::mark_missing_rows(&mut c.x, proj.n_features(), w);
+                }
+                c
+            }
+            // Marked batch by batch.
             _ => self.read_sequential(proj, extra_rows)?,
         };
         if c.n_rows == 0 {
@@ -106,7 +113,7 @@ impl TableSource {
             .map_or(0, |n| rows.end.min(n).saturating_sub(rows.start));
         let mut x = RowValues::with_capacity(proj.precision, expected.saturating_mul(d));
         let mut n = 0;
-        let mut weights = proj.weight.map(|_| {
+        let mut weights = proj.carries_weights().then(|| {
             let mut w = Vec::new();
             let _ = w.try_reserve_exact(expected);
             w
@@ -156,7 +163,7 @@ impl TableSource {
         let capacity = estimate.saturating_add(extra_rows).saturating_mul(d);
         let mut x = RowValues::with_capacity(proj.precision, capacity);
         let mut n = 0;
-        let mut weights = proj.weight.map(|_| Vec::new());
+        let mut weights = proj.carries_weights().then(Vec::new);
         let mut labels = Vec::new();
         let mut passthrough = Vec::new();
         for batch in self.batches(proj, DEFAULT_BATCH_ROWS)? {
@@ -277,7 +284,9 @@ impl Iterator for Batches<'_> {
         let mut bad_values = BadValues::new(&self.conv);
         let d = self.conv.features.len();
         let mut x: Vec<f64> = Vec::with_capacity(rows * d);
-        let mut w: Option<Vec<f64>> = self.conv.weight.as_ref().map(|_| Vec::with_capacity(rows));
+        let marks = self.conv.missing == crate::Missing::Drop;
+        let mut w: Option<Vec<f64>> =
+            (self.conv.weight.is_some() || marks).then(|| Vec::with_capacity(rows));
         let converted = self.conv.convert_into(
             path,
             &b,
@@ -319,6 +328,9 @@ impl Iterator for Batches<'_> {
             }
         }
         round_to(self.conv.precision, &mut x);
+        if let (true, Some(w)) = (marks, w.as_mut()) {
+            crate::rows::mark_missing(&mut x, d, w);
+        }
         Some(Ok(Batch {
             first_row,
             n_rows: rows,

@@ -203,7 +203,13 @@ fn null_features_name_column_first_row_and_count() {
             );
             assert_mentions(
                 &e,
-                &["nulls.", "`x`", "3 missing", "data row 11", "fill or drop"],
+                &[
+                    "nulls.",
+                    "`x`",
+                    "3 missing",
+                    "data row 11",
+                    "--missing drop",
+                ],
             );
         }
     }

@@ -470,6 +470,7 @@ fn predictions_read_back_in_every_format() {
                     .as_ref()
                     .map(|p| Field::new("passthrough", p.data_type().clone(), false)),
                 classes: None,
+                rows_left_out: false,
             };
             let mut w = PredictionWriter::create(&path, format, k, columns).unwrap();
             // Three uneven batches.

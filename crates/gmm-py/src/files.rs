@@ -58,6 +58,8 @@ pub fn fit_files(
         max_memory,
         cache_dir,
         precision,
+        // A missing value is an error, as in a NumPy array.
+        missing: gmm_io::Missing::Error,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

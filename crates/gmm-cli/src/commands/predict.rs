@@ -35,12 +35,18 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .project(&ColumnSpec {
             ids: args.id_column.clone(),
             keep: args.keep_columns.clone(),
-            ..model_columns(&file, None, args.precision.as_deref())?
+            ..model_columns(
+                &file,
+                None,
+                args.precision.as_deref(),
+                args.missing.as_deref(),
+            )?
         })
         .map_err(|e| missing_model_columns(e, &args.model, &file))?;
     let columns = gmm_io::PredictionColumns {
         passthrough: source.passthrough_field(&proj),
         classes,
+        rows_left_out: proj.missing == gmm_io::Missing::Drop,
     };
     let bar = spinner(
         Verbosity {
@@ -56,7 +62,10 @@ pub fn run(args: PredictArgs) -> Result<()> {
         let b = batch?;
         crate::interrupt::check_interrupted()?;
         let view = gmm_core::DataView::new(&b.x, d)?;
-        let proba = model.predict_proba(view)?;
+        let mut proba = model.predict_proba(view)?;
+        if let Some(w) = &b.weights {
+            left_out(&mut proba, w);
+        }
         writer.write(b.passthrough.as_ref(), proba.as_slice().expect("row-major"))?;
         rows += b.n_rows;
         bar.set_message(format!("predicting {}: {rows} rows", args.input));
@@ -73,6 +82,16 @@ pub fn run(args: PredictArgs) -> Result<()> {
     bar.finish_and_clear();
     println!("wrote {rows} predictions to {}", args.out.display());
     Ok(())
+}
+
+/// Probabilities of NaN for the rows left out for a missing value (weight
+/// `-0.0`), which the predictions writer writes as nulls.
+pub(crate) fn left_out(proba: &mut ndarray::Array2<f64>, weights: &[f64]) {
+    for (mut row, &w) in proba.rows_mut().into_iter().zip(weights) {
+        if gmm_io::Missing::is_dropped(w) {
+            row.fill(f64::NAN);
+        }
+    }
 }
 
 /// A table that lacks one of the model's columns: the message also says
@@ -142,6 +161,7 @@ pub fn model_columns(
     file: &ModelFile,
     weight: Option<String>,
     precision: Option<&str>,
+    missing: Option<&str>,
 ) -> Result<ColumnSpec, UsageError> {
     // Exact names: a column literally named like a glob must not expand.
     Ok(ColumnSpec {
@@ -150,6 +170,10 @@ pub fn model_columns(
         weight,
         ids: Vec::new(),
         keep: Vec::new(),
+        missing: match missing {
+            Some(m) => crate::config::parse_missing(m, "--missing".into())?,
+            None => gmm_io::Missing::Error,
+        },
         // Unless told otherwise, rows are held as the model's were.
         precision: match precision {
             Some(p) => parse_precision(p, "--precision".into())?,

@@ -25,6 +25,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             &file,
             args.weight_column.clone(),
             args.precision.as_deref(),
+            args.missing.as_deref(),
         )?)
         .map_err(|e| super::predict::missing_model_columns(e, &args.model, &file))?;
     let bar = spinner(
@@ -35,16 +36,29 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         &format!("scoring {}", args.input),
     );
     let d = file.columns.len();
-    let (mut total, mut weight, mut rows) = (0.0, 0.0, 0usize);
+    let (mut total, mut weight, mut rows, mut dropped) = (0.0, 0.0, 0usize, 0usize);
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
+        // Rows left out for a missing value weigh -0.0: they add nothing.
         let view = gmm_core::DataView::new(&b.x, d)?.with_weights(b.weights.as_deref());
         let s = model.score_sums(view)?;
         total += s.total;
         weight += s.weight;
-        rows += b.n_rows;
+        let left_out = b.weights.as_ref().map_or(0, |w| {
+            w.iter()
+                .filter(|&&v| gmm_io::Missing::is_dropped(v))
+                .count()
+        });
+        rows += b.n_rows - left_out;
+        dropped += left_out;
     }
     bar.finish_and_clear();
+    if rows == 0 && dropped > 0 {
+        anyhow::bail!(
+            "{}: every row ({dropped}) misses a feature value; nothing to score",
+            source.path().display()
+        );
+    }
     if rows == 0 {
         return Err(gmm_io::IoError::EmptyTable {
             path: source.path().to_path_buf(),
@@ -61,6 +75,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             "model": args.model,
             "input": args.input,
             "rows": rows,
+            "rows_dropped": dropped,
             "total_weight": weight,
             "mean_log_likelihood": mean,
             "bic": bic,
@@ -70,6 +85,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {
         writeln!(out, "rows                 {rows}")?;
+        if dropped > 0 {
+            writeln!(
+                out,
+                "rows dropped         {dropped} (a feature value missing)"
+            )?;
+        }
         if args.weight_column.is_some() {
             writeln!(out, "total weight         {}", readable(weight, None))?;
         }

@@ -65,7 +65,7 @@ impl LogSettings {
             (None, None, Some(f)) => (f.clone(), "[output] log_format".to_string()),
             (None, None, None) => ("text".to_string(), String::new()),
         };
-        let format = super::parse_choice(&format.0, format.1, &LogFormat::NAMES)?;
+        let format = super::values::parse_choice(&format.0, format.1, &LogFormat::NAMES)?;
         let interval = match (
             &args.log_interval,
             env("GMM_LOG_INTERVAL"),

@@ -99,6 +99,8 @@ pub struct RawData {
     pub cache_dir: Option<String>,
     /// `"f64"` or `"f32"`.
     pub precision: Option<String>,
+    /// `"error"` or `"drop"`.
+    pub missing: Option<String>,
 }
 
 /// A size in the config: a number of bytes, or text with a unit.

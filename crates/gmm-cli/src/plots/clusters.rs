@@ -73,7 +73,14 @@ pub fn clusters_svg(
         });
     }
     let step = n.div_ceil(MAX_POINTS).max(1);
-    let picked: Vec<usize> = (0..n).step_by(step).collect();
+    // Rows left out for a missing value are not drawn.
+    let left_out = |i: usize| gmm_io::Missing::is_dropped(data.weight(i));
+    let picked: Vec<usize> = (0..n).step_by(step).filter(|&i| !left_out(i)).collect();
+    let n = if data.weights().is_some() {
+        (0..n).filter(|&i| !left_out(i)).count()
+    } else {
+        n
+    };
     let mut sample = Vec::with_capacity(picked.len() * d);
     for &i in &picked {
         data.row(i).extend_into(&mut sample);

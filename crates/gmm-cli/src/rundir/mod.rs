@@ -158,6 +158,7 @@ pub(crate) fn write_run(
         &pred_path,
         s.predictions_format,
         classes,
+        s.data.missing == gmm_io::Missing::Drop,
         ctx.comm,
     )?);
     writing.finish_and_clear();
@@ -291,11 +292,13 @@ fn model_file(
     let r = &fit.report;
     let init_mode = semi.is_some_and(|x| x.mode == SemiSupervisedMode::Init);
     let n_rows = if init_mode {
-        data.global_rows() - data.n_labeled
+        data.global_rows() - data.n_dropped - data.n_labeled
     } else {
-        data.global_rows()
+        data.global_rows() - data.n_dropped
     };
-    let weighted = data.dataset.weights().is_some();
+    // Weights from a weight column; those that only mark rows left out for
+    // a missing value leave the fit unweighted.
+    let weighted = s.data.weight_column.is_some();
     let summary = FitSummary::of(r, n_rows as u64, weighted, s.params.reg_covar);
     let mut file = ModelFile::new(&fit.model, data.columns.clone(), &summary);
     file.column_types = Some(data.column_types.clone());

@@ -18,11 +18,13 @@ pub(super) fn write_predictions(
     path: &std::path::Path,
     format: gmm_io::OutputFormat,
     classes: Option<gmm_io::ComponentClasses>,
+    rows_left_out: bool,
     comm: Option<&dyn distributed::Transport>,
 ) -> Result<gmm_io::PendingFile> {
     let columns = gmm_io::PredictionColumns {
         passthrough: data.passthrough_field.clone(),
         classes,
+        rows_left_out,
     };
     let mut writer = PredictionWriter::create(path, format, model.n_components(), columns)?;
     let view = data.dataset.view().without_labels();
@@ -30,7 +32,7 @@ pub(super) fn write_predictions(
     while start < data.n_input_rows {
         crate::interrupt::check_interrupted()?;
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
-        let proba = model.predict_proba(view.slice_rows(start, end))?;
+        let proba = proba_of(model, view, start, end)?;
         let passthrough = data
             .passthrough
             .as_ref()
@@ -64,7 +66,7 @@ pub(crate) fn send_predictions(
     let mut start = 0;
     while start < data.n_input_rows {
         let end = (start + PREDICT_BATCH_ROWS).min(data.n_input_rows);
-        let proba = model.predict_proba(view.slice_rows(start, end))?;
+        let proba = proba_of(model, view, start, end)?;
         let passthrough = data
             .passthrough
             .as_ref()
@@ -126,4 +128,20 @@ fn decode_predictions(
     };
     r.finish()?;
     Ok(Some((passthrough, proba)))
+}
+
+/// The probabilities of rows `start..end`; NaN for rows left out for a
+/// missing value, which the writer writes as nulls.
+fn proba_of(
+    model: &GaussianMixture,
+    view: gmm_core::DataView<'_>,
+    start: usize,
+    end: usize,
+) -> Result<ndarray::Array2<f64>> {
+    let rows = view.slice_rows(start, end);
+    let mut proba = model.predict_proba(rows)?;
+    if let Some(w) = rows.weights() {
+        crate::commands::predict::left_out(&mut proba, w);
+    }
+    Ok(proba)
 }

@@ -76,7 +76,9 @@ pub(super) fn run_json(
             "column_types": data.column_types,
             "n_columns": data.columns.len(),
             "skipped_columns": data.skipped_columns,
-            "weighted": data.dataset.weights().is_some(),
+            // A weight column; the weights that mark rows left out do not count.
+            "weighted": s.data.weight_column.is_some(),
+            "rows_dropped": data.n_dropped,
             "precision": data.dataset.precision(),
             "storage": data.storage.to_json(),
             "classes": data.classes.as_ref().map(|c| c.names().to_vec()),
@@ -172,6 +174,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "max_memory": s.data.max_memory,
         "cache_dir": s.data.cache_dir,
         "precision": s.data.precision,
+        "missing": s.data.missing,
     });
     sections["output"] = json!({
         "dir": s.out,

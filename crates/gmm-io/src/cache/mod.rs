@@ -87,6 +87,14 @@ pub struct CacheMeta {
     pub classes: Option<Vec<String>>,
     /// When the cache was built (UTC, RFC 3339).
     pub created: String,
+    /// Rows left out for a missing feature value (weight -0.0), of every
+    /// table.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_rows: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 /// An open, validated cache file, memory-mapped.
 pub struct DataCache {
@@ -278,6 +286,10 @@ impl<'a> CachePlan<'a> {
             // Only f32 caches say so: f64 caches keep the names they had.
             if p.projection.precision != Precision::F64 {
                 table["precision"] = p.projection.precision.name().into();
+            }
+            // Likewise only caches whose rows left out some are marked.
+            if p.projection.missing != crate::Missing::Error {
+                table["missing"] = p.projection.missing.name().into();
             }
             identity.push(table);
             state.push(stamps);

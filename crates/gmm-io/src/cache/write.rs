@@ -24,7 +24,7 @@ impl CachePlan<'_> {
     ) -> Result<CacheMeta> {
         let main_path = &tmp.main;
         let werr = |e: std::io::Error| IoError::write(&self.path, e);
-        let has_weights = self.parts.iter().any(|p| p.projection.weight.is_some());
+        let has_weights = self.parts.iter().any(|p| p.projection.carries_weights());
         let has_labels = self.parts.iter().any(|p| p.projection.label.is_some());
         let first = self.parts[0];
         let d = first.projection.n_features();
@@ -55,6 +55,7 @@ impl CachePlan<'_> {
         let mut part_rows = Vec::new();
         let mut part_labeled = Vec::new();
         let mut total = 0usize;
+        let mut dropped_rows = 0usize;
         let mut label_buf: Vec<u32> = Vec::new();
 
         for p in &self.parts {
@@ -75,6 +76,13 @@ impl CachePlan<'_> {
                         main.write_all(f32_bytes(&narrow)).map_err(werr)?;
                     }
                 }
+                // Rows left out for a missing value (weight -0.0).
+                let dropped = |i: usize| {
+                    b.weights
+                        .as_ref()
+                        .is_some_and(|w| crate::Missing::is_dropped(w[i]))
+                };
+                dropped_rows += (0..b.n_rows).filter(|&i| dropped(i)).count();
                 if let Some(w) = weights.as_mut() {
                     match &b.weights {
                         Some(bw) => w.write_all(f64_bytes(bw)).map_err(werr)?,
@@ -97,9 +105,10 @@ impl CachePlan<'_> {
                                         detail,
                                     }
                                 })?;
-                            for v in values {
+                            for (i, v) in values.into_iter().enumerate() {
                                 label_buf.push(match v {
                                     None => UNLABELED,
+                                    Some(_) if dropped(i) => UNLABELED,
                                     Some(s) => {
                                         labeled += 1;
                                         let next = codes.len() as u32;
@@ -192,6 +201,7 @@ impl CachePlan<'_> {
             part_labeled,
             classes: classes.map(|c| c.names().to_vec()),
             created: crate::utc_now_rfc3339(),
+            dropped_rows,
         };
         let meta_text = serde_json::to_vec(&meta).expect("JSON");
         let meta_offset = pad_to_8(&mut main, &mut end)?;

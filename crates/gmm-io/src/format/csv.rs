@@ -373,6 +373,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
         weight: None,
         passthrough: Vec::new(),
         precision: Precision::F64,
+        missing: crate::Missing::Error,
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())

@@ -210,9 +210,9 @@ impl<'a> ParquetTable<'a> {
             .ok_or_else(too_big)?;
         let mut x: Vec<T> = Vec::new();
         x.try_reserve_exact(capacity).map_err(|_| too_big())?;
-        let mut weights: Option<Vec<f64>> = match proj.weight {
-            None => None,
-            Some(_) => {
+        let mut weights: Option<Vec<f64>> = match proj.carries_weights() {
+            false => None,
+            true => {
                 let mut w = Vec::new();
                 w.try_reserve_exact(n).map_err(|_| too_big())?;
                 Some(w)

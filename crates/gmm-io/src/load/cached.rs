@@ -162,6 +162,7 @@ fn from_cache(
                 passthrough: tables.proj.passthrough.clone(),
                 skipped: Vec::new(),
                 precision: tables.proj.precision,
+                missing: crate::Missing::Error,
             };
             match tables.source.known_rows() {
                 Some(_) if tables.source.format() == InputFormat::Parquet => {
@@ -196,6 +197,7 @@ fn from_cache(
         label_column: tables.label_column,
         class_type: tables.class_type,
         n_labeled,
+        n_dropped: meta.dropped_rows,
         share: split.map(|_| RankShare {
             row_offset: a,
             global_rows: n_rows,

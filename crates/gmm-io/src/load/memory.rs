@@ -177,6 +177,18 @@ pub(crate) fn assemble(
     rows: ReadRows,
     comm: Option<&dyn Collective>,
 ) -> Result<LoadedData> {
+    // Rows left out for a missing value (weight -0.0): none of them
+    // counts as labeled either.
+    let dropped: Vec<bool> = match (&rows.weights, tables.proj.missing) {
+        (Some(w), crate::Missing::Drop) => {
+            w.iter().map(|&v| crate::Missing::is_dropped(v)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut n_dropped = dropped.iter().filter(|&&d| d).count();
+    if let Some(comm) = comm {
+        n_dropped = sum_over_ranks(comm, n_dropped)?;
+    }
     let mut dataset = rows.x.into_dataset(rows.d)?;
     if let Some(w) = rows.weights {
         dataset = dataset.with_weights(w)?;
@@ -203,17 +215,15 @@ pub(crate) fn assemble(
                 Classes::from_names(names)
             }
         };
-        let codes = c
+        let mut codes = c
             .encode(&rows.values)
             .map_err(|detail| IoError::UnknownClass { detail })?;
+        for (code, _) in codes.iter_mut().zip(&dropped).filter(|(_, d)| **d) {
+            *code = UNLABELED;
+        }
         n_labeled = codes.iter().filter(|&&v| v != UNLABELED).count();
         if let Some(comm) = comm {
-            let mut mine = gmm_core::wire::Writer::new();
-            mine.usize(n_labeled);
-            n_labeled = 0;
-            for b in comm.all_gather_bytes(mine.as_bytes()) {
-                n_labeled += gmm_core::wire::Reader::new(&b).usize()?;
-            }
+            n_labeled = sum_over_ranks(comm, n_labeled)?;
         }
         if n_labeled > 0 {
             dataset = dataset.with_labels(codes, c.len())?;
@@ -232,7 +242,19 @@ pub(crate) fn assemble(
         label_column: tables.label_column.clone(),
         class_type: tables.class_type.clone(),
         n_labeled,
+        n_dropped,
         share: rows.share,
         storage: Default::default(),
     })
+}
+
+/// The sum of `mine` over every rank.
+fn sum_over_ranks(comm: &dyn Collective, mine: usize) -> Result<usize> {
+    let mut w = gmm_core::wire::Writer::new();
+    w.usize(mine);
+    let mut total = 0;
+    for b in comm.all_gather_bytes(w.as_bytes()) {
+        total += gmm_core::wire::Reader::new(&b).usize()?;
+    }
+    Ok(total)
 }

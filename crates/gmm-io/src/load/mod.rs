@@ -80,6 +80,8 @@ pub struct DataSpec {
     /// The type rows are held in: `f32` halves the memory (and the
     /// out-of-core cache), the values rounded to the nearest `f32`.
     pub precision: Precision,
+    /// Rows that miss a feature value: an error, or left out.
+    pub missing: crate::Missing,
 }
 
 impl DataSpec {
@@ -226,6 +228,9 @@ pub struct LoadedData {
     pub class_type: Option<arrow::datatypes::DataType>,
     /// Labeled rows of the whole table (of every process).
     pub n_labeled: usize,
+    /// Rows of the whole table (of every process) left out for a missing
+    /// feature value (`--missing drop`): in the dataset with weight `-0.0`.
+    pub n_dropped: usize,
     /// Set when this process holds one share of a table split among
     /// processes: the dataset, `passthrough` and `n_input_rows` are then this
     /// process's rows only.

@@ -52,6 +52,7 @@ impl JobTables {
             ids: spec.id_columns.clone(),
             keep: spec.keep_columns.clone(),
             precision: spec.precision,
+            missing: spec.missing,
         })?;
         let passthrough_field = source.passthrough_field(&proj);
         let labeled = match &spec.labeled {
@@ -73,6 +74,7 @@ impl JobTables {
                     ids: Vec::new(),
                     keep: Vec::new(),
                     precision: spec.precision,
+                    missing: spec.missing,
                 })?;
                 Some(LabeledTable {
                     source: lsrc,
@@ -127,7 +129,7 @@ impl JobTables {
     /// Estimated bytes of the rows as the engine holds them.
     pub fn estimated_bytes(&self) -> Option<u64> {
         let parts = self.cache_parts();
-        let weights = parts.iter().any(|p| p.projection.weight.is_some());
+        let weights = parts.iter().any(|p| p.projection.carries_weights());
         let labels = parts.iter().any(|p| p.projection.label.is_some());
         let row = self.proj.precision.bytes() as u64 * self.proj.n_features() as u64
             + if weights { 8 } else { 0 }

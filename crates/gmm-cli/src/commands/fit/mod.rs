@@ -240,6 +240,13 @@ pub(crate) fn load_data(
         ..s.data.clone()
     };
     let data = dataset::load(&spec, processes, verbosity)?;
+    if data.n_dropped > 0 && data.n_dropped == data.global_rows() {
+        anyhow::bail!(
+            "{}: every row ({}) misses a feature value; nothing is left to fit",
+            s.data.input,
+            data.n_dropped
+        );
+    }
     let load_secs = started.elapsed().as_secs_f64();
     verbosity.log(|| {
         format!(

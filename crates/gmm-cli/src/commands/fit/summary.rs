@@ -21,6 +21,7 @@ pub(super) fn summary_json(
         "covariance_type": file.covariance_type,
         "components": file.weights.len(),
         "rows": file.n_rows,
+        "rows_dropped": data.n_dropped,
         "mean_log_likelihood": file.mean_log_likelihood,
         "n_iter": file.n_iter,
         "converged": file.converged,
@@ -45,6 +46,13 @@ pub(super) fn write_summary(
     writeln!(out, "covariance           {}", file.covariance_type)?;
     writeln!(out, "components           {}", model.n_components())?;
     writeln!(out, "rows                 {}", file.n_rows)?;
+    if data.n_dropped > 0 {
+        writeln!(
+            out,
+            "rows dropped         {} (a feature value missing)",
+            data.n_dropped
+        )?;
+    }
     if !data.skipped_columns.is_empty() {
         let skipped: Vec<String> = data
             .skipped_columns
