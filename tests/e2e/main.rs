@@ -20,6 +20,7 @@ mod missing;
 mod mpi;
 mod outliers;
 mod outofcore;
+mod partitions;
 mod plots;
 mod precision;
 mod predict;

@@ -208,6 +208,11 @@ pub struct FitArgs {
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, help_heading = "Data")]
     pub delimiter: Option<String>,
+    /// Of a partitioned dataset (a directory or glob with `key=value`
+    /// directories, which become columns), only the files whose partition
+    /// values pass, e.g. "day >= '2026-11-01' and region in ('eu', 'us')".
+    #[arg(long, value_name = "EXPR", help_heading = "Data")]
+    pub filter: Option<String>,
     /// Rows with a missing feature value (null, or NaN): error (the
     /// default) or drop (leave them out of the fit, count them, and give
     /// them null predictions).
@@ -349,6 +354,10 @@ pub struct PredictArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Of a partitioned dataset, only the files whose partition values
+    /// pass (as `gmm fit --filter`).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
     /// Rows with a missing feature value: error (the default) or drop
     /// (they are left out: null predictions, not scored).
     #[arg(long, value_name = "error|drop")]
@@ -379,6 +388,10 @@ pub struct ScoreArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Of a partitioned dataset, only the files whose partition values
+    /// pass (as `gmm fit --filter`).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
     /// Rows with a missing feature value: error (the default) or drop
     /// (they are left out: null predictions, not scored).
     #[arg(long, value_name = "error|drop")]

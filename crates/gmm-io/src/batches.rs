@@ -33,7 +33,13 @@ pub fn exact_precision(schema: &SchemaRef, columns: &ColumnSpec) -> Precision {
             DataType::Float32 | DataType::Float16
         )
     };
-    match resolve(Path::new(""), schema, InputFormat::ArrowIpc, columns) {
+    match resolve(
+        Path::new(""),
+        schema,
+        InputFormat::ArrowIpc,
+        columns,
+        usize::MAX,
+    ) {
         Ok(p) if !p.features.is_empty() && p.features.iter().all(narrow) => Precision::F32,
         _ => Precision::F64,
     }
@@ -57,7 +63,7 @@ where
 {
     let path = Path::new(name);
     check_unique_names(&schema, path)?;
-    let proj = resolve(path, &schema, InputFormat::ArrowIpc, columns)?;
+    let proj = resolve(path, &schema, InputFormat::ArrowIpc, columns, usize::MAX)?;
     let conv = BatchConverter::new(&schema, &proj);
     let d = proj.n_features();
     let mut x = RowValues::with_capacity(proj.precision, 0);

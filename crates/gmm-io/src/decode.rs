@@ -234,6 +234,8 @@ pub(crate) struct BatchConverter {
     pub precision: Precision,
     /// What to do with rows that miss a feature value.
     pub missing: crate::Missing,
+    /// The table's partition columns, given to each batch by its file.
+    pub partitions: Option<std::sync::Arc<crate::partitions::Partitions>>,
 }
 
 impl BatchConverter {
@@ -247,10 +249,27 @@ impl BatchConverter {
             passthrough: proj.passthrough.iter().map(|&i| name(i)).collect(),
             precision: proj.precision,
             missing: proj.missing,
+            partitions: None,
         }
     }
 
+    /// The same, giving batches their files' partition columns.
+    pub(crate) fn with_partitions(
+        mut self,
+        partitions: Option<std::sync::Arc<crate::partitions::Partitions>>,
+    ) -> Self {
+        self.partitions = partitions;
+        self
+    }
+
     fn column(&self, path: &Path, b: &RecordBatch, name: &str) -> Result<ArrayRef> {
+        // A partition column: the file's value, on every row.
+        if let Some(p) = &self.partitions
+            && let (Some(key), Some(file)) = (p.key(name), p.file(path))
+            && b.column_by_name(name).is_none()
+        {
+            return Ok(p.column(file, key, b.num_rows()));
+        }
         let col = b.column_by_name(name).cloned().ok_or_else(|| {
             IoError::read(path, format!("column `{name}` vanished while reading"))
         })?;

@@ -34,11 +34,13 @@ mod cache;
 mod column_types;
 mod decode;
 mod error;
+mod filter;
 mod format;
 mod labels;
 pub mod load;
 mod model_file;
 pub mod overlap;
+mod partitions;
 mod predictions;
 mod projection;
 mod rows;
@@ -54,6 +56,7 @@ pub use cache::{
 };
 pub use column_types::{is_numeric, type_name};
 pub use error::{ErrorClass, IoError, Result};
+pub use filter::Filter;
 pub use format::{InputFormat, catching_decoder_panics};
 pub use labels::{Classes, ComponentClasses, class_type, label_values};
 pub use model_file::{

@@ -137,11 +137,14 @@ impl Projection {
 
 /// Resolves `columns` in the schema of the table `table` (for messages):
 /// features by name or glob, or every numeric column but the special ones.
+/// Columns from `partitions_from` on are partition columns, never features
+/// unless named.
 pub(crate) fn resolve(
     table: &Path,
     schema: &Schema,
     format: InputFormat,
     columns: &ColumnSpec,
+    partitions_from: usize,
 ) -> Result<Projection> {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let find = |name: &str| -> Result<usize> {
@@ -176,7 +179,7 @@ pub(crate) fn resolve(
     let mut skipped = Vec::new();
     if columns.features.is_empty() {
         for (i, f) in schema.fields().iter().enumerate() {
-            if special.contains(&i) {
+            if special.contains(&i) || i >= partitions_from {
                 continue;
             }
             if is_numeric(f.data_type()) {

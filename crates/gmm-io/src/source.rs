@@ -1,15 +1,18 @@
 //! Where a table comes from: a Parquet file, a directory or glob of Parquet
-//! files, an Arrow IPC file, or a CSV file, and its schema.
+//! files (their `key=value` directories as columns, the files kept by a
+//! filter), an Arrow IPC file, or a CSV file, and its schema.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 
 use crate::column_types::same_kind;
 use crate::error::{IoError, Result};
+use crate::filter::Filter;
 use crate::format::{InputFormat, SourceFile, csv, ipc, no_panic, parquet};
+use crate::partitions::Partitions;
 use crate::projection::{ColumnSpec, Projection, repeated_name};
 
 /// The Parquet files under a directory, recursively (partitioned datasets
@@ -42,6 +45,9 @@ pub struct TableSource {
     /// Raised to stop reading (Ctrl-C): readers check it between batches
     /// and row groups and end with [`IoError::Interrupted`].
     pub(crate) stop: Option<Arc<AtomicBool>>,
+    /// The `key=value` directories of a Parquet dataset, as the last
+    /// columns of `schema`.
+    pub(crate) partitions: Option<Arc<Partitions>>,
 }
 
 impl TableSource {
@@ -49,8 +55,33 @@ impl TableSource {
     /// (`data/part-*.parquet`). `delimiter` applies to CSV (`.tsv` files
     /// default to tab when `None`).
     pub fn open(path: impl AsRef<Path>, delimiter: Option<u8>) -> Result<Self> {
+        Self::open_filtered(path, delimiter, None)
+    }
+
+    /// Like [`TableSource::open`], keeping only the files of a partitioned
+    /// dataset (a directory or glob of Parquet files) whose partition
+    /// values pass `filter`. The `key=value` directories of a directory or
+    /// glob become the table's last columns.
+    pub fn open_filtered(
+        path: impl AsRef<Path>,
+        delimiter: Option<u8>,
+        filter: Option<&Filter>,
+    ) -> Result<Self> {
         let path = path.as_ref();
         let text = path.to_string_lossy();
+        // Where partition directories begin: the dataset's directory, or a
+        // glob's part before its first pattern.
+        let root: Option<PathBuf> = if path.is_dir() {
+            Some(path.to_path_buf())
+        } else if !path.exists() && text.contains(['*', '?', '[']) {
+            Some(
+                path.components()
+                    .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                    .collect(),
+            )
+        } else {
+            None
+        };
         let paths: Vec<PathBuf> = if path.is_dir() {
             let mut files = Vec::new();
             parquet_files_under(path, &mut files)?;
@@ -97,6 +128,7 @@ impl TableSource {
                 path: path.to_path_buf(),
             });
         };
+        let (paths, partitions) = partitioned(path, root.as_deref(), paths, filter)?;
         let format = InputFormat::from_path(&paths[0])?;
         for p in &paths[1..] {
             let f = InputFormat::from_path(p)?;
@@ -142,13 +174,32 @@ impl TableSource {
                 ipc_stream,
             });
         }
+        let mut schema = schema.expect("at least one file");
+        if let Some(p) = &partitions {
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            for f in &p.fields {
+                if schema.field_with_name(f.name()).is_ok() {
+                    return Err(IoError::read(
+                        path,
+                        format!(
+                            "`{}` is both a partition directory (`{0}=...`) and a column of the files; rename one of them",
+                            f.name()
+                        ),
+                    ));
+                }
+                fields.push(f.clone());
+            }
+            schema = Arc::new(Schema::new(fields));
+        }
         Ok(TableSource {
             display: path.to_path_buf(),
             format,
             files,
-            schema: schema.expect("at least one file"),
+            schema,
             delimiter,
             stop: None,
+            partitions: partitions.map(Arc::new),
         })
     }
 
@@ -197,7 +248,21 @@ impl TableSource {
 
     /// Resolves the columns a job reads.
     pub fn project(&self, columns: &ColumnSpec) -> Result<Projection> {
-        crate::projection::resolve(&self.display, &self.schema, self.format, columns)
+        let partition_columns = self.partitions.as_ref().map_or(0, |p| p.fields.len());
+        crate::projection::resolve(
+            &self.display,
+            &self.schema,
+            self.format,
+            columns,
+            self.schema.fields().len() - partition_columns,
+        )
+    }
+
+    /// The names of the partition columns (`key=value` directories).
+    pub fn partition_columns(&self) -> Vec<&str> {
+        self.partitions.as_ref().map_or(Vec::new(), |p| {
+            p.fields.iter().map(|f| f.name().as_str()).collect()
+        })
     }
 }
 
@@ -298,4 +363,52 @@ impl TableSource {
             }
         }
     }
+}
+
+/// The files of a table and their partitions (from the `key=value`
+/// directories below `root`), only those `filter` keeps.
+fn partitioned(
+    path: &Path,
+    root: Option<&Path>,
+    paths: Vec<PathBuf>,
+    filter: Option<&Filter>,
+) -> Result<(Vec<PathBuf>, Option<Partitions>)> {
+    let mut partitions = match root {
+        Some(root) => Partitions::of(root, &paths)?,
+        None => None,
+    };
+    let Some(filter) = filter else {
+        return Ok((paths, partitions));
+    };
+    let bad =
+        |detail: String| IoError::read(path, format!("--filter {:?}: {detail}", filter.text()));
+    let Some(parts) = partitions.as_mut() else {
+        return Err(bad(
+            "the table has no partition directories (`key=value`) to filter on; give a directory or glob of a partitioned dataset".into(),
+        ));
+    };
+    let keys: Vec<&str> = parts.fields.iter().map(|f| f.name().as_str()).collect();
+    if let Some(c) = filter.columns().into_iter().find(|c| !keys.contains(c)) {
+        return Err(bad(format!(
+            "`{c}` is not a partition column (the partition columns are {}); filters read the directories' values only",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let keep: Vec<bool> = (0..paths.len())
+        .map(|i| filter.keeps(parts, i))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(bad)?;
+    if !keep.contains(&true) {
+        return Err(bad(format!("no file of the {} passes it", paths.len())));
+    }
+    parts.retain(&paths, &keep);
+    let mut k = keep.iter();
+    let kept = paths
+        .into_iter()
+        .filter(|_| *k.next().expect("one flag per file"))
+        .collect();
+    Ok((kept, partitions))
 }

@@ -192,6 +192,7 @@ impl TableSource {
             schema: &self.schema,
             display: &self.display,
             stop: self.stop.as_deref(),
+            partitions: self.partitions.as_ref(),
         }
     }
 
@@ -226,7 +227,7 @@ impl TableSource {
         rows: std::ops::Range<usize>,
     ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
         let batch_rows = batch_rows.max(1);
-        let conv = BatchConverter::new(&self.schema, proj);
+        let conv = BatchConverter::new(&self.schema, proj).with_partitions(self.partitions.clone());
         let (raw, first_row) = match self.format {
             // CSV and Arrow IPC are read from the start.
             InputFormat::Csv => {

@@ -60,6 +60,7 @@ pub fn fit_files(
         precision,
         // A missing value is an error, as in a NumPy array.
         missing: gmm_io::Missing::Error,
+        filter: None,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

@@ -28,7 +28,12 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let copied = [&args.id_column[..], &args.keep_columns[..]].concat();
     gmm_io::check_passthrough_columns(&copied, model.n_components(), classes.is_some())
         .map_err(UsageError)?;
-    let source = TableSource::open(&args.input, delimiter)?
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|f| crate::config::parse_filter(f, "--filter".into()))
+        .transpose()?;
+    let source = TableSource::open_filtered(&args.input, delimiter, filter.as_ref())?
         .with_stop(Some(crate::interrupt::interrupt_flag()));
     check_column_types(&source, &file, &args.model)?;
     let proj = source

@@ -17,7 +17,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
-    let source = TableSource::open(&args.input, delimiter)?
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|f| crate::config::parse_filter(f, "--filter".into()))
+        .transpose()?;
+    let source = TableSource::open_filtered(&args.input, delimiter, filter.as_ref())?
         .with_stop(Some(crate::interrupt::interrupt_flag()));
     super::predict::check_column_types(&source, &file, &args.model)?;
     let proj = source

@@ -22,7 +22,7 @@ pub use raw::{
     SizeValue, parse_config,
 };
 use values::parse_choice;
-pub use values::{parse_delimiter, parse_missing, parse_precision, parse_size};
+pub use values::{parse_delimiter, parse_filter, parse_missing, parse_precision, parse_size};
 
 use crate::args::FitArgs;
 use crate::error::UsageError;
@@ -201,6 +201,12 @@ impl FitSettings {
                 Some(m) => parse_missing(m, origin("missing", "data", "missing"))?,
                 None => gmm_io::Missing::Error,
             },
+            filter: args
+                .filter
+                .as_ref()
+                .or(raw.data.filter.as_ref())
+                .map(|f| parse_filter(f, origin("filter", "data", "filter")))
+                .transpose()?,
         };
         if let Some(c) = &args.components
             && c.trim().parse::<usize>().is_err()

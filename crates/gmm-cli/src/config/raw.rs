@@ -101,6 +101,8 @@ pub struct RawData {
     pub precision: Option<String>,
     /// `"error"` or `"drop"`.
     pub missing: Option<String>,
+    /// Partition values to keep, as `--filter`.
+    pub filter: Option<String>,
 }
 
 /// A size in the config: a number of bytes, or text with a unit.

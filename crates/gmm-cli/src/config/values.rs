@@ -88,3 +88,8 @@ pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
         ))),
     }
 }
+
+/// Parses a `--filter` expression for the setting `what`.
+pub fn parse_filter(text: &str, what: String) -> Result<gmm_io::Filter, UsageError> {
+    gmm_io::Filter::parse(text).map_err(|e| UsageError(format!("{what} {text:?}: {e}")))
+}

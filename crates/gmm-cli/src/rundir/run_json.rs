@@ -175,6 +175,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "cache_dir": s.data.cache_dir,
         "precision": s.data.precision,
         "missing": s.data.missing,
+        "filter": s.data.filter.as_ref().map(|f| f.text()),
     });
     sections["output"] = json!({
         "dir": s.out,

@@ -374,6 +374,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
         passthrough: Vec::new(),
         precision: Precision::F64,
         missing: crate::Missing::Error,
+        partitions: None,
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())

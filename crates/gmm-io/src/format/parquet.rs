@@ -66,6 +66,8 @@ pub(crate) struct ParquetTable<'a> {
     pub display: &'a Path,
     /// Raised to stop reading (see `TableSource::with_stop`).
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// The dataset's partition columns.
+    pub partitions: Option<&'a std::sync::Arc<crate::partitions::Partitions>>,
 }
 
 /// One row group of a table: its file, its index in that file, and its rows
@@ -241,7 +243,7 @@ impl<'a> ParquetTable<'a> {
             }
             None => w_parts.extend(groups.iter().map(|_| None)),
         }
-        let conv = BatchConverter::new(self.schema, proj);
+        let conv = BatchConverter::new(self.schema, proj).with_partitions(self.partitions.cloned());
         let results: Vec<Result<RowGroupOutput>> = groups
             .par_iter()
             .zip(x_parts.into_par_iter())

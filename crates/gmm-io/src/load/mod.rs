@@ -82,6 +82,9 @@ pub struct DataSpec {
     pub precision: Precision,
     /// Rows that miss a feature value: an error, or left out.
     pub missing: crate::Missing,
+    /// Which files of a partitioned input to read, by their partition
+    /// values.
+    pub filter: Option<crate::Filter>,
 }
 
 impl DataSpec {

@@ -37,8 +37,8 @@ impl JobTables {
     /// the columns of each; the observer sees the input table once it is
     /// open.
     pub fn open(spec: &DataSpec, observer: &mut dyn LoadObserver) -> Result<JobTables> {
-        let source =
-            TableSource::open(&spec.input, spec.delimiter)?.with_stop(observer.stop_flag());
+        let source = TableSource::open_filtered(&spec.input, spec.delimiter, spec.filter.as_ref())?
+            .with_stop(observer.stop_flag());
         observer.table_opened(&source);
         // With a labeled table, the label column may live in it alone.
         let input_label = spec
