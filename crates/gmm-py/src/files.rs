@@ -19,7 +19,7 @@ use crate::work::detached;
 #[pyo3(signature = (
     input, params_json, *, columns=None, label_column=None, weight_column=None,
     labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, precision="f64",
-    init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
+    missing="error", filter=None, init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_files(
@@ -34,6 +34,8 @@ pub fn fit_files(
     max_memory: Option<u64>,
     cache_dir: Option<std::path::PathBuf>,
     precision: &str,
+    missing: &str,
+    filter: Option<String>,
     init_model: Option<PyRef<'_, Model>>,
     init_lower_bound: Option<f64>,
     n_threads: Option<usize>,
@@ -46,6 +48,15 @@ pub fn fit_files(
             "precision must be \"f64\" or \"f32\", not {precision:?}"
         ))
     })?;
+    let missing = missing.parse::<gmm_io::Missing>().map_err(|_| {
+        errors::value(format!(
+            "missing must be \"error\" or \"drop\", not {missing:?}"
+        ))
+    })?;
+    let filter = filter
+        .map(|f| gmm_io::Filter::parse(&f).map_err(|e| errors::value(format!("filter {f:?}: {e}"))))
+        .transpose()?;
+    let weighted = weight_column.is_some();
     let spec = DataSpec {
         input: input.clone(),
         columns: columns.unwrap_or_default(),
@@ -58,12 +69,17 @@ pub fn fit_files(
         max_memory,
         cache_dir,
         precision,
-        // A missing value is an error, as in a NumPy array.
-        missing: gmm_io::Missing::Error,
-        filter: None,
+        missing,
+        filter,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;
+        if data.n_dropped > 0 && data.n_dropped == data.dataset.n_rows() {
+            return Err(errors::value(format!(
+                "{}: every row ({}) misses a feature value; nothing is left to fit",
+                spec.input, data.n_dropped
+            )));
+        }
         if ignore_labels {
             // The label column is read (so it is no feature) and dropped.
             data.classes = None;
@@ -76,6 +92,8 @@ pub fn fit_files(
             classes: data.classes.as_ref().map(|c| c.names().to_vec()),
             label_column: data.label_column.clone(),
             input: Some(input.clone()),
+            n_dropped: data.n_dropped,
+            weighted,
         };
         let view = data.view(None);
         let view = if ignore_labels {

@@ -17,6 +17,11 @@ pub struct Job {
     pub classes: Option<Vec<String>>,
     pub label_column: Option<String>,
     pub input: Option<String>,
+    /// Rows left out for a missing value (in the rows with weight -0.0).
+    pub n_dropped: usize,
+    /// Whether the rows' weights are the user's (a weight column or
+    /// `sample_weight`), not only the marks of rows left out.
+    pub weighted: bool,
 }
 
 /// Fits `data`, and describes the result as the CLI's model file does.
@@ -35,8 +40,8 @@ pub fn fit_dataset(
     let r = &fit.report;
     let semi = job.params.semi_supervised;
     let init_mode = semi.is_some_and(|s| s.mode == gmm_core::SemiSupervisedMode::Init);
-    let n_rows = data.n_rows() - if init_mode { n_labeled } else { 0 };
-    let weighted = data.weights().is_some();
+    let n_rows = data.n_rows() - job.n_dropped - if init_mode { n_labeled } else { 0 };
+    let weighted = job.weighted;
     let summary = FitSummary::of(r, n_rows as u64, weighted, job.params.reg_covar);
     let mut file = ModelFile::new(&fit.model, job.columns, &summary);
     file.column_types = job.column_types;
@@ -134,6 +139,8 @@ pub fn fit(
         classes,
         label_column: None,
         input: None,
+        n_dropped: 0,
+        weighted: view.weights().is_some(),
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         fit_dataset(job, view, n_labeled, p)

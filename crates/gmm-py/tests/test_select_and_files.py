@@ -125,6 +125,39 @@ def test_fit_parquet_with_a_label_column_is_semi_supervised(tmp_path, customers)
         gmm.fit_parquet(tmp_path / "c.parquet", n_components=2, means_init=ref.means_)
 
 
+def test_fit_parquet_leaves_out_missing_rows_and_filters_partitions(tmp_path, blobs):
+    frame = pd.DataFrame(blobs, columns=["a", "b", "c"])
+    gaps = frame.copy()
+    gaps.loc[::7, "b"] = np.nan  # pandas' missing float
+    gaps.to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(ValueError, match="missing=\"drop\"|--missing drop"):
+        gmm.fit_parquet(tmp_path / "gaps.csv", n_components=1)
+    # One component: the fit is the mean and covariance of the rows, so
+    # leaving rows out must give the complete rows' exactly (to rounding).
+    dropped = gmm.fit_parquet(tmp_path / "gaps.csv", n_components=1, missing="drop")
+    complete = gmm.GaussianMixture(1).fit(frame.drop(index=frame.index[::7]).to_numpy())
+    np.testing.assert_allclose(dropped.means_, complete.means_, rtol=1e-12)
+    np.testing.assert_allclose(dropped.covariances_, complete.covariances_, rtol=1e-10)
+    n_left = len(frame) - len(frame.index[::7])
+    assert json.loads(dropped.to_json())["n_rows"] == n_left
+    assert "total_weight" not in json.loads(dropped.to_json())
+    with pytest.raises(ValueError, match="missing must be"):
+        gmm.fit_parquet(tmp_path / "gaps.csv", n_components=1, missing="skip")
+    # A partitioned dataset: only the files the filter keeps.
+    for day in ("2026-10-31", "2026-11-01"):
+        (tmp_path / "ds" / f"day={day}").mkdir(parents=True)
+        part = frame.iloc[:750] if day < "2026-11" else frame.iloc[750:]
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False),
+                       tmp_path / "ds" / f"day={day}" / "p.parquet")
+    later = gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="day >= '2026-11-01'")
+    np.testing.assert_allclose(later.means_, frame.iloc[750:].mean().to_numpy()[None], rtol=1e-12)
+    assert list(later.feature_names_in_) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="not a partition column"):
+        gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="a > 0")
+    with pytest.raises(ValueError, match="filter"):
+        gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="day >")
+
+
 def test_verbose_prints_progress_to_stderr(capsys, blobs):
     gmm.GaussianMixture(3, n_init=2, random_state=0, verbose=2, verbose_interval=1).fit(blobs)
     err = capsys.readouterr().err

@@ -133,6 +133,8 @@ def fit_parquet(
     max_memory: Optional[Union[int, str]] = None,
     cache_dir: Optional[Union[str, os.PathLike]] = None,
     precision: str = "f64",
+    missing: str = "error",
+    filter: Optional[str] = None,
     **params: Any,
 ) -> GaussianMixture:
     """Fit a :class:`GaussianMixture` to a table on disk without loading it
@@ -161,6 +163,14 @@ def fit_parquet(
     precision : {"f64", "f32"} or np.float64, np.float32, default="f64"
         The type rows are held in, as ``gmm fit --precision``: "f32" halves
         the memory and the cache, each value rounded to the nearest float32.
+    missing : {"error", "drop"}, default="error"
+        Rows that miss a feature value (null, empty, NaN), as ``gmm fit
+        --missing``: an error, or left out of the fit (``n_rows`` of the
+        model counts the rows fitted).
+    filter : str, default=None
+        Of a partitioned dataset (``key=value`` directories), only the files
+        whose partition values pass, as ``gmm fit --filter``, e.g.
+        ``"day >= '2026-11-01'"``.
     **params :
         :class:`GaussianMixture` parameters.
     """
@@ -185,6 +195,8 @@ def fit_parquet(
         max_memory=_bytes(max_memory),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
         precision=_precision(precision),
+        missing=missing,
+        filter=filter,
         n_threads=est.n_threads,
         verbose=int(est.verbose),
         verbose_interval=int(est.verbose_interval),
