@@ -193,7 +193,11 @@ fn a_failure_ends_the_log_with_its_message_and_bad_settings_are_refused() {
             "soon",
             "--log-interval: `soon` is not a time",
         ),
-        ("--log-interval=-1", "", "--log-interval: -1 is not a time"),
+        (
+            "--log-interval=-1",
+            "",
+            "--log-interval: -1 is not a heartbeat interval",
+        ),
     ] {
         let args: Vec<&str> = [flag, value]
             .into_iter()

@@ -154,6 +154,14 @@ pub fn watch_init(progress: Option<Arc<InitProgress>>) {
     }
 }
 
+/// The command has failed: no more lines, so that its error is the last.
+pub fn stop() {
+    let Some(log) = LOG.get() else { return };
+    let mut state = log.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.finished = true;
+    log.wake.notify_all();
+}
+
 /// The command has succeeded: a last line, and no more heartbeats.
 pub fn finish() {
     let Some(log) = LOG.get() else { return };
@@ -186,10 +194,12 @@ fn heartbeats(every: Duration) {
         if state.finished {
             return;
         }
-        if Instant::now() < next {
+        let now = Instant::now();
+        if now < next {
             continue;
         }
-        next += every;
+        // After a stall (a suspended job), one heartbeat, not a burst.
+        next = (next + every).max(now + every / 2);
         if state.phase.is_empty() {
             continue;
         }

@@ -66,6 +66,8 @@ fn main() {
         exit(1);
     };
     if let Err(err) = result {
+        // The batch log ends here: the error is its last line.
+        joblog::stop();
         if error::is_broken_pipe(&err) {
             // `gmm inspect m.json | head`: the reader has all it wanted.
             exit(0);

@@ -117,10 +117,16 @@ fn parse_seconds(text: &str, what: &str) -> Result<f64, UsageError> {
     check_seconds(seconds, what)
 }
 
+/// The shortest heartbeat interval: shorter ones would flood the log.
+const MIN_INTERVAL_SECONDS: f64 = 0.01;
+
+/// The longest: a week.
+const MAX_INTERVAL_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
 fn check_seconds(seconds: f64, what: &str) -> Result<f64, UsageError> {
-    if !(seconds.is_finite() && seconds >= 0.0) {
+    if !(seconds == 0.0 || (MIN_INTERVAL_SECONDS..=MAX_INTERVAL_SECONDS).contains(&seconds)) {
         return Err(UsageError(format!(
-            "{what}: {seconds} is not a time; give 0 or more seconds"
+            "{what}: {seconds} is not a heartbeat interval; give seconds from {MIN_INTERVAL_SECONDS} to a week ({MAX_INTERVAL_SECONDS}), or 0 for none"
         )));
     }
     Ok(seconds)
@@ -137,7 +143,7 @@ mod tests {
         assert_eq!(parse_seconds("5m", "x").unwrap(), 300.0);
         assert_eq!(parse_seconds("1h", "x").unwrap(), 3600.0);
         assert_eq!(parse_seconds("0", "x").unwrap(), 0.0);
-        for bad in ["", "m", "5d", "-3", "inf", "1e400"] {
+        for bad in ["", "m", "5d", "-3", "inf", "1e400", "1e20", "1e-9", "0.001"] {
             let e = parse_seconds(bad, "--log-interval").unwrap_err();
             assert!(e.0.starts_with("--log-interval: "), "{bad}: {}", e.0);
         }
