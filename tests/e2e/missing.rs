@@ -313,3 +313,62 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+#[test]
+fn parquet_rows_left_out_in_both_precisions_and_a_user_weight_of_minus_zero_is_kept() {
+    use gmm_io::arrow::array::{ArrayRef, Float64Array};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = Rng(8);
+    let n = 2000;
+    let x1: Vec<Option<f64>> = (0..n)
+        .map(|i| (i % 11 != 3).then(|| 4.0 * (i % 2) as f64 + rng.normal()))
+        .collect();
+    let x2: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    // Row 5 weighs -0.0 (a user's zero): it is predicted, not left out.
+    let w: Vec<f64> = (0..n).map(|i| if i == 5 { -0.0 } else { 1.0 }).collect();
+    let pq = tmp.path().join("gaps.parquet");
+    write_parquet(
+        &pq,
+        vec![
+            ("x1", Arc::new(Float64Array::from(x1.clone())) as ArrayRef),
+            ("x2", Arc::new(Float64Array::from(x2)) as ArrayRef),
+            ("w", Arc::new(Float64Array::from(w)) as ArrayRef),
+        ],
+    );
+    let missing: Vec<usize> = (0..n).filter(|&i| x1[i].is_none()).collect();
+    for precision in ["f64", "f32"] {
+        let out = tmp.path().join(precision);
+        ok(&gmm(&[
+            "fit",
+            "--input",
+            s(&pq),
+            "--columns",
+            "x1,x2",
+            "--weight-column",
+            "w",
+            "-k",
+            "2",
+            "--missing",
+            "drop",
+            "--precision",
+            precision,
+            "--predictions-format",
+            "csv",
+            "--no-plots",
+            "--out",
+            s(&out),
+        ]));
+        let run = read_json(&out.join("run.json"));
+        assert_eq!(run["data"]["rows_dropped"], missing.len(), "{precision}");
+        assert_eq!(
+            read_json(&out.join("model.json"))["n_rows"],
+            n - missing.len()
+        );
+        let (_, rows) = read_csv(&out.join("predictions.csv"));
+        for (i, r) in rows.iter().enumerate() {
+            let left_out = missing.binary_search(&i).is_ok();
+            assert_eq!(r[0].is_empty(), left_out, "{precision} row {i}: {r:?}");
+        }
+    }
+}

@@ -67,7 +67,7 @@ where
     let conv = BatchConverter::new(&schema, &proj);
     let d = proj.n_features();
     let mut x = RowValues::with_capacity(proj.precision, 0);
-    let mut weights = proj.weight.map(|_| Vec::new());
+    let mut weights = proj.carries_weights().then(Vec::new);
     let (mut labels, mut passthrough) = (Vec::new(), Vec::new());
     let mut problems = BadValues::new(&conv);
     let mut n = 0;
@@ -136,6 +136,9 @@ where
         return Err(IoError::EmptyTable {
             path: path.to_path_buf(),
         });
+    }
+    if let (crate::Missing::Drop, Some(w)) = (proj.missing, weights.as_mut()) {
+        crate::rows::mark_missing_rows(&mut x, d, w);
     }
     let column_types = proj
         .features
