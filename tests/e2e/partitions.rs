@@ -151,10 +151,11 @@ fn bad_filters_are_told() {
     let root = dataset(tmp.path());
     let out = tmp.path().join("x");
     for (filter, code, needle) in [
+        ("x3 > 0", 1, "no column `x3` (did you mean `x1`?)"),
         (
-            "x1 > 0",
+            "x1 > 'big'",
             1,
-            "`x1` is not a partition column (the partition columns are `day`, `n`)",
+            "column `x1` holds numbers; `big` is not one",
         ),
         ("day > ", 2, "expected a value, found the end"),
         (
@@ -168,25 +169,89 @@ fn bad_filters_are_told() {
         fails(&o, code, &[needle]);
         assert!(!out.exists());
     }
-    // A table without partition directories has nothing to filter on.
-    let flat = tmp.path().join("flat.csv");
-    std::fs::write(
-        &flat,
-        "id,x1,x2,day,n\n1,0.5,1.5,a,1\n2,0.7,1.2,b,2\n3,5.0,4.0,c,3\n",
-    )
-    .unwrap();
-    let o = gmm(&[
+    // A CSV in a `key=value` directory: partitions are Parquet datasets'.
+    let dir = tmp.path().join("run=1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("points.csv"), "x1,x2\n0.5,1.5\n0.7,1.2\n5.0,4.0\n").unwrap();
+    let pattern = format!("{}/*/points.csv", s(tmp.path()));
+    ok(&gmm(&[
         "fit",
         "--input",
-        s(&flat),
+        &pattern,
+        "-k",
+        "1",
+        "--no-plots",
+        "--out",
+        s(&out),
+    ]));
+    assert_eq!(
+        read_json(&out.join("model.json"))["columns"],
+        serde_json::json!(["x1", "x2"])
+    );
+}
+
+#[test]
+fn filters_on_data_columns_keep_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = dataset(tmp.path());
+    // Rows by their own values (ids 300 .. 899), and by a partition too.
+    let out = tmp.path().join("rows");
+    let filter = "id >= 300 and id < 900 and n = 12";
+    ok(&fit(s(&root), &out, &["--filter", filter]));
+    let (_, rows) = read_csv(&out.join("predictions.csv"));
+    let ids: Vec<usize> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    let want: Vec<usize> = (300..400).chain(600..800).collect();
+    assert_eq!(ids, want);
+    assert_eq!(read_json(&out.join("run.json"))["data"]["rows"], 300);
+    // Out of core and predict keep the same rows.
+    let cached = tmp.path().join("cached");
+    let cache_dir = tmp.path().join("cache");
+    ok(&fit(
+        s(&root),
+        &cached,
+        &[
+            "--filter",
+            filter,
+            "--max-memory",
+            "1000",
+            "--cache-dir",
+            s(&cache_dir),
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(cached.join("predictions.csv")).unwrap(),
+        std::fs::read(out.join("predictions.csv")).unwrap()
+    );
+    // A CSV file: rows by a text column.
+    let csv = tmp.path().join("t.csv");
+    let mut text = String::from("id,kind,x1,x2\n");
+    let mut rng = Rng(2);
+    for i in 0..300 {
+        let kind = ["a", "b", "c"][i % 3];
+        text.push_str(&format!("{i},{kind},{},{}\n", rng.normal(), rng.normal()));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = tmp.path().join("csv");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&csv),
         "--columns",
         "x1,x2",
         "-k",
         "1",
+        "--id-column",
+        "id",
         "--filter",
-        "day = 'a'",
+        "kind in ('a', 'c') and not id < 30",
+        "--predictions-format",
+        "csv",
+        "--no-plots",
         "--out",
         s(&out),
-    ]);
-    fails(&o, 1, &["no partition directories"]);
+    ]));
+    let (_, rows) = read_csv(&out.join("predictions.csv"));
+    let ids: Vec<usize> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    let want: Vec<usize> = (30..300).filter(|i| i % 3 != 1).collect();
+    assert_eq!(ids, want);
 }

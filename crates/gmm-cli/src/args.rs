@@ -208,9 +208,9 @@ pub struct FitArgs {
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, help_heading = "Data")]
     pub delimiter: Option<String>,
-    /// Of a partitioned dataset (a directory or glob with `key=value`
-    /// directories, which become columns), only the files whose partition
-    /// values pass, e.g. "day >= '2026-11-01' and region in ('eu', 'us')".
+    /// Only the rows that pass a condition on data columns and on the
+    /// `key=value` directories of a Parquet dataset (which become columns),
+    /// e.g. "day >= '2026-11-01' and region in ('eu', 'us') and amount > 0".
     #[arg(long, value_name = "EXPR", help_heading = "Data")]
     pub filter: Option<String>,
     /// Rows with a missing feature value (null, or NaN): error (the
@@ -354,8 +354,7 @@ pub struct PredictArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// Of a partitioned dataset, only the files whose partition values
-    /// pass (as `gmm fit --filter`).
+    /// Only the rows that pass a condition (as `gmm fit --filter`).
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
     /// Rows with a missing feature value: error (the default) or drop
@@ -388,8 +387,7 @@ pub struct ScoreArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// Of a partitioned dataset, only the files whose partition values
-    /// pass (as `gmm fit --filter`).
+    /// Only the rows that pass a condition (as `gmm fit --filter`).
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
     /// Rows with a missing feature value: error (the default) or drop

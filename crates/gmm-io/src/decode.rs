@@ -236,6 +236,8 @@ pub(crate) struct BatchConverter {
     pub missing: crate::Missing,
     /// The table's partition columns, given to each batch by its file.
     pub partitions: Option<std::sync::Arc<crate::partitions::Partitions>>,
+    /// A filter that keeps some rows of each batch.
+    pub filter: Option<std::sync::Arc<crate::Filter>>,
 }
 
 impl BatchConverter {
@@ -250,7 +252,29 @@ impl BatchConverter {
             precision: proj.precision,
             missing: proj.missing,
             partitions: None,
+            filter: None,
         }
+    }
+
+    /// The same, keeping only the rows of each batch that pass `filter`
+    /// ([`BatchConverter::keep_rows`]).
+    pub(crate) fn with_filter(mut self, filter: Option<std::sync::Arc<crate::Filter>>) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// The rows of `b` (of the file at `path`) that pass the filter: the
+    /// batch itself when there is no filter.
+    pub(crate) fn keep_rows(&self, path: &Path, b: RecordBatch) -> Result<RecordBatch> {
+        let Some(f) = &self.filter else {
+            return Ok(b);
+        };
+        let mask = f
+            .row_mask(b.num_rows(), &mut |c| {
+                self.column(path, &b, c).map_err(|e| e.to_string())
+            })
+            .map_err(|e| IoError::read(path, format!("--filter {:?}: {e}", f.text())))?;
+        arrow::compute::filter_record_batch(&b, &mask).map_err(|e| IoError::read(path, e))
     }
 
     /// The same, giving batches their files' partition columns.
@@ -377,7 +401,7 @@ impl BatchConverter {
                 .iter()
                 .map(|name| self.as_table_type(path, b, name))
                 .collect::<Result<Vec<_>>>()?;
-            let fields = passthrough_fields(&self.schema, &self.passthrough);
+            let fields = crate::projection::passthrough_fields(&self.schema, &self.passthrough);
             let s = arrow::array::StructArray::try_new(fields, columns, None)
                 .map_err(|e| IoError::read(path, e))?;
             Some(std::sync::Arc::new(s) as ArrayRef)
@@ -443,42 +467,6 @@ fn float_column(path: &Path, name: &str, col: &ArrayRef) -> Result<arrow::array:
     let f = cast(col, &DataType::Float64)
         .map_err(|e| IoError::read(path, format!("column `{name}`: {e}")))?;
     Ok(f.as_primitive::<Float64Type>().clone())
-}
-
-/// The fields of the passthrough columns `names` of a table of `schema`,
-/// nullable (other files of the table may hold nulls).
-fn passthrough_fields(schema: &SchemaRef, names: &[String]) -> arrow::datatypes::Fields {
-    names
-        .iter()
-        .map(|n| {
-            let t = schema
-                .field_with_name(n)
-                .map(|f| f.data_type().clone())
-                .unwrap_or(DataType::Null);
-            arrow::datatypes::Field::new(n, t, true)
-        })
-        .collect()
-}
-
-/// The passthrough columns of `proj` as they travel beside the rows: one
-/// struct column whose fields are the columns; `None` when there are none.
-pub(crate) fn passthrough_field(
-    schema: &SchemaRef,
-    proj: &Projection,
-) -> Option<arrow::datatypes::Field> {
-    if proj.passthrough.is_empty() {
-        return None;
-    }
-    let names: Vec<String> = proj
-        .passthrough
-        .iter()
-        .map(|&i| schema.field(i).name().clone())
-        .collect();
-    Some(arrow::datatypes::Field::new(
-        "passthrough",
-        DataType::Struct(passthrough_fields(schema, &names)),
-        false,
-    ))
 }
 
 /// The parts of a column read batch by batch, as one array.

@@ -130,6 +130,20 @@ impl Partitions {
         }
     }
 
+    /// Without the keys that `stored` says the files hold as columns
+    /// themselves (those are read from the files); `None` when no key is
+    /// left.
+    pub fn without_stored(mut self, stored: impl Fn(&str) -> bool) -> Option<Self> {
+        let keep: Vec<bool> = self.fields.iter().map(|f| !stored(f.name())).collect();
+        let mut k = keep.iter();
+        self.fields.retain(|_| *k.next().expect("one flag per key"));
+        for v in &mut self.values {
+            let mut k = keep.iter();
+            v.retain(|_| *k.next().expect("one flag per key"));
+        }
+        (!self.fields.is_empty()).then_some(self)
+    }
+
     /// Only the files `keep` says to keep (of `files`, this table's files),
     /// in order.
     pub fn retain(&mut self, files: &[PathBuf], keep: &[bool]) {

@@ -82,6 +82,8 @@ pub struct Projection {
     /// Columns copied into predictions as they are: the id columns, then
     /// the kept ones, each once.
     pub passthrough: Vec<usize>,
+    /// Columns a row filter reads (see [`crate::Filter`]).
+    pub filter_columns: Vec<usize>,
     /// Columns left out of the features because they do not hold numbers,
     /// when the features were not named (they are reported, never dropped
     /// in silence).
@@ -118,6 +120,7 @@ impl Projection {
             .chain(self.label)
             .chain(self.weight)
             .chain(self.passthrough.iter().copied())
+            .chain(self.filter_columns.iter().copied())
             .collect();
         cols.sort_unstable();
         cols.dedup();
@@ -208,7 +211,10 @@ pub(crate) fn resolve(
                     IoError::read(table, format!("bad column pattern `{pattern}`: {e}"))
                 })?;
                 let matched: Vec<usize> = (0..names.len())
-                    .filter(|&i| pat.matches(names[i]) && !special.contains(&i))
+                    // Partition columns are features only by their names.
+                    .filter(|&i| {
+                        pat.matches(names[i]) && !special.contains(&i) && i < partitions_from
+                    })
                     .collect();
                 if matched.is_empty() {
                     return Err(IoError::NoColumnsMatch {
@@ -261,6 +267,7 @@ pub(crate) fn resolve(
         label,
         weight,
         passthrough,
+        filter_columns: Vec::new(),
         skipped,
         precision: columns.precision,
         missing: columns.missing,
@@ -276,4 +283,43 @@ pub(crate) fn repeated_name<S: AsRef<str>>(names: &[S]) -> Option<(usize, usize,
             .position(|m| m.as_ref() == n.as_ref())
             .map(|i| (i, j, n.as_ref()))
     })
+}
+
+/// The fields of the passthrough columns `names` of a table of `schema`,
+/// nullable (other files of the table may hold nulls).
+pub(crate) fn passthrough_fields(
+    schema: &arrow::datatypes::SchemaRef,
+    names: &[String],
+) -> arrow::datatypes::Fields {
+    names
+        .iter()
+        .map(|n| {
+            let t = schema
+                .field_with_name(n)
+                .map(|f| f.data_type().clone())
+                .unwrap_or(arrow::datatypes::DataType::Null);
+            arrow::datatypes::Field::new(n, t, true)
+        })
+        .collect()
+}
+
+/// The passthrough columns of `proj` as they travel beside the rows: one
+/// struct column whose fields are the columns; `None` when there are none.
+pub(crate) fn passthrough_field(
+    schema: &arrow::datatypes::SchemaRef,
+    proj: &Projection,
+) -> Option<arrow::datatypes::Field> {
+    if proj.passthrough.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = proj
+        .passthrough
+        .iter()
+        .map(|&i| schema.field(i).name().clone())
+        .collect();
+    Some(arrow::datatypes::Field::new(
+        "passthrough",
+        arrow::datatypes::DataType::Struct(passthrough_fields(schema, &names)),
+        false,
+    ))
 }

@@ -11,7 +11,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use crate::column_types::same_kind;
 use crate::error::{IoError, Result};
 use crate::filter::Filter;
-use crate::format::{InputFormat, SourceFile, csv, ipc, no_panic, parquet};
+use crate::format::{InputFormat, SourceFile, compressed, csv, ipc, no_panic, parquet};
 use crate::partitions::Partitions;
 use crate::projection::{ColumnSpec, Projection, repeated_name};
 
@@ -48,6 +48,9 @@ pub struct TableSource {
     /// The `key=value` directories of a Parquet dataset, as the last
     /// columns of `schema`.
     pub(crate) partitions: Option<Arc<Partitions>>,
+    /// A filter naming a column of the files' data: applied to every
+    /// batch as it is read.
+    pub(crate) row_filter: Option<Arc<Filter>>,
 }
 
 impl TableSource {
@@ -128,6 +131,9 @@ impl TableSource {
                 path: path.to_path_buf(),
             });
         };
+        // Partition directories are a Parquet dataset's.
+        let parquet = matches!(InputFormat::from_path(&paths[0]), Ok(InputFormat::Parquet));
+        let root = root.filter(|_| parquet);
         let (paths, partitions) = partitioned(path, root.as_deref(), paths, filter)?;
         let format = InputFormat::from_path(&paths[0])?;
         for p in &paths[1..] {
@@ -145,7 +151,7 @@ impl TableSource {
                 "only Parquet tables can span several files",
             ));
         }
-        let delimiter = delimiter.unwrap_or_else(|| csv::default_delimiter(&paths[0]));
+        let delimiter = delimiter.unwrap_or_else(|| compressed::default_delimiter(&paths[0]));
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<SchemaRef> = None;
         for p in paths {
@@ -175,23 +181,40 @@ impl TableSource {
             });
         }
         let mut schema = schema.expect("at least one file");
+        // A key the files also store as a column is read from the files
+        // (the files were chosen by their directories' values).
+        let partitions =
+            partitions.and_then(|p| p.without_stored(|k| schema.field_with_name(k).is_ok()));
         if let Some(p) = &partitions {
             let mut fields: Vec<Field> =
                 schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-            for f in &p.fields {
-                if schema.field_with_name(f.name()).is_ok() {
-                    return Err(IoError::read(
-                        path,
-                        format!(
-                            "`{}` is both a partition directory (`{0}=...`) and a column of the files; rename one of them",
-                            f.name()
-                        ),
-                    ));
-                }
-                fields.push(f.clone());
-            }
+            fields.extend(p.fields.iter().cloned());
             schema = Arc::new(Schema::new(fields));
         }
+        let row_filter = match filter {
+            None => None,
+            Some(f) => {
+                let keys: Vec<&str> = partitions.as_ref().map_or(Vec::new(), |p| {
+                    p.fields.iter().map(|f| f.name().as_str()).collect()
+                });
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                for c in f.columns() {
+                    if !names.contains(&c) {
+                        let hint = crate::suggest::closest(c, names.iter().copied())
+                            .map(|s| format!(" (did you mean `{s}`?)"))
+                            .unwrap_or_default();
+                        return Err(IoError::read(
+                            path,
+                            format!("--filter {:?}: no column `{c}`{hint}", f.text()),
+                        ));
+                    }
+                }
+                f.columns()
+                    .iter()
+                    .any(|c| !keys.contains(c))
+                    .then(|| Arc::new(f.clone()))
+            }
+        };
         Ok(TableSource {
             display: path.to_path_buf(),
             format,
@@ -200,6 +223,7 @@ impl TableSource {
             delimiter,
             stop: None,
             partitions: partitions.map(Arc::new),
+            row_filter,
         })
     }
 
@@ -231,7 +255,7 @@ impl TableSource {
     /// The columns `proj` copies into predictions, as the struct field
     /// they travel in beside the rows (`None` when there are none).
     pub fn passthrough_field(&self, proj: &Projection) -> Option<arrow::datatypes::Field> {
-        crate::decode::passthrough_field(&self.schema, proj)
+        crate::projection::passthrough_field(&self.schema, proj)
     }
 
     pub fn n_files(&self) -> usize {
@@ -240,6 +264,14 @@ impl TableSource {
 
     /// The number of rows if the format records it (Parquet), without reading data.
     pub fn known_rows(&self) -> Option<usize> {
+        if self.row_filter.is_some() {
+            return None;
+        }
+        self.stored_rows()
+    }
+
+    /// The rows the files hold (Parquet), before a row filter.
+    fn stored_rows(&self) -> Option<usize> {
         self.files.iter().try_fold(0usize, |n, f| {
             let rows = f.parquet.as_ref()?.metadata().file_metadata().num_rows();
             Some(n.saturating_add(usize::try_from(rows).unwrap_or(0)))
@@ -249,13 +281,21 @@ impl TableSource {
     /// Resolves the columns a job reads.
     pub fn project(&self, columns: &ColumnSpec) -> Result<Projection> {
         let partition_columns = self.partitions.as_ref().map_or(0, |p| p.fields.len());
-        crate::projection::resolve(
+        let mut proj = crate::projection::resolve(
             &self.display,
             &self.schema,
             self.format,
             columns,
             self.schema.fields().len() - partition_columns,
-        )
+        )?;
+        if let Some(f) = &self.row_filter {
+            proj.filter_columns = f
+                .columns()
+                .iter()
+                .filter_map(|c| self.schema.index_of(c).ok())
+                .collect();
+        }
+        Ok(proj)
     }
 
     /// The names of the partition columns (`key=value` directories).
@@ -322,13 +362,21 @@ impl TableSource {
     /// metadata), extrapolated from the first MiB for CSV, from the column
     /// widths for Arrow IPC. `None` when it cannot be told.
     pub fn estimated_rows(&self) -> Option<usize> {
-        if let Some(n) = self.known_rows() {
+        // Under a row filter, the rows stored: at most that many pass.
+        if let Some(n) = self.stored_rows() {
             return Some(n);
         }
         let path = &self.files[0].path;
         let size = std::fs::metadata(path).ok()?.len() as f64;
         match self.format {
             InputFormat::Parquet => None,
+            // Compressed: from a decompressed sample.
+            InputFormat::Csv
+                if compressed::Compression::of_extension(&crate::format::lower_extension(path))
+                    .is_some() =>
+            {
+                compressed::estimate_compressed_rows(path)
+            }
             InputFormat::Csv => {
                 let mut f = std::fs::File::open(path).ok()?;
                 let mut buf = vec![0u8; 1 << 20];
@@ -382,23 +430,13 @@ fn partitioned(
     };
     let bad =
         |detail: String| IoError::read(path, format!("--filter {:?}: {detail}", filter.text()));
+    // Files are kept by their partition values; the other columns decide
+    // row by row.
     let Some(parts) = partitions.as_mut() else {
-        return Err(bad(
-            "the table has no partition directories (`key=value`) to filter on; give a directory or glob of a partitioned dataset".into(),
-        ));
+        return Ok((paths, partitions));
     };
-    let keys: Vec<&str> = parts.fields.iter().map(|f| f.name().as_str()).collect();
-    if let Some(c) = filter.columns().into_iter().find(|c| !keys.contains(c)) {
-        return Err(bad(format!(
-            "`{c}` is not a partition column (the partition columns are {}); filters read the directories' values only",
-            keys.iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
     let keep: Vec<bool> = (0..paths.len())
-        .map(|i| filter.keeps(parts, i))
+        .map(|i| filter.may_keep_file(parts, i))
         .collect::<std::result::Result<_, _>>()
         .map_err(bad)?;
     if !keep.contains(&true) {

@@ -67,6 +67,11 @@ impl TableSource {
             .map(|&i| type_name(self.schema.field(i).data_type()))
             .collect();
         let c = match self.format {
+            // A row filter: batch by batch (the rows that pass are not
+            // known before they are read).
+            InputFormat::Parquet if self.row_filter.is_some() => {
+                self.read_sequential(proj, extra_rows)?
+            }
             InputFormat::Parquet => {
                 let mut c = self.parquet_table().read_parallel(proj, extra_rows)?;
                 if let (crate::Missing::Drop, Some(w)) = (proj.missing, c.weights.as_mut()) {
@@ -150,7 +155,7 @@ impl TableSource {
             weights,
             labels: concat_arrays(&self.display, labels)?.or_else(|| empty(proj.label)),
             passthrough: concat_arrays(&self.display, passthrough)?.or_else(|| {
-                crate::decode::passthrough_field(&self.schema, proj)
+                crate::projection::passthrough_field(&self.schema, proj)
                     .map(|f| arrow::array::new_empty_array(f.data_type()))
             }),
         })
@@ -193,6 +198,7 @@ impl TableSource {
             display: &self.display,
             stop: self.stop.as_deref(),
             partitions: self.partitions.as_ref(),
+            filter: self.row_filter.as_ref(),
         }
     }
 
@@ -227,7 +233,17 @@ impl TableSource {
         rows: std::ops::Range<usize>,
     ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send + '_>> {
         let batch_rows = batch_rows.max(1);
-        let conv = BatchConverter::new(&self.schema, proj).with_partitions(self.partitions.clone());
+        let conv = BatchConverter::new(&self.schema, proj)
+            .with_partitions(self.partitions.clone())
+            .with_filter(self.row_filter.clone());
+        // Under a row filter a row's number is its place among the rows
+        // that pass, so every row group is read (but for those whose
+        // statistics rule every row out).
+        let rows = if self.row_filter.is_some() {
+            0..usize::MAX
+        } else {
+            rows
+        };
         let (raw, first_row) = match self.format {
             // CSV and Arrow IPC are read from the start.
             InputFormat::Csv => {
@@ -279,6 +295,13 @@ impl Iterator for Batches<'_> {
             }
         };
         let path = &self.src.files[file].path;
+        let b = match self.conv.keep_rows(path, b) {
+            Ok(b) => b,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
         let first_row = self.next_row;
         let rows = b.num_rows();
         self.next_row += rows;

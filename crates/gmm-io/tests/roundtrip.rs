@@ -774,3 +774,31 @@ fn row_ranges_read_the_rows_of_the_whole_table() {
         }
     }
 }
+
+#[test]
+fn compressed_csv_row_estimates_come_from_the_text() {
+    let f = files();
+    for path in [&f.csv_gz, &f.tsv_zst] {
+        let src = TableSource::open(path, None).unwrap();
+        assert_eq!(src.estimated_rows(), Some(N), "{}", path.display());
+    }
+    // Past the 4 MiB sample: extrapolated from the compressed bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("a,b\n");
+    let mut rng = common::Rng::new(5);
+    for _ in 0..300_000 {
+        text.push_str(&format!("{:.6},{:.6}\n", rng.normal(), rng.normal()));
+    }
+    let gz = dir.path().join("big.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let est = TableSource::open(&gz, None)
+        .unwrap()
+        .estimated_rows()
+        .unwrap();
+    assert!(
+        (est as f64 / 300_000.0 - 1.0).abs() < 0.1,
+        "estimated {est} rows of 300000"
+    );
+}

@@ -152,8 +152,11 @@ def test_fit_parquet_leaves_out_missing_rows_and_filters_partitions(tmp_path, bl
     later = gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="day >= '2026-11-01'")
     np.testing.assert_allclose(later.means_, frame.iloc[750:].mean().to_numpy()[None], rtol=1e-12)
     assert list(later.feature_names_in_) == ["a", "b", "c"]
-    with pytest.raises(ValueError, match="not a partition column"):
-        gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="a > 0")
+    positive = gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="a > 0")
+    np.testing.assert_allclose(positive.means_, frame[frame.a > 0].mean().to_numpy()[None],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="no column `zz`"):
+        gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="zz > 0")
     with pytest.raises(ValueError, match="filter"):
         gmm.fit_parquet(tmp_path / "ds", n_components=1, filter="day >")
 

@@ -287,6 +287,10 @@ impl<'a> CachePlan<'a> {
             if p.projection.precision != Precision::F64 {
                 table["precision"] = p.projection.precision.name().into();
             }
+            // A filter of rows (files left out by theirs show in `files`).
+            if let Some(f) = &src.row_filter {
+                table["filter"] = f.text().into();
+            }
             // Likewise only caches whose rows left out some are marked.
             if p.projection.missing != crate::Missing::Error {
                 table["missing"] = p.projection.missing.name().into();

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 
+use super::compressed::{Compression, decompress_error, decompressed};
 use super::{RawBatches, guarded};
 use crate::column_types::type_name;
 use crate::decode::BatchConverter;
@@ -56,98 +57,16 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
-/// How a CSV file is compressed, by its last extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
-impl Compression {
-    /// The compression a last extension (lower-case) names, if any.
-    pub(crate) fn of_extension(ext: &str) -> Option<Self> {
-        match ext {
-            "gz" | "gzip" => Some(Compression::Gzip),
-            "zst" | "zstd" => Some(Compression::Zstd),
-            _ => None,
-        }
-    }
-
-    fn of_path(path: &Path) -> Self {
-        Self::of_extension(&super::lower_extension(path)).unwrap_or(Compression::None)
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Compression::None => "plain",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-}
-
-/// The delimiter of a CSV file when none is given: tab for `.tsv` (also
-/// compressed, `.tsv.gz`), comma otherwise.
-pub(crate) fn default_delimiter(path: &Path) -> u8 {
-    let path = match Compression::of_path(path) {
-        Compression::None => path,
-        _ => Path::new(path.file_stem().unwrap_or_default()),
-    };
-    if super::lower_extension(path) == "tsv" {
-        b'\t'
-    } else {
-        b','
-    }
-}
-
-/// How a [`Decompressing`] error begins, found again in Arrow's wrapping.
-const DECOMPRESS_ERROR: &str = "cannot decompress the file as ";
-
-/// A decompressing reader whose errors say that the compressed data is
-/// damaged (the decoders' own messages name neither the file's format nor
-/// what to do).
-struct Decompressing<R> {
-    inner: R,
-    compression: Compression,
-}
-
-impl<R: Read> Read for Decompressing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "{DECOMPRESS_ERROR}{} ({e}); it is damaged, truncated or not {}-compressed",
-                    self.compression.name(),
-                    self.compression.name()
-                ),
-            )
-        })
-    }
-}
-
 /// A CSV file's text: decompressed, and bounded in line length.
 type CsvBytes = LineGuard<Box<dyn Read + Send>>;
 
 /// The CSV file `path`, decompressed by its extension, read through a
 /// [`LineGuard`].
 fn open_guarded(path: &Path) -> std::io::Result<CsvBytes> {
-    let file = File::open(path)?;
-    let compression = Compression::of_path(path);
-    let inner: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(file),
-        // Multi-member: pigz, bgzip and `cat a.gz b.gz` write several.
-        Compression::Gzip => Box::new(Decompressing {
-            inner: flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-            compression,
-        }),
-        Compression::Zstd => Box::new(Decompressing {
-            inner: zstd::stream::read::Decoder::new(file)?,
-            compression,
-        }),
-    };
-    Ok(LineGuard { inner, run: 0 })
+    Ok(LineGuard {
+        inner: decompressed(path)?,
+        run: 0,
+    })
 }
 
 /// The schema of a CSV file: column types inferred from the first
@@ -348,12 +267,6 @@ fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) 
     IoError::read(path, format!("not a readable CSV file ({msg})"))
 }
 
-/// A [`Decompressing`] error inside Arrow's message, told on its own.
-fn decompress_error(path: &Path, msg: &str) -> Option<IoError> {
-    let at = msg.find(DECOMPRESS_ERROR)?;
-    Some(IoError::read(path, &msg[at..]))
-}
-
 /// The first row whose field count differs from the header's, by reading
 /// every column as text.
 fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<IoError> {
@@ -375,6 +288,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
         precision: Precision::F64,
         missing: crate::Missing::Error,
         partitions: None,
+        filter: None,
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())

@@ -3,6 +3,7 @@
 //! and [`parquet`]. What they share lives here: the format of a path, one
 //! file of a table, and decoder panics turned into errors.
 
+pub(crate) mod compressed;
 pub(crate) mod csv;
 pub(crate) mod ipc;
 pub(crate) mod parquet;
@@ -34,7 +35,7 @@ impl InputFormat {
             extension,
             choices: ".parquet, .arrow, .feather, .ipc, .csv or .tsv (CSV may be compressed: .csv.gz, .csv.zst)",
         };
-        if csv::Compression::of_extension(&ext).is_some() {
+        if compressed::Compression::of_extension(&ext).is_some() {
             // Only CSV is read compressed: the binary formats compress
             // inside the file.
             let inner = lower_extension(Path::new(path.file_stem().unwrap_or_default()));

@@ -68,6 +68,9 @@ pub(crate) struct ParquetTable<'a> {
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// The dataset's partition columns.
     pub partitions: Option<&'a std::sync::Arc<crate::partitions::Partitions>>,
+    /// A row filter: row groups whose statistics rule out every row are
+    /// skipped.
+    pub filter: Option<&'a std::sync::Arc<crate::Filter>>,
 }
 
 /// One row group of a table: its file, its index in that file, and its rows
@@ -136,6 +139,60 @@ impl<'a> ParquetTable<'a> {
             .map_err(|e| decode_error(&file.path, e))
     }
 
+    /// The statistics of column `name` in a row group, when they are in
+    /// the units a filter compares: signed integers, floats, UTF-8 text
+    /// (other logical types store theirs otherwise).
+    fn group_range(&self, g: &RowGroup, name: &str) -> Option<crate::filter::Range> {
+        use crate::filter::{Bound, Range};
+        use ::parquet::file::statistics::Statistics;
+        use arrow::datatypes::DataType;
+        let t = self.schema.field_with_name(name).ok()?.data_type().clone();
+        let meta = self.files[g.file].parquet.as_ref()?.metadata();
+        let rg = meta.row_group(g.row_group);
+        let col = rg.columns().iter().find(|c| {
+            let parts = c.column_descr().path().parts();
+            parts.len() == 1 && parts[0] == name
+        })?;
+        let stats = col.statistics()?;
+        let nulls = stats.null_count_opt();
+        let signed = matches!(
+            t,
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+        );
+        let (min, max) = match stats {
+            Statistics::Int32(s) if signed => (
+                Bound::Number(f64::from(*s.min_opt()?)),
+                Bound::Number(f64::from(*s.max_opt()?)),
+            ),
+            Statistics::Int64(s) if signed => (
+                Bound::Number(*s.min_opt()? as f64),
+                Bound::Number(*s.max_opt()? as f64),
+            ),
+            Statistics::Float(s) if t.is_floating() => (
+                Bound::Number(f64::from(*s.min_opt()?)),
+                Bound::Number(f64::from(*s.max_opt()?)),
+            ),
+            Statistics::Double(s) if t.is_floating() => {
+                (Bound::Number(*s.min_opt()?), Bound::Number(*s.max_opt()?))
+            }
+            Statistics::ByteArray(s)
+                if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+            {
+                (
+                    Bound::Text(s.min_opt()?.as_utf8().ok()?.to_string()),
+                    Bound::Text(s.max_opt()?.as_utf8().ok()?.to_string()),
+                )
+            }
+            _ => return None,
+        };
+        Some(Range {
+            min,
+            max,
+            nulls: nulls.is_none_or(|n| n > 0),
+            values: nulls.is_none_or(|n| (n as i64) < rg.num_rows()),
+        })
+    }
+
     /// The decoded batches of the projected columns of the row groups that
     /// overlap `rows` (empty ones too, so that an empty range still starts
     /// at the right row), each with the index of its file, and the table
@@ -152,8 +209,16 @@ impl<'a> ParquetTable<'a> {
             .row_groups()
             .into_iter()
             .filter(|g| g.first_row + g.n_rows > rows.start && g.first_row < rows.end)
+            .filter(|g| {
+                self.filter
+                    .is_none_or(|f| f.may_keep_group(&|c| self.group_range(g, c)))
+            })
             .collect();
-        let first_row = groups.first().map_or(rows.start, |g| g.first_row);
+        // Under a row filter rows are numbered as they pass, from 0.
+        let first_row = match self.filter {
+            Some(_) => 0,
+            None => groups.first().map_or(rows.start, |g| g.first_row),
+        };
         let raw: RawBatches<'a> =
             Box::new(groups.into_iter().flat_map(move |g| -> RawBatches<'a> {
                 let path = &table.files[g.file].path;

@@ -160,6 +160,7 @@ fn from_cache(
                 label: None,
                 weight: None,
                 passthrough: tables.proj.passthrough.clone(),
+                filter_columns: tables.proj.filter_columns.clone(),
                 skipped: Vec::new(),
                 precision: tables.proj.precision,
                 missing: crate::Missing::Error,

@@ -168,9 +168,9 @@ def fit_parquet(
         --missing``: an error, or left out of the fit (``n_rows`` of the
         model counts the rows fitted).
     filter : str, default=None
-        Of a partitioned dataset (``key=value`` directories), only the files
-        whose partition values pass, as ``gmm fit --filter``, e.g.
-        ``"day >= '2026-11-01'"``.
+        Only the rows that pass a condition on data columns and on the
+        ``key=value`` directories of a partitioned dataset, as ``gmm fit
+        --filter``, e.g. ``"day >= '2026-11-01' and amount > 0"``.
     **params :
         :class:`GaussianMixture` parameters.
     """
