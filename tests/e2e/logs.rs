@@ -272,3 +272,31 @@ fn select_names_the_cell_of_each_line() {
     assert_eq!(cells, want);
     assert_eq!(lines.last().unwrap()["event"], "done");
 }
+
+#[test]
+fn predict_and_score_log_their_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = blobs(tmp.path());
+    let run = tmp.path().join("run");
+    ok(&fit(&table, &run, &["--log-format", "none"], &[]));
+    let model = run.join("model.json");
+    let out = tmp.path().join("p.parquet");
+    for (command, extra) in [("predict", vec!["--out", s(&out)]), ("score", vec![])] {
+        let mut args = vec![command, "--model", s(&model), "--input", s(&table)];
+        args.extend(extra);
+        args.extend(["--log-format", "json", "--log-interval", "0"]);
+        let o = gmm_with_env(&args, &[]);
+        ok(&o);
+        let lines = json_lines(&stderr(&o));
+        let events: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| (l["event"].as_str().unwrap(), l["phase"].as_str().unwrap()))
+            .collect();
+        assert_eq!(events, [("phase", command), ("done", "done")], "{command}");
+        assert!(lines.iter().all(|l| l["command"] == command));
+        // --quiet says nothing.
+        let mut quiet = args.clone();
+        quiet.push("--quiet");
+        assert_eq!(stderr(&gmm_with_env(&quiet, &[])), "", "{command}");
+    }
+}

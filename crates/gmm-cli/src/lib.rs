@@ -12,5 +12,6 @@
 //! ```
 
 pub mod args;
+mod args_help;
 pub mod config;
 pub mod error;

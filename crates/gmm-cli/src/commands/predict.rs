@@ -13,6 +13,12 @@ use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: PredictArgs) -> Result<()> {
     super::init_threads(args.threads)?;
+    let log = crate::config::LogSettings::from_flags(
+        args.log_format.as_ref(),
+        args.log_interval.as_ref(),
+        &crate::config::RawOutput::default(),
+    )?;
+    crate::joblog::start("predict", log, args.quiet);
     crate::interrupt::check_interrupted()?;
     let file = ModelFile::read(&args.model)?;
     let model = file
@@ -63,6 +69,10 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let mut writer = PredictionWriter::create(&args.out, format, model.n_components(), columns)?;
     let d = file.columns.len();
     let mut rows = 0;
+    crate::joblog::phase("predict", || {
+        format!("{} -> {}", args.input, args.out.display())
+    });
+    let started = std::time::Instant::now();
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
         crate::interrupt::check_interrupted()?;
@@ -74,6 +84,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
         writer.write(b.passthrough.as_ref(), proba.as_slice().expect("row-major"))?;
         rows += b.n_rows;
         bar.set_message(format!("predicting {}: {rows} rows", args.input));
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        crate::joblog::update(|s| {
+            s.rows_done = Some(rows as u64);
+            s.rows_per_sec = Some(rows as f64 / secs);
+        });
     }
     if rows == 0 {
         return Err(gmm_io::IoError::EmptyTable {
@@ -85,6 +100,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     crate::interrupt::check_interrupted()?;
     file.commit()?;
     bar.finish_and_clear();
+    crate::joblog::finish();
     println!("wrote {rows} predictions to {}", args.out.display());
     Ok(())
 }

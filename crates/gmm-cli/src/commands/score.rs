@@ -12,6 +12,12 @@ use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: ScoreArgs) -> Result<()> {
     super::init_threads(args.threads)?;
+    let log = crate::config::LogSettings::from_flags(
+        args.log_format.as_ref(),
+        args.log_interval.as_ref(),
+        &crate::config::RawOutput::default(),
+    )?;
+    crate::joblog::start("score", log, args.quiet);
     let file = ModelFile::read(&args.model)?;
     let model = file
         .to_model()
@@ -42,6 +48,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     );
     let d = file.columns.len();
     let (mut total, mut weight, mut rows, mut dropped) = (0.0, 0.0, 0usize, 0usize);
+    crate::joblog::phase("score", || args.input.clone());
+    let started = std::time::Instant::now();
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
         // Rows left out for a missing value weigh -0.0: they add nothing.
@@ -56,6 +64,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         });
         rows += b.n_rows - left_out;
         dropped += left_out;
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let seen = (rows + dropped) as u64;
+        crate::joblog::update(|s| {
+            s.rows_done = Some(seen);
+            s.rows_per_sec = Some(seen as f64 / secs);
+        });
     }
     bar.finish_and_clear();
     if rows == 0 && dropped > 0 {
@@ -74,6 +88,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let mean = total / weight;
     let bic = gmm_core::bic(total, weight, p);
     let aic = gmm_core::aic(total, p);
+    crate::joblog::finish();
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = json!({

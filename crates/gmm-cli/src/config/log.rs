@@ -58,19 +58,25 @@ impl Default for LogSettings {
 impl LogSettings {
     /// Flags over the environment over `[output]`.
     pub(crate) fn resolve(args: &FitArgs, output: &RawOutput) -> Result<Self, UsageError> {
+        Self::from_flags(args.log_format.as_ref(), args.log_interval.as_ref(), output)
+    }
+
+    /// The flags `format` and `interval` over the environment over
+    /// `[output]` (empty for the commands without a config).
+    pub fn from_flags(
+        format: Option<&String>,
+        interval: Option<&String>,
+        output: &RawOutput,
+    ) -> Result<Self, UsageError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let format = match (&args.log_format, env("GMM_LOG_FORMAT"), &output.log_format) {
+        let format = match (format, env("GMM_LOG_FORMAT"), &output.log_format) {
             (Some(f), _, _) => (f.clone(), "--log-format".to_string()),
             (None, Some(f), _) => (f, "GMM_LOG_FORMAT".to_string()),
             (None, None, Some(f)) => (f.clone(), "[output] log_format".to_string()),
             (None, None, None) => ("text".to_string(), String::new()),
         };
         let format = super::values::parse_choice(&format.0, format.1, &LogFormat::NAMES)?;
-        let interval = match (
-            &args.log_interval,
-            env("GMM_LOG_INTERVAL"),
-            &output.log_interval,
-        ) {
+        let interval = match (interval, env("GMM_LOG_INTERVAL"), &output.log_interval) {
             (Some(t), _, _) => Some(parse_seconds(t, "--log-interval")?),
             (None, Some(t), _) => Some(parse_seconds(&t, "GMM_LOG_INTERVAL")?),
             (None, None, Some(SecondsValue::Text(t))) => {
