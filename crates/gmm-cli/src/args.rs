@@ -237,6 +237,14 @@ pub struct PredictArgs {
     /// More input columns copied into the predictions after the ids.
     #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
     pub keep_columns: Vec<String>,
+    #[command(flatten)]
+    pub stream: StreamArgs,
+}
+
+/// What `predict` and `score` share: how the table is read, and how the
+/// command runs.
+#[derive(Debug, Args, Clone)]
+pub struct StreamArgs {
     /// CSV field delimiter of the input.
     #[arg(long)]
     pub delimiter: Option<String>,
@@ -277,36 +285,11 @@ pub struct ScoreArgs {
     /// Column of row weights.
     #[arg(long)]
     pub weight_column: Option<String>,
-    /// CSV field delimiter of the input.
-    #[arg(long)]
-    pub delimiter: Option<String>,
-    /// Only the rows that pass a condition (as `gmm fit --filter`).
-    #[arg(long, value_name = "EXPR")]
-    pub filter: Option<String>,
-    /// When standard error is not a terminal: seconds between heartbeat
-    /// lines (as `gmm fit --log-interval`).
-    #[arg(long, value_name = "SECONDS")]
-    pub log_interval: Option<String>,
-    /// The format of those lines: text, json or none (as `gmm fit`).
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
-    /// Rows with a missing feature value: error (the default) or drop
-    /// (they are left out: null predictions, not scored).
-    #[arg(long, value_name = "error|drop")]
-    pub missing: Option<String>,
-    /// Round the rows to f32 first, or use them as they are (f64). Default:
-    /// as the model's fit held its rows (f32 after --precision f32).
-    #[arg(long, value_name = "f64|f32")]
-    pub precision: Option<String>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// No progress display.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub stream: StreamArgs,
 }
 
 #[derive(Debug, Args, Clone)]

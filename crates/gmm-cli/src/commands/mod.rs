@@ -27,3 +27,37 @@ pub fn init_threads(threads: Option<usize>) -> Result<usize> {
         .map_err(|e| anyhow::anyhow!("cannot start the worker threads: {e}"))?;
     Ok(rayon::current_num_threads())
 }
+
+/// The start of `predict` and `score`: worker threads and the batch log.
+pub(crate) fn start_streaming(args: &crate::args::StreamArgs, command: &'static str) -> Result<()> {
+    init_threads(args.threads)?;
+    let log = crate::config::LogSettings::from_flags(
+        args.log_format.as_ref(),
+        args.log_interval.as_ref(),
+        &crate::config::RawOutput::default(),
+    )?;
+    crate::joblog::start(command, log, args.quiet);
+    Ok(())
+}
+
+/// The table `input` of `predict` and `score`, with their delimiter and
+/// filter, stopped by Ctrl-C.
+pub(crate) fn open_streamed(
+    args: &crate::args::StreamArgs,
+    input: &str,
+) -> Result<gmm_io::TableSource> {
+    let delimiter = args
+        .delimiter
+        .as_deref()
+        .map(crate::config::parse_delimiter)
+        .transpose()?;
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|f| crate::config::parse_filter(f, "--filter".into()))
+        .transpose()?;
+    Ok(
+        gmm_io::TableSource::open_filtered(input, delimiter, filter.as_ref())?
+            .with_stop(Some(crate::interrupt::interrupt_flag())),
+    )
+}

@@ -7,18 +7,12 @@ use gmm_io::{
 };
 
 use crate::args::PredictArgs;
-use crate::config::{parse_delimiter, parse_precision};
+use crate::config::parse_precision;
 use crate::error::UsageError;
 use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    super::init_threads(args.threads)?;
-    let log = crate::config::LogSettings::from_flags(
-        args.log_format.as_ref(),
-        args.log_interval.as_ref(),
-        &crate::config::RawOutput::default(),
-    )?;
-    crate::joblog::start("predict", log, args.quiet);
+    super::start_streaming(&args.stream, "predict")?;
     crate::interrupt::check_interrupted()?;
     let file = ModelFile::read(&args.model)?;
     let model = file
@@ -26,7 +20,6 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     // A mistake on the command line, as for `gmm sample`.
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
-    let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     gmm_io::overlap::check_output(gmm_io::overlap::Output::File(&args.out), &args.input)
         .map_err(UsageError)?;
     let classes = gmm_io::ComponentClasses::of_model(&file)
@@ -34,13 +27,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let copied = [&args.id_column[..], &args.keep_columns[..]].concat();
     gmm_io::check_passthrough_columns(&copied, model.n_components(), classes.is_some())
         .map_err(UsageError)?;
-    let filter = args
-        .filter
-        .as_deref()
-        .map(|f| crate::config::parse_filter(f, "--filter".into()))
-        .transpose()?;
-    let source = TableSource::open_filtered(&args.input, delimiter, filter.as_ref())?
-        .with_stop(Some(crate::interrupt::interrupt_flag()));
+    let source = super::open_streamed(&args.stream, &args.input)?;
     check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&ColumnSpec {
@@ -49,8 +36,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
             ..model_columns(
                 &file,
                 None,
-                args.precision.as_deref(),
-                args.missing.as_deref(),
+                args.stream.precision.as_deref(),
+                args.stream.missing.as_deref(),
             )?
         })
         .map_err(|e| missing_model_columns(e, &args.model, &file))?;
@@ -61,7 +48,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     };
     let bar = spinner(
         Verbosity {
-            quiet: args.quiet,
+            quiet: args.stream.quiet,
             verbose: false,
         },
         &format!("predicting {}", args.input),

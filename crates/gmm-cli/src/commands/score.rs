@@ -3,45 +3,31 @@
 use std::io::Write;
 
 use anyhow::Result;
-use gmm_io::{DEFAULT_BATCH_ROWS, ModelFile, TableSource};
+use gmm_io::{DEFAULT_BATCH_ROWS, ModelFile};
 use serde_json::json;
 
 use crate::args::ScoreArgs;
-use crate::config::parse_delimiter;
 use crate::progress::{Verbosity, spinner};
 
 pub fn run(args: ScoreArgs) -> Result<()> {
-    super::init_threads(args.threads)?;
-    let log = crate::config::LogSettings::from_flags(
-        args.log_format.as_ref(),
-        args.log_interval.as_ref(),
-        &crate::config::RawOutput::default(),
-    )?;
-    crate::joblog::start("score", log, args.quiet);
+    super::start_streaming(&args.stream, "score")?;
     let file = ModelFile::read(&args.model)?;
     let model = file
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
-    let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
-    let filter = args
-        .filter
-        .as_deref()
-        .map(|f| crate::config::parse_filter(f, "--filter".into()))
-        .transpose()?;
-    let source = TableSource::open_filtered(&args.input, delimiter, filter.as_ref())?
-        .with_stop(Some(crate::interrupt::interrupt_flag()));
+    let source = super::open_streamed(&args.stream, &args.input)?;
     super::predict::check_column_types(&source, &file, &args.model)?;
     let proj = source
         .project(&super::predict::model_columns(
             &file,
             args.weight_column.clone(),
-            args.precision.as_deref(),
-            args.missing.as_deref(),
+            args.stream.precision.as_deref(),
+            args.stream.missing.as_deref(),
         )?)
         .map_err(|e| super::predict::missing_model_columns(e, &args.model, &file))?;
     let bar = spinner(
         Verbosity {
-            quiet: args.quiet,
+            quiet: args.stream.quiet,
             verbose: false,
         },
         &format!("scoring {}", args.input),
