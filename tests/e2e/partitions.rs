@@ -161,7 +161,7 @@ fn bad_filters_are_told() {
         (
             "n = 'three'",
             1,
-            "column `n` holds integers; `three` is not one",
+            "column `n` holds numbers; `three` is not one",
         ),
         ("day = '2030-01-01'", 1, "no file of the 6 passes it"),
     ] {
@@ -219,7 +219,31 @@ fn filters_on_data_columns_keep_rows() {
         ],
     ));
     assert_eq!(
+        read_json(&cached.join("run.json"))["data"]["storage"]["out_of_core"],
+        true
+    );
+    assert_eq!(
         std::fs::read(cached.join("predictions.csv")).unwrap(),
+        std::fs::read(out.join("predictions.csv")).unwrap()
+    );
+    let predicted = tmp.path().join("p.csv");
+    ok(&gmm(&[
+        "predict",
+        "--model",
+        s(&out.join("model.json")),
+        "--input",
+        s(&root),
+        "--filter",
+        filter,
+        "--id-column",
+        "id",
+        "--keep-columns",
+        "day,n",
+        "--out",
+        s(&predicted),
+    ]));
+    assert_eq!(
+        std::fs::read(&predicted).unwrap(),
         std::fs::read(out.join("predictions.csv")).unwrap()
     );
     // A CSV file: rows by a text column.

@@ -332,6 +332,9 @@ impl Iterator for Batches<'_> {
             // ends the count, and the first problem is reported anyway.
             while let Some(Ok((file, b))) = self.raw.next() {
                 let path = &self.src.files[file].path;
+                let Ok(b) = self.conv.keep_rows(path, b) else {
+                    break;
+                };
                 if self
                     .conv
                     .scan(path, &b, self.next_row, &mut bad_values)

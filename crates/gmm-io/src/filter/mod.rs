@@ -166,19 +166,6 @@ fn number(column: &str, lit: &Literal) -> Result<f64, String> {
         })
 }
 
-/// Whether a column of type `t` compares as numbers.
-fn numeric(t: &DataType) -> bool {
-    t.is_integer()
-        || t.is_floating()
-        || matches!(
-            t,
-            DataType::Decimal32(..)
-                | DataType::Decimal64(..)
-                | DataType::Decimal128(..)
-                | DataType::Decimal256(..)
-        )
-}
-
 fn compare_arrays(
     column: &str,
     a: &ArrayRef,
@@ -187,23 +174,36 @@ fn compare_arrays(
 ) -> Result<BooleanArray, String> {
     use arrow::compute::kernels::cmp;
     let cast_err = |e: arrow::error::ArrowError| format!("column `{column}`: {e}");
-    let (left, right): (ArrayRef, ArrayRef) = if numeric(a.data_type()) {
-        (
-            arrow::compute::cast(a, &DataType::Float64).map_err(cast_err)?,
-            Arc::new(Float64Array::from(vec![number(column, lit)?])),
+    // Numbers (dictionaries of them too) compare as IEEE floats: a NaN
+    // passes nothing, as a null, and -0.0 equals 0.0, as row-group
+    // statistics order them (Arrow's kernels order floats totally).
+    if crate::column_types::is_numeric(a.data_type()) {
+        let v = number(column, lit)?;
+        let x = arrow::compute::cast(a, &DataType::Float64).map_err(cast_err)?;
+        let x = x
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("cast to f64");
+        let pass = |x: f64| match op {
+            Op::Eq => x == v,
+            Op::Ne => x != v,
+            Op::Lt => x < v,
+            Op::Le => x <= v,
+            Op::Gt => x > v,
+            Op::Ge => x >= v,
+        };
+        return Ok(x
+            .iter()
+            .map(|x| x.filter(|x| !x.is_nan()).map(pass))
+            .collect());
+    }
+    let left = arrow::compute::cast(a, &DataType::Utf8).map_err(|_| {
+        format!(
+            "column `{column}` of type {} cannot be compared with a value",
+            a.data_type()
         )
-    } else {
-        (
-            arrow::compute::cast(a, &DataType::Utf8).map_err(|_| {
-                format!(
-                    "column `{column}` of type {} cannot be compared with a value",
-                    a.data_type()
-                )
-            })?,
-            Arc::new(StringArray::from(vec![lit.text()])),
-        )
-    };
-    let right = Scalar::new(right);
+    })?;
+    let right = Scalar::new(Arc::new(StringArray::from(vec![lit.text()])) as ArrayRef);
     match op {
         Op::Eq => cmp::eq(&left, &right),
         Op::Ne => cmp::neq(&left, &right),
@@ -395,13 +395,11 @@ fn compare(
 ) -> Result<std::cmp::Ordering, String> {
     if integer {
         let v: i64 = value.parse().expect("integer partitions hold integers");
-        let l: i64 = lit.text().parse().map_err(|_| {
-            format!(
-                "column `{column}` holds integers; `{}` is not one",
-                lit.text()
-            )
-        })?;
-        return Ok(v.cmp(&l));
+        if let Ok(l) = lit.text().parse::<i64>() {
+            return Ok(v.cmp(&l));
+        }
+        let l = number(column, lit)?;
+        return Ok((v as f64).partial_cmp(&l).expect("neither is NaN"));
     }
     Ok(value.cmp(lit.text()))
 }

@@ -96,5 +96,43 @@ fn mistakes_are_told() {
     assert_eq!(Filter::parse("`not` = 'x'").unwrap().columns(), ["not"]);
     let f = Filter::parse("n = 'x'").unwrap();
     let e = f.keeps(&parts(), 0).unwrap_err();
-    assert!(e.contains("holds integers"), "{e}");
+    assert!(e.contains("holds numbers"), "{e}");
+}
+
+#[test]
+fn numbers_compare_as_ieee_floats() {
+    use arrow::array::{Array, ArrayRef, DictionaryArray, Float64Array};
+    use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let x: ArrayRef = Arc::new(Float64Array::from(vec![
+        Some(f64::NAN),
+        Some(-0.0),
+        Some(0.0),
+        None,
+        Some(12.0),
+    ]));
+    let mask = |text: &str, a: &ArrayRef| {
+        let f = Filter::parse(text).unwrap();
+        let m = f.row_mask(a.len(), &mut |_| Ok(a.clone())).unwrap();
+        (0..m.len())
+            .map(|i| m.is_valid(i) && m.value(i))
+            .collect::<Vec<_>>()
+    };
+    // NaN and null pass nothing; -0.0 is 0.
+    assert_eq!(mask("x > 10", &x), [false, false, false, false, true]);
+    assert_eq!(mask("x != 1", &x), [false, true, true, false, true]);
+    assert_eq!(mask("x < 0", &x), [false, false, false, false, false]);
+    assert_eq!(mask("x = 0", &x), [false, true, true, false, false]);
+    assert_eq!(mask("not x = 0", &x), [false, false, false, false, true]);
+    // A dictionary of integers compares as numbers, not as text.
+    let codes: DictionaryArray<Int32Type> = vec!["10", "9"].into_iter().collect();
+    let codes = arrow::compute::cast(
+        &codes,
+        &arrow::datatypes::DataType::Dictionary(
+            Box::new(arrow::datatypes::DataType::Int32),
+            Box::new(arrow::datatypes::DataType::Int64),
+        ),
+    )
+    .unwrap();
+    assert_eq!(mask("x > 9", &codes), [true, false]);
 }

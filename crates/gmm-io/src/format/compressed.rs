@@ -128,8 +128,16 @@ pub(crate) fn estimate_compressed_rows(path: &Path) -> Option<usize> {
     };
     let mut text: Box<dyn Read> = match compression {
         Compression::None => return None,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file).ok()?),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 12,
+            file,
+        ))),
+        // A small input buffer, so that the bytes counted are close to the
+        // bytes the text took.
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(1 << 12, file))
+                .ok()?,
+        ),
     };
     let mut buf = vec![0u8; 4 << 20];
     let mut filled = 0;

@@ -146,8 +146,16 @@ impl<'a> ParquetTable<'a> {
         use crate::filter::{Bound, Range};
         use ::parquet::file::statistics::Statistics;
         use arrow::datatypes::DataType;
-        let t = self.schema.field_with_name(name).ok()?.data_type().clone();
-        let meta = self.files[g.file].parquet.as_ref()?.metadata();
+        // The file's own type: files of one table may store a column as
+        // another integer or decimal type, whose statistics differ.
+        let file_meta = self.files[g.file].parquet.as_ref()?;
+        let t = file_meta
+            .schema()
+            .field_with_name(name)
+            .ok()?
+            .data_type()
+            .clone();
+        let meta = file_meta.metadata();
         let rg = meta.row_group(g.row_group);
         let col = rg.columns().iter().find(|c| {
             let parts = c.column_descr().path().parts();
@@ -175,8 +183,10 @@ impl<'a> ParquetTable<'a> {
             Statistics::Double(s) if t.is_floating() => {
                 (Bound::Number(*s.min_opt()?), Bound::Number(*s.max_opt()?))
             }
+            // Old writers ordered text by signed bytes: those are not used.
             Statistics::ByteArray(s)
-                if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+                if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                    && !stats.is_min_max_deprecated() =>
             {
                 (
                     Bound::Text(s.min_opt()?.as_utf8().ok()?.to_string()),
