@@ -271,7 +271,7 @@ impl TableSource {
     }
 
     /// The rows the files hold (Parquet), before a row filter.
-    fn stored_rows(&self) -> Option<usize> {
+    pub(crate) fn stored_rows(&self) -> Option<usize> {
         self.files.iter().try_fold(0usize, |n, f| {
             let rows = f.parquet.as_ref()?.metadata().file_metadata().num_rows();
             Some(n.saturating_add(usize::try_from(rows).unwrap_or(0)))

@@ -205,7 +205,9 @@ impl TableSource {
     /// A row estimate for reserving memory, by newlines for CSV.
     fn estimate_rows(&self) -> Option<usize> {
         match self.format {
-            InputFormat::Parquet => self.known_rows(),
+            // Under a row filter, the rows stored: room the rows that pass
+            // never outgrow (untouched, it costs no memory).
+            InputFormat::Parquet => self.stored_rows(),
             InputFormat::Csv => csv::count_lines(&self.files[0].path),
             InputFormat::ArrowIpc => None,
         }
