@@ -12,6 +12,10 @@ use gmm_io::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use crate::common::*;
 
 fn mpirun(np: usize, args: &[&str]) -> Output {
+    // A session directory of its own: Open MPI 4 creates and removes
+    // /tmp/ompi.<host>.<uid> per job, and two jobs started at once (tests
+    // run in parallel) can fail with "mkdir ... File exists".
+    let session = tempfile::tempdir().unwrap();
     Command::new("mpirun")
         .args([
             "--allow-run-as-root",
@@ -28,6 +32,7 @@ fn mpirun(np: usize, args: &[&str]) -> Output {
         .env("OMPI_MCA_btl", "self,vader")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("OMPI_MCA_orte_tmpdir_base", session.path())
         .output()
         .expect("mpirun runs (scripts/install_mpi.sh installs it)")
 }
