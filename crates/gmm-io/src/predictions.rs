@@ -202,8 +202,7 @@ impl PredictionColumns {
     fn passthrough_fields(&self) -> Vec<Field> {
         match self.passthrough.as_ref().map(Field::data_type) {
             Some(DataType::Struct(fields)) => fields.iter().map(|f| f.as_ref().clone()).collect(),
-            Some(other) => vec![Field::new("id", other.clone(), true)],
-            None => Vec::new(),
+            _ => Vec::new(),
         }
     }
 }
@@ -270,10 +269,13 @@ impl PredictionWriter {
         };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(k + 4);
         if let Some(p) = passthrough {
-            match p.as_any().downcast_ref::<arrow::array::StructArray>() {
-                Some(s) => columns.extend(s.columns().iter().cloned()),
-                None => columns.push(p.clone()),
-            }
+            let s = p.as_any().downcast_ref::<arrow::array::StructArray>();
+            columns.extend(
+                s.expect("passthrough columns travel as a struct")
+                    .columns()
+                    .iter()
+                    .cloned(),
+            );
         }
         let component = UInt32Array::new(component.into(), nulls.clone());
         let classes = self.classes.as_ref().map(|c| c.of(&component));
