@@ -45,6 +45,7 @@ mod predictions;
 mod projection;
 mod rows;
 mod source;
+pub mod storage;
 pub mod suggest;
 mod table;
 
@@ -70,4 +71,5 @@ pub use predictions::{
 pub use projection::{ColumnSpec, Missing, Projection, SkippedColumn};
 pub use rows::{RowValues, round_to};
 pub use source::TableSource;
+pub use storage::ObjectStorage;
 pub use table::{Batch, DEFAULT_BATCH_ROWS, Table};

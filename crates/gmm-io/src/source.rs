@@ -14,6 +14,7 @@ use crate::filter::Filter;
 use crate::format::{InputFormat, SourceFile, compressed, csv, ipc, no_panic, parquet};
 use crate::partitions::Partitions;
 use crate::projection::{ColumnSpec, Projection, repeated_name};
+use crate::storage::ObjectStorage;
 
 /// The Parquet files under a directory, recursively (partitioned datasets
 /// such as `year=2024/part-0.parquet`), leaving out hidden and `_`-prefixed
@@ -70,8 +71,41 @@ impl TableSource {
         delimiter: Option<u8>,
         filter: Option<&Filter>,
     ) -> Result<Self> {
+        Self::open_in(path, delimiter, filter, &ObjectStorage::default())
+    }
+
+    /// Like [`TableSource::open_filtered`], where `path` may also be an
+    /// object storage URL (`s3://bucket/data/`, `gs://...`, `az://...`,
+    /// `https://...`: an object, a prefix or a glob of keys), reached with
+    /// `storage`'s settings.
+    pub fn open_in(
+        path: impl AsRef<Path>,
+        delimiter: Option<u8>,
+        filter: Option<&Filter>,
+        storage: &ObjectStorage,
+    ) -> Result<Self> {
         let path = path.as_ref();
         let text = path.to_string_lossy();
+        if crate::storage::is_url(&text) {
+            #[cfg(feature = "cloud")]
+            {
+                let (objects, root) = crate::storage::list(&text, storage)?;
+                let files = objects
+                    .into_iter()
+                    .map(|o| {
+                        let mut f = SourceFile::local(PathBuf::from(&o.url));
+                        f.remote = Some(Arc::new(o));
+                        f
+                    })
+                    .collect();
+                return Self::of_files(path, root.map(PathBuf::from), files, delimiter, filter);
+            }
+            #[cfg(not(feature = "cloud"))]
+            {
+                let _ = storage;
+                return Err(crate::storage::no_cloud(&text));
+            }
+        }
         // Where partition directories begin: the dataset's directory, or a
         // glob's part before its first pattern.
         let root: Option<PathBuf> = if path.is_dir() {
@@ -131,42 +165,67 @@ impl TableSource {
                 path: path.to_path_buf(),
             });
         };
+        let files = paths.into_iter().map(SourceFile::local).collect();
+        Self::of_files(path, root, files, delimiter, filter)
+    }
+
+    /// The table of `files` (listed from `path`; partition directories
+    /// below `root`), with their schema read and checked.
+    fn of_files(
+        path: &Path,
+        root: Option<PathBuf>,
+        files: Vec<SourceFile>,
+        delimiter: Option<u8>,
+        filter: Option<&Filter>,
+    ) -> Result<Self> {
         // Partition directories are a Parquet dataset's.
-        let parquet = matches!(InputFormat::from_path(&paths[0]), Ok(InputFormat::Parquet));
+        let parquet = matches!(
+            InputFormat::from_path(&files[0].path),
+            Ok(InputFormat::Parquet)
+        );
         let root = root.filter(|_| parquet);
-        let (paths, partitions) = partitioned(path, root.as_deref(), paths, filter)?;
-        let format = InputFormat::from_path(&paths[0])?;
-        for p in &paths[1..] {
-            let f = InputFormat::from_path(p)?;
-            if f != format {
+        let (candidates, partitions) = partitioned(path, root.as_deref(), files, filter)?;
+        let format = InputFormat::from_path(&candidates[0].path)?;
+        for f in &candidates[1..] {
+            if InputFormat::from_path(&f.path)? != format {
                 return Err(IoError::read(
-                    p,
+                    &f.path,
                     "all files of a table must have the same format",
                 ));
             }
         }
-        if paths.len() > 1 && format != InputFormat::Parquet {
+        if candidates.len() > 1 && format != InputFormat::Parquet {
             return Err(IoError::read(
                 path,
                 "only Parquet tables can span several files",
             ));
         }
-        let delimiter = delimiter.unwrap_or_else(|| compressed::default_delimiter(&paths[0]));
-        let mut files = Vec::with_capacity(paths.len());
+        let delimiter =
+            delimiter.unwrap_or_else(|| compressed::default_delimiter(&candidates[0].path));
+        let mut files: Vec<SourceFile> = Vec::with_capacity(candidates.len());
         let mut schema: Option<SchemaRef> = None;
-        for p in paths {
-            let mut ipc_stream = false;
-            let (file_schema, parquet) = match format {
+        for mut f in candidates {
+            #[cfg(feature = "cloud")]
+            if format != InputFormat::Parquet
+                && let Some(obj) = &f.remote
+            {
+                // Read whole: downloaded once, read from the copy.
+                f.staged = Some(Arc::new(crate::storage::stage(obj)?));
+            }
+            let p = f.path.clone();
+            let file_schema = match format {
                 InputFormat::Parquet => {
-                    let meta = no_panic(&p, || parquet::metadata(&p))?;
-                    (meta.schema().clone(), Some(meta))
+                    let meta = no_panic(&p, || parquet::metadata(&f))?;
+                    let schema = meta.schema().clone();
+                    f.parquet = Some(meta);
+                    schema
                 }
                 InputFormat::ArrowIpc => {
-                    let (schema, stream) = no_panic(&p, || ipc::schema(&p))?;
-                    ipc_stream = stream;
-                    (schema, None)
+                    let (schema, stream) = no_panic(&p, || ipc::schema(&f))?;
+                    f.ipc_stream = stream;
+                    schema
                 }
-                InputFormat::Csv => (no_panic(&p, || csv::schema(&p, delimiter))?, None),
+                InputFormat::Csv => no_panic(&p, || csv::schema(&f, delimiter))?,
             };
             check_unique_names(&file_schema, &p)?;
             if let Some(first) = &schema {
@@ -174,11 +233,7 @@ impl TableSource {
             } else {
                 schema = Some(file_schema);
             }
-            files.push(SourceFile {
-                path: p,
-                parquet,
-                ipc_stream,
-            });
+            files.push(f);
         }
         let mut schema = schema.expect("at least one file");
         // A key the files also store as a column is read from the files
@@ -356,95 +411,39 @@ fn check_same_schema(
     Ok(())
 }
 
-impl TableSource {
-    /// A cheap estimate of the table's rows, for deciding between memory
-    /// and the cache without reading the data: exact for Parquet (its
-    /// metadata), extrapolated from the first MiB for CSV, from the column
-    /// widths for Arrow IPC. `None` when it cannot be told.
-    pub fn estimated_rows(&self) -> Option<usize> {
-        // Under a row filter, the rows stored: at most that many pass.
-        if let Some(n) = self.stored_rows() {
-            return Some(n);
-        }
-        let path = &self.files[0].path;
-        let size = std::fs::metadata(path).ok()?.len() as f64;
-        match self.format {
-            InputFormat::Parquet => None,
-            // Compressed: from a decompressed sample.
-            InputFormat::Csv
-                if compressed::Compression::of_extension(&crate::format::lower_extension(path))
-                    .is_some() =>
-            {
-                compressed::estimate_compressed_rows(path)
-            }
-            InputFormat::Csv => {
-                let mut f = std::fs::File::open(path).ok()?;
-                let mut buf = vec![0u8; 1 << 20];
-                let mut filled = 0;
-                while filled < buf.len() {
-                    let n = std::io::Read::read(&mut f, &mut buf[filled..]).ok()?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                let sample = &buf[..filled];
-                let header_end = sample.iter().position(|&b| b == b'\n')? + 1;
-                let body = &sample[header_end..];
-                let lines = body.iter().filter(|&&b| b == b'\n').count();
-                if filled as f64 >= size {
-                    // The whole file was read: count a last line without a newline.
-                    let last = usize::from(body.last().is_some_and(|&b| b != b'\n'));
-                    return Some(lines + last);
-                }
-                let per_line = body.len() as f64 / lines.max(1) as f64;
-                Some(((size - header_end as f64) / per_line).ceil() as usize)
-            }
-            InputFormat::ArrowIpc => {
-                let row_bytes: usize = self
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.data_type().primitive_width().unwrap_or(16))
-                    .sum();
-                Some((size / row_bytes.max(1) as f64).ceil() as usize)
-            }
-        }
-    }
-}
-
 /// The files of a table and their partitions (from the `key=value`
 /// directories below `root`), only those `filter` keeps.
 fn partitioned(
     path: &Path,
     root: Option<&Path>,
-    paths: Vec<PathBuf>,
+    files: Vec<SourceFile>,
     filter: Option<&Filter>,
-) -> Result<(Vec<PathBuf>, Option<Partitions>)> {
+) -> Result<(Vec<SourceFile>, Option<Partitions>)> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
     let mut partitions = match root {
         Some(root) => Partitions::of(root, &paths)?,
         None => None,
     };
     let Some(filter) = filter else {
-        return Ok((paths, partitions));
+        return Ok((files, partitions));
     };
     let bad =
         |detail: String| IoError::read(path, format!("--filter {:?}: {detail}", filter.text()));
     // Files are kept by their partition values; the other columns decide
     // row by row.
     let Some(parts) = partitions.as_mut() else {
-        return Ok((paths, partitions));
+        return Ok((files, partitions));
     };
-    let keep: Vec<bool> = (0..paths.len())
+    let keep: Vec<bool> = (0..files.len())
         .map(|i| filter.may_keep_file(parts, i))
         .collect::<std::result::Result<_, _>>()
         .map_err(bad)?;
     if !keep.contains(&true) {
-        return Err(bad(format!("no file of the {} passes it", paths.len())));
+        return Err(bad(format!("no file of the {} passes it", files.len())));
     }
     parts.retain(&paths, &keep);
     let mut k = keep.iter();
-    let kept = paths
+    let kept = files
         .into_iter()
         .filter(|_| *k.next().expect("one flag per file"))
         .collect();

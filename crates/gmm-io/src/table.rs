@@ -13,7 +13,7 @@ use crate::column_types::type_name;
 use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
 use crate::error::{IoError, Result};
 use crate::format::parquet::ParquetTable;
-use crate::format::{InputFormat, RawBatches, csv, ipc};
+use crate::format::{InputFormat, RawBatches, compressed, csv, ipc};
 use crate::projection::Projection;
 use crate::rows::{RowValues, round_to};
 use crate::source::TableSource;
@@ -208,7 +208,7 @@ impl TableSource {
             // Under a row filter, the rows stored: room the rows that pass
             // never outgrow (untouched, it costs no memory).
             InputFormat::Parquet => self.stored_rows(),
-            InputFormat::Csv => csv::count_lines(&self.files[0].path),
+            InputFormat::Csv => csv::count_lines(self.files[0].local_path()),
             InputFormat::ArrowIpc => None,
         }
     }
@@ -249,9 +249,9 @@ impl TableSource {
         let (raw, first_row) = match self.format {
             // CSV and Arrow IPC are read from the start.
             InputFormat::Csv => {
-                let path = &self.files[0].path;
+                let file = &self.files[0];
                 let schema = self.schema.clone();
-                let raw = csv::raw_batches(path, schema, proj, &conv, self.delimiter, batch_rows)?;
+                let raw = csv::raw_batches(file, schema, proj, &conv, self.delimiter, batch_rows)?;
                 (raw, 0)
             }
             InputFormat::ArrowIpc => (ipc::raw_batches(&self.files[0], proj, batch_rows)?, 0),
@@ -368,5 +368,62 @@ impl Iterator for Batches<'_> {
             labels,
             passthrough,
         }))
+    }
+}
+
+impl TableSource {
+    /// A cheap estimate of the table's rows, for deciding between memory
+    /// and the cache without reading the data: exact for Parquet (its
+    /// metadata), extrapolated from the first MiB for CSV, from the column
+    /// widths for Arrow IPC. `None` when it cannot be told.
+    pub fn estimated_rows(&self) -> Option<usize> {
+        // Under a row filter, the rows stored: at most that many pass.
+        if let Some(n) = self.stored_rows() {
+            return Some(n);
+        }
+        let path = self.files[0].local_path();
+        let size = std::fs::metadata(path).ok()?.len() as f64;
+        match self.format {
+            InputFormat::Parquet => None,
+            // Compressed: from a decompressed sample.
+            InputFormat::Csv
+                if compressed::Compression::of_extension(&crate::format::lower_extension(path))
+                    .is_some() =>
+            {
+                compressed::estimate_compressed_rows(path)
+            }
+            InputFormat::Csv => {
+                let mut f = std::fs::File::open(path).ok()?;
+                let mut buf = vec![0u8; 1 << 20];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = std::io::Read::read(&mut f, &mut buf[filled..]).ok()?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                let sample = &buf[..filled];
+                let header_end = sample.iter().position(|&b| b == b'\n')? + 1;
+                let body = &sample[header_end..];
+                let lines = body.iter().filter(|&&b| b == b'\n').count();
+                if filled as f64 >= size {
+                    // The whole file was read: count a last line without a newline.
+                    let last = usize::from(body.last().is_some_and(|&b| b != b'\n'));
+                    return Some(lines + last);
+                }
+                let per_line = body.len() as f64 / lines.max(1) as f64;
+                Some(((size - header_end as f64) / per_line).ceil() as usize)
+            }
+            InputFormat::ArrowIpc => {
+                let row_bytes: usize = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.data_type().primitive_width().unwrap_or(16))
+                    .sum();
+                Some((size / row_bytes.max(1) as f64).ceil() as usize)
+            }
+        }
     }
 }

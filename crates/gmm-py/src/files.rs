@@ -71,6 +71,7 @@ pub fn fit_files(
         precision,
         missing,
         filter,
+        object_storage: Default::default(),
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

@@ -207,6 +207,7 @@ impl FitSettings {
                 .or(raw.data.filter.as_ref())
                 .map(|f| parse_filter(f, origin("filter", "data", "filter")))
                 .transpose()?,
+            object_storage: raw.storage.clone(),
         };
         if let Some(c) = &args.components
             && c.trim().parse::<usize>().is_err()

@@ -29,6 +29,9 @@ pub struct RawConfig {
     pub output: RawOutput,
     #[serde(default)]
     pub select: RawSelect,
+    /// Object storage: endpoint, region, anonymous access, AWS profile.
+    #[serde(default)]
+    pub storage: gmm_io::ObjectStorage,
     /// The values of the engine's settings, by `FitParams` field, from the
     /// `[model]`, `[fit]` and `[semi_supervised]` sections.
     #[serde(skip)]
@@ -183,7 +186,7 @@ impl ConfigFile {
     /// A path from the config, relative to the config file's directory.
     pub fn resolve(&self, p: &str) -> String {
         match &self.path {
-            Some(cfg) if Path::new(p).is_relative() => {
+            Some(cfg) if Path::new(p).is_relative() && !gmm_io::storage::is_url(p) => {
                 let base = cfg.parent().unwrap_or(Path::new(""));
                 clean_path(&base.join(p)).to_string_lossy().into_owned()
             }
@@ -217,7 +220,7 @@ fn clean_path(p: &Path) -> PathBuf {
 /// is reported at once (only a TOML syntax error stops at the first).
 pub fn parse_config(text: &str) -> Result<RawConfig, String> {
     let table = toml::from_str::<toml::Table>(text).map_err(|e| describe_toml_error(text, &e))?;
-    let sections: [(&str, &[&str], KeyCheck); 6] = [
+    let sections: [(&str, &[&str], KeyCheck); 7] = [
         ("data", serde_fields::<RawData>(), check_key::<RawData>),
         ("model", serde_fields::<RawModel>(), check_key::<RawModel>),
         ("fit", serde_fields::<RawFit>(), check_key::<RawFit>),
@@ -235,6 +238,11 @@ pub fn parse_config(text: &str) -> Result<RawConfig, String> {
             "select",
             serde_fields::<RawSelect>(),
             check_key::<RawSelect>,
+        ),
+        (
+            "storage",
+            serde_fields::<gmm_io::ObjectStorage>(),
+            check_key::<gmm_io::ObjectStorage>,
         ),
     ];
     let mut errors = Vec::new();

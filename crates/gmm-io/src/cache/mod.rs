@@ -43,7 +43,6 @@ mod write;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use gmm_core::{Dataset, Precision, SharedSlice, Values};
 use memmap2::Mmap;
@@ -261,17 +260,18 @@ impl<'a> CachePlan<'a> {
             let mut stamps = Vec::new();
             for f in &src.files {
                 let path = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
-                let meta = std::fs::metadata(&f.path).map_err(|e| IoError::read(&f.path, e))?;
-                let modified = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
+                let (bytes, version) = f.stamp().map_err(|e| IoError::read(&f.path, e))?;
                 files.push(path.to_string_lossy().into_owned());
+                #[cfg(feature = "cloud")]
+                if f.remote.is_some() {
+                    // An object's ETag and time say whether it changed.
+                    stamps.push(serde_json::json!({ "bytes": bytes, "version": version }));
+                    continue;
+                }
                 stamps.push(serde_json::json!({
-                    "bytes": meta.len(),
-                    "modified_ns": modified.to_string(),
-                    "content": content_sample(&f.path, meta.len())
+                    "bytes": bytes,
+                    "modified_ns": version,
+                    "content": content_sample(f.local_path(), bytes)
                         .map_err(|e| IoError::read(&f.path, e))?,
                 }));
             }

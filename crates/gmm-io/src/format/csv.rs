@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 
 use super::compressed::{Compression, decompress_error, decompressed};
-use super::{RawBatches, guarded};
+use super::{RawBatches, SourceFile, guarded};
 use crate::column_types::type_name;
 use crate::decode::BatchConverter;
 use crate::error::{IoError, Result};
@@ -71,15 +71,16 @@ fn open_guarded(path: &Path) -> std::io::Result<CsvBytes> {
 
 /// The schema of a CSV file: column types inferred from the first
 /// [`CSV_INFER_ROWS`] data rows.
-pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
-    let f = open_guarded(path).map_err(|e| IoError::read(path, e))?;
+pub(crate) fn schema(file: &SourceFile, delimiter: u8) -> Result<SchemaRef> {
+    let path = file.path.as_path();
+    let f = open_guarded(file.local_path()).map_err(|e| IoError::read(path, e))?;
     let format = arrow::csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delimiter);
     let (schema, sampled_rows) = format
         .clone()
         .infer_schema(BufReader::new(f), Some(CSV_INFER_ROWS))
-        .map_err(|e| infer_error(path, &format, e))?;
+        .map_err(|e| infer_error(file, &format, e))?;
     // A header and no data rows: say so, rather than that no column is
     // numeric (every column of an empty CSV reads as text).
     if schema.fields().is_empty() || sampled_rows == 0 {
@@ -99,7 +100,7 @@ pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
         })
         .collect();
     let mut fields = fields;
-    for i in mostly_numbers(path, &format, &schema_ref(fields.clone())) {
+    for i in mostly_numbers(file, &format, &schema_ref(fields.clone())) {
         fields[i] = fields[i].clone().with_data_type(DataType::Float64);
     }
     Ok(schema_ref(fields))
@@ -111,7 +112,7 @@ pub(crate) fn schema(path: &Path, delimiter: u8) -> Result<SchemaRef> {
 /// feature. They are read as numbers instead, so that an odd value is an
 /// error naming its row and value, wherever it is.
 fn mostly_numbers(
-    path: &Path,
+    file: &SourceFile,
     format: &arrow::csv::reader::Format,
     schema: &SchemaRef,
 ) -> Vec<usize> {
@@ -122,7 +123,7 @@ fn mostly_numbers(
     if text.is_empty() {
         return Vec::new();
     }
-    let Ok(file) = open_guarded(path) else {
+    let Ok(file) = open_guarded(file.local_path()) else {
         return Vec::new();
     };
     let reader = arrow::csv::ReaderBuilder::new(schema.clone())
@@ -158,14 +159,15 @@ fn mostly_numbers(
 /// The decoded batches of the projected columns of the CSV file `path`,
 /// from its first row, as file 0 of its table.
 pub(crate) fn raw_batches<'a>(
-    path: &Path,
+    file: &SourceFile,
     schema: SchemaRef,
     proj: &Projection,
     conv: &BatchConverter,
     delimiter: u8,
     batch_rows: usize,
 ) -> Result<RawBatches<'a>> {
-    let reader = open_reader(path, schema, proj, delimiter, batch_rows)?;
+    let path = file.path.as_path();
+    let reader = open_reader(file, schema, proj, delimiter, batch_rows)?;
     let owned_path = path.to_path_buf();
     let conv = conv.clone();
     Ok(guarded(
@@ -202,7 +204,7 @@ fn schema_ref(fields: Vec<Field>) -> SchemaRef {
 
 /// A CSV reader that parses feature and weight columns as `f64` directly.
 fn open_reader(
-    path: &Path,
+    file: &SourceFile,
     schema: SchemaRef,
     proj: &Projection,
     delimiter: u8,
@@ -220,7 +222,8 @@ fn open_reader(
             }
         })
         .collect();
-    let f = open_guarded(path).map_err(|e| IoError::read(path, e))?;
+    let path = file.path.as_path();
+    let f = open_guarded(file.local_path()).map_err(|e| IoError::read(path, e))?;
     arrow::csv::ReaderBuilder::new(schema_ref(fields))
         .with_header(true)
         .with_delimiter(delimiter)
@@ -240,7 +243,8 @@ fn number_after(text: &str, marker: &str) -> Option<usize> {
 }
 
 /// Errors of CSV schema inference (the first [`CSV_INFER_ROWS`] rows).
-fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) -> IoError {
+fn infer_error(file: &SourceFile, format: &arrow::csv::reader::Format, e: ArrowError) -> IoError {
+    let path = file.path.as_path();
     let msg = e.to_string();
     if let Some(err) = decompress_error(path, &msg) {
         return err;
@@ -248,7 +252,7 @@ fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) 
     if msg.contains("unequal lengths") {
         // The inference counts physical lines (and miscounts some line
         // ends); find the row by reading the file as text instead.
-        if let Some(err) = find_ragged_row(path, format) {
+        if let Some(err) = find_ragged_row(file, format) {
             return err;
         }
         if let (Some(expected), Some(found), Some(line)) = (
@@ -269,9 +273,13 @@ fn infer_error(path: &Path, format: &arrow::csv::reader::Format, e: ArrowError) 
 
 /// The first row whose field count differs from the header's, by reading
 /// every column as text.
-fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<IoError> {
+fn find_ragged_row(file: &SourceFile, format: &arrow::csv::reader::Format) -> Option<IoError> {
+    let path = file.path.as_path();
     let (header, _) = format
-        .infer_schema(BufReader::new(open_guarded(path).ok()?), Some(0))
+        .infer_schema(
+            BufReader::new(open_guarded(file.local_path()).ok()?),
+            Some(0),
+        )
         .ok()?;
     let fields: Vec<Field> = header
         .fields()
@@ -292,7 +300,7 @@ fn find_ragged_row(path: &Path, format: &arrow::csv::reader::Format) -> Option<I
     };
     let reader = arrow::csv::ReaderBuilder::new(schema)
         .with_format(format.clone())
-        .build(BufReader::new(open_guarded(path).ok()?))
+        .build(BufReader::new(open_guarded(file.local_path()).ok()?))
         .ok()?;
     for b in reader {
         if let Err(e) = b {

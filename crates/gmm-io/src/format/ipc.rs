@@ -15,10 +15,11 @@ use crate::error::{IoError, Result};
 use crate::projection::Projection;
 
 /// The schema of an Arrow IPC file, or of an IPC stream (`true`).
-pub(crate) fn schema(path: &Path) -> Result<(SchemaRef, bool)> {
+pub(crate) fn schema(file: &SourceFile) -> Result<(SchemaRef, bool)> {
+    let path = file.path.as_path();
     // Opening reads the dictionaries: their sizes are checked first.
-    check_sizes(path)?;
-    let open = || File::open(path).map_err(|e| IoError::read(path, e));
+    check_sizes(file)?;
+    let open = || File::open(file.local_path()).map_err(|e| IoError::read(path, e));
     match IpcFileReader::try_new(BufReader::new(open()?), None) {
         Ok(r) => Ok((r.schema(), false)),
         Err(file_err) => match IpcStreamReader::try_new(BufReader::new(open()?), None) {
@@ -36,9 +37,10 @@ pub(crate) fn schema(path: &Path) -> Result<(SchemaRef, bool)> {
 type IpcBatches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
 
 /// A reader of the IPC file or stream (`stream`) at `path`.
-fn open_reader(path: &Path, stream: bool, projection: Option<Vec<usize>>) -> Result<IpcBatches> {
-    check_sizes(path)?;
-    let f = File::open(path).map_err(|e| IoError::read(path, e))?;
+fn open_reader(file: &SourceFile, projection: Option<Vec<usize>>) -> Result<IpcBatches> {
+    let (path, stream) = (file.path.as_path(), file.ipc_stream);
+    check_sizes(file)?;
+    let f = File::open(file.local_path()).map_err(|e| IoError::read(path, e))?;
     let reader: IpcBatches = if stream {
         Box::new(
             IpcStreamReader::try_new(BufReader::new(f), projection)
@@ -62,9 +64,7 @@ pub(crate) fn raw_batches<'a>(
     batch_rows: usize,
 ) -> Result<RawBatches<'a>> {
     let path = file.path.clone();
-    let reader = no_panic(&path, || {
-        open_reader(&path, file.ipc_stream, Some(proj.all_columns()))
-    })?;
+    let reader = no_panic(&path, || open_reader(file, Some(proj.all_columns())))?;
     let owned_path = path.clone();
     Ok(guarded(
         path,
@@ -86,14 +86,15 @@ pub(crate) fn raw_batches<'a>(
 /// inside the file, and every compressed buffer's decompressed length must
 /// be plausible. A damaged file could otherwise ask for an allocation of
 /// exabytes, which aborts the process instead of returning an error.
-fn check_sizes(path: &Path) -> Result<()> {
+fn check_sizes(file: &SourceFile) -> Result<()> {
+    let path = file.path.as_path();
     let corrupt = |what: String| {
         IoError::read(
             path,
             format!("not a readable Arrow IPC file ({what}); check that it was written completely"),
         )
     };
-    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let file = File::open(file.local_path()).map_err(|e| IoError::read(path, e))?;
     // SAFETY: a read-only mapping, read once here; only the sizes it
     // declares are looked at, so a file changed meanwhile gives wrong
     // numbers at worst, which the Arrow reader then meets as corruption.

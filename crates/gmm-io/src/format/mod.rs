@@ -64,11 +64,59 @@ pub(crate) fn lower_extension(path: &Path) -> String {
 /// One file of a table with what is known of it before reading.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceFile {
+    /// The file's path, or an object's URL: what messages name.
     pub path: PathBuf,
     /// Parquet footer metadata, read once.
     pub parquet: Option<ArrowReaderMetadata>,
     /// An Arrow IPC stream rather than an IPC file.
     pub ipc_stream: bool,
+    /// An object in object storage, read in ranges (Parquet).
+    #[cfg(feature = "cloud")]
+    pub remote: Option<std::sync::Arc<crate::storage::RemoteObject>>,
+    /// The local copy of an object (CSV, Arrow IPC), read in its place.
+    #[cfg(feature = "cloud")]
+    pub staged: Option<std::sync::Arc<crate::storage::Staged>>,
+}
+
+impl SourceFile {
+    /// A local file.
+    pub fn local(path: PathBuf) -> Self {
+        SourceFile {
+            path,
+            parquet: None,
+            ipc_stream: false,
+            #[cfg(feature = "cloud")]
+            remote: None,
+            #[cfg(feature = "cloud")]
+            staged: None,
+        }
+    }
+
+    /// Where the file's bytes are read: the path, or an object's local
+    /// copy.
+    pub fn local_path(&self) -> &Path {
+        #[cfg(feature = "cloud")]
+        if let Some(s) = &self.staged {
+            return s.path();
+        }
+        &self.path
+    }
+
+    /// The file's size and what changes when it is rewritten, for the
+    /// out-of-core cache's check that its input is the same.
+    pub fn stamp(&self) -> std::io::Result<(u64, String)> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = &self.remote {
+            return Ok((r.size, r.version.clone()));
+        }
+        let meta = std::fs::metadata(self.local_path())?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Ok((meta.len(), modified.to_string()))
+    }
 }
 
 /// Decoded Arrow batches with the index of the file each came from.

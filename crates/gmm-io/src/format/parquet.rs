@@ -34,10 +34,27 @@ fn open(path: &Path) -> Result<ParquetFile> {
         .map_err(|e| IoError::read(path, e))
 }
 
+/// Bytes fetched of a remote file's end for its footer: the footer of most
+/// files in one request.
+#[cfg(feature = "cloud")]
+const FOOTER_GUESS: u64 = 256 << 10;
+
 /// Reads and checks a Parquet file's footer.
-pub(crate) fn metadata(path: &Path) -> Result<ArrowReaderMetadata> {
-    let f = open(path)?;
-    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+pub(crate) fn metadata(file: &SourceFile) -> Result<ArrowReaderMetadata> {
+    let path = file.path.as_path();
+    let options = ArrowReaderOptions::new();
+    #[cfg(feature = "cloud")]
+    let loaded = match &file.remote {
+        Some(obj) => crate::storage::RemoteReader::new(
+            obj.clone(),
+            std::iter::once(obj.size.saturating_sub(FOOTER_GUESS)..obj.size),
+        )
+        .and_then(|r| ArrowReaderMetadata::load(&r, options)),
+        None => ArrowReaderMetadata::load(&open(path)?, options),
+    };
+    #[cfg(not(feature = "cloud"))]
+    let loaded = ArrowReaderMetadata::load(&open(path)?, options);
+    let meta = loaded.map_err(|e| {
         IoError::read(
             path,
             format!("not a readable Parquet file ({e}); check that it was written completely"),
@@ -130,6 +147,30 @@ impl<'a> ParquetTable<'a> {
         let fs = meta.schema();
         let roots: Vec<usize> = names.iter().filter_map(|n| fs.index_of(n).ok()).collect();
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        #[cfg(feature = "cloud")]
+        if let Some(obj) = &file.remote {
+            // The selected column chunks of the row group, fetched at once.
+            let ranges: Vec<std::ops::Range<u64>> = meta
+                .metadata()
+                .row_group(group.row_group)
+                .columns()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask.leaf_included(*i))
+                .map(|(_, c)| {
+                    let (start, len) = c.byte_range();
+                    start..start.saturating_add(len)
+                })
+                .collect();
+            let r = crate::storage::RemoteReader::new(obj.clone(), ranges)
+                .map_err(|e| decode_error(&file.path, e))?;
+            return ParquetRecordBatchReaderBuilder::new_with_metadata(r, meta)
+                .with_projection(mask)
+                .with_row_groups(vec![group.row_group])
+                .with_batch_size(batch_rows)
+                .build()
+                .map_err(|e| decode_error(&file.path, e));
+        }
         let f = open(&file.path)?;
         ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
@@ -423,6 +464,14 @@ impl<'a> ParquetTable<'a> {
 }
 
 fn decode_error(path: &Path, e: impl std::fmt::Display) -> IoError {
+    // A failed fetch of an object is not a damaged file.
+    #[cfg(feature = "cloud")]
+    {
+        let text = e.to_string();
+        if let Some(i) = text.find(crate::storage::FETCH_FAILED) {
+            return IoError::read(path, &text[i..]);
+        }
+    }
     IoError::read(
         path,
         format!("cannot decode the Parquet data ({e}); the file may be corrupt or truncated"),

@@ -85,6 +85,9 @@ pub struct DataSpec {
     /// Which files of a partitioned input to read, by their partition
     /// values.
     pub filter: Option<crate::Filter>,
+    /// How tables at object storage URLs are reached (a config's
+    /// `[storage]`).
+    pub object_storage: crate::ObjectStorage,
 }
 
 impl DataSpec {

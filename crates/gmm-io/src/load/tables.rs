@@ -37,8 +37,13 @@ impl JobTables {
     /// the columns of each; the observer sees the input table once it is
     /// open.
     pub fn open(spec: &DataSpec, observer: &mut dyn LoadObserver) -> Result<JobTables> {
-        let source = TableSource::open_filtered(&spec.input, spec.delimiter, spec.filter.as_ref())?
-            .with_stop(observer.stop_flag());
+        let source = TableSource::open_in(
+            &spec.input,
+            spec.delimiter,
+            spec.filter.as_ref(),
+            &spec.object_storage,
+        )?
+        .with_stop(observer.stop_flag());
         observer.table_opened(&source);
         // With a labeled table, the label column may live in it alone.
         let input_label = spec
@@ -58,7 +63,8 @@ impl JobTables {
         let labeled = match &spec.labeled {
             None => None,
             Some(path) => {
-                let lsrc = TableSource::open(path, spec.delimiter)?.with_stop(observer.stop_flag());
+                let lsrc = TableSource::open_in(path, spec.delimiter, None, &spec.object_storage)?
+                    .with_stop(observer.stop_flag());
                 let label = match &spec.label_column {
                     Some(l) => l.clone(),
                     None => infer_label_column(&lsrc, &proj.feature_names, spec)?,
