@@ -50,6 +50,38 @@ pub fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// [`check_output`] where the output or the input is a URL: only URLs can
+/// overlap URLs, compared as text (a glob by its literal directory).
+fn check_urls(output: &Output<'_>, out: &str, input: &str, both: bool) -> Result<(), String> {
+    if !both {
+        return Ok(());
+    }
+    let out = out.trim_end_matches('/');
+    let literal = match input.find(['*', '?', '[']) {
+        Some(g) => &input[..input[..g].rfind('/').unwrap_or(g)],
+        None => input,
+    };
+    let input_dir = literal.trim_end_matches('/');
+    let written: Vec<String> = match output {
+        Output::File(_) => vec![out.to_string()],
+        Output::Directory { names, .. } => names.iter().map(|n| format!("{out}/{n}")).collect(),
+    };
+    if written.iter().any(|w| w == input_dir) {
+        return Err(format!(
+            "{out} would replace the input {input}: write the output elsewhere"
+        ));
+    }
+    if written
+        .iter()
+        .any(|w| w.starts_with(&format!("{input_dir}/")))
+    {
+        return Err(format!(
+            "{out} is inside the input {input}; its objects would be read as data next time: write it elsewhere"
+        ));
+    }
+    Ok(())
+}
+
 /// What an output is: one file, or a run directory holding files of the
 /// names `names` (and files starting with `prefixes`).
 pub enum Output<'a> {
@@ -65,6 +97,16 @@ pub enum Output<'a> {
 /// file. `input` is as given: a file, a directory or a glob. The error
 /// says which input and what to do.
 pub fn check_output(output: Output<'_>, input: &str) -> Result<(), String> {
+    let out_text = match &output {
+        Output::File(p) | Output::Directory { path: p, .. } => p.to_string_lossy().into_owned(),
+    };
+    let (out_url, in_url) = (
+        crate::storage::is_url(&out_text),
+        crate::storage::is_url(input),
+    );
+    if out_url || in_url {
+        return check_urls(&output, &out_text, input, out_url && in_url);
+    }
     let out = match &output {
         Output::File(p) | Output::Directory { path: p, .. } => absolute(p),
     };

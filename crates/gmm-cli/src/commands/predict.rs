@@ -53,7 +53,10 @@ pub fn run(args: PredictArgs) -> Result<()> {
         },
         &format!("predicting {}", args.input),
     );
-    let mut writer = PredictionWriter::create(&args.out, format, model.n_components(), columns)?;
+    // An output at a URL is written locally, then uploaded.
+    let place = gmm_io::storage::OutputPlace::new(&args.out, &gmm_io::ObjectStorage::default())?;
+    let mut writer =
+        PredictionWriter::create(place.local(), format, model.n_components(), columns)?;
     let d = file.columns.len();
     let mut rows = 0;
     crate::joblog::phase("predict", || {
@@ -86,6 +89,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let file = writer.finish()?;
     crate::interrupt::check_interrupted()?;
     file.commit()?;
+    if place.is_remote() {
+        crate::joblog::phase("upload", || args.out.display().to_string());
+        bar.set_message(format!("uploading {}", args.out.display()));
+        place.publish_file()?;
+    }
     bar.finish_and_clear();
     crate::joblog::finish();
     println!("wrote {rows} predictions to {}", args.out.display());

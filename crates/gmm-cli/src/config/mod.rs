@@ -59,7 +59,12 @@ pub struct FitSettings {
     /// `None`: semi-supervised (em) when labels are given.
     pub semi: Option<SemiChoice>,
     pub unlabeled_weight: f64,
+    /// The run directory; for an `--out` URL, its local copy (see
+    /// `out_url`).
     pub out: PathBuf,
+    /// The URL (`s3://bucket/runs/x`) the run directory is uploaded to
+    /// once complete.
+    pub out_url: Option<String>,
     pub predictions_format: OutputFormat,
     pub plots: bool,
     /// The batch-job log (when standard error is not a terminal).
@@ -287,6 +292,7 @@ impl FitSettings {
             semi,
             unlabeled_weight,
             out,
+            out_url: None,
             predictions_format,
             plots: !args.no_plots && raw.output.plots.unwrap_or(true),
             log: LogSettings::resolve(args, &raw.output)?,

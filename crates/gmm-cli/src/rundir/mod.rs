@@ -35,6 +35,37 @@ pub(crate) const RUN_FILES: &[&str] = &[
     "checkpoint.json",
 ];
 
+/// A run directory at a URL (`--out s3://bucket/runs/x`): the settings
+/// then write a local copy in the temporary directory (the returned
+/// place), uploaded once complete; the out-of-core cache, which lives
+/// beside a local run directory, is then in the working directory.
+/// Checkpoints need a local run directory.
+pub(crate) fn remote_out(s: &mut FitSettings) -> Result<gmm_io::storage::OutputPlace> {
+    let place = gmm_io::storage::OutputPlace::new(&s.out, &s.data.object_storage)?;
+    if place.is_remote() {
+        if s.params.checkpoint_every.is_some() || s.resume {
+            return Err(crate::error::UsageError(
+                "--checkpoint and --resume need a local --out: the checkpoint is read and written in the run directory as the fit goes"
+                    .into(),
+            )
+            .into());
+        }
+        s.out_url = Some(s.out.to_string_lossy().into_owned());
+        s.out = place.local().to_path_buf();
+        s.data
+            .cache_dir
+            .get_or_insert_with(|| gmm_io::load::DEFAULT_CACHE_DIR.into());
+    }
+    Ok(place)
+}
+
+/// The run directory as the user named it: its URL, or its path.
+pub(crate) fn shown_out(s: &FitSettings) -> String {
+    s.out_url
+        .clone()
+        .unwrap_or_else(|| s.out.display().to_string())
+}
+
 /// Refuses, before any work, a run directory `s.out` that cannot be one:
 /// an existing file, a path under a file, a place gmm cannot write to, or
 /// one that would land on the job's input or labeled table (`names`: the
@@ -52,9 +83,10 @@ pub(crate) fn check_run_dir(s: &FitSettings, names: &[&str]) -> Result<()> {
         ))
         .into());
     }
+    let named = s.out_url.as_deref().map(std::path::Path::new);
     for input in std::iter::once(&s.data.input).chain(&s.data.labeled) {
         let out = gmm_io::overlap::Output::Directory {
-            path: &s.out,
+            path: named.unwrap_or(&s.out),
             names,
         };
         gmm_io::overlap::check_output(out, input).map_err(crate::error::UsageError)?;

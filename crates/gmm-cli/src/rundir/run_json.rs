@@ -43,6 +43,14 @@ pub(super) fn run_json(
         .filter(|p| p.starts_with(dir))
         .collect();
     paths.push(dir.join("run.json"));
+    // Where the files end up: under the URL a run directory is uploaded to.
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|p| match (&s.out_url, p.strip_prefix(&s.out)) {
+            (Some(url), Ok(rel)) => format!("{}/{}", url.trim_end_matches('/'), rel.display()),
+            _ => p.display().to_string(),
+        })
+        .collect();
     let restarts: Vec<serde_json::Value> = fit
         .report
         .restarts
@@ -178,7 +186,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "filter": s.data.filter.as_ref().map(|f| f.text()),
     });
     sections["output"] = json!({
-        "dir": s.out,
+        "dir": super::shown_out(s),
         "predictions_format": s.predictions_format.extension(),
         "plots": s.plots,
     });

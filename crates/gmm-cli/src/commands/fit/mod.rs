@@ -74,7 +74,8 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
-    let s = FitSettings::resolve(&args, &cfg)?;
+    let mut s = FitSettings::resolve(&args, &cfg)?;
+    let place = crate::rundir::remote_out(&mut s)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
         quiet: args.quiet || !distributed::is_root(comm),
@@ -182,15 +183,21 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     distributed::agree(comm, Ok(()))?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
+    if place.is_remote() {
+        crate::joblog::phase("upload", || crate::rundir::shown_out(&s));
+        place.publish_dir(crate::rundir::RUN_FILES)?;
+    }
     crate::joblog::finish();
     verbosity.log(|| {
         format!(
             "wrote {} in {:.2} s",
-            dir.display(),
+            crate::rundir::shown_out(&s),
             started.elapsed().as_secs_f64()
         )
     });
 
+    let shown = crate::rundir::shown_out(&s);
+    let dir = std::path::Path::new(&shown);
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(

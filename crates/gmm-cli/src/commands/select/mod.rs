@@ -110,7 +110,8 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
     let mut base_args = args.fit.clone();
     base_args.components = Some(ks[0].to_string());
     base_args.covariance = Some(covariances[0].as_str().to_string());
-    let base = FitSettings::resolve(&base_args, &cfg)?;
+    let mut base = FitSettings::resolve(&base_args, &cfg)?;
+    let place = crate::rundir::remote_out(&mut base)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
         quiet: args.fit.quiet || !distributed::is_root(comm),
@@ -290,12 +291,14 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         // Outputs: the table, the picture, and the winner's run directory, all
         // published together.
         let dir = &base.out;
+        let shown = crate::rundir::shown_out(&base);
+        let shown_dir = std::path::Path::new(&shown);
         let mut outputs = OutputSet::new();
         outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
         let w = &cells[winner];
         let summary = json!({
             "criterion": criterion.as_str(),
-            "winner": { "k": w.k, "covariance": w.covariance, criterion.as_str(): w.value(criterion), "run_dir": dir.join("winner") },
+            "winner": { "k": w.k, "covariance": w.covariance, criterion.as_str(): w.value(criterion), "run_dir": shown_dir.join("winner") },
             "racing": racing.map_or(json!(false), |r| json!({
                 "first_round": r.first_round,
                 "keep": r.keep,
@@ -363,13 +366,28 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         crate::rundir::retire_stale(&mut outputs, dir, SELECT_FILES);
         crate::interrupt::check_interrupted()?;
         outputs.commit()?;
+        if place.is_remote() {
+            crate::joblog::phase("upload", || shown.clone());
+            let known: Vec<String> = SELECT_FILES
+                .iter()
+                .filter(|n| **n != "winner")
+                .map(|n| n.to_string())
+                .chain(
+                    crate::rundir::RUN_FILES
+                        .iter()
+                        .map(|n| format!("winner/{n}")),
+                )
+                .collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            place.publish_dir(&known)?;
+        }
         crate::joblog::finish();
 
         let mut out = std::io::stdout().lock();
         if args.fit.json {
             write!(out, "{summary_text}")?;
         } else {
-            write_table(&mut out, &cells, criterion, winner, dir)?;
+            write_table(&mut out, &cells, criterion, winner, shown_dir)?;
         }
         Ok(())
     };
