@@ -27,5 +27,6 @@ mod predict;
 mod publish;
 mod reproducible;
 mod run_file;
+mod s3;
 mod sample;
 mod select;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The object-storage part of the test suite (the README's test command runs
+# it last): installs moto's S3 server into the virtual environment .venv-s3
+# (scripts/requirements-s3.txt), starts it on 127.0.0.1 with an IAM user and
+# a bucket and authentication enforced (scripts/s3_server.py), and runs the
+# end-to-end tests of tests/e2e/s3.rs against it with the user's keys in
+# the AWS_* environment variables. The server stops when the script ends.
+# PYTHON picks the interpreter (default python3); GMM_SKIP_S3=1 skips this
+# part.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+if [ "${GMM_SKIP_S3:-0}" = "1" ]; then
+    echo "GMM_SKIP_S3=1: object storage tests skipped"
+    exit 0
+fi
+python="${PYTHON:-python3}"
+venv="$root/.venv-s3"
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r scripts/requirements-s3.txt
+
+state="$(mktemp -d)"
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$state"
+}
+trap cleanup EXIT
+"$venv/bin/python" scripts/s3_server.py --env-file "$state/env" --bucket gmm-test \
+    > "$state/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    [ -f "$state/env" ] && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        cat "$state/server.log" >&2
+        echo "error: the S3 server did not start" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+if [ ! -f "$state/env" ]; then
+    cat "$state/server.log" >&2
+    echo "error: the S3 server did not start within 20 s" >&2
+    exit 1
+fi
+# shellcheck disable=SC1091
+source "$state/env"
+# Nothing of the machine's own AWS set-up may reach the tests.
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
+cargo test --release --locked --workspace --test e2e s3:: -- --ignored "$@"
