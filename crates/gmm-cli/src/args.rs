@@ -57,7 +57,7 @@ pub struct FitArgs {
     /// A TOML config file (see configs/); flags override its values.
     pub config: Option<PathBuf>,
 
-    /// Input table: .parquet (or a directory or glob of them), .arrow/.feather, .csv/.tsv, also compressed (.csv.gz, .csv.zst).
+    /// Input table: .parquet (or a directory or glob of them), .arrow/.feather, .csv/.tsv, also compressed (.csv.gz, .csv.zst); a path or an s3://, gs://, az:// or https:// URL.
     #[arg(long, help_heading = "Data")]
     pub input: Option<String>,
     /// Feature columns, comma-separated names or globs (`x*`); default: every numeric column
@@ -190,7 +190,8 @@ pub struct FitArgs {
     #[serde(serialize_with = "finite_or_text")]
     pub unlabeled_weight: Option<f64>,
 
-    /// Run directory for model.json, predictions, trace.csv and plots.
+    /// Run directory for model.json, predictions, trace.csv and plots; a path, or an s3://,
+    /// gs:// or az:// URL (written locally, uploaded when complete).
     #[arg(long, help_heading = "Output")]
     pub out: Option<PathBuf>,
     /// Predictions file format: parquet (default), csv or arrow.
@@ -224,10 +225,11 @@ pub struct PredictArgs {
     /// The model file (model.json) to predict with.
     #[arg(long)]
     pub model: PathBuf,
-    /// Table to predict.
+    /// Table to predict: a path or an object storage URL, as `gmm fit --input`.
     #[arg(long)]
     pub input: String,
-    /// Output file; its extension chooses the format (.parquet, .csv, .arrow).
+    /// Output file; its extension chooses the format (.parquet, .csv, .arrow). A path, or an
+    /// s3://, gs:// or az:// URL (written locally, uploaded when complete).
     #[arg(long)]
     pub out: PathBuf,
     /// Columns that identify rows, copied in front of the predictions
@@ -279,7 +281,7 @@ pub struct ScoreArgs {
     /// The model file (model.json).
     #[arg(long)]
     pub model: PathBuf,
-    /// Table to score.
+    /// Table to score: a path or an object storage URL, as `gmm fit --input`.
     #[arg(long)]
     pub input: String,
     /// Column of row weights.

@@ -62,7 +62,8 @@ Examples:
   gmm fit configs/customers-semi.toml --out runs/semi --json
   gmm fit configs/large-parquet.toml --threads 16 --no-plots
   gmm fit --input data.parquet --columns 'x*' -k 8 --n-init 10 --out runs/x
-  gmm fit --input customers.csv --labeled survey.csv --label-column y -k 2";
+  gmm fit --input customers.csv --labeled survey.csv --label-column y -k 2
+  gmm fit --input s3://lake/sales/ --columns 'x*' -k 8 --out s3://lake/runs/sales-k8";
 
 pub(crate) const PREDICT_ABOUT: &str = "\
 Stream a table through a model and write, for every row in order, the
@@ -71,12 +72,13 @@ semi-supervised model: the component's class, in the label column's type),
 `probability` and `proba_0` .. `proba_{K-1}`. The output format follows the
 extension of --out (.parquet, .csv, .arrow). The table must have the columns
 the model was fitted on; other columns are ignored. The file appears only
-when complete.
+when complete; an output at an object storage URL is uploaded then.
 
 Examples:
   gmm predict --model runs/customers/model.json --input new.csv --out new-pred.csv
   gmm predict --model model.json --input 'data/day=*/part-*.parquet' \\
-              --id-column customer_id,day --keep-columns region --out predictions.parquet";
+              --id-column customer_id,day --keep-columns region --out predictions.parquet
+  gmm predict --model model.json --input s3://lake/new/ --out s3://lake/scored/new.parquet";
 
 pub(crate) const SCORE_ABOUT: &str = "\
 Stream a table through a model and print the mean log-likelihood per row,

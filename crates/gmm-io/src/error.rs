@@ -11,6 +11,10 @@ pub enum IoError {
     #[error("{path}: no such file or directory; check the path")]
     NotFound { path: PathBuf },
 
+    /// An object storage URL that names no object (nor a prefix of some).
+    #[error("{url}: {detail}")]
+    NoSuchObject { url: String, detail: &'static str },
+
     #[error(
         "{pattern}: no files match; check the pattern (quote it so the shell does not expand it)"
     )]

@@ -123,7 +123,18 @@ fn a_hive_partitioned_dataset_by_prefix_and_by_glob_with_a_filter() {
     run(s(&local), &a);
     run(&url, &c);
     run(&format!("{url}/day=2026-11-0*/*.parquet"), &d);
-    for other in [&c, &d] {
+    // A trailing slash names the prefix even where an object has its name;
+    // an empty object (a directory's marker) stands for what is under it.
+    std::fs::write(tmp.path().join("junk"), "not a table").unwrap();
+    b.put(&tmp.path().join("junk"), "sales");
+    let f = tmp.path().join("f");
+    run(&format!("{url}/"), &f);
+    std::fs::write(tmp.path().join("empty"), "").unwrap();
+    let marked = b.put_dir(&local, "marked");
+    b.put(&tmp.path().join("empty"), "marked");
+    let g = tmp.path().join("g");
+    run(&marked, &g);
+    for other in [&c, &d, &f, &g] {
         same_file(&a.join("predictions.csv"), &other.join("predictions.csv"));
         same_file(&a.join("trace.csv"), &other.join("trace.csv"));
     }

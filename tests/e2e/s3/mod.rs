@@ -82,9 +82,14 @@ impl Bucket {
             .unwrap_or_else(|e| panic!("download {key}: {e}"));
     }
 
+    /// Whether `key` holds an object; any error but its absence fails.
     pub fn exists(&self, key: &str) -> bool {
         let tmp = tempfile::tempdir().unwrap();
-        download_file(&self.url(key), &Default::default(), &tmp.path().join("x")).is_ok()
+        match download_file(&self.url(key), &Default::default(), &tmp.path().join("x")) {
+            Ok(()) => true,
+            Err(gmm_io::IoError::NoSuchObject { .. }) => false,
+            Err(e) => panic!("{key}: {e}"),
+        }
     }
 }
 

@@ -59,6 +59,33 @@ fn run_directories_and_selections_are_uploaded_whole() {
     ]));
     assert!(b.exists("select/selection.csv"));
     assert!(b.exists("select/winner/model.json"));
+    // gmm sample: the same rows as a local file.
+    let model = local.join("model.json");
+    let sampled = tmp.path().join("sampled.parquet");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "sample",
+            "--model",
+            s(&model),
+            "-n",
+            "500",
+            "--seed",
+            "3",
+            "--out",
+            out,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let run = |out: &str| {
+        let a = args(out);
+        gmm(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    ok(&run(s(&sampled)));
+    ok(&run(&b.url("sampled.parquet")));
+    let fetched = tmp.path().join("fetched.parquet");
+    b.get("sampled.parquet", &fetched);
+    same_file(&sampled, &fetched);
     // Checkpoints need a local run directory.
     fails(
         &gmm(&[

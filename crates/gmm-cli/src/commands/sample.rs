@@ -41,7 +41,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
         .into());
     }
     let schema = sample_schema(&file.columns, &args.component_column);
-    let mut writer = BatchWriter::create(&args.out, format, schema.clone())?;
+    // An output at a URL is written locally, then uploaded.
+    let place = gmm_io::storage::OutputPlace::new(&args.out, &gmm_io::ObjectStorage::default())?;
+    let mut writer = BatchWriter::create(place.local(), format, schema.clone())?;
     let bar = rows_bar(
         Verbosity {
             quiet: args.quiet,
@@ -74,6 +76,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let out = writer.finish()?;
     crate::interrupt::check_interrupted()?;
     out.commit()?;
+    place.publish_file()?;
     bar.finish_and_clear();
     Ok(())
 }

@@ -259,8 +259,14 @@ impl<'a> CachePlan<'a> {
             let mut files = Vec::new();
             let mut stamps = Vec::new();
             for f in &src.files {
-                let path = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
                 let (bytes, version) = f.stamp().map_err(|e| IoError::read(&f.path, e))?;
+                #[cfg(feature = "cloud")]
+                let path = match &f.remote {
+                    Some(_) => f.path.clone(),
+                    None => std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
+                };
+                #[cfg(not(feature = "cloud"))]
+                let path = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
                 files.push(path.to_string_lossy().into_owned());
                 #[cfg(feature = "cloud")]
                 if f.remote.is_some() {

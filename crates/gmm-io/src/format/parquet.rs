@@ -55,6 +55,11 @@ pub(crate) fn metadata(file: &SourceFile) -> Result<ArrowReaderMetadata> {
     #[cfg(not(feature = "cloud"))]
     let loaded = ArrowReaderMetadata::load(&open(path)?, options);
     let meta = loaded.map_err(|e| {
+        // A failed fetch of an object is not a damaged file.
+        #[cfg(feature = "cloud")]
+        if let Some(i) = e.to_string().find(crate::storage::FETCH_FAILED) {
+            return IoError::read(path, &e.to_string()[i..]);
+        }
         IoError::read(
             path,
             format!("not a readable Parquet file ({e}); check that it was written completely"),

@@ -59,6 +59,16 @@ pub(crate) fn list(
     text: &str,
     storage: &ObjectStorage,
 ) -> Result<(Vec<RemoteObject>, Option<String>)> {
+    if text.contains('?')
+        && text
+            .split_once("://")
+            .is_some_and(|(s, _)| s.starts_with("http"))
+    {
+        return Err(IoError::read(
+            text,
+            "query strings (presigned or SAS URLs) are not supported; give the object's plain URL and the credentials through the environment",
+        ));
+    }
     let glob = glob_start(text);
     let literal = match glob {
         // The directory holding the first pattern.
@@ -74,7 +84,8 @@ pub(crate) fn list(
         let mut all: Vec<object_store::ObjectMeta> =
             block_on(store.list(prefix).try_collect::<Vec<_>>())
                 .map_err(|e| object_error(text, &e))?;
-        all.sort_by(|a, b| a.location.cmp(&b.location));
+        // Part by part, as local files are sorted: `eu/` before `eu-west/`.
+        all.sort_by(|a, b| a.location.parts().cmp(b.location.parts()));
         Ok(all)
     };
     if let Some(g) = glob {
@@ -110,9 +121,14 @@ pub(crate) fn list(
         let root = format!("{base}/{}", path.as_ref());
         return Ok((out, Some(root.trim_end_matches('/').to_string())));
     }
-    if !path.as_ref().is_empty() {
+    // One object, unless the URL ends in `/`. An empty object may be a
+    // directory's marker (ADLS Gen2, some S3 writers): what lies under it
+    // is then the table.
+    let mut single = None;
+    if !path.as_ref().is_empty() && !text.ends_with('/') {
         match block_on(store.head(&path)) {
-            Ok(meta) => return Ok((vec![listed(&base, &store, meta)], None)),
+            Ok(meta) if meta.size > 0 => return Ok((vec![listed(&base, &store, meta)], None)),
+            Ok(meta) => single = Some(meta),
             Err(object_store::Error::NotFound { .. }) => {}
             // A store that cannot list (plain HTTP) says so here too.
             Err(e) => return Err(object_error(text, &e)),
@@ -124,15 +140,23 @@ pub(crate) fn list(
         .filter(|m| dataset_file(m.location.as_ref()[prefix_len..].trim_start_matches('/')))
         .map(|m| listed(&base, &store, m))
         .collect();
+    if files.is_empty()
+        && let Some(meta) = single
+    {
+        // An empty object after all: its reader says what is wrong.
+        return Ok((vec![listed(&base, &store, meta)], None));
+    }
     if files.is_empty() {
         // A name with a format's extension was meant as one object.
-        if InputFormat::from_path(Path::new(path.as_ref())).is_ok() {
-            return Err(IoError::read(text, "no such object; check the URL"));
-        }
-        return Err(IoError::read(
-            text,
-            "no such object, and no .parquet objects under it as a directory (hidden and `_`-prefixed entries are skipped); check the URL",
-        ));
+        let detail = if InputFormat::from_path(Path::new(path.as_ref())).is_ok() {
+            "no such object; check the URL"
+        } else {
+            "no such object, and no .parquet objects under it as a directory (hidden and `_`-prefixed entries are skipped); check the URL"
+        };
+        return Err(IoError::NoSuchObject {
+            url: text.into(),
+            detail,
+        });
     }
     let root = format!("{base}/{}", path.as_ref());
     Ok((files, Some(root.trim_end_matches('/').to_string())))
@@ -169,6 +193,16 @@ mod tests {
         assert_eq!(
             base("https://example.com/files/x.csv"),
             "https://example.com"
+        );
+        // Percent-encoded keys: the URL's segments are counted, not matched.
+        assert_eq!(
+            base("https://acct.blob.core.windows.net/cont/my%20file.csv"),
+            "https://acct.blob.core.windows.net/cont"
+        );
+        assert_eq!(base("s3://b/dir/my%20file.csv"), "s3://b");
+        assert_eq!(
+            base("https://acct.blob.core.windows.net/cont"),
+            "https://acct.blob.core.windows.net/cont"
         );
         assert_eq!(glob_start("s3://b/d/day=*/x"), Some(13));
         assert_eq!(glob_start("s3://b/d/x.parquet"), None);

@@ -156,33 +156,46 @@ impl OutputPlace {
     }
 
     /// Uploads the written directory, when it goes to a URL: each of its
-    /// files (recursively) to the prefix followed by its relative path,
-    /// every `model.json` last so that its presence says the rest is
-    /// there. Objects of the names `known` (a run directory's files) that
-    /// this run did not write are deleted, as a local run directory
-    /// retires them.
+    /// files (recursively) to the prefix followed by its relative path.
+    /// A `model.json` says that the rest is there: an earlier run's is
+    /// deleted first and the new one uploaded last, and if an upload
+    /// fails, the objects this call uploaded are deleted again, so the
+    /// prefix then holds no model. Objects of the names `known` (a run
+    /// directory's files) that this run did not write are deleted once
+    /// the model is in, as a local run directory retires them.
     pub fn publish_dir(&self, known: &[&str]) -> crate::Result<()> {
         #[cfg(feature = "cloud")]
         if let Some((upload, _)) = &self.remote {
             let mut files = Vec::new();
             files_under(&self.local, &self.local, &mut files)
                 .map_err(|e| crate::IoError::read(&self.local, e))?;
-            files.sort_by_key(|rel| (rel.ends_with("model.json"), rel.clone()));
+            let is_model = |rel: &str| rel == "model.json" || rel.ends_with("/model.json");
+            files.sort_by_key(|rel| (is_model(rel), rel.clone()));
             let base = upload.url.trim_end_matches('/');
             let at = |rel: &str| Upload {
                 url: format!("{base}/{rel}"),
                 storage: upload.storage.clone(),
             };
+            for rel in files.iter().filter(|r| is_model(r)) {
+                transfer::delete_object(&at(rel))?;
+            }
+            let mut done: Vec<&String> = Vec::new();
+            for rel in &files {
+                if let Err(e) = upload_file(&self.local.join(rel), &at(rel)) {
+                    for d in done {
+                        let _ = transfer::delete_object(&at(d));
+                    }
+                    return Err(e);
+                }
+                done.push(rel);
+            }
             for name in known {
                 let stale = !files
                     .iter()
                     .any(|f| f == name || f.starts_with(&format!("{name}/")));
-                if stale && !name.contains('*') {
+                if stale {
                     transfer::delete_object(&at(name))?;
                 }
-            }
-            for rel in &files {
-                upload_file(&self.local.join(rel), &at(rel))?;
             }
         }
         let _ = known;

@@ -1,13 +1,12 @@
-//! Objects at URLs: the stores (one per bucket and settings, kept for the
-//! process), their errors in one line, fetching ranges in parallel pieces,
+//! Objects at URLs: the stores (one per table or output, from the settings
+//! and the environment of the moment), their errors in one line, fetching ranges in parallel pieces,
 //! and staging a whole object to a local file.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -67,31 +66,27 @@ pub(super) fn store_of(
     let (scheme, path) = ObjectStoreScheme::parse(url)
         .map_err(|e| IoError::read(shown, format!("not an object storage URL ({e})")))?;
     let base = base_of(url, &path);
-    type Stores = Mutex<HashMap<(String, ObjectStorage), Arc<dyn ObjectStore>>>;
-    static STORES: OnceLock<Stores> = OnceLock::new();
-    let key = (base.clone(), storage.clone());
-    let stores = STORES.get_or_init(Default::default);
-    if let Some(s) = stores.lock().expect("stores").get(&key) {
-        return Ok((s.clone(), path));
-    }
+    // Built anew for each table and output (the objects of a table share
+    // theirs), so that credentials changed in a long-lived process (the
+    // Python package's) are the ones used.
     let store = build(scheme, &base, storage)
         .map_err(|e| IoError::read(shown, format!("cannot set up its store: {}", one_line(&e))))?;
-    stores.lock().expect("stores").insert(key, store.clone());
     Ok((store, path))
 }
 
 /// The part of `url` before the key `path`: `s3://bucket`, or for an
 /// Azure https URL the account's address and the container.
 pub(super) fn base_of(url: &Url, path: &ObjectPath) -> String {
-    let authority = url[..url::Position::BeforePath].to_string();
-    let url_path = url.path().trim_end_matches('/');
-    let key = path.as_ref();
-    match url_path.strip_suffix(key) {
-        Some(before) if !key.is_empty() => format!("{authority}{}", before.trim_end_matches('/')),
-        // An Azure https URL naming only its container.
-        _ if !url_path.is_empty() && key.is_empty() => format!("{authority}{url_path}"),
-        _ => authority,
-    }
+    let authority = &url[..url::Position::BeforePath];
+    // The URL's path segments (percent-encoded, as typed) less the key's
+    // parts (decoded): what remains names the container, if anything.
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let keep = segments.len().saturating_sub(path.parts().count());
+    let before: String = segments[..keep].iter().map(|s| format!("/{s}")).collect();
+    format!("{authority}{before}")
 }
 
 /// Retries of a failed request: a few, within half a minute, so that a
@@ -122,7 +117,7 @@ fn client(storage: &ObjectStorage) -> ClientOptions {
             .any(|k| env(k).eq_ignore_ascii_case("true"));
     ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(10))
-        .with_timeout(Duration::from_secs(120))
+        .with_timeout(Duration::from_secs(60))
         .with_allow_http(insecure)
 }
 
@@ -271,7 +266,10 @@ fn short(text: &str) -> String {
 
 pub(super) fn object_error(url: &str, e: &object_store::Error) -> IoError {
     match e {
-        object_store::Error::NotFound { .. } => IoError::NotFound { path: url.into() },
+        object_store::Error::NotFound { .. } => IoError::NoSuchObject {
+            url: url.into(),
+            detail: "no such object; check the URL",
+        },
         _ => IoError::read(url, explain(e)),
     }
 }

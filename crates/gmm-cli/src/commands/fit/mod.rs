@@ -169,7 +169,16 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     )
     // Ctrl-C while the outputs were written: publish none of them.
     .and_then(|m| crate::interrupt::check_interrupted().map(|_| m))
-    .and_then(|m| outputs.commit().map(|_| m).map_err(anyhow::Error::from));
+    .and_then(|m| outputs.commit().map(|_| m).map_err(anyhow::Error::from))
+    // A run directory at a URL: uploaded before the other ranks learn
+    // that rank 0 published, so that a failed upload fails them all.
+    .and_then(|m| {
+        if place.is_remote() {
+            crate::joblog::phase("upload", || crate::rundir::shown_out(&s));
+            place.publish_dir(crate::rundir::RUN_FILES)?;
+        }
+        Ok(m)
+    });
     let model_file = match (written, comm) {
         (Ok(m), _) => m,
         (Err(e), None) => return Err(e),
@@ -183,10 +192,6 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     distributed::agree(comm, Ok(()))?;
     // The run is complete: nothing to resume any more.
     checkpoint::remove(dir);
-    if place.is_remote() {
-        crate::joblog::phase("upload", || crate::rundir::shown_out(&s));
-        place.publish_dir(crate::rundir::RUN_FILES)?;
-    }
     crate::joblog::finish();
     verbosity.log(|| {
         format!(
