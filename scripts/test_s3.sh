@@ -4,7 +4,9 @@
 # (scripts/requirements-s3.txt), starts it on 127.0.0.1 with an IAM user and
 # a bucket and authentication enforced (scripts/s3_server.py), and runs the
 # end-to-end tests of tests/e2e/s3/ against it with the user's keys in
-# the AWS_* environment variables. The server stops when the script ends.
+# the AWS_* environment variables, then the Python package's
+# (crates/gmm-py/tests/test_object_storage.py) when scripts/test_python.sh
+# has built it. The server stops when the script ends.
 # PYTHON picks the interpreter (default python3); GMM_SKIP_S3=1 skips this
 # part.
 set -euo pipefail
@@ -62,4 +64,14 @@ passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$state/tests.lo
 if [ $# -eq 0 ] && [ "${passed:-0}" != "$expected" ]; then
     echo "error: ${passed:-0} object storage tests passed, expected $expected" >&2
     exit 1
+fi
+# The Python package's fit_parquet on the same server, once
+# scripts/test_python.sh (run before this in the README's command) has
+# built it into .venv-py.
+if [ $# -eq 0 ]; then
+    if [ -x .venv-py/bin/python ] && .venv-py/bin/python -c "import gmm_engine" 2>/dev/null; then
+        .venv-py/bin/python -m pytest -q crates/gmm-py/tests/test_object_storage.py
+    else
+        echo "note: the Python package's object storage tests need it built: run bash scripts/test_python.sh first" >&2
+    fi
 fi

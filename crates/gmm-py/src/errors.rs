@@ -18,7 +18,7 @@ pub fn engine(e: GmmError) -> PyErr {
 pub fn io(e: IoError) -> PyErr {
     match e {
         IoError::Interrupted | IoError::Engine(GmmError::Interrupted) => interrupted(),
-        IoError::NotFound { .. } | IoError::NoFilesMatch { .. } => {
+        IoError::NotFound { .. } | IoError::NoSuchObject { .. } | IoError::NoFilesMatch { .. } => {
             PyFileNotFoundError::new_err(e.to_string())
         }
         IoError::Write { .. } => PyOSError::new_err(e.to_string()),

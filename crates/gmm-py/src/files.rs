@@ -1,5 +1,6 @@
 //! Fits on files that Python never holds: gmm-io's loader reads Parquet,
-//! Arrow IPC or CSV (a file, a directory, a glob) into memory or, when the
+//! Arrow IPC or CSV (a file, a directory, a glob; on disk or at an object
+//! storage URL) into memory or, when the
 //! selected columns are larger than the memory budget, through the
 //! out-of-core cache, exactly as `gmm fit` does.
 
@@ -19,7 +20,7 @@ use crate::work::detached;
 #[pyo3(signature = (
     input, params_json, *, columns=None, label_column=None, weight_column=None,
     labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, precision="f64",
-    missing="error", filter=None, init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
+    missing="error", filter=None, storage_json=None, init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_files(
@@ -36,6 +37,7 @@ pub fn fit_files(
     precision: &str,
     missing: &str,
     filter: Option<String>,
+    storage_json: Option<&str>,
     init_model: Option<PyRef<'_, Model>>,
     init_lower_bound: Option<f64>,
     n_threads: Option<usize>,
@@ -56,6 +58,14 @@ pub fn fit_files(
     let filter = filter
         .map(|f| gmm_io::Filter::parse(&f).map_err(|e| errors::value(format!("filter {f:?}: {e}"))))
         .transpose()?;
+    let object_storage: gmm_io::ObjectStorage = match storage_json {
+        None => Default::default(),
+        Some(j) => serde_json::from_str(j).map_err(|e| {
+            errors::value(format!(
+                "storage: {e}; its keys are endpoint, region, anonymous and profile"
+            ))
+        })?,
+    };
     let weighted = weight_column.is_some();
     let spec = DataSpec {
         input: input.clone(),
@@ -71,7 +81,7 @@ pub fn fit_files(
         precision,
         missing,
         filter,
-        object_storage: Default::default(),
+        object_storage,
     };
     let (file, mixture, report) = detached(py, n_threads, verbose, verbose_interval, |p| {
         let mut data = load(&spec, Processes::One, p).map_err(errors::io)?;

@@ -135,11 +135,13 @@ def fit_parquet(
     precision: str = "f64",
     missing: str = "error",
     filter: Optional[str] = None,
+    storage: Optional[dict] = None,
     **params: Any,
 ) -> GaussianMixture:
     """Fit a :class:`GaussianMixture` to a table on disk without loading it
     into Python: the ``gmm fit`` loader reads it (Parquet, Arrow IPC or
-    CSV; a file, a directory of Parquet files, or a glob), into memory or,
+    CSV; a file, a directory of Parquet files, or a glob; on disk or at an
+    ``s3://``, ``gs://``, ``az://`` or ``https://`` URL), into memory or,
     when the selected columns exceed ``max_memory``, through the
     out-of-core cache.
 
@@ -171,6 +173,12 @@ def fit_parquet(
         Only the rows that pass a condition on data columns and on the
         ``key=value`` directories of a partitioned dataset, as ``gmm fit
         --filter``, e.g. ``"day >= '2026-11-01' and amount > 0"``.
+    storage : dict, default=None
+        How tables at URLs are reached, as a config's ``[storage]``:
+        ``endpoint`` (an S3-compatible server, an emulator), ``region``,
+        ``anonymous`` (unsigned requests, for public buckets) and ``profile``
+        (of ``~/.aws/credentials``). Credentials come from each cloud's
+        environment variables and files, as for the ``gmm`` command.
     **params :
         :class:`GaussianMixture` parameters.
     """
@@ -197,6 +205,7 @@ def fit_parquet(
         precision=_precision(precision),
         missing=missing,
         filter=filter,
+        storage_json=json.dumps(storage) if storage is not None else None,
         n_threads=est.n_threads,
         verbose=int(est.verbose),
         verbose_interval=int(est.verbose_interval),
