@@ -83,13 +83,14 @@ pub fn rows<'a>(
 /// columns left out because they do not hold numbers (name, type, why).
 /// Ctrl-C between record batches raises `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (table, columns=None, name="X"))]
+#[pyo3(signature = (table, columns=None, name="X", missing="error"))]
 #[allow(clippy::type_complexity)]
 pub fn arrow_table<'py>(
     py: Python<'py>,
     table: &Bound<'py, PyAny>,
     columns: Option<Vec<String>>,
     name: &str,
+    missing: &str,
 ) -> PyResult<(
     Bound<'py, PyAny>,
     Vec<String>,
@@ -114,8 +115,14 @@ pub fn arrow_table<'py>(
             stop.store(true, Ordering::Relaxed);
         }
     });
+    let missing = missing.parse::<gmm_io::Missing>().map_err(|_| {
+        errors::value(format!(
+            "missing must be \"error\" or \"drop\", not {missing:?}"
+        ))
+    })?;
     let mut spec = ColumnSpec {
         features: columns.unwrap_or_default(),
+        missing,
         ..ColumnSpec::default()
     };
     spec.precision = gmm_io::exact_precision(&schema, &spec);
@@ -123,8 +130,22 @@ pub fn arrow_table<'py>(
     if let Some(e) = signal.take() {
         return Err(e);
     }
-    let (t, skipped) = read.map_err(errors::io)?;
+    let (mut t, skipped) = read.map_err(errors::io)?;
     let d = t.columns.len();
+    // Rows that miss a value (`missing="drop"`, marked by a weight of
+    // -0.0) come back as NaN rows, as a NumPy array gives them.
+    if let Some(w) = t.weights.take() {
+        for (i, _) in w
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| gmm_io::Missing::is_dropped(**w))
+        {
+            match &mut t.x {
+                gmm_io::RowValues::F64(v) => v[i * d..(i + 1) * d].fill(f64::NAN),
+                gmm_io::RowValues::F32(v) => v[i * d..(i + 1) * d].fill(f32::NAN),
+            }
+        }
+    }
     // The rows move into the array.
     let shape = (t.n_rows, d);
     let x = match t.x {

@@ -90,6 +90,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     max_seconds : float or None, default=None
         A wall-clock budget for the fit; restarts still running when it is
         spent stop there (not converged).
+    missing : {'error', 'drop'}, default='error'
+        Rows that miss a feature value (NaN, or null in a data frame), as
+        ``gmm fit --missing``: an error, or left out. ``fit`` leaves them
+        out (with their labels and weights); ``predict`` gives them -1
+        (None for text classes), ``predict_proba`` and ``score_samples``
+        rows of NaN, and ``score``, ``bic`` and ``aic`` use the other rows.
 
     Attributes
     ----------
@@ -140,6 +146,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         unlabeled_weight: float = 1.0,
         on_degenerate: str = "reseed",
         max_seconds: Optional[float] = None,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -160,6 +167,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.unlabeled_weight = unlabeled_weight
         self.on_degenerate = on_degenerate
         self.max_seconds = max_seconds
+        self.missing = missing
 
     # -- fitting ---------------------------------------------------------
 
@@ -186,19 +194,37 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         -------
         self : GaussianMixture
         """
-        self._fit_rows(*self._read_for_fit(X), y, sample_weight)
+        self._fit_read(X, y, sample_weight)
         return self
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return ``predict(X)``."""
-        x = self._read_for_fit(X)
-        self._fit_rows(*x, y, sample_weight)
-        return self._labels(self._model.predict(x[0], n_threads=self.n_threads))
+        x, out = self._fit_read(X, y, sample_weight)
+        return self._spread_labels(
+            self._labels(self._model.predict(x, n_threads=self.n_threads)), out
+        )
 
     def _read_for_fit(self, X: Any) -> tuple[np.ndarray, list[str], list[str]]:
         self._check_params()
         _input.check_feature_names(self, X, reset=True)
-        return _input.rows(X)
+        return _input.rows(X, missing=self.missing)
+
+    def _fit_read(self, X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, Any]:
+        """Reads `X` and fits the rows that miss no value; returns those rows
+        and the mask of the others (None when there are none)."""
+        x, columns, types = self._read_for_fit(X)
+        kept, out = _without_missing(x, self.missing)
+        if out is not None:
+            if out.all():
+                raise ValueError(
+                    f"every row of X ({len(x)}) misses a feature value; nothing is left to fit"
+                )
+            y = None if y is None else _subset(y, ~out, len(x), "y")
+            sample_weight = None if sample_weight is None else _subset(
+                sample_weight, ~out, len(x), "sample_weight"
+            )
+        self._fit_rows(kept, columns, types, y, sample_weight)
+        return kept, out
 
     def _fit_rows(
         self,
@@ -293,6 +319,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             ("init_params", tuple(INIT_METHODS)),
             ("semi_supervised", SEMI_SUPERVISED),
             ("on_degenerate", ON_DEGENERATE),
+            ("missing", ("error", "drop")),
         ):
             if getattr(self, name) not in valid:
                 raise ValueError(
@@ -407,13 +434,14 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self._check_fitted()
         _input.check_feature_names(self, X, reset=False)
         names = getattr(self, "feature_names_in_", None)
+        missing = getattr(self, "missing", "error")
         if _input.is_frame(X) and names is not None:
             try:
-                x = _input.frame_rows(X, list(names))[0]
+                x = _input.frame_rows(X, list(names), missing=missing)[0]
             except ImportError:
-                x = _input.array_rows(X)
+                x = _input.array_rows(X, missing=missing)
         else:
-            x = _input.rows(X)[0]
+            x = _input.rows(X, missing=missing)[0]
         if x.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
@@ -433,36 +461,70 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable component of each row; for semi-supervised
-        fits, its class (``-1`` or None for a component without one)."""
-        x = self._rows(X)
-        return self._labels(self._model.predict(x, n_threads=self.n_threads))
+        fits, its class (``-1`` or None for a component without one, and
+        for a row left out by ``missing="drop"``)."""
+        x, out = self._kept_rows(X)
+        components = (
+            self._model.predict(x, n_threads=self.n_threads) if len(x) else np.empty(0, np.int64)
+        )
+        return self._spread_labels(self._labels(components), out)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """The posterior probability of each component, shape
-        (n_samples, n_components)."""
-        x = self._rows(X)
-        return self._model.predict_proba(x, n_threads=self.n_threads)
+        (n_samples, n_components); NaN for a row left out by
+        ``missing="drop"``."""
+        x, out = self._kept_rows(X)
+        if not len(x):
+            return _spread(np.empty((0, int(self._model.n_components))), out)
+        return _spread(self._model.predict_proba(x, n_threads=self.n_threads), out)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """The log-likelihood ``ln p(x)`` of each row."""
-        x = self._rows(X)
-        return self._model.score_samples(x, n_threads=self.n_threads)
+        """The log-likelihood ``ln p(x)`` of each row; NaN for a row left
+        out by ``missing="drop"``."""
+        x, out = self._kept_rows(X)
+        if not len(x):
+            return _spread(np.empty(0), out)
+        return _spread(self._model.score_samples(x, n_threads=self.n_threads), out)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """The mean log-likelihood per row of `X`."""
-        x = self._rows(X)
+        """The mean log-likelihood per row of `X` (of the rows that miss no
+        value, with ``missing="drop"``)."""
+        x = self._scored_rows(X)
         return float(self._model.score(x, n_threads=self.n_threads))
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on `X` (lower is better)."""
-        x = self._rows(X)
+        x = self._scored_rows(X)
         n = x.shape[0]
         return -2 * self._model.score(x, n_threads=self.n_threads) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion on `X` (lower is better)."""
-        x = self._rows(X)
+        x = self._scored_rows(X)
         return -2 * self._model.score(x, n_threads=self.n_threads) * x.shape[0] + 2 * self._n_parameters()
+
+    def _kept_rows(self, X: Any) -> tuple[np.ndarray, Any]:
+        """The rows of `X` that miss no value and the mask of the others
+        (None when there are none)."""
+        return _without_missing(self._rows(X), getattr(self, "missing", "error"))
+
+    def _scored_rows(self, X: Any) -> np.ndarray:
+        x, out = self._kept_rows(X)
+        if out is not None and out.all():
+            raise ValueError(f"every row of X ({len(out)}) misses a feature value; nothing to score")
+        return x
+
+    def _spread_labels(self, labels: np.ndarray, out: Any) -> np.ndarray:
+        """`labels` of the kept rows, with -1 (None for text classes) for the
+        rows left out."""
+        if out is None:
+            return labels
+        if labels.dtype.kind in "iu":
+            full = np.full(len(out), -1, dtype=labels.dtype)
+        else:
+            full = np.full(len(out), None, dtype=object)
+        full[~out] = labels
+        return full
 
     def _n_parameters(self) -> int:
         return int(self._model.n_parameters)
@@ -552,3 +614,34 @@ def read_model(path: Union[str, os.PathLike]) -> GaussianMixture:
     """A fitted estimator from a model file written by ``gmm fit`` or
     :meth:`GaussianMixture.save`."""
     return GaussianMixture._from_model(_native.Model.read(os.fspath(path)))
+
+
+def _without_missing(x: np.ndarray, missing: str) -> tuple[np.ndarray, Any]:
+    """With ``missing="drop"``, `x` less its rows holding a NaN and the mask
+    of those rows (None when there are none); else `x` as it is, not read
+    again."""
+    if missing != "drop":
+        return x, None
+    # Values are finite or NaN and at most 1e150 here: a row's sum is NaN
+    # exactly when the row holds one (n values of memory, not n x d).
+    out = np.isnan(x.sum(axis=1, dtype=np.float64))
+    if not out.any():
+        return x, None
+    return np.ascontiguousarray(x[~out]), out
+
+
+def _spread(values: np.ndarray, out: Any) -> np.ndarray:
+    """Per-row `values` of the kept rows, with NaN rows for the others."""
+    if out is None:
+        return values
+    full = np.full((len(out),) + values.shape[1:], np.nan, dtype=np.float64)
+    full[~out] = values
+    return full
+
+
+def _subset(values: Any, keep: np.ndarray, n: int, name: str) -> np.ndarray:
+    """The entries of a per-row argument for the kept rows."""
+    a = np.asarray(values)
+    if a.ndim != 1 or len(a) != n:
+        raise ValueError(f"{name} has {len(a) if a.ndim else 0} entries for {n} rows of X")
+    return a[keep]

@@ -107,15 +107,19 @@ def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
     raise ValueError(message)
 
 
-def rows(X: Any, name: str = "X") -> tuple[np.ndarray, list[str], list[str]]:
+def rows(
+    X: Any, name: str = "X", missing: str = "error"
+) -> tuple[np.ndarray, list[str], list[str]]:
     """`X` as a C-contiguous float64 or float32 array (not copied when it
-    already is one), with column names and types when `X` is a data frame."""
+    already is one), with column names and types when `X` is a data frame.
+    With ``missing="drop"`` a row that misses a value (NaN, or null in a
+    frame) is let through as a row of NaN."""
     if is_frame(X):
         try:
-            return frame_rows(X, None, name)
+            return frame_rows(X, None, name, missing)
         except ImportError:
             pass  # a pandas frame without pyarrow: read through NumPy
-    return array_rows(X, name), [], []
+    return array_rows(X, name, missing), [], []
 
 
 def _glob_escape(name: str) -> str:
@@ -125,7 +129,7 @@ def _glob_escape(name: str) -> str:
 
 
 def frame_rows(
-    X: Any, columns: Optional[Sequence[str]], name: str = "X"
+    X: Any, columns: Optional[Sequence[str]], name: str = "X", missing: str = "error"
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """The numeric columns of a data frame (or those named), read through
     its Arrow C stream: values are checked by the engine's reader."""
@@ -135,7 +139,7 @@ def frame_rows(
         columns = [str(c) for c in X.columns]
     # Names, not patterns: a column named `a[1]` or `b*` means itself.
     exact = [_glob_escape(str(c)) for c in columns] if columns is not None else None
-    x, names, types, skipped = _native.arrow_table(X, exact, name)
+    x, names, types, skipped = _native.arrow_table(X, exact, name, missing)
     if skipped:
         listed = ", ".join(f"`{c}` ({t}: {why})" for c, t, why in skipped)
         raise ValueError(
@@ -145,7 +149,7 @@ def frame_rows(
     return x, names, types
 
 
-def array_rows(X: Any, name: str = "X") -> np.ndarray:
+def array_rows(X: Any, name: str = "X", missing: str = "error") -> np.ndarray:
     """scikit-learn's `check_array` for what the engine takes: 2-D, finite,
     at least one row and one column; float64 or float32 in C order (copied
     only when the input is not already that). float32 stays float32, half
@@ -187,17 +191,20 @@ def array_rows(X: Any, name: str = "X") -> np.ndarray:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 is required."
         )
-    check_values(a, name)
+    check_values(a, name, allow_nan=missing == "drop")
     return a
 
 
-def check_values(a: np.ndarray, name: str) -> None:
-    """NaN, infinity and values too large to square are refused, naming the
-    first column and row (two passes without a temporary when all is well)."""
+def check_values(a: np.ndarray, name: str, allow_nan: bool = False) -> None:
+    """NaN (unless `allow_nan`), infinity and values too large to square are
+    refused, naming the first column and row (two passes without a
+    temporary when all is well)."""
     lo, hi = float(a.min()), float(a.max())
     if np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_ABS_VALUE:
         return
     bad = ~np.isfinite(a)
+    if allow_nan:
+        bad &= ~np.isnan(a)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         what = "NaN" if np.isnan(a[i, j]) else f"infinity or a value too large for dtype('{a.dtype}')"
@@ -205,7 +212,10 @@ def check_values(a: np.ndarray, name: str) -> None:
             f"Input {name} contains {what} at {name}[{i}, {j}] "
             f"({np.count_nonzero(bad)} such values); drop or impute them first"
         )
-    i, j = np.argwhere(np.abs(a) > MAX_ABS_VALUE)[0]
+    big = np.argwhere(np.abs(a) > MAX_ABS_VALUE)
+    if not len(big):
+        return  # only NaN, which `allow_nan` lets through
+    i, j = big[0]
     raise ValueError(
         f"Input {name} has values too large to compute with (beyond 1e150 in magnitude, "
         f"where squares overflow), the first at {name}[{i}, {j}] ({a[i, j]:g}); "

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _input, _native
-from ._estimator import GaussianMixture
+from ._estimator import GaussianMixture, _subset, _without_missing
 from ._parameters import model_classes
 
 CRITERIA = ("bic", "aic", "icl")
@@ -68,7 +68,15 @@ def select(
     probe = GaussianMixture(n_init=n_init, **params)
     probe._check_params()
     _input.check_feature_names(probe, X, reset=True)
-    x, columns, types = _input.rows(X)
+    x, columns, types = _input.rows(X, missing=probe.missing)
+    x, out = _without_missing(x, probe.missing)
+    if out is not None:
+        if out.all():
+            raise ValueError(f"every row of X ({len(out)}) misses a feature value; nothing is left to fit")
+        y = None if y is None else _subset(y, ~out, len(out), "y")
+        sample_weight = None if sample_weight is None else _subset(
+            sample_weight, ~out, len(out), "sample_weight"
+        )
     names = getattr(probe, "feature_names_in_", None)
     rows: dict[str, list] = {k: [] for k in (
         "covariance_type", "n_components", "bic", "aic", "icl", "mean_log_likelihood",
