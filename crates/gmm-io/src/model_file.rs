@@ -150,13 +150,15 @@ impl ModelFile {
 
     /// Reads and checks a model file.
     pub fn read(path: impl AsRef<Path>) -> Result<ModelFile> {
+        Self::read_in(path, &crate::ObjectStorage::default())
+    }
+
+    /// Like [`ModelFile::read`], where `path` may also be an object
+    /// storage URL (`s3://bucket/runs/x/model.json`), reached with
+    /// `storage`'s settings.
+    pub fn read_in(path: impl AsRef<Path>, storage: &crate::ObjectStorage) -> Result<ModelFile> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => IoError::NotFound {
-                path: path.to_path_buf(),
-            },
-            _ => IoError::read(path, e),
-        })?;
+        let text = crate::storage::read_text(path, storage)?;
         ModelFile::parse(&text).map_err(|detail| IoError::Model {
             path: path.to_path_buf(),
             detail,

@@ -77,3 +77,16 @@ def test_a_missing_object_and_wrong_keys_are_clear_errors(dataset, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     with pytest.raises(ValueError, match="access denied"):
         gmm_engine.fit_parquet(url, n_components=2)
+
+
+def test_read_model_reads_a_model_file_in_a_bucket(dataset, tmp_path):
+    local, url = dataset
+    est = gmm_engine.fit_parquet(local, ["x1", "x2"], n_components=2, random_state=0)
+    path = tmp_path / "model.json"
+    est.save(path)
+    key = url[len("s3://"):] + "model.json"
+    fs.copy_files(str(path), key, destination_filesystem=_s3())
+    back = gmm_engine.read_model("s3://" + key)
+    np.testing.assert_array_equal(back.means_, est.means_)
+    assert list(back.feature_names_in_) == ["x1", "x2"]
+    np.testing.assert_array_equal(back.covariances_, est.covariances_)

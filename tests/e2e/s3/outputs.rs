@@ -59,6 +59,36 @@ fn run_directories_and_selections_are_uploaded_whole() {
     ]));
     assert!(b.exists("select/selection.csv"));
     assert!(b.exists("select/winner/model.json"));
+    // The model in the bucket serves predict, score and inspect as the
+    // local one does.
+    let remote_model = format!("{out}/model.json");
+    let (p1, p2) = (tmp.path().join("p1.csv"), tmp.path().join("p2.csv"));
+    let local_model = local.join("model.json");
+    for (m, p) in [(s(&local_model), &p1), (remote_model.as_str(), &p2)] {
+        ok(&gmm(&[
+            "predict",
+            "--model",
+            m,
+            "--input",
+            s(&csv),
+            "--out",
+            s(p),
+        ]));
+    }
+    same_file(&p1, &p2);
+    let shown = ok(&gmm(&["inspect", &remote_model]));
+    assert!(shown.contains("full"), "{shown}");
+    fails(
+        &gmm(&[
+            "score",
+            "--model",
+            &b.url("nothere/model.json"),
+            "--input",
+            s(&csv),
+        ]),
+        1,
+        &["no such object"],
+    );
     // gmm sample: the same rows as a local file.
     let model = local.join("model.json");
     let sampled = tmp.path().join("sampled.parquet");

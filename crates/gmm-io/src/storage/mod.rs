@@ -72,6 +72,41 @@ pub fn is_url(text: &str) -> bool {
         .is_some_and(|(scheme, _)| SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)))
 }
 
+/// The text of a small file (a model file) at a path or a URL.
+pub(crate) fn read_text(path: &std::path::Path, storage: &ObjectStorage) -> crate::Result<String> {
+    let shown = path.to_string_lossy();
+    if !is_url(&shown) {
+        return std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => crate::IoError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => crate::IoError::read(path, e),
+        });
+    }
+    String::from_utf8(read_object(&shown, storage)?)
+        .map_err(|_| crate::IoError::read(path, "not UTF-8 text"))
+}
+
+/// The bytes of the one object at `url`.
+fn read_object(url: &str, storage: &ObjectStorage) -> crate::Result<Vec<u8>> {
+    #[cfg(feature = "cloud")]
+    {
+        let (objects, _) = list(url, storage)?;
+        let [obj] = &objects[..] else {
+            return Err(crate::IoError::read(url, "names several objects; give one"));
+        };
+        Ok(obj
+            .fetch_one(0..obj.size)
+            .map_err(|e| crate::IoError::read(url, e))?
+            .to_vec())
+    }
+    #[cfg(not(feature = "cloud"))]
+    {
+        let _ = storage;
+        Err(no_cloud(url))
+    }
+}
+
 /// Whether this build reads and writes object storage (feature `cloud`).
 pub const CLOUD: bool = cfg!(feature = "cloud");
 
