@@ -85,10 +85,20 @@ impl Model {
         Model::from_file(ModelFile::parse(text).map_err(errors::value)?)
     }
 
-    /// Reads a model file written by `gmm fit` or `save`.
+    /// Reads a model file written by `gmm fit` or `save`, at a path or an
+    /// object storage URL (reached with the `[storage]` settings in JSON).
     #[staticmethod]
-    fn read(path: std::path::PathBuf) -> PyResult<Model> {
-        Model::from_file(ModelFile::read(&path).map_err(errors::io)?)
+    #[pyo3(signature = (path, storage_json=None))]
+    fn read(path: std::path::PathBuf, storage_json: Option<&str>) -> PyResult<Model> {
+        let storage: gmm_io::ObjectStorage = match storage_json {
+            None => Default::default(),
+            Some(j) => serde_json::from_str(j).map_err(|e| {
+                errors::value(format!(
+                    "storage: {e}; its keys are endpoint, region, anonymous and profile"
+                ))
+            })?,
+        };
+        Model::from_file(ModelFile::read_in(&path, &storage).map_err(errors::io)?)
     }
 
     /// A mixture from its parameters (for warm starts): weights, means and

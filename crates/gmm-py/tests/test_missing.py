@@ -120,3 +120,33 @@ def test_error_stays_the_default_and_bad_values_are_refused(gappy):
     assert (m.predict(np.full((3, 2), np.nan)) == -1).all()
     with pytest.raises(ValueError, match="every row"):
         m.score(np.full((3, 2), np.nan))
+
+
+def test_edge_cases_of_labels_weights_and_fit_parquet(gappy, tmp_path):
+    x, out = gappy
+    keep = ~out
+    # A single weight for every row, as scikit-learn takes it.
+    a = fitted(missing="drop").fit(x, sample_weight=2.0)
+    np.testing.assert_array_equal(a.means_, fitted().fit(x[keep], sample_weight=2.0).means_)
+    # A class held only by rows that are left out: an error, as the command's.
+    i = np.arange(len(x))
+    y = np.where(i % 10 == 0, (i // 10) % 2, -1)
+    only_dropped = np.flatnonzero(out)[0]
+    y[only_dropped] = 7
+    with pytest.raises(ValueError, match="class 7 of y is held only by rows that miss"):
+        fitted(missing="drop").fit(x, y)
+    # y is not looked at when it is ignored.
+    fitted(missing="drop", semi_supervised=None).fit(x, np.zeros((len(x), 2)))
+    # Unsigned classes: -1 for a row left out, in int64.
+    yu = np.where(i % 10 == 0, (i // 10) % 2, -1)
+    m = fitted(missing="drop").fit(x, np.where(yu < 0, -1, yu))
+    m.classes_ = m.classes_.astype(np.uint32)
+    got = m.predict(x)
+    assert got.dtype == np.int64 and (got[out] == -1).all()
+    # fit_parquet's estimator keeps the setting for its own predictions.
+    csv = tmp_path / "gaps.csv"
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1]})
+    frame.to_csv(csv, index=False)
+    est = gmm.fit_parquet(csv, n_components=2, random_state=0, missing="drop")
+    assert est.get_params()["missing"] == "drop"
+    assert (est.predict(frame)[out] == -1).all()

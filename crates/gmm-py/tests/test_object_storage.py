@@ -87,6 +87,9 @@ def test_read_model_reads_a_model_file_in_a_bucket(dataset, tmp_path):
     key = url[len("s3://"):] + "model.json"
     fs.copy_files(str(path), key, destination_filesystem=_s3())
     back = gmm_engine.read_model("s3://" + key)
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    again = gmm_engine.read_model("s3://" + key, storage={"endpoint": endpoint})
+    np.testing.assert_array_equal(again.means_, est.means_)
     np.testing.assert_array_equal(back.means_, est.means_)
     assert list(back.feature_names_in_) == ["x1", "x2"]
     np.testing.assert_array_equal(back.covariances_, est.covariances_)

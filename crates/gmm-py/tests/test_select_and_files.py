@@ -141,7 +141,7 @@ def test_fit_parquet_leaves_out_missing_rows_and_filters_partitions(tmp_path, bl
     n_left = len(frame) - len(frame.index[::7])
     assert json.loads(dropped.to_json())["n_rows"] == n_left
     assert "total_weight" not in json.loads(dropped.to_json())
-    with pytest.raises(ValueError, match="missing must be"):
+    with pytest.raises(ValueError, match="'missing' parameter must be one of"):
         gmm.fit_parquet(tmp_path / "gaps.csv", n_components=1, missing="skip")
     # A partitioned dataset: only the files the filter keeps.
     for day in ("2026-10-31", "2026-11-01"):

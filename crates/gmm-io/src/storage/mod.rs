@@ -87,18 +87,12 @@ pub(crate) fn read_text(path: &std::path::Path, storage: &ObjectStorage) -> crat
         .map_err(|_| crate::IoError::read(path, "not UTF-8 text"))
 }
 
-/// The bytes of the one object at `url`.
+/// The bytes of the one object at `url` (its key as written: no globs,
+/// no prefixes).
 fn read_object(url: &str, storage: &ObjectStorage) -> crate::Result<Vec<u8>> {
     #[cfg(feature = "cloud")]
     {
-        let (objects, _) = list(url, storage)?;
-        let [obj] = &objects[..] else {
-            return Err(crate::IoError::read(url, "names several objects; give one"));
-        };
-        Ok(obj
-            .fetch_one(0..obj.size)
-            .map_err(|e| crate::IoError::read(url, e))?
-            .to_vec())
+        remote::get_whole(url, storage)
     }
     #[cfg(not(feature = "cloud"))]
     {

@@ -327,6 +327,16 @@ impl RemoteObject {
     }
 }
 
+/// The whole object at `url`, by one GET of its key (a model file).
+pub(crate) fn get_whole(url: &str, storage: &ObjectStorage) -> Result<Vec<u8>> {
+    let parsed =
+        Url::parse(url).map_err(|e| IoError::read(url, format!("not a valid URL ({e})")))?;
+    let (store, path) = store_of(&parsed, storage)?;
+    let got = block_on(async { store.get(&path).await?.bytes().await })
+        .map_err(|e| object_error(url, &e))?;
+    Ok(got.to_vec())
+}
+
 /// A remote object's local copy, removed when dropped.
 #[derive(Debug)]
 pub(crate) struct Staged(#[allow(dead_code)] tempfile::TempPath);

@@ -219,7 +219,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                 raise ValueError(
                     f"every row of X ({len(x)}) misses a feature value; nothing is left to fit"
                 )
-            y = None if y is None else _subset(y, ~out, len(x), "y")
+            ignored = self.semi_supervised in (None, False)
+            y = None if y is None or ignored else _kept_labels(y, out)
             sample_weight = None if sample_weight is None else _subset(
                 sample_weight, ~out, len(x), "sample_weight"
             )
@@ -520,7 +521,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         if out is None:
             return labels
         if labels.dtype.kind in "iu":
-            full = np.full(len(out), -1, dtype=labels.dtype)
+            full = np.full(len(out), -1, dtype=np.int64)
         else:
             full = np.full(len(out), None, dtype=object)
         full[~out] = labels
@@ -610,10 +611,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         return hasattr(self, "_model")
 
 
-def read_model(path: Union[str, os.PathLike]) -> GaussianMixture:
+def read_model(path: Union[str, os.PathLike], storage: Optional[dict] = None) -> GaussianMixture:
     """A fitted estimator from a model file written by ``gmm fit`` or
-    :meth:`GaussianMixture.save`."""
-    return GaussianMixture._from_model(_native.Model.read(os.fspath(path)))
+    :meth:`GaussianMixture.save`; `path` may be an object storage URL,
+    reached with `storage` as in :func:`fit_parquet`."""
+    storage_json = json.dumps(storage) if storage is not None else None
+    return GaussianMixture._from_model(_native.Model.read(os.fspath(path), storage_json))
 
 
 def _without_missing(x: np.ndarray, missing: str) -> tuple[np.ndarray, Any]:
@@ -639,8 +642,28 @@ def _spread(values: np.ndarray, out: Any) -> np.ndarray:
     return full
 
 
-def _subset(values: Any, keep: np.ndarray, n: int, name: str) -> np.ndarray:
-    """The entries of a per-row argument for the kept rows."""
+def _kept_labels(y: Any, out: np.ndarray) -> np.ndarray:
+    """The labels of the kept rows. As ``gmm fit --missing drop``, a class
+    whose every labeled row is left out is an error, not a class quietly
+    gone (which would renumber the others' components)."""
+    every = _input.labels(y, len(out))[1]
+    kept = _subset(y, ~out, len(out), "y")
+    left = _input.labels(kept, len(kept))[1]
+    gone = [c for c in (every if every is not None else []) if left is None or c not in left]
+    if gone:
+        c = gone[0].item() if isinstance(gone[0], np.generic) else gone[0]
+        raise ValueError(
+            f"class {c!r} of y is held only by rows that miss a feature value "
+            "(missing=\"drop\" leaves them out); label some complete rows with it, or drop it from y"
+        )
+    return kept
+
+
+def _subset(values: Any, keep: np.ndarray, n: int, name: str) -> Any:
+    """The entries of a per-row argument for the kept rows (a single value
+    stays as it is)."""
+    if np.ndim(values) == 0:
+        return values
     a = np.asarray(values)
     if a.ndim != 1 or len(a) != n:
         raise ValueError(f"{name} has {len(a) if a.ndim else 0} entries for {n} rows of X")

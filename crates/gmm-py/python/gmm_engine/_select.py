@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _input, _native
-from ._estimator import GaussianMixture, _subset, _without_missing
+from ._estimator import GaussianMixture, _kept_labels, _subset, _without_missing
 from ._parameters import model_classes
 
 CRITERIA = ("bic", "aic", "icl")
@@ -73,7 +73,8 @@ def select(
     if out is not None:
         if out.all():
             raise ValueError(f"every row of X ({len(out)}) misses a feature value; nothing is left to fit")
-        y = None if y is None else _subset(y, ~out, len(out), "y")
+        ignored = probe.semi_supervised in (None, False)
+        y = None if y is None or ignored else _kept_labels(y, out)
         sample_weight = None if sample_weight is None else _subset(
             sample_weight, ~out, len(out), "sample_weight"
         )
@@ -190,7 +191,7 @@ def fit_parquet(
     **params :
         :class:`GaussianMixture` parameters.
     """
-    est = GaussianMixture(**params)
+    est = GaussianMixture(missing=missing, **params)
     est._check_params()
     unused = [p for p in ("weights_init", "means_init", "precisions_init", "warm_start")
               if params.get(p) is not None and params.get(p) is not False]

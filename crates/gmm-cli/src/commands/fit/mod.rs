@@ -280,7 +280,7 @@ pub(crate) fn fit_params(
     let mut params = s.params.clone();
     params.semi_supervised = semi;
     if let Some(path) = &s.init_model {
-        let (model, lower_bound) = read_init_model(path, &data.columns)?;
+        let (model, lower_bound) = read_init_model(path, &data.columns, &s.data.object_storage)?;
         params.init_model = Some(model);
         // A model file records the mixture's log-likelihood; a
         // semi-supervised fit's objective is another quantity.
@@ -439,8 +439,12 @@ fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> 
 }
 
 /// The model of a warm start and the mean log-likelihood its fit ended with.
-fn read_init_model(path: &str, columns: &[String]) -> Result<(GaussianMixture, f64)> {
-    let file = ModelFile::read(path)?;
+fn read_init_model(
+    path: &str,
+    columns: &[String],
+    storage: &gmm_io::ObjectStorage,
+) -> Result<(GaussianMixture, f64)> {
+    let file = ModelFile::read_in(path, storage)?;
     if file.columns != columns {
         // A data mismatch (exit 1), as for `gmm predict` with such a model.
         anyhow::bail!(
