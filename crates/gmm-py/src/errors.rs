@@ -5,8 +5,8 @@
 
 use gmm_core::GmmError;
 use gmm_io::IoError;
-use pyo3::PyErr;
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::{PyErr, PyResult};
 
 pub fn engine(e: GmmError) -> PyErr {
     match e {
@@ -32,4 +32,17 @@ pub fn interrupted() -> PyErr {
 
 pub fn value(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())
+}
+
+/// The object storage settings of `storage=` (JSON from the Python side):
+/// a config's `[storage]` keys, unknown ones refused naming the four.
+pub fn storage_settings(json: Option<&str>) -> PyResult<gmm_io::ObjectStorage> {
+    match json {
+        None => Ok(Default::default()),
+        Some(j) => serde_json::from_str(j).map_err(|e| {
+            value(format!(
+                "storage: {e}; its keys are endpoint, region, anonymous and profile"
+            ))
+        }),
+    }
 }

@@ -58,14 +58,7 @@ pub fn fit_files(
     let filter = filter
         .map(|f| gmm_io::Filter::parse(&f).map_err(|e| errors::value(format!("filter {f:?}: {e}"))))
         .transpose()?;
-    let object_storage: gmm_io::ObjectStorage = match storage_json {
-        None => Default::default(),
-        Some(j) => serde_json::from_str(j).map_err(|e| {
-            errors::value(format!(
-                "storage: {e}; its keys are endpoint, region, anonymous and profile"
-            ))
-        })?,
-    };
+    let object_storage = errors::storage_settings(storage_json)?;
     let weighted = weight_column.is_some();
     let spec = DataSpec {
         input: input.clone(),

@@ -90,14 +90,7 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (path, storage_json=None))]
     fn read(path: std::path::PathBuf, storage_json: Option<&str>) -> PyResult<Model> {
-        let storage: gmm_io::ObjectStorage = match storage_json {
-            None => Default::default(),
-            Some(j) => serde_json::from_str(j).map_err(|e| {
-                errors::value(format!(
-                    "storage: {e}; its keys are endpoint, region, anonymous and profile"
-                ))
-            })?,
-        };
+        let storage = errors::storage_settings(storage_json)?;
         Model::from_file(ModelFile::read_in(&path, &storage).map_err(errors::io)?)
     }
 

@@ -260,16 +260,12 @@ impl<'a> CachePlan<'a> {
             let mut stamps = Vec::new();
             for f in &src.files {
                 let (bytes, version) = f.stamp().map_err(|e| IoError::read(&f.path, e))?;
-                #[cfg(feature = "cloud")]
-                let path = match &f.remote {
-                    Some(_) => f.path.clone(),
-                    None => std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
+                let path = match f.is_remote() {
+                    true => f.path.clone(),
+                    false => std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
                 };
-                #[cfg(not(feature = "cloud"))]
-                let path = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
                 files.push(path.to_string_lossy().into_owned());
-                #[cfg(feature = "cloud")]
-                if f.remote.is_some() {
+                if f.is_remote() {
                     // An object's ETag and time say whether it changed.
                     stamps.push(serde_json::json!({ "bytes": bytes, "version": version }));
                     continue;

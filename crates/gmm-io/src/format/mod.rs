@@ -102,6 +102,14 @@ impl SourceFile {
         &self.path
     }
 
+    /// Whether the file is an object in object storage.
+    pub fn is_remote(&self) -> bool {
+        #[cfg(feature = "cloud")]
+        return self.remote.is_some();
+        #[cfg(not(feature = "cloud"))]
+        false
+    }
+
     /// The file's size and what changes when it is rewritten, for the
     /// out-of-core cache's check that its input is the same.
     pub fn stamp(&self) -> std::io::Result<(u64, String)> {

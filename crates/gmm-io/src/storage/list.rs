@@ -88,14 +88,13 @@ pub(crate) fn list(
         all.sort_by(|a, b| a.location.parts().cmp(b.location.parts()));
         Ok(all)
     };
-    if let Some(g) = glob {
+    if glob.is_some() {
         // The key's pattern: the literal directory's path, then the rest
         // as typed.
         let key_pattern = match path.as_ref() {
             "" => text[literal.len()..].to_string(),
             dir => format!("{dir}/{}", &text[literal.len()..]),
         };
-        debug_assert!(g >= literal.len());
         let pattern = glob::Pattern::new(&key_pattern)
             .map_err(|e| IoError::read(text, format!("bad glob pattern: {e}")))?;
         let opts = glob::MatchOptions {

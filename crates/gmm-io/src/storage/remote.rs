@@ -339,7 +339,7 @@ pub(crate) fn get_whole(url: &str, storage: &ObjectStorage) -> Result<Vec<u8>> {
 
 /// A remote object's local copy, removed when dropped.
 #[derive(Debug)]
-pub(crate) struct Staged(#[allow(dead_code)] tempfile::TempPath);
+pub(crate) struct Staged(tempfile::TempPath);
 
 impl Staged {
     pub fn path(&self) -> &Path {

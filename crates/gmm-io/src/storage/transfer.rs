@@ -8,7 +8,7 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use url::Url;
 
 use super::ObjectStorage;
-use super::remote::{PARALLEL, PIECE, block_on, explain, stage, store_of};
+use super::remote::{PARALLEL, PIECE, block_on, explain, get_whole, store_of};
 use crate::error::{IoError, Result};
 
 /// A local file to be uploaded to a URL once it is complete.
@@ -72,13 +72,8 @@ pub fn upload_file(from: &Path, to: &Upload) -> Result<()> {
 /// Downloads the object at `url` to the local file `to` (tests and tools:
 /// the loader reads objects itself).
 pub fn download_file(url: &str, storage: &ObjectStorage, to: &Path) -> Result<()> {
-    let (objects, _) = super::list(url, storage)?;
-    let [obj] = &objects[..] else {
-        return Err(IoError::read(url, "names several objects; give one"));
-    };
-    let staged = stage(obj)?;
-    std::fs::copy(staged.path(), to).map_err(|e| IoError::write(to, e))?;
-    Ok(())
+    let bytes = get_whole(url, storage)?;
+    std::fs::write(to, bytes).map_err(|e| IoError::write(to, e))
 }
 
 /// Checks, before any work, that the bucket of `to.url` exists and that the
