@@ -60,6 +60,8 @@ pub struct Dataset {
     weights: Option<Column<f64>>,
     labels: Option<Column<u32>>,
     n_classes: usize,
+    /// NaN values are missing entries, integrated out.
+    pub(crate) missing: bool,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -72,6 +74,7 @@ impl std::fmt::Debug for Dataset {
             .field("weights", &self.weights.is_some())
             .field("labels", &self.labels.is_some())
             .field("n_classes", &self.n_classes)
+            .field("missing", &self.missing)
             .finish()
     }
 }
@@ -84,6 +87,7 @@ impl PartialEq for Dataset {
             && self.weights() == other.weights()
             && self.labels() == other.labels()
             && self.n_classes == other.n_classes
+            && self.missing == other.missing
     }
 }
 
@@ -113,6 +117,7 @@ impl Dataset {
             weights: None,
             labels: None,
             n_classes: 0,
+            missing: false,
         }
     }
 
@@ -239,6 +244,8 @@ impl Dataset {
             labels: self.labels(),
             n_classes: self.n_classes,
             part: None,
+            missing: self.missing,
+            fill: None,
         }
     }
 
@@ -255,6 +262,7 @@ impl Dataset {
             weights: self.weights.clone(),
             labels: self.labels.clone(),
             n_classes: self.n_classes,
+            missing: self.missing,
         }
     }
 }
@@ -270,6 +278,11 @@ pub struct DataView<'a> {
     n_classes: usize,
     /// Set when these rows are one rank's share of a larger table.
     part: Option<Partition<'a>>,
+    /// NaN values are missing entries, integrated out.
+    pub(crate) missing: bool,
+    /// What a missing entry of each column reads as where a pass needs a
+    /// complete row (initializations): the column's mean.
+    pub(crate) fill: Option<&'a [f64]>,
 }
 
 impl<'a> DataView<'a> {
@@ -296,6 +309,8 @@ impl<'a> DataView<'a> {
             labels: None,
             n_classes: 0,
             part: None,
+            missing: false,
+            fill: None,
         })
     }
 
@@ -342,6 +357,8 @@ impl<'a> DataView<'a> {
             n_classes: self.n_classes,
             // A slice is local rows, whatever the view was.
             part: None,
+            missing: self.missing,
+            fill: self.fill,
         }
     }
 
@@ -451,7 +468,13 @@ impl<'a> DataView<'a> {
                 });
             }
         }
-        if let Some(pos) = self.x.first_non_finite() {
+        let bad = if self.missing {
+            // NaN is a missing entry; infinities are still errors.
+            self.x.iter().position(f64::is_infinite)
+        } else {
+            self.x.first_non_finite()
+        };
+        if let Some(pos) = bad {
             return Err(GmmError::NonFinite {
                 row: pos / self.n_features + self.row_offset(),
                 column: pos % self.n_features,
@@ -459,42 +482,5 @@ impl<'a> DataView<'a> {
             });
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod shared_tests {
-    use super::*;
-
-    #[test]
-    fn shared_values_read_as_owned_ones() {
-        let values = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let owned = Dataset::from_row_major(values.clone(), 2)
-            .unwrap()
-            .with_weights(vec![1.0, 0.5, 2.0])
-            .unwrap()
-            .with_labels(vec![0, UNLABELED, 1], 2)
-            .unwrap();
-        let shared = Dataset::from_shared(Arc::new(values.clone()), 2)
-            .unwrap()
-            .with_shared_weights(Arc::new(vec![1.0, 0.5, 2.0]))
-            .unwrap()
-            .with_shared_labels(Arc::new(vec![0, UNLABELED, 1]), 2)
-            .unwrap();
-        assert!(shared.is_shared() && !owned.is_shared());
-        assert_eq!(shared, owned);
-        assert_eq!(shared.view().values(), owned.view().values());
-        assert_eq!(shared.view().label(2), Some(1));
-        // A sliced array is its own rows, not its buffer's.
-        let grid = Array2::from_shape_fn((5, 2), |(i, j)| (10 * i + j) as f64);
-        let tail = Dataset::new(grid.clone().slice_move(ndarray::s![3.., ..]));
-        assert_eq!(tail.view().values().to_vec(), vec![30.0, 31.0, 40.0, 41.0]);
-        let head = Dataset::new(grid.clone().slice_move(ndarray::s![..2, ..]));
-        assert_eq!(head.view().values().to_vec(), vec![0.0, 1.0, 10.0, 11.0]);
-        let cols = Dataset::new(grid.slice_move(ndarray::s![1..3, 1..]));
-        assert_eq!(cols.view().values().to_vec(), vec![11.0, 21.0]);
-        assert!(Dataset::from_shared(Arc::new(vec![1.0; 5]), 2).is_err());
-        let short = Dataset::from_shared(Arc::new(vec![1.0; 4]), 2).unwrap();
-        assert!(short.with_shared_weights(Arc::new(vec![1.0])).is_err());
     }
 }

@@ -26,6 +26,11 @@ pub enum GmmError {
         value: f64,
     },
 
+    #[error(
+        "column {column} has no observed value in any row with weight; leave the column out, since missing values cannot be integrated out of a column nothing is known of"
+    )]
+    NothingObserved { column: usize },
+
     #[error("row {row}: weight {value} is not a finite non-negative number")]
     BadWeight { row: usize, value: f64 },
 

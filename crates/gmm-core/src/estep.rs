@@ -58,6 +58,11 @@ pub(crate) struct EStep {
     pub ew: Vec<f64>,
     /// `(row in block, class, log-probability)` of clamped labeled rows.
     clamped: Vec<(usize, usize, f64)>,
+    /// Rows of the block with a missing entry ([`DataView::missing_values`]),
+    /// in order: their values in `block` are filled (so that the kernels
+    /// stay finite), and [`EStep::set_aside`] leaves them to
+    /// [`crate::missing`].
+    pub incomplete: Vec<usize>,
 }
 
 impl EStep {
@@ -71,6 +76,32 @@ impl EStep {
             .extend((start..end).map(|i| policy.effective_weight(data.weight(i), data.label(i))));
         self.ew.resize(w, 0.0);
         self.log_norm.resize(w, 0.0);
+        self.incomplete.clear();
+        if data.missing {
+            // Missing entries read as the column's fill (or 0), padding too.
+            let rows = end - start;
+            for (j, col) in self.block.xt.chunks_exact_mut(w).enumerate() {
+                let fill = data.fill.map_or(0.0, |f| f[j]);
+                for (i, v) in col.iter_mut().enumerate() {
+                    if v.is_nan() {
+                        *v = fill;
+                        if i < rows {
+                            self.incomplete.push(i);
+                        }
+                    }
+                }
+            }
+            self.incomplete.sort_unstable();
+            self.incomplete.dedup();
+        }
+    }
+
+    /// Gives the loaded rows with a missing entry no weight in this block's
+    /// kernels: a pass then integrates them out on their own.
+    pub fn set_aside(&mut self) {
+        for &i in &self.incomplete {
+            self.ew[i] = 0.0;
+        }
     }
 
     /// The E-step of the loaded block (whose first row is row `start` of

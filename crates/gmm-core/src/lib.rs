@@ -45,6 +45,7 @@ pub mod hash;
 mod init;
 mod kernel;
 pub mod linalg;
+mod missing;
 mod model;
 mod mstep;
 mod nearest;

@@ -12,6 +12,7 @@ use crate::data::DataView;
 use crate::error::Result;
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::{self, BLOCK, LaneStats};
+use crate::missing::Incomplete;
 use crate::prepared::Prepared;
 use crate::stats::{ExactStats, Layout, Scales, SecondMoment, SufficientStats};
 use crate::summary::DataSummary;
@@ -63,6 +64,7 @@ pub(crate) fn em_pass(
         scratch: Vec<f64>,
         objective_part: Vec<f64>,
         worst: Vec<WorstRows>,
+        incomplete: Incomplete,
     }
     let identity = || Acc {
         exact: scales.iter().map(ExactStats::zeros).collect(),
@@ -73,6 +75,7 @@ pub(crate) fn em_pass(
         scratch: Vec::new(),
         objective_part: vec![0.0; models.len()],
         worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
+        incomplete: Incomplete::default(),
     };
     let first_chunk = data.row_offset() / chunk_rows;
     let acc = chunked(
@@ -85,10 +88,16 @@ pub(crate) fn em_pass(
             }
             acc.lanes.iter_mut().for_each(LaneStats::reset);
             acc.objective_part.fill(0.0);
+            acc.incomplete.clear();
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + br).min(end);
                 acc.estep.load(data, b0, b1, policy);
+                // Rows with a missing entry are integrated out per chunk.
+                acc.estep.set_aside();
+                for &i in &acc.estep.incomplete {
+                    acc.incomplete.push(data, b0 + i);
+                }
                 for (m, model) in models.iter().enumerate() {
                     let e = &mut acc.estep;
                     e.run(model, data, b0, policy);
@@ -106,6 +115,20 @@ pub(crate) fn em_pass(
             }
             for m in 0..models.len() {
                 acc.lanes[m].reduce_into(&mut acc.partial[m]);
+                if !acc.incomplete.is_empty() {
+                    let objective = &mut acc.objective_part[m];
+                    acc.incomplete.run(
+                        &models[m],
+                        data,
+                        policy,
+                        Some(&mut acc.partial[m]),
+                        |_, ew, log_norm, _| {
+                            if ew > 0.0 {
+                                *objective += ew * log_norm;
+                            }
+                        },
+                    );
+                }
                 acc.exact[m].add(&scales[m], &acc.partial[m]);
             }
             acc.objective.push(first_chunk + c, &acc.objective_part);

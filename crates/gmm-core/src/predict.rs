@@ -11,6 +11,7 @@ use crate::data::DataView;
 use crate::error::Result;
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::BLOCK;
+use crate::missing::Incomplete;
 use crate::model::{GaussianMixture, aic, bic};
 use crate::prepared::Prepared;
 
@@ -108,6 +109,7 @@ pub(crate) fn score_with(
     struct Acc {
         sums: OrderedSums,
         estep: EStep,
+        incomplete: Incomplete,
     }
     let acc = chunked(
         data.n_rows(),
@@ -115,32 +117,35 @@ pub(crate) fn score_with(
         || Acc {
             sums: OrderedSums::new(3),
             estep: EStep::default(),
+            incomplete: Incomplete::default(),
         },
         |acc, c, start, end| {
             let c = first_chunk + c;
             let mut part = [0.0, 0.0, 0.0];
+            acc.incomplete.clear();
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + br).min(end);
                 let work = &mut acc.estep;
                 work.load(data, b0, b1, policy);
+                work.set_aside();
                 work.run(&prepared, data, b0, policy);
                 for i in 0..b1 - b0 {
-                    let w = work.ew[i];
-                    if w > 0.0 {
-                        part[0] += w * work.log_norm[i];
-                        part[1] += w;
-                        let mut h = 0.0;
-                        for k in 0..prepared.k {
-                            let r = work.lp[k * BLOCK + i];
-                            if r > 0.0 {
-                                h -= r * r.ln();
-                            }
-                        }
-                        part[2] += w * h;
-                    }
+                    let r = (0..prepared.k).map(|k| work.lp[k * BLOCK + i]);
+                    add_row(&mut part, work.ew[i], work.log_norm[i], r);
+                }
+                for &i in &work.incomplete {
+                    acc.incomplete.push(data, b0 + i);
                 }
                 b0 = b1;
+            }
+            // Rows with missing entries, integrated out.
+            if !acc.incomplete.is_empty() {
+                acc.incomplete
+                    .run(&prepared, data, policy, None, |_, w, log_norm, r| {
+                        add_row(&mut part, w, log_norm, r.iter().copied())
+                    });
+                acc.incomplete.clear();
             }
             acc.sums.push(c, &part);
         },
@@ -161,6 +166,22 @@ pub(crate) fn score_with(
     }
 }
 
+/// Adds a row of weight `w` to a chunk's score sums: `w ln p(x)`, `w`, and
+/// `w` times the entropy of its responsibilities `r`.
+fn add_row(part: &mut [f64; 3], w: f64, log_norm: f64, r: impl Iterator<Item = f64>) {
+    if w > 0.0 {
+        part[0] += w * log_norm;
+        part[1] += w;
+        let mut h = 0.0;
+        for r in r {
+            if r > 0.0 {
+                h -= r * r.ln();
+            }
+        }
+        part[2] += w * h;
+    }
+}
+
 /// Fills `log_norm[i] = ln p(x_i)` and, if given, the posterior probabilities
 /// (`n x K`, row-major) of every row.
 pub(crate) fn predict_rows(
@@ -173,32 +194,52 @@ pub(crate) fn predict_rows(
     let k = prepared.k;
     let br = BLOCK;
     let policy = RowPolicy::Unsupervised;
-    let run = |start: usize, ln: &mut [f64], mut pr: Option<&mut [f64]>, work: &mut EStep| {
-        let rows = ln.len();
-        work.load(data, start, start + rows, policy);
-        work.run(&prepared, data, start, policy);
-        let w = BLOCK;
-        ln.copy_from_slice(&work.log_norm[..rows]);
-        if let Some(pr) = pr.as_deref_mut() {
-            for (i, row) in pr.chunks_exact_mut(k).enumerate() {
-                for (j, p) in row.iter_mut().enumerate() {
-                    *p = work.lp[j * w + i];
+    // Chunks of blocks, so that rows with missing entries are grouped
+    // by pattern over a chunk, as in a fit's pass.
+    let cr = DEFAULT_CHUNK_ROWS;
+    let run = |start: usize, ln: &mut [f64], mut pr: Option<&mut [f64]>, work: &mut Work| {
+        let (estep, incomplete) = (&mut work.0, &mut work.1);
+        incomplete.clear();
+        let mut b0 = 0;
+        while b0 < ln.len() {
+            let b1 = (b0 + br).min(ln.len());
+            estep.load(data, start + b0, start + b1, policy);
+            estep.run(&prepared, data, start + b0, policy);
+            ln[b0..b1].copy_from_slice(&estep.log_norm[..b1 - b0]);
+            if let Some(pr) = pr.as_deref_mut() {
+                for (i, row) in pr[b0 * k..b1 * k].chunks_exact_mut(k).enumerate() {
+                    for (j, p) in row.iter_mut().enumerate() {
+                        *p = estep.lp[j * BLOCK + i];
+                    }
                 }
             }
+            for &i in &estep.incomplete {
+                incomplete.push(data, start + b0 + i);
+            }
+            b0 = b1;
+        }
+        // Rows with missing entries, integrated out.
+        if !incomplete.is_empty() {
+            incomplete.run(&prepared, data, policy, None, |i, _, log_norm, r| {
+                ln[i - start] = log_norm;
+                if let Some(pr) = pr.as_deref_mut() {
+                    pr[(i - start) * k..(i - start + 1) * k].copy_from_slice(r);
+                }
+            });
         }
     };
+    type Work = (EStep, Incomplete);
+    let fresh = || (EStep::default(), Incomplete::default());
     match proba {
         Some(proba) => log_norm
-            .par_chunks_mut(br)
-            .zip(proba.par_chunks_mut(br * k))
+            .par_chunks_mut(cr)
+            .zip(proba.par_chunks_mut(cr * k))
             .enumerate()
-            .for_each_init(EStep::default, |work, (b, (ln, pr))| {
-                run(b * br, ln, Some(pr), work)
-            }),
+            .for_each_init(fresh, |work, (b, (ln, pr))| run(b * cr, ln, Some(pr), work)),
         None => log_norm
-            .par_chunks_mut(br)
+            .par_chunks_mut(cr)
             .enumerate()
-            .for_each_init(EStep::default, |work, (b, ln)| run(b * br, ln, None, work)),
+            .for_each_init(fresh, |work, (b, ln)| run(b * cr, ln, None, work)),
     }
 }
 

@@ -20,6 +20,8 @@ pub(crate) struct Prepared {
     /// `K x d`; spherical: `K`.
     pub precision: Vec<f64>,
     pub log_const: Vec<f64>,
+    /// `ln pi_k`.
+    pub log_weights: Vec<f64>,
 }
 
 impl Prepared {
@@ -43,11 +45,11 @@ impl Prepared {
                 .collect(),
             Covariances::Spherical(p) => p.iter().map(|v| d as f64 * v.ln()).collect(),
         };
-        let log_const = model
-            .weights()
+        let log_weights: Vec<f64> = model.weights().iter().map(|w| w.ln()).collect();
+        let log_const = log_weights
             .iter()
             .zip(&log_det)
-            .map(|(w, ld)| w.ln() + ld - 0.5 * d as f64 * LN_2PI)
+            .map(|(lw, ld)| lw + ld - 0.5 * d as f64 * LN_2PI)
             .collect();
         Prepared {
             k,
@@ -56,6 +58,7 @@ impl Prepared {
             means,
             precision,
             log_const,
+            log_weights,
         }
     }
 }

@@ -24,6 +24,12 @@ pub(crate) struct DataSummary {
     /// A bound on the total weight any policy gives the rows (raw weights
     /// times the largest row factor), used to scale exact sums.
     pub weight_bound: f64,
+    /// Per column, the effective weight of the rows where it is observed
+    /// (the total weight, unless values are missing).
+    pub observed_weight: Vec<f64>,
+    /// Whether missing entries are integrated out: their conditional
+    /// expectations may lie beyond the columns' bounds.
+    missing: bool,
 }
 
 impl DataSummary {
@@ -53,10 +59,14 @@ impl DataSummary {
                 .find(|v| !v.is_empty())
                 .unwrap_or_default(),
         };
-        let origin = if origin.is_empty() {
+        // (A missing entry of that row puts its column's origin at 0.)
+        let origin: Vec<f64> = if origin.is_empty() {
             vec![0.0; d]
         } else {
             origin
+                .into_iter()
+                .map(|v| if v.is_nan() { 0.0 } else { v })
+                .collect()
         };
         struct Acc {
             max_abs: Vec<f64>,
@@ -68,25 +78,34 @@ impl DataSummary {
             chunk_rows,
             || Acc {
                 max_abs: vec![0.0; d],
-                sums: OrderedSums::new(2 * d + 2),
+                sums: OrderedSums::new(3 * d + 2),
                 n_positive: 0,
             },
             |acc, c, start, end| {
-                let mut part = vec![0.0; 2 * d + 2];
+                // Per column: sum w t, sum w t^2 (t = x - origin), then the
+                // total effective weight, the total raw weight, and per
+                // column the weight of the rows where it is observed.
+                let mut part = vec![0.0; 3 * d + 2];
                 let mut scratch = Vec::new();
                 for i in start..end {
                     let row = data.row(i).as_f64(&mut scratch);
                     for (m, v) in acc.max_abs.iter_mut().zip(row) {
-                        *m = m.max(v.abs());
+                        if !v.is_nan() {
+                            *m = m.max(v.abs());
+                        }
                     }
                     part[2 * d + 1] += data.weight(i);
                     let w = policy.effective_weight(data.weight(i), data.label(i));
                     if w > 0.0 {
                         acc.n_positive += 1;
                         for j in 0..d {
-                            let t = row[j] - origin[j];
-                            part[j] += w * t;
-                            part[d + j] += w * t * t;
+                            // Missing entries (NaN) count in no column.
+                            if !row[j].is_nan() {
+                                let t = row[j] - origin[j];
+                                part[j] += w * t;
+                                part[d + j] += w * t * t;
+                                part[2 * d + 2 + j] += w;
+                            }
                         }
                         part[2 * d] += w;
                     }
@@ -123,16 +142,22 @@ impl DataSummary {
         };
         let sums = sums.finish();
         let total_weight = sums[2 * d];
-        let (col_mean, col_var) = if total_weight > 0.0 {
-            let shift: Vec<f64> = sums[..d].iter().map(|s| s / total_weight).collect();
-            let mean = shift.iter().zip(&origin).map(|(s, o)| o + s).collect();
-            let var = (0..d)
-                .map(|j| (sums[d + j] / total_weight - shift[j] * shift[j]).max(0.0))
-                .collect();
-            (mean, var)
-        } else {
-            (vec![0.0; d], vec![0.0; d])
-        };
+        // A column observed in no row has mean and variance 0 here; a fit
+        // refuses it (`observed_weight`).
+        let observed_weight = sums[2 * d + 2..].to_vec();
+        let shift: Vec<f64> = (0..d)
+            .map(|j| match observed_weight[j] {
+                w if w > 0.0 => sums[j] / w,
+                _ => 0.0,
+            })
+            .collect();
+        let col_mean = shift.iter().zip(&origin).map(|(s, o)| o + s).collect();
+        let col_var = (0..d)
+            .map(|j| match observed_weight[j] {
+                w if w > 0.0 => (sums[d + j] / w - shift[j] * shift[j]).max(0.0),
+                _ => 0.0,
+            })
+            .collect();
         let factor = match policy {
             RowPolicy::Clamped { unlabeled_weight } => unlabeled_weight.max(1.0),
             _ => 1.0,
@@ -144,12 +169,33 @@ impl DataSummary {
             total_weight,
             n_positive,
             weight_bound: sums[2 * d + 1] * factor,
+            observed_weight,
+            missing: data.missing,
         }
     }
 
     /// Scales for statistics accumulated around `centers`. Effective weights
     /// may exceed raw weights by the unlabeled weight, which the total covers.
     pub fn scales(&self, layout: Layout, centers: &[f64]) -> Scales {
+        if self.missing {
+            // A missing value's conditional expectation extrapolates from
+            // the observed columns: the columns with missing values get
+            // 2^40 times their bound (the exact sums' second word keeps the
+            // precision this costs); complete columns keep theirs.
+            let wide: Vec<f64> = self
+                .col_max_abs
+                .iter()
+                .zip(&self.observed_weight)
+                .map(|(&v, &w)| {
+                    if w < self.total_weight {
+                        v * 1_099_511_627_776.0
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            return Scales::new(layout, centers, &wide, self.weight_bound);
+        }
         Scales::new(layout, centers, &self.col_max_abs, self.weight_bound)
     }
 }

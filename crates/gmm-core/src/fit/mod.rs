@@ -202,6 +202,11 @@ impl ValidFitParams {
         {
             return Err(GmmError::ValuesTooLarge { column, value });
         }
+        if let Some(column) = summary.observed_weight.iter().position(|w| !(*w > 0.0)) {
+            return Err(GmmError::NothingObserved { column });
+        }
+        // Initializations read a missing entry as its column's mean.
+        let data = data.with_fill(&summary.col_mean);
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();

@@ -106,7 +106,8 @@ pub(super) fn seeding_sample<'a>(
         let w = ctx.policy.effective_weight(data.weight(i), data.label(i));
         (w > 0.0 && !(only_unlabeled && data.label(i).is_some())).then_some(w)
     };
-    if n <= m {
+    // (Rows with missing entries are copied below, filled.)
+    if n <= m && data.fill.is_none() {
         let w: Option<Vec<f64>> = (0..n).map(keep).collect();
         if let Some(w) = w {
             return match data.values() {
@@ -125,7 +126,7 @@ pub(super) fn seeding_sample<'a>(
     let mut w = Vec::new();
     for i in indices {
         if let Some(wi) = keep(i) {
-            data.row(i).extend_into(&mut x);
+            data.extend_row_into(i, &mut x);
             w.push(wi);
         }
     }
@@ -273,7 +274,7 @@ pub(super) fn farthest_rows(ctx: &InitContext<'_>, centers: &[f64], m: usize) ->
             let mut row = Vec::new();
             let mut local: Vec<(f64, usize)> = (start..end)
                 .filter(|&i| policy.effective_weight(data.weight(i), data.label(i)) > 0.0)
-                .map(|i| (nearest(centers, data.row(i).as_f64(&mut row)).1, i))
+                .map(|i| (nearest(centers, data.row_f64(i, &mut row)).1, i))
                 .collect();
             local.append(acc);
             local.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));

@@ -193,7 +193,7 @@ pub(super) fn random_labeled_rows(ctx: &InitContext<'_>, restart: usize) -> Vec<
             centers.extend_from_slice(&ctx.summary.col_mean);
         } else {
             let i = class_rows[rng.random_range(0..class_rows.len())];
-            data.row(i).extend_into(&mut centers);
+            data.extend_row_into(i, &mut centers);
         }
     }
     centers

@@ -205,7 +205,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                     }
                     if st.held {
                         if first {
-                            let x = data.row(i).as_f64(&mut row);
+                            let x = data.row_f64(i, &mut row);
                             st.center = data.label(i).expect("held rows have a class");
                             add_row(&mut part, origin, st.center as usize, x, weight(i), 1.0);
                         }
@@ -214,7 +214,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                     // The row's values are read only past the bounds.
                     let x;
                     if first {
-                        x = data.row(i).as_f64(&mut row);
+                        x = data.row_f64(i, &mut row);
                     } else {
                         let old = st.center as usize;
                         st.upper += moved_ref[old];
@@ -223,7 +223,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
                         if st.upper <= bound * (1.0 - SLACK) {
                             continue;
                         }
-                        x = data.row(i).as_f64(&mut row);
+                        x = data.row_f64(i, &mut row);
                         st.upper = squared_distance(x, &centers_ref[old * d..(old + 1) * d]).sqrt();
                         if st.upper <= bound * (1.0 - SLACK) {
                             continue;
@@ -279,7 +279,7 @@ pub(super) fn lloyd(ctx: &InitContext<'_>, mut centers: Vec<f64>) -> (Vec<f64>, 
             let far = super::kmeans::farthest_rows(ctx, &centers, empty.len());
             for (&c, &row) in empty.iter().zip(&far) {
                 let mu = &mut centers[c * d..(c + 1) * d];
-                let x = data.row(row).to_vec();
+                let x = data.row_vec(row);
                 moved[c] = squared_distance(mu, &x).sqrt();
                 mu.copy_from_slice(&x);
             }

@@ -66,7 +66,7 @@ pub(crate) fn initialize(
             let have = anchors.len() / d;
             let rows = distinct_random_rows(ctx, &mut rng_for(seed, &[r, STREAM_ROWS]), k - have);
             let mut centers = anchors.clone();
-            centers.extend(rows.iter().flat_map(|&i| ctx.data.row(i).iter()));
+            centers.extend(rows.iter().flat_map(|&i| ctx.data.row_vec(i)));
             (
                 assignment_model(ctx, &centers)?,
                 "random-from-data".to_string(),
@@ -112,9 +112,9 @@ pub(crate) fn broad_start(ctx: &InitContext<'_>, restart: usize) -> GaussianMixt
     let d = ctx.data.n_features();
     let mut rng = rng_for(ctx.params.seed, &[restart as u64, STREAM_ROWS, 1]);
     let rows = distinct_random_rows(ctx, &mut rng, k);
+    let picked: Vec<Vec<f64>> = rows.iter().map(|&r| ctx.data.row_vec(r)).collect();
     let means = Array2::from_shape_fn((k, d), |(c, j)| {
-        rows.get(c)
-            .map_or(ctx.summary.col_mean[j], |&r| ctx.data.row(r).get(j))
+        picked.get(c).map_or(ctx.summary.col_mean[j], |x| x[j])
     });
     let var: Vec<f64> = ctx
         .summary

@@ -40,7 +40,7 @@ impl InitRows {
             let labeled = data.label(i).is_some() && policy != RowPolicy::Unsupervised;
             let h = row_hash(p.seed, (offset + i) as u64);
             if !sampled || labeled || h < threshold {
-                data.row(i).extend_into(&mut x);
+                data.extend_row_into(i, &mut x);
                 w.push(data.weight(i));
                 l.push(data.labels().map_or(UNLABELED, |ls| ls[i]));
             }
