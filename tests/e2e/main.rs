@@ -14,6 +14,7 @@ mod interrupts;
 mod join;
 mod large;
 mod logs;
+mod marginalize;
 mod messages;
 mod missing;
 #[cfg(feature = "mpi")]

@@ -100,9 +100,10 @@ pub struct FitArgs {
     #[arg(long, value_name = "EXPR", help_heading = "Data")]
     pub filter: Option<String>,
     /// Rows with a missing feature value (null, or NaN): error (the
-    /// default) or drop (leave them out of the fit, count them, and give
-    /// them null predictions).
-    #[arg(long, value_name = "error|drop", help_heading = "Data")]
+    /// default), drop (leave them out of the fit, count them, and give
+    /// them null predictions) or marginalize (keep them: EM integrates the
+    /// missing values out, and every row gets a prediction).
+    #[arg(long, value_name = "error|drop|marginalize", help_heading = "Data")]
     pub missing: Option<String>,
     /// Memory budget for the selected data, such as 512MiB, 8GB or 2G
     /// (default: half of physical memory). Larger data is fitted out of core,
@@ -260,9 +261,11 @@ pub struct StreamArgs {
     /// The format of those lines: text, json or none (as `gmm fit`).
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
-    /// Rows with a missing feature value: error (the default) or drop
-    /// (they are left out: null predictions, not scored).
-    #[arg(long, value_name = "error|drop")]
+    /// Rows with a missing feature value: error (the default), drop (they
+    /// are left out: null predictions, not scored) or marginalize (the
+    /// missing values are integrated out: predicted and scored from the
+    /// observed ones).
+    #[arg(long, value_name = "error|drop|marginalize")]
     pub missing: Option<String>,
     /// Round the rows to f32 first, or use them as they are (f64). Default:
     /// as the model's fit held its rows (f32 after --precision f32).

@@ -96,7 +96,8 @@ pub(crate) struct BadValues {
     n_features: usize,
     precision: Precision,
     /// Missing feature values (null, NaN) are not problems: their rows are
-    /// left out (`--missing drop`).
+    /// left out (`--missing drop`) or the values integrated out
+    /// (`--missing marginalize`).
     missing_ok: bool,
 }
 
@@ -112,7 +113,7 @@ impl BadValues {
             max_abs: max_abs(conv.precision),
             n_features: conv.features.len(),
             precision: conv.precision,
-            missing_ok: conv.missing == crate::Missing::Drop,
+            missing_ok: conv.missing != crate::Missing::Error,
         }
     }
 
@@ -319,8 +320,8 @@ impl BatchConverter {
         for (j, name) in self.features.iter().enumerate() {
             let mut values = float_column(path, name, &self.column(path, b, name)?)?;
             problems.scan(j, path, &values, first_row);
-            // A row left out for a missing value is found by its NaN.
-            if self.missing == crate::Missing::Drop && values.null_count() > 0 {
+            // A missing value (left out or integrated out) is a NaN.
+            if self.missing != crate::Missing::Error && values.null_count() > 0 {
                 values = values.iter().map(|v| Some(v.unwrap_or(f64::NAN))).collect();
             }
             cols.push(values);

@@ -105,7 +105,7 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has {count} missing (null) values, the first at data row {row}; fill them, or leave their rows out with --missing drop"
+        "{path}: column `{column}` has {count} missing (null) values, the first at data row {row}; fill them, leave their rows out with --missing drop, or integrate them out with --missing marginalize"
     )]
     NullValues {
         path: PathBuf,
@@ -115,7 +115,7 @@ pub enum IoError {
     },
 
     #[error(
-        "{path}: column `{column}` has {count} non-finite values (NaN or infinite), the first at data row {row} ({value}); remove or impute them before fitting (--missing drop leaves out rows with NaN, not infinite values)"
+        "{path}: column `{column}` has {count} non-finite values (NaN or infinite), the first at data row {row} ({value}); remove or impute them before fitting (--missing drop or --missing marginalize treat NaN as missing; infinite values are errors either way)"
     )]
     NonFinite {
         path: PathBuf,

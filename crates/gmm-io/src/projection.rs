@@ -42,15 +42,19 @@ pub enum Missing {
     /// and shares are those of the table, and predictions give it a null
     /// row.
     Drop,
+    /// Keep the row, its missing values NaN, and integrate them out
+    /// ([`gmm_core::Dataset::with_missing_values`]).
+    Marginalize,
 }
 
 impl Missing {
-    pub const NAMES: [&'static str; 2] = ["error", "drop"];
+    pub const NAMES: [&'static str; 3] = ["error", "drop", "marginalize"];
 
     pub fn name(self) -> &'static str {
         match self {
             Missing::Error => "error",
             Missing::Drop => "drop",
+            Missing::Marginalize => "marginalize",
         }
     }
 
@@ -67,7 +71,8 @@ impl std::str::FromStr for Missing {
         match s {
             "error" => Ok(Missing::Error),
             "drop" => Ok(Missing::Drop),
-            other => Err(format!("`{other}` is not one of error, drop")),
+            "marginalize" => Ok(Missing::Marginalize),
+            other => Err(format!("`{other}` is not one of error, drop, marginalize")),
         }
     }
 }

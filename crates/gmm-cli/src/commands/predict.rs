@@ -66,7 +66,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
         crate::interrupt::check_interrupted()?;
-        let view = gmm_core::DataView::new(&b.x, d)?;
+        // Under `--missing marginalize`, missing values (NaN) are integrated out.
+        let view = gmm_core::DataView::new(&b.x, d)?
+            .with_missing_values(proj.missing == gmm_io::Missing::Marginalize);
         let mut proba = model.predict_proba(view)?;
         if let Some(w) = &b.weights {
             left_out(&mut proba, w);

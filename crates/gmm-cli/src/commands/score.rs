@@ -34,12 +34,17 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     );
     let d = file.columns.len();
     let (mut total, mut weight, mut rows, mut dropped) = (0.0, 0.0, 0usize, 0usize);
+    // Under `--missing marginalize`, missing values (NaN) are integrated out.
+    let marginalize = proj.missing == gmm_io::Missing::Marginalize;
+    let mut incomplete = 0usize;
     crate::joblog::phase("score", || args.input.clone());
     let started = std::time::Instant::now();
     for batch in source.batches(&proj, DEFAULT_BATCH_ROWS)? {
         let b = batch?;
         // Rows left out for a missing value weigh -0.0: they add nothing.
-        let view = gmm_core::DataView::new(&b.x, d)?.with_weights(b.weights.as_deref());
+        let view = gmm_core::DataView::new(&b.x, d)?
+            .with_weights(b.weights.as_deref())
+            .with_missing_values(marginalize);
         let s = model.score_sums(view)?;
         total += s.total;
         weight += s.weight;
@@ -50,6 +55,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         });
         rows += b.n_rows - left_out;
         dropped += left_out;
+        if marginalize {
+            incomplete +=
+                b.x.chunks_exact(d)
+                    .filter(|r| r.iter().any(|v| v.is_nan()))
+                    .count();
+        }
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let seen = (rows + dropped) as u64;
         crate::joblog::update(|s| {
@@ -82,6 +93,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             "input": args.input,
             "rows": rows,
             "rows_dropped": dropped,
+            "rows_incomplete": incomplete,
             "total_weight": weight,
             "mean_log_likelihood": mean,
             "bic": bic,
@@ -95,6 +107,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             writeln!(
                 out,
                 "rows dropped         {dropped} (a feature value missing)"
+            )?;
+        }
+        if incomplete > 0 {
+            writeln!(
+                out,
+                "rows incomplete      {incomplete} (missing values integrated out)"
             )?;
         }
         if args.weight_column.is_some() {

@@ -99,6 +99,13 @@ impl Axes {
 fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
     let d = data.n_features();
     let n = data.n_rows();
+    let weight_of = |data: DataView<'_>, i: usize| {
+        if data.row(i).iter().any(f64::is_nan) {
+            0.0
+        } else {
+            data.weight(i)
+        }
+    };
     let chunks: Vec<(usize, usize)> = (0..n)
         .step_by(MOMENT_CHUNK_ROWS)
         .map(|s| (s, (s + MOMENT_CHUNK_ROWS).min(n)))
@@ -109,10 +116,13 @@ fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
             let mut w_sum = 0.0;
             let mut x_sum = vec![0.0; d];
             for i in s..e {
-                let w = data.weight(i);
+                // Rows with a missing value (NaN) have no place on the axes.
+                let w = weight_of(data, i);
                 w_sum += w;
-                for (acc, x) in x_sum.iter_mut().zip(data.row(i).iter()) {
-                    *acc += w * x;
+                if w > 0.0 {
+                    for (acc, x) in x_sum.iter_mut().zip(data.row(i).iter()) {
+                        *acc += w * x;
+                    }
                 }
             }
             (w_sum, x_sum)
@@ -134,7 +144,10 @@ fn weighted_moments(data: DataView<'_>) -> (Vec<f64>, Array2<f64>) {
             let mut acc = Array2::<f64>::zeros((d, d));
             let mut centred = vec![0.0; d];
             for i in s..e {
-                let w = data.weight(i);
+                let w = weight_of(data, i);
+                if w <= 0.0 {
+                    continue;
+                }
                 for (c, (x, &m)) in centred.iter_mut().zip(data.row(i).iter().zip(&mean)) {
                     *c = x - m;
                 }

@@ -73,10 +73,13 @@ pub fn clusters_svg(
         });
     }
     let step = n.div_ceil(MAX_POINTS).max(1);
-    // Rows left out for a missing value are not drawn.
-    let left_out = |i: usize| gmm_io::Missing::is_dropped(data.weight(i));
+    // Rows left out for a missing value are not drawn, nor rows whose
+    // missing values were integrated out (a point needs every coordinate).
+    let left_out = |i: usize| {
+        gmm_io::Missing::is_dropped(data.weight(i)) || data.row(i).iter().any(f64::is_nan)
+    };
     let picked: Vec<usize> = (0..n).step_by(step).filter(|&i| !left_out(i)).collect();
-    let n = if data.weights().is_some() {
+    let n = if data.weights().is_some() || data.missing_values() {
         (0..n).filter(|&i| !left_out(i)).count()
     } else {
         n

@@ -87,6 +87,7 @@ pub(super) fn run_json(
             // A weight column; the weights that mark rows left out do not count.
             "weighted": s.data.weight_column.is_some(),
             "rows_dropped": data.n_dropped,
+            "rows_incomplete": data.n_incomplete,
             "precision": data.dataset.precision(),
             "storage": data.storage.to_json(),
             "classes": data.classes.as_ref().map(|c| c.names().to_vec()),

@@ -199,6 +199,7 @@ fn from_cache(
         class_type: tables.class_type,
         n_labeled,
         n_dropped: meta.dropped_rows,
+        n_incomplete: 0,
         share: split.map(|_| RankShare {
             row_offset: a,
             global_rows: n_rows,

@@ -243,13 +243,14 @@ pub(crate) fn assemble(
         class_type: tables.class_type.clone(),
         n_labeled,
         n_dropped,
+        n_incomplete: 0,
         share: rows.share,
         storage: Default::default(),
     })
 }
 
 /// The sum of `mine` over every rank.
-fn sum_over_ranks(comm: &dyn Collective, mine: usize) -> Result<usize> {
+pub(crate) fn sum_over_ranks(comm: &dyn Collective, mine: usize) -> Result<usize> {
     let mut w = gmm_core::wire::Writer::new();
     w.usize(mine);
     let mut total = 0;

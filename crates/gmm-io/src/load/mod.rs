@@ -237,6 +237,9 @@ pub struct LoadedData {
     /// Rows of the whole table (of every process) left out for a missing
     /// feature value (`--missing drop`): in the dataset with weight `-0.0`.
     pub n_dropped: usize,
+    /// Rows of the whole table (of every process) with a missing feature
+    /// value integrated out (`--missing marginalize`).
+    pub n_incomplete: usize,
     /// Set when this process holds one share of a table split among
     /// processes: the dataset, `passthrough` and `n_input_rows` are then this
     /// process's rows only.
@@ -274,6 +277,31 @@ impl LoadedData {
 
 /// Loads a job's rows where they fit: see the [module](self) overview.
 pub fn load(
+    spec: &DataSpec,
+    processes: Processes<'_>,
+    observer: &mut dyn LoadObserver,
+) -> Result<LoadedData> {
+    let comm = match processes {
+        Processes::RowShares { comm, .. } => Some(comm),
+        _ => None,
+    };
+    let mut data = load_rows(spec, processes, observer)?;
+    if spec.missing == crate::Missing::Marginalize {
+        // Missing values stay NaN, integrated out by the engine.
+        data.dataset = data.dataset.with_missing_values(true);
+        let view = data.dataset.view();
+        let mine = (0..view.n_rows())
+            .filter(|&i| view.row(i).iter().any(f64::is_nan))
+            .count();
+        data.n_incomplete = match comm {
+            Some(comm) => memory::sum_over_ranks(comm, mine)?,
+            None => mine,
+        };
+    }
+    Ok(data)
+}
+
+fn load_rows(
     spec: &DataSpec,
     processes: Processes<'_>,
     observer: &mut dyn LoadObserver,

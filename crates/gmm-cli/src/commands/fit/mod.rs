@@ -417,6 +417,13 @@ fn explain_fit_error(err: anyhow::Error, s: &FitSettings, data: &LoadedData) -> 
             s.data.input
         );
     }
+    if let gmm_core::GmmError::NothingObserved { column } = *e {
+        let name = data.columns.get(column).map_or("?", String::as_str);
+        return anyhow::anyhow!(
+            "{}: column `{name}` has no value in any row the fit uses (with a positive weight), so --missing marginalize has nothing to integrate from; leave the column out with --columns",
+            s.data.input
+        );
+    }
     let Some(classes) = &data.classes else {
         return err;
     };

@@ -22,6 +22,7 @@ pub(super) fn summary_json(
         "components": file.weights.len(),
         "rows": file.n_rows,
         "rows_dropped": data.n_dropped,
+        "rows_incomplete": data.n_incomplete,
         "mean_log_likelihood": file.mean_log_likelihood,
         "n_iter": file.n_iter,
         "converged": file.converged,
@@ -51,6 +52,13 @@ pub(super) fn write_summary(
             out,
             "rows dropped         {} (a feature value missing)",
             data.n_dropped
+        )?;
+    }
+    if data.n_incomplete > 0 {
+        writeln!(
+            out,
+            "rows incomplete      {} (missing values integrated out)",
+            data.n_incomplete
         )?;
     }
     if !data.skipped_columns.is_empty() {

@@ -307,6 +307,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             "validation_fraction": validation_fraction,
             "rows": data.dataset.n_rows() - data.n_dropped,
             "rows_dropped": data.n_dropped,
+            "rows_incomplete": data.n_incomplete,
             "columns": data.columns,
             "n_init": base.params.n_init,
             "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
