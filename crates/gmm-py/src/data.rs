@@ -117,7 +117,7 @@ pub fn arrow_table<'py>(
     });
     let missing = missing.parse::<gmm_io::Missing>().map_err(|_| {
         errors::value(format!(
-            "missing must be \"error\" or \"drop\", not {missing:?}"
+            "missing must be \"error\", \"drop\" or \"marginalize\", not {missing:?}"
         ))
     })?;
     let mut spec = ColumnSpec {

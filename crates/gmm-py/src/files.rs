@@ -52,7 +52,7 @@ pub fn fit_files(
     })?;
     let missing = missing.parse::<gmm_io::Missing>().map_err(|_| {
         errors::value(format!(
-            "missing must be \"error\" or \"drop\", not {missing:?}"
+            "missing must be \"error\", \"drop\" or \"marginalize\", not {missing:?}"
         ))
     })?;
     let filter = filter

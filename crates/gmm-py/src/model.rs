@@ -221,58 +221,63 @@ impl Model {
             .map(|s| (s.mode.clone(), s.unlabeled_weight, s.n_labeled))
     }
 
-    /// The component of each row (the most probable).
-    #[pyo3(signature = (x, n_threads=None))]
+    /// The component of each row (the most probable). With `missing`, NaN
+    /// values are missing and integrated out (every method here).
+    #[pyo3(signature = (x, n_threads=None, missing=false))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         x: data::Matrix<'_>,
         n_threads: Option<usize>,
+        missing: bool,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
-        let view = data::rows(&x, None, None)?;
+        let view = data::rows(&x, None, None)?.with_missing_values(missing);
         Ok(self
             .pass(py, view, n_threads, GaussianMixture::predict)?
             .into_pyarray(py))
     }
 
     /// The posterior probability of each component for each row.
-    #[pyo3(signature = (x, n_threads=None))]
+    #[pyo3(signature = (x, n_threads=None, missing=false))]
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
         x: data::Matrix<'_>,
         n_threads: Option<usize>,
+        missing: bool,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let view = data::rows(&x, None, None)?;
+        let view = data::rows(&x, None, None)?.with_missing_values(missing);
         Ok(self
             .pass(py, view, n_threads, GaussianMixture::predict_proba)?
             .into_pyarray(py))
     }
 
     /// `ln p(x)` of each row.
-    #[pyo3(signature = (x, n_threads=None))]
+    #[pyo3(signature = (x, n_threads=None, missing=false))]
     fn score_samples<'py>(
         &self,
         py: Python<'py>,
         x: data::Matrix<'_>,
         n_threads: Option<usize>,
+        missing: bool,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let view = data::rows(&x, None, None)?;
+        let view = data::rows(&x, None, None)?.with_missing_values(missing);
         Ok(self
             .pass(py, view, n_threads, GaussianMixture::score_samples)?
             .into_pyarray(py))
     }
 
     /// The (weighted) mean of `ln p(x)` over the rows.
-    #[pyo3(signature = (x, weights=None, n_threads=None))]
+    #[pyo3(signature = (x, weights=None, n_threads=None, missing=false))]
     fn score(
         &self,
         py: Python<'_>,
         x: data::Matrix<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         n_threads: Option<usize>,
+        missing: bool,
     ) -> PyResult<f64> {
-        let view = data::rows(&x, weights.as_ref(), None)?;
+        let view = data::rows(&x, weights.as_ref(), None)?.with_missing_values(missing);
         self.pass(py, view, n_threads, GaussianMixture::score)
     }
 

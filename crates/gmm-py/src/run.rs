@@ -95,12 +95,13 @@ pub fn params(
 }
 
 /// Fits a mixture to the rows of `x` (C-contiguous `float64`, read in
-/// place): returns the model and the fit's report in JSON.
+/// place): returns the model and the fit's report in JSON. With `missing`,
+/// NaN values are missing entries, integrated out.
 #[pyfunction]
 #[pyo3(signature = (
     x, params_json, *, weights=None, labels=None, classes=None, init_model=None,
     init_lower_bound=None, columns=None, column_types=None, n_threads=None,
-    verbose=0, verbose_interval=10
+    verbose=0, verbose_interval=10, missing=false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
@@ -117,6 +118,7 @@ pub fn fit(
     n_threads: Option<usize>,
     verbose: u8,
     verbose_interval: usize,
+    missing: bool,
 ) -> PyResult<(Model, String)> {
     let params = params(params_json, init_model.as_deref(), init_lower_bound)?;
     let d = x.ncols();
@@ -131,7 +133,9 @@ pub fn fit(
         &x,
         weights.as_ref(),
         labels.as_ref().map(|l| (l, n_classes)),
-    )?;
+    )?
+    // NaN values are missing, integrated out.
+    .with_missing_values(missing);
     let job = Job {
         params,
         columns: columns.unwrap_or_else(|| (0..d).map(|j| format!("x{j}")).collect()),

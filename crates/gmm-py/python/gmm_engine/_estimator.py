@@ -90,12 +90,16 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     max_seconds : float or None, default=None
         A wall-clock budget for the fit; restarts still running when it is
         spent stop there (not converged).
-    missing : {'error', 'drop'}, default='error'
+    missing : {'error', 'drop', 'marginalize'}, default='error'
         Rows that miss a feature value (NaN, or null in a data frame), as
-        ``gmm fit --missing``: an error, or left out. ``fit`` leaves them
-        out (with their labels and weights); ``predict`` gives them -1
-        (None for text classes), ``predict_proba`` and ``score_samples``
-        rows of NaN, and ``score``, ``bic`` and ``aic`` use the other rows.
+        ``gmm fit --missing``: an error, left out, or kept with the missing
+        values integrated out. With 'drop', ``fit`` leaves them out (with
+        their labels and weights); ``predict`` gives them -1 (None for text
+        classes), ``predict_proba`` and ``score_samples`` rows of NaN, and
+        ``score``, ``bic`` and ``aic`` use the other rows. With
+        'marginalize', EM for incomplete data fits every row from its
+        observed values, and every method gives every row a result (its
+        density is that of its observed columns).
 
     Attributes
     ----------
@@ -201,7 +205,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         """Fit, then return ``predict(X)``."""
         x, out = self._fit_read(X, y, sample_weight)
         return self._spread_labels(
-            self._labels(self._model.predict(x, n_threads=self.n_threads)), out
+            self._labels(self._predict(x)), out
         )
 
     def _read_for_fit(self, X: Any) -> tuple[np.ndarray, list[str], list[str]]:
@@ -273,6 +277,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         model, report = _native.fit(
             x,
             json.dumps(params),
+            missing=self._marginalize(),
             weights=w,
             labels=codes,
             classes=names,
@@ -320,7 +325,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             ("init_params", tuple(INIT_METHODS)),
             ("semi_supervised", SEMI_SUPERVISED),
             ("on_degenerate", ON_DEGENERATE),
-            ("missing", ("error", "drop")),
+            ("missing", ("error", "drop", "marginalize")),
         ):
             if getattr(self, name) not in valid:
                 raise ValueError(
@@ -378,6 +383,15 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             # In float64 whatever the rows are held in (float32 rows give
             # the start of the float64 array of their values).
             x = np.asarray(x, dtype=np.float64)
+            if self._marginalize() and np.isnan(x).any():
+                # A missing value reads as its column's (weighted) mean, as
+                # in the engine's own starts; a column with none is the
+                # engine's error, raised by the fit.
+                seen = ~np.isnan(x)
+                wts_col = (np.ones(x.shape[0]) if w is None else w)[:, None] * seen
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    fill = np.where(seen, x, 0.0).sum(0) / wts_col.sum(0)
+                x = np.where(seen, x, np.nan_to_num(fill))
             dist = (x * x).sum(1)[:, None] - 2.0 * (x @ means.T) + (means * means).sum(1)[None, :]
             nearest = dist.argmin(1)
         wts = np.ones(x.shape[0]) if w is None else w
@@ -466,7 +480,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         for a row left out by ``missing="drop"``)."""
         x, out = self._kept_rows(X)
         components = (
-            self._model.predict(x, n_threads=self.n_threads) if len(x) else np.empty(0, np.int64)
+            self._predict(x) if len(x) else np.empty(0, np.int64)
         )
         return self._spread_labels(self._labels(components), out)
 
@@ -477,7 +491,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         x, out = self._kept_rows(X)
         if not len(x):
             return _spread(np.empty((0, int(self._model.n_components))), out)
-        return _spread(self._model.predict_proba(x, n_threads=self.n_threads), out)
+        proba = self._model.predict_proba(x, n_threads=self.n_threads, missing=self._marginalize())
+        return _spread(proba, out)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """The log-likelihood ``ln p(x)`` of each row; NaN for a row left
@@ -485,24 +500,35 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         x, out = self._kept_rows(X)
         if not len(x):
             return _spread(np.empty(0), out)
-        return _spread(self._model.score_samples(x, n_threads=self.n_threads), out)
+        ln_p = self._model.score_samples(x, n_threads=self.n_threads, missing=self._marginalize())
+        return _spread(ln_p, out)
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean log-likelihood per row of `X` (of the rows that miss no
         value, with ``missing="drop"``)."""
         x = self._scored_rows(X)
-        return float(self._model.score(x, n_threads=self.n_threads))
+        return float(self._mean_log_likelihood(x))
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on `X` (lower is better)."""
         x = self._scored_rows(X)
         n = x.shape[0]
-        return -2 * self._model.score(x, n_threads=self.n_threads) * n + self._n_parameters() * np.log(n)
+        return -2 * self._mean_log_likelihood(x) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion on `X` (lower is better)."""
         x = self._scored_rows(X)
-        return -2 * self._model.score(x, n_threads=self.n_threads) * x.shape[0] + 2 * self._n_parameters()
+        return -2 * self._mean_log_likelihood(x) * x.shape[0] + 2 * self._n_parameters()
+
+    def _marginalize(self) -> bool:
+        """Whether missing values (NaN) are integrated out."""
+        return getattr(self, "missing", "error") == "marginalize"
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x, n_threads=self.n_threads, missing=self._marginalize())
+
+    def _mean_log_likelihood(self, x: np.ndarray) -> float:
+        return self._model.score(x, n_threads=self.n_threads, missing=self._marginalize())
 
     def _kept_rows(self, X: Any) -> tuple[np.ndarray, Any]:
         """The rows of `X` that miss no value and the mask of the others

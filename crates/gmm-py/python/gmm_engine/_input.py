@@ -112,8 +112,8 @@ def rows(
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """`X` as a C-contiguous float64 or float32 array (not copied when it
     already is one), with column names and types when `X` is a data frame.
-    With ``missing="drop"`` a row that misses a value (NaN, or null in a
-    frame) is let through as a row of NaN."""
+    With ``missing="drop"`` or ``"marginalize"`` a missing value (NaN, or
+    null in a frame) is let through as NaN."""
     if is_frame(X):
         try:
             return frame_rows(X, None, name, missing)
@@ -191,7 +191,7 @@ def array_rows(X: Any, name: str = "X", missing: str = "error") -> np.ndarray:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 is required."
         )
-    check_values(a, name, allow_nan=missing == "drop")
+    check_values(a, name, allow_nan=missing != "error")
     return a
 
 

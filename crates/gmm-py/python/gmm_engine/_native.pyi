@@ -65,19 +65,20 @@ class Model:
     @property
     def semi_supervised(self) -> Optional[tuple[str, float, int]]: ...
     def predict(
-        self, x: Rows, n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None, missing: bool = False
     ) -> npt.NDArray[np.uint32]: ...
     def predict_proba(
-        self, x: Rows, n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None, missing: bool = False
     ) -> npt.NDArray[np.float64]: ...
     def score_samples(
-        self, x: Rows, n_threads: Optional[int] = None
+        self, x: Rows, n_threads: Optional[int] = None, missing: bool = False
     ) -> npt.NDArray[np.float64]: ...
     def score(
         self,
         x: Rows,
         weights: Optional[npt.NDArray[np.float64]] = None,
         n_threads: Optional[int] = None,
+        missing: bool = False,
     ) -> float: ...
     def sample(
         self, n: int, seed: int
@@ -97,6 +98,7 @@ def fit(
     n_threads: Optional[int] = None,
     verbose: int = 0,
     verbose_interval: int = 10,
+    missing: bool = False,
 ) -> tuple[Model, str]: ...
 def fit_files(
     input: str,

@@ -174,10 +174,11 @@ def fit_parquet(
     precision : {"f64", "f32"} or np.float64, np.float32, default="f64"
         The type rows are held in, as ``gmm fit --precision``: "f32" halves
         the memory and the cache, each value rounded to the nearest float32.
-    missing : {"error", "drop"}, default="error"
+    missing : {"error", "drop", "marginalize"}, default="error"
         Rows that miss a feature value (null, empty, NaN), as ``gmm fit
-        --missing``: an error, or left out of the fit (``n_rows`` of the
-        model counts the rows fitted).
+        --missing``: an error, left out of the fit (``n_rows`` of the model
+        counts the rows fitted), or kept with the missing values integrated
+        out.
     filter : str, default=None
         Only the rows that pass a condition on data columns and on the
         ``key=value`` directories of a partitioned dataset, as ``gmm fit
