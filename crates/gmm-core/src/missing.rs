@@ -450,10 +450,10 @@ fn add_row(s: &mut SufficientStats, k: usize, q: f64, e: &[f64], mis: &[usize], 
             };
             // The lower triangle, which the exact sums read.
             let s2 = &mut s.s2[base..base + d * d];
-            for i in 0..d {
-                let qe = q * e[i];
-                for j in 0..=i {
-                    s2[i * d + j] += qe * e[j];
+            for (i, &ei) in e.iter().enumerate() {
+                let qe = q * ei;
+                for (t, &ej) in s2[i * d..i * d + i + 1].iter_mut().zip(&e[..=i]) {
+                    *t += qe * ej;
                 }
             }
             for (b1, &i) in mis.iter().enumerate() {
