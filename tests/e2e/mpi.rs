@@ -457,3 +457,42 @@ fn mpi_ranks_leave_out_the_rows_a_single_process_leaves_out() {
         "missing, out of core",
     );
 }
+
+#[test]
+fn mpi_ranks_integrate_out_what_a_single_process_integrates_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (gaps, _, missing) = crate::missing::tables(tmp.path());
+    let cache = tmp.path().join("cache");
+    let args = [
+        "fit",
+        "--input",
+        s(&gaps),
+        "--columns",
+        "a,b,c",
+        "--id-column",
+        "id",
+        "-k",
+        "3",
+        "--missing",
+        "marginalize",
+        "--chunk-rows",
+        "128",
+        "--predictions-format",
+        "csv",
+    ];
+    check_ranks(&args, "predictions.csv", "marginalize, in memory");
+    check_ranks_with(
+        &args,
+        &["--max-memory", "1000", "--cache-dir", s(&cache)],
+        "predictions.csv",
+        "marginalize, out of core",
+    );
+    // Every rank counts the incomplete rows of the whole table.
+    let out = tmp.path().join("np3");
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(["--out", s(&out), "-q", "--threads", "1"]);
+    let o = mpirun(3, &a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = read_json(&out.join("run.json"));
+    assert_eq!(run["data"]["rows_incomplete"], missing.len(), "{run}");
+}

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import gmm_engine as gmm
+from conftest import ROOT
 
 
 @pytest.fixture
@@ -120,3 +121,16 @@ def test_a_column_with_no_value_is_refused(holes):
 def test_the_option_is_checked():
     with pytest.raises(ValueError, match="'missing' parameter must be one of"):
         fitted(missing="impute").fit(np.zeros((10, 2)))
+
+
+def test_fit_parquet_integrates_out_as_the_estimator_does():
+    # The shipped table with gaps, through the command's loader and
+    # through pandas: every row is kept either way, so the same fit.
+    csv = ROOT / "data" / "customers" / "with-gaps.csv"
+    a = fitted(missing="marginalize").fit(pd.read_csv(csv)[["x1", "x2"]].to_numpy())
+    b = gmm.fit_parquet(csv, ["x1", "x2"], n_components=3, random_state=0, n_init=2,
+                        missing="marginalize")
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-12, atol=0)
+    assert b.missing == "marginalize"
+    assert np.isfinite(b.predict_proba(pd.read_csv(csv)[["x1", "x2"]])).all()

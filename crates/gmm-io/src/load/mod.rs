@@ -290,9 +290,15 @@ pub fn load(
         // Missing values stay NaN, integrated out by the engine.
         data.dataset = data.dataset.with_missing_values(true);
         let view = data.dataset.view();
-        let mine = (0..view.n_rows())
-            .filter(|&i| view.row(i).iter().any(f64::is_nan))
-            .count();
+        // One parallel scan (out of core, a pass over the mapped cache).
+        let mine = {
+            use rayon::prelude::*;
+            (0..view.n_rows())
+                .into_par_iter()
+                .with_min_len(4096)
+                .filter(|&i| view.row(i).iter().any(f64::is_nan))
+                .count()
+        };
         data.n_incomplete = match comm {
             Some(comm) => memory::sum_over_ranks(comm, mine)?,
             None => mine,
