@@ -199,7 +199,9 @@ impl Factors {
                 &mut self.l[k * m * m..(k + 1) * m * m],
                 &mut self.c[k * m * m..(k + 1) * m * m],
             );
-            let mut log_det_mm = 0.0;
+            // det P_mm as a product of the pivots (one logarithm), or a
+            // sum of their logarithms where the product leaves f64's range.
+            let mut det_mm = 1.0;
             let mut ok = true;
             for a in 0..m {
                 for b in 0..=a {
@@ -210,12 +212,17 @@ impl Factors {
                     if a == b {
                         ok &= s > 0.0;
                         l[a * m + a] = if s > 0.0 { s.sqrt() } else { 1.0 };
-                        log_det_mm += 2.0 * l[a * m + a].ln();
+                        det_mm *= s;
                     } else {
                         l[a * m + b] = s / l[b * m + b];
                     }
                 }
             }
+            let log_det_mm = if det_mm.is_normal() {
+                det_mm.ln()
+            } else {
+                (0..m).map(|a| 2.0 * l[a * m + a].ln()).sum()
+            };
             // P_mm^-1 = L^-T L^-1, column by column.
             let y = &mut self.y;
             y.clear();
