@@ -4,38 +4,8 @@
 //! (The numbers themselves are checked against a NumPy reference in
 //! gmm-core's `tests/missing.rs`.)
 
-use std::path::Path;
-
 use crate::common::*;
-use crate::missing::tables;
-
-fn fit(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut a = vec![
-        "fit",
-        "--input",
-        s(input),
-        "--columns",
-        "a,b,c",
-        "--id-column",
-        "id",
-        "-k",
-        "3",
-        "--predictions-format",
-        "csv",
-        "--no-plots",
-        "--out",
-        s(out),
-    ];
-    a.extend(extra);
-    ok(&gmm(&a))
-}
-
-fn model(dir: &Path) -> serde_json::Value {
-    let mut m = read_json(&dir.join("model.json"));
-    // Where and when it was fitted differ; the parameters must not.
-    m.as_object_mut().unwrap().remove("provenance");
-    m
-}
+use crate::missing::{fit, params as model, tables};
 
 #[test]
 fn incomplete_rows_are_fitted_predicted_and_scored() {

@@ -40,7 +40,7 @@ pub(crate) fn tables(dir: &Path) -> (PathBuf, PathBuf, Vec<usize>) {
     (a, b, missing)
 }
 
-fn fit(input: &Path, out: &Path, extra: &[&str]) -> String {
+pub(crate) fn fit(input: &Path, out: &Path, extra: &[&str]) -> String {
     let mut a = vec![
         "fit",
         "--input",
@@ -62,7 +62,7 @@ fn fit(input: &Path, out: &Path, extra: &[&str]) -> String {
 }
 
 /// A model file's parameters and figures, without its provenance.
-fn params(dir: &Path) -> serde_json::Value {
+pub(crate) fn params(dir: &Path) -> serde_json::Value {
     let mut m = read_json(&dir.join("model.json"));
     m.as_object_mut().unwrap().remove("provenance");
     m

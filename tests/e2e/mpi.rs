@@ -427,12 +427,12 @@ fn mpi_select_spreads_the_cells_and_gives_the_single_process_selection() {
     }
 }
 
-#[test]
-fn mpi_ranks_leave_out_the_rows_a_single_process_leaves_out() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (gaps, _, _) = crate::missing::tables(tmp.path());
-    let cache = tmp.path().join("cache");
-    let args = [
+/// The ranks' fits of the table with gaps under `--missing policy`, in
+/// memory and out of core, are the single process's; returns the args.
+fn check_missing_policy(dir: &Path, policy: &str) -> Vec<String> {
+    let (gaps, _, _) = crate::missing::tables(dir);
+    let cache = dir.join("cache");
+    let args: Vec<String> = [
         "fit",
         "--input",
         s(&gaps),
@@ -443,53 +443,39 @@ fn mpi_ranks_leave_out_the_rows_a_single_process_leaves_out() {
         "-k",
         "3",
         "--missing",
-        "drop",
+        policy,
         "--chunk-rows",
         "128",
         "--predictions-format",
         "csv",
-    ];
-    check_ranks(&args, "predictions.csv", "missing, in memory");
+    ]
+    .map(String::from)
+    .to_vec();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    check_ranks(&a, "predictions.csv", &format!("{policy}, in memory"));
     check_ranks_with(
-        &args,
+        &a,
         &["--max-memory", "1000", "--cache-dir", s(&cache)],
         "predictions.csv",
-        "missing, out of core",
+        &format!("{policy}, out of core"),
     );
+    args
+}
+
+#[test]
+fn mpi_ranks_leave_out_the_rows_a_single_process_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    check_missing_policy(tmp.path(), "drop");
 }
 
 #[test]
 fn mpi_ranks_integrate_out_what_a_single_process_integrates_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let (gaps, _, missing) = crate::missing::tables(tmp.path());
-    let cache = tmp.path().join("cache");
-    let args = [
-        "fit",
-        "--input",
-        s(&gaps),
-        "--columns",
-        "a,b,c",
-        "--id-column",
-        "id",
-        "-k",
-        "3",
-        "--missing",
-        "marginalize",
-        "--chunk-rows",
-        "128",
-        "--predictions-format",
-        "csv",
-    ];
-    check_ranks(&args, "predictions.csv", "marginalize, in memory");
-    check_ranks_with(
-        &args,
-        &["--max-memory", "1000", "--cache-dir", s(&cache)],
-        "predictions.csv",
-        "marginalize, out of core",
-    );
+    let args = check_missing_policy(tmp.path(), "marginalize");
+    let (_, _, missing) = crate::missing::tables(tmp.path());
     // Every rank counts the incomplete rows of the whole table.
     let out = tmp.path().join("np3");
-    let mut a: Vec<&str> = args.to_vec();
+    let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
     a.extend(["--out", s(&out), "-q", "--threads", "1"]);
     let o = mpirun(3, &a);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -13,8 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{
-    Case, assert_identical, assert_trace_monotone, assert_valid_model, case_strategy,
-    direct_density, fit_with, in_pool, run_cases,
+    Case, assert_identical, assert_trace_monotone, assert_valid_model, case_strategy, covariances,
+    direct_density, fit_with, flat, in_pool, run_cases,
 };
 use gmm_core::{
     Collective, CovarianceType, Covariances, DEFAULT_CHUNK_ROWS, Dataset, FitParams,
@@ -48,28 +48,6 @@ fn load(rel: &str) -> Dataset {
     Dataset::from_row_major(values, d)
         .expect("rows")
         .with_missing_values(true)
-}
-
-fn flat(v: &Value) -> Vec<f64> {
-    fn walk(v: &Value, out: &mut Vec<f64>) {
-        match v {
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            Value::Number(n) => out.push(n.as_f64().expect("f64")),
-            other => panic!("not a number: {other}"),
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out
-}
-
-fn covariances(ct: CovarianceType, k: usize, d: usize, v: Vec<f64>) -> Covariances {
-    match ct {
-        CovarianceType::Full => Covariances::Full(Array3::from_shape_vec((k, d, d), v).unwrap()),
-        CovarianceType::Diag => Covariances::Diag(Array2::from_shape_vec((k, d), v).unwrap()),
-        CovarianceType::Spherical => Covariances::Spherical(Array1::from(v)),
-        CovarianceType::Tied => Covariances::Tied(Array2::from_shape_vec((d, d), v).unwrap()),
-    }
 }
 
 /// `|g - w| <= rtol * max(|w|, floor)`; returns the largest such ratio.

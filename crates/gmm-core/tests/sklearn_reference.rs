@@ -17,9 +17,12 @@
 //! seen over all fixtures (errors are 1e-16 to 2e-14 relative); the test
 //! prints the largest error of each quantity (`cargo test -- --nocapture`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::{covariances, flat};
 use gmm_core::{
     CovarianceType, Covariances, DEFAULT_CHUNK_ROWS, Dataset, FitParams, GaussianMixture,
     SemiSupervised, SemiSupervisedMode, Silent, UNLABELED,
@@ -149,45 +152,12 @@ fn uint(v: &Value, key: &str) -> usize {
         .unwrap_or_else(|| panic!("`{key}` is not an integer")) as usize
 }
 
-/// All numbers of a (nested) JSON array, row-major.
-fn flat(v: &Value) -> Vec<f64> {
-    fn walk(v: &Value, out: &mut Vec<f64>) {
-        match v {
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            Value::Number(n) => out.push(n.as_f64().expect("f64")),
-            other => panic!("not a number: {other}"),
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out
-}
-
 fn covariance_type(v: &Value) -> CovarianceType {
     v["covariance_type"]
         .as_str()
         .expect("covariance_type")
         .parse()
         .expect("a covariance type")
-}
-
-/// Covariance-shaped values in scikit-learn's shapes.
-fn covariances(ct: CovarianceType, k: usize, d: usize, values: Vec<f64>) -> Covariances {
-    match ct {
-        CovarianceType::Full => {
-            Covariances::Full(Array3::from_shape_vec((k, d, d), values).expect("K x d x d"))
-        }
-        CovarianceType::Diag => {
-            Covariances::Diag(Array2::from_shape_vec((k, d), values).expect("K x d"))
-        }
-        CovarianceType::Spherical => {
-            assert_eq!(values.len(), k);
-            Covariances::Spherical(Array1::from(values))
-        }
-        CovarianceType::Tied => {
-            Covariances::Tied(Array2::from_shape_vec((d, d), values).expect("d x d"))
-        }
-    }
 }
 
 /// Entries per block of covariance-shaped values: one component's matrix,

@@ -518,3 +518,36 @@ pub fn assert_identical(a: &Fit, b: &Fit, what: &str) {
         b.report
     );
 }
+
+/// All numbers of a (nested) JSON array, row-major: a fixture's arrays.
+pub fn flat(v: &serde_json::Value) -> Vec<f64> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Number(n) => out.push(n.as_f64().expect("f64")),
+            other => panic!("not a number: {other}"),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
+/// Covariance-shaped values in scikit-learn's shapes.
+pub fn covariances(ct: CovarianceType, k: usize, d: usize, values: Vec<f64>) -> Covariances {
+    match ct {
+        CovarianceType::Full => {
+            Covariances::Full(Array3::from_shape_vec((k, d, d), values).expect("K x d x d"))
+        }
+        CovarianceType::Diag => {
+            Covariances::Diag(Array2::from_shape_vec((k, d), values).expect("K x d"))
+        }
+        CovarianceType::Spherical => {
+            assert_eq!(values.len(), k);
+            Covariances::Spherical(Array1::from(values))
+        }
+        CovarianceType::Tied => {
+            Covariances::Tied(Array2::from_shape_vec((d, d), values).expect("d x d"))
+        }
+    }
+}
