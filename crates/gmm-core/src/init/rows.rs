@@ -7,9 +7,21 @@ use crate::estep::RowPolicy;
 use crate::hash::row_hash;
 use crate::params::FitParams;
 
+/// Rows per component that a sample for the initializations keeps at
+/// least: K-means places a center from its cluster's rows, and a thousand
+/// place it well wherever the table has them.
+const ROWS_PER_COMPONENT: usize = 1_000;
+
+/// How many rows the initializations read at most (about): `init_rows`, or
+/// [`ROWS_PER_COMPONENT`] per component if that is more.
+fn target_rows(p: &FitParams) -> usize {
+    p.init_rows
+        .max(ROWS_PER_COMPONENT.saturating_mul(p.n_components))
+}
+
 /// The rows initializations read: all rows when the table has at most
-/// `init_rows` of them and they are all here; otherwise a uniform sample of
-/// about `init_rows` rows (chosen by a hash of the seed and the row's index
+/// [`target_rows`] of them and they are all here; otherwise a uniform sample of
+/// about that many rows (chosen by a hash of the seed and the row's index
 /// in the whole table) plus every labeled row, gathered from all ranks in
 /// table order. Either way every rank, and a single process, starts from
 /// the same rows.
@@ -21,13 +33,14 @@ pub(crate) enum InitRows {
 impl InitRows {
     pub fn new(data: DataView<'_>, policy: RowPolicy, p: &FitParams) -> Self {
         let n = data.global_rows();
-        let sampled = n > p.init_rows;
+        let target = target_rows(p);
+        let sampled = n > target;
         if !sampled && data.partition().is_none() {
             return InitRows::All;
         }
-        // Row i is kept when hash(seed, i) / 2^64 < init_rows / n.
+        // Row i is kept when hash(seed, i) / 2^64 < target / n.
         let threshold = if sampled {
-            ((p.init_rows as f64 / n as f64) * 2f64.powi(64)) as u64
+            ((target as f64 / n as f64) * 2f64.powi(64)) as u64
         } else {
             u64::MAX
         };
