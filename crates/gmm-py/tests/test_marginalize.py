@@ -134,3 +134,14 @@ def test_fit_parquet_integrates_out_as_the_estimator_does():
     np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-12, atol=0)
     assert b.missing == "marginalize"
     assert np.isfinite(b.predict_proba(pd.read_csv(csv)[["x1", "x2"]])).all()
+
+
+def test_nullable_frames_read_through_numpy_have_nan_for_na(holes):
+    # pandas without pyarrow: the frame goes through NumPy, <NA> as NaN.
+    from gmm_engine import _input
+
+    frame = pd.DataFrame(holes, columns=["a", "b", "c"]).astype("Float64")
+    x = _input.array_rows(frame, missing="marginalize")
+    np.testing.assert_array_equal(np.isnan(x), np.isnan(holes))
+    with pytest.raises(ValueError, match="NaN"):
+        _input.array_rows(frame)

@@ -168,6 +168,13 @@ def array_rows(X: Any, name: str = "X", missing: str = "error") -> np.ndarray:
         a = X  # read in place: the caller must not change it during the call
     else:
         a = np.asarray(X)
+        if a.dtype == object and hasattr(X, "to_numpy"):
+            # A pandas frame of nullable numbers read without pyarrow:
+            # its <NA> become NaN (then refused or dealt with by `missing`).
+            try:
+                a = X.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                pass
         if np.iscomplexobj(a):
             raise ValueError("Complex data not supported")
         if a.dtype.kind in "USV":
