@@ -201,7 +201,7 @@ impl Factors {
             );
             // det P_mm as a product of the pivots (one logarithm), or a
             // sum of their logarithms where the product leaves f64's range.
-            let mut det_mm = 1.0;
+            let (mut det_mm, mut in_range) = (1.0f64, true);
             let mut ok = true;
             for a in 0..m {
                 for b in 0..=a {
@@ -213,12 +213,13 @@ impl Factors {
                         ok &= s > 0.0;
                         l[a * m + a] = if s > 0.0 { s.sqrt() } else { 1.0 };
                         det_mm *= s;
+                        in_range &= det_mm.is_normal();
                     } else {
                         l[a * m + b] = s / l[b * m + b];
                     }
                 }
             }
-            let log_det_mm = if det_mm.is_normal() {
+            let log_det_mm = if in_range {
                 det_mm.ln()
             } else {
                 (0..m).map(|a| 2.0 * l[a * m + a].ln()).sum()

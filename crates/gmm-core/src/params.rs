@@ -134,7 +134,7 @@ pub struct FitParams {
     /// Rows the initializations run on (Lloyd iterations, class
     /// statistics, random responsibilities): all rows when the table has at
     /// most this many (or 1,000 per component, if that is more), else a
-    /// uniform sample of about this many plus every labeled row. Bounds
+    /// uniform sample of about that many plus every labeled row. Bounds
     /// the cost of starting a fit on a huge table: 25,000 rows place K
     /// centers as well as a million do (EM then refines them on every row;
     /// the best log-likelihoods of 10 restarts on the speed grid are those

@@ -188,7 +188,9 @@ impl DataSummary {
                 .zip(&self.observed_weight)
                 .map(|(&v, &w)| {
                     if w < self.total_weight {
-                        v * 1_099_511_627_776.0
+                        // (At least 1: a column of zeros or tiny values
+                        // still has conditional variances of reg_covar.)
+                        v.max(1.0) * 1_099_511_627_776.0
                     } else {
                         v
                     }

@@ -516,3 +516,37 @@ fn spreading_restarts_refuses_a_share_of_the_rows() {
         .unwrap_err();
     assert!(err.to_string().contains("whole table"), "{err}");
 }
+
+/// The same with a table larger than the starts' sample (3,000 rows; the
+/// starts read about max(init_rows, 1,000 per component) = 2,000 of them,
+/// plus every labeled row): the sample is the same on every rank.
+#[test]
+fn split_among_ranks_with_a_sampled_start() {
+    let case = Case {
+        seed: 7,
+        k_true: 2,
+        k_fit: 2,
+        d: 3,
+        n: 3000,
+        separated: false,
+    };
+    let plain = case.dataset();
+    let labeled = case
+        .dataset()
+        .with_labels(case.labels(0.05), case.k_true)
+        .unwrap();
+    for ct in CovarianceType::ALL {
+        for init in [InitMethod::KMeans, InitMethod::Random] {
+            let p = params(&case, ct, init, 128).init_rows(500);
+            assert_rank_independent(&p, &plain, &format!("{ct}, {init}, sampled start"));
+        }
+        let semi = SemiSupervised {
+            mode: SemiSupervisedMode::Em,
+            unlabeled_weight: 0.5,
+        };
+        let p = params(&case, ct, InitMethod::Labeled, 128)
+            .semi_supervised(semi)
+            .init_rows(500);
+        assert_rank_independent(&p, &labeled, &format!("{ct}, labeled, sampled start"));
+    }
+}

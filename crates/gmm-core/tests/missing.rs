@@ -448,3 +448,77 @@ fn a_column_never_observed_is_refused() {
         })
     ));
 }
+
+/// A column whose observed values are all 0 (or tiny), with gaps, still
+/// fits: the exact sums leave its conditional variances room.
+#[test]
+fn a_column_of_zeros_with_gaps_fits() {
+    let mut r = common::rng(5);
+    let mut values = Vec::new();
+    for i in 0..400 {
+        let c = (i % 2) as f64 * 4.0;
+        values.push(c + r.random_range(-1.0..1.0));
+        values.push(if i % 5 == 0 { f64::NAN } else { 0.0 });
+        values.push(if i % 7 == 0 {
+            f64::NAN
+        } else {
+            1e-30 * (i % 3) as f64
+        });
+    }
+    let data = Dataset::from_row_major(values, 3)
+        .unwrap()
+        .with_missing_values(true);
+    for ct in CovarianceType::ALL {
+        let fit = fit_with(2, &FitParams::new(2).covariance_type(ct).seed(1), &data);
+        assert_valid_model(&fit.model, &format!("{ct}"));
+    }
+}
+
+/// Patterns over more than 64 columns (two words of bits): the densities
+/// of incomplete rows are still the observed columns' marginals.
+#[test]
+fn patterns_wider_than_64_columns() {
+    let d = 70;
+    let case = Case {
+        seed: 3,
+        k_true: 2,
+        k_fit: 2,
+        d,
+        n: 400,
+        separated: true,
+    };
+    let (data, _) = with_holes(&case, 0.02, 9);
+    let model = fit_with(2, &base(&case, CovarianceType::Diag).max_iter(5), &data).model;
+    let ln = model.score_samples(data.view()).unwrap();
+    let mut checked = 0;
+    for (i, &got) in ln.iter().enumerate() {
+        let row: Vec<f64> = data.view().row(i).to_vec();
+        let obs: Vec<usize> = (0..d).filter(|&j| !row[j].is_nan()).collect();
+        if obs.len() == d || !obs.iter().any(|&j| j >= 64) {
+            continue;
+        }
+        // Diagonal: the marginal is the product over observed columns.
+        let lp: Vec<f64> = (0..2)
+            .map(|c| {
+                model.weights()[c].ln()
+                    + obs
+                        .iter()
+                        .map(|&j| {
+                            let v = model.covariances().dense(c, d)[(j, j)];
+                            let z = row[j] - model.means()[(c, j)];
+                            -0.5 * (z * z / v + v.ln() + (2.0 * std::f64::consts::PI).ln())
+                        })
+                        .sum::<f64>()
+            })
+            .collect();
+        let max = lp[0].max(lp[1]);
+        let want = max + ((lp[0] - max).exp() + (lp[1] - max).exp()).ln();
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs(),
+            "row {i}: {} vs {want}",
+            got
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked} rows checked");
+}
