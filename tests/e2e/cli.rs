@@ -175,3 +175,60 @@ fn standard_error_is_silent_when_not_a_terminal_and_verbose_logs_iterations() {
     assert!(err.contains("loaded 1,000 rows x 2 columns"), "{err}");
     assert!(err.contains("restart 0: initialized by"), "{err}");
 }
+
+/// `--split` needs processes to share the work: one process refuses it,
+/// and a build without MPI started as several copies by a launcher says
+/// so instead of running the same fit once per copy.
+#[test]
+#[cfg(not(feature = "mpi"))]
+fn split_and_launchers_without_mpi_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let input = "data/customers/unlabeled.csv";
+    let o = gmm(&[
+        "fit",
+        "--input",
+        input,
+        "-k",
+        "2",
+        "--split",
+        "rows",
+        "--out",
+        s(&out),
+    ]);
+    fails(&o, 2, &["--split", "mpirun", "without MPI"]);
+    let o = gmm(&[
+        "select",
+        "--input",
+        input,
+        "--components",
+        "1,2",
+        "--split",
+        "restarts",
+        "--out",
+        s(&out),
+    ]);
+    fails(&o, 2, &["--split", "mpirun"]);
+    assert!(!out.exists());
+    let o = gmm_with_env(
+        &["fit", "--input", input, "-k", "2", "--out", s(&out)],
+        &[("OMPI_COMM_WORLD_SIZE", "3")],
+    );
+    fails(
+        &o,
+        2,
+        &[
+            "without MPI",
+            "3 copies",
+            "OMPI_COMM_WORLD_SIZE=3",
+            "--features gmm-cli/mpi",
+        ],
+    );
+    assert!(!out.exists());
+    // One copy (a Slurm step of one task, say) runs as usual.
+    let o = gmm_with_env(
+        &["fit", "--input", input, "-k", "2", "--out", s(&out), "-q"],
+        &[("SLURM_STEP_NUM_TASKS", "1")],
+    );
+    ok(&o);
+}

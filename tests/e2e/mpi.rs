@@ -333,35 +333,23 @@ fn mpi_only_fit_and_select_run_under_mpirun() {
 fn mpi_restarts_spread_among_ranks_give_the_single_process_model() {
     let tmp = tempfile::tempdir().unwrap();
     let t = table(tmp.path());
+    // A single process takes no --split (it is refused without mpirun).
+    let spread = ["--split", "restarts"];
     for covariance in ["full", "spherical"] {
-        check_ranks(
+        check_ranks_with(
             &blobs_fit(
                 s(&t),
                 "3",
-                &[
-                    "--covariance",
-                    covariance,
-                    "--n-init",
-                    "5",
-                    "--seed",
-                    "9",
-                    "--split",
-                    "restarts",
-                ],
+                &["--covariance", covariance, "--n-init", "5", "--seed", "9"],
             ),
+            &spread,
             "predictions.parquet",
             covariance,
         );
     }
-    check_ranks(
-        &[
-            "fit",
-            "configs/customers-semi.toml",
-            "--n-init",
-            "4",
-            "--split",
-            "restarts",
-        ],
+    check_ranks_with(
+        &["fit", "configs/customers-semi.toml", "--n-init", "4"],
+        &spread,
         "predictions.csv",
         "customers-semi, restarts spread",
     );

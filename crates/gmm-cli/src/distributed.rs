@@ -46,15 +46,44 @@ fn launched_by_mpi() -> bool {
     .any(|v| std::env::var_os(v).is_some())
 }
 
+/// The number of processes a launcher started as one job, when the
+/// environment says (Open MPI, MPICH's Hydra and other PMI launchers, and
+/// a Slurm job step); `None` outside a launcher.
+#[cfg_attr(feature = "mpi", allow(dead_code))]
+fn launched_processes() -> Option<(&'static str, usize)> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
+        .into_iter()
+        .find_map(|v| Some((v, std::env::var(v).ok()?.trim().parse().ok()?)))
+}
+
 /// Joins the MPI job if there is one, and returns its processes; it lives
 /// until the process exits. Call first thing in `main`, and [`finish`]
-/// before exiting.
+/// before exiting. A build without the `mpi` feature started as several
+/// processes of a job says so and exits with status 2, instead of running
+/// the same work once per process.
 pub fn start() -> Option<&'static dyn Transport> {
     #[cfg(feature = "mpi")]
     if launched_by_mpi() {
         return mpi_transport::start();
     }
+    #[cfg(not(feature = "mpi"))]
+    if let Some((var, n)) = launched_processes().filter(|&(_, n)| n > 1) {
+        eprintln!(
+            "error: this gmm was built without MPI (the `mpi` feature), but a launcher started {n} copies of it ({var}={n}); build it with `cargo build --release --features gmm-cli/mpi`, or run it as one process"
+        );
+        std::process::exit(2);
+    }
     None
+}
+
+/// Why this process is not one of several sharing the work (for messages
+/// about flags that need them).
+pub fn why_single() -> &'static str {
+    if cfg!(feature = "mpi") {
+        "it was not started by mpirun"
+    } else {
+        "this gmm was built without MPI (the `mpi` feature)"
+    }
 }
 
 /// Leaves the MPI job (MPI_Finalize), if one was joined.

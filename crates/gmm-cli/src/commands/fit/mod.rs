@@ -74,6 +74,13 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
+    if comm.is_none() && args.split.is_some() {
+        return Err(UsageError(format!(
+            "--split shares the work among processes started by mpirun, but {}; leave --split out",
+            distributed::why_single()
+        ))
+        .into());
+    }
     let mut s = FitSettings::resolve(&args, &cfg)?;
     let place = crate::rundir::remote_out(&mut s)?;
     // Under mpirun only rank 0 talks.

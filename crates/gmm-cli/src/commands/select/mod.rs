@@ -79,6 +79,13 @@ impl Cell {
 }
 
 pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Result<()> {
+    if comm.is_none() && args.fit.split.is_some() {
+        return Err(crate::error::UsageError(format!(
+            "--split shares the work among processes started by mpirun, but {}; leave --split out",
+            distributed::why_single()
+        ))
+        .into());
+    }
     let cfg = match &args.fit.config {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
