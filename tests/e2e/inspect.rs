@@ -71,6 +71,21 @@ fn inspect_summarizes_components_fit_and_provenance() {
     assert!((mean - want_mean).abs() < 1e-6 * want_mean.abs().max(1.0));
     assert!((sd - want_sd).abs() < 1e-6 * want_sd.max(1.0));
 
+    // `--model` names the file as predict and score do: the same summary.
+    let flagged = ok(&gmm(&["inspect", "--model", model_path.to_str().unwrap()]));
+    assert_eq!(flagged, text);
+    let both = gmm(&[
+        "inspect",
+        model_path.to_str().unwrap(),
+        "--model",
+        model_path.to_str().unwrap(),
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        stderr(&both).contains("cannot be used with"),
+        "{}",
+        stderr(&both)
+    );
     let json = ok(&gmm(&["inspect", model_path.to_str().unwrap(), "--json"]));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["format"], "gmm-model");

@@ -324,8 +324,13 @@ pub struct SampleArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct InspectArgs {
-    /// The model file (model.json) to summarize.
-    pub model: PathBuf,
+    /// The model file (model.json) to summarize (or --model, as `predict`
+    /// and `score` take it).
+    #[arg(value_name = "MODEL", required_unless_present = "model_flag")]
+    pub model: Option<PathBuf>,
+    /// The model file, named as `predict` and `score` name it.
+    #[arg(long = "model", value_name = "MODEL", conflicts_with = "model")]
+    pub model_flag: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

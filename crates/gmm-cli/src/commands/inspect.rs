@@ -11,17 +11,22 @@ use serde_json::json;
 use crate::args::InspectArgs;
 
 pub fn run(args: InspectArgs) -> Result<()> {
-    let file = ModelFile::read(&args.model)?;
+    // The positional form or --model (clap requires exactly one).
+    let path = args
+        .model
+        .or(args.model_flag)
+        .expect("clap requires a model");
+    let file = ModelFile::read(&path)?;
     let model = file
         .to_model()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let summary = ModelSummary::new(&file, &model);
     let mut out = std::io::stdout().lock();
     if args.json {
-        let v = summary_json(&args.model, &file, &summary);
+        let v = summary_json(&path, &file, &summary);
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {
-        write_text(&mut out, &args.model, &file, &summary)?;
+        write_text(&mut out, &path, &file, &summary)?;
     }
     Ok(())
 }
