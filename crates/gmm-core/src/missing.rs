@@ -104,7 +104,7 @@ impl<'a> DataView<'a> {
 
 /// The precision matrices `P_k = U_k U_k^T` of a prepared model, dense
 /// (one for a tied covariance), and `ln det P_k`.
-struct Precisions {
+pub(crate) struct Precisions {
     d: usize,
     /// Diagonal (diag, spherical): `P_mo = 0`, nothing to regress on.
     diagonal: bool,
@@ -113,7 +113,7 @@ struct Precisions {
 }
 
 impl Precisions {
-    fn new(m: &Prepared) -> Self {
+    pub fn new(m: &Prepared) -> Self {
         let d = m.d;
         let u = &m.precision;
         let (count, diagonal) = match m.covariance_type {
@@ -299,10 +299,12 @@ impl Incomplete {
     /// calls `each(row, effective weight, ln p(x_o), responsibilities)`
     /// for every row (responsibilities unweighted; labeled rows clamped to
     /// their class under [`RowPolicy::Clamped`], as the E-step does), and
-    /// adds their statistics around the model's means to `stats`.
+    /// adds their statistics around the model's means to `stats`. `pr` is
+    /// [`Precisions::new`] of `model`, built once per pass.
     pub fn run<F>(
         &mut self,
         model: &Prepared,
+        pr: &Precisions,
         data: DataView<'_>,
         policy: RowPolicy,
         mut stats: Option<&mut SufficientStats>,
@@ -320,7 +322,6 @@ impl Incomplete {
                 .cmp(pattern(b))
                 .then(self.rows[a].cmp(&self.rows[b]))
         });
-        let pr = Precisions::new(model);
         let clamp = matches!(policy, RowPolicy::Clamped { .. });
         let (mut x, mut lp, mut e) = (Vec::with_capacity(d), vec![0.0; kk], vec![0.0; d]);
         let (mut r, mut v, mut y) = (Vec::new(), Vec::new(), Vec::new());
@@ -337,7 +338,7 @@ impl Incomplete {
             mis.clear();
             mis.extend((0..d).filter(|&j| missing(j)));
             let m = mis.len();
-            self.factors.build(&pr, obs.len(), &mis);
+            self.factors.build(pr, obs.len(), &mis);
             let f = &self.factors;
             for &idx in &order[start..end] {
                 let i = self.rows[idx];

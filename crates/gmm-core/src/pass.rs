@@ -12,7 +12,7 @@ use crate::data::DataView;
 use crate::error::Result;
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::{self, BLOCK, LaneStats};
-use crate::missing::Incomplete;
+use crate::missing::{Incomplete, Precisions};
 use crate::prepared::Prepared;
 use crate::stats::{ExactStats, Layout, Scales, SecondMoment, SufficientStats};
 use crate::summary::DataSummary;
@@ -55,6 +55,11 @@ pub(crate) fn em_pass(
         .map(|(m, &l)| summary.scales(l, &m.means))
         .collect();
     let br = BLOCK;
+    // What rows with missing entries are integrated with, once per pass.
+    let precisions: Vec<Option<Precisions>> = models
+        .iter()
+        .map(|m| data.missing_values().then(|| Precisions::new(m)))
+        .collect();
     struct Acc {
         exact: Vec<ExactStats>,
         objective: OrderedSums,
@@ -115,10 +120,11 @@ pub(crate) fn em_pass(
             }
             for m in 0..models.len() {
                 acc.lanes[m].reduce_into(&mut acc.partial[m]);
-                if !acc.incomplete.is_empty() {
+                if let (false, Some(pr)) = (acc.incomplete.is_empty(), &precisions[m]) {
                     let objective = &mut acc.objective_part[m];
                     acc.incomplete.run(
                         &models[m],
+                        pr,
                         data,
                         policy,
                         Some(&mut acc.partial[m]),

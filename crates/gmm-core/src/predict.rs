@@ -11,7 +11,7 @@ use crate::data::DataView;
 use crate::error::Result;
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::BLOCK;
-use crate::missing::Incomplete;
+use crate::missing::{Incomplete, Precisions};
 use crate::model::{GaussianMixture, aic, bic};
 use crate::prepared::Prepared;
 
@@ -104,6 +104,7 @@ pub(crate) fn score_with(
     chunk_rows: usize,
 ) -> ScoreSums {
     let prepared = Prepared::new(model);
+    let precisions = data.missing_values().then(|| Precisions::new(&prepared));
     let br = BLOCK;
     let first_chunk = data.row_offset() / chunk_rows;
     struct Acc {
@@ -140,9 +141,9 @@ pub(crate) fn score_with(
                 b0 = b1;
             }
             // Rows with missing entries, integrated out.
-            if !acc.incomplete.is_empty() {
+            if let (false, Some(pr)) = (acc.incomplete.is_empty(), &precisions) {
                 acc.incomplete
-                    .run(&prepared, data, policy, None, |_, w, log_norm, r| {
+                    .run(&prepared, pr, data, policy, None, |_, w, log_norm, r| {
                         add_row(&mut part, w, log_norm, r.iter().copied())
                     });
                 acc.incomplete.clear();
@@ -191,6 +192,7 @@ pub(crate) fn predict_rows(
     proba: Option<&mut [f64]>,
 ) {
     let prepared = Prepared::new(model);
+    let precisions = data.missing_values().then(|| Precisions::new(&prepared));
     let k = prepared.k;
     let br = BLOCK;
     let policy = RowPolicy::Unsupervised;
@@ -219,13 +221,20 @@ pub(crate) fn predict_rows(
             b0 = b1;
         }
         // Rows with missing entries, integrated out.
-        if !incomplete.is_empty() {
-            incomplete.run(&prepared, data, policy, None, |i, _, log_norm, r| {
-                ln[i - start] = log_norm;
-                if let Some(pr) = pr.as_deref_mut() {
-                    pr[(i - start) * k..(i - start + 1) * k].copy_from_slice(r);
-                }
-            });
+        if let (false, Some(precisions)) = (incomplete.is_empty(), &precisions) {
+            incomplete.run(
+                &prepared,
+                precisions,
+                data,
+                policy,
+                None,
+                |i, _, log_norm, r| {
+                    ln[i - start] = log_norm;
+                    if let Some(pr) = pr.as_deref_mut() {
+                        pr[(i - start) * k..(i - start + 1) * k].copy_from_slice(r);
+                    }
+                },
+            );
         }
     };
     type Work = (EStep, Incomplete);
