@@ -332,3 +332,55 @@ fn bad_grids_are_usage_errors() {
         fails(&o, 2, &[needle]);
     }
 }
+
+/// `gmm fit`'s flags that a selection cannot use are not offered by
+/// `gmm select --help`; given anyway (or as config keys), they are refused
+/// by name, and nothing is written.
+#[test]
+fn select_offers_only_the_flags_it_uses() {
+    let help = ok(&gmm(&["select", "--help"]));
+    let fit_help = ok(&gmm(&["fit", "--help"]));
+    for flag in ["--init-model", "--checkpoint", "--resume", "--split"] {
+        assert!(!help.contains(flag), "select --help offers {flag}");
+        assert!(fit_help.contains(flag), "fit --help lacks {flag}");
+    }
+    for flag in ["--n-init", "--criterion", "--racing-keep", "--input"] {
+        assert!(help.contains(flag), "select --help lacks {flag}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sel");
+    let base = [
+        "select",
+        "--input",
+        "data/customers/unlabeled.csv",
+        "--components",
+        "1..2",
+        "--out",
+        s(&out),
+    ];
+    for extra in [
+        &["--init-model", "m.json"][..],
+        &["--checkpoint", "2"],
+        &["--resume"],
+        &["--split", "restarts"],
+    ] {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let o = gmm(&a);
+        fails(&o, 2, &[extra[0], "gmm fit, not gmm select"]);
+        assert!(!out.exists());
+    }
+    for (key, line) in [
+        ("[fit] init_model", "[fit]\ninit_model = \"m.json\"\n"),
+        ("[fit] checkpoint_every", "[fit]\ncheckpoint_every = 3\n"),
+        ("[fit] split", "[fit]\nsplit = \"rows\"\n"),
+    ] {
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(&cfg, line).unwrap();
+        let mut a = base.to_vec();
+        a.insert(1, s(&cfg));
+        let o = gmm(&a);
+        fails(&o, 2, &["c.toml", key, "gmm fit, not gmm select"]);
+        assert!(!out.exists());
+    }
+}

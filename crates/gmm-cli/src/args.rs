@@ -35,7 +35,16 @@ pub enum Command {
     #[command(long_about = INSPECT_ABOUT)]
     Inspect(InspectArgs),
     /// Choose the number of components and the covariance type by BIC.
-    #[command(long_about = SELECT_ABOUT)]
+    ///
+    /// `gmm fit`'s flags that a selection cannot use are not shown; given
+    /// anyway, they are refused with a message saying why.
+    #[command(
+        long_about = SELECT_ABOUT,
+        mut_arg("init_model", |a| a.hide(true)),
+        mut_arg("checkpoint", |a| a.hide(true)),
+        mut_arg("resume", |a| a.hide(true)),
+        mut_arg("split", |a| a.hide(true)),
+    )]
     Select(SelectArgs),
 }
 

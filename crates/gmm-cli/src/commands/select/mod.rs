@@ -2,6 +2,7 @@
 //! fitted with the same engine on one loaded dataset, the best by BIC (or
 //! AIC, or ICL) written out in full.
 
+mod flags;
 mod grid;
 mod spread;
 mod table;
@@ -19,10 +20,10 @@ use super::fit::{fit_params, load_data, run_fit, semi_supervision};
 use crate::args::SelectArgs;
 use crate::config::{ConfigFile, FitSettings, setting_error};
 use crate::distributed;
-use crate::error::UsageError;
 use crate::plots::{SelectionPoint, selection_svg};
 use crate::progress::Verbosity;
 use crate::rundir::{RunContext, Timings, write_run};
+use flags::refuse_fit_only;
 use grid::{component_grid, covariance_grid, racing_settings, select_error};
 use spread::{assign_cells, exchange_cells};
 use table::{selection_csv, write_table};
@@ -79,17 +80,11 @@ impl Cell {
 }
 
 pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Result<()> {
-    if comm.is_none() && args.fit.split.is_some() {
-        return Err(crate::error::UsageError(format!(
-            "--split shares the work among processes started by mpirun, but {}; leave --split out",
-            distributed::why_single()
-        ))
-        .into());
-    }
     let cfg = match &args.fit.config {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
+    refuse_fit_only(&args, &cfg)?;
     let raw = &cfg.raw.select;
     let criterion = match args.criterion.as_deref().or(raw.criterion.as_deref()) {
         Some(c) => c.parse().map_err(select_error)?,
@@ -107,12 +102,6 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
     .map_err(select_error)?;
     let (ks, covariances) = (&select.n_components, &select.covariance_types);
     let (racing, validation_fraction) = (select.racing, select.validation_fraction);
-    if args.fit.checkpoint.is_some() || args.fit.resume {
-        return Err(UsageError(
-            "--checkpoint and --resume apply to gmm fit, not gmm select".into(),
-        )
-        .into());
-    }
     // The settings of the first cell; each cell then sets K and the type.
     let mut base_args = args.fit.clone();
     base_args.components = Some(ks[0].to_string());
