@@ -132,14 +132,19 @@ fn inspect_summarizes_components_fit_and_provenance() {
             .ends_with("customers-semi.toml")
     );
     assert!(p["input"].as_str().unwrap().ends_with("unlabeled.csv"));
-    // The day of the fit; no time or command line, so that refits with the
-    // same settings give the same bytes.
+    // The day of the fit, no time, and the command that gives the model
+    // without the run's own flags, so that refits with the same settings
+    // give the same bytes.
     let created = p["created"].as_str().unwrap();
     assert!(
         created.starts_with("20") && created.len() == 10,
         "{created}"
     );
-    assert!(p["command"].is_null());
+    assert_eq!(
+        p["command"],
+        format!("gmm fit {}", p["config"].as_str().unwrap()),
+        "{p}"
+    );
 }
 
 #[test]

@@ -80,8 +80,94 @@ fn same_seed_gives_the_same_bytes_for_1_2_and_7_threads() {
                 }),
         "{created}"
     );
-    assert!(model["provenance"]["command"].is_null());
+    // The command that gives the model, without the threads, output and
+    // display flags that differed between the runs.
+    let cfg = cfg.canonicalize().unwrap();
+    assert_eq!(
+        model["provenance"]["command"],
+        format!("gmm fit {}", cfg.display())
+    );
+    assert_eq!(model["provenance"]["config"], cfg.display().to_string());
+    assert_eq!(
+        model["provenance"]["input"],
+        cfg.with_file_name("blobs.csv").display().to_string()
+    );
     assert_eq!(model["n_rows"], 20_000);
+}
+
+/// The same fit started from two working directories, with paths typed
+/// relative to each (through a link in one), writes the same model file:
+/// the provenance holds canonical paths and the command that gives it.
+#[test]
+fn the_same_fit_from_two_working_directories_writes_the_same_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(root().join("data"), elsewhere.join("linked-data")).unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+            .args(args)
+            .current_dir(cwd)
+            .env("GMM_LOG_FORMAT", "none")
+            .output()
+            .unwrap();
+        ok(&o);
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (cwd, data, out, threads) in [
+        (root(), "data/customers".to_string(), &a, "1"),
+        (
+            elsewhere.clone(),
+            "linked-data/customers/../customers".into(),
+            &b,
+            "2",
+        ),
+    ] {
+        run(
+            &cwd,
+            &[
+                "fit",
+                "--input",
+                &format!("{data}/unlabeled.csv"),
+                "--labeled",
+                &format!("{data}/labeled.csv"),
+                "--label-column",
+                "y",
+                "-k",
+                "2",
+                "--n-init",
+                "3",
+                "--threads",
+                threads,
+                "--out",
+                s(out),
+            ],
+        );
+    }
+    let (ma, mb) = (
+        std::fs::read_to_string(a.join("model.json")).unwrap(),
+        std::fs::read_to_string(b.join("model.json")).unwrap(),
+    );
+    assert_eq!(
+        without_day(&a.join("model.json")),
+        without_day(&b.join("model.json"))
+    );
+    let p = &read_json(&a.join("model.json"))["provenance"];
+    let data = root().join("data/customers");
+    assert_eq!(p["input"], data.join("unlabeled.csv").display().to_string());
+    assert_eq!(p["labeled"], data.join("labeled.csv").display().to_string());
+    assert_eq!(
+        p["command"],
+        format!(
+            "gmm fit --components 2 --input {} --label-column y --labeled {} --n-init 3",
+            data.join("unlabeled.csv").display(),
+            data.join("labeled.csv").display()
+        )
+    );
+    // Bytes too, on the same day.
+    if p["created"] == read_json(&b.join("model.json"))["provenance"]["created"] {
+        assert_eq!(ma, mb);
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! [`FitSettings`], the options the commands run with: the engine's
 //! settings (`gmm_core::FitParams`) and what only the command line has.
 
+mod command;
 mod engine;
 mod log;
 mod names;
@@ -14,6 +15,7 @@ use std::str::FromStr;
 use gmm_core::{FitParams, Precision, SemiSupervised, SemiSupervisedMode};
 use gmm_io::OutputFormat;
 
+pub use command::{canonical_input, canonical_path, model_command};
 pub use log::{DEFAULT_LOG_INTERVAL_SECONDS, LogFormat, LogSettings};
 use names::origin;
 pub use names::{SettingName, name, setting_error, setting_error_in, setting_names};
@@ -67,6 +69,9 @@ pub struct FitSettings {
     pub out_url: Option<String>,
     pub predictions_format: OutputFormat,
     pub plots: bool,
+    /// The command line that gives this run's model, for its provenance
+    /// (see [`model_command`]); set by the subcommand.
+    pub command: Option<String>,
     /// The batch-job log (when standard error is not a terminal).
     pub log: LogSettings,
 }
@@ -296,6 +301,7 @@ impl FitSettings {
             predictions_format,
             plots: !args.no_plots && raw.output.plots.unwrap_or(true),
             log: LogSettings::resolve(args, &raw.output)?,
+            command: None,
         })
     }
 }

@@ -347,12 +347,18 @@ fn model_file(
     file.provenance = Some(Provenance {
         tool: "gmm".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        // The day only, and no command line: the same config and seed give
-        // a byte-identical model file (the full time and command are in run.json).
+        // The day only, canonical paths, and the command without what does
+        // not shape the model (output, threads, display): the same fit gives
+        // a byte-identical model file from any directory, with any number
+        // of threads (the full time and the command as typed are in run.json).
         created: gmm_io::utc_now_rfc3339()[..10].to_string(),
-        input: Some(s.data.input.clone()),
-        labeled: s.data.labeled.clone(),
-        config: s.config_path.as_ref().map(|p| p.display().to_string()),
+        input: Some(crate::config::canonical_input(&s.data.input)),
+        labeled: s
+            .data
+            .labeled
+            .as_deref()
+            .map(crate::config::canonical_input),
+        config: s.config_path.as_deref().map(crate::config::canonical_path),
         seed: Some(s.params.seed),
         n_init: Some(s.params.n_init),
         init: Some(if s.init_model.is_some() {
@@ -361,7 +367,7 @@ fn model_file(
             init.to_string()
         }),
         best_restart: Some(r.best_restart),
-        command: None,
+        command: s.command.clone(),
         precision: (data.dataset.precision() != Precision::F64).then(|| data.dataset.precision()),
     });
     file

@@ -82,6 +82,7 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
         .into());
     }
     let mut s = FitSettings::resolve(&args, &cfg)?;
+    s.command = Some(crate::config::model_command("fit", &args, &[]));
     let place = crate::rundir::remote_out(&mut s)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {

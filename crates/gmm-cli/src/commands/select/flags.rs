@@ -1,8 +1,34 @@
-//! `gmm fit`'s flags as a selection sees them: those it refuses.
+//! `gmm fit`'s flags as a selection sees them: those it refuses, and the
+//! words of its own flags in the model file's command.
 
 use crate::args::SelectArgs;
 use crate::config::ConfigFile;
 use crate::error::UsageError;
+
+/// `gmm select`'s own flags as given, for the model file's command.
+pub(super) fn select_words(args: &SelectArgs) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut flag = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            words.extend([format!("--{name}"), v]);
+        }
+    };
+    flag("criterion", args.criterion.clone());
+    flag(
+        "racing-first-round",
+        args.racing_first_round.map(|v| v.to_string()),
+    );
+    flag("racing-keep", args.racing_keep.map(|v| v.to_string()));
+    flag("racing-margin", args.racing_margin.map(|v| v.to_string()));
+    flag(
+        "validation-fraction",
+        args.validation_fraction.map(|v| v.to_string()),
+    );
+    if args.no_racing {
+        words.push("--no-racing".into());
+    }
+    words
+}
 
 /// `gmm fit`'s settings that a selection has no use for (its help hides
 /// the flags): given as a flag or in the config, each is refused by name.

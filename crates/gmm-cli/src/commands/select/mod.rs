@@ -23,7 +23,7 @@ use crate::distributed;
 use crate::plots::{SelectionPoint, selection_svg};
 use crate::progress::Verbosity;
 use crate::rundir::{RunContext, Timings, write_run};
-use flags::refuse_fit_only;
+use flags::{refuse_fit_only, select_words};
 use grid::{component_grid, covariance_grid, racing_settings, select_error};
 use spread::{assign_cells, exchange_cells};
 use table::{selection_csv, write_table};
@@ -107,6 +107,11 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
     base_args.components = Some(ks[0].to_string());
     base_args.covariance = Some(covariances[0].as_str().to_string());
     let mut base = FitSettings::resolve(&base_args, &cfg)?;
+    base.command = Some(crate::config::model_command(
+        "select",
+        &args.fit,
+        &select_words(&args),
+    ));
     let place = crate::rundir::remote_out(&mut base)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
