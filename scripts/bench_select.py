@@ -192,7 +192,7 @@ def worker(path: str) -> None:
                 t = time.perf_counter()
                 gm.fit(x)
                 seconds = time.perf_counter() - t
-                cells.append({"k": k, "covariance": cov, "seconds": seconds,
+                cells.append({"n_components": k, "covariance_type": cov, "seconds": seconds,
                               "bic": float(gm.bic(x)), "n_iter": int(gm.n_iter_),
                               "converged": bool(gm.converged_),
                               "lower_bound": float(gm.lower_bound_)})
@@ -245,7 +245,7 @@ def report(raw: dict) -> str:
         cpu = (r["user"] or 0) + (r["system"] or 0)
         w = r["winner"]
         return (f"| {name} | {r['wall']:.1f} | {cpu:.1f} | {bv.mb(r['peak_rss'])} | {it:,} "
-                f"| {stopped} | K = {w['k']}, {w['covariance']} | {w['bic']:.6g} |")
+                f"| {stopped} | K = {w['n_components']}, {w['covariance_type']} | {w['bic']:.6g} |")
 
     lines.append(gmm_row("gmm select (racing)", raced))
     lines.append(gmm_row("gmm select --no-racing", full))
@@ -258,17 +258,17 @@ def report(raw: dict) -> str:
         best = min(sk["cells"], key=lambda c: c["bic"])
         lines.append(f"| scikit-learn{label} | {sk['wall']:.1f} | | {bv.mb(sk['peak_rss'])} "
                      f"| {sum(c['n_iter'] for c in sk['cells'])} (best restarts only) | "
-                     f"| K = {best['k']}, {best['covariance']} | {best['bic']:.6g} |")
+                     f"| K = {best['n_components']}, {best['covariance_type']} | {best['bic']:.6g} |")
     saved = full["wall"] - raced["wall"]
     cpu = lambda r: (r["user"] or 0) + (r["system"] or 0)  # noqa: E731
     cpu_saved = cpu(full) - cpu(raced)
     it_full = sum(c["restart_iterations"] for c in full["cells"])
     it_raced = sum(c["restart_iterations"] for c in raced["cells"])
-    same_cell = (raced["winner"]["k"], raced["winner"]["covariance"]) == \
-        (full["winner"]["k"], full["winner"]["covariance"])
+    same_cell = (raced["winner"]["n_components"], raced["winner"]["covariance_type"]) == \
+        (full["winner"]["n_components"], full["winner"]["covariance_type"])
     same_model = raced["winner_model"] == full["winner_model"]
-    full_bic = {(c["k"], c["covariance"]): c.get("bic") for c in full["cells"]}
-    differ = sum(1 for c in raced["cells"] if c.get("bic") != full_bic.get((c["k"], c["covariance"])))
+    full_bic = {(c["n_components"], c["covariance_type"]): c.get("bic") for c in full["cells"]}
+    differ = sum(1 for c in raced["cells"] if c.get("bic") != full_bic.get((c["n_components"], c["covariance_type"])))
     lines += ["",
               f"Racing: wall {raced['wall']:.1f} s against {full['wall']:.1f} s without it "
               f"({saved:+.1f} s saved, {100 * saved / full['wall']:+.0f} %); CPU "
@@ -302,9 +302,9 @@ def report(raw: dict) -> str:
               "| iterations | BIC (no racing) | scikit-learn s | scikit-learn n_iter "
               "| scikit-learn BIC |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    by = lambda r: {(c["k"], c["covariance"]): c for c in r["cells"]}  # noqa: E731
+    by = lambda r: {(c["n_components"], c["covariance_type"]): c for c in r["cells"]}  # noqa: E731
     rc, fc = by(raced), by(full)
-    skc = {(c["k"], c["covariance"]): c for c in sk["cells"]} if sk else {}
+    skc = {(c["n_components"], c["covariance_type"]): c for c in sk["cells"]} if sk else {}
     ske = sk["estimates"] if sk else {}
     for cov in COVARIANCES:
         for k in ks:
@@ -377,13 +377,13 @@ def main(argv=None) -> int:
             r = run_gmm(binary, data, args, racing, workdir)
             raw["gmm_racing" if racing else "gmm_no_racing"] = r
             print(f"gmm select {'racing' if racing else '--no-racing'}: {r['wall']:.1f} s, "
-                  f"winner K = {r['winner']['k']}, {r['winner']['covariance']}",
+                  f"winner K = {r['winner']['n_components']}, {r['winner']['covariance_type']}",
                   file=sys.stderr)
         if not args.no_sklearn:
             sk = run_sklearn(data, args, sk_ks, workdir)
             estimates, total = {}, 0.0
             for cov in COVARIANCES:
-                measured = {c["k"]: c["seconds"] for c in sk["cells"] if c["covariance"] == cov}
+                measured = {c["n_components"]: c["seconds"] for c in sk["cells"] if c["covariance_type"] == cov}
                 for k, v in estimate(measured, ks).items():
                     estimates[f"{cov}:{k}"] = v
                     total += v[0]

@@ -146,7 +146,7 @@ fn standard_error_is_silent_when_not_a_terminal_and_verbose_logs_iterations() {
     let json = ok(&o);
     assert_eq!(stderr(&o), "", "nothing drawn on a pipe");
     let v: serde_json::Value = serde_json::from_str(&json).expect("stdout is JSON");
-    assert_eq!(v["components"], 2);
+    assert_eq!(v["n_components"], 2);
 
     let o = gmm(&[
         "fit",

@@ -120,7 +120,7 @@ fn inspect_summarizes_components_fit_and_provenance() {
         "aic",
         "n_rows",
     ] {
-        assert_eq!(v["fit"][key], model[key], "{key}");
+        assert_eq!(v[key], model[key], "{key}");
     }
     let p = &v["provenance"];
     assert_eq!(p["seed"], 0);

@@ -76,7 +76,7 @@ fn large_parquet_config_runs_on_a_small_directory() {
         "--json",
     ]));
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(summary["components"], COMPONENTS);
+    assert_eq!(summary["n_components"], COMPONENTS);
     assert_eq!(
         files_in(&out),
         [

@@ -26,6 +26,7 @@ mod plots;
 mod precision;
 mod predict;
 mod publish;
+mod readme;
 mod reproducible;
 mod run_file;
 mod s3;

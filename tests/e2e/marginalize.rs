@@ -50,8 +50,8 @@ fn incomplete_rows_are_fitted_predicted_and_scored() {
     let mut a = vec!["score", "--json", "--model", s(&m), "--input", s(&gaps)];
     a.extend(marg);
     let scored: serde_json::Value = serde_json::from_str(&ok(&gmm(&a))).unwrap();
-    assert_eq!(scored["rows"], 3000);
-    assert_eq!(scored["rows_incomplete"], missing.len());
+    assert_eq!(scored["n_rows"], 3000);
+    assert_eq!(scored["n_rows_incomplete"], missing.len());
     let fitted = read_json(&m)["mean_log_likelihood"].as_f64().unwrap();
     let got = scored["mean_log_likelihood"].as_f64().unwrap();
     assert!(

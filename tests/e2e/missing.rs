@@ -242,8 +242,8 @@ fn dropped_rows_are_left_out_counted_and_predicted_as_nulls() {
     };
     let dropped = score(&gaps, &["--missing", "drop"]);
     let whole = score(&complete, &[]);
-    assert_eq!(dropped["rows"], whole["rows"]);
-    assert_eq!(dropped["rows_dropped"], missing.len());
+    assert_eq!(dropped["n_rows"], whole["n_rows"]);
+    assert_eq!(dropped["n_rows_dropped"], missing.len());
     assert_close(
         &dropped["mean_log_likelihood"],
         &whole["mean_log_likelihood"],

@@ -40,7 +40,7 @@ fn predict_and_score_reproduce_the_fit() {
     ]));
     let v: serde_json::Value = serde_json::from_str(&s).unwrap();
     let m = read_json(&model);
-    assert_eq!(v["rows"], 1000);
+    assert_eq!(v["n_rows"], 1000);
     assert_eq!(v["mean_log_likelihood"], m["mean_log_likelihood"]);
     assert_eq!(v["bic"], m["bic"]);
 }

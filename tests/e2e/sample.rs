@@ -147,7 +147,7 @@ fn samples_are_reproducible_and_the_same_in_every_format() {
             "--json",
         ]));
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v["rows"], 70000, "{name}");
+        assert_eq!(v["n_rows"], 70000, "{name}");
         scores.push(v["mean_log_likelihood"].as_f64().unwrap());
     }
     assert!(scores.windows(2).all(|w| w[0] == w[1]), "{scores:?}");

@@ -59,8 +59,8 @@ fn select(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
 
 fn winner(v: &serde_json::Value) -> (u64, String) {
     (
-        v["winner"]["k"].as_u64().unwrap(),
-        v["winner"]["covariance"].as_str().unwrap().to_string(),
+        v["winner"]["n_components"].as_u64().unwrap(),
+        v["winner"]["covariance_type"].as_str().unwrap().to_string(),
     )
 }
 
@@ -383,4 +383,69 @@ fn select_offers_only_the_flags_it_uses() {
         fails(&o, 2, &["c.toml", key, "gmm fit, not gmm select"]);
         assert!(!out.exists());
     }
+}
+
+/// A selection on a handful of rows picks a model with as many parameters
+/// as rows and a component at the variance floor: it says so, on standard
+/// error, under the cells of the table, and in the JSON summary. A sound
+/// fit says nothing.
+#[test]
+fn suspicious_winners_are_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let five = tmp.path().join("five.csv");
+    std::fs::write(&five, "a,b\n1,2\n2,3.5\n3,1\n4,4\n5,0.5\n").unwrap();
+    let out = tmp.path().join("sel");
+    let args = [
+        "select",
+        "--input",
+        s(&five),
+        "--components",
+        "1..5",
+        "--out",
+        s(&out),
+    ];
+    let o = gmm(&args);
+    let table = ok(&o);
+    let err = stderr(&o);
+    assert!(err.contains("warning: the model has"), "{err}");
+    assert!(err.contains("parameters for 5 rows"), "{err}");
+    assert!(err.contains("variance floor"), "{err}");
+    assert!(
+        table.contains("parameters for 5 rows: as many as the rows or more"),
+        "{table}"
+    );
+    let v = read_json(&out.join("selection.json"));
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 2, "{v}");
+
+    let fit = tmp.path().join("fit");
+    let o = gmm(&[
+        "fit",
+        "--input",
+        s(&five),
+        "-k",
+        "3",
+        "--out",
+        s(&fit),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("parameters for 5 rows"),
+        "{v}"
+    );
+    assert!(stderr(&o).contains("warning: the model has"));
+
+    let o = gmm(&[
+        "fit",
+        "configs/customers.toml",
+        "--out",
+        s(&tmp.path().join("c")),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }

@@ -87,7 +87,7 @@ impl ModelSummary {
 fn summary_json(path: &Path, file: &ModelFile, s: &ModelSummary) -> serde_json::Value {
     let classes = file.classes.as_ref();
     json!({
-        "path": path,
+        "model": path,
         "format": file.format,
         "version": file.version,
         "covariance_type": file.covariance_type,
@@ -110,17 +110,15 @@ fn summary_json(path: &Path, file: &ModelFile, s: &ModelSummary) -> serde_json::
                 "columns": [file.columns[i], file.columns[j]],
             })),
         })).collect::<Vec<_>>(),
-        "fit": {
-            "mean_log_likelihood": file.mean_log_likelihood,
-            "n_iter": file.n_iter,
-            "converged": file.converged,
-            "bic": file.bic,
-            "aic": file.aic,
-            "n_rows": file.n_rows,
-            "total_weight": file.total_weight,
-            "n_parameters": file.n_parameters,
-            "reg_covar": file.reg_covar,
-        },
+        "mean_log_likelihood": file.mean_log_likelihood,
+        "n_iter": file.n_iter,
+        "converged": file.converged,
+        "bic": file.bic,
+        "aic": file.aic,
+        "n_rows": file.n_rows,
+        "total_weight": file.total_weight.unwrap_or(file.n_rows as f64),
+        "n_parameters": file.n_parameters,
+        "reg_covar": file.reg_covar,
         "provenance": file.provenance,
     })
 }

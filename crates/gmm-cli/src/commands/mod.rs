@@ -61,3 +61,37 @@ pub(crate) fn open_streamed(
             .with_stop(Some(crate::interrupt::interrupt_flag())),
     )
 }
+
+/// What may make a fit's result mislead, one sentence each: printed on
+/// standard error as `warning: ...` and listed under `warnings` in the
+/// `--json` summaries of `fit` and `select`.
+pub(crate) fn result_warnings(
+    report: &gmm_core::FitReport,
+    n_parameters: usize,
+    n_rows: u64,
+    reg_covar: f64,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if n_parameters as u64 >= n_rows {
+        warnings.push(format!(
+            "the model has {n_parameters} free parameters for {n_rows} rows: with as many parameters as rows or more it can fit the rows exactly, so its log-likelihood, BIC and AIC say little; use fewer components, a simpler covariance type or more rows"
+        ));
+    }
+    let floor = report
+        .restarts
+        .get(report.best_restart)
+        .is_some_and(|r| r.regularizations > 0);
+    if floor {
+        warnings.push(format!(
+            "a covariance of the chosen fit is positive definite only thanks to reg_covar = {reg_covar:e}: a component sits at the variance floor (too few rows, or a constant or duplicated column), which the log-likelihood rewards for nothing; look at the components' variances (gmm inspect) or use fewer components"
+        ));
+    }
+    warnings
+}
+
+/// Prints [`result_warnings`] on standard error.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}

@@ -211,12 +211,19 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
 
     let shown = crate::rundir::shown_out(&s);
     let dir = std::path::Path::new(&shown);
+    let warnings = super::result_warnings(
+        &run.fit.report,
+        model_file.n_parameters,
+        model_file.n_rows,
+        model_file.reg_covar,
+    );
+    super::print_warnings(&warnings);
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&summary_json(&model_file, &data, dir))?
+            serde_json::to_string_pretty(&summary_json(&model_file, &data, dir, &warnings))?
         )?;
     } else {
         write_summary(

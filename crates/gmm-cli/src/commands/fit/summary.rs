@@ -14,15 +14,20 @@ pub(super) fn summary_json(
     file: &ModelFile,
     data: &LoadedData,
     dir: &std::path::Path,
+    warnings: &[String],
 ) -> serde_json::Value {
     json!({
         "run_dir": dir,
         "model": dir.join("model.json"),
         "covariance_type": file.covariance_type,
-        "components": file.weights.len(),
-        "rows": file.n_rows,
-        "rows_dropped": data.n_dropped,
-        "rows_incomplete": data.n_incomplete,
+        "n_components": file.weights.len(),
+        "n_features": file.columns.len(),
+        "columns": file.columns,
+        "n_rows": file.n_rows,
+        "n_rows_dropped": data.n_dropped,
+        "n_rows_incomplete": data.n_incomplete,
+        "total_weight": file.total_weight.unwrap_or(file.n_rows as f64),
+        "n_parameters": file.n_parameters,
         "mean_log_likelihood": file.mean_log_likelihood,
         "n_iter": file.n_iter,
         "converged": file.converged,
@@ -32,6 +37,7 @@ pub(super) fn summary_json(
         "means": file.means,
         "classes": file.classes,
         "skipped_columns": data.skipped_columns,
+        "warnings": warnings,
     })
 }
 

@@ -41,7 +41,11 @@ const SELECT_FILES: &[&str] = &[
 /// One cell of the grid.
 #[derive(Debug, Clone, Serialize)]
 struct Cell {
+    /// `n_components` and `covariance_type` in JSON, as in the model file
+    /// (`k` and `covariance` are selection.csv's columns).
+    #[serde(rename = "n_components")]
     k: usize,
+    #[serde(rename = "covariance_type")]
     covariance: CovarianceType,
     /// Total (weighted) log-likelihood of the fitted rows.
     log_likelihood: Option<f64>,
@@ -143,6 +147,12 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             .collect();
         (train, valid)
     });
+    // The rows every cell is fitted on (for the warnings).
+    let fitted_rows = ((data.dataset.n_rows() - data.n_dropped) as u64).saturating_sub(
+        split
+            .as_ref()
+            .map_or(0, |(_, valid)| valid.iter().filter(|v| **v > 0.0).count()) as u64,
+    );
     let train_view = match &split {
         Some((train, _)) => view.with_weights(Some(train)),
         None => view,
@@ -297,22 +307,39 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         let mut outputs = OutputSet::new();
         outputs.add_bytes(dir.join("selection.csv"), selection_csv(&cells).as_bytes())?;
         let w = &cells[winner];
+        let warnings = super::result_warnings(
+            &w.fit.as_ref().expect("the winner has a fit").report,
+            w.n_parameters,
+            fitted_rows,
+            base.params.reg_covar,
+        );
         let summary = json!({
             "criterion": criterion.as_str(),
-            "winner": { "k": w.k, "covariance": w.covariance, criterion.as_str(): w.value(criterion), "run_dir": shown_dir.join("winner") },
+            "winner": {
+                "n_components": w.k,
+                "covariance_type": w.covariance,
+                criterion.as_str(): w.value(criterion),
+                "run_dir": shown_dir.join("winner"),
+                "model": shown_dir.join("winner").join("model.json"),
+            },
+            "model": shown_dir.join("winner").join("model.json"),
+            "covariance_type": w.covariance,
+            "n_components": w.k,
             "racing": racing.map_or(json!(false), |r| json!({
                 "first_round": r.first_round,
                 "keep": r.keep,
                 "margin": r.margin,
             })),
             "validation_fraction": validation_fraction,
-            "rows": data.dataset.n_rows() - data.n_dropped,
-            "rows_dropped": data.n_dropped,
-            "rows_incomplete": data.n_incomplete,
+            "n_features": data.columns.len(),
             "columns": data.columns,
+            "n_rows": data.dataset.n_rows() - data.n_dropped,
+            "n_rows_dropped": data.n_dropped,
+            "n_rows_incomplete": data.n_incomplete,
             "n_init": base.params.n_init,
             "seconds": { "load": load_secs, "total": started.elapsed().as_secs_f64() },
             "cells": cells,
+            "warnings": warnings,
         });
         let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
         outputs.add_bytes(dir.join("selection.json"), summary_text.as_bytes())?;
@@ -385,11 +412,12 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         }
         crate::joblog::finish();
 
+        super::print_warnings(&warnings);
         let mut out = std::io::stdout().lock();
         if args.fit.json {
             write!(out, "{summary_text}")?;
         } else {
-            write_table(&mut out, &cells, criterion, winner, shown_dir)?;
+            write_table(&mut out, &cells, criterion, winner, shown_dir, fitted_rows)?;
         }
         Ok(())
     };

@@ -45,6 +45,7 @@ pub(super) fn write_table(
     criterion: Criterion,
     winner: usize,
     dir: &std::path::Path,
+    fitted_rows: u64,
 ) -> Result<()> {
     let valid = cells.iter().any(|c| c.validation_log_likelihood.is_some());
     writeln!(
@@ -80,6 +81,13 @@ pub(super) fn write_table(
         )?;
         if let Some(e) = &c.error {
             writeln!(out, "     not fitted: {e}")?;
+        }
+        if c.error.is_none() && c.n_parameters as u64 >= fitted_rows {
+            writeln!(
+                out,
+                "     {} parameters for {fitted_rows} rows: as many as the rows or more, so the criterion says little",
+                c.n_parameters
+            )?;
         }
         if c.at_variance_floor {
             writeln!(
