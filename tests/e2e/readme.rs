@@ -1,10 +1,232 @@
-//! The README against the binary: the `--json` summaries are checked
+//! The README, run: every `gmm` command of its fenced `sh` blocks runs, in
+//! order, from a copy of the repository's layout (the tour's `runs/`
+//! included), and where the README shows a command's output in the
+//! `text` block that follows, the output has those lines, in that order
+//! (`...` stands for lines left out). The `--json` summaries are checked
 //! against the tables of the README's "JSON summaries" section.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::common::*;
+
+/// `gmm` commands of the README that need what the repository does not
+/// ship (generated data, a cloud bucket, a cluster), each with the reason:
+/// every needle must still match a command, and every other command runs.
+const NOT_RUN: &[(&str, &str)] = &[
+    (
+        "configs/large-parquet.toml",
+        "10 million generated rows (data/large, tests/e2e/large.rs runs a smaller copy)",
+    ),
+    (
+        "'sales/'",
+        "a user's partitioned dataset (tests/e2e/partitions.rs)",
+    ),
+    ("s3://", "a bucket (scripts/test_s3.sh)"),
+    ("gs://", "a bucket"),
+    ("events", "a user's table (tests/e2e/outofcore.rs)"),
+];
+
+/// One fenced block: its language, its text, and its first line.
+struct Block {
+    lang: String,
+    body: String,
+    line: usize,
+}
+
+fn blocks(readme: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in readme.lines().enumerate() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(lang)) => {
+                open = Some(Block {
+                    lang: lang.trim().to_string(),
+                    body: String::new(),
+                    line: i + 1,
+                })
+            }
+            (Some(_), Some(_)) => out.push(open.take().unwrap()),
+            (Some(b), None) => {
+                b.body.push_str(line);
+                b.body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Whether the text between two blocks is blank: the second shows the
+/// first's output.
+fn adjacent(readme: &str, first: &Block, second: &Block) -> bool {
+    let lines: Vec<&str> = readme.lines().collect();
+    let end = first.line + first.body.lines().count() + 1;
+    lines[end..second.line - 1]
+        .iter()
+        .all(|l| l.trim().is_empty())
+}
+
+/// The commands of a `sh` block, continuation lines joined; `cargo run
+/// --release --` is the binary.
+fn commands(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in body.lines() {
+        if let Some(head) = line.strip_suffix('\\') {
+            current.push_str(head);
+            continue;
+        }
+        current.push_str(line);
+        let c = current.trim().replace("cargo run --release -- ", "gmm ");
+        if !c.is_empty() {
+            out.push(c);
+        }
+        current.clear();
+    }
+    out
+}
+
+/// A line as compared: dates as `YYYY-MM-DD`, the work directory and the
+/// repository as `/path/to/gmm`, trailing blanks trimmed.
+fn normalize(line: &str, places: &[String]) -> String {
+    let mut s = line.trim_end().to_string();
+    for p in places {
+        s = s.replace(p.as_str(), "/path/to/gmm");
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let date = chars.len() >= i + 10
+            && (0..10).all(|j| match j {
+                4 | 7 => chars[i + j] == '-',
+                _ => chars[i + j].is_ascii_digit(),
+            });
+        if date {
+            out.push_str("YYYY-MM-DD");
+            i += 10;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A work directory laid out as the repository: `configs/` copied (their
+/// output paths point into it), `data/` linked.
+fn work_dir(tmp: &Path) -> PathBuf {
+    let work = tmp.join("gmm");
+    let configs = work.join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    for e in std::fs::read_dir(root().join("configs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), configs.join(e.file_name())).unwrap();
+    }
+    std::os::unix::fs::symlink(root().join("data"), work.join("data")).unwrap();
+    work
+}
+
+fn shell(work: &Path, command: &str) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_gmm")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .args(["-c", command])
+        .current_dir(work)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env("GMM_LOG_FORMAT", "none")
+        .env_remove("GMM_LOG_INTERVAL")
+        .output()
+        .expect("bash runs")
+}
+
+#[test]
+fn every_gmm_command_of_the_readme_runs_and_prints_what_it_shows() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = work_dir(tmp.path());
+    let places = [
+        format!("{}", work.canonicalize().unwrap().display()),
+        format!("{}", root().display()),
+    ];
+    let all = blocks(&readme);
+    let mut skipped = BTreeSet::new();
+    let (mut ran, mut compared) = (0, 0);
+    for (i, b) in all.iter().enumerate() {
+        if b.lang != "sh" {
+            continue;
+        }
+        let mut last: Option<std::process::Output> = None;
+        for c in commands(&b.body) {
+            if !c.starts_with("gmm ") {
+                // Set-up, Python and cluster commands: the tests of those
+                // parts run them (scripts/test_*.sh, test_readme.py).
+                last = None;
+                continue;
+            }
+            if let Some((needle, _)) = NOT_RUN.iter().find(|(n, _)| c.contains(n)) {
+                skipped.insert(*needle);
+                last = None;
+                continue;
+            }
+            let o = shell(&work, &c);
+            assert!(
+                o.status.success(),
+                "README line {}: `{c}` failed:\n{}{}",
+                b.line,
+                stdout(&o),
+                stderr(&o)
+            );
+            ran += 1;
+            last = Some(o);
+        }
+        let shown = all
+            .get(i + 1)
+            .filter(|n| n.lang == "text" && adjacent(&readme, b, n));
+        let (Some(o), Some(shown)) = (last, shown) else {
+            continue;
+        };
+        let printed: Vec<String> = format!("{}{}", stdout(&o), stderr(&o))
+            .lines()
+            .map(|l| normalize(l, &places))
+            .collect();
+        let mut at = 0;
+        for want in shown.body.lines() {
+            let want = normalize(want, &places);
+            if want.trim() == "..." || want.trim().is_empty() {
+                continue;
+            }
+            match printed[at..].iter().position(|l| *l == want) {
+                Some(p) => at += p + 1,
+                None => panic!(
+                    "README line {}: the output has no line `{want}` where the README shows it; it printed:\n{}",
+                    shown.line,
+                    printed.join("\n")
+                ),
+            }
+        }
+        compared += 1;
+    }
+    for (needle, why) in NOT_RUN {
+        assert!(
+            skipped.contains(needle),
+            "no README command needs `{needle}` ({why}) any more: remove it from NOT_RUN"
+        );
+    }
+    eprintln!(
+        "{ran} README commands ran, {compared} outputs compared, {} needles skipped",
+        skipped.len()
+    );
+    assert!(ran >= 12, "only {ran} commands ran");
+    assert!(compared >= 8, "only {compared} outputs compared");
+}
 
 /// The README's table of a command's `--json` keys: key -> types.
 fn schema(readme: &str, command: &str) -> Vec<(String, Vec<String>)> {
