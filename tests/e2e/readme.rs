@@ -28,6 +28,14 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("events", "a user's table (tests/e2e/outofcore.rs)"),
 ];
 
+/// Outputs the README shows after a block whose last command this test
+/// does not run, by the start of that command: each must still be there,
+/// and every other output shown after a block of commands is compared.
+const NOT_COMPARED: &[&str] = &[
+    ".venv/bin/python -c \"import pandas",
+    "python3 -c \"import duckdb",
+];
+
 /// One fenced block: its language, its text, and its first line.
 struct Block {
     lang: String,
@@ -158,12 +166,14 @@ fn every_gmm_command_of_the_readme_runs_and_prints_what_it_shows() {
     ];
     let all = blocks(&readme);
     let mut skipped = BTreeSet::new();
+    let mut uncompared = BTreeSet::new();
     let (mut ran, mut compared) = (0, 0);
     for (i, b) in all.iter().enumerate() {
         if b.lang != "sh" {
             continue;
         }
         let mut last: Option<std::process::Output> = None;
+        let last_command = commands(&b.body).pop().unwrap_or_default();
         for c in commands(&b.body) {
             if !c.starts_with("gmm ") {
                 // Set-up, Python and cluster commands: the tests of those
@@ -190,7 +200,17 @@ fn every_gmm_command_of_the_readme_runs_and_prints_what_it_shows() {
         let shown = all
             .get(i + 1)
             .filter(|n| n.lang == "text" && adjacent(&readme, b, n));
-        let (Some(o), Some(shown)) = (last, shown) else {
+        let Some(shown) = shown else {
+            continue;
+        };
+        let Some(o) = last else {
+            let known = NOT_COMPARED.iter().find(|n| last_command.starts_with(**n));
+            assert!(
+                known.is_some(),
+                "README line {}: the output shown after `{last_command}` is not compared: run the command or add it to NOT_COMPARED",
+                shown.line
+            );
+            uncompared.insert(*known.unwrap());
             continue;
         };
         let printed: Vec<String> = format!("{}{}", stdout(&o), stderr(&o))
@@ -213,6 +233,12 @@ fn every_gmm_command_of_the_readme_runs_and_prints_what_it_shows() {
             }
         }
         compared += 1;
+    }
+    for start in NOT_COMPARED {
+        assert!(
+            uncompared.contains(start),
+            "no output shown after `{start}` any more: remove it from NOT_COMPARED"
+        );
     }
     for (needle, why) in NOT_RUN {
         assert!(
@@ -248,6 +274,16 @@ fn schema(readme: &str, command: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// The README's table row of a command's `--json` key.
+fn readme_row(readme: &str, command: &str, key: &str) -> String {
+    let heading = format!("### `gmm {command} --json`");
+    let rest = &readme[readme.find(&heading).unwrap()..];
+    rest.lines()
+        .find(|l| l.starts_with(&format!("| `{key}` |")))
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn json_type(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
@@ -268,6 +304,24 @@ fn check_schema(readme: &str, command: &str, outputs: &[serde_json::Value]) {
         let printed: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(printed, documented, "gmm {command} --json keys");
         for (key, types) in &table {
+            // The keys of nested objects are those the meaning names.
+            let nested = match &v[key] {
+                serde_json::Value::Object(o) => vec![o],
+                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_object()).collect(),
+                _ => vec![],
+            };
+            let row = readme_row(readme, command, key);
+            for o in nested {
+                for inner in o.keys() {
+                    // select's winner names its criterion's value by the criterion.
+                    let named = row.contains(&format!("`{inner}`"))
+                        || (key == "winner" && ["bic", "aic", "icl"].contains(&inner.as_str()));
+                    assert!(
+                        named,
+                        "gmm {command} --json: `{key}.{inner}` is not documented"
+                    );
+                }
+            }
             let t = json_type(&v[key]);
             // An integer is a number too.
             let fits = types

@@ -284,6 +284,20 @@ fn held_out_rows_are_scored_per_cell() {
         .collect();
     // The true K explains held-out rows far better than K = 1.
     assert!(held[2] > held[0] + 0.5, "{held:?}");
+    // The winner's model file counts the rows it was fitted on, as its
+    // BIC does: the held-out ones are not among them.
+    let m = read_json(&tmp.path().join("v/winner/model.json"));
+    let n = m["n_rows"].as_f64().unwrap();
+    assert!(n > 1300.0 && n < 1700.0, "{n}");
+    let (ll, p) = (
+        m["mean_log_likelihood"].as_f64().unwrap(),
+        m["n_parameters"].as_f64().unwrap(),
+    );
+    let bic = m["bic"].as_f64().unwrap();
+    assert!(
+        (bic - (-2.0 * ll * n + p * n.ln())).abs() < 1e-9 * bic.abs(),
+        "{m}"
+    );
 }
 
 #[test]

@@ -127,9 +127,10 @@ n_init restarts on one loaded dataset, and pick the cell with the lowest BIC
 cell race: after a few iterations those clearly behind the leader stop
 (successive halving; --no-racing runs every restart to the end).
 
-Writes DIR/selection.csv and DIR/selection.json (one row per cell: k,
-covariance, log_likelihood, bic, aic, icl, n_parameters, n_iter, converged,
-seconds), DIR/bic.svg (BIC against K, one line per covariance type, the
+Writes DIR/selection.csv (one row per cell: k, covariance, log_likelihood,
+bic, aic, icl, n_parameters, n_iter, converged, seconds, ...) and
+DIR/selection.json (the same cells, K and type named n_components and
+covariance_type as in model files; --json prints it), DIR/bic.svg (BIC against K, one line per covariance type, the
 winner marked), and the winning model's full run directory in DIR/winner/.
 
 With --validation-fraction F, a fraction F of the rows (chosen by the seed)

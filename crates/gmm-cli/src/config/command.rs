@@ -24,6 +24,11 @@ const NOT_THE_MODEL: &[&str] = &[
     "cache_dir",
     "checkpoint",
     "resume",
+    // Every split gives the single process's model.
+    "split",
+    // Columns copied into the predictions, not fitted.
+    "id_column",
+    "keep_columns",
 ];
 
 /// Settings whose value is a file or table, written as absolute paths.
@@ -36,6 +41,11 @@ const PATHS: &[&str] = &["input", "labeled", "init_model"];
 pub fn canonical_input(path: &str) -> String {
     if path.contains("://") {
         return path.to_string();
+    }
+    // An existing file whose name holds `*`, `?` or `[` is read as it is
+    // (gmm-io globs only paths that do not exist).
+    if let Ok(exact) = std::fs::canonicalize(path) {
+        return exact.display().to_string();
     }
     let pattern = path.find(['*', '?', '[']).unwrap_or(path.len());
     // The part up to the separator before the first pattern character.

@@ -165,6 +165,20 @@ pub(crate) struct RunContext<'a> {
     pub verbosity: Verbosity,
     /// The processes of an MPI job.
     pub comm: Option<&'a dyn distributed::Transport>,
+    /// Rows held out of the fit (`gmm select --validation-fraction`).
+    pub held_out: usize,
+}
+
+/// The rows a fit was fitted on: those loaded, less those left out for a
+/// missing value, held out for validation, or (in `init` mode) labeled.
+pub(crate) fn fitted_rows(
+    data: &LoadedData,
+    semi: Option<SemiSupervised>,
+    held_out: usize,
+) -> usize {
+    let init_mode = semi.is_some_and(|x| x.mode == SemiSupervisedMode::Init);
+    let labeled = if init_mode { data.n_labeled } else { 0 };
+    (data.global_rows() - data.n_dropped).saturating_sub(held_out + labeled)
 }
 
 /// Adds a fit's run directory to `outputs` (committed by the caller):
@@ -177,7 +191,7 @@ pub(crate) fn write_run(
     outputs: &mut OutputSet,
 ) -> Result<ModelFile> {
     let (s, data, verbosity) = (ctx.s, ctx.data, ctx.verbosity);
-    let model_file = model_file(s, data, fit, ctx.semi, ctx.init);
+    let model_file = model_file(s, data, fit, ctx);
     let phase = Instant::now();
     let writing = spinner(verbosity, "writing predictions");
     let pred_path = dir.join(format!("predictions.{}", s.predictions_format.extension()));
@@ -318,16 +332,11 @@ fn model_file(
     s: &FitSettings,
     data: &LoadedData,
     fit: &gmm_core::Fit,
-    semi: Option<SemiSupervised>,
-    init: &str,
+    ctx: &RunContext<'_>,
 ) -> ModelFile {
+    let (semi, init) = (ctx.semi, ctx.init);
     let r = &fit.report;
-    let init_mode = semi.is_some_and(|x| x.mode == SemiSupervisedMode::Init);
-    let n_rows = if init_mode {
-        data.global_rows() - data.n_dropped - data.n_labeled
-    } else {
-        data.global_rows() - data.n_dropped
-    };
+    let n_rows = fitted_rows(data, semi, ctx.held_out);
     // Weights from a weight column; those that only mark rows left out for
     // a missing value leave the fit unweighted.
     let weighted = s.data.weight_column.is_some();

@@ -169,6 +169,7 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
             started,
             verbosity,
             comm,
+            held_out: 0,
         },
         &run.fit,
         timings,

@@ -58,7 +58,7 @@ pub(super) fn refuse_fit_only(args: &SelectArgs, cfg: &ConfigFile) -> Result<(),
     for (flag, by_flag, key, by_key) in given {
         let why = match flag {
             "--init-model" => "every cell starts from its own initializations",
-            "--split" => "under mpirun a selection always shares out the rows",
+            "--split" => "under mpirun a selection shares out the cells of its grid",
             _ => "a selection cannot be checkpointed",
         };
         if by_flag {

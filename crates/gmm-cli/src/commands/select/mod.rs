@@ -147,12 +147,11 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
             .collect();
         (train, valid)
     });
-    // The rows every cell is fitted on (for the warnings).
-    let fitted_rows = ((data.dataset.n_rows() - data.n_dropped) as u64).saturating_sub(
-        split
-            .as_ref()
-            .map_or(0, |(_, valid)| valid.iter().filter(|v| **v > 0.0).count()) as u64,
-    );
+    // The rows every cell is fitted on, as its model file counts them.
+    let held_out = split
+        .as_ref()
+        .map_or(0, |(_, valid)| valid.iter().filter(|v| **v > 0.0).count());
+    let fitted_rows = crate::rundir::fitted_rows(&data, semi, held_out) as u64;
     let train_view = match &split {
         Some((train, _)) => view.with_weights(Some(train)),
         None => view,
@@ -386,6 +385,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 started,
                 verbosity,
                 comm,
+                held_out,
             },
             fit,
             timings,
