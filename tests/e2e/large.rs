@@ -140,7 +140,7 @@ fn large_parquet_config_runs_on_a_small_directory() {
     assert_eq!(run["plots"]["clusters.svg"]["projection"], "principal_axes");
     let trace = std::fs::read_to_string(out.join("trace.svg")).unwrap();
     assert_svg(&trace);
-    let lines = svg_elements(&trace, "polyline", &["stroke=\"#8CA0B9\""]).len()
-        + svg_elements(&trace, "polyline", &["stroke=\"#D62728\""]).len();
+    let lines = crate::plots::plotted(&trace, "opacity=\"0.85\"").len()
+        + crate::plots::plotted(&trace, "stroke=\"#D62728\"").len();
     assert_eq!(lines, 10);
 }

@@ -2,9 +2,9 @@
 
 use crate::common::*;
 
-/// The colours of plots.rs: other restarts, the chosen restart, and the
-/// first two components.
-const RESTART: &str = "stroke=\"#8CA0B9\"";
+/// How plots draw restarts: the others thin, each in its own colour; the
+/// chosen one thick and red. And the colours of the first two components.
+const RESTART: &str = "opacity=\"0.85\"";
 const CHOSEN: &str = "stroke=\"#D62728\"";
 const COMPONENT_0: &str = "#1F77B4";
 const COMPONENT_1: &str = "#FF7F0E";
@@ -22,9 +22,27 @@ fn fit_draws_the_trace_and_the_clusters() {
     ]));
     let trace = std::fs::read_to_string(out.join("trace.svg")).unwrap();
     assert_svg(&trace);
-    // n_init = 10: nine muted lines and the chosen one.
-    assert_eq!(svg_elements(&trace, "polyline", &[RESTART]).len(), 9);
-    assert_eq!(svg_elements(&trace, "polyline", &[CHOSEN]).len(), 1);
+    // n_init = 10: nine thin lines, each in its own colour, and the
+    // chosen one, in the plot; the legend beside it names all ten.
+    let others = plotted(&trace, RESTART);
+    assert_eq!(others.len(), 9);
+    let colours: std::collections::BTreeSet<&str> = others
+        .iter()
+        .map(|e| {
+            e.split("stroke=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(colours.len(), 9, "{colours:?}");
+    assert_eq!(plotted(&trace, CHOSEN).len(), 1);
+    assert_eq!(
+        trace.matches(">\nrestart ").count() + trace.matches(">restart ").count(),
+        10
+    );
     let run = read_json(&out.join("run.json"));
     let best = run["best_restart"].as_u64().unwrap();
     assert!(
@@ -33,7 +51,7 @@ fn fit_draws_the_trace_and_the_clusters() {
     );
     assert!(trace.contains("iteration") && trace.contains("mean log-likelihood per row"));
     // The chosen line has one point per iteration of its restart.
-    let chosen = svg_elements(&trace, "polyline", &[CHOSEN])[0];
+    let chosen = plotted(&trace, CHOSEN)[0];
     let points = chosen.split("points=\"").nth(1).unwrap().split('"').next();
     let n_iter = run["restarts"][best as usize]["n_iter"].as_u64().unwrap();
     assert_eq!(
@@ -64,8 +82,24 @@ fn fit_draws_the_trace_and_the_clusters() {
             assert_eq!(pts.first(), pts.last());
         }
     }
-    // 1000 customers plus two marks per mean.
-    assert_eq!(svg_elements(&clusters, "circle", &[]).len(), 1000 + 4);
+    // 1000 customers plus two marks per mean and the key's three sizes of
+    // uncertainty; the points lie left of the legend, sized 2, 3 or 5.
+    let circles = svg_elements(&clusters, "circle", &[]);
+    assert_eq!(circles.len(), 1000 + 4 + 3);
+    let attr = |e: &str, name: &str| -> f64 {
+        e.split(&format!(" {name}=\""))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let in_plot: Vec<&&str> = circles.iter().filter(|e| attr(e, "cx") < 630.0).collect();
+    assert_eq!(in_plot.len(), 1004);
+    let large = in_plot.iter().filter(|e| attr(e, "r") == 5.0).count();
+    assert!(large > 10 && large < 200, "{large} uncertain customers");
     assert!(
         clusters.contains("\nx1\n") && clusters.contains("\nx2\n"),
         "axis labels"
@@ -137,8 +171,21 @@ fn more_than_two_columns_are_drawn_on_principal_axes() {
     let explained = f64s(&info["explained_variance"]);
     assert!(explained[0] >= explained[1] && explained[0] + explained[1] <= 1.0 + 1e-12);
     let trace = std::fs::read_to_string(out.join("trace.svg")).unwrap();
-    assert_eq!(svg_elements(&trace, "polyline", &[RESTART]).len(), 1);
-    assert_eq!(svg_elements(&trace, "polyline", &[CHOSEN]).len(), 1);
+    assert_eq!(plotted(&trace, RESTART).len(), 1);
+    assert_eq!(plotted(&trace, CHOSEN).len(), 1);
+}
+
+/// The lines of a picture with attribute `attr` that lie in the plot, left
+/// of the legend's panel (900 - 270 pixels).
+pub fn plotted<'a>(svg: &'a str, attr: &str) -> Vec<&'a str> {
+    svg_elements(svg, "polyline", &[attr])
+        .into_iter()
+        .filter(|e| {
+            let points = e.split("points=\"").nth(1).unwrap();
+            let x: f64 = points.split(',').next().unwrap().trim().parse().unwrap();
+            x < 630.0
+        })
+        .collect()
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! padded axis ranges and the error of a failed drawing.
 
 use anyhow::anyhow;
-use plotters::style::RGBColor;
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
 /// Tableau's ten categorical colours, one per component (cycled past ten).
 const PALETTE: [RGBColor; 10] = [
@@ -32,9 +33,104 @@ pub(super) fn drawing_failed(
     anyhow!("drawing {what}: {e}")
 }
 
-/// The colour of component `k`.
+/// Tableau's ten in their light shades: components 10 to 19.
+const LIGHT: [RGBColor; 10] = [
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
+    RGBColor(196, 156, 148),
+    RGBColor(247, 182, 210),
+    RGBColor(199, 199, 199),
+    RGBColor(219, 219, 141),
+    RGBColor(158, 218, 229),
+];
+
+/// The colour of component `k`: Tableau's ten, then their light shades
+/// (Tableau's twenty), then three blocks of twelve hues, so that no two of
+/// the first 56 components look alike (past that, colours come round).
 pub fn component_colour(k: usize) -> RGBColor {
-    PALETTE[k % PALETTE.len()]
+    match k {
+        0..10 => PALETTE[k],
+        10..20 => LIGHT[k - 10],
+        _ => {
+            // Twelve dark hues 30 degrees apart per block of twelve
+            // components; the second block turns them by 15 degrees, the
+            // third is darker.
+            let (block, j) = (((k - 20) / 12) % 3, (k - 20) % 12);
+            let hue = 30.0 * j as f64 + if block == 1 { 15.0 } else { 0.0 };
+            hsl(hue, 0.9, [0.27, 0.27, 0.2][block])
+        }
+    }
+}
+
+/// An HSL colour (hue in degrees, saturation and lightness in [0, 1]).
+fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
+    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let h = hue / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    RGBColor(byte(r), byte(g), byte(b))
+}
+
+/// A tick label as people write numbers: `6600`, not `6600.0`; `0.25`;
+/// `-2.5`.
+pub(super) fn plain_number(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let text = format!("{v:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The width of the panel on the right of a picture that holds its legend,
+/// clear of the data.
+pub(super) const LEGEND_WIDTH: u32 = 270;
+/// The legend box's border colour (tests find the box by it).
+pub(super) const LEGEND_BORDER: RGBColor = RGBColor(170, 170, 170);
+
+/// Draws a legend in `panel` (the picture's right-hand side): a bordered
+/// box from `top`, one row per entry, each row's swatch drawn by `swatch`
+/// at its centre point, then the entry's text.
+pub(super) fn side_legend<DB: DrawingBackend>(
+    panel: &DrawingArea<DB, Shift>,
+    top: i32,
+    entries: &[String],
+    swatch: impl Fn(&DrawingArea<DB, Shift>, (i32, i32), usize) -> DrawResult<()>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (width, _) = panel.dim_in_pixel();
+    let row = 22;
+    let bottom = top + 8 + row * entries.len() as i32;
+    panel.draw(&Rectangle::new(
+        [(6, top), (width as i32 - 6, bottom)],
+        LEGEND_BORDER.stroke_width(1),
+    ))?;
+    for (i, text) in entries.iter().enumerate() {
+        let y = top + 4 + row * i as i32 + row / 2;
+        swatch(panel, (26, y), i)?;
+        panel.draw(&Text::new(
+            text.clone(),
+            (46, y - 7),
+            (FONT, 13).into_font().color(&RGBColor(40, 40, 40)),
+        ))?;
+    }
+    Ok(())
 }
 
 /// The range of the finite values, widened by 5% on each side (and to a
@@ -69,5 +165,49 @@ pub(super) mod test_support {
         svg.split('<')
             .filter(|e| e.starts_with(tag) && e.contains(&stroke))
             .count()
+    }
+
+    /// Elements `tag` filled with `colour`.
+    pub fn count_filled(svg: &str, tag: &str, colour: RGBColor) -> usize {
+        let fill = format!("fill=\"{}\"", colour_hex(colour));
+        svg.split('<')
+            .filter(|e| e.starts_with(tag) && e.contains(&fill))
+            .count()
+    }
+
+    /// The value of attribute `name` in an element's text.
+    pub fn attr(element: &str, name: &str) -> Option<f64> {
+        let key = format!(" {name}=\"");
+        let start = element.find(&key)? + key.len();
+        let end = element[start..].find('"')? + start;
+        element[start..end].parse().ok()
+    }
+
+    /// The legend box: (left, top, right, bottom) of the rect drawn in
+    /// the legend's border colour.
+    pub fn legend_box(svg: &str) -> (f64, f64, f64, f64) {
+        let stroke = format!("stroke=\"{}\"", colour_hex(super::LEGEND_BORDER));
+        let e = svg
+            .split('<')
+            .find(|e| e.starts_with("rect") && e.contains(&stroke))
+            .expect("a legend box");
+        let (x, y) = (attr(e, "x").unwrap(), attr(e, "y").unwrap());
+        (
+            x,
+            y,
+            x + attr(e, "width").unwrap(),
+            y + attr(e, "height").unwrap(),
+        )
+    }
+
+    /// The texts of the picture.
+    pub fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|e| {
+                let body = &e[e.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_string())
+            })
+            .collect()
     }
 }

@@ -4,13 +4,11 @@
 
 use anyhow::{Result, anyhow};
 use gmm_core::{DataView, GaussianMixture};
-use plotters::prelude::*;
 
 use super::axes::Axes;
-use super::canvas::{
-    CURVE_POINTS, DrawResult, FONT, SIZE, component_colour, drawing_failed, padded_range,
-};
+use super::canvas::drawing_failed;
 use super::density::draw_density;
+use super::scatter::{Component2, draw_clusters};
 
 /// At most this many rows are drawn, every `ceil(n / MAX_POINTS)`-th row, so
 /// that the SVG stays small for any input.
@@ -88,7 +86,21 @@ pub fn clusters_svg(
     for &i in &picked {
         data.row(i).extend_into(&mut sample);
     }
-    let components = model.predict(DataView::new(&sample, d)?)?;
+    // Each drawn row's component and its uncertainty, 1 - max posterior
+    // (mclust's uncertainty plot: the less certain, the larger the point).
+    let proba = model.predict_proba(DataView::new(&sample, d)?)?;
+    let (components, uncertainty): (Vec<u32>, Vec<f64>) = proba
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let (best, p) =
+                r.iter().enumerate().fold(
+                    (0, f64::NEG_INFINITY),
+                    |b, (k, &p)| if p > b.1 { (k, p) } else { b },
+                );
+            (best as u32, 1.0 - p)
+        })
+        .unzip();
 
     let (axes, projection, labels) = if d == 2 {
         (
@@ -155,6 +167,7 @@ pub fn clusters_svg(
         &labels,
         &points,
         &components,
+        &uncertainty,
         &ellipses,
         &legend,
     )
@@ -167,123 +180,15 @@ pub fn clusters_svg(
     })
 }
 
-/// A component's mean and covariance in the plotted plane.
-struct Component2 {
-    centre: (f64, f64),
-    cov: [[f64; 2]; 2],
-}
-
-impl Component2 {
-    /// The ellipse of Mahalanobis radius `r`: `centre + r L (cos t, sin t)`
-    /// with `L L^T` the 2 x 2 covariance.
-    fn ellipse(&self, r: f64) -> Vec<(f64, f64)> {
-        let [[a, b], [_, c]] = self.cov;
-        let l11 = a.max(0.0).sqrt();
-        let l21 = if l11 > 0.0 { b / l11 } else { 0.0 };
-        let l22 = (c - l21 * l21).max(0.0).sqrt();
-        (0..=CURVE_POINTS)
-            .map(|i| {
-                let t = std::f64::consts::TAU * i as f64 / CURVE_POINTS as f64;
-                let (s, co) = t.sin_cos();
-                (
-                    self.centre.0 + r * l11 * co,
-                    self.centre.1 + r * (l21 * co + l22 * s),
-                )
-            })
-            .collect()
-    }
-}
-
-fn draw_clusters(
-    svg: &mut String,
-    title: &str,
-    labels: &[String; 2],
-    points: &[(f64, f64)],
-    components: &[u32],
-    shapes: &[Component2],
-    legend: &[String],
-) -> DrawResult<()> {
-    let ellipses: Vec<[Vec<(f64, f64)>; 2]> = shapes
-        .iter()
-        .map(|c| [c.ellipse(1.0), c.ellipse(2.0)])
-        .collect();
-    let extent = points
-        .iter()
-        .copied()
-        .chain(ellipses.iter().flat_map(|e| e[1].iter().copied()))
-        .chain(shapes.iter().map(|c| c.centre));
-    let (xs, ys): (Vec<f64>, Vec<f64>) = extent.unzip();
-    let (x0, x1) = padded_range(xs.into_iter()).unwrap_or((-1.0, 1.0));
-    let (y0, y1) = padded_range(ys.into_iter()).unwrap_or((-1.0, 1.0));
-
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 20))
-        .margin(18)
-        .x_label_area_size(48)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
-    chart
-        .configure_mesh()
-        .x_desc(labels[0].as_str())
-        .y_desc(labels[1].as_str())
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(242, 242, 242))
-        .bold_line_style(RGBColor(220, 220, 220))
-        .draw()?;
-    chart.draw_series(
-        points
-            .iter()
-            .zip(components)
-            .map(|(&p, &c)| Circle::new(p, 2, component_colour(c as usize).mix(0.45).filled())),
-    )?;
-    for (k, (shape, [one, two])) in shapes.iter().zip(ellipses).enumerate() {
-        let colour = component_colour(k);
-        chart.draw_series(std::iter::once(PathElement::new(
-            two,
-            colour.mix(0.8).stroke_width(1),
-        )))?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                one,
-                colour.stroke_width(2),
-            )))?
-            .label(legend[k].as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
-        chart.draw_series([
-            Circle::new(shape.centre, 6, colour.filled()),
-            Circle::new(shape.centre, 6, BLACK.stroke_width(1)),
-        ])?;
-        chart.draw_series(std::iter::once(Cross::new(
-            shape.centre,
-            4,
-            BLACK.stroke_width(2),
-        )))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.8))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()?;
-    root.draw(&Text::new(
-        "ellipses: 1 and 2 standard deviations; crosses: means",
-        (18, SIZE.1 as i32 - 18),
-        (FONT, 13).into_font().color(&RGBColor(90, 90, 90)),
-    ))?;
-    root.present()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::canvas::test_support::count;
+    use super::super::canvas::component_colour;
+    use super::super::canvas::test_support::{attr, colour_hex, count, legend_box};
+    use super::super::scatter::Component2;
     use super::*;
     use gmm_core::Covariances;
     use ndarray::{Array1, Array2, Array3, array};
+    use plotters::style::RGBColor;
 
     fn two_component_model(d: usize) -> GaussianMixture {
         let mut means = Array2::zeros((2, d));
@@ -330,9 +235,86 @@ mod tests {
             // The 1- and 2-sigma ellipses.
             assert_eq!(count(svg, "polyline", component_colour(k)), 2, "{k}");
         }
-        assert_eq!(svg.matches("<circle").count(), 300 + 2 * 2);
+        // The rows, two marks per mean, the three sizes of the key.
+        assert_eq!(svg.matches("<circle").count(), 300 + 2 * 2 + 3);
         assert!(svg.contains(">\nincome\n") || svg.contains("income"));
         assert!(svg.contains("age"));
+    }
+
+    #[test]
+    fn the_legend_is_beside_the_data_scales_are_equal_and_uncertain_rows_larger() {
+        // Two round components with different spreads on each axis, side
+        // by side and overlapping: their ellipses must be drawn round.
+        let model = GaussianMixture::new(
+            array![0.5, 0.5],
+            array![[0.0, 0.0], [3.0, 0.0]],
+            Covariances::Spherical(Array1::from(vec![1.0, 1.0])),
+        )
+        .unwrap();
+        let (x, _) = model.sample(400, 5);
+        let columns = vec!["a".to_string(), "b".to_string()];
+        let plot = clusters_svg(
+            &model,
+            DataView::new(x.as_slice().unwrap(), 2).unwrap(),
+            &columns,
+            None,
+        )
+        .unwrap();
+        let svg = &plot.svg;
+        let (left, ..) = legend_box(svg);
+        let circles: Vec<(f64, f64, f64)> = svg
+            .split("<circle")
+            .skip(1)
+            .map(|c| {
+                let c = format!(" {c}");
+                (
+                    attr(&c, "cx").unwrap(),
+                    attr(&c, "cy").unwrap(),
+                    attr(&c, "r").unwrap(),
+                )
+            })
+            .collect();
+        // Every row's point lies left of the legend.
+        assert_eq!(circles.iter().filter(|c| c.0 < left).count(), 400 + 2 * 2);
+        // Rows between the components are uncertain, drawn larger.
+        let radii: std::collections::BTreeSet<u64> = circles.iter().map(|c| c.2 as u64).collect();
+        assert!(radii.contains(&2) && radii.contains(&5), "{radii:?}");
+        // The 1-sigma ellipse of component 0 is a circle in pixels.
+        let ring = svg
+            .split("<polyline")
+            .skip(1)
+            .find(|e| {
+                e.contains(&format!("stroke=\"{}\"", colour_hex(component_colour(0))))
+                    && e.contains("stroke-width=\"2\"")
+            })
+            .expect("the 1-sigma ellipse");
+        let points = &ring[ring.find("points=\"").unwrap() + 8..];
+        let xy: Vec<(f64, f64)> = points[..points.find('"').unwrap()]
+            .split_whitespace()
+            .map(|p| {
+                let (a, b) = p.split_once(',').unwrap();
+                (a.parse().unwrap(), b.parse().unwrap())
+            })
+            .collect();
+        let span = |f: fn(&(f64, f64)) -> f64| {
+            let v: Vec<f64> = xy.iter().map(f).collect();
+            v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        let (w, h) = (span(|p| p.0), span(|p| p.1));
+        assert!((w - h).abs() <= 2.0, "{w} x {h} pixels");
+    }
+
+    #[test]
+    fn component_colours_stay_distinct_past_ten() {
+        let colours: Vec<RGBColor> = (0..56).map(component_colour).collect();
+        for (i, a) in colours.iter().enumerate() {
+            for b in &colours[..i] {
+                let d = (i32::from(a.0) - i32::from(b.0)).abs()
+                    + (i32::from(a.1) - i32::from(b.1)).abs()
+                    + (i32::from(a.2) - i32::from(b.2)).abs();
+                assert!(d > 30, "component {i} looks like another ({a:?}, {b:?})");
+            }
+        }
     }
 
     #[test]

@@ -11,19 +11,21 @@
 //!   covariance type.
 //!
 //! One file per picture (`trace.rs`, `clusters.rs` with `axes.rs` for its
-//! plane and `density.rs` for one column, `selection.rs`); what they share
+//! plane, `scatter.rs` drawing it and `density.rs` for one column,
+//! `selection.rs`); what they share
 //! (size, font, colours, axis ranges) is in `canvas.rs`.
 
 mod axes;
 mod canvas;
 mod clusters;
 mod density;
+mod scatter;
 mod selection;
 mod trace;
 
 pub use clusters::{Projection, clusters_svg};
 pub use selection::{SelectionPoint, selection_svg};
-pub use trace::trace_svg;
+pub use trace::{Measure, trace_svg};
 #[allow(
     unused_imports,
     reason = "the rest of what plots.rs exported, at the same paths; only the pictures use it today"
@@ -31,5 +33,5 @@ pub use trace::trace_svg;
 pub use {
     canvas::component_colour,
     clusters::{ClustersPlot, MAX_POINTS},
-    trace::{CHOSEN_COLOUR, RESTART_COLOUR},
+    trace::{CHOSEN_COLOUR, restart_colour},
 };

@@ -1,25 +1,48 @@
-//! `trace.svg`: the mean log-likelihood per iteration of every restart.
+//! `trace.svg`: the mean log-likelihood (or, for a semi-supervised fit in
+//! `em` mode, the semi-supervised objective) per iteration of every restart.
 
 use anyhow::Result;
 use gmm_core::FitReport;
 use plotters::prelude::*;
 
-use super::canvas::{DrawResult, FONT, SIZE, drawing_failed, padded_range};
+use super::canvas::{
+    DrawResult, FONT, LEGEND_WIDTH, SIZE, component_colour, drawing_failed, padded_range,
+    plain_number, side_legend,
+};
 
-/// Colour of the restarts that were not chosen.
-pub const RESTART_COLOUR: RGBColor = RGBColor(140, 160, 185);
+/// The opacity of the lines of the restarts not chosen, which lie under
+/// the chosen one where they agree.
+pub const OTHERS_OPACITY: f64 = 0.85;
+
 /// Colour of the chosen restart.
 pub const CHOSEN_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
-/// `trace.svg`: one line per restart (markers at every point of short traces,
-/// and at every restart's last point so that one-iteration restarts show).
-pub fn trace_svg(report: &FitReport) -> Result<String> {
+/// The colour of restart `r` when it is not the chosen one: the component
+/// palette without its red, which marks the chosen restart.
+pub fn restart_colour(r: usize) -> RGBColor {
+    component_colour(if r >= 3 { r + 1 } else { r })
+}
+
+/// What the trace measures: the log-likelihood, or the semi-supervised
+/// objective that EM maximizes when labeled rows stay in every M-step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    LogLikelihood,
+    SemiSupervisedObjective,
+}
+
+/// `trace.svg`: one line per restart, each in its own colour and named in
+/// the legend beside the plot with its final value (markers at every
+/// point of short traces, and at every restart's last point so that
+/// one-iteration restarts show); the chosen restart is drawn last, thick
+/// and red.
+pub fn trace_svg(report: &FitReport, measure: Measure) -> Result<String> {
     let mut svg = String::new();
-    draw_trace(report, &mut svg).map_err(|e| drawing_failed("trace.svg", e))?;
+    draw_trace(report, measure, &mut svg).map_err(|e| drawing_failed("trace.svg", e))?;
     Ok(svg)
 }
 
-fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
+fn draw_trace(report: &FitReport, measure: Measure, svg: &mut String) -> DrawResult<()> {
     let n_restarts = report.restarts.len();
     let longest = report
         .restarts
@@ -31,17 +54,22 @@ fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
         .unwrap_or((-1.0, 1.0));
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
+    let what = match measure {
+        Measure::LogLikelihood => "Mean log-likelihood",
+        Measure::SemiSupervisedObjective => "Semi-supervised objective",
+    };
     let chosen = report.restarts.get(report.best_restart);
     let caption = match chosen {
         Some(c) => format!(
-            "Mean log-likelihood per iteration: {n_restarts} restart{}, restart {} chosen",
+            "{what} per iteration: {n_restarts} restart{}, restart {} chosen",
             if n_restarts == 1 { "" } else { "s" },
             c.restart
         ),
-        None => "Mean log-likelihood per iteration".to_string(),
+        None => format!("{what} per iteration"),
     };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(caption, (FONT, 22))
+    let root = root.titled(&caption, (FONT, 20))?;
+    let (plot, panel) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+    let mut chart = ChartBuilder::on(&plot)
         .margin(18)
         .x_label_area_size(48)
         .y_label_area_size(96)
@@ -49,7 +77,11 @@ fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
     chart
         .configure_mesh()
         .x_desc("iteration")
-        .y_desc("mean log-likelihood per row")
+        .y_desc(match measure {
+            Measure::LogLikelihood => "mean log-likelihood per row",
+            Measure::SemiSupervisedObjective => "semi-supervised objective per row",
+        })
+        .y_label_formatter(&|v| plain_number(*v))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(240, 240, 240))
@@ -57,7 +89,13 @@ fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
         .draw()?;
 
     let mark_every_point = longest <= 50;
-    let mut others_labelled = false;
+    let style = |i: usize| {
+        if i == report.best_restart {
+            (CHOSEN_COLOUR, 3, 4)
+        } else {
+            (restart_colour(report.restarts[i].restart), 1, 3)
+        }
+    };
     // The chosen restart last, on top of the others.
     let order = (0..n_restarts)
         .filter(|&i| i != report.best_restart)
@@ -74,35 +112,13 @@ fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
         if points.is_empty() {
             continue;
         }
-        let is_chosen = i == report.best_restart;
-        let (colour, width) = if is_chosen {
-            (CHOSEN_COLOUR, 3)
-        } else {
-            (RESTART_COLOUR, 1)
-        };
-        let line = chart.draw_series(std::iter::once(PathElement::new(
+        let (colour, width, radius) = style(i);
+        chart.draw_series(std::iter::once(PathElement::new(
             points.clone(),
-            colour.stroke_width(width),
+            colour
+                .mix(if width == 1 { OTHERS_OPACITY } else { 1.0 })
+                .stroke_width(width),
         )))?;
-        if is_chosen {
-            line.label(format!(
-                "restart {} (chosen): {:.6}{}",
-                r.restart,
-                r.lower_bound,
-                if r.converged {
-                    format!(", converged in {}", r.n_iter)
-                } else {
-                    format!(", stopped after {}", r.n_iter)
-                }
-            ))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], colour.filled()));
-        } else if !others_labelled {
-            others_labelled = true;
-            line.label("other restarts").legend(move |(x, y)| {
-                Rectangle::new([(x, y - 2), (x + 16, y + 2)], colour.filled())
-            });
-        }
-        let radius = if is_chosen { 4 } else { 3 };
         let marked: Vec<(u32, f64)> = if mark_every_point {
             points
         } else {
@@ -114,20 +130,57 @@ fn draw_trace(report: &FitReport, svg: &mut String) -> DrawResult<()> {
                 .map(|p| Circle::new(p, radius, colour.filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()?;
+    // The legend: the chosen restart first, then the others in order, as
+    // many as the panel holds.
+    // Each restart's final value; the iterations are on the x axis.
+    let describe = |i: usize| {
+        let r = &report.restarts[i];
+        let chosen = if i == report.best_restart {
+            " (chosen)"
+        } else {
+            ""
+        };
+        let stopped = if r.converged { "" } else { ", stopped" };
+        if r.lower_bound.is_finite() {
+            format!(
+                "restart {}{chosen}: {:.6}{stopped}",
+                r.restart, r.lower_bound
+            )
+        } else {
+            format!("restart {}{chosen}: no value{stopped}", r.restart)
+        }
+    };
+    let listed: Vec<usize> = (report.best_restart < n_restarts)
+        .then_some(report.best_restart)
+        .into_iter()
+        .chain((0..n_restarts).filter(|&i| i != report.best_restart))
+        .collect();
+    let (_, height) = panel.dim_in_pixel();
+    let room = ((height as i32 - 60) / 22).max(2) as usize;
+    let mut entries: Vec<String> = listed.iter().take(room).map(|&i| describe(i)).collect();
+    if listed.len() > room {
+        entries.pop();
+        entries.push(format!("... {} more restarts", listed.len() - room + 1));
+    }
+    side_legend(&panel, 24, &entries, |panel, (x, y), row| {
+        if row + 1 == entries.len() && listed.len() > room {
+            return Ok(());
+        }
+        let (colour, width, radius) = style(listed[row]);
+        panel.draw(&PathElement::new(
+            vec![(x - 14, y), (x + 14, y)],
+            colour.stroke_width(width),
+        ))?;
+        panel.draw(&Circle::new((x, y), radius, colour.filled()))?;
+        Ok(())
+    })?;
     root.present()?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::canvas::test_support::{colour_hex, count};
+    use super::super::canvas::test_support::{attr, count, count_filled, legend_box, texts};
     use super::*;
     use gmm_core::RestartReport;
 
@@ -174,29 +227,58 @@ mod tests {
             ],
             2,
         );
-        let svg = trace_svg(&r).unwrap();
+        let svg = trace_svg(&r, Measure::LogLikelihood).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
-        assert_eq!(count(&svg, "polyline", RESTART_COLOUR), 2);
-        assert_eq!(count(&svg, "polyline", CHOSEN_COLOUR), 1);
-        // Every point is marked on short traces: 3 + 1 muted, 4 chosen.
-        let fill = |c| format!("fill=\"{}\"", colour_hex(c));
-        let circles = |c| {
-            svg.split('<')
-                .filter(|e| e.starts_with("circle") && e.contains(&fill(c)))
-                .count()
-        };
-        assert_eq!(circles(RESTART_COLOUR), 4);
-        assert_eq!(circles(CHOSEN_COLOUR), 4);
-        assert!(svg.contains("<text") && svg.contains("iteration"));
-        assert!(svg.contains("restart 2 (chosen)"));
+        // One line per restart in its own colour, and one legend swatch.
+        assert_eq!(count(&svg, "polyline", restart_colour(0)), 2);
+        assert_eq!(count(&svg, "polyline", restart_colour(1)), 2);
+        assert_eq!(count(&svg, "polyline", CHOSEN_COLOUR), 2);
+        // Every point is marked on short traces (3, 1 and 4), plus the
+        // legend's marks.
+        assert_eq!(count_filled(&svg, "circle", restart_colour(0)), 3 + 1);
+        assert_eq!(count_filled(&svg, "circle", restart_colour(1)), 1 + 1);
+        assert_eq!(count_filled(&svg, "circle", CHOSEN_COLOUR), 4 + 1);
+        let labels = texts(&svg);
+        assert!(labels.iter().any(|t| t == "iteration"));
+        // Every restart is named, with its final value; the chosen first.
+        let named: Vec<&String> = labels
+            .iter()
+            .filter(|t| t.starts_with("restart "))
+            .collect();
+        assert_eq!(named.len(), 3, "{labels:?}");
+        assert_eq!(named[0], "restart 2 (chosen): -2.100000");
+        assert_eq!(named[1], "restart 0: -2.400000");
+        // The legend lies beside the plot, right of every point drawn.
+        let (left, ..) = legend_box(&svg);
+        assert!(left >= f64::from(SIZE.0 - LEGEND_WIDTH));
+        let right_of_legend = svg
+            .split("<circle")
+            .skip(1)
+            .filter(|c| attr(&format!(" {c}"), "cx").unwrap() >= left)
+            .count();
+        assert_eq!(
+            right_of_legend, 3,
+            "only the legend's marks lie in its panel"
+        );
         assert!(svg.trim_end().ends_with("</svg>"));
+        let semi = trace_svg(&r, Measure::SemiSupervisedObjective).unwrap();
+        assert!(
+            texts(&semi)
+                .iter()
+                .any(|t| t == "semi-supervised objective per row")
+        );
     }
 
     #[test]
     fn trace_of_one_point_or_none_still_draws() {
-        let svg = trace_svg(&report(vec![restart(0, vec![-1.0])], 0)).unwrap();
-        assert_eq!(count(&svg, "polyline", CHOSEN_COLOUR), 1);
-        let svg = trace_svg(&report(vec![restart(0, vec![])], 0)).unwrap();
+        let svg = trace_svg(
+            &report(vec![restart(0, vec![-1.0])], 0),
+            Measure::LogLikelihood,
+        )
+        .unwrap();
+        // The line and the legend's swatch.
+        assert_eq!(count(&svg, "polyline", CHOSEN_COLOUR), 2);
+        let svg = trace_svg(&report(vec![restart(0, vec![])], 0), Measure::LogLikelihood).unwrap();
         assert!(svg.starts_with("<svg"));
     }
 }

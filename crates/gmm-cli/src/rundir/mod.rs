@@ -221,7 +221,7 @@ pub(crate) fn write_run(
     let plots = if s.plots {
         let drawing = spinner(verbosity, "drawing plots");
         crate::joblog::phase("plots", || "drawing trace.svg and clusters.svg".into());
-        let plots = draw_plots(fit, data, dir, outputs)?;
+        let plots = draw_plots(fit, data, ctx.semi, dir, outputs)?;
         drawing.finish_and_clear();
         plots
     } else {
@@ -274,11 +274,18 @@ pub(crate) struct Timings {
 fn draw_plots(
     fit: &gmm_core::Fit,
     data: &LoadedData,
+    semi: Option<SemiSupervised>,
     dir: &std::path::Path,
     outputs: &mut OutputSet,
 ) -> Result<serde_json::Value> {
     let mut report = serde_json::Map::new();
-    match plots::trace_svg(&fit.report) {
+    // In em mode EM maximizes the semi-supervised objective: the trace is its.
+    let measure = if semi.is_some_and(|x| x.mode == SemiSupervisedMode::Em) {
+        plots::Measure::SemiSupervisedObjective
+    } else {
+        plots::Measure::LogLikelihood
+    };
+    match plots::trace_svg(&fit.report, measure) {
         Ok(svg) => {
             outputs.add_bytes(dir.join("trace.svg"), svg.as_bytes())?;
             report.insert("trace.svg".into(), json!({ "drawn": true }));

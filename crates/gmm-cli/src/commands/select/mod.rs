@@ -342,14 +342,13 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         });
         let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
         outputs.add_bytes(dir.join("selection.json"), summary_text.as_bytes())?;
+        // A cell without a fit leaves a gap in its line.
         let points: Vec<SelectionPoint> = cells
             .iter()
-            .filter_map(|c| {
-                c.value(criterion).map(|value| SelectionPoint {
-                    k: c.k,
-                    covariance: c.covariance.to_string(),
-                    value,
-                })
+            .map(|c| SelectionPoint {
+                k: c.k,
+                covariance: c.covariance.to_string(),
+                value: c.value(criterion).unwrap_or(f64::NAN),
             })
             .collect();
         let svg = selection_svg(
