@@ -463,3 +463,84 @@ fn suspicious_winners_are_warned_about() {
     assert_eq!(v["warnings"], serde_json::json!([]));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// mclust's names of the four covariance types read as gmm's; its other
+/// ten families are refused by name; a selection reports each cell's
+/// mclust name and BIC with mclust's sign.
+#[test]
+fn mclust_names_and_bic_sign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = "data/customers/unlabeled.csv";
+    let fit = |cov: &str, out: &Path| {
+        gmm(&[
+            "fit",
+            "--input",
+            input,
+            "-k",
+            "2",
+            "--covariance",
+            cov,
+            "--out",
+            s(out),
+        ])
+    };
+    for (gmm_name, mclust) in [
+        ("full", "VVV"),
+        ("diag", "VVI"),
+        ("spherical", "VII"),
+        ("tied", "EEE"),
+    ] {
+        let (a, b) = (tmp.path().join(gmm_name), tmp.path().join(mclust));
+        ok(&fit(gmm_name, &a));
+        ok(&fit(mclust, &b));
+        let without_provenance = |p: &Path| {
+            let mut m = read_json(&p.join("model.json"));
+            m["provenance"] = serde_json::Value::Null;
+            m
+        };
+        assert_eq!(without_provenance(&a), without_provenance(&b), "{mclust}");
+        let shown = ok(&gmm(&["inspect", s(&b.join("model.json"))]));
+        assert!(
+            shown.contains(&format!("{gmm_name} (mclust's {mclust})")),
+            "{shown}"
+        );
+    }
+    for other in ["EVV", "VEI", "EII"] {
+        let o = fit(other, &tmp.path().join(other));
+        fails(&o, 2, &[other, "mclust", "does not fit yet", "VVV (full)"]);
+    }
+    let out = tmp.path().join("sel");
+    let o = gmm(&[
+        "select",
+        "--input",
+        input,
+        "--components",
+        "1..3",
+        "--covariance",
+        "VVV,EEE",
+        "--out",
+        s(&out),
+    ]);
+    ok(&o);
+    let (header, rows) = read_csv(&out.join("selection.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        let bic: f64 = r[col("bic")].parse().unwrap();
+        let mclust: f64 = r[col("bic_mclust")].parse().unwrap();
+        assert_eq!(mclust, -bic);
+        let expected = if r[col("covariance")] == "full" {
+            "VVV"
+        } else {
+            "EEE"
+        };
+        assert_eq!(r[col("mclust_model")], expected);
+    }
+    let v = read_json(&out.join("selection.json"));
+    for c in v["cells"].as_array().unwrap() {
+        assert_eq!(
+            c["bic_mclust"].as_f64().unwrap(),
+            -c["bic"].as_f64().unwrap()
+        );
+    }
+}

@@ -9,20 +9,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::GmmError;
 
-/// Which covariance structure every component has.
+/// Which covariance structure every component has. Each also reads by
+/// its name in mclust's eigen-decomposition family (Celeux & Govaert
+/// 1995): `VVV`, `VVI`, `VII`, `EEE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CovarianceType {
     /// Each component has its own general covariance matrix.
     #[default]
+    #[serde(alias = "VVV")]
     Full,
     /// Each component has its own diagonal covariance matrix.
+    #[serde(alias = "VVI")]
     Diag,
     /// Each component has its own single variance.
+    #[serde(alias = "VII")]
     Spherical,
     /// All components share one general covariance matrix.
+    #[serde(alias = "EEE")]
     Tied,
 }
+
+/// mclust's fourteen covariance families, by name: volume, shape and
+/// orientation each Equal across components, Variable, or the Identity.
+pub const MCLUST_FAMILIES: [&str; 14] = [
+    "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV",
+    "VVV",
+];
 
 impl CovarianceType {
     pub const ALL: [CovarianceType; 4] = [
@@ -39,6 +52,27 @@ impl CovarianceType {
             CovarianceType::Spherical => "spherical",
             CovarianceType::Tied => "tied",
         }
+    }
+
+    /// The family's name in mclust.
+    pub fn mclust_name(self) -> &'static str {
+        match self {
+            CovarianceType::Full => "VVV",
+            CovarianceType::Diag => "VVI",
+            CovarianceType::Spherical => "VII",
+            CovarianceType::Tied => "EEE",
+        }
+    }
+
+    /// Why `name` is not a covariance type, when it names one of mclust's
+    /// families that gmm does not fit.
+    pub fn unfitted_mclust_family(name: &str) -> Option<String> {
+        let fitted = CovarianceType::ALL.map(|c| c.mclust_name());
+        (MCLUST_FAMILIES.contains(&name) && !fitted.contains(&name)).then(|| {
+            format!(
+                "`{name}` is one of mclust's covariance families that gmm does not fit yet; gmm fits VVV (full), VVI (diag), VII (spherical) and EEE (tied)"
+            )
+        })
     }
 
     /// Free parameters of the covariances of `k` components in `d` dimensions.
@@ -63,13 +97,17 @@ impl FromStr for CovarianceType {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "full" => Ok(CovarianceType::Full),
-            "diag" => Ok(CovarianceType::Diag),
-            "spherical" => Ok(CovarianceType::Spherical),
-            "tied" => Ok(CovarianceType::Tied),
+            "full" | "VVV" => Ok(CovarianceType::Full),
+            "diag" | "VVI" => Ok(CovarianceType::Diag),
+            "spherical" | "VII" => Ok(CovarianceType::Spherical),
+            "tied" | "EEE" => Ok(CovarianceType::Tied),
             other => Err(GmmError::InvalidParam {
                 name: "covariance",
-                reason: format!("`{other}` is not one of full, diag, spherical, tied"),
+                reason: CovarianceType::unfitted_mclust_family(other).unwrap_or_else(|| {
+                    format!(
+                        "`{other}` is not one of full, diag, spherical, tied (or mclust's VVV, VVI, VII, EEE)"
+                    )
+                }),
             }),
         }
     }
@@ -169,5 +207,37 @@ impl Covariances {
             Covariances::Tied(c) => Box::new(c.iter()),
         };
         slice.copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mclust_names_read_as_the_four_types_and_the_others_say_why() {
+        for c in CovarianceType::ALL {
+            assert_eq!(c.mclust_name().parse::<CovarianceType>().unwrap(), c);
+            assert_eq!(c.as_str().parse::<CovarianceType>().unwrap(), c);
+            let json = format!("\"{}\"", c.mclust_name());
+            assert_eq!(serde_json::from_str::<CovarianceType>(&json).unwrap(), c);
+            // Written by its own name.
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
+        }
+        let others: Vec<&str> = MCLUST_FAMILIES
+            .iter()
+            .copied()
+            .filter(|n| !CovarianceType::ALL.iter().any(|c| c.mclust_name() == *n))
+            .collect();
+        assert_eq!(others.len(), 10);
+        for name in others {
+            let err = name.parse::<CovarianceType>().unwrap_err().to_string();
+            assert!(
+                err.contains("does not fit yet") && err.contains(name),
+                "{err}"
+            );
+        }
+        let err = "fulll".parse::<CovarianceType>().unwrap_err().to_string();
+        assert!(err.contains("not one of full"), "{err}");
     }
 }

@@ -65,7 +65,7 @@ pub mod wire;
 
 pub use chunks::DEFAULT_CHUNK_ROWS;
 pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess, agree, share};
-pub use covariance::{CovarianceType, Covariances};
+pub use covariance::{CovarianceType, Covariances, MCLUST_FAMILIES};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
 pub use model::{GaussianMixture, aic, bic, n_parameters};

@@ -136,7 +136,12 @@ fn write_text(
         "format               {} version {}",
         file.format, file.version
     )?;
-    writeln!(out, "covariance           {}", file.covariance_type)?;
+    writeln!(
+        out,
+        "covariance           {} (mclust's {})",
+        file.covariance_type,
+        file.covariance_type.mclust_name()
+    )?;
     writeln!(out, "components           {k}")?;
     writeln!(out, "columns              {}", file.columns.join(", "))?;
     if let Some(types) = &file.column_types {

@@ -116,6 +116,9 @@ fn describe_value_error(value: &Value, message: &str) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
+    if let Some(why) = gmm_core::CovarianceType::unfitted_mclust_family(&shown) {
+        return why;
+    }
     // "unknown variant `fulll`, expected one of `full`, `diag`, ..."
     if message.starts_with("unknown variant") {
         let choices: Vec<&str> = message
@@ -126,7 +129,24 @@ fn describe_value_error(value: &Value, message: &str) -> String {
         let hint = closest(&shown, choices.iter().copied())
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();
-        return format!("`{shown}` is not one of {}{hint}", choices.join(", "));
+        // Other names of the same choices (mclust's, in capitals) after.
+        let (names, aliases): (Vec<&str>, Vec<&str>) = choices
+            .iter()
+            .partition(|c| c.chars().any(|ch| ch.is_lowercase()));
+        let aliases = if aliases.is_empty() || names.is_empty() {
+            String::new()
+        } else {
+            format!(" (or {})", aliases.join(", "))
+        };
+        let names = if names.is_empty() {
+            choices.clone()
+        } else {
+            names
+        };
+        return format!(
+            "`{shown}` is not one of {}{aliases}{hint}",
+            names.join(", ")
+        );
     }
     if shown.parse::<f64>().is_ok_and(|f| !f.is_finite()) {
         return format!("`{shown}` is not a finite number");

@@ -131,8 +131,12 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
     names
         .iter()
         .map(|n| {
-            n.parse().map_err(|_| {
-                UsageError(format!("--covariance / [select] covariance: `{n}` is not one of full, diag, spherical, tied")).into()
+            n.parse().map_err(|e: gmm_core::GmmError| {
+                let why = match e {
+                    gmm_core::GmmError::InvalidParam { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                UsageError(format!("--covariance / [select] covariance: {why}")).into()
             })
         })
         .collect()

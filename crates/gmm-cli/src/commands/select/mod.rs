@@ -50,6 +50,10 @@ struct Cell {
     /// Total (weighted) log-likelihood of the fitted rows.
     log_likelihood: Option<f64>,
     bic: Option<f64>,
+    /// BIC as mclust reports it, 2 log L - p ln n: `-bic`, higher is better.
+    bic_mclust: Option<f64>,
+    /// The covariance family's name in mclust.
+    mclust_model: &'static str,
     aic: Option<f64>,
     icl: Option<f64>,
     n_parameters: usize,
@@ -242,6 +246,8 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 covariance,
                 log_likelihood: None,
                 bic: None,
+                bic_mclust: None,
+                mclust_model: covariance.mclust_name(),
                 aic: None,
                 icl: None,
                 n_parameters: gmm_core::n_parameters(covariance, k, data.columns.len()),
@@ -260,6 +266,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                     let r = &fit.report;
                     cell.log_likelihood = Some(r.mean_log_likelihood * r.n_rows);
                     cell.bic = Some(r.bic);
+                    cell.bic_mclust = Some(-r.bic);
                     cell.aic = Some(r.aic);
                     cell.icl = Some(r.icl);
                     cell.n_iter = Some(r.n_iter);
