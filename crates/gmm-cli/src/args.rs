@@ -134,7 +134,8 @@ pub struct FitArgs {
     /// inclusive, or a list `2,4,8`).
     #[arg(short = 'k', long, help_heading = "Model")]
     pub components: Option<String>,
-    /// Covariance structure: full, diag, spherical or tied.
+    /// Covariance structure: full, diag, spherical or tied (or by mclust's
+    /// names VVV, VVI, VII, EEE).
     #[arg(long, help_heading = "Model")]
     pub covariance: Option<String>,
     /// Added to every covariance diagonal (scikit-learn's reg_covar); 0 allowed.

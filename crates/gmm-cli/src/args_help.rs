@@ -33,10 +33,12 @@ Fit a Gaussian mixture by EM and write a run directory:
                           columns, component, class (semi-supervised),
                           probability, proba_0 .. proba_{K-1}
   DIR/trace.csv           mean log-likelihood per iteration of every restart
-  DIR/trace.svg           the same as a plot, the chosen restart highlighted
-  DIR/clusters.svg        the rows coloured by component with 1- and 2-sigma
-                          ellipses (on the two leading principal axes when
-                          there are more than two columns)
+  DIR/trace.svg           the same as a plot, one colour per restart, the
+                          chosen one highlighted
+  DIR/clusters.svg        the rows coloured by component and sized by their
+                          uncertainty, with 1- and 2-sigma ellipses (on the
+                          two leading principal axes when there are more
+                          than two columns)
   DIR/run.json            resolved settings, timings per phase, every restart's
                           outcome, row and column counts, the version
 

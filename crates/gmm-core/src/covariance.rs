@@ -105,7 +105,7 @@ impl FromStr for CovarianceType {
                 name: "covariance",
                 reason: CovarianceType::unfitted_mclust_family(other).unwrap_or_else(|| {
                     format!(
-                        "`{other}` is not one of full, diag, spherical, tied (or mclust's VVV, VVI, VII, EEE)"
+                        "`{other}` is not one of full, diag, spherical, tied (or VVV, VVI, VII, EEE)"
                     )
                 }),
             }),

@@ -83,14 +83,37 @@ fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
     RGBColor(byte(r), byte(g), byte(b))
 }
 
-/// A tick label as people write numbers: `6600`, not `6600.0`; `0.25`;
-/// `-2.5`.
-pub(super) fn plain_number(v: f64) -> String {
-    if v == v.round() && v.abs() < 1e15 {
-        return format!("{}", v as i64);
+/// A number as people write it, with as many decimals as `span` (the
+/// axis's range) needs to tell ticks apart: `6600`, not `6600.0`; `0.25`;
+/// `-2.5`; `1.5e-7` for tiny or huge numbers; never `-0`.
+pub(super) fn plain_number(v: f64, span: f64) -> String {
+    if v == 0.0 || v.abs() < span.abs() * 1e-9 {
+        return "0".into();
     }
-    let text = format!("{v:.6}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+    if !(1e-4..1e15).contains(&v.abs()) || span.abs() < 1e-12 || span.is_nan() {
+        return format!("{v:e}");
+    }
+    // Ticks are about a tenth of the span apart: two significant digits
+    // of that step.
+    let step = span.abs() / 10.0;
+    let decimals = (1.0 - step.log10().floor()).clamp(0.0, 12.0) as usize;
+    let text = format!("{v:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" { "0".into() } else { text }
+}
+
+/// At most `chars` characters of `text`, the last one `…` when cut.
+pub(super) fn fit_text(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// The width of the panel on the right of a picture that holds its legend,
@@ -121,11 +144,13 @@ where
         [(6, top), (width as i32 - 6, bottom)],
         LEGEND_BORDER.stroke_width(1),
     ))?;
+    // What the panel's width holds at this font (about 6 pixels a letter).
+    let chars = (width as usize).saturating_sub(56) / 6;
     for (i, text) in entries.iter().enumerate() {
         let y = top + 4 + row * i as i32 + row / 2;
         swatch(panel, (26, y), i)?;
         panel.draw(&Text::new(
-            text.clone(),
+            fit_text(text, chars),
             (46, y - 7),
             (FONT, 13).into_font().color(&RGBColor(40, 40, 40)),
         ))?;
@@ -149,6 +174,29 @@ pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f6
         (lo.abs() * 1e-3).max(1e-3)
     };
     Some((lo - pad, hi + pad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_read_as_numbers_do() {
+        assert_eq!(plain_number(6600.0, 400.0), "6600");
+        assert_eq!(plain_number(5250.0, 400.0), "5250");
+        assert_eq!(plain_number(0.25, 1.0), "0.25");
+        assert_eq!(plain_number(-2.5, 3.0), "-2.5");
+        assert_eq!(plain_number(-2.572, 0.005), "-2.572");
+        // Ticks a hair apart keep the digits that tell them apart.
+        assert_ne!(plain_number(-2.5721, 1e-6), plain_number(-2.5721004, 1e-6));
+        assert_eq!(plain_number(-1e-17, 1.0), "0");
+        assert_eq!(plain_number(3e-7, 1e-6), "3e-7");
+        assert_eq!(fit_text("restart 12", 20), "restart 12");
+        assert_eq!(
+            fit_text("component 1, class weekend-shoppers", 16),
+            "component 1, cl…"
+        );
+    }
 }
 
 /// Counting drawn elements, for the pictures' tests.

@@ -305,6 +305,35 @@ mod tests {
     }
 
     #[test]
+    fn columns_in_different_units_keep_their_own_scales() {
+        // Income in dollars and age in years: one scale would flatten them.
+        let model = GaussianMixture::new(
+            array![0.5, 0.5],
+            array![[40_000.0, 30.0], [90_000.0, 60.0]],
+            Covariances::Diag(array![[1e8, 25.0], [1e8, 25.0]]),
+        )
+        .unwrap();
+        let (x, _) = model.sample(300, 7);
+        let columns = vec!["income".to_string(), "age".to_string()];
+        let plot = clusters_svg(
+            &model,
+            DataView::new(x.as_slice().unwrap(), 2).unwrap(),
+            &columns,
+            None,
+        )
+        .unwrap();
+        let labels = super::super::canvas::test_support::texts(&plot.svg);
+        assert!(
+            labels
+                .iter()
+                .any(|t| t.starts_with("axes on their own scales")),
+            "{labels:?}"
+        );
+        // Age's ticks stay in years.
+        assert!(labels.iter().any(|t| t == "40" || t == "50"), "{labels:?}");
+    }
+
+    #[test]
     fn component_colours_stay_distinct_past_ten() {
         let colours: Vec<RGBColor> = (0..56).map(component_colour).collect();
         for (i, a) in colours.iter().enumerate() {

@@ -52,16 +52,33 @@ fn point_style(uncertainty: f64) -> (u32, f64) {
 /// medium, then large.
 const UNCERTAIN: [f64; 2] = [0.05, 0.25];
 
+/// The most two axes' units per pixel may differ for the picture to give
+/// them one scale: columns in different units (income and age) keep their
+/// own scales rather than flatten into a line.
+const MAX_SCALE_RATIO: f64 = 5.0;
+
 /// Widens the shorter range so that one unit is as many pixels on both
-/// axes (`w` x `h` pixels): circles stay round, ellipses undistorted.
-fn equal_scales(x: (f64, f64), y: (f64, f64), (w, h): (u32, u32)) -> ((f64, f64), (f64, f64)) {
-    let per_pixel = ((x.1 - x.0) / f64::from(w.max(1))).max((y.1 - y.0) / f64::from(h.max(1)));
+/// axes (`w` x `h` pixels): circles stay round, ellipses undistorted. `None`
+/// when the two scales differ by more than [`MAX_SCALE_RATIO`].
+fn equal_scales(
+    x: (f64, f64),
+    y: (f64, f64),
+    (w, h): (u32, u32),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (ux, uy) = (
+        (x.1 - x.0) / f64::from(w.max(1)),
+        (y.1 - y.0) / f64::from(h.max(1)),
+    );
+    if !(ux > 0.0 && uy > 0.0) || ux.max(uy) > MAX_SCALE_RATIO * ux.min(uy) {
+        return None;
+    }
+    let per_pixel = ux.max(uy);
     let widen = |(lo, hi): (f64, f64), pixels: u32| {
         let half = per_pixel * f64::from(pixels.max(1)) / 2.0;
         let mid = (lo + hi) / 2.0;
         (mid - half, mid + half)
     };
-    (widen(x, w), widen(y, h))
+    Some((widen(x, w), widen(y, h)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -105,14 +122,15 @@ pub(super) fn draw_clusters(
         .build_cartesian_2d(0.0..1.0, 0.0..1.0)?
         .plotting_area()
         .dim_in_pixel();
-    let ((x0, x1), (y0, y1)) = equal_scales(x, y, pixels);
+    let equal = equal_scales(x, y, pixels);
+    let ((x0, x1), (y0, y1)) = equal.unwrap_or((x, y));
     let mut chart = builder(&plot).build_cartesian_2d(x0..x1, y0..y1)?;
     chart
         .configure_mesh()
         .x_desc(labels[0].as_str())
         .y_desc(labels[1].as_str())
-        .x_label_formatter(&|v| plain_number(*v))
-        .y_label_formatter(&|v| plain_number(*v))
+        .x_label_formatter(&|v| plain_number(*v, x1 - x0))
+        .y_label_formatter(&|v| plain_number(*v, y1 - y0))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(242, 242, 242))
@@ -154,9 +172,16 @@ pub(super) fn draw_clusters(
     let notes = [
         "ellipses: 1 and 2 standard deviations",
         "crosses: the means",
+        if equal.is_some() {
+            "axes on one scale"
+        } else {
+            "axes on their own scales (ellipses stretched)"
+        },
         "point size: uncertainty, 1 - max posterior",
     ];
-    let room = (panel_height as i32 - 24 - 8 - 20 * notes.len() as i32 - 60) / 22;
+    // Below the legend: a gap, the notes and the three sizes of the key.
+    let below = 22 + 20 * notes.len() as i32 + 3 * 20 + 16;
+    let room = (panel_height as i32 - 24 - 8 - below) / 22;
     let shown = legend.len().min(room.max(1) as usize);
     let mut entries: Vec<String> = legend[..shown].to_vec();
     if shown < legend.len() {

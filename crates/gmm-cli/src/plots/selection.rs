@@ -38,6 +38,20 @@ enum Marker {
     Cross,
 }
 
+/// The style of a family: the four types always look the same (full,
+/// diag, spherical, tied in that order), whichever the grid holds; other
+/// names follow them.
+fn style_index(family: &str, families: &[&str]) -> usize {
+    const TYPES: [&str; 4] = ["full", "diag", "spherical", "tied"];
+    TYPES.iter().position(|t| *t == family).unwrap_or_else(|| {
+        4 + families
+            .iter()
+            .filter(|f| !TYPES.contains(f))
+            .position(|f| *f == family)
+            .unwrap_or(0)
+    })
+}
+
 /// The marker and dash pattern (dash, gap; `None`: solid) of the i-th
 /// family.
 fn style(i: usize) -> (Marker, Option<(u32, u32)>) {
@@ -117,9 +131,16 @@ fn value_range(finite: &[&SelectionPoint], k_min: usize) -> ((f64, f64), Option<
     let rest_hi = rest.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let rest_span = rest_hi - lo;
     if rest.len() >= 2 && rest_span > 0.0 && hi - lo > 2.5 * rest_span {
-        let pad = 0.08 * rest_span;
+        // The range stretches to the smallest K's values that are only a
+        // little above the rest; those far above go off scale.
+        let top = finite
+            .iter()
+            .map(|p| p.value)
+            .filter(|&v| v <= lo + 1.5 * rest_span)
+            .fold(rest_hi, f64::max);
+        let pad = 0.08 * (top - lo);
         // Room at the top for the off-scale marks.
-        ((lo - pad, rest_hi + 2.0 * pad), Some(rest_hi + pad))
+        ((lo - pad, top + 2.0 * pad), Some(top + pad))
     } else {
         (all, None)
     }
@@ -158,7 +179,7 @@ fn draw_selection(
         .y_desc(format!("{} (lower is better)", criterion.to_uppercase()))
         .x_labels((k_max - k_min + 1).min(20))
         .x_label_formatter(&|v| format!("{}", v.round() as i64))
-        .y_label_formatter(&|v| plain_number(*v))
+        .y_label_formatter(&|v| plain_number(*v, hi - lo))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(240, 240, 240))
@@ -180,7 +201,8 @@ fn draw_selection(
     let local = |(x, y): (i32, i32)| (x - ox, y - oy);
     let mut gaps = Vec::new();
     let mut above = Vec::new();
-    for (i, family) in families.iter().enumerate() {
+    for family in &families {
+        let i = style_index(family, &families);
         let (marker, dash) = style(i);
         let colour = component_colour(i);
         let mut cells: Vec<&SelectionPoint> =
@@ -205,7 +227,7 @@ fn draw_selection(
                     "K = {} {}: {}",
                     p.k,
                     p.covariance,
-                    plain_number((p.value * 10.0).round() / 10.0)
+                    plain_number(p.value, 10.0)
                 ));
                 area.draw(&PathElement::new(
                     vec![(xy.0, xy.1 - 7), (xy.0, xy.1 - 16)],
@@ -232,7 +254,8 @@ fn draw_selection(
         ))?;
     }
     let legend: Vec<String> = families.iter().map(|f| f.to_string()).collect();
-    side_legend(&panel, 24, &legend, |panel, (x, y), i| {
+    side_legend(&panel, 24, &legend, |panel, (x, y), row| {
+        let i = style_index(families[row], &families);
         let (marker, dash) = style(i);
         let colour = component_colour(i);
         draw_line(panel, vec![(x - 14, y), (x + 14, y)], dash, colour)?;
@@ -242,24 +265,29 @@ fn draw_selection(
     let mut notes = vec!["circled: the chosen cell".to_string()];
     if !above.is_empty() {
         notes.push("off scale (arrows), with their values:".into());
-        notes.extend(above.iter().take(6).map(|a| format!("  {a}")));
+        notes.extend(above.iter().take(6).map(|a| format!("\t{a}")));
         if above.len() > 6 {
-            notes.push(format!("  and {} more", above.len() - 6));
+            notes.push(format!("\tand {} more", above.len() - 6));
         }
     }
     if !gaps.is_empty() {
         notes.push("gaps: cells not fitted".into());
         notes.push("(their error is in selection.csv):".into());
-        notes.extend(gaps.iter().take(6).map(|g| format!("  {g}")));
+        notes.extend(gaps.iter().take(6).map(|g| format!("\t{g}")));
         if gaps.len() > 6 {
-            notes.push(format!("  and {} more", gaps.len() - 6));
+            notes.push(format!("\tand {} more", gaps.len() - 6));
         }
     }
     let top = 24 + 8 + 22 * legend.len() as i32 + 20;
+    // A tab indents (SVG would collapse leading blanks).
     for (i, note) in notes.iter().enumerate() {
+        let (x, text) = match note.strip_prefix('\t') {
+            Some(rest) => (24, rest),
+            None => (10, note.as_str()),
+        };
         panel.draw(&Text::new(
-            note.clone(),
-            (10, top + 18 * i as i32),
+            text.to_string(),
+            (x, top + 18 * i as i32),
             (FONT, 13).into_font().color(&RGBColor(80, 80, 80)),
         ))?;
     }

@@ -18,9 +18,12 @@ pub const OTHERS_OPACITY: f64 = 0.85;
 pub const CHOSEN_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
 /// The colour of restart `r` when it is not the chosen one: the component
-/// palette without its red, which marks the chosen restart.
+/// palette without its reds (Tableau's red and light red, the dark hues
+/// at 0 degrees), which would look like the chosen restart's.
 pub fn restart_colour(r: usize) -> RGBColor {
-    component_colour(if r >= 3 { r + 1 } else { r })
+    let reddish = |k: usize| k == 3 || k == 13 || (k >= 20 && (k - 20).is_multiple_of(12));
+    let k = (0..).filter(|&k| !reddish(k)).nth(r).unwrap_or(0);
+    component_colour(k)
 }
 
 /// What the trace measures: the log-likelihood, or the semi-supervised
@@ -81,7 +84,7 @@ fn draw_trace(report: &FitReport, measure: Measure, svg: &mut String) -> DrawRes
             Measure::LogLikelihood => "mean log-likelihood per row",
             Measure::SemiSupervisedObjective => "semi-supervised objective per row",
         })
-        .y_label_formatter(&|v| plain_number(*v))
+        .y_label_formatter(&|v| plain_number(*v, hi - lo))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(240, 240, 240))
@@ -135,19 +138,16 @@ fn draw_trace(report: &FitReport, measure: Measure, svg: &mut String) -> DrawRes
     // Each restart's final value; the iterations are on the x axis.
     let describe = |i: usize| {
         let r = &report.restarts[i];
-        let chosen = if i == report.best_restart {
-            " (chosen)"
-        } else {
-            ""
+        let status = match (i == report.best_restart, r.converged) {
+            (true, true) => " (chosen)",
+            (true, false) => " (chosen, stopped)",
+            (false, true) => "",
+            (false, false) => " (stopped)",
         };
-        let stopped = if r.converged { "" } else { ", stopped" };
         if r.lower_bound.is_finite() {
-            format!(
-                "restart {}{chosen}: {:.6}{stopped}",
-                r.restart, r.lower_bound
-            )
+            format!("restart {}{status}: {:.6}", r.restart, r.lower_bound)
         } else {
-            format!("restart {}{chosen}: no value{stopped}", r.restart)
+            format!("restart {}{status}: no value", r.restart)
         }
     };
     let listed: Vec<usize> = (report.best_restart < n_restarts)
