@@ -51,8 +51,21 @@ fn semi_supervised_customer_example_writes_a_complete_run() {
     // written (integers).
     assert_eq!(
         header,
-        ["component", "class", "probability", "proba_0", "proba_1"]
+        [
+            "component",
+            "class",
+            "probability",
+            "proba_0",
+            "proba_1",
+            "uncertainty"
+        ]
     );
+    // mclust's uncertainty: 1 - the row's largest probability.
+    for r in &rows {
+        let p: f64 = r[2].parse().unwrap();
+        let u: f64 = r[5].parse().unwrap();
+        assert!((u - (1.0 - p)).abs() < 1e-12, "{r:?}");
+    }
     assert_eq!(model["label_type"], "Int64");
     assert_eq!(rows.len(), 1000, "one row per input row");
     for r in &rows {

@@ -102,7 +102,8 @@ fn ids_and_kept_columns_are_copied_in_front_of_the_predictions() {
             "component",
             "probability",
             "proba_0",
-            "proba_1"
+            "proba_1",
+            "uncertainty"
         ]
     );
     assert_eq!(rows.len(), 600);
@@ -233,7 +234,8 @@ fn semi_supervised_predictions_carry_the_class_in_the_label_type() {
             "probability",
             "proba_0",
             "proba_1",
-            "proba_2"
+            "proba_2",
+            "uncertainty"
         ]
     );
     let mut seen = [0usize; 3];

@@ -112,7 +112,8 @@ fn large_parquet_config_runs_on_a_small_directory() {
     let schema = batches[0].schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(&names[..3], ["id", "component", "probability"]);
-    assert_eq!(names.len(), 3 + COMPONENTS);
+    assert_eq!(names.len(), 3 + COMPONENTS + 1);
+    assert_eq!(names.last(), Some(&"uncertainty"));
     let mut ids = Vec::new();
     let mut predicted = Vec::new();
     for b in &batches {

@@ -31,7 +31,7 @@ Fit a Gaussian mixture by EM and write a run directory:
   DIR/model.json          the model (versioned JSON, scikit-learn shapes)
   DIR/predictions.parquet per input row: --id-column and --keep-columns
                           columns, component, class (semi-supervised),
-                          probability, proba_0 .. proba_{K-1}
+                          probability, proba_0 .. proba_{K-1}, uncertainty
   DIR/trace.csv           mean log-likelihood per iteration of every restart
   DIR/trace.svg           the same as a plot, one colour per restart, the
                           chosen one highlighted
@@ -71,7 +71,8 @@ pub(crate) const PREDICT_ABOUT: &str = "\
 Stream a table through a model and write, for every row in order, the
 --id-column and --keep-columns columns, `component`, `class` (for a
 semi-supervised model: the component's class, in the label column's type),
-`probability` and `proba_0` .. `proba_{K-1}`. The output format follows the
+`probability`, `proba_0` .. `proba_{K-1}` and `uncertainty` (mclust's,
+1 - probability). The output format follows the
 extension of --out (.parquet, .csv, .arrow). The table must have the columns
 the model was fitted on; other columns are ignored. The file appears only
 when complete; an output at an object storage URL is uploaded then.

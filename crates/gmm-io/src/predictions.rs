@@ -1,7 +1,8 @@
 //! Per-row predictions written while they are computed: the columns copied
 //! from the input (ids, kept columns), `component` (u32), `class` (for a
-//! semi-supervised model), `probability` of that component, and `proba_0`
-//! ... `proba_{K-1}` (f64), in row order, as Parquet, CSV or Arrow IPC.
+//! semi-supervised model), `probability` of that component, `proba_0` ...
+//! `proba_{K-1}` and `uncertainty` (1 - `probability`, mclust's; f64), in
+//! row order, as Parquet, CSV or Arrow IPC.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -237,6 +238,7 @@ impl PredictionWriter {
         let rows = proba.len() / k;
         let mut component = Vec::with_capacity(rows);
         let mut probability = Vec::with_capacity(rows);
+        let mut uncertainty = Vec::with_capacity(rows);
         let mut present = Vec::with_capacity(rows);
         for row in proba.chunks_exact(k) {
             let mut best = 0;
@@ -248,6 +250,10 @@ impl PredictionWriter {
             present.push(!row[0].is_nan());
             component.push(best as u32);
             probability.push(row[best]);
+            // mclust's uncertainty, 1 - the largest probability, summed from
+            // the others so that it keeps its digits when it is tiny.
+            let others: f64 = (0..k).filter(|&c| c != best).map(|c| row[c]).sum();
+            uncertainty.push(others);
         }
         let nulls = present
             .contains(&false)
@@ -285,6 +291,7 @@ impl PredictionWriter {
         for c in 0..k {
             columns.push(column(proba.chunks_exact(k).map(|r| r[c]).collect()));
         }
+        columns.push(column(uncertainty));
         let batch = RecordBatch::try_new(self.inner.schema().clone(), columns)
             .map_err(|e| IoError::write(self.inner.pending.dest(), e))?;
         self.inner.write(&batch)
@@ -312,6 +319,7 @@ pub fn check_passthrough_columns(
     for name in names {
         let added = name == "component"
             || name == "probability"
+            || name == "uncertainty"
             || (classes && name == "class")
             || name
                 .strip_prefix("proba_")
@@ -319,7 +327,7 @@ pub fn check_passthrough_columns(
                 .is_some_and(|c| c < k && *name == format!("proba_{c}"));
         if added {
             return Err(format!(
-                "column `{name}` is copied into the predictions but has the name of a column gmm writes there (component,{} probability, proba_0 .. proba_{}); rename it in the table, or copy it under another name",
+                "column `{name}` is copied into the predictions but has the name of a column gmm writes there (component,{} probability, proba_0 .. proba_{}, uncertainty); rename it in the table, or copy it under another name",
                 if classes { " class," } else { "" },
                 k.saturating_sub(1)
             ));
@@ -344,5 +352,6 @@ pub fn prediction_schema(k: usize, columns: &PredictionColumns) -> SchemaRef {
             nullable,
         ));
     }
+    fields.push(Field::new("uncertainty", DataType::Float64, nullable));
     Arc::new(Schema::new(fields))
 }

@@ -492,7 +492,15 @@ fn predictions_read_back_in_every_format() {
                 .collect();
             let mut want: Vec<String> = id_name.iter().map(|s| s.to_string()).collect();
             want.extend(
-                ["component", "probability", "proba_0", "proba_1", "proba_2"].map(String::from),
+                [
+                    "component",
+                    "probability",
+                    "proba_0",
+                    "proba_1",
+                    "proba_2",
+                    "uncertainty",
+                ]
+                .map(String::from),
             );
             assert_eq!(names, want, "{format:?}");
             assert_eq!(b.num_rows(), rows);
@@ -518,9 +526,15 @@ fn predictions_read_back_in_every_format() {
             }
             let probability = b.column(off + 1).as_primitive::<Float64Type>();
             let p1 = b.column(off + 3).as_primitive::<Float64Type>();
+            let uncertainty = b.column(off + 2 + k).as_primitive::<Float64Type>();
             for i in 0..rows {
                 assert_eq!(probability.value(i), proba[i * k + i % k]);
                 assert_eq!(p1.value(i), proba[i * k + 1]);
+                let others: f64 = (0..k)
+                    .filter(|&c| c != i % k)
+                    .map(|c| proba[i * k + c])
+                    .sum();
+                assert_eq!(uncertainty.value(i), others, "{format:?} row {i}");
             }
         }
     }
