@@ -518,6 +518,8 @@ fn mclust_names_and_bic_sign() {
         "1..3",
         "--covariance",
         "VVV,EEE",
+        "--predictions-format",
+        "csv",
         "--out",
         s(&out),
     ]);
@@ -543,4 +545,24 @@ fn mclust_names_and_bic_sign() {
             -c["bic"].as_f64().unwrap()
         );
     }
+    // mclust's ICL of the winner, from its predictions: BIC in mclust's
+    // sign plus twice the log posterior of each row's component.
+    let w = &v["winner"];
+    let cell = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["n_components"] == w["n_components"] && c["covariance_type"] == w["covariance_type"]
+        })
+        .unwrap();
+    let (header, preds) = read_csv(&out.join("winner/predictions.csv"));
+    let p = header.iter().position(|h| h == "probability").unwrap();
+    let map: f64 = preds
+        .iter()
+        .map(|r| r[p].parse::<f64>().unwrap().ln())
+        .sum();
+    let want = cell["bic_mclust"].as_f64().unwrap() + 2.0 * map;
+    let got = cell["icl_mclust"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
 }

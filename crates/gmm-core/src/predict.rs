@@ -85,6 +85,9 @@ pub struct ScoreSums {
     pub weight: f64,
     /// Weighted classification entropy `-sum_i w_i sum_k r_ik ln r_ik` (for ICL).
     pub entropy: f64,
+    /// `sum_i w_i ln max_k r_ik`, the log posterior of each row's most
+    /// probable component (for mclust's ICL, which classifies each row).
+    pub map_log_posterior: f64,
 }
 
 impl ScoreSums {
@@ -116,13 +119,13 @@ pub(crate) fn score_with(
         data.n_rows(),
         chunk_rows,
         || Acc {
-            sums: OrderedSums::new(3),
+            sums: OrderedSums::new(4),
             estep: EStep::default(),
             incomplete: Incomplete::default(),
         },
         |acc, c, start, end| {
             let c = first_chunk + c;
-            let mut part = [0.0, 0.0, 0.0];
+            let mut part = [0.0; 4];
             acc.incomplete.clear();
             let mut b0 = start;
             while b0 < end {
@@ -164,22 +167,28 @@ pub(crate) fn score_with(
         total: s[0],
         weight: s[1],
         entropy: s[2],
+        map_log_posterior: s[3],
     }
 }
 
-/// Adds a row of weight `w` to a chunk's score sums: `w ln p(x)`, `w`, and
-/// `w` times the entropy of its responsibilities `r`.
-fn add_row(part: &mut [f64; 3], w: f64, log_norm: f64, r: impl Iterator<Item = f64>) {
+/// Adds a row of weight `w` to a chunk's score sums: `w ln p(x)`, `w`,
+/// `w` times the entropy of its responsibilities `r`, and `w` times the
+/// log of the largest.
+fn add_row(part: &mut [f64; 4], w: f64, log_norm: f64, r: impl Iterator<Item = f64>) {
     if w > 0.0 {
         part[0] += w * log_norm;
         part[1] += w;
-        let mut h = 0.0;
+        let (mut h, mut top) = (0.0, 0.0f64);
         for r in r {
             if r > 0.0 {
                 h -= r * r.ln();
             }
+            top = top.max(r);
         }
         part[2] += w * h;
+        if top > 0.0 {
+            part[3] += w * top.ln();
+        }
     }
 }
 

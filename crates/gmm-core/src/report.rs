@@ -74,4 +74,9 @@ pub struct FitReport {
     /// Integrated completed likelihood: BIC plus twice the weighted
     /// classification entropy of the fitted rows (lower is better).
     pub icl: f64,
+    /// ICL as mclust's `icl()` computes it, in its sign (higher is
+    /// better): `2 log L - p ln n + 2 sum_i ln max_k r_ik`, each row
+    /// classified to its most probable component.
+    #[serde(default)]
+    pub icl_mclust: f64,
 }

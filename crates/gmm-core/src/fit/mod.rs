@@ -371,6 +371,8 @@ impl ValidFitParams {
             bic: bic(score.total, score.weight, n_parameters),
             aic: aic(score.total, n_parameters),
             icl: bic(score.total, score.weight, n_parameters) + 2.0 * score.entropy,
+            icl_mclust: -bic(score.total, score.weight, n_parameters)
+                + 2.0 * score.map_log_posterior,
             restarts: states.into_iter().map(|s| s.report).collect(),
         };
         Ok(Fit { model, report })

@@ -285,6 +285,7 @@ mod tests {
                 bic: 1e300,
                 aic: -0.0,
                 icl: f64::INFINITY,
+                icl_mclust: -7.5,
             },
         }
     }

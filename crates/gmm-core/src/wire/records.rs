@@ -81,6 +81,7 @@ impl Writer {
             rep.bic,
             rep.aic,
             rep.icl,
+            rep.icl_mclust,
         ] {
             self.f64(v);
         }
@@ -233,6 +234,7 @@ impl Reader<'_> {
         let bic = self.f64()?;
         let aic = self.f64()?;
         let icl = self.f64()?;
+        let icl_mclust = self.f64()?;
         let n_parameters = self.usize()?;
         Ok(Fit {
             model,
@@ -248,6 +250,7 @@ impl Reader<'_> {
                 bic,
                 aic,
                 icl,
+                icl_mclust,
             },
         })
     }

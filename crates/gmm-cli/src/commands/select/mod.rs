@@ -56,6 +56,9 @@ struct Cell {
     mclust_model: &'static str,
     aic: Option<f64>,
     icl: Option<f64>,
+    /// ICL as mclust's `icl()` computes it (rows classified to their most
+    /// probable component), in its sign: higher is better.
+    icl_mclust: Option<f64>,
     n_parameters: usize,
     n_iter: Option<usize>,
     converged: Option<bool>,
@@ -250,6 +253,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 mclust_model: covariance.mclust_name(),
                 aic: None,
                 icl: None,
+                icl_mclust: None,
                 n_parameters: gmm_core::n_parameters(covariance, k, data.columns.len()),
                 n_iter: None,
                 converged: None,
@@ -267,6 +271,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                     cell.log_likelihood = Some(r.mean_log_likelihood * r.n_rows);
                     cell.bic = Some(r.bic);
                     cell.bic_mclust = Some(-r.bic);
+                    cell.icl_mclust = Some(r.icl_mclust);
                     cell.aic = Some(r.aic);
                     cell.icl = Some(r.icl);
                     cell.n_iter = Some(r.n_iter);

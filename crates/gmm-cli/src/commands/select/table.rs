@@ -13,11 +13,11 @@ fn fmt(v: Option<f64>) -> String {
 
 pub(super) fn selection_csv(cells: &[Cell]) -> String {
     let mut out = String::from(
-        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error,at_variance_floor,mclust_model,bic_mclust\n",
+        "k,covariance,log_likelihood,bic,aic,icl,n_parameters,n_iter,converged,seconds,validation_log_likelihood,restarts_raced,error,at_variance_floor,mclust_model,bic_mclust,icl_mclust\n",
     );
     for c in cells {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             c.k,
             c.covariance,
             fmt(c.log_likelihood),
@@ -36,6 +36,7 @@ pub(super) fn selection_csv(cells: &[Cell]) -> String {
             c.at_variance_floor,
             c.mclust_model,
             fmt(c.bic_mclust),
+            fmt(c.icl_mclust),
         ));
     }
     out
