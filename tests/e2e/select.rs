@@ -565,4 +565,26 @@ fn mclust_names_and_bic_sign() {
     let want = cell["bic_mclust"].as_f64().unwrap() + 2.0 * map;
     let got = cell["icl_mclust"].as_f64().unwrap();
     assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
+
+    // Without a grid, mclust's: K = 1..9 for every covariance type.
+    let all = tmp.path().join("all");
+    ok(&gmm(&[
+        "select",
+        "--input",
+        input,
+        "--n-init",
+        "1",
+        "--out",
+        s(&all),
+    ]));
+    let v = read_json(&all.join("selection.json"));
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 9 * 4);
+    assert_eq!(
+        cells
+            .iter()
+            .map(|c| c["n_components"].as_u64().unwrap())
+            .max(),
+        Some(9)
+    );
 }

@@ -131,7 +131,7 @@ pub struct FitArgs {
     pub precision: Option<String>,
 
     /// Number of mixture components K (for `gmm select`: a range `1..10`,
-    /// inclusive, or a list `2,4,8`).
+    /// inclusive, or a list `2,4,8`; by default 1..9, as mclust's Mclust()).
     #[arg(short = 'k', long, help_heading = "Model")]
     pub components: Option<String>,
     /// Covariance structure: full, diag, spherical or tied (or by mclust's

@@ -74,6 +74,10 @@ fn parse_components(text: &str) -> Result<Vec<usize>, String> {
     Ok(ks)
 }
 
+/// The component counts a selection tries when none are given: 1 to 9,
+/// as mclust's `Mclust()`.
+pub(crate) const DEFAULT_COMPONENTS: std::ops::RangeInclusive<usize> = 1..=9;
+
 pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<usize>> {
     let grid = match (
         &args.fit.components,
@@ -98,12 +102,8 @@ pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<
                 .into());
             }
         },
-        (None, None, None) => {
-            return Err(UsageError(
-                "no component counts: give --components 1..10 or [select] components".into(),
-            )
-            .into());
-        }
+        // mclust's Mclust() default, G = 1:9.
+        (None, None, None) => DEFAULT_COMPONENTS.collect(),
     };
     Ok(grid)
 }
