@@ -1,0 +1,127 @@
+# Reference fits from real mclust, for crates/gmm-core/tests/mclust_reference.rs.
+#
+# Writes tests/data/mclust/: the data sets as CSV (R's `faithful`, the four
+# measurements of `iris`, mclust's `diabetes`), and one JSON fixture per data
+# set, mclust model (the four gmm fits: VVV = full, VVI = diag, VII =
+# spherical, EEE = tied) and number of components G:
+#
+#   - `init`: the starting parameters, mclust's M-step (`mstep`) from the
+#     partition of its own default start (`hclass(hc(X, "VVV"), G)`), in
+#     scikit-learn's shapes (weights, means G x d, covariances: full G x d x
+#     d, diag G x d, spherical G, tied d x d);
+#   - `result`: `em()` from those parameters run to convergence (relative
+#     log-likelihood change below 1e-16, at most 100,000 iterations): the
+#     parameters in the same shapes, the log-likelihood, the BIC as mclust
+#     computes it (`bic()`, 2 log L - p ln n, its parameter count `npar`),
+#     and ICL as `icl()` computes it (BIC plus twice the log posterior of
+#     each row's most probable component).
+#
+# gmm runs EM from the same parameters (reg_covar 0) to the same fixed point;
+# the test compares parameters to 1e-6 and log-likelihood, BIC and ICL to
+# 1e-8, relative.
+#
+# Run from the repository root, with R and mclust installed (Debian:
+# `apt-get install r-base-core r-cran-mclust`; mclust 6.x):
+#
+#   Rscript scripts/mclust_reference.R
+#
+# The fixtures are committed; the tests do not need R.
+
+suppressPackageStartupMessages(library(mclust))
+
+out <- "tests/data/mclust"
+dir.create(out, recursive = TRUE, showWarnings = FALSE)
+
+num <- function(x) {
+  if (length(x) == 0) return("[]")
+  paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
+}
+matrix_rows <- function(m) {
+  paste0("[", paste(apply(m, 1, num), collapse = ", "), "]")
+}
+
+# Covariance-shaped parameters of an mclust fit, in scikit-learn's shapes.
+covariances <- function(model, variance, G, d) {
+  switch(model,
+    VVV = paste0("[", paste(sapply(1:G, function(k) matrix_rows(variance$sigma[, , k])), collapse = ", "), "]"),
+    VVI = paste0("[", paste(sapply(1:G, function(k) num(diag(variance$sigma[, , k]))), collapse = ", "), "]"),
+    VII = num(variance$sigmasq),
+    EEE = matrix_rows(variance$Sigma)
+  )
+}
+
+parameters_json <- function(model, p, G, d) {
+  means <- t(matrix(p$mean, nrow = d))
+  paste0(
+    "{\"weights\": ", num(p$pro),
+    ", \"means\": ", matrix_rows(means),
+    ", \"covariances\": ", covariances(model, p$variance, G, d), "}"
+  )
+}
+
+iterations <- function(fit) {
+  info <- attr(fit, "info")
+  if (is.null(info)) "null" else as.character(info[[1]])
+}
+
+write_csv <- function(X, name) {
+  path <- file.path(out, paste0(name, ".csv"))
+  m <- as.matrix(X)
+  lines <- c(paste(colnames(m), collapse = ","),
+             apply(m, 1, function(r) paste(sprintf("%.17g", r), collapse = ",")))
+  writeLines(lines, path)
+  path
+}
+
+data(diabetes, package = "mclust")
+sets <- list(
+  faithful = faithful,
+  iris = iris[, 1:4],
+  diabetes = diabetes[, c("glucose", "insulin", "sspg")]
+)
+models <- c(VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")
+
+for (set in names(sets)) {
+  X <- as.matrix(sets[[set]])
+  colnames(X) <- gsub("[^A-Za-z0-9_]", "_", colnames(X))
+  csv <- write_csv(X, set)
+  n <- nrow(X); d <- ncol(X)
+  hcp <- hc(X, modelName = "VVV", use = "VARS")
+  for (G in 2:3) {
+    cl <- hclass(hcp, G)
+    z0 <- unmap(cl)
+    for (model in names(models)) {
+      ms <- mstep(X, modelName = model, z = z0)
+      fit <- em(X, modelName = model, parameters = ms$parameters,
+                control = emControl(tol = c(1e-16, sqrt(.Machine$double.eps)),
+                                    itmax = c(100000, .Machine$integer.max)))
+      if (!is.finite(fit$loglik)) {
+        cat(sprintf("%s %s G=%d: no fit, skipped\n", set, model, G))
+        next
+      }
+      b <- bic(model, fit$loglik, n, d, G)
+      np <- nMclustParams(model, d, G)
+      map <- sum(log(apply(fit$z, 1, max)))
+      icl_value <- b + 2 * map
+      name <- sprintf("%s_%s_G%d", set, model, G)
+      json <- paste0(
+        "{\"dataset\": \"", csv, "\"",
+        ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
+        ", \"mclust_model\": \"", model, "\"",
+        ", \"covariance_type\": \"", models[[model]], "\"",
+        ", \"n_components\": ", G,
+        ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+        ", \"init\": ", parameters_json(model, ms$parameters, G, d),
+        ", \"result\": {\"parameters\": ", parameters_json(model, fit$parameters, G, d),
+        ", \"loglik\": ", sprintf("%.17g", fit$loglik),
+        ", \"bic\": ", sprintf("%.17g", b),
+        ", \"icl\": ", sprintf("%.17g", icl_value),
+        ", \"n_parameters\": ", np,
+        ", \"iterations\": ", iterations(fit),
+        "}}"
+      )
+      writeLines(json, file.path(out, paste0(name, ".json")))
+      cat(sprintf("%s: loglik %.10f, BIC %.6f, ICL %.6f\n", name, fit$loglik, b, icl_value))
+    }
+  }
+}
