@@ -588,3 +588,56 @@ fn mclust_names_and_bic_sign() {
         Some(9)
     );
 }
+
+/// On R's faithful, iris and mclust's diabetes, `gmm select` over the four
+/// families and K = 1..9 picks the model mclust's `Mclust()` picks, with a
+/// BIC (mclust's sign) at least as high (tests/data/mclust/select_*.json,
+/// written by scripts/mclust_reference.R). Run to mclust's convergence
+/// (tol 1e-8; gmm's default 1e-3 stops earlier).
+#[test]
+fn select_picks_what_mclust_picks() {
+    let tmp = tempfile::tempdir().unwrap();
+    for set in ["faithful", "iris", "diabetes"] {
+        let want = read_json(&root().join(format!("tests/data/mclust/select_{set}.json")));
+        let out = tmp.path().join(set);
+        let input = format!("tests/data/mclust/{set}.csv");
+        let o = gmm(&[
+            "select",
+            "--input",
+            &input,
+            "--n-init",
+            "10",
+            "--tol",
+            "1e-8",
+            "--max-iter",
+            "10000",
+            "--out",
+            s(&out),
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+        let w = &v["winner"];
+        assert_eq!(
+            (&w["n_components"], &w["covariance_type"]),
+            (&want["n_components"], &want["covariance_type"]),
+            "{set}: gmm picked {w}, mclust {want}"
+        );
+        let cell = v["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["n_components"] == w["n_components"]
+                    && c["covariance_type"] == w["covariance_type"]
+            })
+            .unwrap();
+        let (got, theirs) = (
+            cell["bic_mclust"].as_f64().unwrap(),
+            want["bic"].as_f64().unwrap(),
+        );
+        assert!(
+            got >= theirs - 1e-9 * theirs.abs(),
+            "{set}: gmm's BIC {got} below mclust's {theirs}"
+        );
+    }
+}
