@@ -6,7 +6,7 @@
 # spherical, EEE = tied) and number of components G:
 #
 #   - `init`: the starting parameters, mclust's M-step (`mstep`) from the
-#     partition of its own default start (`hclass(hc(X, "VVV"), G)`), in
+#     partition of Mclust()'s default start (`hclass(hc(X, "VVV"), G)`), in
 #     scikit-learn's shapes (weights, means G x d, covariances: full G x d x
 #     d, diag G x d, spherical G, tied d x d);
 #   - `result`: `em()` from those parameters run to convergence (relative
@@ -17,8 +17,8 @@
 #     each row's most probable component).
 #
 # gmm runs EM from the same parameters (reg_covar 0) to the same fixed point;
-# the test compares parameters to 1e-6 and log-likelihood, BIC and ICL to
-# 1e-8, relative.
+# the test compares parameters to 1e-6 (each entry, relative), the
+# log-likelihood and BIC to 1e-8 and ICL to 1e-7, relative.
 #
 # Run from the repository root, with R and mclust installed (Debian:
 # `apt-get install r-base-core r-cran-mclust`; mclust 6.x):
@@ -86,7 +86,9 @@ for (set in names(sets)) {
   colnames(X) <- gsub("[^A-Za-z0-9_]", "_", colnames(X))
   csv <- write_csv(X, set)
   n <- nrow(X); d <- ncol(X)
-  hcp <- hc(X, modelName = "VVV", use = "VARS")
+  # Mclust()'s default start: agglomeration on the SVD-transformed data
+  # (mclust.options("hcUse") = "SVD").
+  hcp <- hc(X, modelName = "VVV", use = mclust.options("hcUse"))
   for (G in 2:3) {
     cl <- hclass(hcp, G)
     z0 <- unmap(cl)

@@ -101,7 +101,7 @@ fn an_id_column_named_as_an_output_column_is_refused() {
         .map(|(i, l)| format!("{l},{i}"))
         .collect();
     let csv = tmp.path().join("ids.csv");
-    for id in ["component", "probability", "proba_1"] {
+    for id in ["component", "probability", "proba_1", "uncertainty"] {
         std::fs::write(&csv, format!("x1,x2,{id}\n{}\n", lines.join("\n"))).unwrap();
         let run = tmp.path().join("run");
         let o = gmm(&[

@@ -77,6 +77,12 @@ pub struct FitReport {
     /// ICL as mclust's `icl()` computes it, in its sign (higher is
     /// better): `2 log L - p ln n + 2 sum_i ln max_k r_ik`, each row
     /// classified to its most probable component.
-    #[serde(default)]
+    /// (NaN when read back from a report written before it existed.)
+    #[serde(default = "not_recorded")]
     pub icl_mclust: f64,
+}
+
+/// A figure a report read back does not hold.
+fn not_recorded() -> f64 {
+    f64::NAN
 }

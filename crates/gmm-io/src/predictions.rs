@@ -252,7 +252,10 @@ impl PredictionWriter {
             probability.push(row[best]);
             // mclust's uncertainty, 1 - the largest probability, summed from
             // the others so that it keeps its digits when it is tiny.
-            let others: f64 = (0..k).filter(|&c| c != best).map(|c| row[c]).sum();
+            // (A fold from +0: a sum of nothing would be -0.)
+            let others = (0..k)
+                .filter(|&c| c != best)
+                .fold(0.0, |sum, c| sum + row[c]);
             uncertainty.push(others);
         }
         let nulls = present
