@@ -17,10 +17,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{covariances, flat};
-use gmm_core::{CovarianceType, Dataset, FitParams, GaussianMixture, Silent};
+use common::{covariances, flat, load, repo_root};
+use gmm_core::{CovarianceType, FitParams, GaussianMixture, Silent};
 use ndarray::{Array1, Array2};
 use serde_json::Value;
 
@@ -31,21 +29,6 @@ const RTOL_CRITERIA: f64 = 1e-8;
 /// parameters (rows near a tie between two components most): largest error
 /// seen 4.0e-9, with parameters at 4.7e-7.
 const RTOL_ICL: f64 = 1e-7;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn load(rel: &str, columns: &[String]) -> Dataset {
-    let text = std::fs::read_to_string(repo_root().join(rel)).expect("the data set");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
-    assert_eq!(header, columns, "{rel}");
-    let values: Vec<f64> = lines
-        .flat_map(|l| l.split(',').map(|v| v.parse::<f64>().expect("a number")))
-        .collect();
-    Dataset::from_row_major(values, columns.len()).expect("rows of equal length")
-}
 
 fn model(p: &Value, ct: CovarianceType, k: usize, d: usize) -> GaussianMixture {
     GaussianMixture::new(

@@ -20,9 +20,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{covariances, flat};
+use common::{covariances, flat, load, repo_root};
 use gmm_core::{
     CovarianceType, Covariances, DEFAULT_CHUNK_ROWS, Dataset, FitParams, GaussianMixture,
     SemiSupervised, SemiSupervisedMode, Silent, UNLABELED,
@@ -44,10 +44,6 @@ const RTOL_ROWS: f64 = 1e-12;
 /// and with small ragged chunks, so that the chunked, exactly reduced pass is
 /// what is compared.
 const CHUNK_ROWS: [usize; 2] = [DEFAULT_CHUNK_ROWS, 97];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn fixture_dir() -> PathBuf {
     repo_root().join("tests/data/sklearn")
@@ -81,55 +77,6 @@ fn fixtures(prefix: &str) -> Vec<(String, Value)> {
             (n, v)
         })
         .collect()
-}
-
-/// A CSV of numbers with one header line: the header and the rows.
-fn read_csv(rel: &str) -> (Vec<String>, Vec<Vec<f64>>) {
-    let path = repo_root().join(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .unwrap_or_else(|| panic!("{rel} is empty"))
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
-    let rows = lines
-        .enumerate()
-        .map(|(i, line)| {
-            let row: Vec<f64> = line
-                .split(',')
-                .map(|s| {
-                    s.trim()
-                        .parse()
-                        .unwrap_or_else(|e| panic!("{rel} row {}: {s:?}: {e}", i + 1))
-                })
-                .collect();
-            assert_eq!(row.len(), header.len(), "{rel} row {}", i + 1);
-            row
-        })
-        .collect();
-    (header, rows)
-}
-
-/// The columns named `columns` of a CSV, as a dataset.
-fn load(rel: &str, columns: &[String]) -> Dataset {
-    let (header, rows) = read_csv(rel);
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| {
-            header
-                .iter()
-                .position(|h| h == c)
-                .unwrap_or_else(|| panic!("{rel} has no column {c}"))
-        })
-        .collect();
-    let values = rows
-        .iter()
-        .flat_map(|r| idx.iter().map(move |&j| r[j]))
-        .collect();
-    Dataset::from_row_major(values, columns.len()).expect("rows of equal length")
 }
 
 fn strings(v: &Value) -> Vec<String> {

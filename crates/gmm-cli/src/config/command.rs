@@ -82,10 +82,7 @@ pub fn model_command(subcommand: &str, args: &FitArgs, extra: &[String]) -> Stri
     if let Some(config) = &args.config {
         words.push(canonical_path(config));
     }
-    let Ok(Value::Object(flags)) = serde_json::to_value(args) else {
-        unreachable!("FitArgs serializes as a map")
-    };
-    for (field, value) in flags {
+    for (field, value) in super::engine::flag_values(args) {
         if NOT_THE_MODEL.contains(&field.as_str()) {
             continue;
         }

@@ -68,7 +68,7 @@ pub(super) fn engine_params(
 
 /// The flags as their values serialize, by `FitArgs` field (`null`: not
 /// given).
-fn flag_values(args: &FitArgs) -> Map<String, Value> {
+pub(super) fn flag_values(args: &FitArgs) -> Map<String, Value> {
     let Value::Object(flags) = serde_json::to_value(args).expect("flags serialize") else {
         unreachable!("FitArgs serializes as a map")
     };

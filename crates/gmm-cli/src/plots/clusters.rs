@@ -204,6 +204,14 @@ mod tests {
         GaussianMixture::new(array![0.4, 0.6], means, Covariances::Full(cov)).unwrap()
     }
 
+    /// `clusters.svg` of `n` rows drawn from `model` with `seed`.
+    fn plot_sample(model: &GaussianMixture, n: usize, seed: u64, columns: &[&str]) -> ClustersPlot {
+        let (x, _) = model.sample(n, seed);
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let view = DataView::new(x.as_slice().unwrap(), columns.len()).unwrap();
+        clusters_svg(model, view, &columns, None).unwrap()
+    }
+
     #[test]
     fn ellipse_of_radius_r_has_mahalanobis_distance_r() {
         let c = Component2 {
@@ -251,15 +259,7 @@ mod tests {
             Covariances::Spherical(Array1::from(vec![1.0, 1.0])),
         )
         .unwrap();
-        let (x, _) = model.sample(400, 5);
-        let columns = vec!["a".to_string(), "b".to_string()];
-        let plot = clusters_svg(
-            &model,
-            DataView::new(x.as_slice().unwrap(), 2).unwrap(),
-            &columns,
-            None,
-        )
-        .unwrap();
+        let plot = plot_sample(&model, 400, 5, &["a", "b"]);
         let svg = &plot.svg;
         let (left, ..) = legend_box(svg);
         let circles: Vec<(f64, f64, f64)> = svg
@@ -313,15 +313,7 @@ mod tests {
             Covariances::Diag(array![[1e8, 25.0], [1e8, 25.0]]),
         )
         .unwrap();
-        let (x, _) = model.sample(300, 7);
-        let columns = vec!["income".to_string(), "age".to_string()];
-        let plot = clusters_svg(
-            &model,
-            DataView::new(x.as_slice().unwrap(), 2).unwrap(),
-            &columns,
-            None,
-        )
-        .unwrap();
+        let plot = plot_sample(&model, 300, 7, &["income", "age"]);
         let labels = super::super::canvas::test_support::texts(&plot.svg);
         assert!(
             labels
@@ -374,14 +366,7 @@ mod tests {
             Covariances::Spherical(Array1::from(vec![1.0, 0.5])),
         )
         .unwrap();
-        let (x, _) = model.sample(500, 3);
-        let plot = clusters_svg(
-            &model,
-            DataView::new(x.as_slice().unwrap(), 1).unwrap(),
-            &["x".to_string()],
-            None,
-        )
-        .unwrap();
+        let plot = plot_sample(&model, 500, 3, &["x"]);
         assert_eq!(plot.projection, Projection::Density);
         assert!(plot.svg.contains("<rect") && plot.svg.contains("mixture"));
     }

@@ -4,6 +4,8 @@
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use gmm_core::{
     CovarianceType, Covariances, Dataset, Fit, FitParams, GaussianMixture, InitMethod, Silent,
     UNLABELED,
@@ -550,4 +552,58 @@ pub fn covariances(ct: CovarianceType, k: usize, d: usize, values: Vec<f64>) -> 
             Covariances::Tied(Array2::from_shape_vec((d, d), values).expect("d x d"))
         }
     }
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A CSV of numbers with one header line: the header and the rows.
+pub fn read_csv(rel: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let path = repo_root().join(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_else(|| panic!("{rel} is empty"))
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let rows = lines
+        .enumerate()
+        .map(|(i, line)| {
+            let row: Vec<f64> = line
+                .split(',')
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .unwrap_or_else(|e| panic!("{rel} row {}: {s:?}: {e}", i + 1))
+                })
+                .collect();
+            assert_eq!(row.len(), header.len(), "{rel} row {}", i + 1);
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The columns named `columns` of a CSV, as a dataset.
+pub fn load(rel: &str, columns: &[String]) -> Dataset {
+    let (header, rows) = read_csv(rel);
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            header
+                .iter()
+                .position(|h| h == c)
+                .unwrap_or_else(|| panic!("{rel} has no column {c}"))
+        })
+        .collect();
+    let values = rows
+        .iter()
+        .flat_map(|r| idx.iter().map(move |&j| r[j]))
+        .collect();
+    Dataset::from_row_major(values, columns.len()).expect("rows of equal length")
 }
