@@ -240,7 +240,7 @@ fn initial_model(x: &[f64], rows: usize, d: usize, k: usize, t: CovarianceType) 
     }
     var.iter_mut().for_each(|v| *v = *v / rows as f64 + 1e-6);
     let means = Array2::from_shape_fn((k, d), |(c, j)| x[(c * rows / k) * d + j]);
-    let cov = match t {
+    let cov = match t.storage() {
         CovarianceType::Full => Covariances::Full(Array3::from_shape_fn((k, d, d), |(_, i, j)| {
             if i == j { var[i] } else { 0.0 }
         })),
@@ -249,6 +249,7 @@ fn initial_model(x: &[f64], rows: usize, d: usize, k: usize, t: CovarianceType) 
             Covariances::Spherical(Array1::from_elem(k, var.iter().sum::<f64>() / d as f64))
         }
         CovarianceType::Tied => Covariances::Tied(Array2::from_diag(&Array1::from(var))),
+        other => unreachable!("{other} is not a storage"),
     };
     GaussianMixture::new(Array1::from_elem(k, 1.0 / k as f64), means, cov)
         .expect("a valid starting model")

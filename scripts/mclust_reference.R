@@ -2,15 +2,20 @@
 #
 # Writes tests/data/mclust/: the data sets as CSV (R's `faithful`, the four
 # measurements of `iris`, mclust's `diabetes`), and one JSON fixture per data
-# set, mclust model (the four gmm fits: VVV = full, VVI = diag, VII =
-# spherical, EEE = tied) and number of components G:
+# set, mclust model (all fourteen families; four of them have scikit-learn's
+# names in gmm: VVV = full, VVI = diag, VII = spherical, EEE = tied) and
+# number of components G:
 #
 #   - `init`: the starting parameters, mclust's M-step (`mstep`) from the
 #     partition of Mclust()'s default start (`hclass(hc(X, "VVV"), G)`), in
-#     scikit-learn's shapes (weights, means G x d, covariances: full G x d x
-#     d, diag G x d, spherical G, tied d x d);
+#     scikit-learn's shapes (weights, means G x d, covariances in the
+#     storage gmm holds the family in: G x d x d for the families with a
+#     general orientation, G x d for the diagonal ones, G for EII and VII,
+#     d x d for EEE);
 #   - `result`: `em()` from those parameters run to convergence (relative
-#     log-likelihood change below 1e-16, at most 100,000 iterations): the
+#     log-likelihood change below 1e-16, at most 100,000 iterations; the
+#     iterative M-steps of VEI, VEE, EVE, VVE, VEV to a relative change
+#     below 1e-13 instead of the default sqrt(eps)): the
 #     parameters in the same shapes, the log-likelihood, the BIC as mclust
 #     computes it (`bic()`, 2 log L - p ln n, its parameter count `npar`),
 #     and ICL as `icl()` computes it (BIC plus twice the log posterior of
@@ -40,13 +45,19 @@ matrix_rows <- function(m) {
   paste0("[", paste(apply(m, 1, num), collapse = ", "), "]")
 }
 
-# Covariance-shaped parameters of an mclust fit, in scikit-learn's shapes.
+# Covariance-shaped parameters of an mclust fit, in the shapes of the
+# storage gmm holds each family in.
+storage <- c(EII = "spherical", VII = "spherical", EEI = "diag", VEI = "diag",
+             EVI = "diag", VVI = "diag", EEE = "tied", VEE = "full",
+             EVE = "full", VVE = "full", EEV = "full", VEV = "full",
+             EVV = "full", VVV = "full")
 covariances <- function(model, variance, G, d) {
-  switch(model,
-    VVV = paste0("[", paste(sapply(1:G, function(k) matrix_rows(variance$sigma[, , k])), collapse = ", "), "]"),
-    VVI = paste0("[", paste(sapply(1:G, function(k) num(diag(variance$sigma[, , k]))), collapse = ", "), "]"),
-    VII = num(variance$sigmasq),
-    EEE = matrix_rows(variance$Sigma)
+  sigma <- variance$sigma
+  switch(storage[[model]],
+    full = paste0("[", paste(sapply(1:G, function(k) matrix_rows(sigma[, , k])), collapse = ", "), "]"),
+    diag = paste0("[", paste(sapply(1:G, function(k) num(diag(sigma[, , k]))), collapse = ", "), "]"),
+    spherical = num(sapply(1:G, function(k) sigma[1, 1, k])),
+    tied = matrix_rows(sigma[, , 1])
   )
 }
 
@@ -79,7 +90,11 @@ sets <- list(
   iris = iris[, 1:4],
   diabetes = diabetes[, c("glucose", "insulin", "sspg")]
 )
-models <- c(VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")
+# gmm's name of each family: scikit-learn's for four, mclust's for the rest.
+models <- c(EII = "EII", VII = "spherical", EEI = "EEI", VEI = "VEI",
+            EVI = "EVI", VVI = "diag", EEE = "tied", VEE = "VEE", EVE = "EVE",
+            VVE = "VVE", EEV = "EEV", VEV = "VEV", EVV = "EVV", VVV = "full")
+four <- c("VVV", "VVI", "VII", "EEE")
 
 for (set in names(sets)) {
   X <- as.matrix(sets[[set]])
@@ -95,7 +110,7 @@ for (set in names(sets)) {
     for (model in names(models)) {
       ms <- mstep(X, modelName = model, z = z0)
       fit <- em(X, modelName = model, parameters = ms$parameters,
-                control = emControl(tol = c(1e-16, sqrt(.Machine$double.eps)),
+                control = emControl(tol = c(1e-16, 1e-13),
                                     itmax = c(100000, .Machine$integer.max)))
       if (!is.finite(fit$loglik)) {
         cat(sprintf("%s %s G=%d: no fit, skipped\n", set, model, G))
@@ -128,22 +143,28 @@ for (set in names(sets)) {
   }
 }
 
-# Model selection as Mclust() makes it, over the four families and
-# G = 1..9, from its default start: the winner and its BIC, for
-# tests/e2e/select.rs (gmm select must pick the same model or one with a
+# Model selection as Mclust() makes it, over G = 1..9 and the four
+# families gmm had first (select_<set>.json) or all fourteen
+# (select_all_<set>.json), from its default start: the winner and its BIC,
+# for tests/e2e/select.rs (gmm select must pick the same model or one with a
 # higher BIC).
 for (set in names(sets)) {
   X <- as.matrix(sets[[set]])
-  m <- Mclust(X, G = 1:9, modelNames = names(models), verbose = FALSE)
-  json <- paste0(
-    "{\"dataset\": \"", file.path(out, paste0(set, ".csv")), "\"",
-    ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
-    ", \"mclust_model\": \"", m$modelName, "\"",
-    ", \"covariance_type\": \"", models[[m$modelName]], "\"",
-    ", \"n_components\": ", m$G,
-    ", \"bic\": ", sprintf("%.17g", m$bic),
-    ", \"loglik\": ", sprintf("%.17g", m$loglik), "}"
-  )
-  writeLines(json, file.path(out, paste0("select_", set, ".json")))
-  cat(sprintf("Mclust() on %s: %s, G = %d, BIC %.6f\n", set, m$modelName, m$G, m$bic))
+  for (grid in c("four", "all")) {
+    families <- if (grid == "four") four else names(models)
+    m <- Mclust(X, G = 1:9, modelNames = families, verbose = FALSE)
+    json <- paste0(
+      "{\"dataset\": \"", file.path(out, paste0(set, ".csv")), "\"",
+      ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+      ", \"mclust_model\": \"", m$modelName, "\"",
+      ", \"covariance_type\": \"", models[[m$modelName]], "\"",
+      ", \"n_components\": ", m$G,
+      ", \"bic\": ", sprintf("%.17g", m$bic),
+      ", \"loglik\": ", sprintf("%.17g", m$loglik), "}"
+    )
+    prefix <- if (grid == "four") "select_" else "select_all_"
+    writeLines(json, file.path(out, paste0(prefix, set, ".json")))
+    cat(sprintf("Mclust() over %s families on %s: %s, G = %d, BIC %.6f\n",
+                grid, set, m$modelName, m$G, m$bic))
+  }
 }

@@ -301,7 +301,7 @@ fn out_of_core_select_equals_the_in_memory_select() {
             "--components",
             "2..3",
             "--covariance",
-            "full,diag",
+            "full,diag,EVE,VEI",
             "--n-init",
             "2",
             "--seed",

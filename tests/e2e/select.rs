@@ -465,8 +465,8 @@ fn suspicious_winners_are_warned_about() {
 }
 
 /// mclust's names of the four covariance types read as gmm's; its other
-/// ten families are refused by name; a selection reports each cell's
-/// mclust name and BIC with mclust's sign.
+/// ten families fit by name; a selection reports each cell's mclust name
+/// and BIC with mclust's sign.
 #[test]
 fn mclust_names_and_bic_sign() {
     let tmp = tempfile::tempdir().unwrap();
@@ -505,10 +505,21 @@ fn mclust_names_and_bic_sign() {
             "{shown}"
         );
     }
+    // mclust's other families fit by their own names; their model files
+    // say so and hold each covariance's volume, shape and orientation.
     for other in ["EVV", "VEI", "EII"] {
-        let o = fit(other, &tmp.path().join(other));
-        fails(&o, 2, &[other, "mclust", "does not fit yet", "VVV (full)"]);
+        let dir = tmp.path().join(other);
+        ok(&fit(other, &dir));
+        let m = read_json(&dir.join("model.json"));
+        assert_eq!(m["covariance_type"], other);
+        let dec = &m["decomposition"];
+        assert_eq!(dec["scale"].as_array().unwrap().len(), 2, "{m}");
+        assert_eq!(dec["orientation"][0].as_array().unwrap().len(), 2, "{m}");
+        let shown = ok(&gmm(&["inspect", s(&dir.join("model.json"))]));
+        assert!(shown.contains(other), "{shown}");
     }
+    let o = fit("VVX", &tmp.path().join("VVX"));
+    fails(&o, 2, &["VVX", "EVV"]);
     let out = tmp.path().join("sel");
     let o = gmm(&[
         "select",

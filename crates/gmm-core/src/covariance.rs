@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::GmmError;
 
-/// Which covariance structure every component has. Each also reads by
-/// its name in mclust's eigen-decomposition family (Celeux & Govaert
-/// 1995): `VVV`, `VVI`, `VII`, `EEE`.
+/// Which covariance structure every component has: one of mclust's
+/// fourteen families of the eigen-decomposition `Sigma_k = lambda_k D_k A_k
+/// D_k^T` (Celeux & Govaert 1995), whose three letters say whether the
+/// volume `lambda`, the shape `A` (diagonal, determinant 1) and the
+/// orientation `D` (orthogonal) are Equal across components, Variable, or
+/// the Identity. Four of them carry scikit-learn's names (full = `VVV`,
+/// diag = `VVI`, spherical = `VII`, tied = `EEE`) and read by either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CovarianceType {
@@ -28,6 +32,36 @@ pub enum CovarianceType {
     /// All components share one general covariance matrix.
     #[serde(alias = "EEE")]
     Tied,
+    /// One variance shared by every component: `lambda I`.
+    #[serde(rename = "EII")]
+    Eii,
+    /// One diagonal covariance shared by every component: `lambda A`.
+    #[serde(rename = "EEI")]
+    Eei,
+    /// A shared diagonal shape, scaled per component: `lambda_k A`.
+    #[serde(rename = "VEI")]
+    Vei,
+    /// Diagonal shapes per component, one volume: `lambda A_k`.
+    #[serde(rename = "EVI")]
+    Evi,
+    /// A shared matrix scaled per component: `lambda_k D A D^T`.
+    #[serde(rename = "VEE")]
+    Vee,
+    /// One volume and orientation, shapes per component: `lambda D A_k D^T`.
+    #[serde(rename = "EVE")]
+    Eve,
+    /// One orientation, volumes and shapes per component: `lambda_k D A_k D^T`.
+    #[serde(rename = "VVE")]
+    Vve,
+    /// One volume and shape, orientations per component: `lambda D_k A D_k^T`.
+    #[serde(rename = "EEV")]
+    Eev,
+    /// One shape, volumes and orientations per component: `lambda_k D_k A D_k^T`.
+    #[serde(rename = "VEV")]
+    Vev,
+    /// One volume, shapes and orientations per component: `lambda D_k A_k D_k^T`.
+    #[serde(rename = "EVV")]
+    Evv,
 }
 
 /// mclust's fourteen covariance families, by name: volume, shape and
@@ -38,6 +72,7 @@ pub const MCLUST_FAMILIES: [&str; 14] = [
 ];
 
 impl CovarianceType {
+    /// The four families with scikit-learn's names.
     pub const ALL: [CovarianceType; 4] = [
         CovarianceType::Full,
         CovarianceType::Diag,
@@ -45,12 +80,32 @@ impl CovarianceType {
         CovarianceType::Tied,
     ];
 
+    /// All fourteen families, in mclust's order (`mclust.options("emModelNames")`).
+    pub const FAMILIES: [CovarianceType; 14] = [
+        CovarianceType::Eii,
+        CovarianceType::Spherical,
+        CovarianceType::Eei,
+        CovarianceType::Vei,
+        CovarianceType::Evi,
+        CovarianceType::Diag,
+        CovarianceType::Tied,
+        CovarianceType::Vee,
+        CovarianceType::Eve,
+        CovarianceType::Vve,
+        CovarianceType::Eev,
+        CovarianceType::Vev,
+        CovarianceType::Evv,
+        CovarianceType::Full,
+    ];
+
+    /// The name gmm writes: scikit-learn's for its four, mclust's for the rest.
     pub fn as_str(self) -> &'static str {
         match self {
             CovarianceType::Full => "full",
             CovarianceType::Diag => "diag",
             CovarianceType::Spherical => "spherical",
             CovarianceType::Tied => "tied",
+            other => other.mclust_name(),
         }
     }
 
@@ -61,27 +116,88 @@ impl CovarianceType {
             CovarianceType::Diag => "VVI",
             CovarianceType::Spherical => "VII",
             CovarianceType::Tied => "EEE",
+            CovarianceType::Eii => "EII",
+            CovarianceType::Eei => "EEI",
+            CovarianceType::Vei => "VEI",
+            CovarianceType::Evi => "EVI",
+            CovarianceType::Vee => "VEE",
+            CovarianceType::Eve => "EVE",
+            CovarianceType::Vve => "VVE",
+            CovarianceType::Eev => "EEV",
+            CovarianceType::Vev => "VEV",
+            CovarianceType::Evv => "EVV",
         }
     }
 
-    /// Why `name` is not a covariance type, when it names one of mclust's
-    /// families that gmm does not fit.
-    pub fn unfitted_mclust_family(name: &str) -> Option<String> {
-        let fitted = CovarianceType::ALL.map(|c| c.mclust_name());
-        (MCLUST_FAMILIES.contains(&name) && !fitted.contains(&name)).then(|| {
-            format!(
-                "`{name}` is one of mclust's covariance families that gmm does not fit yet; gmm fits VVV (full), VVI (diag), VII (spherical) and EEE (tied)"
-            )
-        })
+    /// How the covariances are held and evaluated: per-component matrices
+    /// (full), one shared matrix (tied), per-component diagonals (diag) or
+    /// per-component variances (spherical). A constrained family is held as
+    /// the least structure that holds it: `EII` as spherical, `EEI`, `VEI`,
+    /// `EVI` as diag, the families with a general orientation as full.
+    pub fn storage(self) -> CovarianceType {
+        match self {
+            CovarianceType::Full
+            | CovarianceType::Vee
+            | CovarianceType::Eve
+            | CovarianceType::Vve
+            | CovarianceType::Eev
+            | CovarianceType::Vev
+            | CovarianceType::Evv => CovarianceType::Full,
+            CovarianceType::Diag
+            | CovarianceType::Eei
+            | CovarianceType::Vei
+            | CovarianceType::Evi => CovarianceType::Diag,
+            CovarianceType::Spherical | CovarianceType::Eii => CovarianceType::Spherical,
+            CovarianceType::Tied => CovarianceType::Tied,
+        }
     }
 
-    /// Free parameters of the covariances of `k` components in `d` dimensions.
+    /// What the family holds equal across components and what varies.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CovarianceType::Full => "volumes, shapes and orientations per component",
+            CovarianceType::Diag => "diagonal, volumes and shapes per component",
+            CovarianceType::Spherical => "spherical, a volume per component",
+            CovarianceType::Tied => "one matrix shared by every component",
+            CovarianceType::Eii => "spherical, one volume shared by every component",
+            CovarianceType::Eei => "one diagonal matrix shared by every component",
+            CovarianceType::Vei => "diagonal, one shape, volumes per component",
+            CovarianceType::Evi => "diagonal, one volume, shapes per component",
+            CovarianceType::Vee => "one shape and orientation, volumes per component",
+            CovarianceType::Eve => "one volume and orientation, shapes per component",
+            CovarianceType::Vve => "one orientation, volumes and shapes per component",
+            CovarianceType::Eev => "one volume and shape, orientations per component",
+            CovarianceType::Vev => "one shape, volumes and orientations per component",
+            CovarianceType::Evv => "one volume, shapes and orientations per component",
+        }
+    }
+
+    /// Whether the family constrains its storage beyond scikit-learn's four
+    /// (its M-step constrains the estimates of its storage).
+    pub fn is_constrained(self) -> bool {
+        self.storage() != self
+    }
+
+    /// Free parameters of the covariances of `k` components in `d`
+    /// dimensions, as mclust counts them (`nVarParams`).
     pub fn n_covariance_parameters(self, k: usize, d: usize) -> usize {
+        let orientation = d * d.saturating_sub(1) / 2;
+        let shape = d.saturating_sub(1);
         match self {
             CovarianceType::Full => k * d * (d + 1) / 2,
             CovarianceType::Diag => k * d,
             CovarianceType::Spherical => k,
             CovarianceType::Tied => d * (d + 1) / 2,
+            CovarianceType::Eii => 1,
+            CovarianceType::Eei => d,
+            CovarianceType::Vei => k + shape,
+            CovarianceType::Evi => 1 + k * shape,
+            CovarianceType::Vee => k + shape + orientation,
+            CovarianceType::Eve => 1 + k * shape + orientation,
+            CovarianceType::Vve => k + k * shape + orientation,
+            CovarianceType::Eev => 1 + shape + k * orientation,
+            CovarianceType::Vev => k + shape + k * orientation,
+            CovarianceType::Evv => 1 + k * shape + k * orientation,
         }
     }
 }
@@ -96,20 +212,16 @@ impl FromStr for CovarianceType {
     type Err = GmmError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "full" | "VVV" => Ok(CovarianceType::Full),
-            "diag" | "VVI" => Ok(CovarianceType::Diag),
-            "spherical" | "VII" => Ok(CovarianceType::Spherical),
-            "tied" | "EEE" => Ok(CovarianceType::Tied),
-            other => Err(GmmError::InvalidParam {
+        CovarianceType::FAMILIES
+            .into_iter()
+            .find(|c| c.as_str() == s || c.mclust_name() == s)
+            .ok_or_else(|| GmmError::InvalidParam {
                 name: "covariance",
-                reason: CovarianceType::unfitted_mclust_family(other).unwrap_or_else(|| {
-                    format!(
-                        "`{other}` is not one of full, diag, spherical, tied (or VVV, VVI, VII, EEE)"
-                    )
-                }),
-            }),
-        }
+                reason: format!(
+                    "`{s}` is not one of full, diag, spherical, tied or mclust's families {}",
+                    MCLUST_FAMILIES.join(", ")
+                ),
+            })
     }
 }
 
@@ -127,6 +239,7 @@ pub enum Covariances {
 }
 
 impl Covariances {
+    /// The storage: full, diag, spherical or tied.
     pub fn covariance_type(&self) -> CovarianceType {
         match self {
             Covariances::Full(_) => CovarianceType::Full,
@@ -147,9 +260,10 @@ impl Covariances {
         }
     }
 
-    /// Covariances of the given type from dense per-component matrices: diag
-    /// keeps each diagonal, spherical each diagonal's mean, tied the
-    /// weight-averaged matrix.
+    /// Covariances in the storage of the given type from dense
+    /// per-component matrices: diag keeps each diagonal, spherical each
+    /// diagonal's mean, tied the weight-averaged matrix. (A constrained
+    /// family's member of them is `family::from_dense`.)
     pub fn from_dense(
         covariance_type: CovarianceType,
         dense: &[Array2<f64>],
@@ -157,7 +271,7 @@ impl Covariances {
     ) -> Covariances {
         let k = dense.len();
         let d = dense.first().map_or(0, |m| m.nrows());
-        match covariance_type {
+        match covariance_type.storage() {
             CovarianceType::Full => {
                 Covariances::Full(Array3::from_shape_fn((k, d, d), |(c, i, j)| {
                     dense[c][(i, j)]
@@ -177,6 +291,7 @@ impl Covariances {
                 }
                 Covariances::Tied(t)
             }
+            _ => unreachable!("storage is one of the four"),
         }
     }
 
@@ -215,29 +330,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mclust_names_read_as_the_four_types_and_the_others_say_why() {
-        for c in CovarianceType::ALL {
+    fn every_family_reads_by_its_names_and_others_are_refused() {
+        for c in CovarianceType::FAMILIES {
             assert_eq!(c.mclust_name().parse::<CovarianceType>().unwrap(), c);
             assert_eq!(c.as_str().parse::<CovarianceType>().unwrap(), c);
             let json = format!("\"{}\"", c.mclust_name());
             assert_eq!(serde_json::from_str::<CovarianceType>(&json).unwrap(), c);
             // Written by its own name.
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
+            assert_eq!(c.storage().storage(), c.storage());
         }
-        let others: Vec<&str> = MCLUST_FAMILIES
-            .iter()
-            .copied()
-            .filter(|n| !CovarianceType::ALL.iter().any(|c| c.mclust_name() == *n))
-            .collect();
-        assert_eq!(others.len(), 10);
-        for name in others {
-            let err = name.parse::<CovarianceType>().unwrap_err().to_string();
-            assert!(
-                err.contains("does not fit yet") && err.contains(name),
-                "{err}"
-            );
-        }
+        assert_eq!(
+            CovarianceType::FAMILIES.map(|c| c.mclust_name()),
+            MCLUST_FAMILIES
+        );
         let err = "fulll".parse::<CovarianceType>().unwrap_err().to_string();
-        assert!(err.contains("not one of full"), "{err}");
+        assert!(
+            err.contains("not one of full") && err.contains("EVV"),
+            "{err}"
+        );
+    }
+
+    /// mclust's `nVarParams` for d = 4, G = 3 (mclust 6.0.0).
+    #[test]
+    fn covariance_parameters_are_counted_as_mclust_counts_them() {
+        let want = [1, 3, 4, 6, 10, 12, 10, 12, 16, 18, 22, 24, 28, 30];
+        let got = CovarianceType::FAMILIES.map(|c| c.n_covariance_parameters(3, 4));
+        assert_eq!(got, want);
     }
 }

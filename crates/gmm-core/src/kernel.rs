@@ -173,6 +173,7 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     }
                 }
             }
+            _ => unreachable!("prepared models hold a storage"),
         }
     }
 }

@@ -40,6 +40,7 @@ mod covariance;
 mod data;
 mod error;
 mod estep;
+mod family;
 mod fit;
 pub mod hash;
 mod init;
@@ -68,6 +69,7 @@ pub use collective::{Collective, LocalGroup, LocalRank, Partition, SingleProcess
 pub use covariance::{CovarianceType, Covariances, MCLUST_FAMILIES};
 pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
+pub use family::{Decomposition, from_dense as covariances_in_family};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
 pub use observer::{FitObserver, InitProgress, Silent};
 pub use params::{

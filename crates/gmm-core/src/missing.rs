@@ -120,6 +120,7 @@ impl Precisions {
             CovarianceType::Full => (m.k, false),
             CovarianceType::Tied => (1, false),
             CovarianceType::Diag | CovarianceType::Spherical => (m.k, true),
+            _ => unreachable!("prepared models hold a storage"),
         };
         let mut p = vec![0.0; count * d * d];
         let mut log_det = vec![0.0; count];

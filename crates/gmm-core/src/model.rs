@@ -15,6 +15,8 @@ use crate::linalg;
 /// Mixture parameters with their cached precision Cholesky factors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaussianMixture {
+    /// The family; its storage is the variant of `covariances`.
+    covariance_type: CovarianceType,
     weights: Array1<f64>,
     means: Array2<f64>,
     covariances: Covariances,
@@ -36,6 +38,7 @@ impl GaussianMixture {
                 ))
             })?;
         Ok(GaussianMixture {
+            covariance_type: covariances.covariance_type(),
             weights,
             means,
             covariances,
@@ -78,6 +81,7 @@ impl GaussianMixture {
             return Err(bad(0));
         }
         Ok(GaussianMixture {
+            covariance_type: covariances.covariance_type(),
             weights,
             means,
             covariances,
@@ -93,11 +97,64 @@ impl GaussianMixture {
         precisions_cholesky: Covariances,
     ) -> Self {
         GaussianMixture {
+            covariance_type: covariances.covariance_type(),
             weights,
             means,
             covariances,
             precisions_cholesky,
         }
+    }
+
+    /// Each covariance's volume, shape and orientation in the model's family.
+    pub fn decomposition(&self) -> crate::family::Decomposition {
+        crate::family::Decomposition::of(
+            self.covariance_type,
+            &self.covariances,
+            self.weights.as_slice().expect("contiguous weights"),
+            self.n_features(),
+        )
+    }
+
+    /// The same mixture as a member of `family`, which the M-step made it.
+    pub(crate) fn in_family(mut self, family: CovarianceType) -> Self {
+        debug_assert_eq!(family.storage(), self.covariances.covariance_type());
+        self.covariance_type = family;
+        self
+    }
+
+    /// The same mixture, declared a member of `family` (one of mclust's
+    /// constrained families held in this storage). Fails when the storage
+    /// differs or the covariances are not in the family: the family's
+    /// M-step from the covariances themselves must give them back (to
+    /// 1e-8, relative to each component's largest entry).
+    pub fn with_covariance_type(mut self, family: CovarianceType) -> Result<Self> {
+        let storage = self.covariances.covariance_type();
+        if family.storage() != storage {
+            return Err(GmmError::InvalidModel(format!(
+                "{family} covariances are held as {}, not {storage}",
+                family.storage()
+            )));
+        }
+        if family.is_constrained() {
+            let n = self.weights.to_vec();
+            let member = crate::family::constrain(family, self.covariances.clone(), &n);
+            let d = self.n_features();
+            for k in 0..self.n_components() {
+                let (a, b) = (member.dense(k, d), self.covariances.dense(k, d));
+                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                if a.iter()
+                    .zip(&b)
+                    .any(|(x, y)| (x - y).is_nan() || (x - y).abs() > 1e-8 * scale)
+                {
+                    return Err(GmmError::InvalidModel(format!(
+                        "the covariance of component {k} is not of the {family} family ({})",
+                        family.describe()
+                    )));
+                }
+            }
+        }
+        self.covariance_type = family;
+        Ok(self)
     }
 
     pub fn n_components(&self) -> usize {
@@ -108,8 +165,10 @@ impl GaussianMixture {
         self.means.ncols()
     }
 
+    /// The family: one of the fourteen, held in the storage of
+    /// [`GaussianMixture::covariances`].
     pub fn covariance_type(&self) -> CovarianceType {
-        self.covariances.covariance_type()
+        self.covariance_type
     }
 
     pub fn weights(&self) -> &Array1<f64> {

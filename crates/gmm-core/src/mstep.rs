@@ -39,6 +39,8 @@ pub(crate) enum Trouble {
 /// caller can repair components that fail.
 #[derive(Debug, Clone)]
 pub(crate) struct MStep {
+    /// The family; `covariances` is in its storage.
+    pub family: CovarianceType,
     pub weights: Array1<f64>,
     pub means: Array2<f64>,
     pub covariances: Covariances,
@@ -124,7 +126,8 @@ impl MStep {
             self.means,
             self.covariances,
             precisions_cholesky,
-        ))
+        )
+        .in_family(self.family))
     }
 }
 
@@ -181,6 +184,8 @@ pub(crate) fn m_step_parameters(
         stats.layout.second,
         SecondMoment::for_covariance(covariance_type)
     );
+    let family = covariance_type;
+    let covariance_type = family.storage();
     let nk: Vec<f64> = stats.n.iter().map(|n| n + n_eps).collect();
     let total: f64 = nk.iter().sum();
     let weights = Array1::from_iter(nk.iter().map(|n| n / total));
@@ -221,13 +226,18 @@ pub(crate) fn m_step_parameters(
                 Covariances::Spherical(diag.mean_axis(ndarray::Axis(1)).expect("d > 0"))
             }
         }
+        _ => unreachable!("storage is one of the four"),
     };
+    // A constrained family's M-step from these estimates (which carry
+    // reg_covar, so that its result is in the family).
+    let covariances = crate::family::constrain(family, covariances, &nk);
     let regularized = if reg_covar > 0.0 {
         count_regularized(&covariances, reg_covar, d)
     } else {
         0
     };
     MStep {
+        family,
         weights,
         means,
         covariances,
@@ -273,6 +283,7 @@ mod tests {
 
     fn step(means: Array2<f64>, covariances: Covariances) -> MStep {
         MStep {
+            family: covariances.covariance_type(),
             weights: array![0.5, 0.5],
             means,
             covariances,

@@ -54,7 +54,7 @@ impl Prepared {
         Prepared {
             k,
             d,
-            covariance_type: model.covariance_type(),
+            covariance_type: model.covariance_type().storage(),
             means,
             precision,
             log_const,

@@ -27,10 +27,11 @@ pub(crate) enum SecondMoment {
 
 impl SecondMoment {
     pub fn for_covariance(covariance_type: CovarianceType) -> Self {
-        match covariance_type {
+        match covariance_type.storage() {
             CovarianceType::Full => SecondMoment::Full,
             CovarianceType::Tied => SecondMoment::Pooled,
             CovarianceType::Diag | CovarianceType::Spherical => SecondMoment::Diag,
+            _ => unreachable!("storage is one of the four"),
         }
     }
 }

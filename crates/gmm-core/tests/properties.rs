@@ -39,7 +39,7 @@ fn fitted_models_are_valid() {
         if weighted {
             data = data.with_weights(case.real_weights()).unwrap();
         }
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             for init in common::UNSUPERVISED_INITS {
                 let what = format!("{ct}, {init}, weighted {weighted}, {case:?}");
                 let p = fit_params(&case, ct).init(init);
@@ -70,7 +70,7 @@ fn fitted_models_are_valid() {
 fn report_is_consistent() {
     run_cases(24, case_strategy(), |case| {
         let data = case.dataset();
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, {case:?}");
             let tol = 1e-4;
             let fit = common::fit(fit_params(&case, ct).n_init(3).tol(tol).max_iter(40), &data);
@@ -136,7 +136,7 @@ fn predictions_agree_with_direct_computation() {
             data = data.with_weights(w.clone()).unwrap();
         }
         let view = data.view();
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, seed {seed}, k {k}, d {d}");
             let m = as_type(&truth, ct);
             let ss = m.score_samples(view).unwrap();
@@ -188,7 +188,7 @@ fn information_criteria() {
     run_cases(16, case_strategy(), |case| {
         let data = case.dataset();
         let truth = case.truth();
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let m = as_type(&truth, ct);
             let n = case.n as f64;
             let p = m.n_parameters() as f64;
@@ -251,6 +251,8 @@ fn shift_model(m: &GaussianMixture, shift: f64) -> GaussianMixture {
         m.covariances().clone(),
     )
     .unwrap()
+    .with_covariance_type(m.covariance_type())
+    .unwrap()
 }
 
 /// Data near 1e6: fitting `X + 1e6` from the shifted start gives the means
@@ -270,7 +272,7 @@ fn shifting_the_data_shifts_the_means_only() {
             data = data.with_weights(case.real_weights()).unwrap();
             far = far.with_weights(case.real_weights()).unwrap();
         }
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, weighted {weighted}, {case:?}");
             let start = rough_start(&case.truth(), case.k_fit, ct, 1.0, case.seed);
             let p = FitParams::new(case.k_fit)
@@ -334,7 +336,13 @@ fn shifting_labeled_data_shifts_the_means_only() {
             .unwrap()
             .with_labels(labels, case.k_true)
             .unwrap();
-        for ct in CovarianceType::ALL {
+        // Not EEV and VEV: they give one shape to each component's
+        // eigenvectors, which jump where two eigenvalues nearly tie, and
+        // the shift costs six digits of the statistics.
+        let families = CovarianceType::FAMILIES
+            .into_iter()
+            .filter(|c| !matches!(c, CovarianceType::Eev | CovarianceType::Vev));
+        for ct in families {
             let what = format!("{ct}, {case:?}");
             let p = FitParams::new(case.k_fit)
                 .covariance_type(ct)
@@ -375,7 +383,10 @@ fn scale_model(m: &GaussianMixture, s: f64) -> GaussianMixture {
         Covariances::Spherical(c) => Covariances::Spherical(c * (s * s)),
         Covariances::Tied(c) => Covariances::Tied(c * (s * s)),
     };
-    GaussianMixture::new(m.weights().clone(), m.means() * s, cov).unwrap()
+    GaussianMixture::new(m.weights().clone(), m.means() * s, cov)
+        .unwrap()
+        .with_covariance_type(m.covariance_type())
+        .unwrap()
 }
 
 /// Scaling the data by `s` (with `reg_covar` scaled by `s^2`) scales the means
@@ -391,7 +402,7 @@ fn scaling_the_data_scales_the_parameters() {
         let (x, _) = case.rows();
         let data = Dataset::from_row_major(x.clone(), case.d).unwrap();
         let scaled = Dataset::from_row_major(x.iter().map(|v| v * s).collect(), case.d).unwrap();
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, scale {s}, {case:?}");
             let start = rough_start(&case.truth(), case.k_fit, ct, 1.0, case.seed);
             let p = FitParams::new(case.k_fit)
@@ -435,7 +446,7 @@ fn permutations_change_only_the_order() {
             .collect();
         let reversed = Dataset::from_row_major(reversed, d).unwrap();
         let k = case.k_fit;
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, {case:?}");
             let start = rough_start(&case.truth(), k, ct, 1.0, case.seed);
             // Components in reverse order (the weights of a rough start are
@@ -486,7 +497,10 @@ fn permute(m: &GaussianMixture, perm: &[usize]) -> GaussianMixture {
         }
         Covariances::Tied(c) => Covariances::Tied(c.clone()),
     };
-    GaussianMixture::new(weights, means, cov).unwrap()
+    GaussianMixture::new(weights, means, cov)
+        .unwrap()
+        .with_covariance_type(m.covariance_type())
+        .unwrap()
 }
 
 /// `sample` draws from the model: reproducible by seed, component counts and
@@ -495,7 +509,7 @@ fn permute(m: &GaussianMixture, perm: &[usize]) -> GaussianMixture {
 fn samples_follow_the_model() {
     let mut r = common::rng(17);
     let truth = common::random_mixture(&mut r, 3, 2, Some(8.0));
-    for ct in CovarianceType::ALL {
+    for ct in CovarianceType::FAMILIES {
         let m = as_type(&truth, ct);
         let n = 30_000;
         let (x, comp) = m.sample(n, 3);
@@ -546,7 +560,7 @@ fn well_separated_mixtures_are_recovered() {
         };
         let truth = case.truth();
         let data = case.dataset();
-        for ct in CovarianceType::ALL {
+        for ct in CovarianceType::FAMILIES {
             let what = format!("{ct}, {case:?}");
             let fit = common::fit(
                 FitParams::new(case.k_fit)

@@ -114,6 +114,7 @@ fn block_len(ct: CovarianceType, d: usize) -> usize {
         CovarianceType::Full | CovarianceType::Tied => d * d,
         CovarianceType::Diag => d,
         CovarianceType::Spherical => 1,
+        other => unreachable!("scikit-learn has no {other}"),
     }
 }
 

@@ -32,6 +32,7 @@ mod atomic;
 mod batches;
 mod cache;
 mod column_types;
+mod covariance_json;
 mod decode;
 mod error;
 mod filter;
@@ -56,13 +57,14 @@ pub use cache::{
     CACHE_EXTENSION, CACHE_FORMAT_VERSION, CacheMeta, CachePart, CachePlan, DataCache,
 };
 pub use column_types::{is_numeric, type_name};
+pub use covariance_json::{DecompositionJson, covariances_from_json, covariances_to_json};
 pub use error::{ErrorClass, IoError, Result};
 pub use filter::Filter;
 pub use format::{InputFormat, catching_decoder_panics};
 pub use labels::{Classes, ComponentClasses, class_type, label_values};
 pub use model_file::{
     FitSummary, MODEL_FORMAT, MODEL_VERSION, ModelFile, Provenance, SemiSupervisedInfo,
-    covariances_from_json, covariances_to_json, utc_now_rfc3339,
+    utc_now_rfc3339,
 };
 pub use predictions::{
     BatchWriter, OutputFormat, PREDICTION_ROW_GROUP, PredictionColumns, PredictionWriter,

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use gmm_core::{CovarianceType, Covariances, FitReport, GaussianMixture};
-use ndarray::{Array1, Array2, Array3};
+use crate::covariance_json::{covariances_from_json, covariances_to_json};
+use gmm_core::{CovarianceType, FitReport, GaussianMixture};
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,8 +59,14 @@ pub struct ModelFile {
     pub column_types: Option<Vec<String>>,
     pub weights: Vec<f64>,
     pub means: Vec<Vec<f64>>,
-    /// In scikit-learn's shape: full `K x d x d`, diag `K x d`, spherical `K`, tied `d x d`.
+    /// In scikit-learn's shape: full `K x d x d`, diag `K x d`, spherical
+    /// `K`, tied `d x d`; mclust's other families in their storage's
+    /// ([`CovarianceType::storage`]).
     pub covariances: Value,
+    /// For mclust's constrained families: each covariance's volume, shape
+    /// and orientation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decomposition: Option<crate::covariance_json::DecompositionJson>,
     pub precisions_cholesky: Value,
     pub mean_log_likelihood: f64,
     pub n_iter: usize,
@@ -130,6 +137,7 @@ impl ModelFile {
             weights: model.weights().to_vec(),
             means: model.means().outer_iter().map(|r| r.to_vec()).collect(),
             covariances: covariances_to_json(model.covariances()),
+            decomposition: crate::covariance_json::DecompositionJson::of(model),
             precisions_cholesky: covariances_to_json(model.precisions_cholesky()),
             mean_log_likelihood: summary.mean_log_likelihood,
             n_iter: summary.n_iter,
@@ -225,8 +233,13 @@ impl ModelFile {
         let means = Array2::from_shape_fn((k, d), |(i, j)| self.means[i][j]);
         let cov = covariances_from_json(self.covariance_type, &self.covariances, k, d)
             .map_err(|e| format!("`covariances`: {e}"))?;
-        GaussianMixture::new(Array1::from(self.weights.clone()), means, cov)
-            .map_err(|e| e.to_string())
+        let model = GaussianMixture::new(Array1::from(self.weights.clone()), means, cov)
+            .and_then(|m| m.with_covariance_type(self.covariance_type))
+            .map_err(|e| e.to_string())?;
+        if let Some(dec) = &self.decomposition {
+            dec.check(&model)?;
+        }
+        Ok(model)
     }
 
     pub fn to_json(&self) -> String {
@@ -237,111 +250,6 @@ impl ModelFile {
     pub fn write_pending(&self, path: impl AsRef<Path>) -> Result<PendingFile> {
         PendingFile::with_bytes(path, self.to_json().as_bytes())
     }
-}
-
-pub fn covariances_to_json(c: &Covariances) -> Value {
-    match c {
-        Covariances::Full(a) => Value::from(
-            a.outer_iter()
-                .map(|m| {
-                    Value::from(
-                        m.outer_iter()
-                            .map(|r| Value::from(r.to_vec()))
-                            .collect::<Vec<_>>(),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Covariances::Diag(a) | Covariances::Tied(a) => Value::from(
-            a.outer_iter()
-                .map(|r| Value::from(r.to_vec()))
-                .collect::<Vec<_>>(),
-        ),
-        Covariances::Spherical(a) => Value::from(a.to_vec()),
-    }
-}
-
-fn numbers(v: &Value) -> std::result::Result<Vec<f64>, String> {
-    v.as_array()
-        .ok_or("expected an array")?
-        .iter()
-        .map(|x| x.as_f64().ok_or_else(|| format!("`{x}` is not a number")))
-        .collect()
-}
-
-fn matrix(v: &Value, rows: usize, cols: usize) -> std::result::Result<Array2<f64>, String> {
-    let rs = v.as_array().ok_or("expected an array of rows")?;
-    if rs.len() != rows {
-        return Err(format!("expected {rows} rows, found {}", rs.len()));
-    }
-    let mut m = Array2::zeros((rows, cols));
-    for (i, r) in rs.iter().enumerate() {
-        let r = numbers(r)?;
-        if r.len() != cols {
-            return Err(format!("expected rows of {cols} values, found {}", r.len()));
-        }
-        for (j, x) in r.into_iter().enumerate() {
-            m[(i, j)] = x;
-        }
-    }
-    Ok(m)
-}
-
-/// A covariance matrix must be symmetric (to rounding: 1e-12 of its
-/// diagonal's scale); a hand-edited asymmetric one would be read as its
-/// lower triangle, silently.
-fn symmetric(a: ndarray::ArrayView2<'_, f64>) -> std::result::Result<(), String> {
-    let n = a.nrows();
-    let scale = (0..n).map(|i| a[(i, i)].abs()).fold(0.0, f64::max);
-    for i in 0..n {
-        for j in 0..i {
-            let gap = (a[(i, j)] - a[(j, i)]).abs();
-            if gap.is_nan() || gap > 1e-12 * scale {
-                return Err(format!(
-                    "is not symmetric: entry ({i}, {j}) is {} but ({j}, {i}) is {}",
-                    a[(i, j)],
-                    a[(j, i)]
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-pub fn covariances_from_json(
-    t: CovarianceType,
-    v: &Value,
-    k: usize,
-    d: usize,
-) -> std::result::Result<Covariances, String> {
-    Ok(match t {
-        CovarianceType::Full => {
-            let ms = v.as_array().ok_or("expected an array of matrices")?;
-            if ms.len() != k {
-                return Err(format!("expected {k} matrices, found {}", ms.len()));
-            }
-            let mut a = Array3::zeros((k, d, d));
-            for (c, m) in ms.iter().enumerate() {
-                let m = matrix(m, d, d)?;
-                symmetric(m.view()).map_err(|e| format!("matrix {c} {e}"))?;
-                a.index_axis_mut(ndarray::Axis(0), c).assign(&m);
-            }
-            Covariances::Full(a)
-        }
-        CovarianceType::Diag => Covariances::Diag(matrix(v, k, d)?),
-        CovarianceType::Tied => {
-            let a = matrix(v, d, d)?;
-            symmetric(a.view()).map_err(|e| format!("the tied matrix {e}"))?;
-            Covariances::Tied(a)
-        }
-        CovarianceType::Spherical => {
-            let s = numbers(v)?;
-            if s.len() != k {
-                return Err(format!("expected {k} values, found {}", s.len()));
-            }
-            Covariances::Spherical(Array1::from(s))
-        }
-    })
 }
 
 /// The current UTC time as RFC 3339, without a date library.
@@ -373,6 +281,7 @@ pub fn utc_now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gmm_core::Covariances;
     use ndarray::array;
 
     fn model(t: CovarianceType) -> GaussianMixture {
@@ -380,13 +289,19 @@ mod tests {
             array![[2.0, 0.3], [0.3, 1.0]],
             array![[1.0, -0.2], [-0.2, 0.5]],
         ];
-        let cov = Covariances::from_dense(t, &dense, &[0.4, 0.6]);
-        GaussianMixture::new(array![0.4, 0.6], array![[0.0, 1.0], [3.0, -1.0]], cov).unwrap()
+        let cov = gmm_core::covariances_in_family(t, &dense, &[0.4, 0.6]);
+        GaussianMixture::new(array![0.4, 0.6], array![[0.0, 1.0], [3.0, -1.0]], cov)
+            .unwrap()
+            .with_covariance_type(t)
+            .unwrap()
     }
 
+    /// Every family writes and reads back exactly; mclust's constrained
+    /// ones with their decomposition, which must agree with the
+    /// covariances.
     #[test]
     fn round_trip_every_type_exactly() {
-        for t in CovarianceType::ALL {
+        for t in CovarianceType::FAMILIES {
             let m = model(t);
             let summary = FitSummary {
                 mean_log_likelihood: -2.5,
@@ -404,6 +319,24 @@ mod tests {
             let m2 = back.to_model().unwrap();
             assert_eq!(m2.covariances(), m.covariances());
             assert_eq!(m2.means(), m.means());
+            assert_eq!(m2.covariance_type(), t);
+            assert_eq!(file.decomposition.is_some(), t.is_constrained(), "{t}");
+            if let Some(dec) = &file.decomposition {
+                let mut edited = file.clone();
+                let mut dec = dec.clone();
+                dec.scale[0] *= 1.01;
+                edited.decomposition = Some(dec);
+                let err = edited.to_model().unwrap_err();
+                assert!(err.contains("`decomposition` does not give"), "{err}");
+                // Covariances outside the family are refused too.
+                let mut broken = file.clone();
+                broken.decomposition = None;
+                broken.covariances = covariances_to_json(model(CovarianceType::Full).covariances());
+                if t.storage() == CovarianceType::Full {
+                    let err = broken.to_model().unwrap_err();
+                    assert!(err.contains(&format!("not of the {t} family")), "{err}");
+                }
+            }
         }
     }
 

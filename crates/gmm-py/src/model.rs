@@ -36,14 +36,15 @@ impl Model {
 }
 
 /// Covariances (or precision Cholesky factors) in scikit-learn's shape for
-/// `covariance_type`, from a NumPy array.
+/// `covariance_type` (its storage's, for mclust's other families), from a
+/// NumPy array.
 fn covariances(kind: CovarianceType, a: &Bound<'_, PyAny>) -> PyResult<Covariances> {
     let bad = |e: PyErr| {
         errors::value(format!(
             "{kind} covariances must be a float64 array of scikit-learn's shape ({e})"
         ))
     };
-    Ok(match kind {
+    Ok(match kind.storage() {
         CovarianceType::Full => {
             let a: PyReadonlyArray<'_, f64, ndarray::Ix3> = a.extract().map_err(bad)?;
             Covariances::Full(a.as_array().to_owned())
@@ -66,6 +67,7 @@ fn covariances(kind: CovarianceType, a: &Bound<'_, PyAny>) -> PyResult<Covarianc
                 .as_array()
                 .to_owned(),
         ),
+        other => unreachable!("{other} is not a storage"),
     })
 }
 
@@ -117,6 +119,24 @@ impl Model {
             GaussianMixture::new(w, m, c)
         }
         .map_err(errors::engine)?;
+        // A start of one of mclust's constrained families: the member its
+        // M-step makes of the given covariances, as a start of another
+        // type is converted to the fit's.
+        let mixture = match mixture.clone().with_covariance_type(kind) {
+            Ok(m) => m,
+            Err(_) => {
+                let d = mixture.n_features();
+                let dense: Vec<Array2<f64>> = (0..mixture.n_components())
+                    .map(|k| mixture.covariances().dense(k, d))
+                    .collect();
+                let w = mixture.weights().clone();
+                let c =
+                    gmm_core::covariances_in_family(kind, &dense, w.as_slice().expect("weights"));
+                GaussianMixture::new(w, mixture.means().clone(), c)
+                    .and_then(|m| m.with_covariance_type(kind))
+                    .map_err(errors::engine)?
+            }
+        };
         let file = ModelFile::new(&mixture, columns, &FitSummary::default());
         Ok(Model { file, mixture })
     }

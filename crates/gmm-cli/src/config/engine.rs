@@ -118,12 +118,6 @@ fn describe_value_error(value: &Value, message: &str) -> String {
     };
     // "unknown variant `fulll`, expected one of `full`, `diag`, ..."
     if message.starts_with("unknown variant") {
-        // A covariance setting given one of mclust's other families.
-        if message.contains("`VVV`")
-            && let Some(why) = gmm_core::CovarianceType::unfitted_mclust_family(&shown)
-        {
-            return why;
-        }
         let choices: Vec<&str> = message
             .split("expected ")
             .nth(1)

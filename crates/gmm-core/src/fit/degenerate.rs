@@ -116,10 +116,12 @@ pub(super) fn reseed(
     }
     let sum: f64 = weights.iter().sum();
     weights.iter_mut().for_each(|w| *w /= sum);
-    let covariances = match m.covariances.covariance_type() {
+    let covariances = match m.family {
         // The shared covariance failed: start it over from the data.
         CovarianceType::Tied if bad.contains(&0) => Covariances::Tied(data_cov()),
-        t => Covariances::from_dense(t, &dense, &weights),
+        t => crate::family::from_dense(t, &dense, &weights),
     };
-    GaussianMixture::new(Array1::from(weights), means, covariances).map_err(|_| bad[0])
+    GaussianMixture::new(Array1::from(weights), means, covariances)
+        .map(|model| model.in_family(m.family))
+        .map_err(|_| bad[0])
 }

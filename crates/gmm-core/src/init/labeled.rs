@@ -4,7 +4,6 @@
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
-use crate::covariance::Covariances;
 use crate::estep::RowPolicy;
 use crate::init::context::{InitContext, STREAM_ROWS, rng_for};
 use crate::init::kmeans::{assignment_model, assignment_stats, kmeans_plusplus_seeds};
@@ -134,7 +133,7 @@ pub(super) fn labeled_start(
             let weights: Vec<f64> = weights.iter().map(|w| w + ctx.summary.n_eps()).collect();
             let total: f64 = weights.iter().sum();
             let weights = Array1::from_iter(weights.iter().map(|w| w / total));
-            let cov = Covariances::from_dense(
+            let cov = crate::family::from_dense(
                 ctx.params.covariance_type,
                 &covs,
                 weights.as_slice().expect("contiguous"),
@@ -144,7 +143,8 @@ pub(super) fn labeled_start(
                 Array2::from_shape_vec((k, d), means).expect("k x d"),
                 cov,
             )
-            .map_err(|_| 0usize)?;
+            .map_err(|_| 0usize)?
+            .in_family(ctx.params.covariance_type);
             let what = if restart == 0 {
                 "class covariances"
             } else {

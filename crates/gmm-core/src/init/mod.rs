@@ -10,7 +10,6 @@ pub(crate) mod rows;
 
 use ndarray::{Array1, Array2};
 
-use crate::covariance::Covariances;
 use crate::estep::RowPolicy;
 use crate::model::GaussianMixture;
 use crate::params::{FitParams, InitMethod};
@@ -88,6 +87,7 @@ pub(crate) fn initialize(
         }
         GaussianMixture::new(model.weights().clone(), means, model.covariances().clone())
             .map_err(|_| 0usize)?
+            .in_family(model.covariance_type())
     } else {
         model
     };
@@ -124,12 +124,14 @@ pub(crate) fn broad_start(ctx: &InitContext<'_>, restart: usize) -> GaussianMixt
         .collect();
     let dense = vec![Array2::from_diag(&Array1::from(var)); k];
     let weights = Array1::from_elem(k, 1.0 / k as f64);
-    let cov = Covariances::from_dense(
+    let cov = crate::family::from_dense(
         ctx.params.covariance_type,
         &dense,
         weights.as_slice().expect("contiguous"),
     );
-    GaussianMixture::new(weights, means, cov).expect("diagonal positive covariances")
+    GaussianMixture::new(weights, means, cov)
+        .expect("diagonal positive covariances")
+        .in_family(ctx.params.covariance_type)
 }
 
 /// A user-given model as a start, converted to the fit's covariance type.
@@ -144,10 +146,12 @@ pub(crate) fn warm_start(
     let dense: Vec<Array2<f64>> = (0..model.n_components())
         .map(|c| model.covariances().dense(c, d))
         .collect();
-    let cov = Covariances::from_dense(
+    let cov = crate::family::from_dense(
         params.covariance_type,
         &dense,
         model.weights().as_slice().expect("contiguous"),
     );
-    GaussianMixture::new(model.weights().clone(), model.means().clone(), cov).map_err(|_| 0)
+    GaussianMixture::new(model.weights().clone(), model.means().clone(), cov)
+        .map(|m| m.in_family(params.covariance_type))
+        .map_err(|_| 0)
 }

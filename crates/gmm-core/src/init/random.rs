@@ -6,7 +6,6 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::covariance::Covariances;
 use crate::estep::RowPolicy;
 use crate::init::context::{InitContext, STREAM_RESP, rng_for};
 use crate::model::GaussianMixture;
@@ -125,10 +124,12 @@ pub(super) fn random_params(
             c
         })
         .collect();
-    let cov = Covariances::from_dense(
+    let cov = crate::family::from_dense(
         ctx.params.covariance_type,
         &dense,
         weights.as_slice().expect("contiguous"),
     );
-    GaussianMixture::new(weights, means, cov).map_err(|_| 0)
+    GaussianMixture::new(weights, means, cov)
+        .map(|m| m.in_family(ctx.params.covariance_type))
+        .map_err(|_| 0)
 }

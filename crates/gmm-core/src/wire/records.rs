@@ -125,7 +125,7 @@ impl Reader<'_> {
         let code = self.u64()?;
         let t = usize::try_from(code)
             .ok()
-            .and_then(|c| CovarianceType::ALL.get(c).copied())
+            .and_then(|c| wire_types().nth(c))
             .ok_or_else(|| GmmError::Malformed {
                 offset: at,
                 reason: format!("{code} is not a covariance type"),
@@ -139,14 +139,9 @@ impl Reader<'_> {
         let means = self.f64s()?;
         let means = Array2::from_shape_vec((k, d), means)
             .map_err(|_| self.malformed(format!("means that are not {k} x {d}")))?;
-        let covariances = self.covariances(t, k, d)?;
-        let precisions = self.covariances(t, k, d)?;
-        Ok(GaussianMixture::from_parts(
-            weights,
-            means,
-            covariances,
-            precisions,
-        ))
+        let covariances = self.covariances(t.storage(), k, d)?;
+        let precisions = self.covariances(t.storage(), k, d)?;
+        Ok(GaussianMixture::from_parts(weights, means, covariances, precisions).in_family(t))
     }
 
     fn covariances(&mut self, t: CovarianceType, k: usize, d: usize) -> Result<Covariances> {
@@ -160,6 +155,7 @@ impl Reader<'_> {
                 return Err(self.malformed(format!("{n} spherical variances for {k} components")));
             }
             CovarianceType::Tied => Array2::from_shape_vec((d, d), v).map(Covariances::Tied),
+            _ => unreachable!("a storage"),
         };
         shaped.map_err(|_| {
             self.malformed(format!(
@@ -308,11 +304,20 @@ impl Fit {
     }
 }
 
+/// The families by wire code: scikit-learn's four first (the codes they
+/// had before the others), then mclust's other ten in its order.
+fn wire_types() -> impl Iterator<Item = CovarianceType> {
+    CovarianceType::ALL.into_iter().chain(
+        CovarianceType::FAMILIES
+            .into_iter()
+            .filter(|c| c.is_constrained()),
+    )
+}
+
 fn type_code(t: CovarianceType) -> u64 {
-    CovarianceType::ALL
-        .iter()
-        .position(|&c| c == t)
-        .expect("every type is in ALL") as u64
+    wire_types()
+        .position(|c| c == t)
+        .expect("every family has a code") as u64
 }
 
 const ENDINGS: [(u64, Ending); 6] = [

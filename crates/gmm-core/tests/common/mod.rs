@@ -243,7 +243,7 @@ fn max_abs<'a>(it: impl IntoIterator<Item = &'a f64>) -> f64 {
 }
 
 /// Every invariant of a mixture's parameters: weights a distribution,
-/// covariances symmetric positive definite, precision factors upper
+/// covariances symmetric positive definite and in the model's family, precision factors upper
 /// triangular with a positive diagonal and inverse to the covariances.
 pub fn assert_valid_model(m: &GaussianMixture, what: &str) {
     let (k, d) = m.means().dim();
@@ -260,11 +260,14 @@ pub fn assert_valid_model(m: &GaussianMixture, what: &str) {
         "{what}: means {}",
         m.means()
     );
-    assert_eq!(m.covariances().covariance_type(), m.covariance_type());
-    assert_eq!(
-        m.precisions_cholesky().covariance_type(),
-        m.covariance_type()
-    );
+    let storage = m.covariance_type().storage();
+    assert_eq!(m.covariances().covariance_type(), storage);
+    assert_eq!(m.precisions_cholesky().covariance_type(), storage);
+    // A member of its family: the family's M-step from its covariances
+    // gives them back.
+    if let Err(e) = m.clone().with_covariance_type(m.covariance_type()) {
+        panic!("{what}: {e}");
+    }
     match (m.covariances(), m.precisions_cholesky()) {
         (Covariances::Full(c), Covariances::Full(p)) => {
             assert_eq!(c.dim(), (k, d, d), "{what}");
@@ -393,12 +396,16 @@ pub fn assert_models_close(a: &GaussianMixture, b: &GaussianMixture, rtol: f64, 
 }
 
 /// A model of the fit's covariance type, for warm starts: `truth` with its
-/// covariances converted (a fixed start that every fit can share).
+/// covariances converted (a fixed start that every fit can share), for
+/// mclust's constrained families the member their M-step makes of them.
 pub fn as_type(truth: &GaussianMixture, ct: CovarianceType) -> GaussianMixture {
     let (k, d) = truth.means().dim();
     let dense: Vec<Array2<f64>> = (0..k).map(|c| truth.covariances().dense(c, d)).collect();
-    let cov = Covariances::from_dense(ct, &dense, truth.weights().as_slice().unwrap());
-    GaussianMixture::new(truth.weights().clone(), truth.means().clone(), cov).unwrap()
+    let cov = gmm_core::covariances_in_family(ct, &dense, truth.weights().as_slice().unwrap());
+    GaussianMixture::new(truth.weights().clone(), truth.means().clone(), cov)
+        .unwrap()
+        .with_covariance_type(ct)
+        .unwrap()
 }
 
 /// A perturbed copy of a model as a start: means moved by up to `jitter`,
@@ -428,8 +435,11 @@ pub fn rough_start(
         })
         .collect();
     let weights = Array1::from_elem(k, 1.0 / k as f64);
-    let cov = Covariances::from_dense(ct, &dense, weights.as_slice().unwrap());
-    GaussianMixture::new(weights, means, cov).unwrap()
+    let cov = gmm_core::covariances_in_family(ct, &dense, weights.as_slice().unwrap());
+    GaussianMixture::new(weights, means, cov)
+        .unwrap()
+        .with_covariance_type(ct)
+        .unwrap()
 }
 
 /// `ln pi_k + ln N(x | mu_k, Sigma_k)` for every component, straight from the
@@ -537,7 +547,7 @@ pub fn flat(v: &serde_json::Value) -> Vec<f64> {
 
 /// Covariance-shaped values in scikit-learn's shapes.
 pub fn covariances(ct: CovarianceType, k: usize, d: usize, values: Vec<f64>) -> Covariances {
-    match ct {
+    match ct.storage() {
         CovarianceType::Full => {
             Covariances::Full(Array3::from_shape_vec((k, d, d), values).expect("K x d x d"))
         }
@@ -551,6 +561,7 @@ pub fn covariances(ct: CovarianceType, k: usize, d: usize, values: Vec<f64>) -> 
         CovarianceType::Tied => {
             Covariances::Tied(Array2::from_shape_vec((d, d), values).expect("d x d"))
         }
+        other => unreachable!("{other} is not a storage"),
     }
 }
 

@@ -12,9 +12,9 @@ use crate::distributed;
 /// and the covariance type's cost per row), the same on every process.
 pub(super) fn assign_cells(grid: &[(CovarianceType, usize)], d: usize, size: usize) -> Vec<usize> {
     let cost = |&(c, k): &(CovarianceType, usize)| {
-        let per_component = match c {
+        let per_component = match c.storage() {
             CovarianceType::Full | CovarianceType::Tied => d * d,
-            CovarianceType::Diag | CovarianceType::Spherical => d,
+            _ => d,
         };
         (k * (per_component + d)) as u64
     };
