@@ -373,4 +373,9 @@ pub struct SelectArgs {
     /// log-likelihood per cell.
     #[arg(long, value_name = "F", help_heading = "Selection")]
     pub validation_fraction: Option<f64>,
+    /// Covariance families to compare: `all` (mclust's fourteen, as
+    /// Mclust() compares them), `sklearn` (full, diag, spherical, tied: the
+    /// default) or a list of names, as --covariance takes them.
+    #[arg(long, value_name = "all|sklearn|LIST", help_heading = "Selection")]
+    pub families: Option<String>,
 }

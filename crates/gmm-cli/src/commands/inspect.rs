@@ -51,7 +51,7 @@ impl ModelSummary {
     fn new(file: &ModelFile, model: &GaussianMixture) -> Self {
         let d = model.n_features();
         let correlated = matches!(
-            model.covariance_type(),
+            model.covariance_type().storage(),
             CovarianceType::Full | CovarianceType::Tied
         );
         let components = (0..model.n_components())
@@ -98,13 +98,17 @@ fn summary_json(path: &Path, file: &ModelFile, s: &ModelSummary) -> serde_json::
         "label_column": file.label_column,
         "classes": file.classes,
         "semi_supervised": file.semi_supervised,
+        "decomposition": file.decomposition,
         "components": s.components.iter().enumerate().map(|(k, c)| json!({
             "component": k,
             "weight": c.weight,
             "class": classes.and_then(|cl| cl.get(k)),
             "mean": c.mean,
             "std": c.std,
-            "covariance_shared": file.covariance_type == CovarianceType::Tied,
+            "covariance_shared": matches!(
+                file.covariance_type,
+                CovarianceType::Tied | CovarianceType::Eei | CovarianceType::Eii
+            ),
             "largest_correlation": c.largest_correlation.map(|(r, i, j)| json!({
                 "value": r,
                 "columns": [file.columns[i], file.columns[j]],
@@ -136,12 +140,20 @@ fn write_text(
         "format               {} version {}",
         file.format, file.version
     )?;
-    writeln!(
-        out,
-        "covariance           {} (mclust's {})",
-        file.covariance_type,
-        file.covariance_type.mclust_name()
-    )?;
+    let family = file.covariance_type;
+    if family.is_constrained() {
+        writeln!(
+            out,
+            "covariance           {family} (mclust's family: {})",
+            family.describe()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "covariance           {family} (mclust's {})",
+            family.mclust_name()
+        )?;
+    }
     writeln!(out, "components           {k}")?;
     writeln!(out, "columns              {}", file.columns.join(", "))?;
     if let Some(types) = &file.column_types {
@@ -189,8 +201,11 @@ fn write_text(
 
     writeln!(out)?;
     let shared = match file.covariance_type {
-        CovarianceType::Tied => " (the covariance is shared by all components)",
+        CovarianceType::Tied | CovarianceType::Eei => {
+            " (the covariance is shared by all components)"
+        }
         CovarianceType::Spherical => " (one standard deviation per component)",
+        CovarianceType::Eii => " (one standard deviation shared by all components)",
         _ => "",
     };
     writeln!(out, "components{shared}")?;
@@ -208,7 +223,24 @@ fn write_text(
             .and_then(|cl| cl.get(c))
             .map(|cl| format!(", class {cl}"))
             .unwrap_or_default();
-        writeln!(out, "  component {c}: weight {:.6}{class}", comp.weight)?;
+        // mclust's volume and shape, for its constrained families.
+        let volume = file
+            .decomposition
+            .as_ref()
+            .map(|dec| {
+                let shape: Vec<String> = dec.shape[c].iter().map(|v| significant(*v)).collect();
+                format!(
+                    ", volume {}, shape {}",
+                    significant(dec.scale[c]),
+                    shape.join(" ")
+                )
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  component {c}: weight {:.6}{class}{volume}",
+            comp.weight
+        )?;
         writeln!(
             out,
             "    {:<name_width$}  {:>14}  {:>14}",

@@ -65,6 +65,8 @@ pub struct RawSelect {
     pub components: Option<OneOrMany<usize>>,
     /// `"full,diag"`, `["full", "diag"]` or one type.
     pub covariance: Option<OneOrMany<String>>,
+    /// `"all"`, `"sklearn"` or a list, as `covariance`.
+    pub families: Option<OneOrMany<String>>,
     pub criterion: Option<String>,
     pub racing: Option<bool>,
     /// Successive halving: the first cut after this many iterations.

@@ -14,6 +14,7 @@ pub(super) fn select_words(args: &SelectArgs) -> Vec<String> {
         }
     };
     flag("criterion", args.criterion.clone());
+    flag("families", args.families.clone());
     flag(
         "racing-first-round",
         args.racing_first_round.map(|v| v.to_string()),

@@ -108,38 +108,67 @@ pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<
     Ok(grid)
 }
 
+/// The covariance families of the grid: `--families` or `--covariance`
+/// (not both), then `[select] families` or `covariance`, then `[model]
+/// covariance`, else scikit-learn's four. `all` stands for mclust's
+/// fourteen and `sklearn` for the four, anywhere in a list.
 pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<CovarianceType>> {
-    let names: Vec<String> = match (
-        &args.fit.covariance,
-        &cfg.raw.select.covariance,
-        cfg.raw.engine_value("covariance_type"),
-    ) {
-        (Some(flag), _, _) => flag.split(',').map(|s| s.trim().to_string()).collect(),
-        (None, Some(OneOrMany::One(s) | OneOrMany::Text(s)), _) => {
-            s.split(',').map(|s| s.trim().to_string()).collect()
+    let list = |v: &OneOrMany<String>| -> Vec<String> {
+        match v {
+            OneOrMany::One(s) | OneOrMany::Text(s) => {
+                s.split(',').map(|s| s.trim().to_string()).collect()
+            }
+            OneOrMany::Many(v) => v.clone(),
         }
-        (None, Some(OneOrMany::Many(v)), _) => v.clone(),
-        (None, None, Some(c)) => vec![c.as_str().map_or_else(
-            || serde_json::to_string(c).unwrap_or_default(),
-            str::to_string,
-        )],
-        (None, None, None) => CovarianceType::ALL
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
     };
-    names
-        .iter()
-        .map(|n| {
-            n.parse().map_err(|e: gmm_core::GmmError| {
+    let split = |s: &str| -> Vec<String> { s.split(',').map(|s| s.trim().to_string()).collect() };
+    let select = &cfg.raw.select;
+    let (names, origin) = match (&args.families, &args.fit.covariance) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(
+                "--families and --covariance both name the grid's families: give one".into(),
+            )
+            .into());
+        }
+        (Some(f), None) => (split(f), "--families"),
+        (None, Some(c)) => (split(c), "--covariance"),
+        (None, None) => match (&select.families, &select.covariance) {
+            (Some(_), Some(_)) => {
+                return Err(UsageError(
+                    "[select] families and [select] covariance both name the grid's families: give one".into(),
+                )
+                .into());
+            }
+            (Some(f), None) => (list(f), "[select] families"),
+            (None, Some(c)) => (list(c), "[select] covariance"),
+            (None, None) => match cfg.raw.engine_value("covariance_type") {
+                Some(c) => (
+                    vec![c.as_str().map_or_else(
+                        || serde_json::to_string(c).unwrap_or_default(),
+                        str::to_string,
+                    )],
+                    "[model] covariance",
+                ),
+                None => (vec!["sklearn".to_string()], "the default"),
+            },
+        },
+    };
+    let mut grid = Vec::new();
+    for name in &names {
+        let named: Vec<CovarianceType> = match name.as_str() {
+            "all" => CovarianceType::FAMILIES.to_vec(),
+            "sklearn" => CovarianceType::ALL.to_vec(),
+            other => vec![other.parse().map_err(|e: gmm_core::GmmError| {
                 let why = match e {
                     gmm_core::GmmError::InvalidParam { reason, .. } => reason,
                     other => other.to_string(),
                 };
-                UsageError(format!("--covariance / [select] covariance: {why}")).into()
-            })
-        })
-        .collect()
+                UsageError(format!("{origin}: {why}; or `all` for all fourteen"))
+            })?],
+        };
+        grid.extend(named);
+    }
+    Ok(grid)
 }
 
 #[cfg(test)]
