@@ -173,7 +173,7 @@ def test_bad_values_are_refused_with_their_place(blobs):
     with pytest.raises(ValueError, match="sample_weight"):
         gmm.GaussianMixture(1).fit(blobs, sample_weight=-np.ones(len(blobs)))
     with pytest.raises(ValueError, match="covariance_type"):
-        gmm.GaussianMixture(1, covariance_type="VVV").fit(blobs)
+        gmm.GaussianMixture(1, covariance_type="VVX").fit(blobs)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

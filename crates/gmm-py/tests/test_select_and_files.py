@@ -42,6 +42,13 @@ def test_select_returns_the_table_in_the_input_kind_and_the_winner(blobs):
         gmm.select(blobs, criterion="loglik")
     one_type, _ = gmm.select(blobs, components=3, covariance_types="diag")
     assert one_type["covariance_type"].tolist() == ["diag"]
+    # "all": mclust's fourteen families, in its order, by gmm's names.
+    every, best = gmm.select(blobs, components=3, covariance_types="all", n_init=1)
+    assert every["covariance_type"].tolist() == [
+        "EII", "spherical", "EEI", "VEI", "EVI", "diag", "tied", "VEE", "EVE", "VVE", "EEV",
+        "VEV", "EVV", "full"]
+    assert np.isfinite(every["bic"]).all()
+    assert best._model.covariance_type == best.covariance_type
     y = np.full(len(blobs), -1)
     y[:3], y[600:603] = 0, 1
     with pytest.warns(UserWarning, match=r"cells of fewer components are skipped \(\[1\]\)"):

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _input, _native
 from ._base import BASES, ConvergenceWarning, NotFittedError
-from ._parameters import covariances, model_classes, precisions, seed
+from ._parameters import CANONICAL, STORAGE, covariances, model_classes, precisions, seed
 
 #: `init_params` values: scikit-learn's, and gmm's own.
 INIT_METHODS = {
@@ -25,7 +25,7 @@ INIT_METHODS = {
     "random-params": "random-params",
     "labeled": "labeled",
 }
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPES = tuple(STORAGE)
 SEMI_SUPERVISED = ("auto", "em", "init", None, False)
 ON_DEGENERATE = ("reseed", "drop-restart", "error")
 
@@ -43,8 +43,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     ----------
     n_components : int, default=1
         The number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        The form of the components' covariances.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or one of mclust's fourteen families by name ('VVV', 'EVV', 'EII', ...), default='full'
+        The form of the components' covariances. mclust's families other
+        than the four are held in the arrays of the least of the four that
+        holds them (``covariances_`` of EVV is ``(K, d, d)``, of VEI
+        ``(K, d)``, of EII ``(K,)``).
     tol : float, default=1e-3
         Convergence threshold: EM stops when the lower bound (mean
         log-likelihood per row) gains less than this.
@@ -256,7 +259,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             mode = "em"
         warm = self.warm_start and hasattr(self, "converged_")
         if warm and (self._model.n_components, self._model.covariance_type) != (
-            self.n_components, self.covariance_type
+            self.n_components, CANONICAL[self.covariance_type]
         ):
             raise ValueError(
                 "warm_start=True continues the last fit, which has "
@@ -409,13 +412,15 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         kind = self.covariance_type
         if self.precisions_init is not None:
             prec = np.asarray(self.precisions_init, dtype=np.float64)
-            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[kind]
+            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[
+                STORAGE[kind]
+            ]
             if prec.shape != shape:
                 raise ValueError(
                     f"The parameter '{kind} precision' should have the shape of {shape}, "
                     f"but got {prec.shape}"
                 )
-            cov = np.linalg.inv(prec) if kind in ("full", "tied") else 1.0 / prec
+            cov = np.linalg.inv(prec) if STORAGE[kind] in ("full", "tied") else 1.0 / prec
             return _native.Model.from_parameters(
                 weights, means, kind, np.ascontiguousarray(cov), columns, cholesky=False
             )
@@ -610,7 +615,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         """A fitted :class:`sklearn.mixture.GaussianMixture` with these
         parameters (scikit-learn must be installed). scikit-learn knows no
         classes: for a semi-supervised fit its ``predict`` gives components
-        (class ``i`` is component ``i``)."""
+        (class ``i`` is component ``i``). Nor mclust's families beyond its
+        four: those become the type that holds them (EVV full, VEI diag, EII
+        spherical, as ``covariances_`` are shaped), with the same densities;
+        refitting it fits that type."""
         self._check_fitted()
         from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
@@ -618,7 +626,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "kmeans", "k-means++", "random", "random_from_data") else "kmeans"
         sk = SklearnGaussianMixture(
             n_components=self.n_components,
-            covariance_type=self.covariance_type,
+            covariance_type=STORAGE[self.covariance_type],
             tol=self.tol,
             reg_covar=self.reg_covar,
             max_iter=self.max_iter,

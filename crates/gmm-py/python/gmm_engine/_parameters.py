@@ -41,8 +41,27 @@ def seed(random_state: Any) -> int:
     raise ValueError(f"{random_state!r} cannot be used to seed a GaussianMixture")
 
 
+# How each of mclust's fourteen families is held: the scikit-learn type
+# whose arrays it uses (its shapes in ``covariances_`` and the factors).
+STORAGE = {
+    "full": "full", "diag": "diag", "spherical": "spherical", "tied": "tied",
+    "VVV": "full", "VVI": "diag", "VII": "spherical", "EEE": "tied",
+    "EII": "spherical", "EEI": "diag", "VEI": "diag", "EVI": "diag",
+    "VEE": "full", "EVE": "full", "VVE": "full", "EEV": "full", "VEV": "full", "EVV": "full",
+}
+
+# mclust's fourteen, in its order, by the names gmm writes.
+MCLUST_FAMILIES = ["EII", "spherical", "EEI", "VEI", "EVI", "diag", "tied",
+                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "full"]
+
+# The name gmm writes for each: scikit-learn's where it has one.
+CANONICAL = {name: name for name in STORAGE}
+CANONICAL.update({"VVV": "full", "VVI": "diag", "VII": "spherical", "EEE": "tied"})
+
+
 def precisions(prec_chol: np.ndarray, kind: str) -> np.ndarray:
     """scikit-learn's ``precisions_`` from ``precisions_cholesky_``."""
+    kind = STORAGE.get(kind, kind)
     if kind == "full":
         return np.einsum("kij,klj->kil", prec_chol, prec_chol)
     if kind == "tied":
@@ -55,6 +74,7 @@ def covariances(x: np.ndarray, resp: np.ndarray, means: np.ndarray, kind: str, r
     (scikit-learn's M-step estimates)."""
     nk = resp.sum(0) + 10 * np.finfo(float).eps
     d = x.shape[1]
+    kind = STORAGE.get(kind, kind)
     if kind in ("full", "tied"):
         out = np.empty((len(nk), d, d))
         for k in range(len(nk)):

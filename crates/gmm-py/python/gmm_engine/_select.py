@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _input, _native
 from ._estimator import GaussianMixture, _kept_labels, _subset, _without_missing
-from ._parameters import model_classes
+from ._parameters import MCLUST_FAMILIES, model_classes
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -38,7 +38,9 @@ def select(
     X : array-like or data frame
         As for :meth:`GaussianMixture.fit`; read once for the whole grid.
     components : iterable of int, default=range(1, 11)
-    covariance_types : sequence of str, default=all four
+    covariance_types : sequence of str, or "all", default=scikit-learn's four
+        Covariance types by scikit-learn's or mclust's names; ``"all"``
+        (alone or in the list) stands for mclust's fourteen families.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         scikit-learn's BIC and AIC of each cell's fit on `X` (weighted when
         ``sample_weight`` is given), or ICL (BIC plus twice the
@@ -63,6 +65,7 @@ def select(
         raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}")
     ks = [int(k) for k in ([components] if np.isscalar(components) else components)]
     kinds = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+    kinds = [k for kind in kinds for k in (MCLUST_FAMILIES if kind == "all" else [kind])]
     if not ks or not kinds:
         raise ValueError("select needs at least one number of components and one covariance type")
     probe = GaussianMixture(n_init=n_init, **params)
