@@ -134,8 +134,9 @@ pub struct FitArgs {
     /// inclusive, or a list `2,4,8`; by default 1..9, as mclust's Mclust()).
     #[arg(short = 'k', long, help_heading = "Model")]
     pub components: Option<String>,
-    /// Covariance structure: full, diag, spherical or tied (or by mclust's
-    /// names VVV, VVI, VII, EEE).
+    /// Covariance structure: full, diag, spherical or tied, or any of
+    /// mclust's fourteen families by name (EII, VII, EEI, VEI, EVI, VVI, EEE,
+    /// VEE, EVE, VVE, EEV, VEV, EVV, VVV).
     #[arg(long, help_heading = "Model")]
     pub covariance: Option<String>,
     /// Added to every covariance diagonal (scikit-learn's reg_covar); 0 allowed.

@@ -6,8 +6,8 @@ pub(crate) const ABOUT: &str =
 pub(crate) const LONG_ABOUT: &str = "\
 gmm fits Gaussian mixture models by Expectation-Maximization on tables of
 millions of rows (Parquet, Arrow IPC or CSV), with full, diag, spherical or
-tied covariances, many random restarts, and labeled rows when some rows carry
-a class. It writes the model and per-row posterior probabilities back to files.
+tied covariances or any of mclust's fourteen families (EII ... VVV), many
+random restarts, and labeled rows when some rows carry a class. It writes the model and per-row posterior probabilities back to files.
 
 Settings come from a TOML config file (see configs/ for commented examples)
 and from flags, which override the file. Paths inside a config are relative

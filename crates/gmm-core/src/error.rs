@@ -77,7 +77,7 @@ pub enum GmmError {
         "component {component} of restart {restart} became degenerate at iteration {iteration}: \
          its covariance is not positive definite at the precision of its values \
          (it sits on too few distinct points, or on a line or plane of the data). \
-         Increase reg_covar, lower the number of components, or use another covariance type (diag, spherical, tied)"
+         Increase reg_covar, lower the number of components, or use another covariance type (diag, spherical, tied, or one of mclust's families that share parameters across components, such as EEE or EII)"
     )]
     Degenerate {
         component: usize,

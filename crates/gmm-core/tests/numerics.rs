@@ -573,3 +573,33 @@ fn a_component_on_one_row_is_degenerate_not_a_winner() {
         );
     }
 }
+
+/// A column spread over 1e7 beside a constant one: every family fits (the
+/// constant column rests on reg_covar) or fails with an error, and none
+/// panics. EEV and VEV once did: the eigenvalues of a component's
+/// estimate, at a condition past 1/eps, came out below zero.
+#[test]
+fn every_family_fits_a_huge_column_beside_a_constant_one() {
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(3);
+    let rows: Vec<f64> = (0..200)
+        .flat_map(|i| {
+            let centre = if i % 2 == 0 { 6e7 } else { -4e5 };
+            let z: f64 = StandardNormal.sample(&mut r);
+            [centre + 1e7 * z, 3.0]
+        })
+        .collect();
+    let data = Dataset::from_row_major(rows, 2).unwrap();
+    for ct in gmm_core::CovarianceType::FAMILIES {
+        let fit = FitParams::new(2)
+            .covariance_type(ct)
+            .n_init(3)
+            .seed(0)
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut Silent);
+        if let Ok(fit) = fit {
+            assert!(fit.report.mean_log_likelihood.is_finite(), "{ct}");
+            assert_eq!(fit.model.covariance_type(), ct);
+        }
+    }
+}

@@ -39,14 +39,13 @@ impl Decomposition {
                 .iter()
                 .map(|m| (m.diag().to_vec(), Array2::eye(m.nrows())))
                 .collect(),
-            _ if matches!(
-                family,
-                CovarianceType::Tied
-                    | CovarianceType::Vee
-                    | CovarianceType::Eve
-                    | CovarianceType::Vve
-            ) =>
-            {
+            // One orientation found by the fit's own rotations: the
+            // eigenvectors of a sum can be any basis where its eigenvalues tie.
+            _ if matches!(family, CovarianceType::Eve | CovarianceType::Vve) => {
+                let (shared, c) = super::orientation::shared(family, &dense, weights, None);
+                c.into_iter().map(|ck| (ck, shared.clone())).collect()
+            }
+            _ if matches!(family, CovarianceType::Tied | CovarianceType::Vee) => {
                 let mut pooled = Array2::zeros((d, d));
                 for (m, w) in dense.iter().zip(weights) {
                     pooled.scaled_add(*w, m);

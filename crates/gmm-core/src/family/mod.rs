@@ -11,10 +11,10 @@
 //! the family. `EII`, `EEI`, `EVI`, `EEV` and `EVV` have closed forms;
 //! `VEI`, `VEE`, `VEV` alternate exact minimizations over the volumes and
 //! the shared shape or matrix, and `EVE`, `VVE` over the shapes and the
-//! shared orientation (Jacobi rotations, [`orientation`]). Each step of an
-//! iteration lowers the objective, so EM stays monotone; the iterations
-//! stop when no parameter moves by more than [`TOLERANCE`] (relative) or
-//! after [`MAX_ITERATIONS`]. Everything is a function of the reduced
+//! shared orientation (Jacobi rotations, [`orientation`]), which start from
+//! the last iteration's orientation. Each step of an iteration lowers the
+//! objective; the iterations stop when no parameter moves by more than
+//! [`TOLERANCE`] (relative) or after [`MAX_ITERATIONS`]. Everything is a function of the reduced
 //! statistics alone, so the result is the same on every thread count and
 //! rank.
 
@@ -42,6 +42,19 @@ pub const MAX_ITERATIONS: usize = 1000;
 /// components' total responsibilities `n`. The four unconstrained families
 /// return their estimates as they are.
 pub(crate) fn constrain(family: CovarianceType, estimate: Covariances, n: &[f64]) -> Covariances {
+    constrain_from(family, estimate, n, None)
+}
+
+/// [`constrain`], the iterative M-steps of `EVE` and `VVE` starting from
+/// the orientation of `previous`, the covariances of the model whose
+/// E-step gave the estimates (so that an M-step near EM's fixed point is a
+/// round or two, and never ends worse than where it started).
+pub(crate) fn constrain_from(
+    family: CovarianceType,
+    estimate: Covariances,
+    n: &[f64],
+    previous: Option<&Covariances>,
+) -> Covariances {
     let total: f64 = n.iter().sum();
     match (family, estimate) {
         (CovarianceType::Eii, Covariances::Spherical(v)) => {
@@ -64,7 +77,15 @@ pub(crate) fn constrain(family: CovarianceType, estimate: Covariances, n: &[f64]
             let s: Vec<Array2<f64>> = c.outer_iter().map(|m| m.to_owned()).collect();
             let sigma = match family {
                 CovarianceType::Vee => vee(&s, n),
-                CovarianceType::Eve | CovarianceType::Vve => orientation::common(family, &s, n),
+                CovarianceType::Eve | CovarianceType::Vve => {
+                    let previous: Option<Vec<Array2<f64>>> = match previous {
+                        Some(Covariances::Full(p)) => {
+                            Some(p.outer_iter().map(|m| m.to_owned()).collect())
+                        }
+                        _ => None,
+                    };
+                    orientation::common(family, &s, n, previous.as_deref())
+                }
                 CovarianceType::Eev | CovarianceType::Vev => eev_vev(family, &s, n),
                 CovarianceType::Evv => evv(&s, n),
                 _ => unreachable!("the families held as full"),
@@ -152,7 +173,7 @@ fn volumes_and_shape(v: &Array2<f64>, n: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut b = unit_determinant(&weighted_rows(v, n, |_| 1.0));
     let mut lambda = volumes(&b);
     for _ in 0..MAX_ITERATIONS {
-        let next = unit_determinant(&weighted_rows(v, n, |c| 1.0 / lambda[c]));
+        let next = unit_determinant(&weighted_rows(v, n, |c| inverse_volume(lambda[c])));
         let next_lambda = volumes(&next);
         let change = relative_change(&b, &next).max(relative_change(&lambda, &next_lambda));
         (b, lambda) = (next, next_lambda);
@@ -161,6 +182,17 @@ fn volumes_and_shape(v: &Array2<f64>, n: &[f64]) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (lambda, b)
+}
+
+/// `1 / lambda`, or 0 for a component without volume (collapsed onto a
+/// point, or not finite): it then weighs nothing in the shared shape, and
+/// only it fails (and is re-seeded), not every component with it.
+fn inverse_volume(lambda: f64) -> f64 {
+    if lambda > 0.0 && lambda.is_finite() {
+        1.0 / lambda
+    } else {
+        0.0
+    }
 }
 
 /// `sum_k w_k m_k`.
@@ -196,7 +228,13 @@ fn vee(s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f64>> {
     let mut c = unit(weighted_sum(s, |k| n[k]));
     let mut lambda = volumes(&c);
     for _ in 0..MAX_ITERATIONS {
-        let next = unit(weighted_sum(s, |k| n[k] / lambda[k]));
+        let next = unit(weighted_sum(s, |k| {
+            if inverse_volume(lambda[k]) > 0.0 {
+                n[k] / lambda[k]
+            } else {
+                0.0
+            }
+        }));
         let next_lambda = volumes(&next);
         let change = relative_change(&c, &next).max(relative_change(&lambda, &next_lambda));
         (c, lambda) = (next, next_lambda);
@@ -240,8 +278,18 @@ pub(crate) fn compose(d: &Array2<f64>, a: &[f64]) -> Array2<f64> {
 /// and `A ∝ sum_k n_k omega_k / lambda_k`). `D_k` are `S_k`'s eigenvectors.
 fn eev_vev(family: CovarianceType, s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f64>> {
     let total: f64 = n.iter().sum();
-    let eigen: Vec<(Vec<f64>, Array2<f64>)> =
-        s.iter().map(|m| eigen_decreasing(m.view())).collect();
+    // Eigenvalues at rounding level may come out at or below zero: held at
+    // a rounding's size, the component is singular (and fails) without
+    // making the shared shape NaN.
+    let eigen: Vec<(Vec<f64>, Array2<f64>)> = s
+        .iter()
+        .map(|m| {
+            let (mut omega, vectors) = eigen_decreasing(m.view());
+            let floor = omega.first().copied().unwrap_or(0.0) * f64::EPSILON;
+            omega.iter_mut().for_each(|w| *w = w.max(floor));
+            (omega, vectors)
+        })
+        .collect();
     let omega = Array2::from_shape_fn((s.len(), s[0].nrows()), |(k, j)| eigen[k].0[j]);
     let (lambda, shape) = if family == CovarianceType::Eev {
         let pooled = weighted_rows(&omega, n, |_| 1.0);
@@ -262,7 +310,14 @@ fn eev_vev(family: CovarianceType, s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f
 fn evv(s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f64>> {
     let total: f64 = n.iter().sum();
     let g: Vec<f64> = s.iter().map(|m| determinant_root(m.view())).collect();
-    let lambda = g.iter().zip(n).map(|(g, n)| g * n).sum::<f64>() / total;
+    // A singular component (no determinant) adds no volume: only it fails.
+    let lambda = g
+        .iter()
+        .zip(n)
+        .filter(|(g, _)| g.is_finite() && **g > 0.0)
+        .map(|(g, n)| g * n)
+        .sum::<f64>()
+        / total;
     s.iter().zip(&g).map(|(m, g)| m * (lambda / g)).collect()
 }
 

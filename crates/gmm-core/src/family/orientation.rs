@@ -8,46 +8,80 @@
 
 use ndarray::Array2;
 
-use super::{
-    MAX_ITERATIONS, TOLERANCE, compose, eigen_decreasing, geometric_mean, relative_change,
-};
+use super::{TOLERANCE, compose, eigen_decreasing, geometric_mean, relative_change};
 use crate::covariance::CovarianceType;
 
-/// Most sweeps over all planes for one orientation update.
-const MAX_SWEEPS: usize = 100;
+/// The least gain of the minimized sum, relative to it, worth a rotation.
+const NEGLIGIBLE: f64 = 1e-15;
+
+/// The most rounds of one M-step. Where the shapes nearly tie the
+/// orientation converges slowly; the rounds of the next M-step go on
+/// from where these stopped, and each round lowers the objective.
+const MAX_ROUNDS: usize = 50;
 
 /// The covariances of `EVE` or `VVE` from the estimates `s` and the
 /// components' total responsibilities `n`, starting from the orientation
-/// of the pooled estimate.
-pub(super) fn common(family: CovarianceType, s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f64>> {
-    let pooled = super::weighted_sum(s, |k| n[k]);
-    let (_, mut orientation) = eigen_decreasing(pooled.view());
-    let scatter: Vec<Array2<f64>> = s.iter().zip(n).map(|(m, n)| m * *n).collect();
-    let mut c = diagonals(family, s, n, &orientation);
-    for _ in 0..MAX_ITERATIONS {
-        orientation = rotate(&scatter, &c, orientation);
-        let next = diagonals(family, s, n, &orientation);
-        let change = relative_change(c.iter().flatten(), next.iter().flatten());
-        c = next;
-        if change.is_nan() || change <= TOLERANCE {
-            break;
-        }
-    }
-    c.iter().map(|ck| compose(&orientation, ck)).collect()
-}
-
-/// The best `c_kj` given the orientation: the diagonal of `D^T S_k D`,
-/// and for `EVE` that diagonal scaled to determinant 1 times the shared
-/// volume `sum_k n_k |diag|^(1/d) / n`.
-fn diagonals(
+/// of `previous` (the last iteration's covariances) when given: then the
+/// M-step never ends worse than the last iteration's parameters.
+pub(super) fn common(
     family: CovarianceType,
     s: &[Array2<f64>],
     n: &[f64],
-    orientation: &Array2<f64>,
-) -> Vec<Vec<f64>> {
-    let m: Vec<Vec<f64>> = s
+    previous: Option<&[Array2<f64>]>,
+) -> Vec<Array2<f64>> {
+    let start = previous
+        .filter(|p| p.len() == s.len())
+        .map(|p| shared(family, p, n, None).0);
+    let (orientation, c) = shared(family, s, n, start);
+    c.iter().map(|ck| compose(&orientation, ck)).collect()
+}
+
+/// The shared orientation `D` and the diagonals `c_k` (`Sigma_k = D
+/// diag(c_k) D^T`) that best fit the estimates `s`, from `start` or else
+/// the orientation of the pooled estimate. Each round is one Jacobi sweep
+/// and the diagonals it calls for; the rounds stop when no rotation gains
+/// and no diagonal moves by more than [`TOLERANCE`], or after
+/// [`MAX_ROUNDS`] (from the last iteration's orientation, the next M-step
+/// goes on where this one stopped). Of covariances that share an
+/// orientation, it finds that orientation (whatever ties their pooled
+/// eigenvalues have). The rotated scatters `T_k = D^T W_k D` are kept
+/// across rounds, rotated with `D`.
+pub(super) fn shared(
+    family: CovarianceType,
+    s: &[Array2<f64>],
+    n: &[f64],
+    start: Option<Array2<f64>>,
+) -> (Array2<f64>, Vec<Vec<f64>>) {
+    let mut orientation = start.unwrap_or_else(|| {
+        let pooled = super::weighted_sum(s, |k| n[k]);
+        eigen_decreasing(pooled.view()).1
+    });
+    let mut t: Vec<Array2<f64>> = s
         .iter()
-        .map(|sk| orientation.t().dot(sk).dot(orientation).diag().to_vec())
+        .zip(n)
+        .map(|(sk, nk)| orientation.t().dot(&(sk * *nk)).dot(&orientation))
+        .collect();
+    let mut c = diagonals(family, &t, n);
+    for _ in 0..MAX_ROUNDS {
+        let largest = sweep(&mut t, &c, &mut orientation);
+        let next = diagonals(family, &t, n);
+        let change = relative_change(c.iter().flatten(), next.iter().flatten());
+        c = next;
+        if (change.is_nan() || change <= TOLERANCE) && largest <= TOLERANCE {
+            break;
+        }
+    }
+    (orientation, c)
+}
+
+/// The best `c_kj` given the orientation: the diagonal of `D^T S_k D`
+/// (`T_k / n_k`), and for `EVE` that diagonal scaled to determinant 1 times
+/// the shared volume `sum_k n_k |diag|^(1/d) / n`.
+fn diagonals(family: CovarianceType, t: &[Array2<f64>], n: &[f64]) -> Vec<Vec<f64>> {
+    let m: Vec<Vec<f64>> = t
+        .iter()
+        .zip(n)
+        .map(|(tk, nk)| tk.diag().iter().map(|v| v / nk).collect())
         .collect();
     if family == CovarianceType::Vve {
         return m;
@@ -61,45 +95,46 @@ fn diagonals(
         .collect()
 }
 
-/// The orientation minimizing `sum_k sum_j d_j^T W_k d_j / c_kj`, from
-/// `orientation` by Jacobi sweeps. Rotating columns `i, j` by `theta`
-/// changes the sum by `P cos 2theta + Q sin 2theta` (less its value at
-/// 0), with `P = sum_k (T_ii - T_jj) / 2 (1/c_ki - 1/c_kj)` and `Q = sum_k
-/// T_ij (1/c_ki - 1/c_kj)` over `T = D^T W_k D`: least at `(cos, sin)(2
-/// theta) = -(P, Q) / hypot(P, Q)`.
-pub(super) fn rotate(w: &[Array2<f64>], c: &[Vec<f64>], orientation: Array2<f64>) -> Array2<f64> {
+/// One Jacobi sweep over the planes `i, j` towards the orientation
+/// minimizing `sum_k sum_j d_j^T W_k d_j / c_kj`, rotating `D` and `T_k =
+/// D^T W_k D` alike; returns the largest angle turned. Rotating columns
+/// `i, j` by `theta` changes the sum by `P cos 2theta + Q sin 2theta` (less
+/// its value at 0), with `P = sum_k (T_ii - T_jj) / 2 (1/c_ki - 1/c_kj)` and
+/// `Q = sum_k T_ij (1/c_ki - 1/c_kj)`: least at `(cos, sin)(2 theta) = -(P,
+/// Q) / hypot(P, Q)`, a gain of `P + hypot(P, Q)`. A rotation that would
+/// gain less than [`NEGLIGIBLE`] of the sum is not made: where two shapes
+/// tie, the plane's angle is rounding noise.
+fn sweep(t: &mut [Array2<f64>], c: &[Vec<f64>], orientation: &mut Array2<f64>) -> f64 {
     let d = orientation.nrows();
-    let mut dm = orientation;
-    let mut t: Vec<Array2<f64>> = w.iter().map(|wk| dm.t().dot(wk).dot(&dm)).collect();
-    for _ in 0..MAX_SWEEPS {
-        let mut largest = 0.0f64;
-        for i in 0..d {
-            for j in i + 1..d {
-                let (mut p, mut q) = (0.0, 0.0);
-                for (tk, ck) in t.iter().zip(c) {
-                    let gap = 1.0 / ck[i] - 1.0 / ck[j];
-                    p += 0.5 * (tk[(i, i)] - tk[(j, j)]) * gap;
-                    q += tk[(i, j)] * gap;
-                }
-                let r = p.hypot(q);
-                if r.is_nan() || r <= 0.0 {
-                    continue;
-                }
-                let theta = 0.5 * (-q).atan2(-p);
-                largest = largest.max(theta.abs());
-                let (sin, cos) = theta.sin_cos();
-                rotate_columns(&mut dm, i, j, cos, sin);
-                for tk in &mut t {
-                    rotate_columns(tk, i, j, cos, sin);
-                    rotate_rows(tk, i, j, cos, sin);
-                }
+    let total: f64 = t
+        .iter()
+        .zip(c)
+        .map(|(tk, ck)| (0..d).map(|j| tk[(j, j)] / ck[j]).sum::<f64>())
+        .sum();
+    let mut largest = 0.0f64;
+    for i in 0..d {
+        for j in i + 1..d {
+            let (mut p, mut q) = (0.0, 0.0);
+            for (tk, ck) in t.iter().zip(c) {
+                let gap = 1.0 / ck[i] - 1.0 / ck[j];
+                p += 0.5 * (tk[(i, i)] - tk[(j, j)]) * gap;
+                q += tk[(i, j)] * gap;
+            }
+            let gain = p + p.hypot(q);
+            if gain.is_nan() || gain <= NEGLIGIBLE * total.abs() {
+                continue;
+            }
+            let theta = 0.5 * (-q).atan2(-p);
+            largest = largest.max(theta.abs());
+            let (sin, cos) = theta.sin_cos();
+            rotate_columns(orientation, i, j, cos, sin);
+            for tk in t.iter_mut() {
+                rotate_columns(tk, i, j, cos, sin);
+                rotate_rows(tk, i, j, cos, sin);
             }
         }
-        if largest <= TOLERANCE {
-            break;
-        }
     }
-    dm
+    largest
 }
 
 /// Columns `i, j` become `cos a_i + sin a_j` and `-sin a_i + cos a_j`.

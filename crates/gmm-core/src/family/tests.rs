@@ -156,3 +156,71 @@ fn a_model_outside_its_family_is_refused() {
         .to_string();
     assert!(err.contains("held as diag"), "{err}");
 }
+
+/// Two components whose shapes mirror each other under one orientation:
+/// their weighted sum is isotropic, so its eigenvectors say nothing of the
+/// orientation. The decomposition still finds it (and gives the
+/// covariances back), as a model file of such a fit must.
+#[test]
+fn a_shared_orientation_is_found_where_the_pooled_matrix_is_isotropic() {
+    let (c, s) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
+    let d = array![[c, -s], [s, c]];
+    let sigma = vec![compose(&d, &[4.0, 1.0]), compose(&d, &[1.0, 4.0])];
+    for family in [CovarianceType::Eve, CovarianceType::Vve] {
+        let model = crate::GaussianMixture::new(
+            array![0.5, 0.5],
+            array![[-5.0, 0.0], [5.0, 0.0]],
+            Covariances::Full(stack(&sigma, (2, 2, 2))),
+        )
+        .unwrap()
+        .with_covariance_type(family)
+        .unwrap();
+        let dec = model.decomposition();
+        for (k, want) in sigma.iter().enumerate() {
+            let back = dec.covariance(k);
+            for (a, b) in back.iter().zip(want) {
+                assert!(
+                    (a - b).abs() < 1e-10,
+                    "{family} component {k}: {back} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+/// One component collapsed onto a point (zero variances, or an estimate
+/// whose rounding leaves an eigenvalue below zero): only it comes out
+/// unusable; the shared volume, shape or matrix of the others stays finite.
+#[test]
+fn a_collapsed_component_does_not_spoil_the_others() {
+    let n = [50.0, 50.0];
+    let diag = Covariances::Diag(array![[2.0, 1.0], [0.0, 0.0]]);
+    for family in [
+        CovarianceType::Vei,
+        CovarianceType::Evi,
+        CovarianceType::Eei,
+    ] {
+        let out = constrain(family, diag.clone(), &n);
+        assert!(
+            out.dense(0, 2).iter().all(|v| v.is_finite()),
+            "{family}: {out:?}"
+        );
+    }
+    let singular = array![[1.0, 1.0], [1.0, 1.0 - 1e-17]];
+    let full = Covariances::Full(stack(
+        &[array![[2.0, 0.3], [0.3, 1.0]], singular],
+        (2, 2, 2),
+    ));
+    for family in [
+        CovarianceType::Vee,
+        CovarianceType::Eev,
+        CovarianceType::Vev,
+        CovarianceType::Evv,
+    ] {
+        let out = constrain(family, full.clone(), &n);
+        assert!(
+            out.dense(0, 2).iter().all(|v| v.is_finite()),
+            "{family}: {out:?}"
+        );
+    }
+}

@@ -403,10 +403,11 @@ fn step(
             p.covariance_type,
             p.reg_covar,
             summary.n_eps(),
+            Some(state.model.covariances()),
         )
     });
     let failing = match &mstep {
-        Some(m) => m.failing(p.reg_covar),
+        Some(m) => m.failing(p.reg_covar, &summary.col_var),
         // Non-finite statistics: the whole restart is broken.
         None => vec![(0, Trouble::NotPositiveDefinite)],
     };

@@ -10,6 +10,7 @@ pub(crate) mod rows;
 
 use ndarray::{Array1, Array2};
 
+use crate::covariance::Covariances;
 use crate::estep::RowPolicy;
 use crate::model::GaussianMixture;
 use crate::params::{FitParams, InitMethod};
@@ -124,7 +125,9 @@ pub(crate) fn broad_start(ctx: &InitContext<'_>, restart: usize) -> GaussianMixt
         .collect();
     let dense = vec![Array2::from_diag(&Array1::from(var)); k];
     let weights = Array1::from_elem(k, 1.0 / k as f64);
-    let cov = crate::family::from_dense(
+    // One diagonal matrix for every component is a member of every family
+    // (EII's spherical storage keeps their equal means of the diagonal).
+    let cov = Covariances::from_dense(
         ctx.params.covariance_type,
         &dense,
         weights.as_slice().expect("contiguous"),

@@ -163,7 +163,9 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
                     gmm_core::GmmError::InvalidParam { reason, .. } => reason,
                     other => other.to_string(),
                 };
-                UsageError(format!("{origin}: {why}; or `all` for all fourteen"))
+                UsageError(format!(
+                    "{origin}: {why}; or `all` for all fourteen, `sklearn` for the four"
+                ))
             })?],
         };
         grid.extend(named);
