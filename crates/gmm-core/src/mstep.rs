@@ -59,7 +59,7 @@ impl MStep {
     /// component sits on a point or a line of the data, however positive
     /// definite in floating point, and would win on a likelihood that means
     /// nothing.
-    pub fn failing(&self, reg_covar: f64, data_var: &[f64]) -> Vec<(usize, Trouble)> {
+    pub fn failing(&self, reg_covar: f64) -> Vec<(usize, Trouble)> {
         let d = self.means.ncols();
         let total: f64 = self.n.iter().sum();
         (0..self.n.len())
@@ -71,7 +71,7 @@ impl MStep {
                     other => positive_definite(other, k, d, &self.floor(Some(k), reg_covar)),
                 };
                 let shared_done = matches!(self.covariances, Covariances::Tied(_)) && k != 0;
-                if !pd || (reg_covar == 0.0 && !shared_done && self.collapsed(k, d, data_var)) {
+                if !pd || (reg_covar == 0.0 && !shared_done && self.collapsed(k, d)) {
                     Some((k, Trouble::NotPositiveDefinite))
                 } else if self.n[k] < EMPTY_SHARE * total {
                     Some((k, Trouble::Empty))
@@ -84,20 +84,33 @@ impl MStep {
 
     /// Without `reg_covar` (as mclust fits), whether component `k` has
     /// collapsed onto a point or onto rows that share a value of a column
-    /// (as integer-valued columns have): its standard deviation in a column
-    /// at or below `sqrt(eps)` times the data's there. Its likelihood is
-    /// then a spike that grows without bound, not a fit (one row of
-    /// mclust's `diabetes` held by a VEI component 1e-12 of the data's
-    /// spread wide). mclust rejects such components by its own test, the
-    /// Cholesky factor's smallest diagonal entry at or below `sqrt(eps)`
-    /// times `1 +` its largest; this one is the same measured against each
-    /// column's spread, so that the data's units do not matter. With
-    /// `reg_covar`, the variance floor is the user's, and warned of.
-    fn collapsed(&self, k: usize, d: usize, data_var: &[f64]) -> bool {
-        let dense = self.covariances.dense(k, d);
-        (0..d)
-            .zip(data_var)
-            .any(|(j, v)| *v > 0.0 && dense[(j, j)].max(0.0) <= f64::EPSILON * v)
+    /// (as integer-valued columns have): its variance in a column at or
+    /// below `eps` times the components' pooled variance there (their
+    /// variances weighted by their total responsibilities), a standard
+    /// deviation `1.5e-8` of theirs. Its likelihood is then a spike that
+    /// grows without bound, not a fit (one row of mclust's `diabetes` held
+    /// by a VEI component 1e-12 of the others' spread wide). mclust rejects
+    /// such components by its own test, the Cholesky factor's smallest
+    /// diagonal entry at or below `sqrt(eps)` times `1 +` its largest; this
+    /// one measures against the fit's own spread in each column, so that
+    /// units do not matter and far outliers (which sit in components of
+    /// their own) do not widen it. A tied covariance is one matrix and
+    /// never collapses this way. With `reg_covar`, the variance floor is the
+    /// user's, and warned of.
+    fn collapsed(&self, k: usize, d: usize) -> bool {
+        if matches!(self.covariances, Covariances::Tied(_)) {
+            return false;
+        }
+        let total: f64 = self.n.iter().sum();
+        (0..d).any(|j| {
+            let variance = |c: usize| self.covariances.dense(c, d)[(j, j)];
+            let pooled: f64 = (0..self.n.len())
+                .map(|c| self.n[c] * variance(c).max(0.0))
+                .filter(|v| v.is_finite())
+                .sum::<f64>()
+                / total;
+            pooled > 0.0 && variance(k).max(0.0) <= f64::EPSILON * pooled
+        })
     }
 
     /// The least variance each column may keep in component `k` (all
@@ -317,32 +330,39 @@ mod tests {
     /// A variance of 3e-32 is positive (it passed before), yet a component
     /// with it sits on a point: below the floor it is degenerate, for
     /// every covariance type, unless `reg_covar` holds it up. Near the
-    /// origin (data of that scale) the same variance is resolved.
+    /// origin, in data of that scale, the same variance is resolved; beside
+    /// a component 1e16 times wider, it is a collapse without `reg_covar`.
     #[test]
     fn a_variance_below_the_floor_is_degenerate() {
         let tiny = 3e-32;
+        let small = 1e-31;
         let cases = [
-            Covariances::Diag(array![[1.0, 1.0], [1.0, tiny]]),
-            Covariances::Spherical(array![1.0, tiny]),
-            Covariances::Full(array![[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, tiny]]]),
+            (
+                Covariances::Diag(array![[1.0, 1.0], [1.0, tiny]]),
+                Covariances::Diag(array![[small, small], [small, tiny]]),
+            ),
+            (
+                Covariances::Spherical(array![1.0, tiny]),
+                Covariances::Spherical(array![small, tiny]),
+            ),
+            (
+                Covariances::Full(array![[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, tiny]]]),
+                Covariances::Full(array![
+                    [[small, 0.0], [0.0, small]],
+                    [[small, 0.0], [0.0, tiny]]
+                ]),
+            ),
         ];
-        let small = [1e-31, 1e-31];
-        for c in cases {
-            let m = step(array![[0.0, 0.0], [1.0, 1.0]], c);
-            assert_eq!(m.failing(0.0, &small), [(1, Trouble::NotPositiveDefinite)]);
+        for (wide, round) in cases {
+            let m = step(array![[0.0, 0.0], [1.0, 1.0]], wide.clone());
+            assert_eq!(m.failing(0.0), [(1, Trouble::NotPositiveDefinite)]);
             // Near the origin the same variance is resolved.
-            let near = step(array![[0.0, 0.0], [1e-12, 1e-12]], m.covariances.clone());
-            assert_eq!(
-                near.failing(0.0, &small),
-                [],
-                "scale is the component's values"
-            );
-            // But not in data that spread over 1: a collapse, without reg_covar.
-            assert_eq!(
-                near.failing(0.0, &[1.0, 1.0]),
-                [(1, Trouble::NotPositiveDefinite)]
-            );
-            assert_eq!(near.failing(1e-40, &[1.0, 1.0]), [], "reg_covar: its floor");
+            let near = step(array![[0.0, 0.0], [1e-12, 1e-12]], round);
+            assert_eq!(near.failing(0.0), [], "scale is the component's values");
+            // Beside a component 1e16 times wider: collapsed, without reg_covar.
+            let beside = step(array![[0.0, 0.0], [1e-12, 1e-12]], wide);
+            assert_eq!(beside.failing(0.0), [(1, Trouble::NotPositiveDefinite)]);
+            assert_eq!(beside.failing(1e-40), [], "reg_covar: its floor alone");
         }
         // Tied: a conditional variance (column 1 given column 0) near zero.
         let c = 0.999_999_999_999_999_9;
@@ -350,10 +370,7 @@ mod tests {
             array![[0.0, 0.0], [1.0, 1.0]],
             Covariances::Tied(array![[1.0, c], [c, 1.0]]),
         );
-        assert_eq!(
-            m.failing(0.0, &[0.0, 0.0]),
-            [(0, Trouble::NotPositiveDefinite)]
-        );
+        assert_eq!(m.failing(0.0), [(0, Trouble::NotPositiveDefinite)]);
     }
 
     /// One far component (an outlier on its own, or a constant column near
@@ -363,21 +380,18 @@ mod tests {
     fn the_floor_follows_each_component_and_reg_covar() {
         let means = array![[0.0, 3.0], [1e20, 2f64.powi(62)]];
         let diag = |reg: f64| Covariances::Diag(array![[1.0, 1.0], [reg, reg]]);
-        assert_eq!(
-            step(means.clone(), diag(1e-6)).failing(1e-6, &[1.0, 1.0]),
-            []
-        );
+        assert_eq!(step(means.clone(), diag(1e-6)).failing(1e-6), []);
         let full = Covariances::Full(array![[[1.0, 0.5], [0.5, 1.0]], [[1e-6, 0.0], [0.0, 1e-6]]]);
-        assert_eq!(step(means.clone(), full).failing(1e-6, &[1.0, 1.0]), []);
+        assert_eq!(step(means.clone(), full).failing(1e-6), []);
         // Without reg_covar nothing holds the far component up.
         assert_eq!(
-            step(means.clone(), diag(1e-6)).failing(0.0, &[0.0, 0.0]),
+            step(means.clone(), diag(1e-6)).failing(0.0),
             [(1, Trouble::NotPositiveDefinite)]
         );
         // A tied covariance must resolve every component's values.
         let tied = Covariances::Tied(array![[1.0, 0.0], [0.0, 1.0]]);
         assert_eq!(
-            step(means, tied).failing(0.0, &[0.0, 0.0]),
+            step(means, tied).failing(0.0),
             [(0, Trouble::NotPositiveDefinite)]
         );
     }

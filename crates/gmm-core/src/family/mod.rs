@@ -67,7 +67,7 @@ pub(crate) fn constrain_from(
         }
         (CovarianceType::Evi, Covariances::Diag(v)) => {
             let g: Vec<f64> = v.outer_iter().map(|r| geometric_mean(r.iter())).collect();
-            let lambda = g.iter().zip(n).map(|(g, n)| g * n).sum::<f64>() / total;
+            let lambda = shared_volume(&g, n);
             Covariances::Diag(Array2::from_shape_fn(v.dim(), |(k, j)| {
                 lambda * v[(k, j)] / g[k]
             }))
@@ -182,6 +182,19 @@ fn volumes_and_shape(v: &Array2<f64>, n: &[f64]) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (lambda, b)
+}
+
+/// One volume for all components, `sum_k n_k g_k / n` over their own
+/// volumes `g_k`; a singular component (no volume, or not a finite one,
+/// as rounding can leave an estimate) adds none, so that only it fails.
+pub(crate) fn shared_volume(g: &[f64], n: &[f64]) -> f64 {
+    let total: f64 = n.iter().sum();
+    g.iter()
+        .zip(n)
+        .filter(|(g, _)| g.is_finite() && **g > 0.0)
+        .map(|(g, n)| g * n)
+        .sum::<f64>()
+        / total
 }
 
 /// `1 / lambda`, or 0 for a component without volume (collapsed onto a
@@ -308,16 +321,8 @@ fn eev_vev(family: CovarianceType, s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f
 /// `EVV`: `lambda C_k`, `C_k = S_k / |S_k|^(1/d)`, `lambda = sum_k n_k
 /// |S_k|^(1/d) / n`.
 fn evv(s: &[Array2<f64>], n: &[f64]) -> Vec<Array2<f64>> {
-    let total: f64 = n.iter().sum();
     let g: Vec<f64> = s.iter().map(|m| determinant_root(m.view())).collect();
-    // A singular component (no determinant) adds no volume: only it fails.
-    let lambda = g
-        .iter()
-        .zip(n)
-        .filter(|(g, _)| g.is_finite() && **g > 0.0)
-        .map(|(g, n)| g * n)
-        .sum::<f64>()
-        / total;
+    let lambda = shared_volume(&g, n);
     s.iter().zip(&g).map(|(m, g)| m * (lambda / g)).collect()
 }
 

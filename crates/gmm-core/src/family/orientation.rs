@@ -21,8 +21,9 @@ const MAX_ROUNDS: usize = 50;
 
 /// The covariances of `EVE` or `VVE` from the estimates `s` and the
 /// components' total responsibilities `n`, starting from the orientation
-/// of `previous` (the last iteration's covariances) when given: then the
-/// M-step never ends worse than the last iteration's parameters.
+/// of `previous` (the last iteration's covariances, which share one; it is
+/// found again from them, as the model holds covariances, not their
+/// decomposition) when given.
 pub(super) fn common(
     family: CovarianceType,
     s: &[Array2<f64>],
@@ -87,8 +88,7 @@ fn diagonals(family: CovarianceType, t: &[Array2<f64>], n: &[f64]) -> Vec<Vec<f6
         return m;
     }
     let g: Vec<f64> = m.iter().map(|mk| geometric_mean(mk.iter())).collect();
-    let total: f64 = n.iter().sum();
-    let lambda = g.iter().zip(n).map(|(g, n)| g * n).sum::<f64>() / total;
+    let lambda = super::shared_volume(&g, n);
     m.iter()
         .zip(&g)
         .map(|(mk, g)| mk.iter().map(|v| lambda * v / g).collect())
@@ -106,22 +106,32 @@ fn diagonals(family: CovarianceType, t: &[Array2<f64>], n: &[f64]) -> Vec<Vec<f6
 /// tie, the plane's angle is rounding noise.
 fn sweep(t: &mut [Array2<f64>], c: &[Vec<f64>], orientation: &mut Array2<f64>) -> f64 {
     let d = orientation.nrows();
+    // A component without a usable diagonal (singular, not finite) has no
+    // say in the orientation: the others' must not stop for it.
+    let usable: Vec<bool> = c
+        .iter()
+        .map(|ck| ck.iter().all(|v| v.is_finite() && *v > 0.0))
+        .collect();
     let total: f64 = t
         .iter()
         .zip(c)
-        .map(|(tk, ck)| (0..d).map(|j| tk[(j, j)] / ck[j]).sum::<f64>())
+        .zip(&usable)
+        .filter(|(_, ok)| **ok)
+        .map(|((tk, ck), _)| (0..d).map(|j| tk[(j, j)] / ck[j]).sum::<f64>())
         .sum();
     let mut largest = 0.0f64;
     for i in 0..d {
         for j in i + 1..d {
             let (mut p, mut q) = (0.0, 0.0);
-            for (tk, ck) in t.iter().zip(c) {
+            for ((tk, ck), _) in t.iter().zip(c).zip(&usable).filter(|(_, ok)| **ok) {
                 let gap = 1.0 / ck[i] - 1.0 / ck[j];
                 p += 0.5 * (tk[(i, i)] - tk[(j, j)]) * gap;
                 q += tk[(i, j)] * gap;
             }
             let gain = p + p.hypot(q);
-            if gain.is_nan() || gain <= NEGLIGIBLE * total.abs() {
+            // Also when NaN, on either side.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            if !(gain > NEGLIGIBLE * total.abs()) {
                 continue;
             }
             let theta = 0.5 * (-q).atan2(-p);

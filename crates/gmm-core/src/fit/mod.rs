@@ -407,7 +407,7 @@ fn step(
         )
     });
     let failing = match &mstep {
-        Some(m) => m.failing(p.reg_covar, &summary.col_var),
+        Some(m) => m.failing(p.reg_covar),
         // Non-finite statistics: the whole restart is broken.
         None => vec![(0, Trouble::NotPositiveDefinite)],
     };
