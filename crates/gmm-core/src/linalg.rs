@@ -62,6 +62,13 @@ pub fn covariance_from_precision_cholesky(p: ArrayView2<'_, f64>) -> Option<Arra
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
+/// Whether every entry of `a` is within `rtol` of `b`'s, measured against
+/// `b`'s largest magnitude (a NaN is never within).
+pub fn within(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, rtol: f64) -> bool {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= rtol * scale)
+}
+
 /// Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix.
 pub fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Vec<f64>, Array2<f64>)> {
     if a.iter().any(|v| !v.is_finite()) {

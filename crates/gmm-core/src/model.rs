@@ -141,11 +141,7 @@ impl GaussianMixture {
             let d = self.n_features();
             for k in 0..self.n_components() {
                 let (a, b) = (member.dense(k, d), self.covariances.dense(k, d));
-                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                if a.iter()
-                    .zip(&b)
-                    .any(|(x, y)| (x - y).is_nan() || (x - y).abs() > 1e-8 * scale)
-                {
+                if !linalg::within(a.view(), b.view(), 1e-8) {
                     return Err(GmmError::InvalidModel(format!(
                         "the covariance of component {k} is not of the {family} family ({})",
                         family.describe()

@@ -62,6 +62,11 @@ impl MStep {
     pub fn failing(&self, reg_covar: f64) -> Vec<(usize, Trouble)> {
         let d = self.means.ncols();
         let total: f64 = self.n.iter().sum();
+        let collapsed = if reg_covar == 0.0 {
+            self.collapsed(d)
+        } else {
+            vec![false; self.n.len()]
+        };
         (0..self.n.len())
             .filter_map(|k| {
                 let pd = match &self.covariances {
@@ -70,8 +75,7 @@ impl MStep {
                     }
                     other => positive_definite(other, k, d, &self.floor(Some(k), reg_covar)),
                 };
-                let shared_done = matches!(self.covariances, Covariances::Tied(_)) && k != 0;
-                if !pd || (reg_covar == 0.0 && !shared_done && self.collapsed(k, d)) {
+                if !pd || collapsed[k] {
                     Some((k, Trouble::NotPositiveDefinite))
                 } else if self.n[k] < EMPTY_SHARE * total {
                     Some((k, Trouble::Empty))
@@ -97,20 +101,41 @@ impl MStep {
     /// their own) do not widen it. A tied covariance is one matrix and
     /// never collapses this way. With `reg_covar`, the variance floor is the
     /// user's, and warned of.
-    fn collapsed(&self, k: usize, d: usize) -> bool {
+    /// Which components have (see above), each column's pooled variance
+    /// computed once.
+    fn collapsed(&self, d: usize) -> Vec<bool> {
+        let kk = self.n.len();
         if matches!(self.covariances, Covariances::Tied(_)) {
-            return false;
+            return vec![false; kk];
         }
         let total: f64 = self.n.iter().sum();
-        (0..d).any(|j| {
-            let variance = |c: usize| self.covariances.dense(c, d)[(j, j)];
-            let pooled: f64 = (0..self.n.len())
-                .map(|c| self.n[c] * variance(c).max(0.0))
-                .filter(|v| v.is_finite())
-                .sum::<f64>()
-                / total;
-            pooled > 0.0 && variance(k).max(0.0) <= f64::EPSILON * pooled
-        })
+        let pooled: Vec<f64> = (0..d)
+            .map(|j| {
+                (0..kk)
+                    .map(|c| self.n[c] * self.variance(c, j).max(0.0))
+                    .filter(|v| v.is_finite())
+                    .sum::<f64>()
+                    / total
+            })
+            .collect();
+        (0..kk)
+            .map(|k| {
+                pooled
+                    .iter()
+                    .enumerate()
+                    .any(|(j, p)| *p > 0.0 && self.variance(k, j).max(0.0) <= f64::EPSILON * p)
+            })
+            .collect()
+    }
+
+    /// Component `k`'s variance in column `j` (for tied, the shared one).
+    fn variance(&self, k: usize, j: usize) -> f64 {
+        match &self.covariances {
+            Covariances::Full(a) => a[(k, j, j)],
+            Covariances::Tied(a) => a[(j, j)],
+            Covariances::Diag(a) => a[(k, j)],
+            Covariances::Spherical(a) => a[k],
+        }
     }
 
     /// The least variance each column may keep in component `k` (all
@@ -123,15 +148,9 @@ impl MStep {
     /// constant column near 2^62 fits as one near 5 does).
     fn floor(&self, k: Option<usize>, reg_covar: f64) -> Vec<f64> {
         let d = self.means.ncols();
-        let variance = |k: usize, j: usize| match &self.covariances {
-            Covariances::Full(a) => a[(k, j, j)],
-            Covariances::Tied(a) => a[(j, j)],
-            Covariances::Diag(a) => a[(k, j)],
-            Covariances::Spherical(a) => a[k],
-        };
         let noise = |k: usize, j: usize| {
             let m = self.means[(k, j)];
-            (m * m + variance(k, j).max(0.0)) * (SINGULAR_SPREAD * SINGULAR_SPREAD)
+            (m * m + self.variance(k, j).max(0.0)) * (SINGULAR_SPREAD * SINGULAR_SPREAD)
         };
         (0..d)
             .map(|j| {

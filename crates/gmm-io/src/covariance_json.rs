@@ -68,12 +68,7 @@ impl DecompositionJson {
         };
         for c in 0..k {
             let (got, want) = (dec.covariance(c), model.covariances().dense(c, d));
-            let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            if got
-                .iter()
-                .zip(&want)
-                .any(|(a, b)| (a - b).is_nan() || (a - b).abs() > 1e-8 * scale)
-            {
+            if !gmm_core::linalg::within(got.view(), want.view(), 1e-8) {
                 return Err(format!(
                     "`decomposition` does not give the covariance of component {c}; write both from one fit, or drop `decomposition`"
                 ));

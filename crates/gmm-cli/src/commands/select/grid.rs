@@ -108,6 +108,21 @@ pub(super) fn component_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<
     Ok(grid)
 }
 
+/// The one of two settings that is given, with its name; both is an error.
+fn one_of<T>(
+    a: (Option<T>, &'static str),
+    b: (Option<T>, &'static str),
+) -> Result<Option<(T, &'static str)>> {
+    match (a, b) {
+        ((Some(_), a), (Some(_), b)) => Err(UsageError(format!(
+            "{a} and {b} both name the grid's families: give one"
+        ))
+        .into()),
+        ((Some(v), a), _) | (_, (Some(v), a)) => Ok(Some((v, a))),
+        _ => Ok(None),
+    }
+}
+
 /// The covariance families of the grid: `--families` or `--covariance`
 /// (not both), then `[select] families` or `covariance`, then `[model]
 /// covariance`, else scikit-learn's four. `all` stands for mclust's
@@ -123,25 +138,21 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
     };
     let split = |s: &str| -> Vec<String> { s.split(',').map(|s| s.trim().to_string()).collect() };
     let select = &cfg.raw.select;
-    let (names, origin) = match (&args.families, &args.fit.covariance) {
-        (Some(_), Some(_)) => {
-            return Err(UsageError(
-                "--families and --covariance both name the grid's families: give one".into(),
-            )
-            .into());
-        }
-        (Some(f), None) => (split(f), "--families"),
-        (None, Some(c)) => (split(c), "--covariance"),
-        (None, None) => match (&select.families, &select.covariance) {
-            (Some(_), Some(_)) => {
-                return Err(UsageError(
-                    "[select] families and [select] covariance both name the grid's families: give one".into(),
-                )
-                .into());
-            }
-            (Some(f), None) => (list(f), "[select] families"),
-            (None, Some(c)) => (list(c), "[select] covariance"),
-            (None, None) => match cfg.raw.engine_value("covariance_type") {
+    let flags = one_of(
+        (args.families.as_deref().map(split), "--families"),
+        (args.fit.covariance.as_deref().map(split), "--covariance"),
+    )?;
+    let keys = || {
+        one_of(
+            (select.families.as_ref().map(list), "[select] families"),
+            (select.covariance.as_ref().map(list), "[select] covariance"),
+        )
+    };
+    let (names, origin) = match flags {
+        Some(given) => given,
+        None => match keys()? {
+            Some(given) => given,
+            None => match cfg.raw.engine_value("covariance_type") {
                 Some(c) => (
                     vec![c.as_str().map_or_else(
                         || serde_json::to_string(c).unwrap_or_default(),
