@@ -43,6 +43,7 @@ mod estep;
 mod family;
 mod fit;
 pub mod hash;
+pub mod hierarchy;
 mod init;
 mod kernel;
 pub mod linalg;
