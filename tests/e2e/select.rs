@@ -611,23 +611,32 @@ fn mclust_names_and_bic_sign() {
 /// earlier).
 #[test]
 fn select_picks_what_mclust_picks() {
-    let tmp = tempfile::tempdir().unwrap();
     let grids = [("select", "sklearn"), ("select_all", "all")];
-    for ((prefix, families), set) in grids
-        .into_iter()
+    picks_what_mclust_picks(&grids, &["--n-init", "10"]);
+}
+
+/// From mclust's own start (`--init hc`: the same agglomeration of the
+/// same rows, see crates/gmm-core/tests/mclust_hc.rs), one restart per
+/// cell is enough: `gmm select --families all` picks `Mclust()`'s model.
+#[test]
+fn select_from_mclusts_start_picks_what_mclust_picks() {
+    picks_what_mclust_picks(&[("select_all", "all")], &["--init", "hc", "--n-init", "1"]);
+}
+
+fn picks_what_mclust_picks(grids: &[(&str, &str)], start: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    for (&(prefix, families), set) in grids
+        .iter()
         .flat_map(|g| ["faithful", "iris", "diabetes"].map(|set| (g, set)))
     {
         let want = read_json(&root().join(format!("tests/data/mclust/{prefix}_{set}.json")));
-        let out = tmp.path().join(format!("{prefix}_{set}"));
+        let out = tmp
+            .path()
+            .join(format!("{}_{set}", prefix.replace('/', "_")));
         let input = format!("tests/data/mclust/{set}.csv");
-        let o = gmm(&[
-            "select",
-            "--input",
-            &input,
-            "--families",
-            families,
-            "--n-init",
-            "10",
+        let mut args = vec!["select", "--input", &input, "--families", families];
+        args.extend_from_slice(start);
+        args.extend_from_slice(&[
             "--tol",
             "1e-8",
             "--max-iter",
@@ -639,6 +648,7 @@ fn select_picks_what_mclust_picks() {
             s(&out),
             "--json",
         ]);
+        let o = gmm(&args);
         let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
         let w = &v["winner"];
         assert_eq!(

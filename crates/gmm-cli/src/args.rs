@@ -144,9 +144,13 @@ pub struct FitArgs {
     #[serde(serialize_with = "finite_or_text")]
     pub reg_covar: Option<f64>,
 
-    /// Initialization: kmeans, kmeans++, random, random-from-data, random-params, labeled.
+    /// Initialization: kmeans, kmeans++, random, random-from-data, random-params, labeled,
+    /// or hc (mclust's: hierarchical agglomeration of --hc-rows rows).
     #[arg(long, help_heading = "Fit")]
     pub init: Option<String>,
+    /// Rows the hc initialization agglomerates (default 2000, as mclust; at most 10000).
+    #[arg(long, help_heading = "Fit")]
+    pub hc_rows: Option<usize>,
     /// Start the first restart from a saved model.json.
     #[arg(long, help_heading = "Fit")]
     pub init_model: Option<String>,

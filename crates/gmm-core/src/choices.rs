@@ -31,16 +31,21 @@ pub enum InitMethod {
     /// Parameters learned from the labeled rows; with several restarts, also
     /// pooled covariances and k-means seeded at the class means.
     Labeled,
+    /// mclust's default: model-based hierarchical agglomeration (VVV) of a
+    /// sample of `hc_rows` rows, cut at K clusters, and the family's M-step
+    /// from that partition.
+    Hc,
 }
 
 impl InitMethod {
-    pub const ALL: [InitMethod; 6] = [
+    pub const ALL: [InitMethod; 7] = [
         InitMethod::KMeans,
         InitMethod::KMeansPlusPlus,
         InitMethod::Random,
         InitMethod::RandomFromData,
         InitMethod::RandomParams,
         InitMethod::Labeled,
+        InitMethod::Hc,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl InitMethod {
             InitMethod::RandomFromData => "random-from-data",
             InitMethod::RandomParams => "random-params",
             InitMethod::Labeled => "labeled",
+            InitMethod::Hc => "hc",
         }
     }
 }

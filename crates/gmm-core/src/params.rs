@@ -24,6 +24,10 @@ pub const MAX_RESTARTS: usize = 100_000;
 /// responsibilities).
 pub const MAX_CHUNK_ROWS: usize = 1 << 24;
 
+/// The most rows the `hc` initialization agglomerates: its table of the
+/// cost of every pair of rows takes 400 MB there.
+pub const MAX_HC_ROWS: usize = 10_000;
+
 /// Successive halving of restarts: after `first_round` iterations, and
 /// after every doubling of that count, the restarts still running are
 /// ranked by their objective and all but the best `keep` fraction stop,
@@ -141,6 +145,11 @@ pub struct FitParams {
     /// of 100,000 rows, higher, or within 6e-6 relative), and keep the
     /// starts of all restarts under the time of one EM iteration there.
     pub init_rows: usize,
+    /// Rows the `hc` initialization agglomerates (mclust's
+    /// `mclust.options("subset")`, 2,000): all of them when there are no
+    /// more (of those the initializations read, `init_rows`). Memory and
+    /// time grow with its square; at most [`MAX_HC_ROWS`].
+    pub hc_rows: usize,
     pub on_degenerate: DegeneratePolicy,
     /// Stop restarts that fall clearly behind (off by default).
     pub racing: Option<Racing>,
@@ -173,6 +182,7 @@ impl Default for FitParams {
             kmeans_max_iter: 30,
             init_sample_rows: 100_000,
             init_rows: 25_000,
+            hc_rows: 2_000,
             on_degenerate: DegeneratePolicy::Reseed,
             racing: None,
             checkpoint_every: None,
@@ -256,6 +266,10 @@ impl FitParams {
     }
     pub fn init_rows(mut self, v: usize) -> Self {
         self.init_rows = v;
+        self
+    }
+    pub fn hc_rows(mut self, v: usize) -> Self {
+        self.hc_rows = v;
         self
     }
 
@@ -344,6 +358,16 @@ impl FitParams {
         }
         if self.init_rows == 0 {
             return bad("init_rows", "must be at least 1".into());
+        }
+        if !(2..=MAX_HC_ROWS).contains(&self.hc_rows) {
+            return bad(
+                "hc_rows",
+                format!(
+                    "{} is not between 2 and {MAX_HC_ROWS} (the agglomeration holds every pair of rows: {} MB at {MAX_HC_ROWS})",
+                    self.hc_rows,
+                    MAX_HC_ROWS * MAX_HC_ROWS * 4 / 1_000_000
+                ),
+            );
         }
         if let Some(s) = &self.semi_supervised {
             s.check()?;

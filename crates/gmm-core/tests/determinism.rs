@@ -67,7 +67,7 @@ fn thread_count_does_not_change_unsupervised_fits() {
             data = data.with_weights(case.real_weights()).unwrap();
         }
         for ct in CovarianceType::FAMILIES {
-            for init in [InitMethod::KMeans, InitMethod::Random] {
+            for init in [InitMethod::KMeans, InitMethod::Random, InitMethod::Hc] {
                 let what = format!("{ct}, {init}, chunk {chunk}, weighted {weighted}, {case:?}");
                 assert_thread_independent(&params(&case, ct, init, chunk), &data, &what);
             }
@@ -222,6 +222,7 @@ fn split_among_ranks_gives_the_single_process_fit() {
                 InitMethod::Random,
                 InitMethod::RandomFromData,
                 InitMethod::RandomParams,
+                InitMethod::Hc,
             ] {
                 for init_rows in [1_000_000, case.n / 3] {
                     let what = format!(
@@ -382,7 +383,7 @@ fn restarts_spread_among_ranks_give_the_single_process_fit() {
             data = data.with_weights(case.real_weights()).unwrap();
         }
         for ct in CovarianceType::FAMILIES {
-            for init in [InitMethod::KMeans, InitMethod::Random] {
+            for init in [InitMethod::KMeans, InitMethod::Random, InitMethod::Hc] {
                 for racing in [None, Some(Racing::default())] {
                     let what = format!("{ct}, {init}, racing {racing:?}, {case:?}");
                     let mut p = params(&case, ct, init, chunk).n_init(5).tol(1e-4);
@@ -555,3 +556,4 @@ fn split_among_ranks_with_a_sampled_start() {
         assert_rank_independent(&p, &labeled, &format!("{ct}, labeled, sampled start"));
     }
 }
+

@@ -107,3 +107,17 @@ def test_mclust_families_reach_mclusts_fits(family):
     # scikit-learn holds it as the type of its arrays, with the same densities.
     np.testing.assert_allclose(ours.to_sklearn().score_samples(X), ours.score_samples(X),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["EEE", "VVV", "EVI"])
+def test_hc_start_reaches_mclusts_fits(family):
+    """init_params="hc" is Mclust()'s own start (hierarchical agglomeration
+    of faithful's 272 rows): EM from it reaches mclust's fit without being
+    given mclust's starting parameters."""
+    fx = json.loads((ROOT / f"tests/data/mclust/faithful_{family}_G2.json").read_text())
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful.csv", delimiter=",", skiprows=1)
+    ours = gmm.GaussianMixture(2, covariance_type=family, init_params="hc", reg_covar=0.0,
+                               tol=1e-15, max_iter=100_000).fit(X)
+    assert ours.score(X) * X.shape[0] == pytest.approx(fx["result"]["loglik"], rel=1e-8)
+    np.testing.assert_allclose(ours.means_, fx["result"]["parameters"]["means"], rtol=1e-6)
+

@@ -54,6 +54,7 @@ pub(super) const STREAM_SEEDING: u64 = 2;
 pub(super) const STREAM_RESP: u64 = 3;
 pub(super) const STREAM_PARAMS: u64 = 4;
 pub(super) const STREAM_ROWS: u64 = 5;
+pub(super) const STREAM_HC: u64 = 6;
 
 #[cfg(test)]
 mod tests {

@@ -137,7 +137,7 @@ pub(super) fn seeding_sample<'a>(
 /// sampling (Knuth's algorithm S) keeps each row in turn with probability
 /// (still wanted) / (still left), in one pass without a set (Floyd's
 /// algorithm with a BTreeSet took 7 % of a 1M x 2 fit).
-fn select_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
+pub(super) fn select_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
     let mut chosen = Vec::with_capacity(m);
     for i in 0..n {
         let wanted = m - chosen.len();

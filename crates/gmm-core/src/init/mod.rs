@@ -2,6 +2,7 @@
 //! seeded by `(seed, restart, purpose[, chunk])`, never by thread scheduling.
 
 mod context;
+mod hc;
 mod kmeans;
 mod labeled;
 pub(super) mod lloyd;
@@ -17,6 +18,7 @@ use crate::params::{FitParams, InitMethod};
 
 pub(crate) use context::InitContext;
 use context::{STREAM_PARAMS, STREAM_ROWS, rng_for};
+use hc::{HcFailure, hc_start};
 use kmeans::{assignment_model, kmeans_plusplus_seeds};
 use labeled::{class_stats, labeled_start, random_labeled_rows};
 use lloyd::lloyd;
@@ -78,10 +80,22 @@ pub(crate) fn initialize(
             "random-params".to_string(),
         ),
         InitMethod::Labeled => labeled_start(ctx, restart)?,
+        InitMethod::Hc => match hc_start(ctx, restart) {
+            Ok(start) => start,
+            Err(HcFailure::Degenerate(component)) => return Err(component),
+            Err(HcFailure::Stopped) => (
+                broad_start(ctx, restart),
+                "broad start (hc stopped)".to_string(),
+            ),
+        },
     };
-    let model = if semi && matches!(method, InitMethod::Random | InitMethod::RandomParams) {
-        // Random starts keep their spread; the class components move onto
-        // their classes.
+    let model = if semi
+        && matches!(
+            method,
+            InitMethod::Random | InitMethod::RandomParams | InitMethod::Hc
+        ) {
+        // Random and hc starts keep their spread; the class components
+        // move onto their classes.
         let mut means = model.means().clone();
         for (i, v) in anchors.iter().enumerate() {
             means[(i / d, i % d)] = *v;

@@ -49,13 +49,14 @@ pub fn rng(seed: u64) -> Rng {
     Xoshiro256PlusPlus::seed_from_u64(seed)
 }
 
-/// The five initializations that do not need labels.
-pub const UNSUPERVISED_INITS: [InitMethod; 5] = [
+/// The six initializations that do not need labels.
+pub const UNSUPERVISED_INITS: [InitMethod; 6] = [
     InitMethod::KMeans,
     InitMethod::KMeansPlusPlus,
     InitMethod::Random,
     InitMethod::RandomFromData,
     InitMethod::RandomParams,
+    InitMethod::Hc,
 ];
 
 /// A random symmetric positive definite `d x d` matrix with eigenvalues in

@@ -24,6 +24,7 @@ INIT_METHODS = {
     "random-from-data": "random-from-data",
     "random-params": "random-params",
     "labeled": "labeled",
+    "hc": "hc",
 }
 COVARIANCE_TYPES = tuple(STORAGE)
 SEMI_SUPERVISED = ("auto", "em", "init", None, False)
@@ -60,9 +61,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         one pass over the rows per iteration.
     init_params : str, default='kmeans'
         How restarts start: scikit-learn's 'kmeans', 'k-means++', 'random',
-        'random_from_data', or gmm's 'random-params' and 'labeled' (class
+        'random_from_data', or gmm's 'random-params', 'labeled' (class
         statistics of the labeled rows: the `gmm` command's start for
-        semi-supervised fits).
+        semi-supervised fits) and 'hc' (mclust's default: hierarchical
+        agglomeration of 2,000 sampled rows, cut at K clusters).
     weights_init, means_init, precisions_init : array-like, default=None
         Starting parameters in scikit-learn's shapes. The first restart
         starts from them; ``means_init`` is needed with either of the
