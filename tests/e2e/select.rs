@@ -623,6 +623,20 @@ fn select_from_mclusts_start_picks_what_mclust_picks() {
     picks_what_mclust_picks(&[("select_all", "all")], &["--init", "hc", "--n-init", "1"]);
 }
 
+/// With mclust's conjugate prior (`--prior`, `Mclust(..., prior =
+/// priorControl())`), over the ten families that have one (`all` leaves
+/// out the other four, as `Mclust()` does), from mclust's start: the same
+/// picks (EEE, K = 3; VEV, K = 2; VVV, K = 4), with a BIC as high or higher
+/// (tests/data/mclust/prior/select_*.json, from
+/// scripts/mclust_prior_reference.R).
+#[test]
+fn select_with_the_prior_picks_what_mclust_picks() {
+    picks_what_mclust_picks(
+        &[("prior/select", "all")],
+        &["--prior", "--init", "hc", "--n-init", "1"],
+    );
+}
+
 fn picks_what_mclust_picks(grids: &[(&str, &str)], start: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     for (&(prefix, families), set) in grids

@@ -143,6 +143,15 @@ pub struct FitArgs {
     #[arg(long, help_heading = "Model")]
     #[serde(serialize_with = "finite_or_text")]
     pub reg_covar: Option<f64>,
+    /// mclust's conjugate prior (priorControl()): posterior-mode estimates, which
+    /// keep components from collapsing without --reg-covar. Not for EVE, VEE, VVE, EVV.
+    #[arg(
+        long,
+        num_args = 0,
+        default_missing_value = "true",
+        help_heading = "Model"
+    )]
+    pub prior: Option<bool>,
 
     /// Initialization: kmeans, kmeans++, random, random-from-data, random-params, labeled,
     /// or hc (mclust's: hierarchical agglomeration of --hc-rows rows).

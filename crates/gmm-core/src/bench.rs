@@ -54,6 +54,7 @@ impl<'a> Iteration<'a> {
                     m.covariance_type(),
                     reg_covar,
                     self.summary.n_eps(),
+                    self.summary.prior.as_ref(),
                 )
                 .unwrap_or_else(|_| m.clone()),
             );

@@ -178,6 +178,15 @@ impl CovarianceType {
         self.storage() != self
     }
 
+    /// Whether mclust has a conjugate prior for the family (`prior`): all
+    /// but EVE, VEE, VVE and EVV.
+    pub fn has_prior(self) -> bool {
+        !matches!(
+            self,
+            CovarianceType::Eve | CovarianceType::Vee | CovarianceType::Vve | CovarianceType::Evv
+        )
+    }
+
     /// Free parameters of the covariances of `k` components in `d`
     /// dimensions, as mclust counts them (`nVarParams`).
     pub fn n_covariance_parameters(self, k: usize, d: usize) -> usize {

@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, Array3};
 
 use crate::covariance::{CovarianceType, Covariances};
+use crate::family::prior::{Prior, map_estimates};
 use crate::model::{GaussianMixture, compute_precision_cholesky};
 use crate::stats::{SecondMoment, SufficientStats};
 
@@ -218,13 +219,25 @@ pub(crate) fn m_step(
     covariance_type: CovarianceType,
     reg_covar: f64,
     n_eps: f64,
+    prior: Option<&Prior>,
 ) -> Result<GaussianMixture, usize> {
-    m_step_parameters(centers, stats, covariance_type, reg_covar, n_eps, None).into_model()
+    m_step_parameters(
+        centers,
+        stats,
+        covariance_type,
+        reg_covar,
+        n_eps,
+        None,
+        prior,
+    )
+    .into_model()
 }
 
 /// The M-step's parameters, without precision factors (see [`m_step`]);
 /// `previous`, the covariances of the model whose E-step gave `stats`,
-/// starts the iterative M-steps of mclust's families that need one.
+/// starts the iterative M-steps of mclust's families that need one. With
+/// a `prior`, the means and covariances are its posterior mode (see
+/// [`crate::family::prior`]).
 pub(crate) fn m_step_parameters(
     centers: &[f64],
     stats: &SufficientStats,
@@ -232,6 +245,7 @@ pub(crate) fn m_step_parameters(
     reg_covar: f64,
     n_eps: f64,
     previous: Option<&Covariances>,
+    prior: Option<&Prior>,
 ) -> MStep {
     let (kk, d) = (stats.layout.k, stats.layout.d);
     debug_assert_eq!(
@@ -245,6 +259,27 @@ pub(crate) fn m_step_parameters(
     let weights = Array1::from_iter(nk.iter().map(|n| n / total));
     let delta = Array2::from_shape_fn((kk, d), |(k, j)| stats.s1[k * d + j] / nk[k]);
     let means = Array2::from_shape_fn((kk, d), |(k, j)| centers[k * d + j] + delta[(k, j)]);
+    if let Some(prior) = prior {
+        // The scatter about each component's mean, from the sums about
+        // its center.
+        let scatter = |k: usize, i: usize, j: usize| match covariance_type {
+            CovarianceType::Full => {
+                stats.s2[(k * d + i) * d + j] - nk[k] * delta[(k, i)] * delta[(k, j)]
+            }
+            CovarianceType::Tied => {
+                stats.s2[i * d + j]
+                    - (0..kk)
+                        .map(|c| nk[c] * delta[(c, i)] * delta[(c, j)])
+                        .sum::<f64>()
+            }
+            _ => stats.s2[k * d + j] - nk[k] * delta[(k, j)] * delta[(k, j)],
+        };
+        let (means, estimates, weights_prime) =
+            map_estimates(prior, family, &means, &nk, scatter, reg_covar);
+        let covariances =
+            crate::family::constrain_from(family, estimates, &weights_prime, previous);
+        return finish(family, weights, means, covariances, stats, reg_covar, d);
+    }
     let covariances = match covariance_type {
         CovarianceType::Full => {
             let mut c = Array3::zeros((kk, d, d));
@@ -285,6 +320,18 @@ pub(crate) fn m_step_parameters(
     // A constrained family's M-step from these estimates (which carry
     // reg_covar, so that its result is in the family).
     let covariances = crate::family::constrain_from(family, covariances, &nk, previous);
+    finish(family, weights, means, covariances, stats, reg_covar, d)
+}
+
+fn finish(
+    family: CovarianceType,
+    weights: Array1<f64>,
+    means: Array2<f64>,
+    covariances: Covariances,
+    stats: &SufficientStats,
+    reg_covar: f64,
+    d: usize,
+) -> MStep {
     let regularized = if reg_covar > 0.0 {
         count_regularized(&covariances, reg_covar, d)
     } else {

@@ -150,6 +150,11 @@ pub struct FitParams {
     /// more (of those the initializations read, `init_rows`). Memory and
     /// time grow with its square; at most [`MAX_HC_ROWS`].
     pub hc_rows: usize,
+    /// mclust's conjugate prior (`priorControl()` with its defaults): every
+    /// M-step gives the posterior mode, which keeps components from
+    /// collapsing without `reg_covar` (see [`crate::family::prior`]). Not
+    /// for EVE, VEE, VVE and EVV, which mclust has no prior for.
+    pub prior: bool,
     pub on_degenerate: DegeneratePolicy,
     /// Stop restarts that fall clearly behind (off by default).
     pub racing: Option<Racing>,
@@ -183,6 +188,7 @@ impl Default for FitParams {
             init_sample_rows: 100_000,
             init_rows: 25_000,
             hc_rows: 2_000,
+            prior: false,
             on_degenerate: DegeneratePolicy::Reseed,
             racing: None,
             checkpoint_every: None,
@@ -272,6 +278,10 @@ impl FitParams {
         self.hc_rows = v;
         self
     }
+    pub fn prior(mut self, v: bool) -> Self {
+        self.prior = v;
+        self
+    }
 
     /// Checks every setting on its own and against the others; checks
     /// against the data happen when fitting.
@@ -358,6 +368,15 @@ impl FitParams {
         }
         if self.init_rows == 0 {
             return bad("init_rows", "must be at least 1".into());
+        }
+        if self.prior && !self.covariance_type.has_prior() {
+            return bad(
+                "prior",
+                format!(
+                    "mclust has no prior for {}; use it with EII, VII, EEI, VEI, EVI, VVI, EEE, EEV, VEV or VVV",
+                    self.covariance_type.mclust_name()
+                ),
+            );
         }
         if !(2..=MAX_HC_ROWS).contains(&self.hc_rows) {
             return bad(

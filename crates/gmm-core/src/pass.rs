@@ -383,6 +383,17 @@ impl StatsPass<'_> {
                 a
             },
         );
-        acc.exact.totals(&scales)
+        let mut exact = acc.exact;
+        if let Some(p) = data.partition() {
+            // The other ranks' chunks, combined as this rank combines its own.
+            let all = collective::gather(p.comm, &exact, ExactStats::encode, |r| {
+                ExactStats::decode(&scales, r)
+            });
+            exact = ExactStats::zeros(&scales);
+            for x in &all {
+                exact.merge(x);
+            }
+        }
+        exact.totals(&scales)
     }
 }

@@ -30,6 +30,9 @@ pub(crate) struct DataSummary {
     /// Whether missing entries are integrated out: their conditional
     /// expectations may lie beyond the columns' bounds.
     missing: bool,
+    /// The fit's prior (`prior`), when it has one: set by the fit once
+    /// the summary is known.
+    pub prior: Option<crate::family::prior::Prior>,
 }
 
 impl DataSummary {
@@ -171,6 +174,7 @@ impl DataSummary {
             weight_bound: sums[2 * d + 1] * factor,
             observed_weight,
             missing: data.missing,
+            prior: None,
         }
     }
 

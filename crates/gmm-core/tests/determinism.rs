@@ -557,3 +557,24 @@ fn split_among_ranks_with_a_sampled_start() {
     }
 }
 
+/// mclust's prior reads the data's covariance in a pass of its own: every
+/// rank sums all ranks' rows, so the prior, and the fit, are those of one
+/// process, on any thread count.
+#[test]
+fn the_prior_is_the_same_on_every_rank_and_thread_count() {
+    run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
+        let mut data = case.dataset();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in CovarianceType::FAMILIES
+            .into_iter()
+            .filter(|f| f.has_prior())
+        {
+            let what = format!("{ct} with the prior, chunk {chunk}, weighted {weighted}, {case:?}");
+            let p = params(&case, ct, InitMethod::KMeans, chunk).prior(true);
+            assert_thread_independent(&p, &data, &what);
+            assert_rank_independent(&p, &data, &what);
+        }
+    });
+}

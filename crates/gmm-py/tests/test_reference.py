@@ -121,3 +121,20 @@ def test_hc_start_reaches_mclusts_fits(family):
     assert ours.score(X) * X.shape[0] == pytest.approx(fx["result"]["loglik"], rel=1e-8)
     np.testing.assert_allclose(ours.means_, fx["result"]["parameters"]["means"], rtol=1e-6)
 
+
+def test_prior_reaches_mclusts_posterior_mode():
+    """prior=True is mclust's priorControl(): from the same start, the fit
+    of tests/data/mclust/prior/ (em() with the prior) to 1e-6."""
+    fx = json.loads((ROOT / "tests/data/mclust/prior/faithful_VVV_G2.json").read_text())
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful.csv", delimiter=",", skiprows=1)
+    init, result = fx["init"], fx["result"]["parameters"]
+    ours = gmm.GaussianMixture(
+        2, covariance_type="VVV", weights_init=init["weights"], means_init=init["means"],
+        precisions_init=np.linalg.inv(np.asarray(init["covariances"])), reg_covar=0.0,
+        prior=True, tol=1e-15, max_iter=100_000,
+    ).fit(X)
+    np.testing.assert_allclose(ours.means_, result["means"], rtol=1e-6)
+    np.testing.assert_allclose(ours.covariances_, result["covariances"], rtol=1e-6)
+    assert ours.score(X) * X.shape[0] == pytest.approx(fx["result"]["loglik"], rel=1e-8)
+    with pytest.raises(ValueError, match="no prior for EVE"):
+        gmm.GaussianMixture(2, covariance_type="EVE", prior=True).fit(X)

@@ -20,6 +20,7 @@
 
 mod decomposition;
 mod orientation;
+pub(crate) mod prior;
 
 pub use decomposition::Decomposition;
 

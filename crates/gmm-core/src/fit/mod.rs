@@ -6,6 +6,7 @@
 
 mod degenerate;
 mod exchange;
+mod prior;
 mod racing;
 mod starts;
 
@@ -176,7 +177,7 @@ impl ValidFitParams {
                 }
             }
         };
-        let summary = DataSummary::new(data, policy, p.chunk_rows);
+        let mut summary = DataSummary::new(data, policy, p.chunk_rows);
         if summary.n_positive < k || !(summary.total_weight > 0.0) {
             return Err(GmmError::TooFewRows {
                 rows: summary.n_positive,
@@ -206,7 +207,17 @@ impl ValidFitParams {
             return Err(GmmError::NothingObserved { column });
         }
         // Initializations read a missing entry as its column's mean.
-        let data = data.with_fill(&summary.col_mean);
+        let fill = summary.col_mean.clone();
+        let data = data.with_fill(&fill);
+        if p.prior {
+            summary.prior = Some(prior::data_prior(k, data, p.chunk_rows, &summary).ok_or(
+                GmmError::Degenerate {
+                    component: 0,
+                    restart: 0,
+                    iteration: 0,
+                },
+            )?);
+        }
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
@@ -404,6 +415,7 @@ fn step(
             p.reg_covar,
             summary.n_eps(),
             Some(state.model.covariances()),
+            summary.prior.as_ref(),
         )
     });
     let failing = match &mstep {

@@ -173,5 +173,6 @@ fn partition_model(
         ctx.params.covariance_type,
         ctx.params.reg_covar,
         ctx.summary.n_eps(),
+        ctx.summary.prior.as_ref(),
     )
 }

@@ -71,6 +71,7 @@ pub(super) fn assignment_model(
         ctx.params.covariance_type,
         ctx.params.reg_covar,
         ctx.summary.n_eps(),
+        ctx.summary.prior.as_ref(),
     )
 }
 

@@ -97,6 +97,7 @@ pub(super) fn random_responsibilities(
         ctx.params.covariance_type,
         ctx.params.reg_covar,
         ctx.summary.n_eps(),
+        ctx.summary.prior.as_ref(),
     )
 }
 

@@ -92,6 +92,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         Weight of the unlabeled rows' log-likelihood in 'em' mode.
     on_degenerate : {'reseed', 'drop-restart', 'error'}, default='reseed'
         What a component whose covariance is singular does.
+    prior : bool, default=False
+        mclust's conjugate prior (``priorControl()``): every M-step gives
+        the posterior mode, which keeps components from collapsing without
+        ``reg_covar``. Not for EVE, VEE, VVE and EVV.
     max_seconds : float or None, default=None
         A wall-clock budget for the fit; restarts still running when it is
         spent stop there (not converged).
@@ -154,6 +158,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         semi_supervised: Optional[str] = "auto",
         unlabeled_weight: float = 1.0,
         on_degenerate: str = "reseed",
+        prior: bool = False,
         max_seconds: Optional[float] = None,
         missing: str = "error",
     ) -> None:
@@ -175,6 +180,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.semi_supervised = semi_supervised
         self.unlabeled_weight = unlabeled_weight
         self.on_degenerate = on_degenerate
+        self.prior = prior
         self.max_seconds = max_seconds
         self.missing = missing
 
@@ -338,8 +344,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                     f"{getattr(self, name)!r}."
                 )
         whole("verbose", 0)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise ValueError(f"The 'warm_start' parameter must be True or False; got {self.warm_start!r}.")
+        for name in ("warm_start", "prior"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(
+                    f"The '{name}' parameter must be True or False; got {getattr(self, name)!r}.")
         if self.n_threads is not None:
             whole("n_threads", 1)
         if self.max_seconds is not None:
@@ -362,6 +370,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "init": INIT_METHODS[self.init_params],
             "seed": seed(self.random_state),
             "on_degenerate": self.on_degenerate,
+            "prior": bool(self.prior),
         }
         if mode is not None:
             p["semi_supervised"] = {"mode": mode, "unlabeled_weight": float(self.unlabeled_weight)}

@@ -126,8 +126,15 @@ fn one_of<T>(
 /// The covariance families of the grid: `--families` or `--covariance`
 /// (not both), then `[select] families` or `covariance`, then `[model]
 /// covariance`, else scikit-learn's four. `all` stands for mclust's
-/// fourteen and `sklearn` for the four, anywhere in a list.
+/// fourteen and `sklearn` for the four, anywhere in a list. With mclust's
+/// prior (`--prior`), `all` leaves out the four families mclust has no
+/// prior for, as `Mclust()` does, and naming one of them is an error.
 pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec<CovarianceType>> {
+    let prior = args
+        .fit
+        .prior
+        .or_else(|| cfg.raw.engine_value("prior").and_then(|v| v.as_bool()))
+        .unwrap_or(false);
     let list = |v: &OneOrMany<String>| -> Vec<String> {
         match v {
             OneOrMany::One(s) | OneOrMany::Text(s) => {
@@ -167,7 +174,10 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
     let mut grid = Vec::new();
     for name in &names {
         let named: Vec<CovarianceType> = match name.as_str() {
-            "all" => CovarianceType::FAMILIES.to_vec(),
+            "all" => CovarianceType::FAMILIES
+                .into_iter()
+                .filter(|f| !prior || f.has_prior())
+                .collect(),
             "sklearn" => CovarianceType::ALL.to_vec(),
             other => vec![other.parse().map_err(|e: gmm_core::GmmError| {
                 let why = match e {
@@ -179,6 +189,13 @@ pub(super) fn covariance_grid(args: &SelectArgs, cfg: &ConfigFile) -> Result<Vec
                 ))
             })?],
         };
+        if let Some(f) = named.iter().find(|f| prior && !f.has_prior()) {
+            return Err(UsageError(format!(
+                "{origin}: mclust has no prior for {} (--prior); leave it out, or use `all`, which leaves out the four without one",
+                f.mclust_name()
+            ))
+            .into());
+        }
         grid.extend(named);
     }
     Ok(grid)
