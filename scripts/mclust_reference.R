@@ -37,38 +37,7 @@ suppressPackageStartupMessages(library(mclust))
 out <- "tests/data/mclust"
 dir.create(out, recursive = TRUE, showWarnings = FALSE)
 
-num <- function(x) {
-  if (length(x) == 0) return("[]")
-  paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
-}
-matrix_rows <- function(m) {
-  paste0("[", paste(apply(m, 1, num), collapse = ", "), "]")
-}
-
-# Covariance-shaped parameters of an mclust fit, in the shapes of the
-# storage gmm holds each family in.
-storage <- c(EII = "spherical", VII = "spherical", EEI = "diag", VEI = "diag",
-             EVI = "diag", VVI = "diag", EEE = "tied", VEE = "full",
-             EVE = "full", VVE = "full", EEV = "full", VEV = "full",
-             EVV = "full", VVV = "full")
-covariances <- function(model, variance, G, d) {
-  sigma <- variance$sigma
-  switch(storage[[model]],
-    full = paste0("[", paste(sapply(1:G, function(k) matrix_rows(sigma[, , k])), collapse = ", "), "]"),
-    diag = paste0("[", paste(sapply(1:G, function(k) num(diag(sigma[, , k]))), collapse = ", "), "]"),
-    spherical = num(sapply(1:G, function(k) sigma[1, 1, k])),
-    tied = matrix_rows(sigma[, , 1])
-  )
-}
-
-parameters_json <- function(model, p, G, d) {
-  means <- t(matrix(p$mean, nrow = d))
-  paste0(
-    "{\"weights\": ", num(p$pro),
-    ", \"means\": ", matrix_rows(means),
-    ", \"covariances\": ", covariances(model, p$variance, G, d), "}"
-  )
-}
+source("scripts/mclust_common.R")
 
 iterations <- function(fit) {
   info <- attr(fit, "info")

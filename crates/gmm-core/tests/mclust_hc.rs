@@ -11,10 +11,9 @@
 
 mod common;
 
-use common::{covariances, flat, load, read_csv, repo_root};
+use common::{MclustFixture, parameter_gap, read_csv, repo_root};
 use gmm_core::hierarchy::{HcModel, agglomerate, quantile_classes, svd_transform};
-use gmm_core::{CovarianceType, FitParams, GaussianMixture, InitMethod, Silent};
-use ndarray::{Array1, Array2};
+use gmm_core::{CovarianceType, FitParams, InitMethod, Silent};
 use serde_json::Value;
 
 fn partition(v: &Value) -> Vec<usize> {
@@ -55,28 +54,6 @@ fn agglomeration_and_quantile_classes_match_mclust() {
     assert!(mismatches.is_empty(), "differ from mclust: {mismatches:?}");
 }
 
-/// The largest relative difference between two models' parameters (a
-/// covariance entry against `sqrt(c_ii c_jj)`).
-fn parameter_gap(a: &GaussianMixture, b: &GaussianMixture) -> f64 {
-    let (k, d) = (a.n_components(), a.n_features());
-    let mut gap = 0.0f64;
-    for (x, y) in a.weights().iter().zip(b.weights()) {
-        gap = gap.max((x - y).abs() / y.abs());
-    }
-    for (x, y) in a.means().iter().zip(b.means()) {
-        gap = gap.max((x - y).abs() / y.abs().max(1e-9));
-    }
-    for c in 0..k {
-        let (s, t) = (a.covariances().dense(c, d), b.covariances().dense(c, d));
-        for i in 0..d {
-            for j in 0..d {
-                gap = gap.max((s[(i, j)] - t[(i, j)]).abs() / (t[(i, i)] * t[(j, j)]).sqrt());
-            }
-        }
-    }
-    gap
-}
-
 /// `--init hc` is `Mclust()`'s start: on each of the 84 fixtures of
 /// `scripts/mclust_reference.R` (faithful, iris, diabetes; fourteen
 /// families; G = 2, 3), whose `init` is mclust's M-step from
@@ -87,35 +64,12 @@ fn parameter_gap(a: &GaussianMixture, b: &GaussianMixture) -> f64 {
 /// on, see mclust_reference.rs).
 #[test]
 fn the_hc_start_is_mclusts_start() {
-    let dir = repo_root().join("tests/data/mclust");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".json") && !n.starts_with("select_") && !n.starts_with("hc_"))
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 84);
+    let fixtures = MclustFixture::all_in("tests/data/mclust");
+    assert_eq!(fixtures.len(), 84);
     let mut worst = 0.0f64;
-    for name in &names {
-        let fx: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
-        let ct: CovarianceType = fx["covariance_type"].as_str().unwrap().parse().unwrap();
-        let k = fx["n_components"].as_u64().unwrap() as usize;
-        let columns: Vec<String> = fx["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect();
-        let d = columns.len();
-        let data = load(fx["dataset"].as_str().unwrap(), &columns);
-        let p = &fx["init"];
-        let mclust_start = GaussianMixture::new(
-            Array1::from(flat(&p["weights"])),
-            Array2::from_shape_vec((k, d), flat(&p["means"])).unwrap(),
-            covariances(ct, k, d, flat(&p["covariances"])),
-        )
-        .unwrap();
+    for fx in &fixtures {
+        let (name, ct, k, data) = (&fx.name, fx.family, fx.k, &fx.data);
+        let mclust_start = fx.model(&fx.json["init"]);
         let base = FitParams::new(k)
             .covariance_type(ct)
             .reg_covar(0.0)
@@ -144,7 +98,7 @@ fn the_hc_start_is_mclusts_start() {
         if ct != CovarianceType::Vve {
             let full = fit(base.init(InitMethod::Hc).tol(1e-15).max_iter(100_000));
             let loglik = full.report.mean_log_likelihood * data.n_rows() as f64;
-            let want = fx["result"]["loglik"].as_f64().unwrap();
+            let want = fx.json["result"]["loglik"].as_f64().unwrap();
             assert!(
                 (loglik - want).abs() < 1e-8 * want.abs(),
                 "{name}: {loglik} against mclust's {want}"

@@ -11,86 +11,38 @@
 
 mod common;
 
-use common::{covariances, flat, load, repo_root};
-use gmm_core::{CovarianceType, FitParams, GaussianMixture, Silent};
-use ndarray::{Array1, Array2};
-use serde_json::Value;
-
-fn model(p: &Value, ct: CovarianceType, k: usize, d: usize) -> GaussianMixture {
-    GaussianMixture::new(
-        Array1::from(flat(&p["weights"])),
-        Array2::from_shape_vec((k, d), flat(&p["means"])).unwrap(),
-        covariances(ct, k, d, flat(&p["covariances"])),
-    )
-    .unwrap()
-}
-
-fn gap(a: &GaussianMixture, b: &GaussianMixture) -> f64 {
-    let (k, d) = (a.n_components(), a.n_features());
-    let mut gap = 0.0f64;
-    for (x, y) in a.weights().iter().zip(b.weights()) {
-        gap = gap.max((x - y).abs() / y.abs());
-    }
-    for (x, y) in a.means().iter().zip(b.means()) {
-        gap = gap.max((x - y).abs() / y.abs().max(1e-9));
-    }
-    for c in 0..k {
-        let (s, t) = (a.covariances().dense(c, d), b.covariances().dense(c, d));
-        for i in 0..d {
-            for j in 0..d {
-                gap = gap.max((s[(i, j)] - t[(i, j)]).abs() / (t[(i, i)] * t[(j, j)]).sqrt());
-            }
-        }
-    }
-    gap
-}
+use common::{MclustFixture, parameter_gap};
+use gmm_core::{FitParams, Silent};
 
 #[test]
 fn posterior_modes_match_mclusts() {
-    let dir = repo_root().join("tests/data/mclust/prior");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".json") && !n.starts_with("select_"))
-        .collect();
-    names.sort();
+    let fixtures = MclustFixture::all_in("tests/data/mclust/prior");
     assert_eq!(
-        names.len(),
+        fixtures.len(),
         57,
         "3 data sets x 10 families x G = 2, 3, less mclust's 3 failures"
     );
     let (mut worst_params, mut worst_loglik) = (0.0f64, 0.0f64);
     let mut failures = Vec::new();
-    for name in &names {
-        let fx: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
-        let ct: CovarianceType = fx["covariance_type"].as_str().unwrap().parse().unwrap();
-        let k = fx["n_components"].as_u64().unwrap() as usize;
-        let columns: Vec<String> = fx["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect();
-        let d = columns.len();
-        let data = load(fx["dataset"].as_str().unwrap(), &columns);
+    for fx in &fixtures {
+        let (name, ct, k, data) = (&fx.name, fx.family, fx.k, &fx.data);
         let fit = FitParams::new(k)
             .covariance_type(ct)
             .reg_covar(0.0)
             .prior(true)
             .tol(1e-15)
             .max_iter(100_000)
-            .init_model(model(&fx["init"], ct, k, d))
+            .init_model(fx.model(&fx.json["init"]))
             .check()
             .unwrap()
             .fit(data.view(), &mut Silent)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want = model(&fx["result"]["parameters"], ct, k, d);
-        let g = gap(&fit.model, &want);
+        let want = fx.model(&fx.json["result"]["parameters"]);
+        let g = parameter_gap(&fit.model, &want);
         let loglik = fit.report.mean_log_likelihood * data.n_rows() as f64;
-        let mclust = fx["result"]["loglik"].as_f64().unwrap();
+        let mclust = fx.json["result"]["loglik"].as_f64().unwrap();
         let l = (loglik - mclust).abs() / mclust.abs();
-        let b = (-fit.report.bic - fx["result"]["bic"].as_f64().unwrap()).abs() / mclust.abs();
+        let b = (-fit.report.bic - fx.json["result"]["bic"].as_f64().unwrap()).abs() / mclust.abs();
         worst_params = worst_params.max(g);
         worst_loglik = worst_loglik.max(l).max(b);
         if g > 1e-6 || l > 1e-8 || b > 1e-8 {
@@ -103,7 +55,7 @@ fn posterior_modes_match_mclusts() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// What the prior is for: without `reg_covar`, a component that takes 30
+/// What the prior is for: without `reg_covar`, a component that takes 60
 /// identical rows collapses onto them (an error under `on_degenerate =
 /// error`); with mclust's prior, its covariance stays that of the prior's
 /// scale over its count, and the fit ends.
@@ -141,3 +93,4 @@ fn the_prior_keeps_a_component_on_repeated_rows_from_collapsing() {
     assert!(cov[(0, 0)] > 1e-3 && cov[(1, 1)] > 1e-3, "{cov}");
     assert!((m.weights()[on_point] - 60.0 / 260.0).abs() < 1e-3);
 }
+

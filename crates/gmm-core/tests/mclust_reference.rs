@@ -28,10 +28,8 @@
 
 mod common;
 
-use common::{covariances, flat, load, repo_root};
+use common::MclustFixture;
 use gmm_core::{CovarianceType, FitParams, GaussianMixture, Silent};
-use ndarray::{Array1, Array2};
-use serde_json::Value;
 
 const RTOL_PARAMS: f64 = 1e-6;
 /// Log-likelihood and BIC.
@@ -40,15 +38,6 @@ const RTOL_CRITERIA: f64 = 1e-8;
 /// parameters (rows near a tie between two components most): largest error
 /// seen 4.0e-9, with parameters at 4.7e-7.
 const RTOL_ICL: f64 = 1e-7;
-
-fn model(p: &Value, ct: CovarianceType, k: usize, d: usize) -> GaussianMixture {
-    GaussianMixture::new(
-        Array1::from(flat(&p["weights"])),
-        Array2::from_shape_vec((k, d), flat(&p["means"])).expect("K x d means"),
-        covariances(ct, k, d, flat(&p["covariances"])),
-    )
-    .expect("a valid model")
-}
 
 /// The largest relative difference between two lists, entry by entry (an
 /// entry within 1e-9 of the list's largest magnitude of zero is measured
@@ -87,31 +76,20 @@ fn rel(got: f64, want: f64) -> f64 {
 
 #[test]
 fn every_family_reaches_mclusts_fits_and_criteria() {
-    let dir = repo_root().join("tests/data/mclust");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("the fixtures")
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".json") && !n.starts_with("select_") && !n.starts_with("hc_"))
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 84, "3 data sets x 14 families x G = 2, 3");
+    let fixtures = MclustFixture::all_in("tests/data/mclust");
+    assert_eq!(fixtures.len(), 84, "3 data sets x 14 families x G = 2, 3");
     let (mut params_err, mut criteria_err, mut icl_err) = (0.0f64, 0.0f64, 0.0f64);
-    for name in &names {
-        let fx: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
-        let ct: CovarianceType = fx["covariance_type"].as_str().unwrap().parse().unwrap();
+    for fixture in &fixtures {
+        let (name, ct, k, data, fx) = (
+            &fixture.name,
+            fixture.family,
+            fixture.k,
+            &fixture.data,
+            &fixture.json,
+        );
         // The family reads by its mclust name too.
         let by_mclust: CovarianceType = fx["mclust_model"].as_str().unwrap().parse().unwrap();
         assert_eq!(ct, by_mclust, "{name}");
-        let k = fx["n_components"].as_u64().unwrap() as usize;
-        let columns: Vec<String> = fx["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect();
-        let d = columns.len();
-        let data = load(fx["dataset"].as_str().unwrap(), &columns);
         let n = data.n_rows() as f64;
         let fit_from = |start: GaussianMixture| {
             FitParams::new(k)
@@ -127,8 +105,8 @@ fn every_family_reaches_mclusts_fits_and_criteria() {
                 .fit(data.view(), &mut Silent)
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
         };
-        let fit = fit_from(model(&fx["init"], ct, k, d));
-        let want = model(&fx["result"]["parameters"], ct, k, d);
+        let fit = fit_from(fixture.model(&fx["init"]));
+        let want = fixture.model(&fx["result"]["parameters"]);
         let got = &fit.model;
         // Every fit is a member of its family.
         let member = got.clone().with_covariance_type(ct);

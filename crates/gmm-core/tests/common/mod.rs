@@ -619,3 +619,89 @@ pub fn load(rel: &str, columns: &[String]) -> Dataset {
         .collect();
     Dataset::from_row_major(values, columns.len()).expect("rows of equal length")
 }
+
+/// One fit of real mclust, as the scripts in `scripts/mclust_*.R` write
+/// them: the fixture, its family, K, and its data set's columns.
+pub struct MclustFixture {
+    pub name: String,
+    pub json: serde_json::Value,
+    pub family: CovarianceType,
+    pub k: usize,
+    pub data: Dataset,
+}
+
+impl MclustFixture {
+    /// The fixtures of fits in `dir` (under the repository's root), sorted
+    /// by name: every JSON file but the selections and agglomerations.
+    pub fn all_in(dir: &str) -> Vec<MclustFixture> {
+        let dir = repo_root().join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("the fixtures")
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".json") && !n.starts_with("select_") && !n.starts_with("hc_"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let family = json["covariance_type"].as_str().unwrap().parse().unwrap();
+                let k = json["n_components"].as_u64().unwrap() as usize;
+                let columns: Vec<String> = json["columns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect();
+                let data = load(json["dataset"].as_str().unwrap(), &columns);
+                MclustFixture {
+                    name,
+                    json,
+                    family,
+                    k,
+                    data,
+                }
+            })
+            .collect()
+    }
+
+    /// The parameters `p` (`weights`, `means`, `covariances` in the family's
+    /// storage) as a model.
+    pub fn model(&self, p: &serde_json::Value) -> GaussianMixture {
+        let d = self.data.n_features();
+        GaussianMixture::new(
+            Array1::from(flat(&p["weights"])),
+            Array2::from_shape_vec((self.k, d), flat(&p["means"])).expect("K x d means"),
+            covariances(self.family, self.k, d, flat(&p["covariances"])),
+        )
+        .expect("a valid model")
+    }
+}
+
+/// The largest relative difference between two models' parameters: each
+/// weight and mean against its own size (a mean within 1e-9 of zero
+/// against 1e-9), each covariance entry `(i, j)` against `sqrt(c_ii c_jj)`
+/// of `want`'s, the scale of its row and column.
+pub fn parameter_gap(got: &GaussianMixture, want: &GaussianMixture) -> f64 {
+    let (k, d) = (want.n_components(), want.n_features());
+    let mut gap = 0.0f64;
+    for (x, y) in got.weights().iter().zip(want.weights()) {
+        gap = gap.max((x - y).abs() / y.abs());
+    }
+    for (x, y) in got.means().iter().zip(want.means()) {
+        gap = gap.max((x - y).abs() / y.abs().max(1e-9));
+    }
+    for c in 0..k {
+        let (s, t) = (
+            got.covariances().dense(c, d),
+            want.covariances().dense(c, d),
+        );
+        for i in 0..d {
+            for j in 0..d {
+                gap = gap.max((s[(i, j)] - t[(i, j)]).abs() / (t[(i, i)] * t[(j, j)]).sqrt());
+            }
+        }
+    }
+    gap
+}
