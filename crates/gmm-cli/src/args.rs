@@ -145,9 +145,11 @@ pub struct FitArgs {
     pub reg_covar: Option<f64>,
     /// mclust's conjugate prior (priorControl()): posterior-mode estimates, which
     /// keep components from collapsing without --reg-covar. Not for EVE, VEE, VVE, EVV.
+    /// --prior=false turns off a config's `prior = true`.
     #[arg(
         long,
-        num_args = 0,
+        num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "true",
         help_heading = "Model"
     )]

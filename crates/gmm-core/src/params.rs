@@ -378,6 +378,15 @@ impl FitParams {
                 ),
             );
         }
+        if self.init == Some(InitMethod::Hc) && self.hc_rows < self.n_components {
+            return bad(
+                "hc_rows",
+                format!(
+                    "{} rows cannot be cut into {} clusters; raise it to at least {}",
+                    self.hc_rows, self.n_components, self.n_components
+                ),
+            );
+        }
         if !(2..=MAX_HC_ROWS).contains(&self.hc_rows) {
             return bad(
                 "hc_rows",

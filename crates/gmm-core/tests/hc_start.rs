@@ -112,6 +112,16 @@ fn hc_rows_is_bounded() {
             "{err}"
         );
     }
+    // Fewer rows than components cannot be cut into them.
+    let err = FitParams::new(10)
+        .init(InitMethod::Hc)
+        .hc_rows(5)
+        .check()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot be cut into 10 clusters"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -94,3 +94,33 @@ fn the_prior_keeps_a_component_on_repeated_rows_from_collapsing() {
     assert!((m.weights()[on_point] - 60.0 / 260.0).abs() < 1e-3);
 }
 
+/// The prior counts rows in units of their mean weight: weights that
+/// differ by a constant factor give the same fit, as without the prior.
+#[test]
+fn the_prior_does_not_depend_on_the_weights_scale() {
+    let fixture = &MclustFixture::all_in("tests/data/mclust/prior")[0];
+    let n = fixture.data.n_rows();
+    let weights: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 * 0.25).collect();
+    let fit = |scale: f64| {
+        let data = fixture
+            .data
+            .clone()
+            .with_weights(weights.iter().map(|w| w * scale).collect())
+            .unwrap();
+        FitParams::new(fixture.k)
+            .covariance_type(fixture.family)
+            .reg_covar(0.0)
+            .prior(true)
+            .tol(1e-12)
+            .max_iter(1000)
+            .init_model(fixture.model(&fixture.json["init"]))
+            .check()
+            .unwrap()
+            .fit(data.view(), &mut Silent)
+            .unwrap()
+            .model
+    };
+    let (a, b) = (fit(1.0), fit(1e-3));
+    let gap = parameter_gap(&b, &a);
+    assert!(gap < 1e-9, "{}: {gap:e}", fixture.name);
+}

@@ -48,12 +48,23 @@ pub(crate) struct Prior {
     pub scalar: f64,
     /// `Lambda_P`, for the families with a general orientation.
     pub matrix: Array2<f64>,
+    /// The rows' mean weight: counts and scatters enter the M-step in its
+    /// units (rows, for unit weights), so that weights `c w` give the fit
+    /// that `w` gives, as without the prior.
+    pub unit_weight: f64,
 }
 
 impl Prior {
     /// `defaultPrior()` for `g` components, from the data's column means
-    /// and covariance matrix (unbiased, over `n - 1`, as R's `var`).
-    pub fn new(g: usize, mean: Vec<f64>, covariance: Array2<f64>, n: f64) -> Self {
+    /// and covariance matrix (unbiased, as R's `var`), its `n` rows and
+    /// their mean weight.
+    pub fn new(
+        g: usize,
+        mean: Vec<f64>,
+        covariance: Array2<f64>,
+        n: f64,
+        unit_weight: f64,
+    ) -> Self {
         let d = mean.len();
         let factor = (1.0 / g as f64).powf(2.0 / d as f64);
         let scalar = factor * covariance.diag().sum() / d as f64;
@@ -70,6 +81,7 @@ impl Prior {
             dof: d as f64 + 2.0,
             scalar,
             matrix,
+            unit_weight,
         }
     }
 
@@ -136,6 +148,11 @@ pub(crate) fn map_estimates(
     use crate::covariance::Covariances;
     let (g, d) = xbar.dim();
     let kappa = prior.shrinkage;
+    // Counts and scatters in units of the mean weight.
+    let unit = prior.unit_weight;
+    let n: Vec<f64> = n.iter().map(|n| n / unit).collect();
+    let n = &n[..];
+    let scatter = |k: usize, i: usize, j: usize| scatter(k, i, j) / unit;
     let dev = |k: usize, j: usize| xbar[(k, j)] - prior.mean[j];
     let c: Vec<f64> = n.iter().map(|n| kappa * n / (kappa + n)).collect();
     let extra = prior.extra(family, g, d);

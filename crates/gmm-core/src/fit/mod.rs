@@ -210,13 +210,14 @@ impl ValidFitParams {
         let fill = summary.col_mean.clone();
         let data = data.with_fill(&fill);
         if p.prior {
-            summary.prior = Some(prior::data_prior(k, data, p.chunk_rows, &summary).ok_or(
-                GmmError::Degenerate {
-                    component: 0,
-                    restart: 0,
-                    iteration: 0,
-                },
-            )?);
+            summary.prior = Some(
+                prior::data_prior(k, data, policy, p.chunk_rows, &summary).ok_or(
+                    GmmError::InvalidParam {
+                        name: "prior",
+                        reason: "the data's covariance, which sets the prior, is not finite".into(),
+                    },
+                )?,
+            );
         }
 
         // Starting points, or the saved state to go on from.

@@ -1,6 +1,6 @@
 //! The prior of a fit (`prior`), from its data: the column means and the
-//! covariance matrix (over `n - 1`, as R's `var`) of every row with
-//! positive weight, all ranks' rows together.
+//! covariance matrix (unbiased, as R's `var`) of the rows the fit weighs,
+//! with the weights it gives them, all ranks' rows together.
 
 use ndarray::Array2;
 
@@ -14,6 +14,7 @@ use crate::summary::DataSummary;
 pub(super) fn data_prior(
     g: usize,
     data: DataView<'_>,
+    policy: RowPolicy,
     chunk_rows: usize,
     summary: &DataSummary,
 ) -> Option<Prior> {
@@ -27,18 +28,24 @@ pub(super) fn data_prior(
         data,
         layout,
         &summary.col_mean,
-        RowPolicy::Unsupervised,
+        policy,
         chunk_rows,
         summary,
         |_, _, out| out.fill(1.0),
     )?;
+    // Weighted moments; the covariance as over `rows - 1` rows, so that
+    // unit weights give R's `var` and the weights' scale changes nothing.
     let n = stats.n[0];
-    let divisor = if n > 1.0 { n - 1.0 } else { n };
+    let rows = summary.n_positive as f64;
+    let unbiased = if rows > 1.0 { rows / (rows - 1.0) } else { 1.0 };
     let covariance = Array2::from_shape_fn((d, d), |(i, j)| {
-        (stats.s2[i * d + j] - stats.s1[i] * stats.s1[j] / n) / divisor
+        (stats.s2[i * d + j] - stats.s1[i] * stats.s1[j] / n) / n * unbiased
     });
+    if covariance.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
     let mean = (0..d)
         .map(|j| summary.col_mean[j] + stats.s1[j] / n)
         .collect();
-    Some(Prior::new(g, mean, covariance, summary.n_positive as f64))
+    Some(Prior::new(g, mean, covariance, rows, n / rows))
 }

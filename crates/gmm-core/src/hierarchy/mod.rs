@@ -199,7 +199,17 @@ pub fn quantile_classes(x: &[f64], k: usize) -> Vec<usize> {
     q[0] = sorted[0] - eps;
     q[last] = sorted[n - 1] + eps;
     x.iter()
-        .map(|&v| (0..last).find(|&c| v >= q[c] && v < q[c + 1]).unwrap_or(0))
+        .map(|&v| {
+            // Past the last cut point when `max + eps` rounds to `max`
+            // (values far from zero for their spread): the top class.
+            (0..last).find(|&c| v >= q[c] && v < q[c + 1]).unwrap_or(
+                if v >= q[last.saturating_sub(1)] {
+                    last.saturating_sub(1)
+                } else {
+                    0
+                },
+            )
+        })
         .collect()
 }
 

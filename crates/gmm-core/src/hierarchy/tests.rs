@@ -68,4 +68,10 @@ fn quantile_classes_cut_at_quantiles_and_merge_ties() {
     assert_eq!(quantile_classes(&x, 3), vec![0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
     let x = [1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 4.0];
     assert_eq!(quantile_classes(&x, 3), vec![0, 0, 0, 0, 1, 2, 2, 2]);
+    // Far from zero for their spread, `max + eps` rounds to `max`: the
+    // largest value is still in the top class.
+    let x: Vec<f64> = (0..9)
+        .map(|i| 1e13 + 3000.0 * (i / 3) as f64 + i as f64)
+        .collect();
+    assert_eq!(quantile_classes(&x, 3), vec![0, 0, 0, 1, 1, 1, 2, 2, 2]);
 }
