@@ -637,6 +637,49 @@ fn select_with_the_prior_picks_what_mclust_picks() {
     );
 }
 
+/// The hc start's sample must hold the grid's largest K: refused before
+/// any cell is fitted, with nothing written; `--prior` refuses a family
+/// that mclust has no prior for by name.
+#[test]
+fn hc_rows_and_prior_are_checked_before_any_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sel");
+    let o = gmm(&[
+        "select",
+        "--input",
+        "tests/data/mclust/faithful.csv",
+        "--components",
+        "1..6",
+        "--init",
+        "hc",
+        "--hc-rows",
+        "4",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("4 rows cannot be cut into 6 clusters (the grid's largest K)"),
+        "{err}"
+    );
+    assert!(!err.contains("K=1"), "no cell was fitted: {err}");
+    assert!(!out.exists());
+    let o = gmm(&[
+        "select",
+        "--input",
+        "tests/data/mclust/faithful.csv",
+        "--covariance",
+        "VVV,EVV",
+        "--prior",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mclust has no prior for EVV"));
+    assert!(!out.exists());
+}
+
 fn picks_what_mclust_picks(grids: &[(&str, &str)], start: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     for (&(prefix, families), set) in grids

@@ -139,11 +139,17 @@ fn partition_model(
 ) -> Result<GaussianMixture, usize> {
     let k = ctx.params.n_components;
     let d = ctx.data.n_features();
-    let mut sample = Dataset::from_row_major(x, d).map_err(|_| 0usize)?;
-    if ctx.data.weights().is_some() {
-        let w = rows.iter().map(|&i| ctx.data.weight(i)).collect();
-        sample = sample.with_weights(w).map_err(|_| 0usize)?;
-    }
+    // The rows' weights as the fit gives them (labeled and unlabeled rows
+    // alike under semi-supervision), so that the start's counts are in the
+    // units of the fit's own M-steps (and of a prior's).
+    let data = ctx.data;
+    let w = rows
+        .iter()
+        .map(|&i| ctx.policy.effective_weight(data.weight(i), data.label(i)))
+        .collect();
+    let sample = Dataset::from_row_major(x, d)
+        .and_then(|s| s.with_weights(w))
+        .map_err(|_| 0usize)?;
     let centers: Vec<f64> = (0..k)
         .flat_map(|_| ctx.summary.col_mean.iter().copied())
         .collect();

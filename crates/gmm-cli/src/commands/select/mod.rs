@@ -123,6 +123,16 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         &args.fit,
         &select_words(&args),
     ));
+    // The hc start cuts its sample into each cell's K: refused before any
+    // fit when the largest K is more than the sample's rows.
+    let largest = ks.iter().copied().max().unwrap_or(1);
+    if base.params.init == Some(gmm_core::InitMethod::Hc) && base.params.hc_rows < largest {
+        return Err(crate::error::UsageError(format!(
+            "--hc-rows / [fit] hc_rows: {} rows cannot be cut into {largest} clusters (the grid's largest K); raise it to at least {largest}",
+            base.params.hc_rows
+        ))
+        .into());
+    }
     let place = crate::rundir::remote_out(&mut base)?;
     // Under mpirun only rank 0 talks.
     let verbosity = Verbosity {
