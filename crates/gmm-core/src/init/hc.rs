@@ -20,14 +20,13 @@
 use std::sync::{Arc, Mutex};
 
 use crate::data::Dataset;
+use crate::estep::RowPolicy;
 use crate::hash::Fingerprint;
 use crate::hierarchy::{HcModel, Merges, agglomerate, quantile_classes, svd_transform};
 use crate::init::context::{InitContext, STREAM_HC, rng_for};
 use crate::init::kmeans::select_rows;
+use crate::init::random::model_from_responsibilities;
 use crate::model::GaussianMixture;
-use crate::mstep::m_step;
-use crate::pass::stats_from_responsibilities;
-use crate::stats::{Layout, SecondMoment};
 
 /// What the start reports when it could not run to the end.
 pub(super) enum HcFailure {
@@ -150,35 +149,15 @@ fn partition_model(
     let sample = Dataset::from_row_major(x, d)
         .and_then(|s| s.with_weights(w))
         .map_err(|_| 0usize)?;
-    let centers: Vec<f64> = (0..k)
-        .flat_map(|_| ctx.summary.col_mean.iter().copied())
-        .collect();
-    let layout = Layout {
-        k,
-        d,
-        second: SecondMoment::for_covariance(ctx.params.covariance_type),
-    };
-    let stats = stats_from_responsibilities(
+    model_from_responsibilities(
+        ctx,
         sample.view(),
-        layout,
-        &centers,
-        crate::estep::RowPolicy::Unsupervised,
-        ctx.params.chunk_rows,
-        ctx.summary,
+        RowPolicy::Unsupervised,
         |start, end, out| {
             for (row, c) in out.chunks_exact_mut(k).zip(&partition[start..end]) {
                 row.fill(0.0);
                 row[*c] = 1.0;
             }
         },
-    )
-    .ok_or(0usize)?;
-    m_step(
-        &centers,
-        &stats,
-        ctx.params.covariance_type,
-        ctx.params.reg_covar,
-        ctx.summary.n_eps(),
-        ctx.summary.prior.as_ref(),
     )
 }

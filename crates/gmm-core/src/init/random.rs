@@ -6,6 +6,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::data::DataView;
 use crate::estep::RowPolicy;
 use crate::init::context::{InitContext, STREAM_RESP, rng_for};
 use crate::model::GaussianMixture;
@@ -45,50 +46,36 @@ pub(super) fn distinct_random_rows(
     chosen
 }
 
-/// scikit-learn's `random`: uniform random responsibilities normalized per row.
-pub(super) fn random_responsibilities(
+/// The fit's M-step from responsibilities that `resp` gives the rows of
+/// `data` (block by block: rows `start..end` into `out`, K per row), with
+/// their weights under `policy`: statistics about the data's column means,
+/// then the family's M-step (with the fit's prior, if any).
+pub(super) fn model_from_responsibilities<F>(
     ctx: &InitContext<'_>,
-    restart: usize,
-) -> Result<GaussianMixture, usize> {
+    data: DataView<'_>,
+    policy: RowPolicy,
+    resp: F,
+) -> Result<GaussianMixture, usize>
+where
+    F: Fn(usize, usize, &mut [f64]) + Sync + Send,
+{
     let k = ctx.params.n_components;
-    let d = ctx.data.n_features();
     let centers: Vec<f64> = (0..k)
         .flat_map(|_| ctx.summary.col_mean.iter().copied())
         .collect();
     let layout = Layout {
         k,
-        d,
+        d: data.n_features(),
         second: SecondMoment::for_covariance(ctx.params.covariance_type),
     };
-    let seed = ctx.params.seed;
-    let chunk_rows = ctx.params.chunk_rows;
-    let data = ctx.data;
-    let clamp = matches!(ctx.policy, RowPolicy::Clamped { .. });
     let stats = stats_from_responsibilities(
         data,
         layout,
         &centers,
-        ctx.policy,
-        chunk_rows,
+        policy,
+        ctx.params.chunk_rows,
         ctx.summary,
-        move |start, end, out| {
-            // One stream per block of rows (the pass asks block by block):
-            // seeded by the chunk, every block of a chunk drew the same
-            // responsibilities, repeating every 64 rows.
-            let mut rng = rng_for(seed, &[restart as u64, STREAM_RESP, start as u64]);
-            for (i, row) in (start..end).zip(out.chunks_exact_mut(k)) {
-                let mut sum = 0.0;
-                for r in row.iter_mut() {
-                    *r = rng.random::<f64>();
-                    sum += *r;
-                }
-                row.iter_mut().for_each(|r| *r /= sum);
-                if let (true, Some(c)) = (clamp, data.label(i)) {
-                    row.fill(0.0);
-                    row[c as usize] = 1.0;
-                }
-            }
-        },
+        resp,
     )
     .ok_or(0usize)?;
     m_step(
@@ -99,6 +86,35 @@ pub(super) fn random_responsibilities(
         ctx.summary.n_eps(),
         ctx.summary.prior.as_ref(),
     )
+}
+
+/// scikit-learn's `random`: uniform random responsibilities normalized per row.
+pub(super) fn random_responsibilities(
+    ctx: &InitContext<'_>,
+    restart: usize,
+) -> Result<GaussianMixture, usize> {
+    let k = ctx.params.n_components;
+    let seed = ctx.params.seed;
+    let data = ctx.data;
+    let clamp = matches!(ctx.policy, RowPolicy::Clamped { .. });
+    model_from_responsibilities(ctx, data, ctx.policy, move |start, end, out| {
+        // One stream per block of rows (the pass asks block by block):
+        // seeded by the chunk, every block of a chunk drew the same
+        // responsibilities, repeating every 64 rows.
+        let mut rng = rng_for(seed, &[restart as u64, STREAM_RESP, start as u64]);
+        for (i, row) in (start..end).zip(out.chunks_exact_mut(k)) {
+            let mut sum = 0.0;
+            for r in row.iter_mut() {
+                *r = rng.random::<f64>();
+                sum += *r;
+            }
+            row.iter_mut().for_each(|r| *r /= sum);
+            if let (true, Some(c)) = (clamp, data.label(i)) {
+                row.fill(0.0);
+                row[c as usize] = 1.0;
+            }
+        }
+    })
 }
 
 /// The tutorial's start: random weights, means from N(0, 1), covariances
