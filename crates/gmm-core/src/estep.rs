@@ -49,7 +49,8 @@ impl RowPolicy {
 pub(crate) struct EStep {
     /// The loaded rows, in lane layout.
     pub block: Block,
-    /// `K x BLOCK`: log-probabilities, then responsibilities.
+    /// `K x BLOCK` (`(K + 1) x BLOCK` with a noise component, its column
+    /// last): log-probabilities, then responsibilities.
     pub lp: Vec<f64>,
     /// `ln p(x)` of every row of the block (for clamped rows, the
     /// log-probability of the row under its class).
@@ -111,8 +112,12 @@ impl EStep {
     /// `log_norm`, their log-probability under that class.
     pub fn run(&mut self, model: &Prepared, data: DataView<'_>, start: usize, policy: RowPolicy) {
         let (k, w, rows) = (model.k, BLOCK, self.block.rows);
-        self.lp.resize(k * w, 0.0);
+        let columns = model.columns();
+        self.lp.resize(columns * w, 0.0);
         kernel::log_prob(model, &self.block, &mut self.lp);
+        if let Some(noise) = model.noise {
+            self.lp[k * w..(k + 1) * w].fill(noise.log_density());
+        }
         self.clamped.clear();
         if let (RowPolicy::Clamped { .. }, Some(_)) = (policy, data.labels()) {
             for i in 0..rows {
@@ -122,9 +127,9 @@ impl EStep {
                 }
             }
         }
-        kernel::normalize(&mut self.lp, k, &mut self.log_norm);
+        kernel::normalize(&mut self.lp, columns, &mut self.log_norm);
         for &(i, c, _) in &self.clamped {
-            for j in 0..k {
+            for j in 0..columns {
                 self.lp[j * w + i] = if j == c { 1.0 } else { 0.0 };
             }
             self.log_norm[i] = f64::NAN; // replaced below
@@ -134,7 +139,7 @@ impl EStep {
         }
     }
 
-    /// After [`EStep::run`] with `k` components: weights the
+    /// After [`EStep::run`] with `k` columns ([`Prepared::columns`]): weights the
     /// responsibilities by the rows' effective weights, for the M-step's
     /// statistics, and returns the block's objective (the weighted
     /// log-likelihood, with clamped rows counted under their class).

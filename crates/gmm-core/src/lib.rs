@@ -51,6 +51,7 @@ mod missing;
 mod model;
 mod mstep;
 mod nearest;
+mod noise;
 mod observer;
 mod params;
 mod pass;
@@ -72,6 +73,7 @@ pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
 pub use family::{Decomposition, from_dense as covariances_in_family};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
+pub use noise::Noise;
 pub use observer::{FitObserver, InitProgress, Silent};
 pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,

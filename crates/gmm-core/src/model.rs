@@ -11,16 +11,20 @@ use crate::covariance::{CovarianceType, Covariances};
 use crate::data::DataView;
 use crate::error::{GmmError, Result};
 use crate::linalg;
+use crate::noise::Noise;
 
 /// Mixture parameters with their cached precision Cholesky factors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaussianMixture {
     /// The family; its storage is the variant of `covariances`.
     covariance_type: CovarianceType,
+    /// The Gaussians' weights: with a noise component they sum to
+    /// `1 - noise.weight`.
     weights: Array1<f64>,
     means: Array2<f64>,
     covariances: Covariances,
     precisions_cholesky: Covariances,
+    noise: Option<Noise>,
 }
 
 impl GaussianMixture {
@@ -28,8 +32,20 @@ impl GaussianMixture {
     /// scikit-learn's shapes. Fails if shapes disagree, weights are not a
     /// distribution, or a covariance is not positive definite.
     pub fn new(weights: Array1<f64>, means: Array2<f64>, covariances: Covariances) -> Result<Self> {
+        Self::new_with_noise(weights, means, covariances, None)
+    }
+
+    /// Builds a mixture with a noise component (mclust's): as
+    /// [`GaussianMixture::new`], but the Gaussians' weights sum to `1 -
+    /// noise.weight`.
+    pub fn new_with_noise(
+        weights: Array1<f64>,
+        means: Array2<f64>,
+        covariances: Covariances,
+        noise: Option<Noise>,
+    ) -> Result<Self> {
         let (k, d) = means.dim();
-        check_weights_and_means(&weights, &means)?;
+        check_weights_and_means(&weights, &means, noise)?;
         covariances.check_shape(k, d)?;
         let precisions_cholesky =
             compute_precision_cholesky(&covariances, d).map_err(|component| {
@@ -43,6 +59,7 @@ impl GaussianMixture {
             means,
             covariances,
             precisions_cholesky,
+            noise,
         })
     }
 
@@ -54,7 +71,7 @@ impl GaussianMixture {
         precisions_cholesky: Covariances,
     ) -> Result<Self> {
         let (k, d) = means.dim();
-        check_weights_and_means(&weights, &means)?;
+        check_weights_and_means(&weights, &means, None)?;
         precisions_cholesky.check_shape(k, d)?;
         let bad = |c: usize| {
             GmmError::InvalidModel(format!(
@@ -86,6 +103,7 @@ impl GaussianMixture {
             means,
             covariances,
             precisions_cholesky,
+            noise: None,
         })
     }
 
@@ -102,7 +120,37 @@ impl GaussianMixture {
             means,
             covariances,
             precisions_cholesky,
+            noise: None,
         }
+    }
+
+    /// The same parameters with `noise` beside them, weights as they are.
+    pub(crate) fn set_noise(mut self, noise: Option<Noise>) -> Self {
+        self.noise = noise;
+        self
+    }
+
+    /// The noise component, if the mixture has one.
+    pub fn noise(&self) -> Option<Noise> {
+        self.noise
+    }
+
+    /// The same Gaussians beside a noise component of `noise.weight` (their
+    /// weights scaled by `1 - noise.weight`), or, with `None`, without one
+    /// (their weights scaled to sum to 1).
+    pub fn with_noise(mut self, noise: Option<Noise>) -> Self {
+        let total: f64 = self.weights.sum();
+        let target = 1.0 - noise.map_or(0.0, |n| n.weight);
+        if total > 0.0 {
+            self.weights.mapv_inplace(|w| w / total * target);
+        }
+        self.noise = noise;
+        self
+    }
+
+    /// The Gaussians alone, their weights scaled to sum to 1.
+    pub fn without_noise(&self) -> GaussianMixture {
+        self.clone().with_noise(None)
     }
 
     /// Each covariance's volume, shape and orientation in the model's family.
@@ -183,19 +231,26 @@ impl GaussianMixture {
         &self.precisions_cholesky
     }
 
-    /// The number of free parameters, counted as scikit-learn counts them.
+    /// The number of free parameters, counted as scikit-learn counts them;
+    /// a noise component adds two, its weight and its volume, as mclust
+    /// counts them (`nMclustParams(..., noise = TRUE)`).
     pub fn n_parameters(&self) -> usize {
         n_parameters(
             self.covariance_type(),
             self.n_components(),
             self.n_features(),
-        )
+        ) + if self.noise.is_some() { 2 } else { 0 }
     }
 
     /// Draws `n` rows: the number per component from a multinomial of the
     /// weights, then each component's rows in turn (as scikit-learn does).
-    /// Returns the rows and the component of each.
+    /// Returns the rows and the component of each. A noise component has a
+    /// volume, not a region, so it draws nothing: a mixture with one draws
+    /// from its Gaussians alone, their weights scaled to sum to 1.
     pub fn sample(&self, n: usize, seed: u64) -> (Array2<f64>, Vec<u32>) {
+        if self.noise.is_some() {
+            return self.without_noise().sample(n, seed);
+        }
         let (k, d) = self.means.dim();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         // Multinomial by sequential binomials drawn from uniforms.
@@ -242,9 +297,18 @@ impl GaussianMixture {
                 got: data.n_features(),
             });
         }
+        if self.noise.is_some() && data.missing_values() {
+            return Err(GmmError::InvalidParam {
+                name: "noise",
+                reason: NOISE_AND_MISSING.into(),
+            });
+        }
         Ok(())
     }
 }
+
+/// Why a noise component and missing values to integrate out do not mix.
+pub(crate) const NOISE_AND_MISSING: &str = "a model with a noise component cannot integrate out missing values (its uniform density has no marginal over the observed columns); drop the incomplete rows (missing = drop) or fit without noise";
 
 /// Free parameters of a mixture: `K - 1` weights, `K d` means and the covariances.
 pub fn n_parameters(covariance_type: CovarianceType, k: usize, d: usize) -> usize {
@@ -261,7 +325,11 @@ pub fn aic(total_log_likelihood: f64, n_parameters: usize) -> f64 {
     -2.0 * total_log_likelihood + 2.0 * n_parameters as f64
 }
 
-fn check_weights_and_means(weights: &Array1<f64>, means: &Array2<f64>) -> Result<()> {
+fn check_weights_and_means(
+    weights: &Array1<f64>,
+    means: &Array2<f64>,
+    noise: Option<Noise>,
+) -> Result<()> {
     let (k, d) = means.dim();
     if k == 0 || d == 0 {
         return Err(GmmError::InvalidModel(
@@ -280,10 +348,19 @@ fn check_weights_and_means(weights: &Array1<f64>, means: &Array2<f64>) -> Result
         ));
     }
     let total: f64 = weights.sum();
-    if (total - 1.0).abs() > 1e-6 {
-        return Err(GmmError::InvalidModel(format!(
-            "weights sum to {total}, not 1"
-        )));
+    match noise {
+        None if (total - 1.0).abs() > 1e-6 => {
+            return Err(GmmError::InvalidModel(format!(
+                "weights sum to {total}, not 1"
+            )));
+        }
+        Some(n) if (total + n.weight - 1.0).abs() > 1e-6 => {
+            return Err(GmmError::InvalidModel(format!(
+                "weights sum to {total} and the noise weight is {}: together not 1",
+                n.weight
+            )));
+        }
+        _ => {}
     }
     if means.iter().any(|v| !v.is_finite()) {
         return Err(GmmError::InvalidModel("means must be finite".into()));

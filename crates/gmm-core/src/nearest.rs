@@ -27,6 +27,7 @@ pub(crate) fn distance_model(centers: &[f64], k: usize, d: usize) -> Prepared {
         precision: vec![1.0; k * d],
         log_const: vec![0.0; k],
         log_weights: vec![0.0; k],
+        noise: None,
     }
 }
 

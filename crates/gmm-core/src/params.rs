@@ -155,6 +155,13 @@ pub struct FitParams {
     /// collapsing without `reg_covar` (see [`crate::family::prior`]). Not
     /// for EVE, VEE, VVE and EVV, which mclust has no prior for.
     pub prior: bool,
+    /// mclust's noise component: a uniform density over the data's region
+    /// with its own weight, for rows in no cluster (see [`crate::Noise`]).
+    pub noise: bool,
+    /// The volume the noise is uniform over (mclust's `1 / Vinv`); by
+    /// default mclust's `hypvol` of the rows: the smaller of the volumes of
+    /// their bounding box and of their box along the principal components.
+    pub noise_volume: Option<f64>,
     pub on_degenerate: DegeneratePolicy,
     /// Stop restarts that fall clearly behind (off by default).
     pub racing: Option<Racing>,
@@ -189,6 +196,8 @@ impl Default for FitParams {
             init_rows: 25_000,
             hc_rows: 2_000,
             prior: false,
+            noise: false,
+            noise_volume: None,
             on_degenerate: DegeneratePolicy::Reseed,
             racing: None,
             checkpoint_every: None,
@@ -280,6 +289,14 @@ impl FitParams {
     }
     pub fn prior(mut self, v: bool) -> Self {
         self.prior = v;
+        self
+    }
+    pub fn noise(mut self, v: bool) -> Self {
+        self.noise = v;
+        self
+    }
+    pub fn noise_volume(mut self, v: Option<f64>) -> Self {
+        self.noise_volume = v;
         self
     }
 
@@ -376,6 +393,31 @@ impl FitParams {
                     "mclust has no prior for {}; use it with EII, VII, EEI, VEI, EVI, VVI, EEE, EEV, VEV or VVV",
                     self.covariance_type.mclust_name()
                 ),
+            );
+        }
+        if let Some(v) = self.noise_volume {
+            if !self.noise {
+                return bad(
+                    "noise_volume",
+                    "is the volume of the noise component: fit with noise".into(),
+                );
+            }
+            crate::noise::check_volume(v).or_else(|e| bad("noise_volume", e))?;
+        }
+        if self.noise && self.prior {
+            return bad(
+                "noise",
+                "gmm does not yet fit mclust's prior with a noise component; fit with one of them"
+                    .into(),
+            );
+        }
+        if let Some(m) = &self.init_model
+            && m.noise().is_some()
+            && !self.noise
+        {
+            return bad(
+                "init_model",
+                "the start has a noise component: fit with noise, or start from a model without one".into(),
             );
         }
         if self.init == Some(InitMethod::Hc) && self.hc_rows < self.n_components {

@@ -26,6 +26,9 @@ pub(crate) struct EmPassOutput {
     /// `None` if the exact accumulation overflowed (non-finite values).
     pub stats: Option<SufficientStats>,
     pub objective: f64,
+    /// The noise component's share of the rows' weight (its summed
+    /// weighted responsibilities); 0 without one.
+    pub noise_total: f64,
     /// Up to `K` rows the model explains worst, worst first.
     pub worst_rows: Vec<Vec<f64>>,
 }
@@ -73,12 +76,13 @@ pub(crate) fn em_pass(
     }
     let identity = || Acc {
         exact: scales.iter().map(ExactStats::zeros).collect(),
-        objective: OrderedSums::new(models.len()),
+        // Each model's objective, then its noise total.
+        objective: OrderedSums::new(2 * models.len()),
         lanes: layouts.iter().map(|&l| LaneStats::zeros(l)).collect(),
         partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
         estep: EStep::default(),
         scratch: Vec::new(),
-        objective_part: vec![0.0; models.len()],
+        objective_part: vec![0.0; 2 * models.len()],
         worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
         incomplete: Incomplete::default(),
     };
@@ -106,7 +110,11 @@ pub(crate) fn em_pass(
                 for (m, model) in models.iter().enumerate() {
                     let e = &mut acc.estep;
                     e.run(model, data, b0, policy);
-                    acc.objective_part[m] += e.weigh(model.k);
+                    acc.objective_part[m] += e.weigh(model.columns());
+                    if model.noise.is_some() {
+                        let noise = &e.lp[model.k * BLOCK..(model.k + 1) * BLOCK];
+                        acc.objective_part[models.len() + m] += noise.iter().sum::<f64>();
+                    }
                     acc.worst[m].offer(data, b0, &e.log_norm[..b1 - b0], &e.ew);
                     kernel::accumulate(
                         &model.means,
@@ -177,17 +185,21 @@ pub(crate) fn em_pass(
                 });
         }
     }
-    let objectives = objective.finish();
+    let sums = objective.finish();
+    let (objectives, noise_totals) = sums.split_at(models.len());
     exact
         .iter()
         .zip(&scales)
-        .zip(objectives)
+        .zip(objectives.iter().zip(noise_totals))
         .zip(worst)
-        .map(|(((e, s), objective), worst)| EmPassOutput {
-            stats: e.totals(s),
-            objective,
-            worst_rows: worst.rows(),
-        })
+        .map(
+            |(((e, s), (&objective, &noise_total)), worst)| EmPassOutput {
+                stats: e.totals(s),
+                objective,
+                noise_total,
+                worst_rows: worst.rows(),
+            },
+        )
         .collect()
 }
 

@@ -38,10 +38,11 @@ impl GaussianMixture {
         Ok(s.mean())
     }
 
-    /// Posterior probabilities of the components, `n x K`.
+    /// Posterior probabilities of the components, `n x K`; with a noise
+    /// component, `n x (K + 1)`, the noise's last.
     pub fn predict_proba(&self, data: DataView<'_>) -> Result<Array2<f64>> {
         self.check_features(&data)?;
-        let k = self.n_components();
+        let k = self.n_components() + usize::from(self.noise().is_some());
         let mut proba = Array2::zeros((data.n_rows(), k));
         let mut log_norm = vec![0.0; data.n_rows()];
         predict_rows(
@@ -53,7 +54,8 @@ impl GaussianMixture {
         Ok(proba)
     }
 
-    /// The most probable component of every row.
+    /// The most probable component of every row: with a noise component,
+    /// `K` for a row the noise explains best.
     pub fn predict(&self, data: DataView<'_>) -> Result<Vec<u32>> {
         let proba = self.predict_proba(data)?;
         Ok(proba
@@ -135,7 +137,7 @@ pub(crate) fn score_with(
                 work.set_aside();
                 work.run(&prepared, data, b0, policy);
                 for i in 0..b1 - b0 {
-                    let r = (0..prepared.k).map(|k| work.lp[k * BLOCK + i]);
+                    let r = (0..prepared.columns()).map(|k| work.lp[k * BLOCK + i]);
                     add_row(&mut part, work.ew[i], work.log_norm[i], r);
                 }
                 for &i in &work.incomplete {
@@ -202,7 +204,7 @@ pub(crate) fn predict_rows(
 ) {
     let prepared = Prepared::new(model);
     let precisions = data.missing_values().then(|| Precisions::new(&prepared));
-    let k = prepared.k;
+    let k = prepared.columns();
     let br = BLOCK;
     let policy = RowPolicy::Unsupervised;
     // Chunks of blocks, so that rows with missing entries are grouped

@@ -22,6 +22,17 @@ pub(crate) struct Prepared {
     pub log_const: Vec<f64>,
     /// `ln pi_k`.
     pub log_weights: Vec<f64>,
+    /// The noise component: the E-step gives every row its constant
+    /// log-density `ln(weight / volume)` as column `k` of the log-probabilities.
+    pub noise: Option<crate::noise::Noise>,
+}
+
+impl Prepared {
+    /// Columns of the E-step's log-probabilities: `k`, and one more for
+    /// the noise.
+    pub fn columns(&self) -> usize {
+        self.k + usize::from(self.noise.is_some())
+    }
 }
 
 impl Prepared {
@@ -59,6 +70,7 @@ impl Prepared {
             precision,
             log_const,
             log_weights,
+            noise: model.noise(),
         }
     }
 }

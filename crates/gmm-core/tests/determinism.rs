@@ -578,3 +578,28 @@ fn the_prior_is_the_same_on_every_rank_and_thread_count() {
         }
     });
 }
+
+/// The noise component's volume (a pass of bounds over all ranks' rows),
+/// its start (a pass of every start's densities) and its share in each
+/// pass (summed in chunk order): the fit is that of one process, on any
+/// thread count, with and without labels.
+#[test]
+fn the_noise_component_is_the_same_on_every_rank_and_thread_count() {
+    run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
+        let mut data = case.dataset();
+        if weighted {
+            data = data.with_weights(case.real_weights()).unwrap();
+        }
+        for ct in [
+            CovarianceType::Full,
+            CovarianceType::Vei,
+            CovarianceType::Tied,
+        ] {
+            let what = format!("{ct} with noise, chunk {chunk}, weighted {weighted}, {case:?}");
+            let p = params(&case, ct, InitMethod::KMeans, chunk).noise(true);
+            assert_thread_independent(&p, &data, &what);
+            assert_rank_independent(&p, &data, &what);
+            assert_spread_independent(&p, &data, &what);
+        }
+    });
+}

@@ -6,6 +6,7 @@
 
 mod degenerate;
 mod exchange;
+mod noise;
 mod prior;
 mod racing;
 mod starts;
@@ -220,6 +221,28 @@ impl ValidFitParams {
             );
         }
 
+        let noise_volume = match (p.noise, p.noise_volume) {
+            (false, _) => None,
+            _ if data.missing_values() => {
+                return Err(GmmError::InvalidParam {
+                    name: "noise",
+                    reason: crate::model::NOISE_AND_MISSING.into(),
+                });
+            }
+            (true, Some(v)) => Some(v),
+            (true, None) => {
+                let (mean, covariance, _) =
+                    prior::data_moments(data, policy, p.chunk_rows, &summary)
+                        .ok_or(GmmError::InvalidParam {
+                        name: "noise_volume",
+                        reason:
+                            "the data's covariance, which orients the noise's region, is not finite"
+                                .into(),
+                    })?;
+                Some(noise::data_volume(data, &mean, &covariance, p.chunk_rows)?)
+            }
+        };
+
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
         // Whether to stop here: on Ctrl-C, or when `asked`. Under a
@@ -249,7 +272,20 @@ impl ValidFitParams {
                             .and_then(|d| started.checked_add(d)),
                     },
                     spread,
-                )?,
+                )
+                .map(|states| match noise_volume {
+                    None => states,
+                    Some(volume) => {
+                        let models = states.iter().map(|s| s.model.clone()).collect();
+                        let models =
+                            noise::with_noise(models, volume, data, policy, p.chunk_rows, &summary);
+                        states
+                            .into_iter()
+                            .zip(models)
+                            .map(|(s, model)| RestartSnapshot { model, ..s })
+                            .collect()
+                    }
+                })?,
                 1,
             ),
         };
@@ -481,6 +517,15 @@ fn step(
                 reseeded = true;
             }
         }
+    }
+    if let (Some(noise), Some(stats)) = (prep.noise, &out.stats) {
+        let gaussians = stats.n.iter().sum::<f64>() + stats.n.len() as f64 * summary.n_eps();
+        state.model = noise::after_m_step(
+            state.model.clone(),
+            gaussians,
+            out.noise_total,
+            noise.volume,
+        );
     }
     // A re-seeded restart has moved: it has not converged.
     if !reseeded && (mean - previous).abs() < p.tol {

@@ -18,6 +18,20 @@ pub(super) fn data_prior(
     chunk_rows: usize,
     summary: &DataSummary,
 ) -> Option<Prior> {
+    let (mean, covariance, n) = data_moments(data, policy, chunk_rows, summary)?;
+    let rows = summary.n_positive as f64;
+    Some(Prior::new(g, mean, covariance, rows, n / rows))
+}
+
+/// The column means and the covariance matrix (unbiased, as R's `var`) of
+/// the rows a fit weighs, with their weights, all ranks' rows together;
+/// and the rows' total weight. `None` if the covariance is not finite.
+pub(super) fn data_moments(
+    data: DataView<'_>,
+    policy: RowPolicy,
+    chunk_rows: usize,
+    summary: &DataSummary,
+) -> Option<(Vec<f64>, Array2<f64>, f64)> {
     let d = data.n_features();
     let layout = Layout {
         k: 1,
@@ -47,5 +61,5 @@ pub(super) fn data_prior(
     let mean = (0..d)
         .map(|j| summary.col_mean[j] + stats.s1[j] / n)
         .collect();
-    Some(Prior::new(g, mean, covariance, rows, n / rows))
+    Some((mean, covariance, n))
 }

@@ -159,6 +159,9 @@ pub(crate) fn warm_start(
     if model.covariance_type() == params.covariance_type {
         return Ok(model.clone());
     }
+    if let Some(noise) = model.noise() {
+        return warm_start(&model.without_noise(), params).map(|m| m.with_noise(Some(noise)));
+    }
     let d = model.n_features();
     let dense: Vec<Array2<f64>> = (0..model.n_components())
         .map(|c| model.covariances().dense(c, d))

@@ -22,6 +22,14 @@ impl Writer {
         self.f64s(m.means().as_slice().expect("contiguous"));
         self.covariances(m.covariances());
         self.covariances(m.precisions_cholesky());
+        match m.noise() {
+            None => self.bool(false),
+            Some(n) => {
+                self.bool(true);
+                self.f64(n.weight);
+                self.f64(n.volume);
+            }
+        }
     }
 
     fn covariances(&mut self, c: &Covariances) {
@@ -141,7 +149,17 @@ impl Reader<'_> {
             .map_err(|_| self.malformed(format!("means that are not {k} x {d}")))?;
         let covariances = self.covariances(t.storage(), k, d)?;
         let precisions = self.covariances(t.storage(), k, d)?;
-        Ok(GaussianMixture::from_parts(weights, means, covariances, precisions).in_family(t))
+        let noise = if self.bool()? {
+            let (weight, volume) = (self.f64()?, self.f64()?);
+            Some(crate::Noise::new(weight, volume).map_err(|e| self.malformed(e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(
+            GaussianMixture::from_parts(weights, means, covariances, precisions)
+                .in_family(t)
+                .set_noise(noise),
+        )
     }
 
     fn covariances(&mut self, t: CovarianceType, k: usize, d: usize) -> Result<Covariances> {

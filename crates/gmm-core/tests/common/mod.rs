@@ -677,6 +677,24 @@ impl MclustFixture {
         )
         .expect("a valid model")
     }
+
+    /// The model of `p` beside a noise component of `weight` and `volume`
+    /// (the weights in `p` sum to `1 - weight`).
+    pub fn model_with_noise(
+        &self,
+        p: &serde_json::Value,
+        weight: f64,
+        volume: f64,
+    ) -> GaussianMixture {
+        let d = self.data.n_features();
+        GaussianMixture::new_with_noise(
+            Array1::from(flat(&p["weights"])),
+            Array2::from_shape_vec((self.k, d), flat(&p["means"])).expect("K x d means"),
+            covariances(self.family, self.k, d, flat(&p["covariances"])),
+            Some(gmm_core::Noise::new(weight, volume).expect("a noise component")),
+        )
+        .expect("a valid model")
+    }
 }
 
 /// The largest relative difference between two models' parameters: each
@@ -688,6 +706,12 @@ pub fn parameter_gap(got: &GaussianMixture, want: &GaussianMixture) -> f64 {
     let mut gap = 0.0f64;
     for (x, y) in got.weights().iter().zip(want.weights()) {
         gap = gap.max((x - y).abs() / y.abs());
+    }
+    if let (Some(x), Some(y)) = (got.noise(), want.noise()) {
+        // A noise weight that EM drives to 0 (no rows in no cluster) is
+        // measured against 1e-6: EM takes it towards 0 by a factor per
+        // iteration, and where each tool stops it is some 1e-13.
+        gap = gap.max((x.weight - y.weight).abs() / y.weight.abs().max(1e-6));
     }
     for (x, y) in got.means().iter().zip(want.means()) {
         gap = gap.max((x - y).abs() / y.abs().max(1e-9));

@@ -1,0 +1,178 @@
+//! The noise component of a fit (`noise`): its volume, from the rows as
+//! mclust's `hypvol` computes it unless given, and each start's noise
+//! weight.
+
+use ndarray::Array2;
+
+use crate::chunks::{OrderedSums, chunked};
+use crate::collective;
+use crate::data::DataView;
+use crate::error::{GmmError, Result};
+use crate::estep::{EStep, RowPolicy};
+use crate::kernel::BLOCK;
+use crate::model::GaussianMixture;
+use crate::noise::Noise;
+use crate::prepared::Prepared;
+use crate::summary::DataSummary;
+
+/// The share of the rows' weight a start gives the noise at least, so that
+/// EM can grow it (a weight of 0 stays 0), and at most: a start that calls
+/// most rows noise is not one of clusters.
+const START_SHARE: (f64, f64) = (0.01, 0.5);
+
+/// mclust's `hypvol(X)`: the smaller of the volumes of the rows' bounding
+/// box and of their box along the principal components of `covariance`
+/// (about `mean`), over the rows with positive weight, all ranks' rows
+/// together. Fails when the rows span no volume (a constant column, or
+/// collinear columns) or one out of range of `f64`.
+pub(super) fn data_volume(
+    data: DataView<'_>,
+    mean: &[f64],
+    covariance: &Array2<f64>,
+    chunk_rows: usize,
+) -> Result<f64> {
+    let d = data.n_features();
+    let fail = |reason: String| GmmError::InvalidParam {
+        name: "noise_volume",
+        reason,
+    };
+    let (_, axes) = crate::linalg::symmetric_eigen(covariance.view())
+        .ok_or_else(|| fail("the data's principal components could not be computed".into()))?;
+    // Per column, then per principal axis: the smallest and largest value.
+    let bounds = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || vec![(f64::INFINITY, f64::NEG_INFINITY); 2 * d],
+        |acc, _, start, end| {
+            let mut row = Vec::with_capacity(d);
+            for i in start..end {
+                if !(data.weight(i) > 0.0) {
+                    continue;
+                }
+                row.clear();
+                data.row(i).extend_into(&mut row);
+                for j in 0..d {
+                    let (lo, hi) = &mut acc[j];
+                    *lo = lo.min(row[j]);
+                    *hi = hi.max(row[j]);
+                    let score: f64 = (0..d).map(|c| (row[c] - mean[c]) * axes[(c, j)]).sum();
+                    let (lo, hi) = &mut acc[d + j];
+                    *lo = lo.min(score);
+                    *hi = hi.max(score);
+                }
+            }
+        },
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = (x.0.min(y.0), x.1.max(y.1));
+            }
+            a
+        },
+    );
+    let bounds = match data.partition() {
+        None => bounds,
+        Some(p) => {
+            let flat: Vec<f64> = bounds.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
+            let all = collective::gather(p.comm, &flat, |v, w| w.f64s(v), |r| r.f64s());
+            (0..2 * d)
+                .map(|j| {
+                    all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |b, v| {
+                        (b.0.min(v[2 * j]), b.1.max(v[2 * j + 1]))
+                    })
+                })
+                .collect()
+        }
+    };
+    let log_volume = |b: &[(f64, f64)]| b.iter().map(|(lo, hi)| (hi - lo).ln()).sum::<f64>();
+    let (boxed, principal) = (log_volume(&bounds[..d]), log_volume(&bounds[d..]));
+    if let Some(j) = bounds[..d].iter().position(|(lo, hi)| !(hi > lo)) {
+        return Err(fail(format!(
+            "column {j} takes one value, so the rows span no volume for the noise to be uniform over; leave the column out, or give the volume"
+        )));
+    }
+    let volume = boxed.min(principal).exp();
+    if !(volume.is_finite() && volume > 0.0) {
+        return Err(fail(format!(
+            "the rows' volume (e^{:.1}) is out of the range of numbers gmm computes with (collinear or far-spread columns); rescale the columns, or give the volume",
+            boxed.min(principal)
+        )));
+    }
+    Ok(volume)
+}
+
+/// Each start's noise component of `volume`: a warm start from a model
+/// with one keeps its weight; any other start's weight is the share of the
+/// rows' weight that the start's mixture explains less well than the
+/// noise's uniform density `1 / volume` (rows it would call noise), kept
+/// within [`START_SHARE`]. Labeled rows clamped to their class are never
+/// noise. One pass over the rows for all starts.
+pub(super) fn with_noise(
+    models: Vec<GaussianMixture>,
+    volume: f64,
+    data: DataView<'_>,
+    policy: RowPolicy,
+    chunk_rows: usize,
+    summary: &DataSummary,
+) -> Vec<GaussianMixture> {
+    let fresh: Vec<usize> = (0..models.len())
+        .filter(|&i| models[i].noise().is_none())
+        .collect();
+    let prepared: Vec<Prepared> = fresh.iter().map(|&i| Prepared::new(&models[i])).collect();
+    let threshold = -volume.ln();
+    let clamps = matches!(policy, RowPolicy::Clamped { .. });
+    let first_chunk = data.row_offset() / chunk_rows;
+    let sums = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || (OrderedSums::new(prepared.len()), EStep::default()),
+        |(sums, estep), c, start, end| {
+            let mut part = vec![0.0; prepared.len()];
+            let mut b0 = start;
+            while b0 < end {
+                let b1 = (b0 + BLOCK).min(end);
+                estep.load(data, b0, b1, policy);
+                for (m, model) in prepared.iter().enumerate() {
+                    estep.run(model, data, b0, policy);
+                    for i in 0..b1 - b0 {
+                        let unlabeled = !clamps || data.label(b0 + i).is_none();
+                        if estep.ew[i] > 0.0 && unlabeled && estep.log_norm[i] < threshold {
+                            part[m] += estep.ew[i];
+                        }
+                    }
+                }
+                b0 = b1;
+            }
+            sums.push(first_chunk + c, &part);
+        },
+        |a, b| (a.0.merge(b.0), a.1),
+    )
+    .0;
+    let sums = match data.partition() {
+        None => sums,
+        Some(p) => sums.gathered(p.comm),
+    };
+    let shares = sums.finish();
+    let mut models = models;
+    for (&i, share) in fresh.iter().zip(shares) {
+        let weight = (share / summary.total_weight).clamp(START_SHARE.0, START_SHARE.1);
+        models[i] = models[i].clone().with_noise(Some(Noise { weight, volume }));
+    }
+    for m in models.iter_mut().filter(|m| m.noise().is_some()) {
+        let weight = m.noise().expect("filtered").weight;
+        *m = m.clone().with_noise(Some(Noise { weight, volume }));
+    }
+    models
+}
+
+/// The model of an M-step beside the noise: the Gaussians' weights (from
+/// their responsibilities, summing to 1) scaled to leave the noise its
+/// share `noise_total` of the rows' weight.
+pub(super) fn after_m_step(
+    model: GaussianMixture,
+    stats_total: f64,
+    noise_total: f64,
+    volume: f64,
+) -> GaussianMixture {
+    let weight = crate::noise::share(noise_total, stats_total);
+    model.with_noise(Some(Noise { weight, volume }))
+}

@@ -1,0 +1,106 @@
+# Reference fits with mclust's noise component, for
+# crates/gmm-core/tests/mclust_noise.rs.
+#
+# Data sets: R's `faithful`, the four measurements of `iris`, mclust's
+# `diabetes` (the CSVs scripts/mclust_reference.R writes) and
+# `faithful_noisy.csv`, written here: faithful with 60 rows drawn uniformly
+# over its bounding box widened by a tenth on each side (set.seed(0)).
+#
+# For each data set, each of the fourteen families and G = 2, 3:
+#   - the initial noise set: the tenth of the rows farthest from the column
+#     means in the data's Mahalanobis distance (`cov(X)`), ties to the
+#     lower row;
+#   - `Vinv`: mclust's default, `hypvol(X, reciprocal = TRUE)` (the
+#     reciprocal of the smaller of the bounding box's and the principal
+#     components' box's volumes);
+#   - `init`: the start mclust's `Mclust(X, initialization = list(noise =
+#     ...))` takes, the family's M-step (`mstep`) from `hclass(hc(X[-noise,
+#     ]), G)` on the rows not in the noise set, the Gaussian weights times
+#     the share of those rows, the noise weight the noise set's share;
+#   - `result`: `me()` from that partition with the noise column
+#     (`Vinv`), run to a relative log-likelihood change below 1e-16
+#     (iterative M-steps to 1e-13): the parameters, the noise weight, the
+#     log-likelihood and the BIC (`bic(..., noise = TRUE)`: two more
+#     parameters than without noise, mclust's count).
+#
+# Run from the repository root after scripts/mclust_reference.R, with R and
+# mclust installed (Debian: `apt-get install r-base-core r-cran-mclust`):
+#
+#   Rscript scripts/mclust_noise_reference.R
+#
+# The fixtures are committed; the tests do not need R.
+
+suppressPackageStartupMessages(library(mclust))
+
+src <- "tests/data/mclust"
+out <- file.path(src, "noise")
+dir.create(out, recursive = TRUE, showWarnings = FALSE)
+
+source("scripts/mclust_common.R")
+
+models <- c(EII = "EII", VII = "spherical", EEI = "EEI", VEI = "VEI",
+            EVI = "EVI", VVI = "diag", EEE = "tied", VEE = "VEE",
+            EVE = "EVE", VVE = "VVE", EEV = "EEV", VEV = "VEV", EVV = "EVV",
+            VVV = "full")
+
+noisy <- function() {
+  X <- as.matrix(read.csv(file.path(src, "faithful.csv")))
+  r <- apply(X, 2, range)
+  w <- r[2, ] - r[1, ]
+  set.seed(0)
+  U <- sapply(1:ncol(X), function(j) runif(60, r[1, j] - w[j] / 10, r[2, j] + w[j] / 10))
+  colnames(U) <- colnames(X)
+  Y <- rbind(X, U)
+  path <- file.path(src, "faithful_noisy.csv")
+  writeLines(c(paste(colnames(Y), collapse = ","),
+               apply(Y, 1, function(r) paste(sprintf("%.17g", r), collapse = ","))), path)
+}
+noisy()
+
+for (set in c("faithful", "iris", "diabetes", "faithful_noisy")) {
+  csv <- file.path(src, paste0(set, ".csv"))
+  X <- as.matrix(read.csv(csv))
+  n <- nrow(X); d <- ncol(X)
+  m2 <- mahalanobis(X, colMeans(X), cov(X))
+  noise <- sort(order(-m2, seq_len(n))[seq_len(n %/% 10)])
+  Vinv <- hypvol(X, reciprocal = TRUE)
+  hcp <- hc(X[-noise, ], modelName = "VVV", use = mclust.options("hcUse"))
+  for (G in 2:3) {
+    z <- matrix(0, n, G + 1)
+    z[-noise, 1:G] <- unmap(hclass(hcp, G))
+    z[noise, G + 1] <- 1
+    for (model in names(models)) {
+      ms <- mstep(X[-noise, ], modelName = model, z = z[-noise, 1:G])
+      start <- ms$parameters
+      start$pro <- start$pro * (n - length(noise)) / n
+      fit <- me(X, modelName = model, z = z, Vinv = Vinv,
+                control = emControl(tol = c(1e-16, 1e-13),
+                                    itmax = c(100000, .Machine$integer.max)))
+      if (!is.finite(fit$loglik)) {
+        cat(sprintf("%s %s G=%d: no fit, skipped\n", set, model, G))
+        next
+      }
+      p <- fit$parameters
+      gauss <- p; gauss$pro <- p$pro[1:G]
+      b <- bic(model, fit$loglik, n, d, G, noise = TRUE)
+      json <- paste0(
+        "{\"dataset\": \"", csv, "\"",
+        ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
+        ", \"mclust_model\": \"", model, "\"",
+        ", \"covariance_type\": \"", models[[model]], "\"",
+        ", \"n_components\": ", G,
+        ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+        ", \"noise_rows\": ", num(noise - 1),
+        ", \"vinv\": ", sprintf("%.17g", Vinv),
+        ", \"init\": ", parameters_json(model, start, G, d),
+        ", \"init_noise_weight\": ", sprintf("%.17g", length(noise) / n),
+        ", \"result\": {\"parameters\": ", parameters_json(model, gauss, G, d),
+        ", \"noise_weight\": ", sprintf("%.17g", p$pro[G + 1]),
+        ", \"loglik\": ", sprintf("%.17g", fit$loglik),
+        ", \"bic\": ", sprintf("%.17g", b), "}}"
+      )
+      writeLines(json, file.path(out, sprintf("%s_%s_G%d.json", set, model, G)))
+      cat(sprintf("%s %s G=%d: loglik %.10f noise %.4f\n", set, model, G, fit$loglik, p$pro[G + 1]))
+    }
+  }
+}
