@@ -73,7 +73,7 @@ pub use data::{DataView, Dataset, SharedSlice, UNLABELED};
 pub use error::{GmmError, Result};
 pub use family::{Decomposition, from_dense as covariances_in_family};
 pub use model::{GaussianMixture, aic, bic, n_parameters};
-pub use noise::Noise;
+pub use noise::{NOISE_PARAMETERS, Noise};
 pub use observer::{FitObserver, InitProgress, Silent};
 pub use params::{
     DegeneratePolicy, FitParams, InitMethod, Racing, SemiSupervised, SemiSupervisedMode,

@@ -137,8 +137,9 @@ impl GaussianMixture {
 
     /// The same Gaussians beside a noise component of `noise.weight` (their
     /// weights scaled by `1 - noise.weight`), or, with `None`, without one
-    /// (their weights scaled to sum to 1).
-    pub fn with_noise(mut self, noise: Option<Noise>) -> Self {
+    /// (their weights scaled to sum to 1). `noise` must be valid
+    /// ([`Noise::new`]).
+    pub(crate) fn with_noise(mut self, noise: Option<Noise>) -> Self {
         let total: f64 = self.weights.sum();
         let target = 1.0 - noise.map_or(0.0, |n| n.weight);
         if total > 0.0 {
@@ -239,7 +240,11 @@ impl GaussianMixture {
             self.covariance_type(),
             self.n_components(),
             self.n_features(),
-        ) + if self.noise.is_some() { 2 } else { 0 }
+        ) + if self.noise.is_some() {
+            crate::noise::NOISE_PARAMETERS
+        } else {
+            0
+        }
     }
 
     /// Draws `n` rows: the number per component from a multinomial of the
@@ -308,7 +313,7 @@ impl GaussianMixture {
 }
 
 /// Why a noise component and missing values to integrate out do not mix.
-pub(crate) const NOISE_AND_MISSING: &str = "a model with a noise component cannot integrate out missing values (its uniform density has no marginal over the observed columns); drop the incomplete rows (missing = drop) or fit without noise";
+pub(crate) const NOISE_AND_MISSING: &str = "a model with a noise component cannot integrate out missing values (the noise's volume spans every column, so a row with some of them missing has no density under it); leave the incomplete rows out (missing = drop) or fit without noise";
 
 /// Free parameters of a mixture: `K - 1` weights, `K d` means and the covariances.
 pub fn n_parameters(covariance_type: CovarianceType, k: usize, d: usize) -> usize {
@@ -346,6 +351,9 @@ fn check_weights_and_means(
         return Err(GmmError::InvalidModel(
             "weights must be finite and non-negative".into(),
         ));
+    }
+    if let Some(n) = noise {
+        crate::noise::Noise::new(n.weight, n.volume)?;
     }
     let total: f64 = weights.sum();
     match noise {

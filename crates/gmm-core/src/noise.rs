@@ -12,8 +12,13 @@
 
 use crate::error::{GmmError, Result};
 
-/// The noise component of a mixture.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Free parameters a noise component adds, as mclust counts them
+/// (`nMclustParams(..., noise = TRUE)`): its weight and its volume.
+pub const NOISE_PARAMETERS: usize = 2;
+
+/// The noise component of a mixture (in a model file, the `noise` key).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Noise {
     /// Its mixing weight: the Gaussians' weights sum to `1 - weight`.
     pub weight: f64,

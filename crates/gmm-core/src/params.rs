@@ -399,7 +399,7 @@ impl FitParams {
             if !self.noise {
                 return bad(
                     "noise_volume",
-                    "is the volume of the noise component: fit with noise".into(),
+                    "sets the volume of a noise component, and the fit has none: turn noise on, or leave the volume out".into(),
                 );
             }
             crate::noise::check_volume(v).or_else(|e| bad("noise_volume", e))?;

@@ -133,3 +133,72 @@ fn noise_fits_from_gmms_own_start_reach_mclusts() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A mixture with a noise component is checked as one without: the noise
+/// weight in [0, 1), its volume finite and above 0, and the Gaussians'
+/// weights summing to 1 minus the noise's.
+#[test]
+fn mixtures_with_noise_are_checked() {
+    use gmm_core::{Covariances, Noise};
+    use ndarray::array;
+    let make = |w: [f64; 2], noise: Noise| {
+        GaussianMixture::new_with_noise(
+            array![w[0], w[1]],
+            array![[0.0], [1.0]],
+            Covariances::Spherical(array![1.0, 1.0]),
+            Some(noise),
+        )
+    };
+    let ok = make(
+        [0.4, 0.4],
+        Noise {
+            weight: 0.2,
+            volume: 3.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(ok.n_parameters(), 5 + 2);
+    for (w, noise) in [
+        (
+            [0.4, 0.5],
+            Noise {
+                weight: 0.2,
+                volume: 3.0,
+            },
+        ),
+        (
+            [0.0, 0.0],
+            Noise {
+                weight: 1.0,
+                volume: 3.0,
+            },
+        ),
+        (
+            [0.4, 0.4],
+            Noise {
+                weight: 0.2,
+                volume: 0.0,
+            },
+        ),
+        (
+            [0.4, 0.4],
+            Noise {
+                weight: 0.2,
+                volume: f64::NAN,
+            },
+        ),
+        (
+            [0.4, 0.4],
+            Noise {
+                weight: 0.2,
+                volume: f64::INFINITY,
+            },
+        ),
+    ] {
+        assert!(make(w, noise).is_err(), "{w:?} {noise:?}");
+    }
+    // The noise's rows: the predictions' column past the Gaussians'.
+    let data = gmm_core::Dataset::from_row_major(vec![0.0, 1.0, 40.0], 1).unwrap();
+    assert_eq!(ok.predict(data.view()).unwrap(), [0, 1, 2]);
+    assert_eq!(ok.predict_proba(data.view()).unwrap().dim(), (3, 3));
+}

@@ -221,27 +221,7 @@ impl ValidFitParams {
             );
         }
 
-        let noise_volume = match (p.noise, p.noise_volume) {
-            (false, _) => None,
-            _ if data.missing_values() => {
-                return Err(GmmError::InvalidParam {
-                    name: "noise",
-                    reason: crate::model::NOISE_AND_MISSING.into(),
-                });
-            }
-            (true, Some(v)) => Some(v),
-            (true, None) => {
-                let (mean, covariance, _) =
-                    prior::data_moments(data, policy, p.chunk_rows, &summary)
-                        .ok_or(GmmError::InvalidParam {
-                        name: "noise_volume",
-                        reason:
-                            "the data's covariance, which orients the noise's region, is not finite"
-                                .into(),
-                    })?;
-                Some(noise::data_volume(data, &mean, &covariance, p.chunk_rows)?)
-            }
-        };
+        let noise_volume = noise::fit_volume(p, data, policy, &summary)?;
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
@@ -273,19 +253,7 @@ impl ValidFitParams {
                     },
                     spread,
                 )
-                .map(|states| match noise_volume {
-                    None => states,
-                    Some(volume) => {
-                        let models = states.iter().map(|s| s.model.clone()).collect();
-                        let models =
-                            noise::with_noise(models, volume, data, policy, p.chunk_rows, &summary);
-                        states
-                            .into_iter()
-                            .zip(models)
-                            .map(|(s, model)| RestartSnapshot { model, ..s })
-                            .collect()
-                    }
-                })?,
+                .map(|s| noise::with_noise(s, noise_volume, data, policy, &summary, p))?,
                 1,
             ),
         };
@@ -518,15 +486,7 @@ fn step(
             }
         }
     }
-    if let (Some(noise), Some(stats)) = (prep.noise, &out.stats) {
-        let gaussians = stats.n.iter().sum::<f64>() + stats.n.len() as f64 * summary.n_eps();
-        state.model = noise::after_m_step(
-            state.model.clone(),
-            gaussians,
-            out.noise_total,
-            noise.volume,
-        );
-    }
+    noise::after_m_step(&mut state.model, prep, &out, summary.n_eps())?;
     // A re-seeded restart has moved: it has not converged.
     if !reseeded && (mean - previous).abs() < p.tol {
         state.report.converged = true;

@@ -12,7 +12,10 @@ use crate::estep::{EStep, RowPolicy};
 use crate::kernel::BLOCK;
 use crate::model::GaussianMixture;
 use crate::noise::Noise;
+use crate::params::FitParams;
+use crate::pass::EmPassOutput;
 use crate::prepared::Prepared;
+use crate::state::RestartSnapshot;
 use crate::summary::DataSummary;
 
 /// The share of the rows' weight a start gives the noise at least, so that
@@ -20,20 +23,54 @@ use crate::summary::DataSummary;
 /// most rows noise is not one of clusters.
 const START_SHARE: (f64, f64) = (0.01, 0.5);
 
+/// A principal width below this share of the widest column's: the rows are
+/// flat (up to rounding) along it.
+const FLAT: f64 = 1e-10;
+
+/// The volume of a fit's noise component: none without `noise`, the given
+/// one, or that of the rows ([`data_volume`]).
+pub(super) fn fit_volume(
+    p: &FitParams,
+    data: DataView<'_>,
+    policy: RowPolicy,
+    summary: &DataSummary,
+) -> Result<Option<f64>> {
+    if !p.noise {
+        return Ok(None);
+    }
+    if data.missing_values() {
+        return Err(GmmError::InvalidParam {
+            name: "noise",
+            reason: crate::model::NOISE_AND_MISSING.into(),
+        });
+    }
+    if let Some(v) = p.noise_volume {
+        return Ok(Some(v));
+    }
+    let (mean, covariance, _) = super::prior::data_moments(data, policy, p.chunk_rows, summary)
+        .ok_or(GmmError::InvalidParam {
+            name: "noise_volume",
+            reason: "the data's covariance, which orients the noise's region, is not finite".into(),
+        })?;
+    data_volume(data, policy, &mean, &covariance, p.chunk_rows).map(Some)
+}
+
 /// mclust's `hypvol(X)`: the smaller of the volumes of the rows' bounding
 /// box and of their box along the principal components of `covariance`
 /// (about `mean`), over the rows with positive weight, all ranks' rows
 /// together. Fails when the rows span no volume (a constant column, or
-/// collinear columns) or one out of range of `f64`.
-pub(super) fn data_volume(
+/// collinear columns: a principal width below [`FLAT`] of the widest
+/// column's) or one out of range of `f64`.
+fn data_volume(
     data: DataView<'_>,
+    policy: RowPolicy,
     mean: &[f64],
     covariance: &Array2<f64>,
     chunk_rows: usize,
 ) -> Result<f64> {
     let d = data.n_features();
     let fail = |reason: String| GmmError::InvalidParam {
-        name: "noise_volume",
+        name: "noise",
         reason,
     };
     let (_, axes) = crate::linalg::symmetric_eigen(covariance.view())
@@ -46,7 +83,7 @@ pub(super) fn data_volume(
         |acc, _, start, end| {
             let mut row = Vec::with_capacity(d);
             for i in start..end {
-                if !(data.weight(i) > 0.0) {
+                if !(policy.effective_weight(data.weight(i), data.label(i)) > 0.0) {
                     continue;
                 }
                 row.clear();
@@ -85,10 +122,18 @@ pub(super) fn data_volume(
     };
     let log_volume = |b: &[(f64, f64)]| b.iter().map(|(lo, hi)| (hi - lo).ln()).sum::<f64>();
     let (boxed, principal) = (log_volume(&bounds[..d]), log_volume(&bounds[d..]));
-    if let Some(j) = bounds[..d].iter().position(|(lo, hi)| !(hi > lo)) {
+    let width = |b: &(f64, f64)| b.1 - b.0;
+    if let Some(j) = bounds[..d].iter().position(|b| !(width(b) > 0.0)) {
         return Err(fail(format!(
-            "column {j} takes one value, so the rows span no volume for the noise to be uniform over; leave the column out, or give the volume"
+            "feature column {} takes one value, so the rows span no volume for the noise's uniform density; leave the column out, or give the noise's volume",
+            j + 1
         )));
+    }
+    let widest = bounds[..d].iter().map(width).fold(0.0, f64::max);
+    if bounds[d..].iter().any(|b| !(width(b) > FLAT * widest)) {
+        return Err(fail(
+            "the rows lie in a flat region (collinear columns, or no more rows than columns), which has no volume for the noise's uniform density; leave out a column that the others determine, or give the noise's volume".into(),
+        ));
     }
     let volume = boxed.min(principal).exp();
     if !(volume.is_finite() && volume > 0.0) {
@@ -100,20 +145,25 @@ pub(super) fn data_volume(
     Ok(volume)
 }
 
-/// Each start's noise component of `volume`: a warm start from a model
-/// with one keeps its weight; any other start's weight is the share of the
-/// rows' weight that the start's mixture explains less well than the
-/// noise's uniform density `1 / volume` (rows it would call noise), kept
-/// within [`START_SHARE`]. Labeled rows clamped to their class are never
-/// noise. One pass over the rows for all starts.
+/// Each start's noise component of `volume` (none without one): a warm
+/// start from a model with one keeps its weight; any other start's weight
+/// is the share of the rows' weight that the start's mixture explains less
+/// well than the noise's uniform density `1 / volume` (rows it would call
+/// noise), kept within [`START_SHARE`]. Labeled rows clamped to their
+/// class are never noise. One pass over the rows for all starts.
 pub(super) fn with_noise(
-    models: Vec<GaussianMixture>,
-    volume: f64,
+    states: Vec<RestartSnapshot>,
+    volume: Option<f64>,
     data: DataView<'_>,
     policy: RowPolicy,
-    chunk_rows: usize,
     summary: &DataSummary,
-) -> Vec<GaussianMixture> {
+    p: &FitParams,
+) -> Vec<RestartSnapshot> {
+    let chunk_rows = p.chunk_rows;
+    let Some(volume) = volume else {
+        return states;
+    };
+    let models: Vec<GaussianMixture> = states.iter().map(|s| s.model.clone()).collect();
     let fresh: Vec<usize> = (0..models.len())
         .filter(|&i| models[i].noise().is_none())
         .collect();
@@ -161,18 +211,38 @@ pub(super) fn with_noise(
         let weight = m.noise().expect("filtered").weight;
         *m = m.clone().with_noise(Some(Noise { weight, volume }));
     }
-    models
+    states
+        .into_iter()
+        .zip(models)
+        .map(|(s, model)| RestartSnapshot { model, ..s })
+        .collect()
 }
 
-/// The model of an M-step beside the noise: the Gaussians' weights (from
-/// their responsibilities, summing to 1) scaled to leave the noise its
-/// share `noise_total` of the rows' weight.
+/// After an M-step from `out`, the pass of `prep` (with `n_eps` added to
+/// each component's count): the noise, if `prep` has one, takes its share
+/// of the responsibilities, the Gaussians' weights (from their own,
+/// summing to 1) scaled to leave it.
+/// Fails when the noise takes (to rounding) every row: its volume is too
+/// small for the rows, and no Gaussian is left to fit.
 pub(super) fn after_m_step(
-    model: GaussianMixture,
-    stats_total: f64,
-    noise_total: f64,
-    volume: f64,
-) -> GaussianMixture {
-    let weight = crate::noise::share(noise_total, stats_total);
-    model.with_noise(Some(Noise { weight, volume }))
+    model: &mut GaussianMixture,
+    prep: &Prepared,
+    out: &EmPassOutput,
+    n_eps: f64,
+) -> Result<()> {
+    if let (Some(noise), Some(stats)) = (prep.noise, &out.stats) {
+        let gaussians = stats.n.iter().sum::<f64>() + stats.n.len() as f64 * n_eps;
+        let weight = crate::noise::share(out.noise_total, gaussians);
+        let volume = noise.volume;
+        if !(weight < 1.0 - 1e-12) {
+            return Err(GmmError::InvalidParam {
+                name: "noise_volume",
+                reason: format!(
+                    "the noise component took every row (weight {weight}): its volume, {volume:e}, is too small for the rows' region; give a larger volume, or leave it to the rows"
+                ),
+            });
+        }
+        *model = model.clone().with_noise(Some(Noise { weight, volume }));
+    }
+    Ok(())
 }
