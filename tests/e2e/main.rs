@@ -19,6 +19,7 @@ mod messages;
 mod missing;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod noise;
 mod outliers;
 mod outofcore;
 mod partitions;

@@ -154,6 +154,22 @@ pub struct FitArgs {
         help_heading = "Model"
     )]
     pub prior: Option<bool>,
+    /// mclust's noise component: a uniform density over the data's region, with its own
+    /// weight, for rows in no cluster; predictions give them component -1 and `proba_noise`.
+    /// --noise=false turns off a config's `noise = true`.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        help_heading = "Model"
+    )]
+    pub noise: Option<bool>,
+    /// The volume the noise is uniform over (mclust's 1/Vinv); by default that of the rows,
+    /// the smaller of their bounding box's and their principal components' box's.
+    #[arg(long, help_heading = "Model")]
+    #[serde(serialize_with = "finite_or_text")]
+    pub noise_volume: Option<f64>,
 
     /// Initialization: kmeans, kmeans++, random, random-from-data, random-params, labeled,
     /// or hc (mclust's: hierarchical agglomeration of --hc-rows rows).

@@ -32,6 +32,7 @@ Fit a Gaussian mixture by EM and write a run directory:
   DIR/predictions.parquet per input row: --id-column and --keep-columns
                           columns, component, class (semi-supervised),
                           probability, proba_0 .. proba_{K-1}, uncertainty
+                          (--noise: component -1 for the noise, proba_noise)
   DIR/trace.csv           mean log-likelihood per iteration of every restart
   DIR/trace.svg           the same as a plot, one colour per restart, the
                           chosen one highlighted
@@ -72,7 +73,8 @@ Stream a table through a model and write, for every row in order, the
 --id-column and --keep-columns columns, `component`, `class` (for a
 semi-supervised model: the component's class, in the label column's type),
 `probability`, `proba_0` .. `proba_{K-1}` and `uncertainty` (mclust's,
-1 - probability). The output format follows the
+1 - probability); for a model with a noise component, `component` -1 for
+a row the noise explains best and `proba_noise`. The output format follows the
 extension of --out (.parquet, .csv, .arrow). The table must have the columns
 the model was fitted on; other columns are ignored. The file appears only
 when complete; an output at an object storage URL is uploaded then.

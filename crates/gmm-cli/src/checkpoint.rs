@@ -25,7 +25,7 @@ use crate::dataset::LoadedData;
 const FORMAT: &str = "gmm-checkpoint";
 /// Version 1 stored parameters as JSON numbers, which cannot hold the
 /// -inf of a restart dropped at its start.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct CheckpointFile {

@@ -57,7 +57,13 @@ pub struct ModelFile {
     /// Type of each column in the fitted table (`float64`, `int64`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column_types: Option<Vec<String>>,
+    /// The Gaussians' weights: with a noise component, they sum to `1 -
+    /// noise.weight`.
     pub weights: Vec<f64>,
+    /// mclust's noise component (`--noise`): its weight and the volume
+    /// its uniform density is over (`1 / Vinv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<gmm_core::Noise>,
     pub means: Vec<Vec<f64>>,
     /// In scikit-learn's shape: full `K x d x d`, diag `K x d`, spherical
     /// `K`, tied `d x d`; mclust's other families in their storage's
@@ -135,6 +141,7 @@ impl ModelFile {
             columns,
             column_types: None,
             weights: model.weights().to_vec(),
+            noise: model.noise(),
             means: model.means().outer_iter().map(|r| r.to_vec()).collect(),
             covariances: covariances_to_json(model.covariances()),
             decomposition: crate::covariance_json::DecompositionJson::of(model),
@@ -233,9 +240,15 @@ impl ModelFile {
         let means = Array2::from_shape_fn((k, d), |(i, j)| self.means[i][j]);
         let cov = covariances_from_json(self.covariance_type, &self.covariances, k, d)
             .map_err(|e| format!("`covariances`: {e}"))?;
-        let model = GaussianMixture::new(Array1::from(self.weights.clone()), means, cov)
-            .and_then(|m| m.with_covariance_type(self.covariance_type))
-            .map_err(|e| e.to_string())?;
+        let noise = self
+            .noise
+            .map(|n| gmm_core::Noise::new(n.weight, n.volume))
+            .transpose()
+            .map_err(|e| format!("`noise`: {e}"))?;
+        let model =
+            GaussianMixture::new_with_noise(Array1::from(self.weights.clone()), means, cov, noise)
+                .and_then(|m| m.with_covariance_type(self.covariance_type))
+                .map_err(|e| e.to_string())?;
         if let Some(dec) = &self.decomposition {
             dec.check(&model)?;
         }

@@ -2,7 +2,9 @@
 //! from the input (ids, kept columns), `component` (u32), `class` (for a
 //! semi-supervised model), `probability` of that component, `proba_0` ...
 //! `proba_{K-1}` and `uncertainty` (1 - `probability`, mclust's; f64), in
-//! row order, as Parquet, CSV or Arrow IPC.
+//! row order, as Parquet, CSV or Arrow IPC. A model with a noise component
+//! writes `component` as i32, -1 for a row the noise explains best (its
+//! `class` null), and `proba_noise` after `proba_{K-1}`.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, Float64Array, Int32Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -196,6 +198,9 @@ pub struct PredictionColumns {
     /// Rows may be left out (`--missing drop`): their probabilities are
     /// NaN, and they are written as nulls.
     pub rows_left_out: bool,
+    /// The model has a noise component: each row's probabilities have one
+    /// more, the noise's, last.
+    pub noise: bool,
 }
 
 impl PredictionColumns {
@@ -212,6 +217,7 @@ impl PredictionColumns {
 pub struct PredictionWriter {
     inner: BatchWriter,
     k: usize,
+    noise: bool,
     classes: Option<ComponentClasses>,
 }
 
@@ -225,16 +231,18 @@ impl PredictionWriter {
         Ok(PredictionWriter {
             inner: BatchWriter::create(path, format, prediction_schema(k, &columns))?,
             k,
+            noise: columns.noise,
             classes: columns.classes,
         })
     }
 
     /// Writes the rows whose posterior probabilities are `proba`
-    /// (`rows x K`, row-major), with their passthrough columns (a struct
-    /// array, as read). A row of NaN probabilities is a row left out: its
-    /// written values are null (see [`PredictionColumns::rows_left_out`]).
+    /// (`rows x K`, or `rows x (K + 1)` with the noise's last, row-major),
+    /// with their passthrough columns (a struct array, as read). A row of
+    /// NaN probabilities is a row left out: its written values are null
+    /// (see [`PredictionColumns::rows_left_out`]).
     pub fn write(&mut self, passthrough: Option<&ArrayRef>, proba: &[f64]) -> Result<()> {
-        let k = self.k;
+        let k = self.k + usize::from(self.noise);
         let rows = proba.len() / k;
         let mut component = Vec::with_capacity(rows);
         let mut probability = Vec::with_capacity(rows);
@@ -286,9 +294,36 @@ impl PredictionWriter {
                     .cloned(),
             );
         }
-        let component = UInt32Array::new(component.into(), nulls.clone());
-        let classes = self.classes.as_ref().map(|c| c.of(&component));
-        columns.push(Arc::new(component));
+        let gaussians = self.k as u32;
+        let noise_rows = self
+            .noise
+            .then(|| component.iter().map(|&c| c == gaussians));
+        // Classes of the Gaussians' rows; a noise row has none.
+        let class_nulls = match noise_rows {
+            None => nulls.clone(),
+            Some(noise_rows) => {
+                let valid = noise_rows
+                    .zip(0..)
+                    .map(|(noise, i)| !noise && nulls.as_ref().is_none_or(|n| n.is_valid(i)));
+                Some(arrow::buffer::NullBuffer::from_iter(valid))
+            }
+        };
+        let classes = self.classes.as_ref().map(|c| {
+            let of = component
+                .iter()
+                .map(|&c| c.min(gaussians - 1))
+                .collect::<Vec<_>>();
+            c.of(&UInt32Array::new(of.into(), class_nulls))
+        });
+        if self.noise {
+            let signed = component
+                .iter()
+                .map(|&c| if c == gaussians { -1 } else { c as i32 })
+                .collect::<Vec<_>>();
+            columns.push(Arc::new(Int32Array::new(signed.into(), nulls.clone())));
+        } else {
+            columns.push(Arc::new(UInt32Array::new(component.into(), nulls.clone())));
+        }
         columns.extend(classes);
         columns.push(column(probability));
         for c in 0..k {
@@ -318,21 +353,24 @@ pub fn check_passthrough_columns(
     names: &[String],
     k: usize,
     classes: bool,
+    noise: bool,
 ) -> std::result::Result<(), String> {
     for name in names {
         let added = name == "component"
             || name == "probability"
             || name == "uncertainty"
             || (classes && name == "class")
+            || (noise && name == "proba_noise")
             || name
                 .strip_prefix("proba_")
                 .and_then(|c| c.parse::<usize>().ok())
                 .is_some_and(|c| c < k && *name == format!("proba_{c}"));
         if added {
             return Err(format!(
-                "column `{name}` is copied into the predictions but has the name of a column gmm writes there (component,{} probability, proba_0 .. proba_{}, uncertainty); rename it in the table, or copy it under another name",
+                "column `{name}` is copied into the predictions but has the name of a column gmm writes there (component,{} probability, proba_0 .. proba_{},{} uncertainty); rename it in the table, or copy it under another name",
                 if classes { " class," } else { "" },
-                k.saturating_sub(1)
+                k.saturating_sub(1),
+                if noise { " proba_noise," } else { "" }
             ));
         }
     }
@@ -343,7 +381,12 @@ pub fn check_passthrough_columns(
 pub fn prediction_schema(k: usize, columns: &PredictionColumns) -> SchemaRef {
     let mut fields = columns.passthrough_fields();
     let nullable = columns.rows_left_out;
-    fields.push(Field::new("component", DataType::UInt32, nullable));
+    let component = if columns.noise {
+        DataType::Int32
+    } else {
+        DataType::UInt32
+    };
+    fields.push(Field::new("component", component, nullable));
     if let Some(c) = &columns.classes {
         fields.push(Field::new("class", c.data_type().clone(), true));
     }
@@ -354,6 +397,9 @@ pub fn prediction_schema(k: usize, columns: &PredictionColumns) -> SchemaRef {
             DataType::Float64,
             nullable,
         ));
+    }
+    if columns.noise {
+        fields.push(Field::new("proba_noise", DataType::Float64, nullable));
     }
     fields.push(Field::new("uncertainty", DataType::Float64, nullable));
     Arc::new(Schema::new(fields))

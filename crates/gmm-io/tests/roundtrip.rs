@@ -471,6 +471,7 @@ fn predictions_read_back_in_every_format() {
                     .map(|p| Field::new("passthrough", p.data_type().clone(), false)),
                 classes: None,
                 rows_left_out: false,
+                noise: false,
             };
             let mut w = PredictionWriter::create(&path, format, k, columns).unwrap();
             // Three uneven batches.

@@ -99,6 +99,7 @@ fn summary_json(path: &Path, file: &ModelFile, s: &ModelSummary) -> serde_json::
         "classes": file.classes,
         "semi_supervised": file.semi_supervised,
         "decomposition": file.decomposition,
+        "noise": file.noise,
         "components": s.components.iter().enumerate().map(|(k, c)| json!({
             "component": k,
             "weight": c.weight,
@@ -195,6 +196,14 @@ fn write_text(
     writeln!(out, "  rows                 {}", file.n_rows)?;
     if let Some(w) = file.total_weight {
         writeln!(out, "  total weight         {}", significant(w))?;
+    }
+    if let Some(noise) = &file.noise {
+        writeln!(
+            out,
+            "  noise                weight {}, uniform over a volume of {}",
+            significant(noise.weight),
+            significant(noise.volume)
+        )?;
     }
     writeln!(out, "  parameters           {}", file.n_parameters)?;
     writeln!(out, "  reg_covar            {:e}", file.reg_covar)?;

@@ -25,8 +25,13 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let classes = gmm_io::ComponentClasses::of_model(&file)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let copied = [&args.id_column[..], &args.keep_columns[..]].concat();
-    gmm_io::check_passthrough_columns(&copied, model.n_components(), classes.is_some())
-        .map_err(UsageError)?;
+    gmm_io::check_passthrough_columns(
+        &copied,
+        model.n_components(),
+        classes.is_some(),
+        model.noise().is_some(),
+    )
+    .map_err(UsageError)?;
     let source = super::open_streamed(&args.stream, &args.input)?;
     check_column_types(&source, &file, &args.model)?;
     let proj = source
@@ -45,6 +50,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         passthrough: source.passthrough_field(&proj),
         classes,
         rows_left_out: proj.missing == gmm_io::Missing::Drop,
+        noise: model.noise().is_some(),
     };
     let bar = spinner(
         Verbosity {

@@ -27,6 +27,13 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let model = file
         .to_model()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    if model.noise().is_some() {
+        return Err(UsageError(format!(
+            "{}: the model has a noise component, which has a volume but no region to draw rows from; refit without --noise to sample its Gaussians",
+            args.model.display()
+        ))
+        .into());
+    }
     let format = OutputFormat::from_path(&args.out).map_err(|e| UsageError(e.to_string()))?;
     gmm_io::overlap::check_output(
         gmm_io::overlap::Output::File(&args.out),

@@ -49,9 +49,11 @@ pub(super) fn draw_density(
         .map(f64::exp)
         .collect();
     let posterior = model.predict_proba(on_grid)?;
+    // The Gaussians' columns (a noise component's, last, is not drawn).
     let curves: Vec<Vec<(f64, f64)>> = posterior
         .columns()
         .into_iter()
+        .take(model.n_components())
         .map(|share| {
             grid.iter()
                 .zip(&mixture_density)

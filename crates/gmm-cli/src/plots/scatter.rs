@@ -143,7 +143,13 @@ pub(super) fn draw_clusters(
             .zip(uncertainty)
             .map(|((&p, &c), &u)| {
                 let (radius, alpha) = point_style(u);
-                Circle::new(p, radius, component_colour(c as usize).mix(alpha).filled())
+                // Past the components: a noise component's rows, in grey.
+                let colour = if (c as usize) < shapes.len() {
+                    component_colour(c as usize)
+                } else {
+                    RGBColor(150, 150, 150)
+                };
+                Circle::new(p, radius, colour.mix(alpha).filled())
             }),
     )?;
     for (k, (shape, [one, two])) in shapes.iter().zip(ellipses).enumerate() {
@@ -178,7 +184,15 @@ pub(super) fn draw_clusters(
             "axes on their own scales (ellipses stretched)"
         },
         "point size: uncertainty, 1 - max posterior",
-    ];
+        if components.iter().any(|&c| c as usize >= shapes.len()) {
+            "grey points: the noise component's"
+        } else {
+            ""
+        },
+    ]
+    .into_iter()
+    .filter(|n| !n.is_empty())
+    .collect::<Vec<_>>();
     // Below the legend: a gap, the notes and the three sizes of the key.
     let below = 22 + 20 * notes.len() as i32 + 3 * 20 + 16;
     let room = (panel_height as i32 - 24 - 8 - below) / 22;

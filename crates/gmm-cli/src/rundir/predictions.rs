@@ -25,6 +25,7 @@ pub(super) fn write_predictions(
         passthrough: data.passthrough_field.clone(),
         classes,
         rows_left_out,
+        noise: model.noise().is_some(),
     };
     let mut writer = PredictionWriter::create(path, format, model.n_components(), columns)?;
     let view = data.dataset.view().without_labels();
@@ -42,7 +43,8 @@ pub(super) fn write_predictions(
     }
     // Rows split under mpirun: the other ranks' rows follow, in rank order.
     if let (Some(c), Some(_)) = (comm, data.share) {
-        let k = model.n_components();
+        // Each row's probabilities: the Gaussians', and the noise's.
+        let k = model.n_components() + usize::from(model.noise().is_some());
         for r in 1..c.size() {
             loop {
                 crate::interrupt::check_interrupted()?;

@@ -99,8 +99,13 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     crate::joblog::start("fit", s.log, verbosity.quiet);
     let may_have_classes = s.data.label_column.is_some() || s.data.labeled.is_some();
     let copied = [&s.data.id_columns[..], &s.data.keep_columns[..]].concat();
-    gmm_io::check_passthrough_columns(&copied, s.params.n_components, may_have_classes)
-        .map_err(UsageError)?;
+    gmm_io::check_passthrough_columns(
+        &copied,
+        s.params.n_components,
+        may_have_classes,
+        s.params.noise,
+    )
+    .map_err(UsageError)?;
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let spread = comm.filter(|_| s.split == Split::Restarts);

@@ -34,6 +34,7 @@ pub(super) fn summary_json(
         "bic": file.bic,
         "aic": file.aic,
         "weights": file.weights,
+        "noise": file.noise,
         "means": file.means,
         "classes": file.classes,
         "skipped_columns": data.skipped_columns,
@@ -101,6 +102,19 @@ pub(super) fn write_summary(
             .map(|c| format!("{:<7}", c.get(k).map_or("-", |s| s.as_str())))
             .unwrap_or_default();
         writeln!(out, "{k:<10} {w:<9.6} {class}[{}]", mean.join(", "))?;
+    }
+    if let Some(noise) = model.noise() {
+        writeln!(
+            out,
+            "{:<10} {:<9.6} uniform over a volume of {} (component -1 in predictions)",
+            "noise",
+            noise.weight,
+            if (1e-3..1e9).contains(&noise.volume) {
+                format!("{:.6}", noise.volume)
+            } else {
+                format!("{:.6e}", noise.volume)
+            }
+        )?;
     }
     for line in event_lines(report) {
         writeln!(out, "{line}")?;

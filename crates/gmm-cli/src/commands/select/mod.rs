@@ -264,7 +264,13 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                 aic: None,
                 icl: None,
                 icl_mclust: None,
-                n_parameters: gmm_core::n_parameters(covariance, k, data.columns.len()),
+                // A noise component's weight and volume count too, as in mclust.
+                n_parameters: gmm_core::n_parameters(covariance, k, data.columns.len())
+                    + if base.params.noise {
+                        gmm_core::NOISE_PARAMETERS
+                    } else {
+                        0
+                    },
                 n_iter: None,
                 converged: None,
                 seconds: run.seconds,
