@@ -196,6 +196,11 @@ impl Model {
     fn n_features(&self) -> usize {
         self.mixture.n_features()
     }
+    /// The noise component's `(weight, volume)`, or None.
+    #[getter]
+    fn noise(&self) -> Option<(f64, f64)> {
+        self.mixture.noise().map(|n| (n.weight, n.volume))
+    }
     #[getter]
     fn n_parameters(&self) -> usize {
         self.mixture.n_parameters()

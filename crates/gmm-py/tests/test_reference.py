@@ -138,3 +138,51 @@ def test_prior_reaches_mclusts_posterior_mode():
     assert ours.score(X) * X.shape[0] == pytest.approx(fx["result"]["loglik"], rel=1e-8)
     with pytest.raises(ValueError, match="no prior for EVE"):
         gmm.GaussianMixture(2, covariance_type="EVE", prior=True).fit(X)
+
+
+@pytest.mark.parametrize("family", ["VVV", "EEE", "VEI"])
+def test_noise_reaches_mclusts_fit(family):
+    """noise=True is mclust's noise component: on faithful with 60 uniform
+    rows added, the fit from gmm's own start has mclust's log-likelihood
+    (me() with Vinv = hypvol(X), tests/data/mclust/noise/) to 1e-8 and its
+    parameters to 1e-5; mclust's volume to 1e-12; rows the noise explains
+    best are predicted -1, and each row's probabilities, the noise's last,
+    sum to 1."""
+    fx = json.loads((ROOT / f"tests/data/mclust/noise/faithful_noisy_{family}_G2.json").read_text())
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful_noisy.csv", delimiter=",", skiprows=1)
+    result = fx["result"]
+    ours = gmm.GaussianMixture(
+        2, covariance_type=family, noise=True, reg_covar=0.0, n_init=10, tol=1e-12,
+        max_iter=10_000, random_state=0,
+    ).fit(X)
+    assert ours.noise_volume_ == pytest.approx(1.0 / fx["vinv"], rel=1e-12)
+    assert ours.score(X) * X.shape[0] == pytest.approx(result["loglik"], rel=1e-8)
+    want = np.asarray(result["parameters"]["means"])
+    np.testing.assert_allclose(
+        ours.means_[np.argsort(ours.means_[:, 0])], want[np.argsort(want[:, 0])], rtol=1e-5
+    )
+    assert ours.noise_weight_ == pytest.approx(result["noise_weight"], rel=1e-5)
+    assert ours.weights_.sum() + ours.noise_weight_ == pytest.approx(1.0, abs=1e-12)
+    proba = ours.predict_proba(X)
+    assert proba.shape == (X.shape[0], 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-12)
+    labels = ours.predict(X)
+    np.testing.assert_array_equal(labels == -1, proba.argmax(1) == 2)
+    assert (labels == -1).sum() > 30
+    # BIC as mclust's (two more parameters than without noise), sign flipped.
+    assert -ours.bic(X) == pytest.approx(result["bic"], rel=1e-8)
+    with pytest.raises(ValueError, match="noise component"):
+        ours.sample(5)
+
+
+def test_noise_models_refuse_what_they_cannot_do():
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful_noisy.csv", delimiter=",", skiprows=1)
+    ours = gmm.GaussianMixture(2, noise=True, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="scikit-learn's GaussianMixture cannot hold"):
+        ours.to_sklearn()
+    with pytest.raises(ValueError, match="noise_volume"):
+        gmm.GaussianMixture(2, noise=True, noise_volume=0.0).fit(X)
+    # A model file with a noise component reads back with it.
+    again = gmm.GaussianMixture._from_model(ours._model)
+    assert again.noise and again.noise_weight_ == ours.noise_weight_
+    np.testing.assert_array_equal(again.predict(X), ours.predict(X))

@@ -96,6 +96,19 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         mclust's conjugate prior (``priorControl()``): every M-step gives
         the posterior mode, which keeps components from collapsing without
         ``reg_covar``. Not for EVE, VEE, VVE and EVV.
+    noise : bool, default=False
+        mclust's noise component: a uniform density over the rows' region
+        with its own weight, for rows in no cluster. ``predict`` gives
+        those rows -1 (None for text classes), ``predict_proba`` has one
+        more column, the noise's, last (a row left out by
+        ``missing="drop"`` also predicts -1, with probabilities of NaN);
+        ``sample`` and ``to_sklearn`` refuse (the noise has a volume, not a
+        region to draw from, and scikit-learn has no noise). Not with
+        ``prior`` or ``missing="marginalize"``.
+    noise_volume : float or None, default=None
+        The volume the noise is uniform over (mclust's ``1 / Vinv``); by
+        default that of the rows, as mclust's ``hypvol``: the smaller of
+        their bounding box's and their principal components' box's.
     max_seconds : float or None, default=None
         A wall-clock budget for the fit; restarts still running when it is
         spent stop there (not converged).
@@ -133,6 +146,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         Only when fitted on a data frame whose column names are all text.
     classes_ : ndarray
         The classes of a semi-supervised fit; ``predict`` returns them.
+    noise_weight_ : float or None
+        The noise component's weight (``weights_`` sum to one minus it);
+        None without ``noise``.
+    noise_volume_ : float or None
+        The volume it is uniform over; None without ``noise``.
     restarts_ : list of dict
         How each restart went (start, iterations, ending, trace).
     """
@@ -159,6 +177,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         unlabeled_weight: float = 1.0,
         on_degenerate: str = "reseed",
         prior: bool = False,
+        noise: bool = False,
+        noise_volume: Optional[float] = None,
         max_seconds: Optional[float] = None,
         missing: str = "error",
     ) -> None:
@@ -181,6 +201,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.unlabeled_weight = unlabeled_weight
         self.on_degenerate = on_degenerate
         self.prior = prior
+        self.noise = noise
+        self.noise_volume = noise_volume
         self.max_seconds = max_seconds
         self.missing = missing
 
@@ -344,12 +366,18 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                     f"{getattr(self, name)!r}."
                 )
         whole("verbose", 0)
-        for name in ("warm_start", "prior"):
+        for name in ("warm_start", "prior", "noise"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(
                     f"The '{name}' parameter must be True or False; got {getattr(self, name)!r}.")
         if self.n_threads is not None:
             whole("n_threads", 1)
+        if self.noise_volume is not None:
+            v = self.noise_volume
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (
+                    0 < v < float("inf")):
+                raise ValueError(
+                    f"The 'noise_volume' parameter must be a finite number > 0; got {v!r}.")
         if self.max_seconds is not None:
             number("max_seconds")
             if not self.max_seconds > 0:
@@ -371,7 +399,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "seed": seed(self.random_state),
             "on_degenerate": self.on_degenerate,
             "prior": bool(self.prior),
+            "noise": bool(self.noise),
         }
+        if self.noise_volume is not None:
+            p["noise_volume"] = float(self.noise_volume)
         if mode is not None:
             p["semi_supervised"] = {"mode": mode, "unlabeled_weight": float(self.unlabeled_weight)}
         if self.max_seconds is not None:
@@ -447,6 +478,9 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.covariances_ = model.covariances
         self.precisions_cholesky_ = model.precisions_cholesky
         self.precisions_ = precisions(self.precisions_cholesky_, model.covariance_type)
+        noise = model.noise
+        self.noise_weight_ = None if noise is None else float(noise[0])
+        self.noise_volume_ = None if noise is None else float(noise[1])
         self.converged_ = bool(report["converged"])
         self.n_iter_ = int(report["n_iter"])
         self.lower_bound_ = float(report["lower_bound"])
@@ -482,9 +516,15 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
 
     def _labels(self, components: np.ndarray) -> np.ndarray:
         classes = getattr(self, "classes_", None)
-        if classes is None:
-            return components.astype(np.int64)
         k = int(self._model.n_components)
+        if classes is None:
+            # A row the noise component explains best: -1.
+            out = components.astype(np.int64)
+            out[out == k] = -1
+            return out
+        if self._model.noise is not None:
+            # The noise's rows (component k) have no class either.
+            k += 1
         if k > len(classes):
             none = -1 if classes.dtype.kind in "iu" else None
             classes = np.concatenate([classes, np.array([none] * (k - len(classes)), dtype=classes.dtype if none == -1 else object)])
@@ -502,11 +542,13 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """The posterior probability of each component, shape
-        (n_samples, n_components); NaN for a row left out by
-        ``missing="drop"``."""
+        (n_samples, n_components), with the noise component's last when
+        there is one (n_samples, n_components + 1); NaN for a row left out
+        by ``missing="drop"``."""
         x, out = self._kept_rows(X)
         if not len(x):
-            return _spread(np.empty((0, int(self._model.n_components))), out)
+            width = int(self._model.n_components) + (self._model.noise is not None)
+            return _spread(np.empty((0, width)), out)
         proba = self._model.predict_proba(x, n_threads=self.n_threads, missing=self._marginalize())
         return _spread(proba, out)
 
@@ -580,6 +622,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                 f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
                 "least one sample."
             )
+        if self._model.noise is not None:
+            raise ValueError(
+                "The model has a noise component, which has a volume but no region to draw "
+                "rows from; refit without noise to sample its Gaussians."
+            )
         x, c = self._model.sample(int(n_samples), seed(self.random_state))
         return x, c.astype(np.int64)
 
@@ -609,6 +656,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             n_components=model.n_components,
             covariance_type=model.covariance_type,
             reg_covar=model.reg_covar,
+            noise=model.noise is not None,
         )
         report = {
             "converged": model.converged,
@@ -631,6 +679,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         spherical, as ``covariances_`` are shaped), with the same densities;
         refitting it fits that type."""
         self._check_fitted()
+        if self._model.noise is not None:
+            raise ValueError(
+                "The model has a noise component, which scikit-learn's GaussianMixture "
+                "cannot hold; refit without noise to export it."
+            )
         from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
         init = self.init_params if self.init_params in (
