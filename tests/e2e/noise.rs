@@ -180,11 +180,6 @@ fn noise_settings_that_cannot_work_are_refused_before_any_work() {
         &["must be a finite number above 0"],
     );
     fails(
-        &fit(&["--noise", "--prior"], NOISY),
-        2,
-        &["--noise / [model] noise", "prior"],
-    );
-    fails(
         &fit(
             &["--noise", "--missing", "marginalize"],
             "data/customers/with-gaps.csv",
@@ -193,14 +188,27 @@ fn noise_settings_that_cannot_work_are_refused_before_any_work() {
         &[
             "noise",
             "cannot integrate out missing values",
-            "missing = drop",
+            "`drop` missing-value policy",
         ],
     );
-    // A noise that takes every row: its volume is too small.
     fails(
-        &fit(&["--noise", "--noise-volume", "1e-4"], NOISY),
+        &fit(&["--noise", "--prior"], NOISY),
         2,
-        &["the noise component took every row", "give a larger volume"],
+        &["--noise / [model] noise", "prior"],
+    );
+    // A noise that takes every row (its volume too small) ends its
+    // restart as a degenerate component does.
+    fails(
+        &fit(
+            &["--noise", "--noise-volume", "1e-4", "--n-init", "2"],
+            NOISY,
+        ),
+        1,
+        &[
+            "all 2 restarts were dropped",
+            "the noise component of restart 1 took every row",
+            "Give a larger noise volume",
+        ],
     );
     // Rows on a line have no volume for the noise to be uniform over.
     let flat = tmp.path().join("flat.csv");
@@ -254,38 +262,9 @@ fn a_one_column_noise_fit_draws_its_plots() {
 /// fixtures' noise set and hierarchical partition.
 #[test]
 fn select_with_noise_picks_what_mclust_picks() {
-    let tmp = tempfile::tempdir().unwrap();
-    let want = read_json(&root().join("tests/data/mclust/noise/select_faithful_noisy.json"));
-    let o = gmm(&[
-        "select",
-        "--input",
-        NOISY,
-        "--noise",
-        "--families",
-        "all",
-        "--n-init",
-        "3",
-        "--tol",
-        "1e-8",
-        "--max-iter",
-        "10000",
-        "--reg-covar",
-        "0",
-        "--no-racing",
-        "--out",
-        s(&tmp.path().join("sel")),
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
-    let w = &v["winner"];
-    assert_eq!(
-        (&w["n_components"], &w["covariance_type"]),
-        (&want["n_components"], &want["covariance_type"]),
-        "gmm picked {w}, mclust {want}"
-    );
-    let (got, theirs) = (-w["bic"].as_f64().unwrap(), want["bic"].as_f64().unwrap());
-    assert!(
-        got >= theirs - 1e-12 * theirs.abs(),
-        "gmm's BIC {got} below mclust's {theirs}"
+    crate::select::picks_what_mclust_picks_on(
+        &["faithful_noisy"],
+        &[("noise/select", "all")],
+        &["--noise", "--n-init", "3"],
     );
 }

@@ -681,10 +681,15 @@ fn hc_rows_and_prior_are_checked_before_any_cell() {
 }
 
 fn picks_what_mclust_picks(grids: &[(&str, &str)], start: &[&str]) {
+    picks_what_mclust_picks_on(&["faithful", "iris", "diabetes"], grids, start);
+}
+
+/// [`picks_what_mclust_picks`] on the data sets `sets`.
+pub(crate) fn picks_what_mclust_picks_on(sets: &[&str], grids: &[(&str, &str)], start: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
-    for (&(prefix, families), set) in grids
+    for (&(prefix, families), &set) in grids
         .iter()
-        .flat_map(|g| ["faithful", "iris", "diabetes"].map(|set| (g, set)))
+        .flat_map(|g| sets.iter().map(move |set| (g, set)))
     {
         let want = read_json(&root().join(format!("tests/data/mclust/{prefix}_{set}.json")));
         let out = tmp

@@ -24,7 +24,8 @@ use crate::dataset::LoadedData;
 
 const FORMAT: &str = "gmm-checkpoint";
 /// Version 1 stored parameters as JSON numbers, which cannot hold the
-/// -inf of a restart dropped at its start.
+/// -inf of a restart dropped at its start; version 2's model records had
+/// no noise component.
 const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]

@@ -86,6 +86,16 @@ pub enum GmmError {
     },
 
     #[error(
+        "the noise component of restart {restart} took every row at iteration {iteration}, leaving no cluster: its volume, {volume:.6e}, is small for the rows' region (a noise volume given too small, or rows nearly flat along some direction). \
+         Give a larger noise volume"
+    )]
+    NoiseTookEveryRow {
+        restart: usize,
+        iteration: usize,
+        volume: f64,
+    },
+
+    #[error(
         "component {component} of restart {restart} became empty at iteration {iteration}: it explains no rows. \
          Lower the number of components, or set on_degenerate = \"reseed\" to restart it elsewhere"
     )]

@@ -313,7 +313,7 @@ impl GaussianMixture {
 }
 
 /// Why a noise component and missing values to integrate out do not mix.
-pub(crate) const NOISE_AND_MISSING: &str = "a model with a noise component cannot integrate out missing values (the noise's volume spans every column, so a row with some of them missing has no density under it); leave the incomplete rows out (missing = drop) or fit without noise";
+pub(crate) const NOISE_AND_MISSING: &str = "a model with a noise component cannot integrate out missing values (the noise's volume spans every column, so a row with some of them missing has no density under it); leave the rows with missing values out (the `drop` missing-value policy) or fit without noise";
 
 /// Free parameters of a mixture: `K - 1` weights, `K d` means and the covariances.
 pub fn n_parameters(covariance_type: CovarianceType, k: usize, d: usize) -> usize {

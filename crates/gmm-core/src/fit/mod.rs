@@ -1,8 +1,8 @@
 //! The EM driver: restarts advance together, one fused pass over the data per
 //! iteration serving all of them, until each converges, reaches `max_iter`,
-//! is dropped as degenerate or falls behind in a race. The jobs around the
-//! loop have their own modules: the starts, the degeneracy policy, racing,
-//! and the exchange between ranks that share the restarts.
+//! is dropped as degenerate or falls behind in a race. Around the loop: the
+//! starts, the degeneracy policy, racing, the exchange between ranks, the
+//! prior and the noise.
 
 mod degenerate;
 mod exchange;
@@ -486,7 +486,6 @@ fn step(
             }
         }
     }
-    noise::after_m_step(&mut state.model, prep, &out, summary.n_eps())?;
     // A re-seeded restart has moved: it has not converged.
     if !reseeded && (mean - previous).abs() < p.tol {
         state.report.converged = true;
@@ -496,5 +495,5 @@ fn step(
         state.report.ending = Ending::MaxIter;
         state.done = true;
     }
-    Ok(())
+    noise::after_m_step(state, prep, &out, summary.n_eps(), p.on_degenerate)
 }

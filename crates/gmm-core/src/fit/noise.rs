@@ -12,19 +12,22 @@ use crate::estep::{EStep, RowPolicy};
 use crate::kernel::BLOCK;
 use crate::model::GaussianMixture;
 use crate::noise::Noise;
-use crate::params::FitParams;
+use crate::params::{DegeneratePolicy, FitParams};
 use crate::pass::EmPassOutput;
 use crate::prepared::Prepared;
+use crate::report::Ending;
 use crate::state::RestartSnapshot;
 use crate::summary::DataSummary;
+
+use super::degenerate::{Remedy, Reseeding, remedy};
 
 /// The share of the rows' weight a start gives the noise at least, so that
 /// EM can grow it (a weight of 0 stays 0), and at most: a start that calls
 /// most rows noise is not one of clusters.
 const START_SHARE: (f64, f64) = (0.01, 0.5);
 
-/// A principal width below this share of the widest column's: the rows are
-/// flat (up to rounding) along it.
+/// A principal components' box below this share of the bounding box's
+/// volume: the rows are flat (up to rounding) along some direction.
 const FLAT: f64 = 1e-10;
 
 /// The volume of a fit's noise component: none without `noise`, the given
@@ -59,8 +62,8 @@ pub(super) fn fit_volume(
 /// box and of their box along the principal components of `covariance`
 /// (about `mean`), over the rows with positive weight, all ranks' rows
 /// together. Fails when the rows span no volume (a constant column, or
-/// collinear columns: a principal width below [`FLAT`] of the widest
-/// column's) or one out of range of `f64`.
+/// collinear columns: a principal box below [`FLAT`] of the bounding
+/// box's volume) or one out of range of `f64`.
 fn data_volume(
     data: DataView<'_>,
     policy: RowPolicy,
@@ -129,10 +132,9 @@ fn data_volume(
             j + 1
         )));
     }
-    let widest = bounds[..d].iter().map(width).fold(0.0, f64::max);
-    if bounds[d..].iter().any(|b| !(width(b) > FLAT * widest)) {
+    if principal < boxed + FLAT.ln() {
         return Err(fail(
-            "the rows lie in a flat region (collinear columns, or no more rows than columns), which has no volume for the noise's uniform density; leave out a column that the others determine, or give the noise's volume".into(),
+            "the rows lie in a flat region (collinear columns, or fewer distinct rows than columns): their box along the principal components has no volume for the noise's uniform density; leave out a column that the others determine, or give the noise's volume".into(),
         ));
     }
     let volume = boxed.min(principal).exp();
@@ -221,28 +223,42 @@ pub(super) fn with_noise(
 /// After an M-step from `out`, the pass of `prep` (with `n_eps` added to
 /// each component's count): the noise, if `prep` has one, takes its share
 /// of the responsibilities, the Gaussians' weights (from their own,
-/// summing to 1) scaled to leave it.
-/// Fails when the noise takes (to rounding) every row: its volume is too
-/// small for the rows, and no Gaussian is left to fit.
+/// summing to 1) scaled to leave it. A noise that takes every row (to
+/// rounding) leaves no Gaussian to fit: the restart fails as a degenerate
+/// one does under `policy` (an error, or the restart dropped).
 pub(super) fn after_m_step(
-    model: &mut GaussianMixture,
+    state: &mut RestartSnapshot,
     prep: &Prepared,
     out: &EmPassOutput,
     n_eps: f64,
+    policy: DegeneratePolicy,
 ) -> Result<()> {
-    if let (Some(noise), Some(stats)) = (prep.noise, &out.stats) {
-        let gaussians = stats.n.iter().sum::<f64>() + stats.n.len() as f64 * n_eps;
-        let weight = crate::noise::share(out.noise_total, gaussians);
-        let volume = noise.volume;
-        if !(weight < 1.0 - 1e-12) {
-            return Err(GmmError::InvalidParam {
-                name: "noise_volume",
-                reason: format!(
-                    "the noise component took every row (weight {weight}): its volume, {volume:e}, is too small for the rows' region; give a larger volume, or leave it to the rows"
-                ),
-            });
-        }
-        *model = model.clone().with_noise(Some(Noise { weight, volume }));
+    let (Some(noise), Some(stats)) = (prep.noise, &out.stats) else {
+        return Ok(());
+    };
+    let gaussians = stats.n.iter().sum::<f64>() + stats.n.len() as f64 * n_eps;
+    let weight = crate::noise::share(out.noise_total, gaussians);
+    let volume = noise.volume;
+    if weight < 1.0 - 1e-12 {
+        state.model = state
+            .model
+            .clone()
+            .with_noise(Some(Noise { weight, volume }));
+        return Ok(());
     }
-    Ok(())
+    let error = GmmError::NoiseTookEveryRow {
+        restart: state.report.restart,
+        iteration: state.report.n_iter,
+        volume,
+    };
+    match remedy(policy, Reseeding::Impossible, error) {
+        Remedy::Drop(note) => {
+            state.done = true;
+            state.report.ending = Ending::Dropped;
+            state.report.note = Some(note);
+            Ok(())
+        }
+        Remedy::Fail(error) => Err(error),
+        Remedy::Reseed => unreachable!("re-seeding is impossible here"),
+    }
 }

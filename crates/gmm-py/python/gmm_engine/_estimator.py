@@ -526,14 +526,18 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             # The noise's rows (component k) have no class either.
             k += 1
         if k > len(classes):
+            if classes.dtype.kind == "u":
+                # -1 marks a component without a class: a signed type holds it.
+                classes = classes.astype(np.int64)
             none = -1 if classes.dtype.kind in "iu" else None
             classes = np.concatenate([classes, np.array([none] * (k - len(classes)), dtype=classes.dtype if none == -1 else object)])
         return classes[components]
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable component of each row; for semi-supervised
-        fits, its class (``-1`` or None for a component without one, and
-        for a row left out by ``missing="drop"``)."""
+        """The most probable component of each row (``-1`` for a row the
+        noise component explains best); for semi-supervised fits, its class
+        (``-1`` or None for a component without one, and for the noise's
+        rows); ``-1`` or None for a row left out by ``missing="drop"``."""
         x, out = self._kept_rows(X)
         components = (
             self._predict(x) if len(x) else np.empty(0, np.int64)

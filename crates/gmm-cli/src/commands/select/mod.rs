@@ -219,6 +219,7 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
                         | GmmError::TooFewComponents { .. }
                         | GmmError::Degenerate { .. }
                         | GmmError::EmptyComponent { .. }
+                        | GmmError::NoiseTookEveryRow { .. }
                         | GmmError::AllRestartsDropped { .. },
                     ) => Err(e.to_string()),
                     _ => return Err(e),
