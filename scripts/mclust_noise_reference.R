@@ -21,7 +21,10 @@
 #     (`Vinv`), run to a relative log-likelihood change below 1e-16
 #     (iterative M-steps to 1e-13): the parameters, the noise weight, the
 #     log-likelihood and the BIC (`bic(..., noise = TRUE)`: two more
-#     parameters than without noise, mclust's count).
+#     parameters than without noise, mclust's count);
+#   - with mclust's conjugate prior (`prior = priorControl()`) as well,
+#     for the ten families that have one, on faithful and faithful_noisy:
+#     noise/prior/.
 #
 # Run from the repository root after scripts/mclust_reference.R, with R and
 # mclust installed (Debian: `apt-get install r-base-core r-cran-mclust`):
@@ -57,50 +60,75 @@ noisy <- function() {
 }
 noisy()
 
+# The tenth of the rows farthest from the column means, Mahalanobis
+# distance (ties to the lower row): the initial noise set.
+noise_set <- function(X) {
+  n <- nrow(X)
+  m2 <- mahalanobis(X, colMeans(X), cov(X))
+  sort(order(-m2, seq_len(n))[seq_len(n %/% 10)])
+}
+
+# `me()` with the noise from the start `Mclust(X, initialization =
+# list(noise = noise))` takes, as a fixture in `dir` (NULL prior: none).
+write_fit <- function(X, csv, set, model, G, noise, Vinv, hcp, prior, dir) {
+  n <- nrow(X); d <- ncol(X)
+  z <- matrix(0, n, G + 1)
+  z[-noise, 1:G] <- unmap(hclass(hcp, G))
+  z[noise, G + 1] <- 1
+  ms <- mstep(X[-noise, ], modelName = model, z = z[-noise, 1:G])
+  start <- ms$parameters
+  start$pro <- start$pro * (n - length(noise)) / n
+  fit <- me(X, modelName = model, z = z, Vinv = Vinv, prior = prior,
+            control = emControl(tol = c(1e-16, 1e-13),
+                                itmax = c(100000, .Machine$integer.max)))
+  what <- sprintf("%s %s G=%d%s", set, model, G, if (is.null(prior)) "" else " with the prior")
+  if (!is.finite(fit$loglik)) {
+    cat(what, ": no fit, skipped\n")
+    return(invisible())
+  }
+  p <- fit$parameters
+  gauss <- p; gauss$pro <- p$pro[1:G]
+  b <- bic(model, fit$loglik, n, d, G, noise = TRUE)
+  json <- paste0(
+    "{\"dataset\": \"", csv, "\"",
+    ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
+    ", \"mclust_model\": \"", model, "\"",
+    ", \"covariance_type\": \"", models[[model]], "\"",
+    ", \"n_components\": ", G,
+    ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+    ", \"noise_rows\": ", num(noise - 1),
+    ", \"vinv\": ", sprintf("%.17g", Vinv),
+    ", \"init\": ", parameters_json(model, start, G, d),
+    ", \"init_noise_weight\": ", sprintf("%.17g", length(noise) / n),
+    ", \"result\": {\"parameters\": ", parameters_json(model, gauss, G, d),
+    ", \"noise_weight\": ", sprintf("%.17g", p$pro[G + 1]),
+    ", \"loglik\": ", sprintf("%.17g", fit$loglik),
+    ", \"bic\": ", sprintf("%.17g", b), "}}"
+  )
+  writeLines(json, file.path(dir, sprintf("%s_%s_G%d.json", set, model, G)))
+  cat(sprintf("%s: loglik %.10f noise %.4f\n", what, fit$loglik, p$pro[G + 1]))
+}
+
+# Every family without a prior, and the ten with one with mclust's
+# conjugate prior (`prior = priorControl()`) on faithful and its noisy
+# copy (noise/prior/).
+prior_models <- c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV")
+dir.create(file.path(out, "prior"), showWarnings = FALSE)
 for (set in c("faithful", "iris", "diabetes", "faithful_noisy")) {
   csv <- file.path(src, paste0(set, ".csv"))
   X <- as.matrix(read.csv(csv))
-  n <- nrow(X); d <- ncol(X)
-  m2 <- mahalanobis(X, colMeans(X), cov(X))
-  noise <- sort(order(-m2, seq_len(n))[seq_len(n %/% 10)])
+  noise <- noise_set(X)
   Vinv <- hypvol(X, reciprocal = TRUE)
   hcp <- hc(X[-noise, ], modelName = "VVV", use = mclust.options("hcUse"))
   for (G in 2:3) {
-    z <- matrix(0, n, G + 1)
-    z[-noise, 1:G] <- unmap(hclass(hcp, G))
-    z[noise, G + 1] <- 1
     for (model in names(models)) {
-      ms <- mstep(X[-noise, ], modelName = model, z = z[-noise, 1:G])
-      start <- ms$parameters
-      start$pro <- start$pro * (n - length(noise)) / n
-      fit <- me(X, modelName = model, z = z, Vinv = Vinv,
-                control = emControl(tol = c(1e-16, 1e-13),
-                                    itmax = c(100000, .Machine$integer.max)))
-      if (!is.finite(fit$loglik)) {
-        cat(sprintf("%s %s G=%d: no fit, skipped\n", set, model, G))
-        next
+      write_fit(X, csv, set, model, G, noise, Vinv, hcp, NULL, out)
+    }
+    if (set %in% c("faithful", "faithful_noisy")) {
+      for (model in prior_models) {
+        write_fit(X, csv, set, model, G, noise, Vinv, hcp, priorControl(),
+                  file.path(out, "prior"))
       }
-      p <- fit$parameters
-      gauss <- p; gauss$pro <- p$pro[1:G]
-      b <- bic(model, fit$loglik, n, d, G, noise = TRUE)
-      json <- paste0(
-        "{\"dataset\": \"", csv, "\"",
-        ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
-        ", \"mclust_model\": \"", model, "\"",
-        ", \"covariance_type\": \"", models[[model]], "\"",
-        ", \"n_components\": ", G,
-        ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
-        ", \"noise_rows\": ", num(noise - 1),
-        ", \"vinv\": ", sprintf("%.17g", Vinv),
-        ", \"init\": ", parameters_json(model, start, G, d),
-        ", \"init_noise_weight\": ", sprintf("%.17g", length(noise) / n),
-        ", \"result\": {\"parameters\": ", parameters_json(model, gauss, G, d),
-        ", \"noise_weight\": ", sprintf("%.17g", p$pro[G + 1]),
-        ", \"loglik\": ", sprintf("%.17g", fit$loglik),
-        ", \"bic\": ", sprintf("%.17g", b), "}}"
-      )
-      writeLines(json, file.path(out, sprintf("%s_%s_G%d.json", set, model, G)))
-      cat(sprintf("%s %s G=%d: loglik %.10f noise %.4f\n", set, model, G, fit$loglik, p$pro[G + 1]))
     }
   }
 }
@@ -110,10 +138,7 @@ for (set in c("faithful", "iris", "diabetes", "faithful_noisy")) {
 # set (G = 0, a model of noise alone, which gmm does not fit, left out):
 # noise/select_faithful_noisy.json.
 X <- as.matrix(read.csv(file.path(src, "faithful_noisy.csv")))
-n <- nrow(X)
-m2 <- mahalanobis(X, colMeans(X), cov(X))
-noise <- sort(order(-m2, seq_len(n))[seq_len(n %/% 10)])
-m <- Mclust(X, G = 1:9, initialization = list(noise = noise), verbose = FALSE)
+m <- Mclust(X, G = 1:9, initialization = list(noise = noise_set(X)), verbose = FALSE)
 json <- paste0(
   "{\"dataset\": \"", file.path(src, "faithful_noisy.csv"), "\"",
   ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",

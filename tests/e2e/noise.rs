@@ -191,11 +191,6 @@ fn noise_settings_that_cannot_work_are_refused_before_any_work() {
             "`drop` missing-value policy",
         ],
     );
-    fails(
-        &fit(&["--noise", "--prior"], NOISY),
-        2,
-        &["--noise / [model] noise", "prior"],
-    );
     // A noise that takes every row (its volume too small) ends its
     // restart as a degenerate component does.
     fails(

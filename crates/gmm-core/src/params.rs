@@ -404,13 +404,6 @@ impl FitParams {
             }
             crate::noise::check_volume(v).or_else(|e| bad("noise_volume", e))?;
         }
-        if self.noise && self.prior {
-            return bad(
-                "noise",
-                "gmm does not yet fit mclust's prior with a noise component; fit with one of them"
-                    .into(),
-            );
-        }
         if let Some(m) = &self.init_model
             && m.noise().is_some()
             && !self.noise

@@ -104,7 +104,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         ``missing="drop"`` also predicts -1, with probabilities of NaN);
         ``sample`` and ``to_sklearn`` refuse (the noise has a volume, not a
         region to draw from, and scikit-learn has no noise). Not with
-        ``prior`` or ``missing="marginalize"``.
+        ``missing="marginalize"``.
     noise_volume : float or None, default=None
         The volume the noise is uniform over (mclust's ``1 / Vinv``); by
         default that of the rows, as mclust's ``hypvol``: the smaller of
