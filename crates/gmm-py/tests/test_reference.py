@@ -186,3 +186,21 @@ def test_noise_models_refuse_what_they_cannot_do():
     again = gmm.GaussianMixture._from_model(ours._model)
     assert again.noise and again.noise_weight_ == ours.noise_weight_
     np.testing.assert_array_equal(again.predict(X), ours.predict(X))
+
+
+def test_hc_rows_bounds_the_agglomerated_sample():
+    """hc_rows is the `gmm` command's --hc-rows: all of faithful's 272 rows
+    by default (mclust's start, its fit), fewer when asked; below K, or
+    past 10,000, the engine's one-line error."""
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful.csv", delimiter=",", skiprows=1)
+    full = gmm.GaussianMixture(3, covariance_type="EEE", init_params="hc", reg_covar=0.0,
+                               tol=1e-10, max_iter=1000).fit(X)
+    fx = json.loads((ROOT / "tests/data/mclust/faithful_EEE_G3.json").read_text())
+    assert full.score(X) * X.shape[0] == pytest.approx(fx["result"]["loglik"], rel=1e-8)
+    small = gmm.GaussianMixture(3, covariance_type="EEE", init_params="hc", hc_rows=50,
+                                reg_covar=0.0, random_state=0).fit(X)
+    assert small.restarts_[0]["init"] != full.restarts_[0]["init"]
+    with pytest.raises(ValueError, match="cannot be cut into 3 clusters"):
+        gmm.GaussianMixture(3, init_params="hc", hc_rows=2).fit(X)
+    with pytest.raises(ValueError, match="hc_rows"):
+        gmm.GaussianMixture(3, init_params="hc", hc_rows=20_000).fit(X)

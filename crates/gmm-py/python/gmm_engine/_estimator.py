@@ -64,7 +64,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         'random_from_data', or gmm's 'random-params', 'labeled' (class
         statistics of the labeled rows: the `gmm` command's start for
         semi-supervised fits) and 'hc' (mclust's default: hierarchical
-        agglomeration of 2,000 sampled rows, cut at K clusters).
+        agglomeration of ``hc_rows`` sampled rows, cut at K clusters).
     weights_init, means_init, precisions_init : array-like, default=None
         Starting parameters in scikit-learn's shapes. The first restart
         starts from them; ``means_init`` is needed with either of the
@@ -109,6 +109,10 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         The volume the noise is uniform over (mclust's ``1 / Vinv``); by
         default that of the rows, as mclust's ``hypvol``: the smaller of
         their bounding box's and their principal components' box's.
+    hc_rows : int, default=2000
+        Rows the 'hc' start agglomerates (mclust's subset, 2,000; all of
+        them when there are no more), from K to 10,000: memory and time
+        grow with its square.
     max_seconds : float or None, default=None
         A wall-clock budget for the fit; restarts still running when it is
         spent stop there (not converged).
@@ -179,6 +183,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         prior: bool = False,
         noise: bool = False,
         noise_volume: Optional[float] = None,
+        hc_rows: int = 2000,
         max_seconds: Optional[float] = None,
         missing: str = "error",
     ) -> None:
@@ -203,6 +208,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.prior = prior
         self.noise = noise
         self.noise_volume = noise_volume
+        self.hc_rows = hc_rows
         self.max_seconds = max_seconds
         self.missing = missing
 
@@ -366,6 +372,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                     f"{getattr(self, name)!r}."
                 )
         whole("verbose", 0)
+        whole("hc_rows", 2)
         for name in ("warm_start", "prior", "noise"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(
@@ -400,6 +407,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             "on_degenerate": self.on_degenerate,
             "prior": bool(self.prior),
             "noise": bool(self.noise),
+            "hc_rows": int(self.hc_rows),
         }
         if self.noise_volume is not None:
             p["noise_volume"] = float(self.noise_volume)
