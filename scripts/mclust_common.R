@@ -1,4 +1,5 @@
-# Shared by scripts/mclust_reference.R and scripts/mclust_prior_reference.R:
+# Shared by scripts/mclust_reference.R, scripts/mclust_prior_reference.R and
+# scripts/mclust_noise_reference.R:
 # numbers as JSON with all 17 digits, and an mclust fit's parameters in the
 # shapes of the storage gmm holds each family in (scikit-learn's shapes:
 # weights, means G x d, covariances G x d x d for the families with a
@@ -24,6 +25,19 @@ covariances <- function(model, variance, G, d) {
     diag = paste0("[", paste(sapply(1:G, function(k) num(diag(sigma[, , k]))), collapse = ", "), "]"),
     spherical = num(sapply(1:G, function(k) sigma[1, 1, k])),
     tied = matrix_rows(sigma[, , 1])
+  )
+}
+
+# The first keys of a fixture: its data, mclust's model and gmm's name for
+# it, G, and mclust's version (the caller closes the object).
+fixture_head <- function(csv, X, model, covariance_type, G) {
+  paste0(
+    "{\"dataset\": \"", csv, "\"",
+    ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
+    ", \"mclust_model\": \"", model, "\"",
+    ", \"covariance_type\": \"", covariance_type, "\"",
+    ", \"n_components\": ", G,
+    ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\""
   )
 }
 

@@ -90,12 +90,7 @@ write_fit <- function(X, csv, set, model, G, noise, Vinv, hcp, prior, dir) {
   gauss <- p; gauss$pro <- p$pro[1:G]
   b <- bic(model, fit$loglik, n, d, G, noise = TRUE)
   json <- paste0(
-    "{\"dataset\": \"", csv, "\"",
-    ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
-    ", \"mclust_model\": \"", model, "\"",
-    ", \"covariance_type\": \"", models[[model]], "\"",
-    ", \"n_components\": ", G,
-    ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+    fixture_head(csv, X, model, models[[model]], G),
     ", \"noise_rows\": ", num(noise - 1),
     ", \"vinv\": ", sprintf("%.17g", Vinv),
     ", \"init\": ", parameters_json(model, start, G, d),

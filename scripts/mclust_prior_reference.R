@@ -55,12 +55,7 @@ for (set in sets) {
       pp <- defaultPrior(X, G, model)
       b <- bic(model, fit$loglik, n, d, G)
       json <- paste0(
-        "{\"dataset\": \"", csv, "\"",
-        ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
-        ", \"mclust_model\": \"", model, "\"",
-        ", \"covariance_type\": \"", models[[model]], "\"",
-        ", \"n_components\": ", G,
-        ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+        fixture_head(csv, X, model, models[[model]], G),
         ", \"prior\": {\"shrinkage\": ", sprintf("%.17g", pp$shrinkage),
         ", \"mean\": ", num(pp$mean), ", \"dof\": ", sprintf("%.17g", pp$dof),
         ", \"scale\": ", if (is.matrix(pp$scale)) matrix_rows(pp$scale) else num(pp$scale), "}",

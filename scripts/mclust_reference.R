@@ -91,12 +91,7 @@ for (set in names(sets)) {
       icl_value <- b + 2 * map
       name <- sprintf("%s_%s_G%d", set, model, G)
       json <- paste0(
-        "{\"dataset\": \"", csv, "\"",
-        ", \"columns\": [", paste0("\"", colnames(X), "\"", collapse = ", "), "]",
-        ", \"mclust_model\": \"", model, "\"",
-        ", \"covariance_type\": \"", models[[model]], "\"",
-        ", \"n_components\": ", G,
-        ", \"mclust_version\": \"", as.character(packageVersion("mclust")), "\"",
+        fixture_head(csv, X, model, models[[model]], G),
         ", \"init\": ", parameters_json(model, ms$parameters, G, d),
         ", \"result\": {\"parameters\": ", parameters_json(model, fit$parameters, G, d),
         ", \"loglik\": ", sprintf("%.17g", fit$loglik),

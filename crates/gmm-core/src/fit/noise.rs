@@ -10,7 +10,6 @@ use crate::data::DataView;
 use crate::error::{GmmError, Result};
 use crate::estep::{EStep, RowPolicy};
 use crate::kernel::BLOCK;
-use crate::model::GaussianMixture;
 use crate::noise::Noise;
 use crate::params::{DegeneratePolicy, FitParams};
 use crate::pass::EmPassOutput;
@@ -165,11 +164,12 @@ pub(super) fn with_noise(
     let Some(volume) = volume else {
         return states;
     };
-    let models: Vec<GaussianMixture> = states.iter().map(|s| s.model.clone()).collect();
-    let fresh: Vec<usize> = (0..models.len())
-        .filter(|&i| models[i].noise().is_none())
+    // The starts without a noise component, which get their share here.
+    let prepared: Vec<Prepared> = states
+        .iter()
+        .filter(|s| s.model.noise().is_none())
+        .map(|s| Prepared::new(&s.model))
         .collect();
-    let prepared: Vec<Prepared> = fresh.iter().map(|&i| Prepared::new(&models[i])).collect();
     let threshold = -volume.ln();
     let clamps = matches!(policy, RowPolicy::Clamped { .. });
     let first_chunk = data.row_offset() / chunk_rows;
@@ -203,20 +203,20 @@ pub(super) fn with_noise(
         None => sums,
         Some(p) => sums.gathered(p.comm),
     };
-    let shares = sums.finish();
-    let mut models = models;
-    for (&i, share) in fresh.iter().zip(shares) {
-        let weight = (share / summary.total_weight).clamp(START_SHARE.0, START_SHARE.1);
-        models[i] = models[i].clone().with_noise(Some(Noise { weight, volume }));
-    }
-    for m in models.iter_mut().filter(|m| m.noise().is_some()) {
-        let weight = m.noise().expect("filtered").weight;
-        *m = m.clone().with_noise(Some(Noise { weight, volume }));
-    }
+    let mut shares = sums.finish().into_iter();
     states
         .into_iter()
-        .zip(models)
-        .map(|(s, model)| RestartSnapshot { model, ..s })
+        .map(|s| {
+            let weight = match s.model.noise() {
+                Some(noise) => noise.weight,
+                None => {
+                    let share = shares.next().expect("one share per start without noise");
+                    (share / summary.total_weight).clamp(START_SHARE.0, START_SHARE.1)
+                }
+            };
+            let model = s.model.with_noise(Some(Noise { weight, volume }));
+            RestartSnapshot { model, ..s }
+        })
         .collect()
 }
 
