@@ -580,9 +580,11 @@ fn the_prior_is_the_same_on_every_rank_and_thread_count() {
 }
 
 /// The noise component's volume (a pass of bounds over all ranks' rows),
-/// its start (a pass of every start's densities) and its share in each
-/// pass (summed in chunk order): the fit is that of one process, on any
-/// thread count, with and without labels.
+/// its start (a pass of every start's densities, or the initial noise
+/// set's share, with the starts fitted to the rows out of the set, which
+/// the ranks gather) and its share in each pass (summed in chunk order):
+/// the fit is that of one process, on any thread count, with and without
+/// weights.
 #[test]
 fn the_noise_component_is_the_same_on_every_rank_and_thread_count() {
     run_cases(3, determinism_strategy(), |(case, weighted, chunk)| {
@@ -590,16 +592,23 @@ fn the_noise_component_is_the_same_on_every_rank_and_thread_count() {
         if weighted {
             data = data.with_weights(case.real_weights()).unwrap();
         }
-        for ct in [
-            CovarianceType::Full,
-            CovarianceType::Vei,
-            CovarianceType::Tied,
+        let set: Vec<bool> = (0..data.n_rows()).map(|i| i % 10 == 3).collect();
+        let with_set = data.clone().with_initial_noise(set).unwrap();
+        for (ct, data, init) in [
+            (CovarianceType::Full, &data, InitMethod::KMeans),
+            (CovarianceType::Vei, &data, InitMethod::KMeans),
+            (CovarianceType::Tied, &data, InitMethod::KMeans),
+            (CovarianceType::Full, &with_set, InitMethod::KMeans),
+            (CovarianceType::Vev, &with_set, InitMethod::Hc),
         ] {
-            let what = format!("{ct} with noise, chunk {chunk}, weighted {weighted}, {case:?}");
-            let p = params(&case, ct, InitMethod::KMeans, chunk).noise(true);
-            assert_thread_independent(&p, &data, &what);
-            assert_rank_independent(&p, &data, &what);
-            assert_spread_independent(&p, &data, &what);
+            let what = format!(
+                "{ct} with noise, {init:?} start, initial set {}, chunk {chunk}, weighted {weighted}, {case:?}",
+                data.initial_noise().is_some()
+            );
+            let p = params(&case, ct, init, chunk).noise(true);
+            assert_thread_independent(&p, data, &what);
+            assert_rank_independent(&p, data, &what);
+            assert_spread_independent(&p, data, &what);
         }
     });
 }

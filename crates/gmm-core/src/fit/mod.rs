@@ -221,7 +221,7 @@ impl ValidFitParams {
             );
         }
 
-        let noise_volume = noise::fit_volume(p, data, policy, &summary)?;
+        let noise_start = noise::noise_start(p, data, policy, &summary)?;
 
         // Starting points, or the saved state to go on from.
         let cancel = observer.cancel_flag();
@@ -253,7 +253,7 @@ impl ValidFitParams {
                     },
                     spread,
                 )
-                .map(|s| noise::with_noise(s, noise_volume, data, policy, &summary, p))?,
+                .map(|s| noise::with_noise(s, noise_start.as_ref(), data, policy, &summary, p))?,
                 1,
             ),
         };

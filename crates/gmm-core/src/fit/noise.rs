@@ -29,9 +29,103 @@ const START_SHARE: (f64, f64) = (0.01, 0.5);
 /// volume: the rows are flat (up to rounding) along some direction.
 const FLAT: f64 = 1e-10;
 
+/// How a fit's starts get their noise component.
+pub(super) struct NoiseStart {
+    volume: f64,
+    /// The initial noise set's share of the rows' weight, when the rows
+    /// have a set.
+    set_share: Option<f64>,
+}
+
+/// How the starts of a fit with a noise component get it (none without
+/// `noise`): its volume ([`fit_volume`]), and the initial noise set's
+/// share of the rows' weight when the rows have a set
+/// ([`initial_noise_share`]).
+pub(super) fn noise_start(
+    p: &FitParams,
+    data: DataView<'_>,
+    policy: RowPolicy,
+    summary: &DataSummary,
+) -> Result<Option<NoiseStart>> {
+    if data.initial_noise().is_some() && !p.noise {
+        return Err(GmmError::InvalidParam {
+            name: "initial_noise",
+            reason: "an initial noise set starts a noise component, and this fit has none; ask for the noise component, or leave the set out".into(),
+        });
+    }
+    let Some(volume) = fit_volume(p, data, policy, summary)? else {
+        return Ok(None);
+    };
+    let set_share = initial_noise_share(data, policy, summary, p.chunk_rows)?;
+    Ok(Some(NoiseStart { volume, set_share }))
+}
+
+/// The initial noise set's share of the rows' effective weight (none
+/// without a set), summed in chunk order over all ranks. Fails when a
+/// labeled row clamped to its class is in the set, or when the set holds
+/// no weight or all of it.
+fn initial_noise_share(
+    data: DataView<'_>,
+    policy: RowPolicy,
+    summary: &DataSummary,
+    chunk_rows: usize,
+) -> Result<Option<f64>> {
+    if data.initial_noise().is_none() {
+        return Ok(None);
+    }
+    let fail = |reason: String| GmmError::InvalidParam {
+        name: "initial_noise",
+        reason,
+    };
+    let clamps = matches!(policy, RowPolicy::Clamped { .. });
+    let labeled =
+        (0..data.n_rows()).find(|&i| clamps && data.in_initial_noise(i) && data.label(i).is_some());
+    let local = match labeled {
+        Some(i) => Err(fail(format!(
+            "row {} is labeled and in the initial noise set, but a labeled row belongs to its class; take it out of the set, or leave its label out",
+            i + data.row_offset()
+        ))),
+        None => Ok(()),
+    };
+    match data.partition() {
+        None => local?,
+        Some(p) => collective::agree(p.comm, local)?,
+    }
+    let first_chunk = data.row_offset() / chunk_rows;
+    let sums = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || OrderedSums::new(1),
+        |sums, c, start, end| {
+            let w: f64 = (start..end)
+                .filter(|&i| data.in_initial_noise(i))
+                .map(|i| policy.effective_weight(data.weight(i), data.label(i)))
+                .sum();
+            sums.push(first_chunk + c, &[w]);
+        },
+        OrderedSums::merge,
+    );
+    let sums = match data.partition() {
+        None => sums,
+        Some(p) => sums.gathered(p.comm),
+    };
+    let share = sums.finish()[0] / summary.total_weight;
+    if !(share > 0.0) {
+        return Err(fail(
+            "the initial noise set holds no row with weight, and a noise component cannot start from nothing; put some rows in it".into(),
+        ));
+    }
+    if share >= 1.0 - 1e-12 {
+        return Err(fail(
+            "every row with weight is in the initial noise set, which leaves no row for the clusters to start from; take the clusters' rows out of it".into(),
+        ));
+    }
+    Ok(Some(share))
+}
+
 /// The volume of a fit's noise component: none without `noise`, the given
 /// one, or that of the rows ([`data_volume`]).
-pub(super) fn fit_volume(
+fn fit_volume(
     p: &FitParams,
     data: DataView<'_>,
     policy: RowPolicy,
@@ -146,70 +240,80 @@ fn data_volume(
     Ok(volume)
 }
 
-/// Each start's noise component of `volume` (none without one): a warm
-/// start from a model with one keeps its weight; any other start's weight
-/// is the share of the rows' weight that the start's mixture explains less
-/// well than the noise's uniform density `1 / volume` (rows it would call
-/// noise), kept within [`START_SHARE`]. Labeled rows clamped to their
-/// class are never noise. One pass over the rows for all starts.
+/// Each start's noise component (none without `noise`): a warm start from
+/// a model with one keeps its weight; any other start's weight is the
+/// initial noise set's share of the rows' weight when the rows have a set
+/// (mclust's start), or else the share of the rows' weight that the
+/// start's mixture explains less well than the noise's uniform density
+/// `1 / volume` (rows it would call noise), kept within [`START_SHARE`].
+/// Labeled rows clamped to their class are never noise. One pass over the
+/// rows for all starts, none with a set.
 pub(super) fn with_noise(
     states: Vec<RestartSnapshot>,
-    volume: Option<f64>,
+    noise: Option<&NoiseStart>,
     data: DataView<'_>,
     policy: RowPolicy,
     summary: &DataSummary,
     p: &FitParams,
 ) -> Vec<RestartSnapshot> {
     let chunk_rows = p.chunk_rows;
-    let Some(volume) = volume else {
+    let Some(&NoiseStart { volume, set_share }) = noise else {
         return states;
     };
-    // The starts without a noise component, which get their share here.
+    // The starts without a noise component, which get their share here
+    // (from the set, when there is one).
     let prepared: Vec<Prepared> = states
         .iter()
-        .filter(|s| s.model.noise().is_none())
+        .filter(|s| s.model.noise().is_none() && set_share.is_none())
         .map(|s| Prepared::new(&s.model))
         .collect();
-    let threshold = -volume.ln();
-    let clamps = matches!(policy, RowPolicy::Clamped { .. });
-    let first_chunk = data.row_offset() / chunk_rows;
-    let sums = chunked(
-        data.n_rows(),
-        chunk_rows,
-        || (OrderedSums::new(prepared.len()), EStep::default()),
-        |(sums, estep), c, start, end| {
-            let mut part = vec![0.0; prepared.len()];
-            let mut b0 = start;
-            while b0 < end {
-                let b1 = (b0 + BLOCK).min(end);
-                estep.load(data, b0, b1, policy);
-                for (m, model) in prepared.iter().enumerate() {
-                    estep.run(model, data, b0, policy);
-                    for i in 0..b1 - b0 {
-                        let unlabeled = !clamps || data.label(b0 + i).is_none();
-                        if estep.ew[i] > 0.0 && unlabeled && estep.log_norm[i] < threshold {
-                            part[m] += estep.ew[i];
+    // Every rank holds the same starts, so all skip the pass or none.
+    let shares = if prepared.is_empty() {
+        Vec::new()
+    } else {
+        let threshold = -volume.ln();
+        let clamps = matches!(policy, RowPolicy::Clamped { .. });
+        let first_chunk = data.row_offset() / chunk_rows;
+        let sums = chunked(
+            data.n_rows(),
+            chunk_rows,
+            || (OrderedSums::new(prepared.len()), EStep::default()),
+            |(sums, estep), c, start, end| {
+                let mut part = vec![0.0; prepared.len()];
+                let mut b0 = start;
+                while b0 < end {
+                    let b1 = (b0 + BLOCK).min(end);
+                    estep.load(data, b0, b1, policy);
+                    for (m, model) in prepared.iter().enumerate() {
+                        estep.run(model, data, b0, policy);
+                        for i in 0..b1 - b0 {
+                            let unlabeled = !clamps || data.label(b0 + i).is_none();
+                            if estep.ew[i] > 0.0 && unlabeled && estep.log_norm[i] < threshold {
+                                part[m] += estep.ew[i];
+                            }
                         }
                     }
+                    b0 = b1;
                 }
-                b0 = b1;
-            }
-            sums.push(first_chunk + c, &part);
-        },
-        |a, b| (a.0.merge(b.0), a.1),
-    )
-    .0;
-    let sums = match data.partition() {
-        None => sums,
-        Some(p) => sums.gathered(p.comm),
+                sums.push(first_chunk + c, &part);
+            },
+            |a, b| (a.0.merge(b.0), a.1),
+        )
+        .0;
+        let sums = match data.partition() {
+            None => sums,
+            Some(p) => sums.gathered(p.comm),
+        };
+        sums.finish()
     };
-    let mut shares = sums.finish().into_iter();
+    let mut shares = shares.into_iter();
     states
         .into_iter()
         .map(|s| {
-            let weight = match s.model.noise() {
-                Some(noise) => noise.weight,
-                None => {
+            let weight = match (s.model.noise(), set_share) {
+                (Some(noise), _) => noise.weight,
+                (None, Some(share)) => share,
+                (None, None) => {
                     let share = shares.next().expect("one share per start without noise");
                     (share / summary.total_weight).clamp(START_SHARE.0, START_SHARE.1)
                 }

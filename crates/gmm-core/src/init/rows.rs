@@ -24,7 +24,8 @@ fn target_rows(p: &FitParams) -> usize {
 /// about that many rows (chosen by a hash of the seed and the row's index
 /// in the whole table) plus every labeled row, gathered from all ranks in
 /// table order. Either way every rank, and a single process, starts from
-/// the same rows.
+/// the same rows. Rows of an initial noise set are left out: the starts'
+/// Gaussians fit the other rows, as mclust's do.
 pub(crate) enum InitRows {
     All,
     Gathered(Dataset),
@@ -35,7 +36,7 @@ impl InitRows {
         let n = data.global_rows();
         let target = target_rows(p);
         let sampled = n > target;
-        if !sampled && data.partition().is_none() {
+        if !sampled && data.partition().is_none() && data.initial_noise().is_none() {
             return InitRows::All;
         }
         // Row i is kept when hash(seed, i) / 2^64 < target / n.
@@ -52,6 +53,9 @@ impl InitRows {
         for i in 0..data.n_rows() {
             let labeled = data.label(i).is_some() && policy != RowPolicy::Unsupervised;
             let h = row_hash(p.seed, (offset + i) as u64);
+            if data.in_initial_noise(i) {
+                continue;
+            }
             if !sampled || labeled || h < threshold {
                 data.extend_row_into(i, &mut x);
                 w.push(data.weight(i));

@@ -1,13 +1,17 @@
 //! The engine's input: a row-major matrix of `f64` or `f32` values with
-//! optional per-row weights and optional class labels.
+//! optional per-row weights, optional class labels and an optional initial
+//! noise set.
 
 use std::sync::Arc;
 
 use ndarray::Array2;
 
-use crate::collective::Partition;
 use crate::error::{GmmError, Result};
 use crate::values::{Precision, Values};
+
+mod view;
+
+pub use view::DataView;
 
 /// Label code of a row without a class.
 pub const UNLABELED: u32 = u32::MAX;
@@ -60,6 +64,7 @@ pub struct Dataset {
     weights: Option<Column<f64>>,
     labels: Option<Column<u32>>,
     n_classes: usize,
+    initial_noise: Option<Column<u8>>,
     /// NaN values are missing entries, integrated out.
     pub(crate) missing: bool,
 }
@@ -74,19 +79,22 @@ impl std::fmt::Debug for Dataset {
             .field("weights", &self.weights.is_some())
             .field("labels", &self.labels.is_some())
             .field("n_classes", &self.n_classes)
+            .field("initial_noise", &self.initial_noise.is_some())
             .field("missing", &self.missing)
             .finish()
     }
 }
 
 impl PartialEq for Dataset {
-    /// Equal shapes, values, weights, labels and classes, wherever they live.
+    /// Equal shapes, values, weights, labels, classes and initial noise
+    /// sets, wherever they live.
     fn eq(&self, other: &Self) -> bool {
         self.n_features() == other.n_features()
             && self.values() == other.values()
             && self.weights() == other.weights()
             && self.labels() == other.labels()
             && self.n_classes == other.n_classes
+            && self.initial_noise() == other.initial_noise()
             && self.missing == other.missing
     }
 }
@@ -117,6 +125,7 @@ impl Dataset {
             weights: None,
             labels: None,
             n_classes: 0,
+            initial_noise: None,
             missing: false,
         }
     }
@@ -198,6 +207,33 @@ impl Dataset {
         Ok(self)
     }
 
+    /// Attaches an initial noise set (one flag per row), for a fit with a
+    /// noise component: its starts are fitted to the other rows, and give
+    /// the noise the set's share of the rows' weight, as mclust's
+    /// `Mclust(X, initialization = list(noise = ...))` does.
+    pub fn with_initial_noise(self, noise: Vec<bool>) -> Result<Self> {
+        self.with_initial_noise_column(Column::Owned(noise.into_iter().map(u8::from).collect()))
+    }
+
+    /// Attaches an initial noise set that someone else owns, one byte per
+    /// row: 1 for a row in the set, 0 for one out of it
+    /// ([`DataView::validate`] refuses any other byte).
+    pub fn with_shared_initial_noise(self, noise: SharedSlice<u8>) -> Result<Self> {
+        self.with_initial_noise_column(Column::Shared(noise))
+    }
+
+    fn with_initial_noise_column(mut self, noise: Column<u8>) -> Result<Self> {
+        let len = noise.as_slice().len();
+        if len != self.n_rows() {
+            return Err(GmmError::InvalidParam {
+                name: "initial_noise",
+                reason: format!("{len} initial noise flags for {} rows", self.n_rows()),
+            });
+        }
+        self.initial_noise = Some(noise);
+        Ok(self)
+    }
+
     pub fn n_rows(&self) -> usize {
         self.x.values().len() / self.n_features
     }
@@ -236,6 +272,11 @@ impl Dataset {
         self.n_classes
     }
 
+    /// The initial noise set, one byte per row (1: in the set).
+    pub fn initial_noise(&self) -> Option<&[u8]> {
+        self.initial_noise.as_ref().map(Column::as_slice)
+    }
+
     pub fn view(&self) -> DataView<'_> {
         DataView {
             x: self.values(),
@@ -243,6 +284,7 @@ impl Dataset {
             weights: self.weights(),
             labels: self.labels(),
             n_classes: self.n_classes,
+            initial_noise: self.initial_noise(),
             part: None,
             missing: self.missing,
             fill: None,
@@ -262,225 +304,8 @@ impl Dataset {
             weights: self.weights.clone(),
             labels: self.labels.clone(),
             n_classes: self.n_classes,
+            initial_noise: self.initial_noise.clone(),
             missing: self.missing,
         }
-    }
-}
-
-/// A borrowed dataset: what every pass of the engine reads. The values can
-/// live anywhere (an owned matrix, a memory-mapped file).
-#[derive(Debug, Clone, Copy)]
-pub struct DataView<'a> {
-    x: Values<'a>,
-    n_features: usize,
-    weights: Option<&'a [f64]>,
-    labels: Option<&'a [u32]>,
-    n_classes: usize,
-    /// Set when these rows are one rank's share of a larger table.
-    part: Option<Partition<'a>>,
-    /// NaN values are missing entries, integrated out.
-    pub(crate) missing: bool,
-    /// What a missing entry of each column reads as where a pass needs a
-    /// complete row (initializations): the column's mean.
-    pub(crate) fill: Option<&'a [f64]>,
-}
-
-impl<'a> DataView<'a> {
-    /// A view of `x.len() / n_features` rows.
-    pub fn new(x: &'a [f64], n_features: usize) -> Result<Self> {
-        DataView::of_values(Values::F64(x), n_features)
-    }
-
-    /// A view of `x.len() / n_features` rows held as `f64` or `f32`.
-    pub fn of_values(x: Values<'a>, n_features: usize) -> Result<Self> {
-        if n_features == 0 || !x.len().is_multiple_of(n_features) {
-            return Err(GmmError::InvalidParam {
-                name: "data",
-                reason: format!(
-                    "{} values cannot form rows of {n_features} columns",
-                    x.len()
-                ),
-            });
-        }
-        Ok(DataView {
-            x,
-            n_features,
-            weights: None,
-            labels: None,
-            n_classes: 0,
-            part: None,
-            missing: false,
-            fill: None,
-        })
-    }
-
-    /// Marks these rows as one rank's share of a table split among
-    /// processes: fits then combine their passes with the other ranks.
-    /// `part.row_offset` must be a multiple of the fit's `chunk_rows`.
-    pub fn with_partition(mut self, part: Partition<'a>) -> Self {
-        self.part = Some(part);
-        self
-    }
-
-    pub fn partition(&self) -> Option<Partition<'a>> {
-        self.part
-    }
-
-    /// Rows of the whole table (of all ranks).
-    pub fn global_rows(&self) -> usize {
-        self.part.map_or(self.n_rows(), |p| p.global_rows)
-    }
-
-    /// Index of the first row in the whole table.
-    pub fn row_offset(&self) -> usize {
-        self.part.map_or(0, |p| p.row_offset)
-    }
-
-    pub fn with_weights(mut self, weights: Option<&'a [f64]>) -> Self {
-        self.weights = weights;
-        self
-    }
-
-    pub fn with_labels(mut self, labels: Option<&'a [u32]>, n_classes: usize) -> Self {
-        self.labels = labels;
-        self.n_classes = n_classes;
-        self
-    }
-
-    /// Rows `start..end` as a view of their own (weights and labels follow).
-    pub fn slice_rows(&self, start: usize, end: usize) -> DataView<'a> {
-        DataView {
-            x: self.rows(start, end),
-            n_features: self.n_features,
-            weights: self.weights.map(|w| &w[start..end]),
-            labels: self.labels.map(|l| &l[start..end]),
-            n_classes: self.n_classes,
-            // A slice is local rows, whatever the view was.
-            part: None,
-            missing: self.missing,
-            fill: self.fill,
-        }
-    }
-
-    /// The same rows without labels (for unsupervised scoring of labeled data).
-    pub fn without_labels(mut self) -> Self {
-        self.labels = None;
-        self.n_classes = 0;
-        self
-    }
-
-    pub fn n_rows(&self) -> usize {
-        self.x.len() / self.n_features
-    }
-
-    pub fn n_features(&self) -> usize {
-        self.n_features
-    }
-
-    /// The type the values are held in.
-    pub fn precision(&self) -> Precision {
-        self.x.precision()
-    }
-
-    /// All values, row-major.
-    pub fn values(&self) -> Values<'a> {
-        self.x
-    }
-
-    /// Row `i`; [`Values::as_f64`] reads it as `f64`.
-    pub fn row(&self, i: usize) -> Values<'a> {
-        self.x.slice(i * self.n_features, (i + 1) * self.n_features)
-    }
-
-    /// Rows `start..end`, row-major.
-    pub fn rows(&self, start: usize, end: usize) -> Values<'a> {
-        self.x.slice(start * self.n_features, end * self.n_features)
-    }
-
-    pub fn weights(&self) -> Option<&'a [f64]> {
-        self.weights
-    }
-
-    pub fn weight(&self, i: usize) -> f64 {
-        self.weights.map_or(1.0, |w| w[i])
-    }
-
-    pub fn labels(&self) -> Option<&'a [u32]> {
-        self.labels
-    }
-
-    /// The class of row `i`, if it has one.
-    pub fn label(&self, i: usize) -> Option<u32> {
-        self.labels
-            .and_then(|l| (l[i] != UNLABELED).then_some(l[i]))
-    }
-
-    pub fn n_classes(&self) -> usize {
-        self.n_classes
-    }
-
-    pub fn n_labeled(&self) -> usize {
-        self.labels
-            .map_or(0, |l| l.iter().filter(|&&c| c != UNLABELED).count())
-    }
-
-    /// Checks lengths, finiteness of values and weights, and label ranges,
-    /// naming the first offending row and column.
-    pub fn validate(&self) -> Result<()> {
-        let n = self.n_rows();
-        if n == 0 {
-            return Err(GmmError::EmptyData);
-        }
-        if let Some(w) = self.weights {
-            if w.len() != n {
-                return Err(GmmError::InvalidParam {
-                    name: "weights",
-                    reason: format!("{} weights for {n} rows", w.len()),
-                });
-            }
-            if let Some((row, &value)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(GmmError::BadWeight {
-                    row: row + self.row_offset(),
-                    value,
-                });
-            }
-        }
-        if let Some(l) = self.labels {
-            if l.len() != n {
-                return Err(GmmError::InvalidParam {
-                    name: "labels",
-                    reason: format!("{} labels for {n} rows", l.len()),
-                });
-            }
-            if let Some((row, &label)) = l
-                .iter()
-                .enumerate()
-                .find(|(_, c)| **c != UNLABELED && **c as usize >= self.n_classes)
-            {
-                return Err(GmmError::BadLabel {
-                    row: row + self.row_offset(),
-                    label,
-                    n_classes: self.n_classes,
-                });
-            }
-        }
-        let bad = if self.missing {
-            // NaN is a missing entry; infinities are still errors.
-            self.x.iter().position(f64::is_infinite)
-        } else {
-            self.x.first_non_finite()
-        };
-        if let Some(pos) = bad {
-            return Err(GmmError::NonFinite {
-                row: pos / self.n_features + self.row_offset(),
-                column: pos % self.n_features,
-                value: self.x.get(pos),
-            });
-        }
-        Ok(())
     }
 }
