@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use gmm_io::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use gmm_io::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 
 use crate::common::*;
 
@@ -37,13 +37,15 @@ fn mpirun(np: usize, args: &[&str]) -> Output {
         .expect("mpirun runs (scripts/install_mpi.sh installs it)")
 }
 
-/// 6,000 weighted rows of three blobs in 3 columns with ids and a few
-/// labels, as a Parquet file of several row groups.
+/// 6,000 weighted rows of three blobs in 3 columns with ids, a few
+/// labels and a few unlabeled rows marked `outlier`, as a Parquet file of
+/// several row groups.
 fn table(dir: &Path) -> std::path::PathBuf {
     let mut rng = Rng(7);
     let n = 6000;
     let (mut x1, mut x2, mut x3, mut w, mut id, mut y) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut outlier = vec![];
     for i in 0..n {
         let c = (rng.next_u64() % 3) as f64;
         x1.push(4.0 * c + rng.normal());
@@ -52,6 +54,7 @@ fn table(dir: &Path) -> std::path::PathBuf {
         w.push(0.5 + rng.uniform());
         id.push(1_000_000 + i as i64);
         y.push((i % 37 == 0).then(|| format!("c{}", c as usize)));
+        outlier.push(i % 23 == 5 && i % 37 != 0);
     }
     let path = dir.join("blobs.parquet");
     let batch = gmm_io::arrow::array::RecordBatch::try_from_iter(vec![
@@ -70,6 +73,10 @@ fn table(dir: &Path) -> std::path::PathBuf {
         ),
         ("w", std::sync::Arc::new(Float64Array::from(w)) as ArrayRef),
         ("y", std::sync::Arc::new(StringArray::from(y)) as ArrayRef),
+        (
+            "outlier",
+            std::sync::Arc::new(BooleanArray::from(outlier)) as ArrayRef,
+        ),
     ])
     .unwrap();
     let props = parquet::file::properties::WriterProperties::builder()
@@ -236,6 +243,37 @@ fn mpi_ranks_read_their_shares_from_the_out_of_core_cache() {
         &["--max-memory", "1K", "--cache-dir", s(&cache)],
         "predictions.csv",
         "customers-semi, out of core",
+    );
+}
+
+/// The initial noise set: the ranks gather the rows out of it for the
+/// starts and sum its share over their rows, in memory and from the cache.
+#[test]
+fn mpi_ranks_start_the_noise_from_the_initial_set_as_the_single_process_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = table(tmp.path());
+    let cache = tmp.path().join("cache");
+    let args = blobs_fit(
+        s(&t),
+        "3",
+        &[
+            "--noise",
+            "--noise-init-column",
+            "outlier",
+            "--label-column",
+            "y",
+            "--n-init",
+            "2",
+            "--chunk-rows",
+            "256",
+        ],
+    );
+    check_ranks(&args, "predictions.parquet", "initial noise set");
+    check_ranks_with(
+        &args,
+        &["--max-memory", "1K", "--cache-dir", s(&cache)],
+        "predictions.parquet",
+        "initial noise set, out of core",
     );
 }
 

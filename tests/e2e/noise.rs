@@ -263,3 +263,333 @@ fn select_with_noise_picks_what_mclust_picks() {
         &["--noise", "--n-init", "3"],
     );
 }
+
+/// faithful with uniform rows and a column `outlier` marking the fixture's
+/// initial noise set (TRUE/FALSE, as R writes it), as CSV at `dir`; and
+/// the fixture of `family`, G = 2.
+fn with_outlier_column(
+    dir: &std::path::Path,
+    family: &str,
+) -> (std::path::PathBuf, serde_json::Value) {
+    let fx = read_json(&root().join(format!(
+        "tests/data/mclust/noise/faithful_noisy_{family}_G2.json"
+    )));
+    let set: Vec<u64> = fx["noise_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect();
+    let (header, rows) = read_csv(&root().join(NOISY));
+    let mut text = format!("{},outlier\n", header.join(","));
+    for (i, r) in rows.iter().enumerate() {
+        let flag = if set.contains(&(i as u64)) {
+            "TRUE"
+        } else {
+            "FALSE"
+        };
+        text.push_str(&format!("{},{flag}\n", r.join(",")));
+    }
+    let path = dir.join("noisy.csv");
+    std::fs::write(&path, text).unwrap();
+    (path, fx)
+}
+
+/// `--noise-init-column` is mclust's `initialization = list(noise = ...)`:
+/// with `--init hc`, gmm starts where `Mclust()` does (the Gaussians from
+/// `hclass(hc(X[-noise, ]), G)`, the noise weight the set's share) and
+/// reaches mclust's fit. The out-of-core cache carries the flags: the same
+/// fit, bit for bit, from a Parquet table of booleans.
+#[test]
+fn an_initial_noise_column_starts_the_noise_as_mclust_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    for family in ["VVV", "EEI"] {
+        let (input, fx) = with_outlier_column(tmp.path(), family);
+        let run = tmp.path().join(format!("run-{family}"));
+        let args = |input: &str, out: &std::path::Path| {
+            let mut a = vec![
+                "fit",
+                "--input",
+                input,
+                "-k",
+                "2",
+                "--covariance",
+                family,
+                "--noise",
+                "--noise-init-column",
+                "outlier",
+                "--init",
+                "hc",
+                "--reg-covar",
+                "0",
+                "--tol",
+                "1e-14",
+                "--max-iter",
+                "100000",
+                "--out",
+                s(out),
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+            a.push("-q".into());
+            a
+        };
+        let a = args(s(&input), &run);
+        ok(&gmm(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+        let model = read_json(&run.join("model.json"));
+        let n = 332.0;
+        let loglik = model["mean_log_likelihood"].as_f64().unwrap() * n;
+        let want = fx["result"]["loglik"].as_f64().unwrap();
+        assert!(
+            (loglik - want).abs() < 1e-8 * want.abs(),
+            "{family}: {loglik} against mclust's {want}"
+        );
+        let w = model["noise"]["weight"].as_f64().unwrap();
+        let mclust_w = fx["result"]["noise_weight"].as_f64().unwrap();
+        assert!(
+            (w - mclust_w).abs() < 1e-6,
+            "{family}: noise weight {w} against {mclust_w}"
+        );
+        let run_json = read_json(&run.join("run.json"));
+        assert_eq!(run_json["settings"]["data"]["noise_init_column"], "outlier");
+    }
+
+    // The same rows as Parquet with a boolean column, through the cache.
+    let (header, rows) = read_csv(&root().join(NOISY));
+    let (_, fx) = with_outlier_column(tmp.path(), "VVV");
+    let set: Vec<u64> = fx["noise_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect();
+    use gmm_io::arrow::array::{ArrayRef, BooleanArray, Float64Array};
+    let column = |j: usize| -> ArrayRef {
+        std::sync::Arc::new(Float64Array::from(
+            rows.iter()
+                .map(|r| r[j].parse::<f64>().unwrap())
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let flags: ArrayRef = std::sync::Arc::new(BooleanArray::from(
+        (0..rows.len())
+            .map(|i| set.contains(&(i as u64)))
+            .collect::<Vec<_>>(),
+    ));
+    let parquet = tmp.path().join("noisy.parquet");
+    write_parquet(
+        &parquet,
+        vec![
+            (&header[0], column(0)),
+            (&header[1], column(1)),
+            ("outlier", flags),
+        ],
+    );
+    let cached = tmp.path().join("cached");
+    let cache = tmp.path().join("cache");
+    let base = [
+        "fit",
+        "--input",
+        s(&parquet),
+        "-k",
+        "2",
+        "--noise",
+        "--noise-init-column",
+        "outlier",
+        "--n-init",
+        "3",
+        "-q",
+    ];
+    let in_memory = tmp.path().join("memory");
+    ok(&gmm(&[&base[..], &["--out", s(&in_memory)]].concat()));
+    ok(&gmm(&[
+        &base[..],
+        &[
+            "--out",
+            s(&cached),
+            "--max-memory",
+            "1K",
+            "--cache-dir",
+            s(&cache),
+        ],
+    ]
+    .concat()));
+    let run_json = read_json(&cached.join("run.json"));
+    assert_eq!(run_json["data"]["storage"]["out_of_core"], true);
+    let strip = |p: &std::path::Path| {
+        let mut m = read_json(&p.join("model.json"));
+        m["provenance"] = serde_json::Value::Null;
+        m
+    };
+    assert_eq!(strip(&in_memory), strip(&cached));
+    // Without the column the start differs.
+    let plain = tmp.path().join("plain");
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&parquet),
+        "--columns",
+        "eruptions,waiting",
+        "-k",
+        "2",
+        "--noise",
+        "--n-init",
+        "3",
+        "-q",
+        "--out",
+        s(&plain),
+    ]));
+    assert_ne!(strip(&in_memory)["noise"], strip(&plain)["noise"]);
+}
+
+/// A flag that is not true or false, a labeled row in the set, a set of
+/// no row or every row, the column without `--noise` or as a feature: a
+/// one-line error naming the column (and row), nothing written.
+#[test]
+fn initial_noise_columns_that_cannot_work_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let write = |name: &str, flags: &dyn Fn(usize) -> String, labels: bool| {
+        let path = tmp.path().join(name);
+        let mut text = String::from(if labels {
+            "x,y,outlier,label\n"
+        } else {
+            "x,y,outlier\n"
+        });
+        for i in 0..60 {
+            let (x, y) = (
+                (i % 7) as f64 + 0.1 * i as f64,
+                (i % 5) as f64 - 0.05 * i as f64,
+            );
+            let label = if labels {
+                if i == 4 {
+                    ",a"
+                } else if i == 9 {
+                    ",b"
+                } else {
+                    ","
+                }
+            } else {
+                ""
+            };
+            text.push_str(&format!("{x},{y},{}{label}\n", flags(i)));
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let fit = |input: &std::path::Path, extra: &[&str]| {
+        let mut a = vec![
+            "fit",
+            "--input",
+            s(input),
+            "--columns",
+            "x,y",
+            "-k",
+            "2",
+            "--out",
+            s(&run),
+        ];
+        a.extend_from_slice(extra);
+        gmm(&a)
+    };
+    let noise = ["--noise", "--noise-init-column", "outlier"];
+    let bad = write(
+        "bad.csv",
+        &|i| (if i == 6 { "maybe" } else { "no" }).into(),
+        false,
+    );
+    fails(
+        &fit(&bad, &noise),
+        1,
+        &[
+            "bad.csv",
+            "initial noise column `outlier`, data row 1",
+            "`no` is neither true nor false",
+        ],
+    );
+    let empty = write(
+        "empty.csv",
+        &|i| (if i == 6 { "" } else { "1" }).into(),
+        false,
+    );
+    fails(
+        &fit(&empty, &noise),
+        1,
+        &["data row 7", "the value is missing"],
+    );
+    let labeled = write(
+        "labeled.csv",
+        &|i| (if i == 4 { "1" } else { "0" }).into(),
+        true,
+    );
+    fails(
+        &fit(
+            &labeled,
+            &[&noise[..], &["--label-column", "label"]].concat(),
+        ),
+        1,
+        &["data row 5", "the row is labeled"],
+    );
+    let none = write("none.csv", &|_| "0".into(), false);
+    fails(
+        &fit(&none, &noise),
+        1,
+        &["--noise-init-column outlier", "holds no row with weight"],
+    );
+    let all = write("all.csv", &|_| "1".into(), false);
+    fails(
+        &fit(&all, &noise),
+        1,
+        &[
+            "--noise-init-column outlier",
+            "every row with weight is in the initial noise set",
+        ],
+    );
+    let some = write("some.csv", &|i| (i % 9 == 0).to_string(), false);
+    fails(
+        &fit(&some, &["--noise-init-column", "outlier"]),
+        2,
+        &[
+            "--noise-init-column / [data] noise_init_column",
+            "add --noise",
+        ],
+    );
+    fails(
+        &gmm(&[
+            "fit",
+            "--input",
+            s(&some),
+            "--columns",
+            "x,y,outlier",
+            "-k",
+            "2",
+            "--noise",
+            "--noise-init-column",
+            "outlier",
+            "--out",
+            s(&run),
+        ]),
+        1,
+        &["`outlier` marks the initial noise set and cannot also be a feature"],
+    );
+    assert!(!run.exists());
+    // Left to the default, the features leave the column out.
+    ok(&gmm(&[
+        "fit",
+        "--input",
+        s(&some),
+        "-k",
+        "2",
+        "--noise",
+        "--noise-init-column",
+        "outlier",
+        "--out",
+        s(&run),
+        "-q",
+    ]));
+    assert_eq!(
+        read_json(&run.join("model.json"))["columns"],
+        serde_json::json!(["x", "y"])
+    );
+}

@@ -79,6 +79,11 @@ pub struct FitArgs {
     /// Column of non-negative row weights.
     #[arg(long, help_heading = "Data")]
     pub weight_column: Option<String>,
+    /// Column of true/false (1/0) marking the rows that start as noise (mclust's
+    /// `initialization = list(noise = ...)`), for --noise: the clusters start from the
+    /// other rows, the noise's weight from the marked rows' share.
+    #[arg(long, value_name = "COLUMN", help_heading = "Data")]
+    pub noise_init_column: Option<String>,
     /// Columns that identify rows, copied in front of the predictions to
     /// join them back (comma-separated, or the flag repeated); never features.
     #[arg(

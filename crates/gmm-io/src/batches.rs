@@ -69,6 +69,7 @@ where
     let mut x = RowValues::with_capacity(proj.precision, 0);
     let mut weights = proj.carries_weights().then(Vec::new);
     let (mut labels, mut passthrough) = (Vec::new(), Vec::new());
+    let mut noise_init = proj.noise_init.map(|_| Vec::new());
     let mut problems = BadValues::new(&conv);
     let mut n = 0;
     let read = |b: std::result::Result<RecordBatch, ArrowError>| {
@@ -102,7 +103,7 @@ where
                 conv.convert_into(path, &b, n, xs, ws, &mut problems)
             }),
         };
-        let (l, i) = convert(
+        let kept = convert(
             w.as_mut()
                 .map(|w| &mut w.spare_capacity_mut()[..rows] as &mut [MaybeUninit<f64>]),
         )?;
@@ -114,8 +115,11 @@ where
         if let (Some(all), Some(w)) = (weights.as_mut(), w) {
             all.extend(w);
         }
-        labels.extend(l);
-        passthrough.extend(i);
+        labels.extend(kept.labels);
+        if let (Some(f), Some(bf)) = (noise_init.as_mut(), kept.noise_init) {
+            f.extend(bf);
+        }
+        passthrough.extend(kept.passthrough);
         n += rows;
         if problems.any() {
             // Count the rest before reporting, as for files.
@@ -153,6 +157,7 @@ where
         n_rows: n,
         weights,
         labels: concat_arrays(path, labels)?,
+        noise_init,
         passthrough: concat_arrays(path, passthrough)?,
     };
     Ok((table, proj.skipped))

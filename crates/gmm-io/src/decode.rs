@@ -18,20 +18,11 @@ use gmm_core::Precision;
 use crate::column_types::is_numeric;
 use crate::error::{IoError, Result};
 use crate::projection::Projection;
-use crate::rows::{Element, RowValues};
+use crate::rows::{Element, Kept};
 
 /// Rows interleaved at a time: the block of output rows stays in L1/L2
 /// while every column is written into it.
 const TILE_ROWS: usize = 256;
-
-/// Decoded rows of a whole table, before they become a [`crate::Table`].
-pub(crate) struct DecodedRows {
-    pub x: RowValues,
-    pub n_rows: usize,
-    pub weights: Option<Vec<f64>>,
-    pub labels: Option<ArrayRef>,
-    pub passthrough: Option<ArrayRef>,
-}
 
 /// Where a column's missing or non-finite values are, over the rows seen.
 #[derive(Debug, Clone, Default)]
@@ -229,6 +220,7 @@ pub(crate) struct BatchConverter {
     pub features: Vec<String>,
     pub label: Option<String>,
     pub weight: Option<String>,
+    pub noise_init: Option<String>,
     /// Columns copied into predictions, in their order there.
     pub passthrough: Vec<String>,
     /// The type features are held in (see [`Projection::precision`]).
@@ -249,6 +241,7 @@ impl BatchConverter {
             features: proj.features.iter().map(|&i| name(i)).collect(),
             label: proj.label.map(name),
             weight: proj.weight.map(name),
+            noise_init: proj.noise_init.map(name),
             passthrough: proj.passthrough.iter().map(|&i| name(i)).collect(),
             precision: proj.precision,
             missing: proj.missing,
@@ -348,8 +341,8 @@ impl BatchConverter {
     /// Writes every cell of the batch's features into `x` (rows x d) and
     /// every weight into `w`, noting nulls and non-finite features in
     /// `problems` (the values written for them are meaningless); returns
-    /// the batch's labels and passthrough columns. `first_row` is the 0-based index of the
-    /// batch's first row in the table, for messages.
+    /// the batch's other columns ([`Kept`]). `first_row` is the 0-based
+    /// index of the batch's first row in the table, for messages.
     pub(crate) fn convert_into<T: Element>(
         &self,
         path: &Path,
@@ -358,7 +351,7 @@ impl BatchConverter {
         x: &mut [MaybeUninit<T>],
         mut w: Option<&mut [MaybeUninit<f64>]>,
         problems: &mut BadValues,
-    ) -> Result<(Option<ArrayRef>, Option<ArrayRef>)> {
+    ) -> Result<Kept> {
         let d = self.features.len();
         let rows = b.num_rows();
         assert_eq!(x.len(), rows * d, "output block matches the batch");
@@ -407,7 +400,15 @@ impl BatchConverter {
                 .map_err(|e| IoError::read(path, e))?;
             Some(std::sync::Arc::new(s) as ArrayRef)
         };
-        Ok((labels, passthrough))
+        let noise_init = self.noise_init.as_deref().map(|name| {
+            let col = self.column(path, b, name)?;
+            crate::noise_init::flags(path, name, &col, first_row)
+        });
+        Ok(Kept {
+            labels,
+            noise_init: noise_init.transpose()?,
+            passthrough,
+        })
     }
 
     /// A label or passthrough column in the table's type (that of its first file;

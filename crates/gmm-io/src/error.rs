@@ -157,6 +157,14 @@ pub enum IoError {
         value: f64,
     },
 
+    #[error("{path}: initial noise column `{column}`, data row {row}: {detail}")]
+    BadNoiseFlag {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        detail: String,
+    },
+
     #[error("{path}: label column `{column}`: {detail}")]
     BadLabel {
         path: PathBuf,

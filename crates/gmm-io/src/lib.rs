@@ -40,6 +40,7 @@ mod format;
 mod labels;
 pub mod load;
 mod model_file;
+mod noise_init;
 pub mod overlap;
 mod partitions;
 mod predictions;

@@ -18,6 +18,9 @@ pub struct ColumnSpec {
     pub features: Vec<String>,
     pub label: Option<String>,
     pub weight: Option<String>,
+    /// A column of true or false (1 or 0) marking the rows of an initial
+    /// noise set ([`gmm_core::Dataset::with_initial_noise`]).
+    pub noise_init: Option<String>,
     /// Columns that identify rows, copied into predictions: never features.
     pub ids: Vec<String>,
     /// Any other columns copied into predictions, after the ids; a kept
@@ -84,6 +87,8 @@ pub struct Projection {
     pub feature_names: Vec<String>,
     pub label: Option<usize>,
     pub weight: Option<usize>,
+    /// The initial noise set's column.
+    pub noise_init: Option<usize>,
     /// Columns copied into predictions as they are: the id columns, then
     /// the kept ones, each once.
     pub passthrough: Vec<usize>,
@@ -124,6 +129,7 @@ impl Projection {
             .copied()
             .chain(self.label)
             .chain(self.weight)
+            .chain(self.noise_init)
             .chain(self.passthrough.iter().copied())
             .chain(self.filter_columns.iter().copied())
             .collect();
@@ -168,6 +174,7 @@ pub(crate) fn resolve(
     };
     let label = columns.label.as_deref().map(find).transpose()?;
     let weight = columns.weight.as_deref().map(find).transpose()?;
+    let noise_init = columns.noise_init.as_deref().map(find).transpose()?;
     let ids: Vec<usize> = columns.ids.iter().map(|c| find(c)).collect::<Result<_>>()?;
     let mut passthrough: Vec<usize> = Vec::new();
     for &i in ids.iter().chain(
@@ -181,7 +188,11 @@ pub(crate) fn resolve(
             passthrough.push(i);
         }
     }
-    let special: Vec<usize> = [label, weight].into_iter().flatten().chain(ids).collect();
+    let special: Vec<usize> = [label, weight, noise_init]
+        .into_iter()
+        .flatten()
+        .chain(ids)
+        .collect();
 
     let mut features: Vec<usize> = Vec::new();
     let mut skipped = Vec::new();
@@ -266,11 +277,34 @@ pub(crate) fn resolve(
             });
         }
     }
+    if let Some(c) = noise_init {
+        let field = schema.field(c);
+        if features.contains(&c) {
+            return Err(IoError::read(
+                table,
+                format!(
+                    "column `{}` marks the initial noise set and cannot also be a feature; leave it out of the features",
+                    field.name()
+                ),
+            ));
+        }
+        let flags = matches!(field.data_type(), arrow::datatypes::DataType::Boolean)
+            || is_numeric(field.data_type());
+        if format != InputFormat::Csv && !flags {
+            return Err(IoError::NonNumericColumn {
+                path: table.to_path_buf(),
+                column: field.name().clone(),
+                data_type: field.data_type().to_string(),
+                hint: "the initial noise set's column must hold true or false (1 or 0)",
+            });
+        }
+    }
     Ok(Projection {
         feature_names: features.iter().map(|&i| names[i].to_string()).collect(),
         features,
         label,
         weight,
+        noise_init,
         passthrough,
         filter_columns: Vec::new(),
         skipped,

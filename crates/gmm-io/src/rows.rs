@@ -2,7 +2,26 @@
 //! job asks for that precision (half the memory; the engine reads them
 //! back as `f64`).
 
+use arrow::array::ArrayRef;
 use gmm_core::{Dataset, Precision, Values};
+
+/// Decoded rows of a whole table, before they become a [`crate::Table`].
+pub(crate) struct DecodedRows {
+    pub x: RowValues,
+    pub n_rows: usize,
+    pub weights: Option<Vec<f64>>,
+    pub labels: Option<ArrayRef>,
+    pub noise_init: Option<Vec<bool>>,
+    pub passthrough: Option<ArrayRef>,
+}
+
+/// A batch's columns besides its features and weights: the labels and the
+/// passthrough columns as read, and the initial noise set's flags.
+pub(crate) struct Kept {
+    pub labels: Option<ArrayRef>,
+    pub noise_init: Option<Vec<bool>>,
+    pub passthrough: Option<ArrayRef>,
+}
 
 /// A type feature values are decoded into.
 pub(crate) trait Element: Copy + Send + Sync + 'static {

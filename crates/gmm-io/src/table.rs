@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use arrow::array::{Array, ArrayRef};
 
 use crate::column_types::type_name;
-use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
+use crate::decode::{BadValues, BatchConverter, concat_arrays};
 use crate::error::{IoError, Result};
 use crate::format::parquet::ParquetTable;
 use crate::format::{InputFormat, RawBatches, compressed, csv, ipc};
 use crate::projection::Projection;
+use crate::rows::DecodedRows;
 use crate::rows::{RowValues, round_to};
 use crate::source::TableSource;
 
@@ -35,6 +36,8 @@ pub struct Table {
     pub n_rows: usize,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
+    /// The initial noise set's flags, when the projection has its column.
+    pub noise_init: Option<Vec<bool>>,
     pub passthrough: Option<ArrayRef>,
 }
 
@@ -49,6 +52,7 @@ pub struct Batch {
     pub x: Vec<f64>,
     pub weights: Option<Vec<f64>>,
     pub labels: Option<ArrayRef>,
+    pub noise_init: Option<Vec<bool>>,
     pub passthrough: Option<ArrayRef>,
 }
 
@@ -95,6 +99,7 @@ impl TableSource {
             n_rows: c.n_rows,
             weights: c.weights,
             labels: c.labels,
+            noise_init: c.noise_init,
             passthrough: c.passthrough,
         })
     }
@@ -124,6 +129,7 @@ impl TableSource {
             w
         });
         let mut labels = Vec::new();
+        let mut noise_init = proj.noise_init.map(|_| Vec::new());
         let mut passthrough = Vec::new();
         for batch in self.batches_in(proj, DEFAULT_BATCH_ROWS, rows.clone())? {
             let b = batch?;
@@ -141,6 +147,9 @@ impl TableSource {
                 w.extend_from_slice(&bw[a..e]);
             }
             labels.extend(b.labels.map(|l| l.slice(a, e - a)));
+            if let (Some(f), Some(bf)) = (noise_init.as_mut(), &b.noise_init) {
+                f.extend_from_slice(&bf[a..e]);
+            }
             passthrough.extend(b.passthrough.map(|l| l.slice(a, e - a)));
         }
         let empty = |col: Option<usize>| {
@@ -154,6 +163,7 @@ impl TableSource {
             n_rows: n,
             weights,
             labels: concat_arrays(&self.display, labels)?.or_else(|| empty(proj.label)),
+            noise_init,
             passthrough: concat_arrays(&self.display, passthrough)?.or_else(|| {
                 crate::projection::passthrough_field(&self.schema, proj)
                     .map(|f| arrow::array::new_empty_array(f.data_type()))
@@ -170,6 +180,7 @@ impl TableSource {
         let mut n = 0;
         let mut weights = proj.carries_weights().then(Vec::new);
         let mut labels = Vec::new();
+        let mut noise_init = proj.noise_init.map(|_| Vec::new());
         let mut passthrough = Vec::new();
         for batch in self.batches(proj, DEFAULT_BATCH_ROWS)? {
             let b = batch?;
@@ -179,6 +190,9 @@ impl TableSource {
                 w.extend(bw);
             }
             labels.extend(b.labels);
+            if let (Some(f), Some(bf)) = (noise_init.as_mut(), b.noise_init) {
+                f.extend(bf);
+            }
             passthrough.extend(b.passthrough);
         }
         Ok(DecodedRows {
@@ -186,6 +200,7 @@ impl TableSource {
             n_rows: n,
             weights,
             labels: concat_arrays(&self.display, labels)?,
+            noise_init,
             passthrough: concat_arrays(&self.display, passthrough)?,
         })
     }
@@ -321,7 +336,11 @@ impl Iterator for Batches<'_> {
             w.as_mut().map(|w| &mut w.spare_capacity_mut()[..rows]),
             &mut bad_values,
         );
-        let (labels, passthrough) = match converted {
+        let crate::rows::Kept {
+            labels,
+            noise_init,
+            passthrough,
+        } = match converted {
             Ok(r) => r,
             Err(e) => {
                 self.done = true;
@@ -366,6 +385,7 @@ impl Iterator for Batches<'_> {
             x,
             weights: w,
             labels,
+            noise_init,
             passthrough,
         }))
     }

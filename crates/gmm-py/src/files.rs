@@ -65,6 +65,7 @@ pub fn fit_files(
         columns: columns.unwrap_or_default(),
         label_column: label_column.clone(),
         weight_column,
+        noise_init_column: None,
         id_columns: Vec::new(),
         keep_columns: Vec::new(),
         labeled,

@@ -192,6 +192,7 @@ pub fn model_columns(
         features: file.columns.iter().map(|c| glob_escape(c)).collect(),
         label: None,
         weight,
+        noise_init: None,
         ids: Vec::new(),
         keep: Vec::new(),
         missing: match missing {

@@ -18,7 +18,7 @@ use gmm_io::OutputFormat;
 pub use command::{canonical_input, canonical_path, model_command};
 pub use log::{DEFAULT_LOG_INTERVAL_SECONDS, LogFormat, LogSettings};
 use names::origin;
-pub use names::{SettingName, name, setting_error, setting_error_in, setting_names};
+pub use names::{SettingName, fit_error, name, setting_error, setting_error_in, setting_names};
 pub use raw::{
     ConfigFile, OneOrMany, RawConfig, RawData, RawFit, RawModel, RawOutput, RawSelect, RawSemi,
     SizeValue, parse_config,
@@ -179,6 +179,10 @@ impl FitSettings {
                 .weight_column
                 .clone()
                 .or(raw.data.weight_column.clone()),
+            noise_init_column: args
+                .noise_init_column
+                .clone()
+                .or(raw.data.noise_init_column.clone()),
             id_columns: match (&args.id_column, &raw.data.id_column) {
                 (Some(ids), _) => ids.clone(),
                 (None, Some(OneOrMany::One(id) | OneOrMany::Text(id))) => vec![id.clone()],
@@ -237,6 +241,12 @@ impl FitSettings {
         params
             .check_values()
             .map_err(|e| engine::in_config_file(e, args, cfg))?;
+        if let (Some(c), false) = (&data.noise_init_column, params.noise) {
+            return Err(UsageError(format!(
+                "{}: column `{c}` marks the rows the noise component starts from, and this fit has no noise component; add --noise ([model] noise = true), or leave the column out",
+                origin("noise-init-column", "data", "noise_init_column")
+            )));
+        }
         let split = match args.split.as_ref().or(raw.fit.split.as_ref()) {
             Some(v) => parse_choice(v, origin("split", "fit", "split"), &["rows", "restarts"])?,
             None => Split::Rows,

@@ -153,6 +153,21 @@ pub fn setting_error_in(e: GmmError, names: &[SettingName]) -> UsageError {
     UsageError(e.to_string())
 }
 
+/// An engine error from a fit: its refusals of the initial noise set told
+/// with the set's column, any other as it is.
+pub fn fit_error(e: GmmError, data: &gmm_io::load::DataSpec) -> anyhow::Error {
+    match (e, &data.noise_init_column) {
+        (
+            GmmError::InvalidParam {
+                name: "initial_noise",
+                reason,
+            },
+            Some(c),
+        ) => anyhow::anyhow!("--noise-init-column {c}: {reason}"),
+        (e, _) => e.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,7 @@ pub struct RawData {
     pub columns: Option<Vec<String>>,
     pub label_column: Option<String>,
     pub weight_column: Option<String>,
+    pub noise_init_column: Option<String>,
     /// One column, or a list.
     pub id_column: Option<OneOrMany<String>>,
     pub keep_columns: Option<Vec<String>>,

@@ -171,6 +171,7 @@ fn settings_json(s: &FitSettings, threads: usize) -> serde_json::Value {
         "columns": s.data.columns,
         "label_column": s.data.label_column,
         "weight_column": s.data.weight_column,
+        "noise_init_column": s.data.noise_init_column,
         // One name as before, a list when several.
         "id_column": match s.data.id_columns.as_slice() {
             [] => serde_json::Value::Null,

@@ -10,6 +10,8 @@ pub(super) const FLAG_WEIGHTS: u64 = 1;
 pub(super) const FLAG_LABELS: u64 = 2;
 /// The values are `f32` (4 bytes each) rather than `f64`.
 pub(super) const FLAG_F32: u64 = 4;
+/// The rows carry initial noise flags (a byte each).
+pub(super) const FLAG_NOISE_INIT: u64 = 8;
 
 /// The fixed-size start of a cache file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub(super) struct Header {
     pub(super) file_len: u64,
     /// [`checksum`] of everything after the header.
     pub(super) checksum: u64,
+    /// Written after `checksum`: a file without the flag reads as one
+    /// written before the field existed (zero there).
+    pub(super) noise_init_offset: u64,
 }
 
 /// A checksum of `bytes`: 1 MiB blocks hashed in parallel, their hashes
@@ -64,6 +69,7 @@ impl Header {
             self.meta_len,
             self.file_len,
             self.checksum,
+            self.noise_init_offset,
         ];
         for (i, v) in fields.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&v.to_ne_bytes());
@@ -99,6 +105,7 @@ impl Header {
             meta_len: u64_at(72),
             file_len: u64_at(80),
             checksum: u64_at(88),
+            noise_init_offset: u64_at(96),
         };
         if h.file_len != file_len {
             return Err(format!(
@@ -122,6 +129,7 @@ impl Header {
             && inside(h.x_offset, x_len)
             && (h.flags & FLAG_WEIGHTS == 0 || inside(h.weights_offset, h.n_rows.checked_mul(8)))
             && (h.flags & FLAG_LABELS == 0 || inside(h.labels_offset, h.n_rows.checked_mul(4)))
+            && (h.flags & FLAG_NOISE_INIT == 0 || inside(h.noise_init_offset, Some(h.n_rows)))
             && inside(h.meta_offset, Some(h.meta_len));
         if !ok {
             return Err("its header is inconsistent; the file is damaged".into());
@@ -147,6 +155,7 @@ mod tests {
             meta_len: 10,
             file_len: 226,
             checksum: 7,
+            noise_init_offset: 0,
         };
         let b = h.to_bytes();
         assert_eq!(Header::parse(&b, 226), Ok(h));
@@ -189,6 +198,12 @@ mod tests {
                 .unwrap_err()
                 .contains("inconsistent")
         );
+        let flags = Header {
+            flags: FLAG_NOISE_INIT,
+            noise_init_offset: 216,
+            ..h
+        };
+        assert_eq!(Header::parse(&flags.to_bytes(), 226), Ok(flags));
         let odd = Header {
             weights_offset: 177,
             ..h

@@ -5,24 +5,28 @@
 //! while the engine reads exactly the values an in-memory load gives.
 //!
 //! A cache file holds the rows of one or more tables stacked in order (the
-//! input, then a labeled table), their weights and label codes when the job
-//! has them, and a JSON description:
+//! input, then a labeled table), their weights, label codes and initial
+//! noise flags when the job has them, and a JSON description:
 //!
 //! ```text
 //! offset 0    header, 128 bytes: magic "GMMCACHE", format version (u32),
 //!             byte-order check (u32), n_rows, n_features, flags (bit 0:
-//!             weights, bit 1: labels, bit 2: f32 values), then the offsets of the values,
-//!             weights, labels and description, the description's length
-//!             and the file's length (u64 each, native byte order)
+//!             weights, bit 1: labels, bit 2: f32 values, bit 3: initial
+//!             noise flags), then the offsets of the values, weights,
+//!             labels and description, the description's length, the
+//!             file's length, the checksum and the offset of the initial
+//!             noise flags (u64 each, native byte order)
 //! 128         values: n_rows x n_features f64 (f32 under bit 2), row-major
 //! (8-aligned) weights: n_rows f64, when flagged
 //! (8-aligned) labels: n_rows u32 class codes (u32::MAX = unlabeled), when flagged
+//! (8-aligned) initial noise flags: n_rows bytes (1: in the set), when flagged
 //! (8-aligned) description: JSON ([`CacheMeta`]): the fingerprint, columns,
 //!             column types, rows and labeled rows of each table, classes
 //! ```
 //!
 //! A cache is found by a name made from what the job reads (the input files'
-//! paths, the columns and their order, the label and weight columns, the
+//! paths, the columns and their order, the label, weight and initial
+//! noise columns (the last only when the job has one), the
 //! delimiter, and the precision when it is `f32`, so that the two
 //! precisions' caches live side by side and `f64` caches keep the names
 //! they had before `f32` existed) and is reused only when its fingerprint, which adds every
@@ -52,7 +56,7 @@ use crate::error::{IoError, Result};
 use crate::format::InputFormat;
 use crate::projection::Projection;
 use crate::source::TableSource;
-use header::{FLAG_F32, FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
+use header::{FLAG_F32, FLAG_LABELS, FLAG_NOISE_INIT, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
 use region::Region;
 use write::TempFiles;
 
@@ -199,6 +203,18 @@ impl DataCache {
             )) as SharedSlice<u32>
         })
     }
+
+    /// Initial noise flags of every row (1: in the set), when the job has
+    /// an initial noise column.
+    pub fn initial_noise(&self) -> Option<SharedSlice<u8>> {
+        (self.header.flags & FLAG_NOISE_INIT != 0).then(|| {
+            Arc::new(Region::<u8>::new(
+                &self.map,
+                self.header.noise_init_offset,
+                self.header.n_rows,
+            )) as SharedSlice<u8>
+        })
+    }
 }
 
 /// A hash of samples of a file's bytes: its first and last 64 KiB (a
@@ -285,6 +301,11 @@ impl<'a> CachePlan<'a> {
                 "label": p.projection.label.map(name),
                 "weight": p.projection.weight.map(name),
             });
+            // Only jobs with an initial noise set name its column: other
+            // caches keep the names they had.
+            if let Some(c) = p.projection.noise_init {
+                table["noise_init"] = name(c).into();
+            }
             // Only f32 caches say so: f64 caches keep the names they had.
             if p.projection.precision != Precision::F64 {
                 table["precision"] = p.projection.precision.name().into();

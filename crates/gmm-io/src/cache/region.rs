@@ -19,6 +19,7 @@ pub(super) trait Plain: Copy + 'static {}
 impl Plain for f64 {}
 impl Plain for f32 {}
 impl Plain for u32 {}
+impl Plain for u8 {}
 
 /// `len` values of `T` at byte `offset` of the mapping, borrowed from it.
 /// Panics unless they lie inside the mapping, aligned for `T`.

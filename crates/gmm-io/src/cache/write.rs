@@ -1,5 +1,6 @@
 //! Building a cache file: the tables decoded batch by batch and appended,
-//! weights and labels through side files, the header written last.
+//! weights, labels and initial noise flags through side files, the header
+//! written last.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -9,7 +10,9 @@ use std::time::UNIX_EPOCH;
 
 use gmm_core::{Precision, UNLABELED};
 
-use super::header::{FLAG_F32, FLAG_LABELS, FLAG_WEIGHTS, HEADER_LEN, Header, checksum};
+use super::header::{
+    FLAG_F32, FLAG_LABELS, FLAG_NOISE_INIT, FLAG_WEIGHTS, HEADER_LEN, Header, checksum,
+};
 use super::{CacheMeta, CachePlan};
 use crate::column_types::type_name;
 use crate::error::{IoError, Result};
@@ -26,6 +29,7 @@ impl CachePlan<'_> {
         let werr = |e: std::io::Error| IoError::write(&self.path, e);
         let has_weights = self.parts.iter().any(|p| p.projection.carries_weights());
         let has_labels = self.parts.iter().any(|p| p.projection.label.is_some());
+        let has_noise = self.parts.iter().any(|p| p.projection.noise_init.is_some());
         let first = self.parts[0];
         let d = first.projection.n_features();
         let precision = first.projection.precision;
@@ -49,6 +53,11 @@ impl CachePlan<'_> {
             .then(|| File::create(&tmp.labels).map(|f| BufWriter::with_capacity(1 << 20, f)))
             .transpose()
             .map_err(werr)?;
+        let mut noise = has_noise
+            .then(|| File::create(&tmp.noise).map(|f| BufWriter::with_capacity(1 << 20, f)))
+            .transpose()
+            .map_err(werr)?;
+        let mut flag_buf: Vec<u8> = Vec::new();
         // Labels get provisional codes in order of first sight; they are
         // renumbered in class order when appended.
         let mut codes: HashMap<String, u32> = HashMap::new();
@@ -121,6 +130,15 @@ impl CachePlan<'_> {
                     }
                     l.write_all(u32_bytes(&label_buf)).map_err(werr)?;
                 }
+                if let Some(f) = noise.as_mut() {
+                    flag_buf.clear();
+                    match &b.noise_init {
+                        Some(flags) => flag_buf.extend(flags.iter().map(|&v| u8::from(v))),
+                        // A table without the column (the labeled one).
+                        None => flag_buf.resize(b.n_rows, 0),
+                    }
+                    f.write_all(&flag_buf).map_err(werr)?;
+                }
                 rows += b.n_rows;
                 total += b.n_rows;
                 if !on_rows(total) {
@@ -188,6 +206,13 @@ impl CachePlan<'_> {
             out.flush().map_err(werr)?;
             end += 4 * total as u64;
         }
+        let mut noise_init_offset = 0;
+        if let Some(f) = noise.take() {
+            drop(f.into_inner().map_err(|e| werr(e.into_error()))?);
+            noise_init_offset = pad_to_8(&mut main, &mut end)?;
+            let mut f = File::open(&tmp.noise).map_err(werr)?;
+            end += std::io::copy(&mut f, &mut main).map_err(werr)?;
+        }
         let meta = CacheMeta {
             fingerprint: self.fingerprint.clone(),
             columns: first.projection.feature_names.clone(),
@@ -212,6 +237,7 @@ impl CachePlan<'_> {
             n_features: d as u64,
             flags: if has_weights { FLAG_WEIGHTS } else { 0 }
                 | if has_labels { FLAG_LABELS } else { 0 }
+                | if has_noise { FLAG_NOISE_INIT } else { 0 }
                 | if precision == Precision::F32 {
                     FLAG_F32
                 } else {
@@ -224,6 +250,7 @@ impl CachePlan<'_> {
             meta_len: meta_text.len() as u64,
             file_len: end,
             checksum: 0,
+            noise_init_offset,
         };
         // The checksum of all that follows the header, read back from the
         // file as written.
@@ -252,6 +279,7 @@ pub(super) struct TempFiles {
     pub(super) main: PathBuf,
     weights: PathBuf,
     labels: PathBuf,
+    noise: PathBuf,
 }
 
 impl TempFiles {
@@ -269,13 +297,14 @@ impl TempFiles {
             main: dir.join(&base),
             weights: dir.join(format!("{base}.weights")),
             labels: dir.join(format!("{base}.labels")),
+            noise: dir.join(format!("{base}.noise")),
         }
     }
 }
 
 impl Drop for TempFiles {
     fn drop(&mut self) {
-        for p in [&self.main, &self.weights, &self.labels] {
+        for p in [&self.main, &self.weights, &self.labels, &self.noise] {
             let _ = std::fs::remove_file(p);
         }
     }

@@ -292,6 +292,7 @@ fn find_ragged_row(file: &SourceFile, format: &arrow::csv::reader::Format) -> Op
         features: Vec::new(),
         label: None,
         weight: None,
+        noise_init: None,
         passthrough: Vec::new(),
         precision: Precision::F64,
         missing: crate::Missing::Error,

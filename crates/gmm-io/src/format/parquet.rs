@@ -18,9 +18,10 @@ use rayon::prelude::*;
 
 use super::parquet_file::ParquetFile;
 use super::{RawBatches, SourceFile, guarded, no_panic};
-use crate::decode::{BadValues, BatchConverter, DecodedRows, concat_arrays};
+use crate::decode::{BadValues, BatchConverter, concat_arrays};
 use crate::error::{IoError, Result};
 use crate::projection::Projection;
+use crate::rows::DecodedRows;
 use crate::rows::Element;
 use gmm_core::Precision;
 
@@ -107,6 +108,7 @@ struct RowGroup {
 /// What decoding a row group gives besides the values written in place.
 struct RowGroupOutput {
     labels: Vec<ArrayRef>,
+    noise_init: Vec<bool>,
     passthrough: Vec<ArrayRef>,
     bad_values: BadValues,
 }
@@ -373,11 +375,15 @@ impl<'a> ParquetTable<'a> {
             .collect();
 
         let mut labels = Vec::new();
+        let mut noise_init = proj.noise_init.map(|_| Vec::new());
         let mut passthrough = Vec::new();
         let mut bad_values = BadValues::new(&conv);
         for r in results {
             let out = r?;
             labels.extend(out.labels);
+            if let Some(f) = noise_init.as_mut() {
+                f.extend(out.noise_init);
+            }
             passthrough.extend(out.passthrough);
             bad_values.merge(out.bad_values);
         }
@@ -400,6 +406,7 @@ impl<'a> ParquetTable<'a> {
             n_rows: n,
             weights,
             labels: concat_arrays(self.display, labels)?,
+            noise_init,
             passthrough: concat_arrays(self.display, passthrough)?,
         })
     }
@@ -426,6 +433,7 @@ impl<'a> ParquetTable<'a> {
         })?;
         let mut out = RowGroupOutput {
             labels: Vec::new(),
+            noise_init: Vec::new(),
             passthrough: Vec::new(),
             bad_values: BadValues::new(conv),
         };
@@ -443,7 +451,7 @@ impl<'a> ParquetTable<'a> {
                 ));
             }
             let w_out = ws.as_deref_mut().map(|w| &mut w[off..off + rows]);
-            let (l, i) = conv.convert_into(
+            let kept = conv.convert_into(
                 path,
                 &b,
                 group.first_row + off,
@@ -451,8 +459,9 @@ impl<'a> ParquetTable<'a> {
                 w_out,
                 &mut out.bad_values,
             )?;
-            out.labels.extend(l);
-            out.passthrough.extend(i);
+            out.labels.extend(kept.labels);
+            out.noise_init.extend(kept.noise_init.into_iter().flatten());
+            out.passthrough.extend(kept.passthrough);
             off += rows;
         }
         if off != group.n_rows {

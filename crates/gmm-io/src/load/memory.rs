@@ -18,6 +18,7 @@ pub(crate) struct ReadRows {
     x: RowValues,
     d: usize,
     weights: Option<Vec<f64>>,
+    noise_init: Option<Vec<bool>>,
     values: Vec<Option<String>>,
     has_labels: bool,
     columns: Vec<String>,
@@ -34,6 +35,7 @@ fn slice_table(mut t: Table, a: usize, b: usize) -> Table {
     t.x = t.x.slice(a * d, b * d);
     t.weights = t.weights.map(|w| w[a..b].to_vec());
     t.labels = t.labels.map(|l| l.slice(a, b - a));
+    t.noise_init = t.noise_init.map(|f| f[a..b].to_vec());
     t.passthrough = t.passthrough.map(|l| l.slice(a, b - a));
     t.n_rows = b - a;
     t
@@ -120,6 +122,7 @@ pub(crate) fn read(
     }
     let mut x = table.x;
     let mut weights = table.weights;
+    let mut noise_init = table.noise_init;
     if let Some((lt, lcol)) = labeled {
         let lv = label_values(&lcol, lt.labels.as_ref().expect("label column projected")).map_err(
             |detail| IoError::BadLabel {
@@ -155,11 +158,15 @@ pub(crate) fn read(
             }
             (None, None) => {}
         }
+        if let Some(f) = noise_init.as_mut() {
+            f.extend(std::iter::repeat_n(false, lt.n_rows));
+        }
     }
     Ok(ReadRows {
         x,
         d,
         weights,
+        noise_init,
         values,
         has_labels,
         columns: table.columns,
@@ -192,6 +199,17 @@ pub(crate) fn assemble(
     let mut dataset = rows.x.into_dataset(rows.d)?;
     if let Some(w) = rows.weights {
         dataset = dataset.with_weights(w)?;
+    }
+    if let (Some(f), Some(c)) = (rows.noise_init, tables.proj.noise_init) {
+        crate::noise_init::check_unlabeled(
+            tables.source.path(),
+            tables.source.schema().field(c).name(),
+            rows.n_input_rows,
+            rows.share.map_or(0, |s| s.row_offset),
+            |i| f[i],
+            |i| rows.values.get(i).is_some_and(Option::is_some),
+        )?;
+        dataset = dataset.with_initial_noise(f)?;
     }
     let mut classes = None;
     let mut n_labeled = 0;

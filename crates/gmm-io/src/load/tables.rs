@@ -54,6 +54,7 @@ impl JobTables {
             features: spec.columns.clone(),
             label: input_label.clone(),
             weight: spec.weight_column.clone(),
+            noise_init: spec.noise_init_column.clone(),
             ids: spec.id_columns.clone(),
             keep: spec.keep_columns.clone(),
             precision: spec.precision,
@@ -77,6 +78,8 @@ impl JobTables {
                     features: proj.feature_names.clone(),
                     label: Some(label.clone()),
                     weight,
+                    // The labeled table's rows are never in the set.
+                    noise_init: None,
                     ids: Vec::new(),
                     keep: Vec::new(),
                     precision: spec.precision,
@@ -139,7 +142,8 @@ impl JobTables {
         let labels = parts.iter().any(|p| p.projection.label.is_some());
         let row = self.proj.precision.bytes() as u64 * self.proj.n_features() as u64
             + if weights { 8 } else { 0 }
-            + if labels { 4 } else { 0 };
+            + if labels { 4 } else { 0 }
+            + u64::from(self.proj.noise_init.is_some());
         Some((self.estimated_rows()? as u64).saturating_mul(row))
     }
 }

@@ -353,7 +353,7 @@ pub(crate) fn run_fit(
     if let Some(e) = observer.failure {
         return Err(e.context("writing a checkpoint"));
     }
-    let fit = fit?;
+    let fit = fit.map_err(|e| crate::config::fit_error(e, &s.data))?;
     let seconds = started.elapsed().as_secs_f64();
     let iteration_seconds = observer
         .iteration_ends
