@@ -19,7 +19,7 @@ use crate::work::detached;
 #[pyfunction]
 #[pyo3(signature = (
     input, params_json, *, columns=None, label_column=None, weight_column=None,
-    labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, precision="f64",
+    noise_init_column=None, labeled=None, ignore_labels=false, max_memory=None, cache_dir=None, precision="f64",
     missing="error", filter=None, storage_json=None, init_model=None, init_lower_bound=None, n_threads=None, verbose=0, verbose_interval=10
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -30,6 +30,7 @@ pub fn fit_files(
     columns: Option<Vec<String>>,
     label_column: Option<String>,
     weight_column: Option<String>,
+    noise_init_column: Option<String>,
     labeled: Option<String>,
     ignore_labels: bool,
     max_memory: Option<u64>,
@@ -65,7 +66,7 @@ pub fn fit_files(
         columns: columns.unwrap_or_default(),
         label_column: label_column.clone(),
         weight_column,
-        noise_init_column: None,
+        noise_init_column,
         id_columns: Vec::new(),
         keep_columns: Vec::new(),
         labeled,

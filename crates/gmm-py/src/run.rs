@@ -101,7 +101,7 @@ pub fn params(
 #[pyo3(signature = (
     x, params_json, *, weights=None, labels=None, classes=None, init_model=None,
     init_lower_bound=None, columns=None, column_types=None, n_threads=None,
-    verbose=0, verbose_interval=10, missing=false
+    verbose=0, verbose_interval=10, missing=false, noise_init=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
@@ -119,6 +119,7 @@ pub fn fit(
     verbose: u8,
     verbose_interval: usize,
     missing: bool,
+    noise_init: Option<PyReadonlyArray1<'_, u8>>,
 ) -> PyResult<(Model, String)> {
     let params = params(params_json, init_model.as_deref(), init_lower_bound)?;
     let d = x.ncols();
@@ -136,6 +137,24 @@ pub fn fit(
     )?
     // NaN values are missing, integrated out.
     .with_missing_values(missing);
+    // One flag per row (0 or 1, which the engine checks).
+    let flags = noise_init
+        .as_ref()
+        .map(|f| {
+            f.as_slice()
+                .map_err(|_| errors::value("noise_init must be a contiguous array"))
+        })
+        .transpose()?;
+    if let Some(f) = flags
+        && f.len() != view.n_rows()
+    {
+        return Err(errors::value(format!(
+            "noise_init has {} values for {} rows",
+            f.len(),
+            view.n_rows()
+        )));
+    }
+    let view = view.with_initial_noise(flags);
     let job = Job {
         params,
         columns: columns.unwrap_or_else(|| (0..d).map(|j| format!("x{j}")).collect()),

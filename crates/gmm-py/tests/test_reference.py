@@ -188,6 +188,59 @@ def test_noise_models_refuse_what_they_cannot_do():
     np.testing.assert_array_equal(again.predict(X), ours.predict(X))
 
 
+@pytest.mark.parametrize("family", ["VVV", "EEI"])
+def test_noise_init_starts_where_mclust_starts(family, tmp_path):
+    """noise_init is mclust's initialization = list(noise = ...): with the
+    fixture's noise rows and init_params="hc", the fit is mclust's (its
+    log-likelihood to 1e-8, its noise weight to 1e-6), from an array and,
+    through fit_parquet's noise_init_column, from a file; 0/1 numbers work
+    as booleans, and rows left out for a missing value leave their flags."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    fx = json.loads((ROOT / f"tests/data/mclust/noise/faithful_noisy_{family}_G2.json").read_text())
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful_noisy.csv", delimiter=",", skiprows=1)
+    flags = np.zeros(len(X), dtype=bool)
+    flags[fx["noise_rows"]] = True
+    settings = dict(covariance_type=family, noise=True, init_params="hc", reg_covar=0.0,
+                    tol=1e-14, max_iter=100_000)
+    ours = gmm.GaussianMixture(2, **settings).fit(X, noise_init=flags)
+    result = fx["result"]
+    assert ours.score(X) * len(X) == pytest.approx(result["loglik"], rel=1e-8)
+    assert ours.noise_weight_ == pytest.approx(result["noise_weight"], abs=1e-6)
+    again = gmm.GaussianMixture(2, **settings).fit(X, noise_init=flags.astype(np.int64))
+    np.testing.assert_array_equal(again.means_, ours.means_)
+    # A row with a missing value, left out with its flag.
+    gappy = np.vstack([X, [[np.nan, 70.0]]])
+    dropped = gmm.GaussianMixture(2, missing="drop", **settings).fit(
+        gappy, noise_init=np.append(flags, True))
+    np.testing.assert_array_equal(dropped.means_, ours.means_)
+    path = tmp_path / "noisy.parquet"
+    pq.write_table(pa.table({"eruptions": X[:, 0], "waiting": X[:, 1], "outlier": flags}), path)
+    from_file = gmm.fit_parquet(path, n_components=2, noise_init_column="outlier", **settings)
+    np.testing.assert_array_equal(from_file.means_, ours.means_)
+    assert list(from_file.feature_names_in_) == ["eruptions", "waiting"]
+
+
+def test_noise_init_that_cannot_work_is_refused():
+    X = np.loadtxt(ROOT / "tests/data/mclust/faithful_noisy.csv", delimiter=",", skiprows=1)
+    flags = np.arange(len(X)) % 10 == 0
+    with pytest.raises(ValueError, match="set noise=True"):
+        gmm.GaussianMixture(2).fit(X, noise_init=flags)
+    noisy = gmm.GaussianMixture(2, noise=True)
+    with pytest.raises(ValueError, match="expected"):
+        noisy.fit(X, noise_init=flags[:-1])
+    with pytest.raises(ValueError, match=r"noise_init\[3\] is 2"):
+        noisy.fit(X, noise_init=np.where(np.arange(len(X)) == 3, 2, 0))
+    with pytest.raises(ValueError, match="noise_init: the initial noise set holds no row"):
+        noisy.fit(X, noise_init=np.zeros(len(X), dtype=bool))
+    with pytest.raises(ValueError, match="noise_init: every row with weight"):
+        noisy.fit(X, noise_init=np.ones(len(X), dtype=bool))
+    with pytest.raises(ValueError, match="set noise=True"):
+        gmm.fit_parquet(ROOT / "tests/data/mclust/faithful_noisy.csv", n_components=2,
+                        noise_init_column="waiting")
+
+
 def test_hc_rows_bounds_the_agglomerated_sample():
     """hc_rows is the `gmm` command's --hc-rows: all of faithful's 272 rows
     by default (mclust's start, its fit), fewer when asked; below K, or

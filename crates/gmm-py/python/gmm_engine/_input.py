@@ -254,6 +254,28 @@ def sample_weight(weights: Any, n: int) -> Optional[np.ndarray]:
     return w
 
 
+def noise_init(flags: Any, n: int) -> Optional[np.ndarray]:
+    """An initial noise set: None, or one flag per row, booleans or the
+    numbers 1 and 0, as a contiguous uint8 array."""
+    if flags is None:
+        return None
+    a = np.asarray(flags)
+    if a.ndim != 1 or a.shape != (n,):
+        raise ValueError(f"noise_init.shape == {a.shape}, expected {(n,)}: one flag per row of X")
+    if a.dtype != np.bool_:
+        if a.dtype.kind not in "biuf":
+            raise ValueError(
+                f"noise_init holds {a.dtype} values; give True or False (1 or 0) for each row"
+            )
+        bad = np.flatnonzero((a != 0) & (a != 1))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"noise_init[{i}] is {a[i].item()!r}; give True or False (1 or 0) for each row"
+            )
+    return np.ascontiguousarray(a != 0, dtype=np.uint8)
+
+
 def labels(
     y: Any, n: int
 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[list[str]]]:

@@ -99,6 +99,7 @@ def fit(
     verbose: int = 0,
     verbose_interval: int = 10,
     missing: bool = False,
+    noise_init: Optional[npt.NDArray[np.uint8]] = None,
 ) -> tuple[Model, str]: ...
 def fit_files(
     input: str,
@@ -107,6 +108,7 @@ def fit_files(
     columns: Optional[Sequence[str]] = None,
     label_column: Optional[str] = None,
     weight_column: Optional[str] = None,
+    noise_init_column: Optional[str] = None,
     labeled: Optional[str] = None,
     max_memory: Optional[int] = None,
     cache_dir: Optional[str] = None,

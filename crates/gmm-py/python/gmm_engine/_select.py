@@ -28,6 +28,7 @@ def select(
     *,
     y: Any = None,
     sample_weight: Any = None,
+    noise_init: Any = None,
     **params: Any,
 ) -> tuple[Any, GaussianMixture]:
     """Fit every (covariance type, number of components) cell of a grid and
@@ -48,7 +49,7 @@ def select(
         negated (higher is better).
     n_init : int, default=1
         Restarts per cell.
-    y, sample_weight :
+    y, sample_weight, noise_init :
         As for :meth:`GaussianMixture.fit`.
     **params :
         Any other :class:`GaussianMixture` parameter, for every cell.
@@ -81,6 +82,9 @@ def select(
         sample_weight = None if sample_weight is None else _subset(
             sample_weight, ~out, len(out), "sample_weight"
         )
+        noise_init = None if noise_init is None else _subset(
+            noise_init, ~out, len(out), "noise_init"
+        )
     names = getattr(probe, "feature_names_in_", None)
     rows: dict[str, list] = {k: [] for k in (
         "covariance_type", "n_components", "bic", "aic", "icl", "mean_log_likelihood",
@@ -103,7 +107,7 @@ def select(
             est = GaussianMixture(n_components=k, covariance_type=kind, n_init=n_init, **params)
             est._check_params()
             started = time.perf_counter()
-            report = est._fit_rows(x, columns, types, y, sample_weight)
+            report = est._fit_rows(x, columns, types, y, sample_weight, noise_init)
             seconds = time.perf_counter() - started
             if names is not None:
                 est.feature_names_in_ = names
@@ -141,6 +145,7 @@ def fit_parquet(
     *,
     label_column: Optional[str] = None,
     weight_column: Optional[str] = None,
+    noise_init_column: Optional[str] = None,
     labeled: Optional[Union[str, os.PathLike]] = None,
     max_memory: Optional[Union[int, str]] = None,
     cache_dir: Optional[Union[str, os.PathLike]] = None,
@@ -167,6 +172,11 @@ def fit_parquet(
         Class labels (empty or null for unlabeled rows): a semi-supervised
         fit, as ``gmm fit --label-column``.
     weight_column : str, default=None
+    noise_init_column : str, default=None
+        With ``noise=True``: a column of true/false (or 1/0) marking the
+        rows the noise component starts from, as ``gmm fit
+        --noise-init-column`` (see :meth:`GaussianMixture.fit`'s
+        ``noise_init``).
     labeled : str or path, default=None
         A second table of labeled rows, stacked after the first.
     max_memory : int or str, default=None
@@ -201,6 +211,11 @@ def fit_parquet(
               if params.get(p) is not None and params.get(p) is not False]
     if unused:
         raise ValueError(f"fit_parquet does not take {', '.join(unused)}: use GaussianMixture.fit")
+    if noise_init_column is not None and not est.noise:
+        raise ValueError(
+            f"noise_init_column={noise_init_column!r} marks the rows the noise component "
+            "starts from, and noise=False fits none: set noise=True, or leave the column out"
+        )
     ignore = est.semi_supervised in (None, False)
     mode = None if ignore or label_column is None else est.semi_supervised
     if mode == "auto":
@@ -212,6 +227,7 @@ def fit_parquet(
         columns=list(columns) if columns is not None else None,
         label_column=label_column,
         weight_column=weight_column,
+        noise_init_column=noise_init_column,
         labeled=os.fspath(labeled) if labeled is not None else None,
         max_memory=_bytes(max_memory),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
