@@ -216,6 +216,34 @@ fn noise_settings_that_cannot_work_are_refused_before_any_work() {
         2,
         &["the rows lie in a flat region", "give the noise's volume"],
     );
+    // A kept column named as one the winner's predictions write: refused
+    // before any cell is fitted.
+    let named = tmp.path().join("named.csv");
+    let rows: String = (0..50)
+        .map(|i| format!("{},{},{i}\n", i % 7, i % 5))
+        .collect();
+    std::fs::write(&named, format!("a,b,proba_noise\n{rows}")).unwrap();
+    fails(
+        &gmm(&[
+            "select",
+            "--input",
+            s(&named),
+            "--columns",
+            "a,b",
+            "--noise",
+            "--components",
+            "2..3",
+            "--keep-columns",
+            "proba_noise",
+            "--out",
+            s(&run),
+        ]),
+        2,
+        &[
+            "column `proba_noise` is copied into the predictions",
+            "proba_0 .. proba_2, proba_noise",
+        ],
+    );
     assert!(!run.exists());
 }
 

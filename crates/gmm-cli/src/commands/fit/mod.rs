@@ -97,15 +97,7 @@ pub fn run(args: FitArgs, comm: Option<&dyn distributed::Transport>) -> Result<(
     }
     crate::rundir::check_run_dir(&s, crate::rundir::RUN_FILES)?;
     crate::joblog::start("fit", s.log, verbosity.quiet);
-    let may_have_classes = s.data.label_column.is_some() || s.data.labeled.is_some();
-    let copied = [&s.data.id_columns[..], &s.data.keep_columns[..]].concat();
-    gmm_io::check_passthrough_columns(
-        &copied,
-        s.params.n_components,
-        may_have_classes,
-        s.params.noise,
-    )
-    .map_err(UsageError)?;
+    check_copied_columns(&s, s.params.n_components)?;
     let threads = super::init_threads(s.threads)?;
     let started = Instant::now();
     let spread = comm.filter(|_| s.split == Split::Restarts);
@@ -320,6 +312,15 @@ pub(crate) struct FitRun {
     /// iteration after that (`None` when resumed from a checkpoint).
     pub initialization_seconds: Option<f64>,
     pub first_iteration_seconds: Option<f64>,
+}
+
+/// Refuses, before any work, an id or kept column that has the name of a
+/// column the predictions of a fit of up to `k` components write.
+pub(crate) fn check_copied_columns(s: &FitSettings, k: usize) -> Result<(), UsageError> {
+    let may_have_classes = s.data.label_column.is_some() || s.data.labeled.is_some();
+    let copied = [&s.data.id_columns[..], &s.data.keep_columns[..]].concat();
+    gmm_io::check_passthrough_columns(&copied, k, may_have_classes, s.params.noise)
+        .map_err(UsageError)
 }
 
 /// Fits with progress on standard error, interruption and checkpoints.

@@ -140,6 +140,8 @@ pub fn run(args: SelectArgs, comm: Option<&dyn distributed::Transport>) -> Resul
         verbose: args.fit.verbose && distributed::is_root(comm),
     };
     crate::rundir::check_run_dir(&base, SELECT_FILES)?;
+    // The winner's predictions may have as many components as the grid's largest.
+    super::fit::check_copied_columns(&base, ks.iter().copied().max().unwrap_or(1))?;
     crate::joblog::start("select", base.log, verbosity.quiet);
     let threads = super::init_threads(base.threads)?;
     let started = Instant::now();
