@@ -38,14 +38,15 @@ fn mpirun(np: usize, args: &[&str]) -> Output {
 }
 
 /// 6,000 weighted rows of three blobs in 3 columns with ids, a few
-/// labels and a few unlabeled rows marked `outlier`, as a Parquet file of
-/// several row groups.
+/// labels and a few unlabeled rows marked `outlier` (and in `mislabeled`,
+/// the same rows and labeled row 5957), as a Parquet file of several row
+/// groups.
 fn table(dir: &Path) -> std::path::PathBuf {
     let mut rng = Rng(7);
     let n = 6000;
     let (mut x1, mut x2, mut x3, mut w, mut id, mut y) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut outlier = vec![];
+    let (mut outlier, mut mislabeled) = (vec![], vec![]);
     for i in 0..n {
         let c = (rng.next_u64() % 3) as f64;
         x1.push(4.0 * c + rng.normal());
@@ -55,6 +56,7 @@ fn table(dir: &Path) -> std::path::PathBuf {
         id.push(1_000_000 + i as i64);
         y.push((i % 37 == 0).then(|| format!("c{}", c as usize)));
         outlier.push(i % 23 == 5 && i % 37 != 0);
+        mislabeled.push(i % 23 == 5 && i % 37 != 0 || i == 5957);
     }
     let path = dir.join("blobs.parquet");
     let batch = gmm_io::arrow::array::RecordBatch::try_from_iter(vec![
@@ -76,6 +78,10 @@ fn table(dir: &Path) -> std::path::PathBuf {
         (
             "outlier",
             std::sync::Arc::new(BooleanArray::from(outlier)) as ArrayRef,
+        ),
+        (
+            "mislabeled",
+            std::sync::Arc::new(BooleanArray::from(mislabeled)) as ArrayRef,
         ),
     ])
     .unwrap();
@@ -275,6 +281,29 @@ fn mpi_ranks_start_the_noise_from_the_initial_set_as_the_single_process_does() {
         "predictions.parquet",
         "initial noise set, out of core",
     );
+    // A labeled row in the set, in the last rank's share: every rank ends
+    // with one message, in memory and out of core.
+    let mut bad = args.clone();
+    let at = bad.iter().position(|a| *a == "outlier").unwrap();
+    bad[at] = "mislabeled";
+    let out = tmp.path().join("bad");
+    bad.extend(["--out", s(&out), "-q"]);
+    for extra in [
+        &[][..],
+        &["--max-memory", "1K", "--cache-dir", s(&cache)][..],
+    ] {
+        let o = mpirun(3, &[&bad[..], extra].concat());
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(
+            err.contains(
+                "rank 2: initial noise set: the row at index 5957 (counting from 0) is labeled"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.matches("error:").count(), 1, "one message: {err}");
+        assert!(!out.exists(), "no output");
+    }
 }
 
 #[test]

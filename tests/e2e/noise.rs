@@ -524,7 +524,7 @@ fn initial_noise_columns_that_cannot_work_are_refused() {
     let noise = ["--noise", "--noise-init-column", "outlier"];
     let bad = write(
         "bad.csv",
-        &|i| (if i == 6 { "maybe" } else { "no" }).into(),
+        &|i| (if i == 6 { "maybe" } else { "false" }).into(),
         false,
     );
     fails(
@@ -532,8 +532,8 @@ fn initial_noise_columns_that_cannot_work_are_refused() {
         1,
         &[
             "bad.csv",
-            "initial noise column `outlier`, data row 1",
-            "`no` is neither true nor false",
+            "initial noise column `outlier`, data row 7",
+            "`maybe` is neither true nor false",
         ],
     );
     let empty = write(
@@ -557,7 +557,7 @@ fn initial_noise_columns_that_cannot_work_are_refused() {
             &[&noise[..], &["--label-column", "label"]].concat(),
         ),
         1,
-        &["data row 5", "the row is labeled"],
+        &["--noise-init-column outlier: the row at index 4 (counting from 0) is labeled"],
     );
     let none = write("none.csv", &|_| "0".into(), false);
     fails(
@@ -571,7 +571,7 @@ fn initial_noise_columns_that_cannot_work_are_refused() {
         1,
         &[
             "--noise-init-column outlier",
-            "every row with weight is in the initial noise set",
+            "every row with weight is in the set",
         ],
     );
     let some = write("some.csv", &|i| (i % 9 == 0).to_string(), false);

@@ -50,7 +50,7 @@ pub fn path(dir: &Path) -> PathBuf {
 /// engine setting that affects the result (as it serializes; not how often
 /// checkpoints are written, nor the thread count, which do not), the
 /// warm-start model, and the data itself (its shape and a hash of every
-/// value, weight and label).
+/// value, weight, label and initial noise flag).
 pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> String {
     let mut h = gmm_core::hash::Fingerprint::new();
     let view = data.dataset.view();
@@ -62,6 +62,9 @@ pub fn fingerprint(params: &FitParams, s: &FitSettings, data: &LoadedData) -> St
     }
     if let Some(l) = view.labels() {
         l.iter().for_each(|&v| h.write_u64(u64::from(v)));
+    }
+    if let Some(f) = view.initial_noise() {
+        f.iter().for_each(|&v| h.write_u64(u64::from(v)));
     }
     let settings = settings_fingerprint(
         params,

@@ -85,6 +85,10 @@ pub enum GmmError {
         iteration: usize,
     },
 
+    /// An initial noise set that cannot start a noise component.
+    #[error("initial noise set: {reason}")]
+    InitialNoise { reason: String },
+
     #[error(
         "the noise component of restart {restart} took every row at iteration {iteration}, leaving no cluster: its volume, {volume:.6e}, is small for the rows' region (a noise volume given too small, or rows nearly flat along some direction). \
          Give a larger noise volume"

@@ -278,7 +278,7 @@ fn initial_noise_sets_are_checked() {
     let err = fit(set(&[]), noise.clone());
     assert!(err.contains("holds no row"), "{err}");
     let err = fit(set(&(0..n).collect::<Vec<_>>()), noise.clone());
-    assert!(err.contains("every row with weight"), "{err}");
+    assert!(err.contains("every row with weight is in the set"), "{err}");
     let mut labels = vec![gmm_core::UNLABELED; n];
     labels[5] = 1;
     labels[6] = 0;
@@ -290,7 +290,10 @@ fn initial_noise_sets_are_checked() {
             unlabeled_weight: 1.0,
         }),
     );
-    assert!(err.contains("row 5 is labeled"), "{err}");
+    assert!(
+        err.contains("the row at index 5 (counting from 0) is labeled"),
+        "{err}"
+    );
     assert!(fx.data.clone().with_initial_noise(vec![true]).is_err());
 }
 

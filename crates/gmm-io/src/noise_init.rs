@@ -67,31 +67,6 @@ pub(crate) fn flags(
     Ok(out)
 }
 
-/// Fails on the first of `n` rows (the first of them the table's
-/// `first_row`, 0-based) that is both in the initial noise set and labeled:
-/// a labeled row belongs to its class.
-pub(crate) fn check_unlabeled(
-    path: &Path,
-    column: &str,
-    n: usize,
-    first_row: usize,
-    in_set: impl Fn(usize) -> bool,
-    labeled: impl Fn(usize) -> bool,
-) -> Result<()> {
-    match (0..n).find(|&i| in_set(i) && labeled(i)) {
-        None => Ok(()),
-        Some(i) => Err(IoError::BadNoiseFlag {
-            path: path.to_path_buf(),
-            column: column.to_string(),
-            row: first_row + i + 1,
-            detail:
-                "the row is labeled, and a labeled row belongs to its class, not to the noise: \
-                     mark it false, or leave out its label"
-                    .into(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,20 +101,6 @@ mod tests {
         assert!(
             e.contains("data row 11: `yes` is neither true nor false"),
             "{e}"
-        );
-        let e = check_unlabeled(
-            Path::new("t.csv"),
-            "outlier",
-            4,
-            100,
-            |i| i >= 2,
-            |i| i == 3,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("data row 104: the row is labeled"), "{e}");
-        assert!(
-            check_unlabeled(Path::new("t.csv"), "outlier", 4, 0, |i| i < 2, |i| i >= 2).is_ok()
         );
     }
 }

@@ -232,13 +232,29 @@ def test_noise_init_that_cannot_work_is_refused():
         noisy.fit(X, noise_init=flags[:-1])
     with pytest.raises(ValueError, match=r"noise_init\[3\] is 2"):
         noisy.fit(X, noise_init=np.where(np.arange(len(X)) == 3, 2, 0))
-    with pytest.raises(ValueError, match="noise_init: the initial noise set holds no row"):
+    with pytest.raises(ValueError, match="noise_init: the set holds no row"):
         noisy.fit(X, noise_init=np.zeros(len(X), dtype=bool))
     with pytest.raises(ValueError, match="noise_init: every row with weight"):
         noisy.fit(X, noise_init=np.ones(len(X), dtype=bool))
     with pytest.raises(ValueError, match="set noise=True"):
         gmm.fit_parquet(ROOT / "tests/data/mclust/faithful_noisy.csv", n_components=2,
                         noise_init_column="waiting")
+    # A labeled row in the set, named by its row of X (before rows with a
+    # missing value are left out); unlabeled rows flagged are fine.
+    y = np.full(len(X) + 1, -1)
+    y[[4, 20]] = [0, 1]
+    gappy = np.vstack([[np.nan, 70.0], X])
+    marked = np.zeros(len(X) + 1, dtype=bool)
+    marked[[2, 20]] = True
+    semi = gmm.GaussianMixture(2, noise=True, missing="drop")
+    with pytest.raises(ValueError, match="noise_init marks row 20 of X, which y labels"):
+        semi.fit(gappy, y, noise_init=marked)
+    marked[20] = False
+    semi.fit(gappy, y, noise_init=marked)
+    # A warm start continues a fit whose noise has its weight already.
+    warm = gmm.GaussianMixture(2, noise=True, warm_start=True).fit(X)
+    with pytest.raises(ValueError, match="warm_start=True continues the last fit"):
+        warm.fit(X, noise_init=flags)
 
 
 def test_hc_rows_bounds_the_agglomerated_sample():

@@ -157,13 +157,9 @@ pub fn setting_error_in(e: GmmError, names: &[SettingName]) -> UsageError {
 /// with the set's column, any other as it is.
 pub fn fit_error(e: GmmError, data: &gmm_io::load::DataSpec) -> anyhow::Error {
     match (e, &data.noise_init_column) {
-        (
-            GmmError::InvalidParam {
-                name: "initial_noise",
-                reason,
-            },
-            Some(c),
-        ) => anyhow::anyhow!("--noise-init-column {c}: {reason}"),
+        (GmmError::InitialNoise { reason }, Some(c)) => {
+            anyhow::anyhow!("--noise-init-column {c}: {reason}")
+        }
         (e, _) => e.into(),
     }
 }

@@ -225,9 +225,8 @@ impl Dataset {
     fn with_initial_noise_column(mut self, noise: Column<u8>) -> Result<Self> {
         let len = noise.as_slice().len();
         if len != self.n_rows() {
-            return Err(GmmError::InvalidParam {
-                name: "initial_noise",
-                reason: format!("{len} initial noise flags for {} rows", self.n_rows()),
+            return Err(GmmError::InitialNoise {
+                reason: format!("{len} flags for {} rows", self.n_rows()),
             });
         }
         self.initial_noise = Some(noise);

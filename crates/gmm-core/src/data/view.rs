@@ -230,14 +230,12 @@ impl<'a> DataView<'a> {
         }
         if let Some(s) = self.initial_noise {
             if s.len() != n {
-                return Err(GmmError::InvalidParam {
-                    name: "initial_noise",
-                    reason: format!("{} initial noise flags for {n} rows", s.len()),
+                return Err(GmmError::InitialNoise {
+                    reason: format!("{} flags for {n} rows", s.len()),
                 });
             }
             if let Some((row, &flag)) = s.iter().enumerate().find(|(_, f)| **f > 1) {
-                return Err(GmmError::InvalidParam {
-                    name: "initial_noise",
+                return Err(GmmError::InitialNoise {
                     reason: format!(
                         "row {}: flag {flag} is neither 0 (out of the set) nor 1 (in it)",
                         row + self.row_offset()

@@ -48,9 +48,8 @@ pub(super) fn noise_start(
     summary: &DataSummary,
 ) -> Result<Option<NoiseStart>> {
     if data.initial_noise().is_some() && !p.noise {
-        return Err(GmmError::InvalidParam {
-            name: "initial_noise",
-            reason: "an initial noise set starts a noise component, and this fit has none; ask for the noise component, or leave the set out".into(),
+        return Err(GmmError::InitialNoise {
+            reason: "the set starts a noise component, and this fit has none; ask for the noise component, or leave the set out".into(),
         });
     }
     let Some(volume) = fit_volume(p, data, policy, summary)? else {
@@ -73,16 +72,13 @@ fn initial_noise_share(
     if data.initial_noise().is_none() {
         return Ok(None);
     }
-    let fail = |reason: String| GmmError::InvalidParam {
-        name: "initial_noise",
-        reason,
-    };
+    let fail = |reason: String| GmmError::InitialNoise { reason };
     let clamps = matches!(policy, RowPolicy::Clamped { .. });
     let labeled =
         (0..data.n_rows()).find(|&i| clamps && data.in_initial_noise(i) && data.label(i).is_some());
     let local = match labeled {
         Some(i) => Err(fail(format!(
-            "row {} is labeled and in the initial noise set, but a labeled row belongs to its class; take it out of the set, or leave its label out",
+            "the row at index {} (counting from 0) is labeled and in the set, but a labeled row belongs to its class; take it out of the set, or leave its label out",
             i + data.row_offset()
         ))),
         None => Ok(()),
@@ -112,12 +108,12 @@ fn initial_noise_share(
     let share = sums.finish()[0] / summary.total_weight;
     if !(share > 0.0) {
         return Err(fail(
-            "the initial noise set holds no row with weight, and a noise component cannot start from nothing; put some rows in it".into(),
+            "the set holds no row with weight, and a noise component cannot start from nothing; put some rows in it".into(),
         ));
     }
     if share >= 1.0 - 1e-12 {
         return Err(fail(
-            "every row with weight is in the initial noise set, which leaves no row for the clusters to start from; take the clusters' rows out of it".into(),
+            "every row with weight is in the set, which leaves no row for the clusters to start from; take the clusters' rows out of it".into(),
         ));
     }
     Ok(Some(share))

@@ -33,7 +33,19 @@ pub(crate) enum InitRows {
 
 impl InitRows {
     pub fn new(data: DataView<'_>, policy: RowPolicy, p: &FitParams) -> Self {
-        let n = data.global_rows();
+        // The rows the starts may read: all but an initial noise set's.
+        let local_set = data
+            .initial_noise()
+            .map_or(0, |s| s.iter().filter(|&&f| f != 0).count());
+        let set = match data.partition() {
+            Some(pt) if data.initial_noise().is_some() => {
+                collective::gather(pt.comm, &(local_set as u64), |v, w| w.u64(*v), |r| r.u64())
+                    .into_iter()
+                    .sum::<u64>() as usize
+            }
+            _ => local_set,
+        };
+        let n = data.global_rows() - set;
         let target = target_rows(p);
         let sampled = n > target;
         if !sampled && data.partition().is_none() && data.initial_noise().is_none() {

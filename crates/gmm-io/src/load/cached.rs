@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gmm_core::{Collective, SharedSlice, UNLABELED};
+use gmm_core::{Collective, SharedSlice};
 
 use super::tables::JobTables;
 use super::{CacheUse, LoadObserver, LoadedData, RankShare, Storage, agree};
@@ -141,20 +141,7 @@ fn from_cache(
     if let Some(w) = cache.weights() {
         dataset = dataset.with_shared_weights(part(w, a..b))?;
     }
-    if let (Some(f), Some(c)) = (cache.initial_noise(), tables.proj.noise_init) {
-        let (flags, codes) = (f.as_ref().as_ref(), cache.labels());
-        crate::noise_init::check_unlabeled(
-            tables.source.path(),
-            tables.source.schema().field(c).name(),
-            ib - ia,
-            ia,
-            |i| flags[ia + i] != 0,
-            |i| {
-                codes
-                    .as_ref()
-                    .is_some_and(|l| l.as_ref().as_ref()[ia + i] != UNLABELED)
-            },
-        )?;
+    if let Some(f) = cache.initial_noise() {
         dataset = dataset.with_shared_initial_noise(part(f, a..b))?;
     }
     let n_labeled: usize = meta.part_labeled.iter().sum();

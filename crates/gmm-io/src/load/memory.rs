@@ -200,15 +200,7 @@ pub(crate) fn assemble(
     if let Some(w) = rows.weights {
         dataset = dataset.with_weights(w)?;
     }
-    if let (Some(f), Some(c)) = (rows.noise_init, tables.proj.noise_init) {
-        crate::noise_init::check_unlabeled(
-            tables.source.path(),
-            tables.source.schema().field(c).name(),
-            rows.n_input_rows,
-            rows.share.map_or(0, |s| s.row_offset),
-            |i| f[i],
-            |i| rows.values.get(i).is_some_and(Option::is_some),
-        )?;
+    if let Some(f) = rows.noise_init {
         dataset = dataset.with_initial_noise(f)?;
     }
     let mut classes = None;

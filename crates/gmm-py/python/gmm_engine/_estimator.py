@@ -269,6 +269,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         """Reads `X` and fits the rows that miss no value; returns those rows
         and the mask of the others (None when there are none)."""
         x, columns, types = self._read_for_fit(X)
+        if self.noise:
+            _input.check_noise_labels(noise_init, y, self.semi_supervised, len(x))
         kept, out = _without_missing(x, self.missing)
         if out is not None:
             if out.all():
@@ -303,6 +305,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
                 "noise=False fits none: set noise=True, or leave noise_init out"
             )
         flags = _input.noise_init(noise_init, n)
+        if flags is not None and self.warm_start and hasattr(self, "converged_"):
+            raise ValueError(
+                "warm_start=True continues the last fit, whose noise component has its "
+                "weight already, and noise_init would start one: leave noise_init out, "
+                "or set warm_start=False"
+            )
         mode = None if self.semi_supervised in (None, False) else self.semi_supervised
         codes = classes = names = None
         if mode is not None and y is not None:

@@ -276,6 +276,24 @@ def noise_init(flags: Any, n: int) -> Optional[np.ndarray]:
     return np.ascontiguousarray(a != 0, dtype=np.uint8)
 
 
+def check_noise_labels(flags: Any, y: Any, mode: Any, n: int) -> None:
+    """Refuses a row both in the initial noise set `flags` and labeled by
+    `y`, when semi-supervised `mode` keeps labeled rows in their class
+    ("em", or "auto"), naming its index in X."""
+    if flags is None or y is None or mode not in ("em", "auto"):
+        return
+    codes = labels(y, n)[0]
+    if codes is None:
+        return
+    both = np.flatnonzero(noise_init(flags, n).astype(bool) & (codes != np.iinfo(np.uint32).max))
+    if both.size:
+        i = int(both[0])
+        raise ValueError(
+            f"noise_init marks row {i} of X, which y labels; a labeled row belongs to its "
+            "class: unmark it, or give it -1 in y"
+        )
+
+
 def labels(
     y: Any, n: int
 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[list[str]]]:

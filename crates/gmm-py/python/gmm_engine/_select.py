@@ -73,6 +73,8 @@ def select(
     probe._check_params()
     _input.check_feature_names(probe, X, reset=True)
     x, columns, types = _input.rows(X, missing=probe.missing)
+    if probe.noise:
+        _input.check_noise_labels(noise_init, y, probe.semi_supervised, len(x))
     x, out = _without_missing(x, probe.missing)
     if out is not None:
         if out.all():
