@@ -166,13 +166,20 @@ impl CachePlan<'_> {
             *end += pad;
             Ok(*end)
         };
-        let mut weights_offset = 0;
-        if let Some(w) = weights.take() {
-            drop(w.into_inner().map_err(|e| werr(e.into_error()))?);
-            weights_offset = pad_to_8(&mut main, &mut end)?;
-            let mut f = File::open(&tmp.weights).map_err(werr)?;
-            end += std::io::copy(&mut f, &mut main).map_err(werr)?;
-        }
+        // A side file copied in whole after the values: its offset (0 for none).
+        let append = |side: Option<BufWriter<File>>,
+                      path: &Path,
+                      main: &mut File,
+                      end: &mut u64|
+         -> Result<u64> {
+            let Some(side) = side else { return Ok(0) };
+            drop(side.into_inner().map_err(|e| werr(e.into_error()))?);
+            let offset = pad_to_8(main, end)?;
+            let mut f = File::open(path).map_err(werr)?;
+            *end += std::io::copy(&mut f, main).map_err(werr)?;
+            Ok(offset)
+        };
+        let weights_offset = append(weights.take(), &tmp.weights, &mut main, &mut end)?;
         let classes = has_labels.then(|| {
             let names: Vec<String> = codes.keys().cloned().collect();
             Classes::from_names(names)
@@ -206,13 +213,7 @@ impl CachePlan<'_> {
             out.flush().map_err(werr)?;
             end += 4 * total as u64;
         }
-        let mut noise_init_offset = 0;
-        if let Some(f) = noise.take() {
-            drop(f.into_inner().map_err(|e| werr(e.into_error()))?);
-            noise_init_offset = pad_to_8(&mut main, &mut end)?;
-            let mut f = File::open(&tmp.noise).map_err(werr)?;
-            end += std::io::copy(&mut f, &mut main).map_err(werr)?;
-        }
+        let noise_init_offset = append(noise.take(), &tmp.noise, &mut main, &mut end)?;
         let meta = CacheMeta {
             fingerprint: self.fingerprint.clone(),
             columns: first.projection.feature_names.clone(),
