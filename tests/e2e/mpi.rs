@@ -297,7 +297,7 @@ fn mpi_ranks_start_the_noise_from_the_initial_set_as_the_single_process_does() {
         let err = stderr(&o);
         assert!(
             err.contains(
-                "rank 2: initial noise set: the row at index 5957 (counting from 0) is labeled"
+                "--noise-init-column mislabeled: the row at index 5957 (counting from 0) is labeled"
             ),
             "{err}"
         );

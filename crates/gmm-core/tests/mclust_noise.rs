@@ -282,18 +282,22 @@ fn initial_noise_sets_are_checked() {
     let mut labels = vec![gmm_core::UNLABELED; n];
     labels[5] = 1;
     labels[6] = 0;
+    // Both semi-supervised modes start each class from its labeled rows.
     let labeled = set(&[3, 5]).with_labels(labels, 2).unwrap();
-    let err = fit(
-        labeled,
-        noise.clone().semi_supervised(gmm_core::SemiSupervised {
-            mode: gmm_core::SemiSupervisedMode::Em,
+    for mode in [
+        gmm_core::SemiSupervisedMode::Em,
+        gmm_core::SemiSupervisedMode::Init,
+    ] {
+        let semi = gmm_core::SemiSupervised {
+            mode,
             unlabeled_weight: 1.0,
-        }),
-    );
-    assert!(
-        err.contains("the row at index 5 (counting from 0) is labeled"),
-        "{err}"
-    );
+        };
+        let err = fit(labeled.clone(), noise.clone().semi_supervised(semi));
+        assert!(
+            err.contains("the row at index 5 (counting from 0) is labeled"),
+            "{mode:?}: {err}"
+        );
+    }
     assert!(fx.data.clone().with_initial_noise(vec![true]).is_err());
 }
 

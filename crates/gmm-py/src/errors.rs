@@ -11,8 +11,6 @@ use pyo3::{PyErr, PyResult};
 pub fn engine(e: GmmError) -> PyErr {
     match e {
         GmmError::Interrupted => interrupted(),
-        // The engine's name for the initial noise set is Python's `noise_init`.
-        GmmError::InitialNoise { reason } => PyValueError::new_err(format!("noise_init: {reason}")),
         other => PyValueError::new_err(other.to_string()),
     }
 }

@@ -232,9 +232,9 @@ def test_noise_init_that_cannot_work_is_refused():
         noisy.fit(X, noise_init=flags[:-1])
     with pytest.raises(ValueError, match=r"noise_init\[3\] is 2"):
         noisy.fit(X, noise_init=np.where(np.arange(len(X)) == 3, 2, 0))
-    with pytest.raises(ValueError, match="noise_init: the set holds no row"):
+    with pytest.raises(ValueError, match="initial noise set: the set holds no row"):
         noisy.fit(X, noise_init=np.zeros(len(X), dtype=bool))
-    with pytest.raises(ValueError, match="noise_init: every row with weight"):
+    with pytest.raises(ValueError, match="initial noise set: every row with weight is in the set"):
         noisy.fit(X, noise_init=np.ones(len(X), dtype=bool))
     with pytest.raises(ValueError, match="set noise=True"):
         gmm.fit_parquet(ROOT / "tests/data/mclust/faithful_noisy.csv", n_components=2,
@@ -249,7 +249,13 @@ def test_noise_init_that_cannot_work_is_refused():
     semi = gmm.GaussianMixture(2, noise=True, missing="drop")
     with pytest.raises(ValueError, match="noise_init marks row 20 of X, which y labels"):
         semi.fit(gappy, y, noise_init=marked)
+    with pytest.raises(ValueError, match="noise_init marks row 20 of X"):
+        gmm.GaussianMixture(2, noise=True, missing="drop", semi_supervised="init").fit(
+            gappy, y, noise_init=marked)
     marked[20] = False
+    semi.fit(gappy, y, noise_init=marked)
+    # A labeled row left out for its missing value may be flagged.
+    y[0], marked[0] = 1, True
     semi.fit(gappy, y, noise_init=marked)
     # A warm start continues a fit whose noise has its weight already.
     warm = gmm.GaussianMixture(2, noise=True, warm_start=True).fit(X)

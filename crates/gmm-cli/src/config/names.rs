@@ -154,13 +154,24 @@ pub fn setting_error_in(e: GmmError, names: &[SettingName]) -> UsageError {
 }
 
 /// An engine error from a fit: its refusals of the initial noise set told
-/// with the set's column, any other as it is.
+/// with the set's column (also when another rank's, whose rows the message
+/// numbers in the whole table), any other as it is.
 pub fn fit_error(e: GmmError, data: &gmm_io::load::DataSpec) -> anyhow::Error {
-    match (e, &data.noise_init_column) {
-        (GmmError::InitialNoise { reason }, Some(c)) => {
-            anyhow::anyhow!("--noise-init-column {c}: {reason}")
+    let Some(c) = &data.noise_init_column else {
+        return e.into();
+    };
+    let prefix = format!(
+        "{}",
+        GmmError::InitialNoise {
+            reason: String::new()
         }
-        (e, _) => e.into(),
+    );
+    match e {
+        GmmError::InitialNoise { reason } => anyhow::anyhow!("--noise-init-column {c}: {reason}"),
+        GmmError::OnRank { message, .. } if message.starts_with(&prefix) => {
+            anyhow::anyhow!("--noise-init-column {c}: {}", &message[prefix.len()..])
+        }
+        e => e.into(),
     }
 }
 

@@ -61,8 +61,8 @@ pub(super) fn noise_start(
 
 /// The initial noise set's share of the rows' effective weight (none
 /// without a set), summed in chunk order over all ranks. Fails when a
-/// labeled row clamped to its class is in the set, or when the set holds
-/// no weight or all of it.
+/// labeled row of a semi-supervised fit is in the set, or when the set
+/// holds no weight or all of it.
 fn initial_noise_share(
     data: DataView<'_>,
     policy: RowPolicy,
@@ -73,9 +73,11 @@ fn initial_noise_share(
         return Ok(None);
     }
     let fail = |reason: String| GmmError::InitialNoise { reason };
-    let clamps = matches!(policy, RowPolicy::Clamped { .. });
-    let labeled =
-        (0..data.n_rows()).find(|&i| clamps && data.in_initial_noise(i) && data.label(i).is_some());
+    // Labels count (semi-supervised EM keeps their rows in their class, and
+    // both modes start each class from its labeled rows) unless ignored.
+    let labels_count = policy != RowPolicy::Unsupervised;
+    let labeled = (0..data.n_rows())
+        .find(|&i| labels_count && data.in_initial_noise(i) && data.label(i).is_some());
     let local = match labeled {
         Some(i) => Err(fail(format!(
             "the row at index {} (counting from 0) is labeled and in the set, but a labeled row belongs to its class; take it out of the set, or leave its label out",

@@ -269,9 +269,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         """Reads `X` and fits the rows that miss no value; returns those rows
         and the mask of the others (None when there are none)."""
         x, columns, types = self._read_for_fit(X)
-        if self.noise:
-            _input.check_noise_labels(noise_init, y, self.semi_supervised, len(x))
         kept, out = _without_missing(x, self.missing)
+        if self.noise:
+            _input.check_noise_labels(
+                noise_init, y, self.semi_supervised,
+                out if out is not None else np.zeros(len(x), dtype=bool),
+            )
         if out is not None:
             if out.all():
                 raise ValueError(

@@ -276,16 +276,19 @@ def noise_init(flags: Any, n: int) -> Optional[np.ndarray]:
     return np.ascontiguousarray(a != 0, dtype=np.uint8)
 
 
-def check_noise_labels(flags: Any, y: Any, mode: Any, n: int) -> None:
+def check_noise_labels(flags: Any, y: Any, mode: Any, out: np.ndarray) -> None:
     """Refuses a row both in the initial noise set `flags` and labeled by
-    `y`, when semi-supervised `mode` keeps labeled rows in their class
-    ("em", or "auto"), naming its index in X."""
-    if flags is None or y is None or mode not in ("em", "auto"):
+    `y` in a semi-supervised fit (`mode` not None: its labeled rows start
+    their classes, and under "em" stay in them), naming its index in X;
+    rows left out for a missing value (the mask `out`) do not count."""
+    if flags is None or y is None or mode in (None, False):
         return
+    n = len(out)
     codes = labels(y, n)[0]
     if codes is None:
         return
-    both = np.flatnonzero(noise_init(flags, n).astype(bool) & (codes != np.iinfo(np.uint32).max))
+    both = noise_init(flags, n).astype(bool) & (codes != np.iinfo(np.uint32).max) & ~out
+    both = np.flatnonzero(both)
     if both.size:
         i = int(both[0])
         raise ValueError(

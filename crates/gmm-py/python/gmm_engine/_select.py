@@ -73,9 +73,13 @@ def select(
     probe._check_params()
     _input.check_feature_names(probe, X, reset=True)
     x, columns, types = _input.rows(X, missing=probe.missing)
-    if probe.noise:
-        _input.check_noise_labels(noise_init, y, probe.semi_supervised, len(x))
+    n = len(x)
     x, out = _without_missing(x, probe.missing)
+    if probe.noise:
+        _input.check_noise_labels(
+            noise_init, y, probe.semi_supervised,
+            out if out is not None else np.zeros(n, dtype=bool),
+        )
     if out is not None:
         if out.all():
             raise ValueError(f"every row of X ({len(out)}) misses a feature value; nothing is left to fit")
