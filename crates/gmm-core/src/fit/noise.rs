@@ -76,8 +76,31 @@ fn initial_noise_share(
     // Labels count (semi-supervised EM keeps their rows in their class, and
     // both modes start each class from its labeled rows) unless ignored.
     let labels_count = policy != RowPolicy::Unsupervised;
-    let labeled = (0..data.n_rows())
-        .find(|&i| labels_count && data.in_initial_noise(i) && data.label(i).is_some());
+    // One pass: the set's weight, and its first labeled row.
+    let first_chunk = data.row_offset() / chunk_rows;
+    let (sums, labeled) = chunked(
+        data.n_rows(),
+        chunk_rows,
+        || (OrderedSums::new(1), None),
+        |(sums, labeled), c, start, end| {
+            let mut w = 0.0;
+            for i in (start..end).filter(|&i| data.in_initial_noise(i)) {
+                let label = data.label(i);
+                if labels_count && label.is_some() && labeled.is_none_or(|l: usize| i < l) {
+                    *labeled = Some(i);
+                }
+                w += policy.effective_weight(data.weight(i), label);
+            }
+            sums.push(first_chunk + c, &[w]);
+        },
+        |a, b| {
+            let first = match (a.1, b.1) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            (a.0.merge(b.0), first)
+        },
+    );
     let local = match labeled {
         Some(i) => Err(fail(format!(
             "the row at index {} (counting from 0) is labeled and in the set, but a labeled row belongs to its class; take it out of the set, or leave its label out",
@@ -89,20 +112,6 @@ fn initial_noise_share(
         None => local?,
         Some(p) => collective::agree(p.comm, local)?,
     }
-    let first_chunk = data.row_offset() / chunk_rows;
-    let sums = chunked(
-        data.n_rows(),
-        chunk_rows,
-        || OrderedSums::new(1),
-        |sums, c, start, end| {
-            let w: f64 = (start..end)
-                .filter(|&i| data.in_initial_noise(i))
-                .map(|i| policy.effective_weight(data.weight(i), data.label(i)))
-                .sum();
-            sums.push(first_chunk + c, &[w]);
-        },
-        OrderedSums::merge,
-    );
     let sums = match data.partition() {
         None => sums,
         Some(p) => sums.gathered(p.comm),
