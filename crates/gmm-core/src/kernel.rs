@@ -53,8 +53,8 @@ impl Block {
         self.d = d;
         self.xt.resize(d * BLOCK, 0.0);
         match x {
-            Values::F64(x) => transpose(x, d, &mut self.xt),
-            Values::F32(x) => transpose(x, d, &mut self.xt),
+            Values::F64(x) => transpose_any(x, d, &mut self.xt),
+            Values::F32(x) => transpose_any(x, d, &mut self.xt),
         }
         if rows < BLOCK {
             for col in self.xt.chunks_exact_mut(BLOCK) {
@@ -66,12 +66,33 @@ impl Block {
 }
 
 /// Rows of `x` into the columns of `xt` (`BLOCK` apart), as `f64`; rows in
-/// order, so that the data streams in from memory.
+/// order, so that the data streams in from memory. Few features get a loop
+/// of their own, unrolled over the row (a row of two values is as costly to
+/// place as the EM work on it otherwise).
 #[inline(always)]
-fn transpose<T: Copy + Into<f64>>(x: &[T], d: usize, xt: &mut [f64]) {
-    for (i, xi) in x.chunks_exact(d).enumerate() {
-        for (j, &v) in xi.iter().enumerate() {
-            xt[j * BLOCK + i] = v.into();
+fn transpose_any<T: Copy + Into<f64>>(x: &[T], d: usize, xt: &mut [f64]) {
+    match d {
+        1 => transpose::<T, 1>(x, xt),
+        2 => transpose::<T, 2>(x, xt),
+        3 => transpose::<T, 3>(x, xt),
+        4 => transpose::<T, 4>(x, xt),
+        _ => {
+            for (i, xi) in x.chunks_exact(d).enumerate() {
+                for (j, &v) in xi.iter().enumerate() {
+                    xt[j * BLOCK + i] = v.into();
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn transpose<T: Copy + Into<f64>, const D: usize>(x: &[T], xt: &mut [f64]) {
+    assert!(x.len() <= D * BLOCK && xt.len() >= D * BLOCK);
+    for (i, xi) in x.chunks_exact(D).enumerate() {
+        let xi: &[T; D] = xi.try_into().expect("D values");
+        for j in 0..D {
+            xt[j * BLOCK + i] = xi[j].into();
         }
     }
 }

@@ -228,8 +228,11 @@ impl WorstRows {
     /// with no effective weight are skipped).
     fn offer(&mut self, data: DataView<'_>, first: usize, ll: &[f64], ew: &[f64]) {
         let offset = data.row_offset();
+        // Once `m` rows are held, a row above the last of them cannot enter:
+        // one comparison per row, the full ordering only for the few others.
+        let mut bar = self.bar();
         for (i, (&l, &w)) in ll.iter().zip(ew).enumerate() {
-            if w > 0.0 && l.is_finite() {
+            if l <= bar && w > 0.0 && l.is_finite() {
                 let cand = (l, offset + first + i);
                 if self.rows.len() < self.m || {
                     let last = self.rows.last().expect("full");
@@ -241,8 +244,18 @@ impl WorstRows {
                     self.rows
                         .insert(pos, (cand.0, cand.1, data.row(first + i).to_vec()));
                     self.rows.truncate(self.m);
+                    bar = self.bar();
                 }
             }
+        }
+    }
+
+    /// The largest log-likelihood a row may have to enter: the last held
+    /// row's once `m` are held (a tie is decided by the row index).
+    fn bar(&self) -> f64 {
+        match self.rows.last() {
+            Some(last) if self.rows.len() >= self.m => last.0,
+            _ => f64::INFINITY,
         }
     }
 
