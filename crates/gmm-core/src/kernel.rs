@@ -306,19 +306,30 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 /// Max-shifted log-sum-exp over the `k` components of every row: `lp`
 /// (`k x BLOCK`) becomes the posterior probabilities and `log_norm[i]` is
 /// `ln p(x_i)`.
+///
+/// In phases over the whole block (maxima, exponentials component by
+/// component, then sums): each phase's vectors are independent, so their
+/// long dependency chains (the `exp` polynomial, the `ln` division) overlap,
+/// where one vector's max, exps, division and `ln` in turn would wait on
+/// each other. Every lane sees the same operations in the same order.
 #[inline(always)]
 fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     assert!(lp.len() >= k * BLOCK && log_norm.len() >= BLOCK && k > 0);
+    let mut max = [0.0; BLOCK];
+    let mut sum = [0.0; BLOCK];
+    // Vectors with a row that no component gives any density (or with an
+    // overflowed value): left to the one-row path.
+    let mut slow = 0u32;
     let base = lp.as_mut_ptr();
-    for v in (0..BLOCK).step_by(LANES) {
-        // SAFETY (all pointer accesses here): `c * BLOCK + v + 4 <= k * BLOCK`.
+    // SAFETY (all pointer accesses here): `c * BLOCK + v + 4 <= k * BLOCK`,
+    // and `max`, `sum` and `log_norm` hold at least BLOCK values.
+    for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
         let mut m = unsafe { V::loadp(base.add(v)) };
         for c in 1..k {
             m = m.max(unsafe { V::loadp(base.add(c * BLOCK + v)) });
         }
         if !m.all_finite() {
-            // No component gives some row any density (or a value overflowed):
-            // handle these four rows one by one.
+            slow |= 1 << i;
             for l in 0..LANES {
                 let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + v + l]).collect();
                 log_norm[v + l] = log_sum_exp_normalize(&mut row);
@@ -326,26 +337,46 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
                     lp[c * BLOCK + v + l] = r;
                 }
             }
-            continue;
         }
-        let mut s = V::splat(0.0);
-        for c in 0..k {
-            unsafe {
-                let e = V::loadp(base.add(c * BLOCK + v)).sub(m).exp();
-                e.storep(base.add(c * BLOCK + v));
-                s = s.add(e);
+        unsafe { m.storep(max.as_mut_ptr().add(v)) };
+    }
+    let fast = |i: usize| slow & (1 << i) == 0;
+    for c in 0..k {
+        for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+            if fast(i) {
+                unsafe {
+                    let p = base.add(c * BLOCK + v);
+                    let e = V::loadp(p).sub(V::loadp(max.as_ptr().add(v))).exp();
+                    e.storep(p);
+                    let s = if c == 0 {
+                        V::splat(0.0)
+                    } else {
+                        V::loadp(sum.as_ptr().add(v))
+                    };
+                    s.add(e).storep(sum.as_mut_ptr().add(v));
+                }
             }
         }
-        let inv = V::splat(1.0).div(s);
-        for c in 0..k {
+    }
+    for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+        if fast(i) {
             unsafe {
-                V::loadp(base.add(c * BLOCK + v))
-                    .mul(inv)
-                    .storep(base.add(c * BLOCK + v))
-            };
+                let s = V::loadp(sum.as_ptr().add(v));
+                let m = V::loadp(max.as_ptr().add(v));
+                m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v));
+                V::splat(1.0).div(s).storep(sum.as_mut_ptr().add(v));
+            }
         }
-        // SAFETY: `v + 4 <= BLOCK <= log_norm.len()`.
-        unsafe { m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v)) };
+    }
+    for c in 0..k {
+        for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+            if fast(i) {
+                unsafe {
+                    let p = base.add(c * BLOCK + v);
+                    V::loadp(p).mul(V::loadp(sum.as_ptr().add(v))).storep(p);
+                }
+            }
+        }
     }
 }
 
