@@ -10,9 +10,12 @@
 //! components' centers (rank-k updates of the scatter matrices, lower
 //! triangle only) to per-lane accumulators that are reduced once per chunk.
 //!
-//! Every kernel is written once, generic over [`Lanes`], and compiled twice:
-//! for AVX2+FMA and portably. Both do the same fused operations in the same
-//! order and give bit-identical results.
+//! Every kernel is written once, generic over [`Lanes`], and compiled for
+//! AVX2+FMA and portably; the row-wise kernels ([`log_prob`], [`normalize`])
+//! also for AVX-512, eight rows to a register. All do the same fused
+//! operations in the same order on each row and give bit-identical results.
+//! [`accumulate`] sums rows lane by lane, so it keeps four lanes (AVX2 on an
+//! AVX-512 processor): its sums are formed in one order everywhere.
 
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
@@ -20,7 +23,8 @@ use crate::simd::{Lanes, Level, Scalar4, level};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 use crate::values::Values;
 
-/// Rows per SIMD register.
+/// Lanes of the statistics' accumulators ([`LaneStats`]): rows per register
+/// of [`accumulate`]. The row-wise kernels step by their lanes' [`Lanes::N`].
 pub(crate) const LANES: usize = 4;
 
 /// Rows per block. A constant, so that the kernels address every feature of
@@ -98,28 +102,49 @@ fn transpose<T: Copy + Into<f64>, const D: usize>(x: &[T], xt: &mut [f64]) {
 }
 
 /// Calls the generic kernel with AVX2 lanes or portable lanes, by the
-/// detected level.
+/// detected level; `wide` kernels get AVX-512 lanes where detected.
 macro_rules! dispatch {
-    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+    (wide $name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
         pub(crate) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
-                    $generic::<crate::simd::Avx2>($($arg),*)
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    $generic::<crate::simd::Avx512>($($arg),*)
                 }
-                if level() == Level::Avx2 {
-                    // SAFETY: `level` reports Avx2 only when avx2 and fma were detected.
-                    return unsafe { avx2($($arg),*) };
+                if level() == Level::Avx512 {
+                    // SAFETY: `level` reports Avx512 only when avx512f, avx2
+                    // and fma were detected.
+                    return unsafe { avx512($($arg),*) };
                 }
             }
-            $generic::<Scalar4>($($arg),*)
+            dispatch!(@narrow $generic, ($($arg: $ty),*))
         }
     };
+    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+        pub(crate) fn $name($($arg: $ty),*) {
+            dispatch!(@narrow $generic, ($($arg: $ty),*))
+        }
+    };
+    (@narrow $generic:ident, ($($arg:ident: $ty:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2($($arg: $ty),*) {
+                $generic::<crate::simd::Avx2>($($arg),*)
+            }
+            if matches!(level(), Level::Avx2 | Level::Avx512) {
+                // SAFETY: `level` reports Avx2 or Avx512 only when avx2 and
+                // fma were detected.
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+        $generic::<Scalar4>($($arg),*)
+    }};
 }
 
-dispatch!(log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
-dispatch!(normalize, normalize_generic, (lp: &mut [f64], k: usize, log_norm: &mut [f64]));
+dispatch!(wide log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
+dispatch!(wide normalize, normalize_generic, (lp: &mut [f64], k: usize, log_norm: &mut [f64]));
 dispatch!(
     accumulate,
     accumulate_generic,
@@ -144,39 +169,39 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     CovarianceType::Full => &m.precision[k * d * d..(k + 1) * d * d],
                     _ => &m.precision[..d * d],
                 };
-                // SAFETY (both arms): `v + G * LANES <= BLOCK`, `xt` holds
+                // SAFETY (both arms): `v + G * N <= BLOCK`, `xt` holds
                 // `d * BLOCK` values and `out` BLOCK values.
                 if d <= 3 {
                     // Few columns: little work per register, so four
                     // registers of rows at once hide the latency (the
                     // accumulators still fit the 16 registers).
-                    for v in (0..BLOCK).step_by(4 * LANES) {
+                    for v in (0..BLOCK).step_by(4 * V::N) {
                         unsafe {
                             let q = mahalanobis::<V, 4>(xt.add(v), d, mu, p);
                             for (g, q) in q.into_iter().enumerate() {
-                                half.mul_add(q, c).storep(out.add(v + g * LANES));
+                                half.mul_add(q, c).storep(out.add(v + g * V::N));
                             }
                         }
                     }
                 } else {
-                    for v in (0..BLOCK).step_by(2 * LANES) {
+                    for v in (0..BLOCK).step_by(2 * V::N) {
                         unsafe {
                             let q = mahalanobis::<V, 2>(xt.add(v), d, mu, p);
                             half.mul_add(q[0], c).storep(out.add(v));
-                            half.mul_add(q[1], c).storep(out.add(v + LANES));
+                            half.mul_add(q[1], c).storep(out.add(v + V::N));
                         }
                     }
                 }
             }
             CovarianceType::Diag => {
                 let p = &m.precision[k * d..(k + 1) * d];
-                for v in (0..BLOCK).step_by(ROWS) {
-                    // SAFETY: `v + ROWS <= BLOCK`, `xt` holds `d * BLOCK` values
-                    // and `out` BLOCK values.
+                for v in (0..BLOCK).step_by(GROUPS * V::N) {
+                    // SAFETY: `v + GROUPS * N <= BLOCK`, `xt` holds `d *
+                    // BLOCK` values and `out` BLOCK values.
                     unsafe {
                         let q = diag_distance::<V, true>(xt.add(v), d, mu, p);
                         for (g, q) in q.into_iter().enumerate() {
-                            half.mul_add(q, c).storep(out.add(v + g * LANES));
+                            half.mul_add(q, c).storep(out.add(v + g * V::N));
                         }
                     }
                 }
@@ -184,12 +209,12 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
             CovarianceType::Spherical => {
                 let p = m.precision[k];
                 let h = V::splat(-0.5 * p * p);
-                for v in (0..BLOCK).step_by(ROWS) {
+                for v in (0..BLOCK).step_by(GROUPS * V::N) {
                     // SAFETY: as above.
                     unsafe {
                         let q = diag_distance::<V, false>(xt.add(v), d, mu, &[]);
                         for (g, q) in q.into_iter().enumerate() {
-                            h.mul_add(q, c).storep(out.add(v + g * LANES));
+                            h.mul_add(q, c).storep(out.add(v + g * V::N));
                         }
                     }
                 }
@@ -202,7 +227,6 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
 /// Registers of rows that [`diag_distance`] keeps going at once: four
 /// independent sums hide the latency of the fused multiply-adds.
 const GROUPS: usize = 4;
-const ROWS: usize = GROUPS * LANES;
 
 /// `sum_j ((x_j - mu_j) p_j)^2` (with `SCALED`; else `sum_j (x_j - mu_j)^2`)
 /// for [`GROUPS`] registers of rows at `xt` (feature `j` at `xt + j *
@@ -210,7 +234,7 @@ const ROWS: usize = GROUPS * LANES;
 /// would: the same bits.
 ///
 /// # Safety
-/// `xt + j * BLOCK .. + ROWS` must be readable for every `j < d`, and `p`
+/// `xt + j * BLOCK .. + GROUPS * N` must be readable for every `j < d`, and `p`
 /// must hold `d` values when `SCALED`.
 #[inline(always)]
 unsafe fn diag_distance<V: Lanes, const SCALED: bool>(
@@ -224,8 +248,8 @@ unsafe fn diag_distance<V: Lanes, const SCALED: bool>(
         let m = V::splat(mu[j]);
         let pj = if SCALED { V::splat(p[j]) } else { m };
         for (g, q) in q.iter_mut().enumerate() {
-            // SAFETY: `j * BLOCK + g * LANES + LANES <= j * BLOCK + ROWS`.
-            let x = unsafe { V::loadp(xt.add(j * BLOCK + g * LANES)) };
+            // SAFETY: `g * N + N <= GROUPS * N`.
+            let x = unsafe { V::loadp(xt.add(j * BLOCK + g * V::N)) };
             let t = x.sub(m);
             let t = if SCALED { t.mul(pj) } else { t };
             *q = t.mul_add(t, *q);
@@ -240,7 +264,7 @@ unsafe fn diag_distance<V: Lanes, const SCALED: bool>(
 /// loaded `x - mu` serves four products.
 ///
 /// # Safety
-/// `xt + i * BLOCK .. + 4 * G` must be readable for every `i < d`.
+/// `xt + i * BLOCK .. + G * N` must be readable for every `i < d`.
 #[inline(always)]
 unsafe fn mahalanobis<V: Lanes, const G: usize>(
     xt: *const f64,
@@ -286,7 +310,7 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
         // SAFETY: `i < d` (reads of `xt` per the caller), and `i * d + j0 + J <= d * d`.
         unsafe {
             let m = V::splat(*mu.get_unchecked(i));
-            let z: [V; G] = std::array::from_fn(|g| V::loadp(xt.add(i * BLOCK + g * LANES)).sub(m));
+            let z: [V; G] = std::array::from_fn(|g| V::loadp(xt.add(i * BLOCK + g * V::N)).sub(m));
             let row = p.add(i * d + j0);
             for jj in 0..J {
                 let pij = V::splat(*row.add(jj));
@@ -321,16 +345,16 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     // overflowed value): left to the one-row path.
     let mut slow = 0u32;
     let base = lp.as_mut_ptr();
-    // SAFETY (all pointer accesses here): `c * BLOCK + v + 4 <= k * BLOCK`,
+    // SAFETY (all pointer accesses here): `c * BLOCK + v + N <= k * BLOCK`,
     // and `max`, `sum` and `log_norm` hold at least BLOCK values.
-    for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+    for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
         let mut m = unsafe { V::loadp(base.add(v)) };
         for c in 1..k {
             m = m.max(unsafe { V::loadp(base.add(c * BLOCK + v)) });
         }
         if !m.all_finite() {
             slow |= 1 << i;
-            for l in 0..LANES {
+            for l in 0..V::N {
                 let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + v + l]).collect();
                 log_norm[v + l] = log_sum_exp_normalize(&mut row);
                 for (c, r) in row.into_iter().enumerate() {
@@ -342,7 +366,7 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     }
     let fast = |i: usize| slow & (1 << i) == 0;
     for c in 0..k {
-        for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+        for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
             if fast(i) {
                 unsafe {
                     let p = base.add(c * BLOCK + v);
@@ -358,7 +382,7 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
             }
         }
     }
-    for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+    for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
         if fast(i) {
             unsafe {
                 let s = V::loadp(sum.as_ptr().add(v));
@@ -369,7 +393,7 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
         }
     }
     for c in 0..k {
-        for (i, v) in (0..BLOCK).step_by(LANES).enumerate() {
+        for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
             if fast(i) {
                 unsafe {
                     let p = base.add(c * BLOCK + v);
@@ -486,6 +510,7 @@ fn accumulate_generic<V: Lanes>(
     acc: &mut LaneStats,
     scratch: &mut Vec<f64>,
 ) {
+    const { assert!(V::N == LANES, "four lanes, as the accumulators") };
     let Layout { k: kk, d, second } = acc.layout;
     assert!(
         b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK && centers.len() >= kk * d
@@ -668,6 +693,11 @@ mod tests {
     use ndarray::{Array2, array};
 
     fn model(t: CovarianceType) -> GaussianMixture {
+        model_d(t, 5)
+    }
+
+    /// Three components on the first `d <= 5` features.
+    fn model_d(t: CovarianceType, d: usize) -> GaussianMixture {
         let dense = [
             array![
                 [2.0, 0.5, 0.1, 0.0, 0.2],
@@ -697,22 +727,25 @@ mod tests {
             [0.0, 2.0, -3.0, 1.0, 0.0],
             [-2.0, 0.0, 0.0, -1.0, 1.0]
         ];
+        let dense = dense.map(|c| c.slice(ndarray::s![..d, ..d]).to_owned());
         GaussianMixture::new(
             array![0.2, 0.5, 0.3],
-            means,
+            means.slice(ndarray::s![.., ..d]).to_owned(),
             Covariances::from_dense(t, &dense, &w),
         )
         .unwrap()
     }
 
-    fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+    /// The row-wise kernels on lanes `R` and the statistics on lanes `A`.
+    fn run<R: Lanes, A: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+        let d = m.d;
         let mut b = Block::default();
-        b.load(Values::F64(x), 5);
+        b.load(Values::F64(x), d);
         let mut lp = vec![0.0; m.k * BLOCK];
-        log_prob_generic::<V>(m, &b, &mut lp);
+        log_prob_generic::<R>(m, &b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
-        normalize_generic::<V>(&mut lp, m.k, &mut ln);
+        normalize_generic::<R>(&mut lp, m.k, &mut ln);
         for i in b.rows..BLOCK {
             for k in 0..m.k {
                 lp[k * BLOCK + i] = 0.0;
@@ -720,11 +753,11 @@ mod tests {
         }
         let layout = Layout {
             k: m.k,
-            d: 5,
+            d,
             second: SecondMoment::for_covariance(m.covariance_type),
         };
         let mut acc = LaneStats::zeros(layout);
-        accumulate_generic::<V>(&m.means, &b, &lp, &mut acc, &mut Vec::new());
+        accumulate_generic::<A>(&m.means, &b, &lp, &mut acc, &mut Vec::new());
         let mut out = SufficientStats::zeros(layout);
         acc.reduce_into(&mut out);
         (lp0, ln, out)
@@ -732,25 +765,42 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_and_portable_kernels_agree_bit_for_bit() {
-        if level() != Level::Avx2 {
-            return;
-        }
+    fn simd_and_portable_kernels_agree_bit_for_bit() {
+        use crate::simd::{Avx2, Avx512};
         #[target_feature(enable = "avx2,fma")]
         fn run_avx2(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
-            run::<crate::simd::Avx2>(m, x)
+            run::<Avx2, Avx2>(m, x)
         }
-        let x: Vec<f64> = (0..23 * 5)
-            .map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.05)
-            .collect();
-        for t in CovarianceType::ALL {
-            let m = Prepared::new(&model(t));
-            // SAFETY: Avx2 level means the features were detected.
-            let a = unsafe { run_avx2(&m, &x) };
-            let s = run::<Scalar4>(&m, &x);
-            assert_eq!(a.0, s.0, "{t} log_prob");
-            assert_eq!(a.1, s.1, "{t} log_norm");
-            assert_eq!(a.2, s.2, "{t} stats");
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn run_avx512(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+            run::<Avx512, Avx2>(m, x)
+        }
+        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        let avx512 = avx2 && is_x86_feature_detected!("avx512f");
+        // Both the few-feature and the general paths, a partial block, and
+        // far rows whose densities underflow for some components.
+        for d in [2, 5] {
+            let x: Vec<f64> = (0..23 * d)
+                .map(|i| ((i * 37 % 101) as f64 - 50.0) * if i % 17 == 3 { 9.0 } else { 0.05 })
+                .collect();
+            for t in CovarianceType::ALL {
+                let m = Prepared::new(&model_d(t, d));
+                let s = run::<Scalar4, Scalar4>(&m, &x);
+                let mut got = Vec::new();
+                if avx2 {
+                    // SAFETY: the features were detected above.
+                    got.push(("AVX2", unsafe { run_avx2(&m, &x) }));
+                }
+                if avx512 {
+                    // SAFETY: as above.
+                    got.push(("AVX-512", unsafe { run_avx512(&m, &x) }));
+                }
+                for (name, a) in got {
+                    assert_eq!(a.0, s.0, "{name} {t} d={d} log_prob");
+                    assert_eq!(a.1, s.1, "{name} {t} d={d} log_norm");
+                    assert_eq!(a.2, s.2, "{name} {t} d={d} stats");
+                }
+            }
         }
     }
 
@@ -762,7 +812,7 @@ mod tests {
             .collect();
         for t in CovarianceType::ALL {
             let m = Prepared::new(&model(t));
-            let (_, _, got) = run::<Scalar4>(&m, &x);
+            let (_, _, got) = run::<Scalar4, Scalar4>(&m, &x);
             // Direct: responsibilities from the reference log-sum-exp.
             let mut b = Block::default();
             b.load(Values::F64(&x), 5);

@@ -1,29 +1,35 @@
-//! Four `f64` lanes, as AVX2+FMA registers where the processor has them and
-//! as plain arrays otherwise. The kernels are written once, generic over
-//! [`Lanes`]; both implementations perform the same fused operations in the
-//! same order, so they give bit-identical results.
+//! `f64` lanes: eight as AVX-512 registers and four as AVX2+FMA registers
+//! where the processor has them, four as plain arrays otherwise. The kernels
+//! are written once, generic over [`Lanes`]; every implementation performs
+//! the same IEEE operations (fused where the others fuse) in the same order
+//! on each lane, so they give bit-identical results: a lane's value does not
+//! depend on how many lanes a register holds. Kernels that sum across rows
+//! lane by lane ([`crate::kernel::LaneStats`]) keep four lanes everywhere,
+//! so that their sums are formed in one order on every processor.
 
 use std::sync::OnceLock;
 
-/// Operations on four `f64` lanes.
+/// Operations on [`Lanes::N`] `f64` lanes.
 pub(crate) trait Lanes: Copy {
+    /// Lanes per register: 4 or 8.
+    const N: usize;
     fn splat(v: f64) -> Self;
-    /// Loads `s[0..4]`.
+    /// Loads `s[0..N]`.
     #[cfg(test)]
     fn load(s: &[f64]) -> Self {
-        assert!(s.len() >= 4);
+        assert!(s.len() >= Self::N);
         // SAFETY: checked above.
         unsafe { Self::loadp(s.as_ptr()) }
     }
-    /// Loads four values at `p`.
+    /// Loads `N` values at `p`.
     ///
     /// # Safety
-    /// `p..p+4` must be valid for reads.
+    /// `p..p+N` must be valid for reads.
     unsafe fn loadp(p: *const f64) -> Self;
-    /// Stores four values at `p`.
+    /// Stores `N` values at `p`.
     ///
     /// # Safety
-    /// `p..p+4` must be valid for writes.
+    /// `p..p+N` must be valid for writes.
     unsafe fn storep(self, p: *mut f64);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
@@ -34,7 +40,7 @@ pub(crate) trait Lanes: Copy {
     fn max(self, o: Self) -> Self;
     fn min(self, o: Self) -> Self;
     #[cfg(test)]
-    fn to_array(self) -> [f64; 4];
+    fn to_vec(self) -> Vec<f64>;
     /// `2^n` for lanes holding integers in `[-1022, 1023]`.
     fn pow2i(self) -> Self;
     /// Round to the nearest integer (ties to even).
@@ -149,6 +155,8 @@ fn estrin<V: Lanes, const N: usize>(x: V, c: &[f64; N]) -> V {
 pub(crate) struct Scalar4([f64; 4]);
 
 impl Lanes for Scalar4 {
+    const N: usize = 4;
+
     #[inline(always)]
     fn splat(v: f64) -> Self {
         Scalar4([v; 4])
@@ -206,8 +214,8 @@ impl Lanes for Scalar4 {
         }))
     }
     #[cfg(test)]
-    fn to_array(self) -> [f64; 4] {
-        self.0
+    fn to_vec(self) -> Vec<f64> {
+        self.0.to_vec()
     }
     #[inline(always)]
     fn pow2i(self) -> Self {
@@ -263,6 +271,8 @@ mod avx2 {
     pub(crate) struct Avx2(__m256d);
 
     impl Lanes for Avx2 {
+        const N: usize = 4;
+
         #[inline(always)]
         fn splat(v: f64) -> Self {
             unsafe { Avx2(_mm256_set1_pd(v)) }
@@ -306,10 +316,10 @@ mod avx2 {
             unsafe { Avx2(_mm256_min_pd(self.0, o.0)) }
         }
         #[cfg(test)]
-        fn to_array(self) -> [f64; 4] {
+        fn to_vec(self) -> Vec<f64> {
             let mut out = [0.0; 4];
             unsafe { _mm256_storeu_pd(out.as_mut_ptr(), self.0) };
-            out
+            out.to_vec()
         }
         #[inline(always)]
         fn pow2i(self) -> Self {
@@ -372,23 +382,159 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::Avx512;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::Lanes;
+
+    /// AVX-512 lanes: eight rows per register. Only used inside functions
+    /// compiled with `#[target_feature(enable = "avx512f,avx2,fma")]`,
+    /// called after the features were detected. Every operation is the same
+    /// IEEE operation as [`super::Avx2`]'s on each lane, so the two give the
+    /// same bits.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Avx512(__m512d);
+
+    impl Lanes for Avx512 {
+        const N: usize = 8;
+
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            unsafe { Avx512(_mm512_set1_pd(v)) }
+        }
+        #[inline(always)]
+        unsafe fn loadp(p: *const f64) -> Self {
+            // SAFETY: the caller guarantees eight readable values.
+            unsafe { Avx512(_mm512_loadu_pd(p)) }
+        }
+        #[inline(always)]
+        unsafe fn storep(self, p: *mut f64) {
+            // SAFETY: the caller guarantees eight writable values.
+            unsafe { _mm512_storeu_pd(p, self.0) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_add_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_sub_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_mul_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            unsafe { Avx512(_mm512_fmadd_pd(self.0, b.0, c.0)) }
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_div_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_max_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn min(self, o: Self) -> Self {
+            unsafe { Avx512(_mm512_min_pd(self.0, o.0)) }
+        }
+        #[cfg(test)]
+        fn to_vec(self) -> Vec<f64> {
+            let mut out = [0.0; 8];
+            unsafe { _mm512_storeu_pd(out.as_mut_ptr(), self.0) };
+            out.to_vec()
+        }
+        #[inline(always)]
+        fn pow2i(self) -> Self {
+            unsafe {
+                // n + 2^52 + 1023 puts n + 1023 in the low mantissa bits.
+                let magic = _mm512_set1_pd(4_503_599_627_370_496.0 + 1023.0);
+                let bits = _mm512_castpd_si512(_mm512_add_pd(self.0, magic));
+                Avx512(_mm512_castsi512_pd(_mm512_slli_epi64::<52>(bits)))
+            }
+        }
+        #[inline(always)]
+        fn round(self) -> Self {
+            unsafe {
+                Avx512(_mm512_roundscale_pd::<
+                    { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+                >(self.0))
+            }
+        }
+        #[inline(always)]
+        fn replace_below(self, t: f64, v: Self, x: Self) -> Self {
+            unsafe {
+                let mask = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(self.0, _mm512_set1_pd(t));
+                Avx512(_mm512_mask_blend_pd(mask, x.0, v.0))
+            }
+        }
+        #[inline(always)]
+        fn replace_above(self, t: f64, v: Self, x: Self) -> Self {
+            unsafe {
+                let mask = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, _mm512_set1_pd(t));
+                Avx512(_mm512_mask_blend_pd(mask, x.0, v.0))
+            }
+        }
+        #[inline(always)]
+        fn all_finite(self) -> bool {
+            unsafe {
+                // x - x is 0 for finite lanes and NaN otherwise.
+                let z = _mm512_sub_pd(self.0, self.0);
+                _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(z, _mm512_setzero_pd()) == 0xff
+            }
+        }
+        #[inline(always)]
+        fn split_exponent(self) -> (Self, Self) {
+            unsafe {
+                let bits = _mm512_castpd_si512(self.0);
+                // The biased exponent as the low bits of 2^52 + e_biased.
+                let eb = _mm512_or_si512(
+                    _mm512_srli_epi64::<52>(bits),
+                    _mm512_set1_epi64(0x4330_0000_0000_0000),
+                );
+                let e = _mm512_sub_pd(
+                    _mm512_castsi512_pd(eb),
+                    _mm512_set1_pd(4_503_599_627_370_496.0 + 1023.0),
+                );
+                let mant = _mm512_and_si512(bits, _mm512_set1_epi64(((1u64 << 52) - 1) as i64));
+                let m = _mm512_or_si512(mant, _mm512_set1_epi64(0x3ff0_0000_0000_0000));
+                (Avx512(e), Avx512(_mm512_castsi512_pd(m)))
+            }
+        }
+    }
+}
+
 /// Which lanes implementation this processor runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX-512 for the row-wise kernels, AVX2 for the lane sums.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
-/// Detected once; `GMM_SIMD=scalar` forces the portable lanes.
+/// Detected once. `GMM_SIMD=scalar` or `GMM_SIMD=avx2` caps the level (for
+/// comparisons; results are the same bits at every level).
 pub(crate) fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
     *LEVEL.get_or_init(|| {
-        if std::env::var("GMM_SIMD").is_ok_and(|v| v == "scalar") {
+        let cap = std::env::var("GMM_SIMD").unwrap_or_default();
+        if cap == "scalar" {
             return Level::Scalar;
         }
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            if cap != "avx2" && is_x86_feature_detected!("avx512f") {
+                return Level::Avx512;
+            }
             return Level::Avx2;
         }
         Level::Scalar
@@ -400,7 +546,7 @@ mod tests {
     use super::*;
 
     fn exp_scalar(x: f64) -> f64 {
-        Scalar4::splat(x).exp().to_array()[0]
+        Scalar4::splat(x).exp().to_vec()[0]
     }
 
     #[test]
@@ -428,14 +574,14 @@ mod tests {
         let mut x = 1e-300;
         while x < 1e300 {
             for y in [x, x * 1.37, x * std::f64::consts::SQRT_2, x * 1.99] {
-                let got = Scalar4::splat(y).ln().to_array()[0];
+                let got = Scalar4::splat(y).ln().to_vec()[0];
                 let want = y.ln();
                 worst = worst.max((got - want).abs() / want.abs().max(1.0));
             }
             x *= 3.1;
         }
         for y in [1.0, 1.0 + 1e-12, 2.0, 0.5, 1.5, 32.0, 1.000_001] {
-            let got = Scalar4::splat(y).ln().to_array()[0];
+            let got = Scalar4::splat(y).ln().to_vec()[0];
             assert!(
                 (got - y.ln()).abs() <= 2.0 * f64::EPSILON * y.ln().abs().max(1e-300),
                 "{y}: {got} vs {}",
@@ -443,36 +589,82 @@ mod tests {
             );
         }
         assert!(worst < 3.0 * f64::EPSILON, "worst error {worst:e}");
-        assert_eq!(Scalar4::splat(1.0).ln().to_array()[0], 0.0);
+        assert_eq!(Scalar4::splat(1.0).ln().to_vec()[0], 0.0);
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Inputs for `exp` (and, made positive, `ln`) in groups of eight: the
+    /// range the kernels use, the clamps' edges and values no row should
+    /// bring but a kernel must not mistreat.
+    fn inputs() -> Vec<f64> {
+        let mut v = vec![
+            -708.0,
+            -708.0 - 1e-13,
+            -707.9,
+            709.0,
+            709.5,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NAN,
+            0.0,
+            -0.0,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            -745.2,
+            -1e308,
+            1e308,
+            0.5 * std::f64::consts::LN_2,
+        ];
+        let mut x = -720.0;
+        while x < 5.0 {
+            v.extend([x, x * 0.5, x * 0.25 - 1.0, -x * 1e-3]);
+            x += 0.731;
+        }
+        v.resize(v.len().div_ceil(8) * 8, 1.0);
+        v
+    }
+
+    /// `exp` and `ln` of every input, `V::N` at a time.
+    fn apply<V: Lanes>(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let (mut e, mut l) = (Vec::new(), Vec::new());
+        for c in x.chunks_exact(V::N) {
+            e.extend(V::load(c).exp().to_vec());
+            let pos: Vec<f64> = c
+                .iter()
+                .map(|y| y.abs().exp().clamp(1e-300, 1e300))
+                .collect();
+            l.extend(V::load(&pos).ln().to_vec());
+        }
+        (e, l)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_lanes_match_scalar_bit_for_bit() {
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-            return;
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn exp_avx2(v: &[f64]) -> [f64; 4] {
-            Avx2::load(v).exp().to_array()
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn ln_avx2(v: &[f64]) -> [f64; 4] {
-            Avx2::load(v).ln().to_array()
-        }
-        let mut x = -720.0;
-        while x < 5.0 {
-            let v = [x, x * 0.5, x * 0.25 - 1.0, -x * 1e-3];
+    fn avx2_and_avx512_lanes_match_scalar_bit_for_bit() {
+        let x = inputs();
+        let (e, l) = apply::<Scalar4>(&x);
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            #[target_feature(enable = "avx2,fma")]
+            fn run(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+                apply::<Avx2>(x)
+            }
             // SAFETY: the features were detected above.
-            let a = unsafe { exp_avx2(&v) };
-            let s = Scalar4::load(&v).exp().to_array();
-            assert_eq!(a.map(f64::to_bits), s.map(f64::to_bits), "{v:?}");
-            let pos = v.map(|y| y.abs().exp().min(1e300) + 1e-300);
+            let (ea, la) = unsafe { run(&x) };
+            assert_eq!(bits(&ea), bits(&e), "exp, AVX2");
+            assert_eq!(bits(&la), bits(&l), "ln, AVX2");
+        }
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            fn run(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+                apply::<Avx512>(x)
+            }
             // SAFETY: as above.
-            let a = unsafe { ln_avx2(&pos) };
-            let s = Scalar4::load(&pos).ln().to_array();
-            assert_eq!(a.map(f64::to_bits), s.map(f64::to_bits), "{pos:?}");
-            x += 0.731;
+            let (ea, la) = unsafe { run(&x) };
+            assert_eq!(bits(&ea), bits(&e), "exp, AVX-512");
+            assert_eq!(bits(&la), bits(&l), "ln, AVX-512");
         }
     }
 }
