@@ -71,6 +71,12 @@ impl EStep {
     /// their effective weights under `policy`.
     pub fn load(&mut self, data: DataView<'_>, start: usize, end: usize, policy: RowPolicy) {
         self.block.load(data.rows(start, end), data.n_features());
+        // The next block's rows start coming in from memory while the
+        // kernels work on these.
+        let ahead = (end + BLOCK).min(data.n_rows());
+        if end < ahead {
+            kernel::prefetch(data.rows(end, ahead));
+        }
         let w = BLOCK;
         self.ew.clear();
         self.ew

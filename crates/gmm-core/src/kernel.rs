@@ -69,18 +69,48 @@ impl Block {
     }
 }
 
+/// Asks the processor to bring `x` into its caches (a hint; on processors
+/// without one, nothing).
+#[inline]
+pub(crate) fn prefetch(x: Values<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let (p, bytes) = match x {
+            Values::F64(v) => (v.as_ptr().cast::<i8>(), std::mem::size_of_val(v)),
+            Values::F32(v) => (v.as_ptr().cast::<i8>(), std::mem::size_of_val(v)),
+        };
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch reads nothing and cannot fault; the address
+            // is inside `x`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// Rows of `x` into the columns of `xt` (`BLOCK` apart), as `f64`; rows in
 /// order, so that the data streams in from memory. Few features get a loop
 /// of their own, unrolled over the row (a row of two values is as costly to
 /// place as the EM work on it otherwise).
+/// More features go through registers in tiles of four rows by four
+/// features where AVX2 is detected (one value at a time, a transpose is a
+/// scattered store per value).
 #[inline(always)]
-fn transpose_any<T: Copy + Into<f64>>(x: &[T], d: usize, xt: &mut [f64]) {
+fn transpose_any<T: Widen>(x: &[T], d: usize, xt: &mut [f64]) {
     match d {
         1 => transpose::<T, 1>(x, xt),
         2 => transpose::<T, 2>(x, xt),
         3 => transpose::<T, 3>(x, xt),
         4 => transpose::<T, 4>(x, xt),
         _ => {
+            #[cfg(target_arch = "x86_64")]
+            if matches!(level(), Level::Avx2 | Level::Avx512) {
+                // SAFETY: `level` reports these only when avx2 was detected.
+                unsafe { tiles::transpose(x, d, xt) };
+                return;
+            }
             for (i, xi) in x.chunks_exact(d).enumerate() {
                 for (j, &v) in xi.iter().enumerate() {
                     xt[j * BLOCK + i] = v.into();
@@ -90,8 +120,87 @@ fn transpose_any<T: Copy + Into<f64>>(x: &[T], d: usize, xt: &mut [f64]) {
     }
 }
 
+/// The types rows are held in, widened to `f64` exactly.
+pub(crate) trait Widen: Copy + Into<f64> {
+    /// Four values at `p`, as `f64`.
+    ///
+    /// # Safety
+    /// `p..p+4` must be readable, and AVX available.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d;
+}
+
+impl Widen for f64 {
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d {
+        // SAFETY: forwarded from the caller.
+        unsafe { std::arch::x86_64::_mm256_loadu_pd(p) }
+    }
+}
+
+impl Widen for f32 {
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        // SAFETY: forwarded from the caller.
+        unsafe { _mm256_cvtps_pd(_mm_loadu_ps(p)) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod tiles {
+    use std::arch::x86_64::*;
+
+    use super::{BLOCK, Widen};
+
+    /// Rows of `x` (`rows x d`) into the columns of `xt` (`BLOCK` apart):
+    /// tiles of four rows by four features are loaded as four registers
+    /// and stored as four, transposed in between; the rest one by one.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose<T: Widen>(x: &[T], d: usize, xt: &mut [f64]) {
+        let rows = x.len() / d;
+        assert!(rows <= BLOCK && x.len() == rows * d && xt.len() >= d * BLOCK);
+        let (tiled_rows, tiled_cols) = (rows / 4 * 4, d / 4 * 4);
+        for i in (0..tiled_rows).step_by(4) {
+            for j in (0..tiled_cols).step_by(4) {
+                // SAFETY: rows `i..i+4 <= rows` and features `j..j+4 <= d`
+                // of `x`; `(j + 3) * BLOCK + i + 4 <= d * BLOCK` in `xt`.
+                unsafe {
+                    let p = x.as_ptr().add(i * d + j);
+                    let r0 = T::load4(p);
+                    let r1 = T::load4(p.add(d));
+                    let r2 = T::load4(p.add(2 * d));
+                    let r3 = T::load4(p.add(3 * d));
+                    // t0 = [r0_0, r1_0, r0_2, r1_2], t1 = [r0_1, r1_1, r0_3, r1_3], ...
+                    let t0 = _mm256_unpacklo_pd(r0, r1);
+                    let t1 = _mm256_unpackhi_pd(r0, r1);
+                    let t2 = _mm256_unpacklo_pd(r2, r3);
+                    let t3 = _mm256_unpackhi_pd(r2, r3);
+                    let q = xt.as_mut_ptr().add(j * BLOCK + i);
+                    _mm256_storeu_pd(q, _mm256_permute2f128_pd::<0x20>(t0, t2));
+                    _mm256_storeu_pd(q.add(BLOCK), _mm256_permute2f128_pd::<0x20>(t1, t3));
+                    _mm256_storeu_pd(q.add(2 * BLOCK), _mm256_permute2f128_pd::<0x31>(t0, t2));
+                    _mm256_storeu_pd(q.add(3 * BLOCK), _mm256_permute2f128_pd::<0x31>(t1, t3));
+                }
+            }
+            for j in tiled_cols..d {
+                for a in i..i + 4 {
+                    xt[j * BLOCK + a] = x[a * d + j].into();
+                }
+            }
+        }
+        for a in tiled_rows..rows {
+            for j in 0..d {
+                xt[j * BLOCK + a] = x[a * d + j].into();
+            }
+        }
+    }
+}
+
 #[inline(always)]
-fn transpose<T: Copy + Into<f64>, const D: usize>(x: &[T], xt: &mut [f64]) {
+fn transpose<T: Widen, const D: usize>(x: &[T], xt: &mut [f64]) {
     assert!(x.len() <= D * BLOCK && xt.len() >= D * BLOCK);
     for (i, xi) in x.chunks_exact(D).enumerate() {
         let xi: &[T; D] = xi.try_into().expect("D values");
@@ -799,6 +908,29 @@ mod tests {
                     assert_eq!(a.0, s.0, "{name} {t} d={d} log_prob");
                     assert_eq!(a.1, s.1, "{name} {t} d={d} log_norm");
                     assert_eq!(a.2, s.2, "{name} {t} d={d} stats");
+                }
+            }
+        }
+    }
+
+    /// Every way a block is loaded (few features, tiles of four by four
+    /// and their remainders, f64 and f32) places each value where one
+    /// value at a time does, and pads with the first row.
+    #[test]
+    fn block_load_transposes_every_shape() {
+        for d in [1, 2, 3, 4, 5, 7, 8, 16, 18] {
+            for rows in [64, 23, 4, 3, 1] {
+                let x: Vec<f64> = (0..rows * d).map(|i| i as f64 * 0.5 - 3.0).collect();
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                for values in [Values::F64(&x), Values::F32(&x32)] {
+                    let mut b = Block::default();
+                    b.load(values, d);
+                    for j in 0..d {
+                        for i in 0..BLOCK {
+                            let want = if i < rows { x[i * d + j] } else { x[j] };
+                            assert_eq!(b.xt[j * BLOCK + i], want, "d={d} rows={rows} ({i}, {j})");
+                        }
+                    }
                 }
             }
         }
