@@ -117,6 +117,41 @@ impl EStep {
     /// labeled rows get responsibility 1 for their class and, in
     /// `log_norm`, their log-probability under that class.
     pub fn run(&mut self, model: &Prepared, data: DataView<'_>, start: usize, policy: RowPolicy) {
+        self.responsibilities(model, data, start, policy, false);
+    }
+
+    /// [`EStep::run`], with the responsibilities weighted by the rows'
+    /// effective weights, for the M-step's statistics; returns the block's
+    /// objective (the weighted log-likelihood, with clamped rows counted
+    /// under their class).
+    pub fn run_weighted(
+        &mut self,
+        model: &Prepared,
+        data: DataView<'_>,
+        start: usize,
+        policy: RowPolicy,
+    ) -> f64 {
+        self.responsibilities(model, data, start, policy, true);
+        let mut objective = 0.0;
+        for i in 0..self.block.rows {
+            let ew = self.ew[i];
+            if ew > 0.0 {
+                objective += ew * self.log_norm[i];
+            }
+        }
+        objective
+    }
+
+    /// The weights multiply each posterior in [`kernel::normalize`], after
+    /// its scaling (the same bits as weighting the posteriors afterwards).
+    fn responsibilities(
+        &mut self,
+        model: &Prepared,
+        data: DataView<'_>,
+        start: usize,
+        policy: RowPolicy,
+        weighted: bool,
+    ) {
         let (k, w, rows) = (model.k, BLOCK, self.block.rows);
         let columns = model.columns();
         self.lp.resize(columns * w, 0.0);
@@ -133,36 +168,17 @@ impl EStep {
                 }
             }
         }
-        kernel::normalize(&mut self.lp, columns, &mut self.log_norm);
+        let weights = weighted.then_some(&self.ew[..]);
+        kernel::normalize(&mut self.lp, columns, &mut self.log_norm, weights);
         for &(i, c, _) in &self.clamped {
+            let one = if weighted { self.ew[i] } else { 1.0 };
             for j in 0..columns {
-                self.lp[j * w + i] = if j == c { 1.0 } else { 0.0 };
+                self.lp[j * w + i] = if j == c { one } else { 0.0 };
             }
             self.log_norm[i] = f64::NAN; // replaced below
         }
         for &(i, _, v) in &self.clamped {
             self.log_norm[i] = v;
         }
-    }
-
-    /// After [`EStep::run`] with `k` columns ([`Prepared::columns`]): weights the
-    /// responsibilities by the rows' effective weights, for the M-step's
-    /// statistics, and returns the block's objective (the weighted
-    /// log-likelihood, with clamped rows counted under their class).
-    pub fn weigh(&mut self, k: usize) -> f64 {
-        let w = BLOCK;
-        let mut objective = 0.0;
-        for i in 0..self.block.rows {
-            let ew = self.ew[i];
-            if ew > 0.0 {
-                objective += ew * self.log_norm[i];
-            }
-        }
-        for j in 0..k {
-            for (r, ew) in self.lp[j * w..(j + 1) * w].iter_mut().zip(&self.ew) {
-                *r *= ew;
-            }
-        }
-        objective
     }
 }

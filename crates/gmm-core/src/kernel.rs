@@ -253,7 +253,11 @@ macro_rules! dispatch {
 }
 
 dispatch!(wide log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
-dispatch!(wide normalize, normalize_generic, (lp: &mut [f64], k: usize, log_norm: &mut [f64]));
+dispatch!(
+    wide normalize,
+    normalize_generic,
+    (lp: &mut [f64], k: usize, log_norm: &mut [f64], weights: Option<&[f64]>)
+);
 dispatch!(
     accumulate,
     accumulate_generic,
@@ -437,8 +441,8 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 }
 
 /// Max-shifted log-sum-exp over the `k` components of every row: `lp`
-/// (`k x BLOCK`) becomes the posterior probabilities and `log_norm[i]` is
-/// `ln p(x_i)`.
+/// (`k x BLOCK`) becomes the posterior probabilities (times the rows'
+/// `weights`, when given) and `log_norm[i]` is `ln p(x_i)`.
 ///
 /// In phases over the whole block (maxima, exponentials component by
 /// component, then sums): each phase's vectors are independent, so their
@@ -446,8 +450,14 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 /// where one vector's max, exps, division and `ln` in turn would wait on
 /// each other. Every lane sees the same operations in the same order.
 #[inline(always)]
-fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+fn normalize_generic<V: Lanes>(
+    lp: &mut [f64],
+    k: usize,
+    log_norm: &mut [f64],
+    weights: Option<&[f64]>,
+) {
     assert!(lp.len() >= k * BLOCK && log_norm.len() >= BLOCK && k > 0);
+    assert!(weights.is_none_or(|w| w.len() >= BLOCK));
     let mut max = [0.0; BLOCK];
     let mut sum = [0.0; BLOCK];
     // Vectors with a row that no component gives any density (or with an
@@ -455,7 +465,7 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     let mut slow = 0u32;
     let base = lp.as_mut_ptr();
     // SAFETY (all pointer accesses here): `c * BLOCK + v + N <= k * BLOCK`,
-    // and `max`, `sum` and `log_norm` hold at least BLOCK values.
+    // and `max`, `sum`, `log_norm` and `weights` hold at least BLOCK values.
     for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
         let mut m = unsafe { V::loadp(base.add(v)) };
         for c in 1..k {
@@ -503,10 +513,16 @@ fn normalize_generic<V: Lanes>(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     }
     for c in 0..k {
         for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
-            if fast(i) {
-                unsafe {
-                    let p = base.add(c * BLOCK + v);
-                    V::loadp(p).mul(V::loadp(sum.as_ptr().add(v))).storep(p);
+            unsafe {
+                let p = base.add(c * BLOCK + v);
+                match (fast(i), weights) {
+                    (true, None) => V::loadp(p).mul(V::loadp(sum.as_ptr().add(v))).storep(p),
+                    (true, Some(w)) => V::loadp(p)
+                        .mul(V::loadp(sum.as_ptr().add(v)))
+                        .mul(V::loadp(w.as_ptr().add(v)))
+                        .storep(p),
+                    (false, Some(w)) => V::loadp(p).mul(V::loadp(w.as_ptr().add(v))).storep(p),
+                    (false, None) => {}
                 }
             }
         }
@@ -854,7 +870,7 @@ mod tests {
         log_prob_generic::<R>(m, &b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
-        normalize_generic::<R>(&mut lp, m.k, &mut ln);
+        normalize_generic::<R>(&mut lp, m.k, &mut ln, None);
         for i in b.rows..BLOCK {
             for k in 0..m.k {
                 lp[k * BLOCK + i] = 0.0;
@@ -1034,7 +1050,7 @@ mod tests {
                 }
             }
             let mut log_norm = vec![0.0; BLOCK];
-            normalize(&mut lp, 2, &mut log_norm);
+            normalize(&mut lp, 2, &mut log_norm, None);
             for i in 0..rows.len() {
                 assert!((lp[i] + lp[BLOCK + i] - 1.0).abs() < 1e-14);
             }

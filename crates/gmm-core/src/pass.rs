@@ -109,8 +109,7 @@ pub(crate) fn em_pass(
                 }
                 for (m, model) in models.iter().enumerate() {
                     let e = &mut acc.estep;
-                    e.run(model, data, b0, policy);
-                    acc.objective_part[m] += e.weigh(model.columns());
+                    acc.objective_part[m] += e.run_weighted(model, data, b0, policy);
                     if model.noise.is_some() {
                         let noise = &e.lp[model.k * BLOCK..(model.k + 1) * BLOCK];
                         acc.objective_part[models.len() + m] += noise.iter().sum::<f64>();
