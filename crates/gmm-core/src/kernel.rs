@@ -1,6 +1,6 @@
 //! The hot loops of a pass, on blocks of rows in lane layout: each feature's
-//! values for the block's rows are contiguous, so four rows fill a SIMD
-//! register and every formula runs on four rows at once.
+//! values for the block's rows are contiguous, so consecutive rows fill a
+//! SIMD register (four or eight) and every formula runs on them at once.
 //!
 //! For a block and a model: [`log_prob`] writes `ln pi_k + ln N(x | k)` for
 //! every component (the E-step's matrix products `(x - mu_k) P_k`, using that
@@ -449,6 +449,12 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 /// long dependency chains (the `exp` polynomial, the `ln` division) overlap,
 /// where one vector's max, exps, division and `ln` in turn would wait on
 /// each other. Every lane sees the same operations in the same order.
+///
+/// A group of four rows ([`LANES`]) with a row that no component gives any
+/// density (or with an overflowed value) is normalized row by row instead
+/// ([`log_sum_exp_normalize`]): by groups of four whatever the register
+/// width, so that which rows take that path, and so every bit of the
+/// result, is the same on every processor.
 #[inline(always)]
 fn normalize_generic<V: Lanes>(
     lp: &mut [f64],
@@ -460,71 +466,71 @@ fn normalize_generic<V: Lanes>(
     assert!(weights.is_none_or(|w| w.len() >= BLOCK));
     let mut max = [0.0; BLOCK];
     let mut sum = [0.0; BLOCK];
-    // Vectors with a row that no component gives any density (or with an
-    // overflowed value): left to the one-row path.
-    let mut slow = 0u32;
+    // The row-by-row results of such groups: (row, posteriors, ln p(x)).
+    let mut slow: Vec<(usize, Vec<f64>, f64)> = Vec::new();
     let base = lp.as_mut_ptr();
     // SAFETY (all pointer accesses here): `c * BLOCK + v + N <= k * BLOCK`,
     // and `max`, `sum`, `log_norm` and `weights` hold at least BLOCK values.
-    for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
+    for v in (0..BLOCK).step_by(V::N) {
         let mut m = unsafe { V::loadp(base.add(v)) };
         for c in 1..k {
             m = m.max(unsafe { V::loadp(base.add(c * BLOCK + v)) });
         }
-        if !m.all_finite() {
-            slow |= 1 << i;
-            for l in 0..V::N {
-                let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + v + l]).collect();
-                log_norm[v + l] = log_sum_exp_normalize(&mut row);
-                for (c, r) in row.into_iter().enumerate() {
-                    lp[c * BLOCK + v + l] = r;
-                }
-            }
-        }
         unsafe { m.storep(max.as_mut_ptr().add(v)) };
-    }
-    let fast = |i: usize| slow & (1 << i) == 0;
-    for c in 0..k {
-        for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
-            if fast(i) {
-                unsafe {
-                    let p = base.add(c * BLOCK + v);
-                    let e = V::loadp(p).sub(V::loadp(max.as_ptr().add(v))).exp();
-                    e.storep(p);
-                    let s = if c == 0 {
-                        V::splat(0.0)
-                    } else {
-                        V::loadp(sum.as_ptr().add(v))
-                    };
-                    s.add(e).storep(sum.as_mut_ptr().add(v));
+        if !m.all_finite() {
+            for g in (v..v + V::N).step_by(LANES) {
+                if max[g..g + LANES].iter().all(|x| x.is_finite()) {
+                    continue;
+                }
+                for i in g..g + LANES {
+                    let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + i]).collect();
+                    let ln = log_sum_exp_normalize(&mut row);
+                    slow.push((i, row, ln));
                 }
             }
         }
     }
-    for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
-        if fast(i) {
-            unsafe {
-                let s = V::loadp(sum.as_ptr().add(v));
-                let m = V::loadp(max.as_ptr().add(v));
-                m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v));
-                V::splat(1.0).div(s).storep(sum.as_mut_ptr().add(v));
-            }
-        }
-    }
+    // Every vector goes through the vector path (a lane with no finite
+    // maximum computes values that are then replaced, without traps).
     for c in 0..k {
-        for (i, v) in (0..BLOCK).step_by(V::N).enumerate() {
+        for v in (0..BLOCK).step_by(V::N) {
             unsafe {
                 let p = base.add(c * BLOCK + v);
-                match (fast(i), weights) {
-                    (true, None) => V::loadp(p).mul(V::loadp(sum.as_ptr().add(v))).storep(p),
-                    (true, Some(w)) => V::loadp(p)
-                        .mul(V::loadp(sum.as_ptr().add(v)))
-                        .mul(V::loadp(w.as_ptr().add(v)))
-                        .storep(p),
-                    (false, Some(w)) => V::loadp(p).mul(V::loadp(w.as_ptr().add(v))).storep(p),
-                    (false, None) => {}
+                let e = V::loadp(p).sub(V::loadp(max.as_ptr().add(v))).exp();
+                e.storep(p);
+                let s = if c == 0 {
+                    V::splat(0.0)
+                } else {
+                    V::loadp(sum.as_ptr().add(v))
+                };
+                s.add(e).storep(sum.as_mut_ptr().add(v));
+            }
+        }
+    }
+    for v in (0..BLOCK).step_by(V::N) {
+        unsafe {
+            let s = V::loadp(sum.as_ptr().add(v));
+            let m = V::loadp(max.as_ptr().add(v));
+            m.add(s.ln()).storep(log_norm.as_mut_ptr().add(v));
+            V::splat(1.0).div(s).storep(sum.as_mut_ptr().add(v));
+        }
+    }
+    for c in 0..k {
+        for v in (0..BLOCK).step_by(V::N) {
+            unsafe {
+                let p = base.add(c * BLOCK + v);
+                let r = V::loadp(p).mul(V::loadp(sum.as_ptr().add(v)));
+                match weights {
+                    None => r.storep(p),
+                    Some(w) => r.mul(V::loadp(w.as_ptr().add(v))).storep(p),
                 }
             }
+        }
+    }
+    for (i, row, ln) in slow {
+        log_norm[i] = ln;
+        for (c, r) in row.into_iter().enumerate() {
+            lp[c * BLOCK + i] = weights.map_or(r, |w| r * w[i]);
         }
     }
 }
@@ -870,12 +876,18 @@ mod tests {
         log_prob_generic::<R>(m, &b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
-        normalize_generic::<R>(&mut lp, m.k, &mut ln, None);
-        for i in b.rows..BLOCK {
-            for k in 0..m.k {
-                lp[k * BLOCK + i] = 0.0;
-            }
-        }
+        // Weighted responsibilities, as a fit's pass makes them (padding
+        // rows weigh nothing).
+        let w: Vec<f64> = (0..BLOCK)
+            .map(|i| {
+                if i < b.rows {
+                    0.5 + (i % 3) as f64 * 0.25
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        normalize_generic::<R>(&mut lp, m.k, &mut ln, Some(&w));
         let layout = Layout {
             k: m.k,
             d,
@@ -886,6 +898,10 @@ mod tests {
         let mut out = SufficientStats::zeros(layout);
         acc.reduce_into(&mut out);
         (lp0, ln, out)
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -902,12 +918,21 @@ mod tests {
         }
         let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
         let avx512 = avx2 && is_x86_feature_detected!("avx512f");
-        // Both the few-feature and the general paths, a partial block, and
-        // far rows whose densities underflow for some components.
-        for d in [2, 5] {
-            let x: Vec<f64> = (0..23 * d)
+        if !avx512 {
+            eprintln!("this processor has no AVX-512 (AVX2: {avx2}): those lanes are not compared");
+        }
+        // Both the few-feature and the general paths, a partial block, far
+        // rows whose densities underflow for some components, and (second
+        // table) a row 4 no component gives any density: its group of four
+        // rows takes the row-by-row path on every processor, the rows of
+        // its eight-row register (0..4) do not.
+        for (d, outlier) in [(2, false), (5, false), (2, true), (5, true)] {
+            let mut x: Vec<f64> = (0..23 * d)
                 .map(|i| ((i * 37 % 101) as f64 - 50.0) * if i % 17 == 3 { 9.0 } else { 0.05 })
                 .collect();
+            if outlier {
+                x[4 * d] = 1e200;
+            }
             for t in CovarianceType::ALL {
                 let m = Prepared::new(&model_d(t, d));
                 let s = run::<Scalar4, Scalar4>(&m, &x);
@@ -921,9 +946,14 @@ mod tests {
                     got.push(("AVX-512", unsafe { run_avx512(&m, &x) }));
                 }
                 for (name, a) in got {
-                    assert_eq!(a.0, s.0, "{name} {t} d={d} log_prob");
-                    assert_eq!(a.1, s.1, "{name} {t} d={d} log_norm");
-                    assert_eq!(a.2, s.2, "{name} {t} d={d} stats");
+                    assert_eq!(bits(&a.0), bits(&s.0), "{name} {t} d={d} log_prob");
+                    assert_eq!(bits(&a.1), bits(&s.1), "{name} {t} d={d} log_norm");
+                    // Debug form: the outlier's statistics overflow.
+                    assert_eq!(
+                        format!("{:?}", a.2),
+                        format!("{:?}", s.2),
+                        "{name} {t} d={d} stats"
+                    );
                 }
             }
         }
@@ -971,6 +1001,9 @@ mod tests {
             for i in 0..13 {
                 let mut row: Vec<f64> = (0..3).map(|k| lp[k * BLOCK + i]).collect();
                 log_sum_exp_normalize(&mut row);
+                // The weights `run` gives the rows.
+                let wi = 0.5 + (i % 3) as f64 * 0.25;
+                row.iter_mut().for_each(|r| *r *= wi);
                 let xi = &x[i * 5..(i + 1) * 5];
                 for k in 0..3 {
                     let z: Vec<f64> = (0..5).map(|j| xi[j] - m.means[k * 5 + j]).collect();

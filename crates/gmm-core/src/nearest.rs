@@ -2,7 +2,7 @@
 //! (labeled rows to their class when the policy clamps them), and the
 //! statistics of that hard assignment, from which the start's parameters
 //! come. Distances come from the E-step's diagonal kernel with unit
-//! precisions (`-1/2 |x - c|^2`, four rows per SIMD register); the
+//! precisions (`-1/2 |x - c|^2`, four or eight rows per SIMD register); the
 //! statistics of the assigned center only are added per row when the layout
 //! is diagonal, through the scatter kernel otherwise. Sums are exact across
 //! chunks, as in every pass: the same bits for any number of threads.

@@ -527,6 +527,11 @@ pub(crate) fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let cap = std::env::var("GMM_SIMD").unwrap_or_default();
+        if !matches!(cap.as_str(), "" | "scalar" | "avx2") {
+            eprintln!(
+                "gmm: GMM_SIMD={cap} ignored: it takes scalar or avx2 (caps on the SIMD level)"
+            );
+        }
         if cap == "scalar" {
             return Level::Scalar;
         }
@@ -646,6 +651,9 @@ mod tests {
     fn avx2_and_avx512_lanes_match_scalar_bit_for_bit() {
         let x = inputs();
         let (e, l) = apply::<Scalar4>(&x);
+        if !is_x86_feature_detected!("avx512f") {
+            eprintln!("this processor has no AVX-512: those lanes are not compared");
+        }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             #[target_feature(enable = "avx2,fma")]
             fn run(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
@@ -656,7 +664,10 @@ mod tests {
             assert_eq!(bits(&ea), bits(&e), "exp, AVX2");
             assert_eq!(bits(&la), bits(&l), "ln, AVX2");
         }
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
             #[target_feature(enable = "avx512f,avx2,fma")]
             fn run(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
                 apply::<Avx512>(x)
