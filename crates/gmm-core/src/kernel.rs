@@ -11,11 +11,11 @@
 //! triangle only) to per-lane accumulators that are reduced once per chunk.
 //!
 //! Every kernel is written once, generic over [`Lanes`], and compiled for
-//! AVX2+FMA and portably; the row-wise kernels ([`log_prob`], [`normalize`])
-//! also for AVX-512, eight rows to a register. All do the same fused
-//! operations in the same order on each row and give bit-identical results.
-//! [`accumulate`] sums rows lane by lane, so it keeps four lanes (AVX2 on an
-//! AVX-512 processor): its sums are formed in one order everywhere.
+//! AVX-512 (eight rows to a register), AVX2+FMA (four) and portably. All do
+//! the same fused operations in the same order on each row and give
+//! bit-identical results. [`accumulate`] sums rows lane by lane into
+//! accumulators of [`LANES`] (eight) lanes, one AVX-512 register or two
+//! narrower ones: its sums are formed in one order everywhere.
 
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
@@ -23,16 +23,20 @@ use crate::simd::{Lanes, Level, Scalar4, level};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 use crate::values::Values;
 
-/// Lanes of the statistics' accumulators ([`LaneStats`]): rows per register
-/// of [`accumulate`]. The row-wise kernels step by their lanes' [`Lanes::N`].
-pub(crate) const LANES: usize = 4;
+/// Lanes of the statistics' accumulators ([`LaneStats`]): one AVX-512
+/// register, two AVX2 or portable ones, so that every processor forms the
+/// same per-lane sums.
+pub(crate) const LANES: usize = 8;
+
+/// Rows that [`normalize`] sends to its row-by-row path together: four on
+/// every processor (the AVX2 width it had first), so that the same rows
+/// take it everywhere.
+const ROW_GROUP: usize = 4;
 
 /// Rows per block. A constant, so that the kernels address every feature of
 /// a block at a fixed offset; 64 rows of 16 features, their weighted copies
 /// and centered copies fit the L1 cache together.
 pub(crate) const BLOCK: usize = 64;
-
-const VECTORS: usize = BLOCK / LANES;
 
 /// Up to [`BLOCK`] rows in lane layout, as they are: `xt[j * BLOCK + i] =
 /// x_ij`. The kernels subtract each component's mean from the values
@@ -259,7 +263,7 @@ dispatch!(
     (lp: &mut [f64], k: usize, log_norm: &mut [f64], weights: Option<&[f64]>)
 );
 dispatch!(
-    accumulate,
+    wide accumulate,
     accumulate_generic,
     (centers: &[f64], b: &Block, r: &[f64], acc: &mut LaneStats, scratch: &mut Vec<f64>)
 );
@@ -450,7 +454,7 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 /// where one vector's max, exps, division and `ln` in turn would wait on
 /// each other. Every lane sees the same operations in the same order.
 ///
-/// A group of four rows ([`LANES`]) with a row that no component gives any
+/// A group of four rows ([`ROW_GROUP`]) with a row that no component gives any
 /// density (or with an overflowed value) is normalized row by row instead
 /// ([`log_sum_exp_normalize`]): by groups of four whatever the register
 /// width, so that which rows take that path, and so every bit of the
@@ -478,11 +482,11 @@ fn normalize_generic<V: Lanes>(
         }
         unsafe { m.storep(max.as_mut_ptr().add(v)) };
         if !m.all_finite() {
-            for g in (v..v + V::N).step_by(LANES) {
-                if max[g..g + LANES].iter().all(|x| x.is_finite()) {
+            for g in (v..v + V::N).step_by(ROW_GROUP) {
+                if max[g..g + ROW_GROUP].iter().all(|x| x.is_finite()) {
                     continue;
                 }
-                for i in g..g + LANES {
+                for i in g..g + ROW_GROUP {
                     let mut row: Vec<f64> = (0..k).map(|c| lp[c * BLOCK + i]).collect();
                     let ln = log_sum_exp_normalize(&mut row);
                     slow.push((i, row, ln));
@@ -599,7 +603,7 @@ impl LaneStats {
     /// Sums the lanes (in a fixed order) into `out`, overwriting it.
     pub fn reduce_into(&self, out: &mut SufficientStats) {
         let d = self.layout.d;
-        let sum = |v: &[f64]| (v[0] + v[1]) + (v[2] + v[3]);
+        let sum = |v: &[f64]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
         for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact(LANES)) {
             *o = sum(v);
         }
@@ -631,6 +635,15 @@ impl LaneStats {
     }
 }
 
+/// Registers of `V` per accumulator of [`LANES`] lanes: 1 for AVX-512, 2
+/// for AVX2 and the portable lanes. Lane `l` of an accumulator sums the
+/// block's rows `l, l + LANES, l + 2 LANES, ...` in that order on every
+/// processor.
+#[inline(always)]
+const fn regs<V: Lanes>() -> usize {
+    LANES / V::N
+}
+
 /// Adds the block's statistics with responsibilities `r` (`K x BLOCK`,
 /// already weighted; zero for padding rows) around the centers (`K x d`).
 #[inline(always)]
@@ -641,7 +654,13 @@ fn accumulate_generic<V: Lanes>(
     acc: &mut LaneStats,
     scratch: &mut Vec<f64>,
 ) {
-    const { assert!(V::N == LANES, "four lanes, as the accumulators") };
+    const {
+        assert!(
+            LANES == V::N || LANES == 2 * V::N,
+            "one or two registers a lane set"
+        )
+    };
+    let rg = regs::<V>();
     let Layout { k: kk, d, second } = acc.layout;
     assert!(
         b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK && centers.len() >= kk * d
@@ -655,27 +674,36 @@ fn accumulate_generic<V: Lanes>(
         let rk = r[k * BLOCK..(k + 1) * BLOCK].as_ptr();
         let mu = &centers[k * d..(k + 1) * d];
         // SAFETY (pointer accesses in this loop body): `rk` holds BLOCK
-        // values, `xt`, `zs` and `ws` hold `d * BLOCK`, and the accumulators
-        // were sized by the layout (asserted above and in `LaneStats::zeros`).
+        // values, `xt`, `zs` and `ws` hold `d * BLOCK`, the accumulators
+        // were sized by the layout (asserted above and in `LaneStats::zeros`),
+        // and `v + h * N + N <= v + LANES <= BLOCK`.
         unsafe {
             let np = acc.n.as_mut_ptr().add(k * LANES);
-            let mut n = V::loadp(np);
-            for v in (0..BLOCK).step_by(LANES) {
-                n = n.add(V::loadp(rk.add(v)));
+            let mut n = [V::splat(0.0); 2];
+            for h in 0..rg {
+                n[h] = V::loadp(np.add(h * V::N));
             }
-            n.storep(np);
+            for v in (0..BLOCK).step_by(LANES) {
+                for h in 0..rg {
+                    n[h] = n[h].add(V::loadp(rk.add(v + h * V::N)));
+                }
+            }
+            for h in 0..rg {
+                n[h].storep(np.add(h * V::N));
+            }
             if second == SecondMoment::Diag {
-                // Four columns at a time: eight independent sums, one load
-                // of `r` for four columns.
+                // Columns a few at a time: independent sums, one load of `r`
+                // for them all.
+                let most = 4 / rg;
                 let mut j0 = 0;
                 while j0 < d {
-                    match d - j0 {
+                    match (d - j0).min(most) {
                         1 => diag_moments::<V, 1>(xt, rk, mu, j0, d, k, acc),
                         2 => diag_moments::<V, 2>(xt, rk, mu, j0, d, k, acc),
                         3 => diag_moments::<V, 3>(xt, rk, mu, j0, d, k, acc),
                         _ => diag_moments::<V, 4>(xt, rk, mu, j0, d, k, acc),
                     }
-                    j0 += 4;
+                    j0 += most;
                 }
                 continue;
             }
@@ -684,15 +712,23 @@ fn accumulate_generic<V: Lanes>(
             for j in 0..d {
                 let m = V::splat(mu[j]);
                 let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES);
-                let mut t1 = V::loadp(s1p);
-                for v in (0..BLOCK).step_by(LANES) {
-                    let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
-                    let wz = V::loadp(rk.add(v)).mul(z);
-                    t1 = t1.add(wz);
-                    z.storep(zs.add(j * BLOCK + v));
-                    wz.storep(ws.add(j * BLOCK + v));
+                let mut t1 = [V::splat(0.0); 2];
+                for h in 0..rg {
+                    t1[h] = V::loadp(s1p.add(h * V::N));
                 }
-                t1.storep(s1p);
+                for v in (0..BLOCK).step_by(LANES) {
+                    for h in 0..rg {
+                        let o = j * BLOCK + v + h * V::N;
+                        let z = V::loadp(xt.add(o)).sub(m);
+                        let wz = V::loadp(rk.add(v + h * V::N)).mul(z);
+                        t1[h] = t1[h].add(wz);
+                        z.storep(zs.add(o));
+                        wz.storep(ws.add(o));
+                    }
+                }
+                for h in 0..rg {
+                    t1[h].storep(s1p.add(h * V::N));
+                }
             }
         }
         let s2 = match second {
@@ -700,15 +736,18 @@ fn accumulate_generic<V: Lanes>(
             _ => &mut acc.s2[..d * d * LANES],
         };
         let s2 = s2.as_mut_ptr();
-        // Lower triangle of z^T w, in tiles of 3 x 4 entries.
+        // Lower triangle in tiles of up to 3 x 4 accumulators of LANES
+        // (3 x 2 with two registers each): they and the loaded values fill
+        // the registers without spilling.
+        let wide = 4 / rg;
         let mut a0 = 0;
         while a0 < d {
             let an = (d - a0).min(3);
             let mut b0 = 0;
             while b0 < a0 + an {
-                let bn = (a0 + an - b0).min(4);
-                // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an`, so every
-                // tile entry and row lies within the buffers.
+                let bn = (a0 + an - b0).min(wide);
+                // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an <= d`; `zs`,
+                // `ws` and `s2` as sized above.
                 unsafe {
                     match (an, bn) {
                         (3, 4) => scatter_tile::<V, 3, 4>(zs, ws, d, a0, b0, s2),
@@ -725,7 +764,7 @@ fn accumulate_generic<V: Lanes>(
                         _ => scatter_tile::<V, 1, 1>(zs, ws, d, a0, b0, s2),
                     }
                 }
-                b0 += 4;
+                b0 += wide;
             }
             a0 += 3;
         }
@@ -750,25 +789,36 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
     k: usize,
     acc: &mut LaneStats,
 ) {
-    // SAFETY (all pointer accesses): bounds as the caller promises.
+    let rg = regs::<V>();
+    // SAFETY: forwarded from the caller; `v + h * N + N <= BLOCK`.
     unsafe {
         let s1p = acc.s1.as_mut_ptr().add((k * d + j0) * LANES);
         let s2p = acc.s2.as_mut_ptr().add((k * d + j0) * LANES);
         let m: [V; J] = std::array::from_fn(|t| V::splat(mu[j0 + t]));
-        let mut t1: [V; J] = std::array::from_fn(|t| V::loadp(s1p.add(t * LANES)));
-        let mut t2: [V; J] = std::array::from_fn(|t| V::loadp(s2p.add(t * LANES)));
+        let mut t1 = [[V::splat(0.0); 2]; J];
+        let mut t2 = [[V::splat(0.0); 2]; J];
+        for t in 0..J {
+            for h in 0..rg {
+                t1[t][h] = V::loadp(s1p.add(t * LANES + h * V::N));
+                t2[t][h] = V::loadp(s2p.add(t * LANES + h * V::N));
+            }
+        }
         for v in (0..BLOCK).step_by(LANES) {
-            let r = V::loadp(rk.add(v));
-            for t in 0..J {
-                let z = V::loadp(xt.add((j0 + t) * BLOCK + v)).sub(m[t]);
-                let wz = r.mul(z);
-                t1[t] = t1[t].add(wz);
-                t2[t] = wz.mul_add(z, t2[t]);
+            for h in 0..rg {
+                let r = V::loadp(rk.add(v + h * V::N));
+                for t in 0..J {
+                    let z = V::loadp(xt.add((j0 + t) * BLOCK + v + h * V::N)).sub(m[t]);
+                    let wz = r.mul(z);
+                    t1[t][h] = t1[t][h].add(wz);
+                    t2[t][h] = wz.mul_add(z, t2[t][h]);
+                }
             }
         }
         for t in 0..J {
-            t1[t].storep(s1p.add(t * LANES));
-            t2[t].storep(s2p.add(t * LANES));
+            for h in 0..rg {
+                t1[t][h].storep(s1p.add(t * LANES + h * V::N));
+                t2[t][h].storep(s2p.add(t * LANES + h * V::N));
+            }
         }
     }
 }
@@ -788,28 +838,36 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
     b0: usize,
     s2: *mut f64,
 ) {
-    // SAFETY: forwarded from the caller.
+    let rg = regs::<V>();
+    // SAFETY: forwarded from the caller; `v + h * N + N <= BLOCK`.
     unsafe {
-        let mut t = [[V::splat(0.0); B]; A];
+        let mut t = [[[V::splat(0.0); 2]; B]; A];
         for a in 0..A {
             for b in 0..B {
-                t[a][b] = V::loadp(s2.add(((a0 + a) * d + b0 + b) * LANES));
+                for h in 0..rg {
+                    t[a][b][h] = V::loadp(s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N));
+                }
             }
         }
         let za_base = zs.add(a0 * BLOCK);
         let wb_base = ws.add(b0 * BLOCK);
-        for v in 0..VECTORS {
-            let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * BLOCK + v * LANES)));
-            for b in 0..B {
-                let wb = V::loadp(wb_base.add(b * BLOCK + v * LANES));
-                for a in 0..A {
-                    t[a][b] = za[a].mul_add(wb, t[a][b]);
+        for v in (0..BLOCK).step_by(LANES) {
+            for h in 0..rg {
+                let o = v + h * V::N;
+                let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * BLOCK + o)));
+                for b in 0..B {
+                    let wb = V::loadp(wb_base.add(b * BLOCK + o));
+                    for a in 0..A {
+                        t[a][b][h] = za[a].mul_add(wb, t[a][b][h]);
+                    }
                 }
             }
         }
         for a in 0..A {
             for b in 0..B {
-                t[a][b].storep(s2.add(((a0 + a) * d + b0 + b) * LANES));
+                for h in 0..rg {
+                    t[a][b][h].storep(s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N));
+                }
             }
         }
     }
@@ -823,12 +881,32 @@ mod tests {
     use crate::prepared::LN_2PI;
     use ndarray::{Array2, array};
 
-    fn model(t: CovarianceType) -> GaussianMixture {
-        model_d(t, 5)
+    /// Three components on `d` features, with correlations: every tile and
+    /// column group of the kernels for small `d`.
+    fn model_gen(t: CovarianceType, d: usize) -> GaussianMixture {
+        // Diagonally dominant, so positive definite.
+        let dense: Vec<Array2<f64>> = (0..3)
+            .map(|k| {
+                Array2::from_shape_fn((d, d), |(i, j)| {
+                    if i == j {
+                        1.0 + 0.3 * k as f64 + 0.1 * i as f64
+                    } else {
+                        0.05 * ((i + j + k) as f64).cos()
+                    }
+                })
+            })
+            .collect();
+        let means = Array2::from_shape_fn((3, d), |(k, i)| 2.0 * ((i + 2 * k) as f64).sin());
+        let w = [0.2, 0.5, 0.3];
+        GaussianMixture::new(
+            array![0.2, 0.5, 0.3],
+            means,
+            Covariances::from_dense(t, &dense, &w),
+        )
+        .unwrap()
     }
 
-    /// Three components on the first `d <= 5` features.
-    fn model_d(t: CovarianceType, d: usize) -> GaussianMixture {
+    fn model(t: CovarianceType) -> GaussianMixture {
         let dense = [
             array![
                 [2.0, 0.5, 0.1, 0.0, 0.2],
@@ -858,10 +936,9 @@ mod tests {
             [0.0, 2.0, -3.0, 1.0, 0.0],
             [-2.0, 0.0, 0.0, -1.0, 1.0]
         ];
-        let dense = dense.map(|c| c.slice(ndarray::s![..d, ..d]).to_owned());
         GaussianMixture::new(
             array![0.2, 0.5, 0.3],
-            means.slice(ndarray::s![.., ..d]).to_owned(),
+            means,
             Covariances::from_dense(t, &dense, &w),
         )
         .unwrap()
@@ -914,7 +991,7 @@ mod tests {
         }
         #[target_feature(enable = "avx512f,avx2,fma")]
         fn run_avx512(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
-            run::<Avx512, Avx2>(m, x)
+            run::<Avx512, Avx512>(m, x)
         }
         let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
         let avx512 = avx2 && is_x86_feature_detected!("avx512f");
@@ -926,15 +1003,18 @@ mod tests {
         // table) a row 4 no component gives any density: its group of four
         // rows takes the row-by-row path on every processor, the rows of
         // its eight-row register (0..4) do not.
-        for (d, outlier) in [(2, false), (5, false), (2, true), (5, true)] {
-            let mut x: Vec<f64> = (0..23 * d)
+        let cases = [1, 2, 3, 4, 5, 7, 8, 9]
+            .into_iter()
+            .flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
+        for (d, rows, outlier) in cases {
+            let mut x: Vec<f64> = (0..rows * d)
                 .map(|i| ((i * 37 % 101) as f64 - 50.0) * if i % 17 == 3 { 9.0 } else { 0.05 })
                 .collect();
             if outlier {
                 x[4 * d] = 1e200;
             }
             for t in CovarianceType::ALL {
-                let m = Prepared::new(&model_d(t, d));
+                let m = Prepared::new(&model_gen(t, d));
                 let s = run::<Scalar4, Scalar4>(&m, &x);
                 let mut got = Vec::new();
                 if avx2 {

@@ -4,8 +4,9 @@
 //! the same IEEE operations (fused where the others fuse) in the same order
 //! on each lane, so they give bit-identical results: a lane's value does not
 //! depend on how many lanes a register holds. Kernels that sum across rows
-//! lane by lane ([`crate::kernel::LaneStats`]) keep four lanes everywhere,
-//! so that their sums are formed in one order on every processor.
+//! lane by lane ([`crate::kernel::LaneStats`]) keep eight lanes everywhere
+//! (two registers of four where a register holds four), so that their sums
+//! are formed in one order on every processor.
 
 use std::sync::OnceLock;
 
