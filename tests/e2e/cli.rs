@@ -63,6 +63,14 @@ fn usage_errors_exit_with_2() {
     let o = gmm(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 
+    // A SIMD cap the kernels do not take is refused, not ignored.
+    let o = gmm_with_env(
+        &["inspect", "no-such-model.json"],
+        &[("GMM_SIMD", "avx512")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(stderr(&o).contains("GMM_SIMD=avx512"), "{}", stderr(&o));
+
     let o = gmm(&[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("Usage"));

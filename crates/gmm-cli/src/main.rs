@@ -20,6 +20,17 @@ use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
+/// `GMM_SIMD` caps the kernels' SIMD level (gmm-core reads it): a value it
+/// does not take is refused rather than ignored.
+fn check_simd_cap() -> Result<(), error::UsageError> {
+    match std::env::var("GMM_SIMD") {
+        Ok(v) if !matches!(v.as_str(), "" | "scalar" | "avx2") => Err(error::UsageError(format!(
+            "GMM_SIMD={v}: it takes scalar or avx2 (a cap on the kernels' SIMD level); unset it to use the processor's best"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn main() {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
@@ -44,6 +55,7 @@ fn main() {
     // After a panic the process only reports it and exits: nothing the
     // closure touched (the transport included) is used again.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_simd_cap()?;
         match cli.command {
         args::Command::Fit(a) => commands::fit::run(a, comm),
         args::Command::Select(a) => commands::select::run(a, comm),

@@ -214,10 +214,10 @@ fn transpose<T: Widen, const D: usize>(x: &[T], xt: &mut [f64]) {
     }
 }
 
-/// Calls the generic kernel with AVX2 lanes or portable lanes, by the
-/// detected level; `wide` kernels get AVX-512 lanes where detected.
+/// Calls the generic kernel with the lanes of the detected level: AVX-512,
+/// AVX2 or portable.
 macro_rules! dispatch {
-    (wide $name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
         pub(crate) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
@@ -225,45 +225,33 @@ macro_rules! dispatch {
                 fn avx512($($arg: $ty),*) {
                     $generic::<crate::simd::Avx512>($($arg),*)
                 }
-                if level() == Level::Avx512 {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    $generic::<crate::simd::Avx2>($($arg),*)
+                }
+                match level() {
                     // SAFETY: `level` reports Avx512 only when avx512f, avx2
                     // and fma were detected.
-                    return unsafe { avx512($($arg),*) };
+                    Level::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: `level` reports Avx2 only when avx2 and fma
+                    // were detected.
+                    Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    Level::Scalar => {}
                 }
             }
-            dispatch!(@narrow $generic, ($($arg: $ty),*))
+            $generic::<Scalar4>($($arg),*)
         }
     };
-    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
-        pub(crate) fn $name($($arg: $ty),*) {
-            dispatch!(@narrow $generic, ($($arg: $ty),*))
-        }
-    };
-    (@narrow $generic:ident, ($($arg:ident: $ty:ty),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2($($arg: $ty),*) {
-                $generic::<crate::simd::Avx2>($($arg),*)
-            }
-            if matches!(level(), Level::Avx2 | Level::Avx512) {
-                // SAFETY: `level` reports Avx2 or Avx512 only when avx2 and
-                // fma were detected.
-                return unsafe { avx2($($arg),*) };
-            }
-        }
-        $generic::<Scalar4>($($arg),*)
-    }};
 }
 
-dispatch!(wide log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
+dispatch!(log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
 dispatch!(
-    wide normalize,
+    normalize,
     normalize_generic,
     (lp: &mut [f64], k: usize, log_norm: &mut [f64], weights: Option<&[f64]>)
 );
 dispatch!(
-    wide accumulate,
+    accumulate,
     accumulate_generic,
     (centers: &[f64], b: &Block, r: &[f64], acc: &mut LaneStats, scratch: &mut Vec<f64>)
 );
@@ -944,13 +932,13 @@ mod tests {
         .unwrap()
     }
 
-    /// The row-wise kernels on lanes `R` and the statistics on lanes `A`.
-    fn run<R: Lanes, A: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+    /// The kernels on lanes `V`, as a fit's pass runs them.
+    fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
         let d = m.d;
         let mut b = Block::default();
         b.load(Values::F64(x), d);
         let mut lp = vec![0.0; m.k * BLOCK];
-        log_prob_generic::<R>(m, &b, &mut lp);
+        log_prob_generic::<V>(m, &b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
         // Weighted responsibilities, as a fit's pass makes them (padding
@@ -964,14 +952,14 @@ mod tests {
                 }
             })
             .collect();
-        normalize_generic::<R>(&mut lp, m.k, &mut ln, Some(&w));
+        normalize_generic::<V>(&mut lp, m.k, &mut ln, Some(&w));
         let layout = Layout {
             k: m.k,
             d,
             second: SecondMoment::for_covariance(m.covariance_type),
         };
         let mut acc = LaneStats::zeros(layout);
-        accumulate_generic::<A>(&m.means, &b, &lp, &mut acc, &mut Vec::new());
+        accumulate_generic::<V>(&m.means, &b, &lp, &mut acc, &mut Vec::new());
         let mut out = SufficientStats::zeros(layout);
         acc.reduce_into(&mut out);
         (lp0, ln, out)
@@ -987,22 +975,22 @@ mod tests {
         use crate::simd::{Avx2, Avx512};
         #[target_feature(enable = "avx2,fma")]
         fn run_avx2(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
-            run::<Avx2, Avx2>(m, x)
+            run::<Avx2>(m, x)
         }
         #[target_feature(enable = "avx512f,avx2,fma")]
         fn run_avx512(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
-            run::<Avx512, Avx512>(m, x)
+            run::<Avx512>(m, x)
         }
         let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
         let avx512 = avx2 && is_x86_feature_detected!("avx512f");
         if !avx512 {
             eprintln!("this processor has no AVX-512 (AVX2: {avx2}): those lanes are not compared");
         }
-        // Both the few-feature and the general paths, a partial block, far
-        // rows whose densities underflow for some components, and (second
-        // table) a row 4 no component gives any density: its group of four
-        // rows takes the row-by-row path on every processor, the rows of
-        // its eight-row register (0..4) do not.
+        // Every tile shape of both widths, partial and full blocks, far rows
+        // whose densities underflow for some components, and (`outlier`) a
+        // row 4 no component gives any density: its group of four rows takes
+        // the row-by-row path on every processor, the rows of its eight-row
+        // register (0..4) do not.
         let cases = [1, 2, 3, 4, 5, 7, 8, 9]
             .into_iter()
             .flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
@@ -1015,7 +1003,7 @@ mod tests {
             }
             for t in CovarianceType::ALL {
                 let m = Prepared::new(&model_gen(t, d));
-                let s = run::<Scalar4, Scalar4>(&m, &x);
+                let s = run::<Scalar4>(&m, &x);
                 let mut got = Vec::new();
                 if avx2 {
                     // SAFETY: the features were detected above.
@@ -1070,7 +1058,7 @@ mod tests {
             .collect();
         for t in CovarianceType::ALL {
             let m = Prepared::new(&model(t));
-            let (_, _, got) = run::<Scalar4, Scalar4>(&m, &x);
+            let (_, _, got) = run::<Scalar4>(&m, &x);
             // Direct: responsibilities from the reference log-sum-exp.
             let mut b = Block::default();
             b.load(Values::F64(&x), 5);
