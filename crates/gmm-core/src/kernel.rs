@@ -682,7 +682,7 @@ fn accumulate_generic<V: Lanes>(
             if second == SecondMoment::Diag {
                 // Columns a few at a time: independent sums, one load of `r`
                 // for them all.
-                let most = 4 / rg;
+                let most = 4;
                 let mut j0 = 0;
                 while j0 < d {
                     match (d - j0).min(most) {
@@ -724,10 +724,9 @@ fn accumulate_generic<V: Lanes>(
             _ => &mut acc.s2[..d * d * LANES],
         };
         let s2 = s2.as_mut_ptr();
-        // Lower triangle in tiles of up to 3 x 4 accumulators of LANES
-        // (3 x 2 with two registers each): they and the loaded values fill
-        // the registers without spilling.
-        let wide = 4 / rg;
+        // Lower triangle in tiles of up to 3 x 4 accumulators (one register
+        // of each at a time): they and the loaded values fit 16 registers.
+        let wide = 4;
         let mut a0 = 0;
         while a0 < d {
             let an = (d - a0).min(3);
@@ -777,35 +776,28 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
     k: usize,
     acc: &mut LaneStats,
 ) {
-    let rg = regs::<V>();
     // SAFETY: forwarded from the caller; `v + h * N + N <= BLOCK`.
     unsafe {
-        let s1p = acc.s1.as_mut_ptr().add((k * d + j0) * LANES);
-        let s2p = acc.s2.as_mut_ptr().add((k * d + j0) * LANES);
         let m: [V; J] = std::array::from_fn(|t| V::splat(mu[j0 + t]));
-        let mut t1 = [[V::splat(0.0); 2]; J];
-        let mut t2 = [[V::splat(0.0); 2]; J];
-        for t in 0..J {
-            for h in 0..rg {
-                t1[t][h] = V::loadp(s1p.add(t * LANES + h * V::N));
-                t2[t][h] = V::loadp(s2p.add(t * LANES + h * V::N));
-            }
-        }
-        for v in (0..BLOCK).step_by(LANES) {
-            for h in 0..rg {
-                let r = V::loadp(rk.add(v + h * V::N));
+        // One register of each accumulator at a time (`h`): the rows of
+        // its lanes in order, with the fewest registers live.
+        for h in 0..regs::<V>() {
+            let s1p = acc.s1.as_mut_ptr().add((k * d + j0) * LANES + h * V::N);
+            let s2p = acc.s2.as_mut_ptr().add((k * d + j0) * LANES + h * V::N);
+            let mut t1: [V; J] = std::array::from_fn(|t| V::loadp(s1p.add(t * LANES)));
+            let mut t2: [V; J] = std::array::from_fn(|t| V::loadp(s2p.add(t * LANES)));
+            for v in (h * V::N..BLOCK).step_by(LANES) {
+                let r = V::loadp(rk.add(v));
                 for t in 0..J {
-                    let z = V::loadp(xt.add((j0 + t) * BLOCK + v + h * V::N)).sub(m[t]);
+                    let z = V::loadp(xt.add((j0 + t) * BLOCK + v)).sub(m[t]);
                     let wz = r.mul(z);
-                    t1[t][h] = t1[t][h].add(wz);
-                    t2[t][h] = wz.mul_add(z, t2[t][h]);
+                    t1[t] = t1[t].add(wz);
+                    t2[t] = wz.mul_add(z, t2[t]);
                 }
             }
-        }
-        for t in 0..J {
-            for h in 0..rg {
-                t1[t][h].storep(s1p.add(t * LANES + h * V::N));
-                t2[t][h].storep(s2p.add(t * LANES + h * V::N));
+            for t in 0..J {
+                t1[t].storep(s1p.add(t * LANES));
+                t2[t].storep(s2p.add(t * LANES));
             }
         }
     }
@@ -826,35 +818,27 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
     b0: usize,
     s2: *mut f64,
 ) {
-    let rg = regs::<V>();
-    // SAFETY: forwarded from the caller; `v + h * N + N <= BLOCK`.
+    // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
     unsafe {
-        let mut t = [[[V::splat(0.0); 2]; B]; A];
-        for a in 0..A {
-            for b in 0..B {
-                for h in 0..rg {
-                    t[a][b][h] = V::loadp(s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N));
-                }
-            }
-        }
         let za_base = zs.add(a0 * BLOCK);
         let wb_base = ws.add(b0 * BLOCK);
-        for v in (0..BLOCK).step_by(LANES) {
-            for h in 0..rg {
-                let o = v + h * V::N;
-                let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * BLOCK + o)));
+        // One register of each accumulator at a time, as in `diag_moments`.
+        for h in 0..regs::<V>() {
+            let at = |a: usize, b: usize| s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N);
+            let mut t: [[V; B]; A] =
+                std::array::from_fn(|a| std::array::from_fn(|b| V::loadp(at(a, b))));
+            for v in (h * V::N..BLOCK).step_by(LANES) {
+                let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * BLOCK + v)));
                 for b in 0..B {
-                    let wb = V::loadp(wb_base.add(b * BLOCK + o));
+                    let wb = V::loadp(wb_base.add(b * BLOCK + v));
                     for a in 0..A {
-                        t[a][b][h] = za[a].mul_add(wb, t[a][b][h]);
+                        t[a][b] = za[a].mul_add(wb, t[a][b]);
                     }
                 }
             }
-        }
-        for a in 0..A {
-            for b in 0..B {
-                for h in 0..rg {
-                    t[a][b][h].storep(s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N));
+            for a in 0..A {
+                for b in 0..B {
+                    t[a][b].storep(at(a, b));
                 }
             }
         }
