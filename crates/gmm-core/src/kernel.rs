@@ -648,7 +648,6 @@ fn accumulate_generic<V: Lanes>(
             "one or two registers a lane set"
         )
     };
-    let rg = regs::<V>();
     let Layout { k: kk, d, second } = acc.layout;
     assert!(
         b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK && centers.len() >= kk * d
@@ -664,34 +663,29 @@ fn accumulate_generic<V: Lanes>(
         // SAFETY (pointer accesses in this loop body): `rk` holds BLOCK
         // values, `xt`, `zs` and `ws` hold `d * BLOCK`, the accumulators
         // were sized by the layout (asserted above and in `LaneStats::zeros`),
-        // and `v + h * N + N <= v + LANES <= BLOCK`.
+        // and `v + N <= BLOCK`. Each register of an accumulator (`h`) sums
+        // its lanes' rows in order, as in the tiles below.
         unsafe {
-            let np = acc.n.as_mut_ptr().add(k * LANES);
-            let mut n = [V::splat(0.0); 2];
-            for h in 0..rg {
-                n[h] = V::loadp(np.add(h * V::N));
-            }
-            for v in (0..BLOCK).step_by(LANES) {
-                for h in 0..rg {
-                    n[h] = n[h].add(V::loadp(rk.add(v + h * V::N)));
+            for h in 0..regs::<V>() {
+                let np = acc.n.as_mut_ptr().add(k * LANES + h * V::N);
+                let mut n = V::loadp(np);
+                for v in (h * V::N..BLOCK).step_by(LANES) {
+                    n = n.add(V::loadp(rk.add(v)));
                 }
-            }
-            for h in 0..rg {
-                n[h].storep(np.add(h * V::N));
+                n.storep(np);
             }
             if second == SecondMoment::Diag {
                 // Columns a few at a time: independent sums, one load of `r`
                 // for them all.
-                let most = 4;
                 let mut j0 = 0;
                 while j0 < d {
-                    match (d - j0).min(most) {
+                    match d - j0 {
                         1 => diag_moments::<V, 1>(xt, rk, mu, j0, d, k, acc),
                         2 => diag_moments::<V, 2>(xt, rk, mu, j0, d, k, acc),
                         3 => diag_moments::<V, 3>(xt, rk, mu, j0, d, k, acc),
                         _ => diag_moments::<V, 4>(xt, rk, mu, j0, d, k, acc),
                     }
-                    j0 += most;
+                    j0 += 4;
                 }
                 continue;
             }
@@ -699,23 +693,18 @@ fn accumulate_generic<V: Lanes>(
             // for the scatter below.
             for j in 0..d {
                 let m = V::splat(mu[j]);
-                let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES);
-                let mut t1 = [V::splat(0.0); 2];
-                for h in 0..rg {
-                    t1[h] = V::loadp(s1p.add(h * V::N));
-                }
-                for v in (0..BLOCK).step_by(LANES) {
-                    for h in 0..rg {
-                        let o = j * BLOCK + v + h * V::N;
+                for h in 0..regs::<V>() {
+                    let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES + h * V::N);
+                    let mut t1 = V::loadp(s1p);
+                    for v in (h * V::N..BLOCK).step_by(LANES) {
+                        let o = j * BLOCK + v;
                         let z = V::loadp(xt.add(o)).sub(m);
-                        let wz = V::loadp(rk.add(v + h * V::N)).mul(z);
-                        t1[h] = t1[h].add(wz);
+                        let wz = V::loadp(rk.add(v)).mul(z);
+                        t1 = t1.add(wz);
                         z.storep(zs.add(o));
                         wz.storep(ws.add(o));
                     }
-                }
-                for h in 0..rg {
-                    t1[h].storep(s1p.add(h * V::N));
+                    t1.storep(s1p);
                 }
             }
         }
@@ -726,13 +715,12 @@ fn accumulate_generic<V: Lanes>(
         let s2 = s2.as_mut_ptr();
         // Lower triangle in tiles of up to 3 x 4 accumulators (one register
         // of each at a time): they and the loaded values fit 16 registers.
-        let wide = 4;
         let mut a0 = 0;
         while a0 < d {
             let an = (d - a0).min(3);
             let mut b0 = 0;
             while b0 < a0 + an {
-                let bn = (a0 + an - b0).min(wide);
+                let bn = (a0 + an - b0).min(4);
                 // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an <= d`; `zs`,
                 // `ws` and `s2` as sized above.
                 unsafe {
@@ -751,7 +739,7 @@ fn accumulate_generic<V: Lanes>(
                         _ => scatter_tile::<V, 1, 1>(zs, ws, d, a0, b0, s2),
                     }
                 }
-                b0 += wide;
+                b0 += 4;
             }
             a0 += 3;
         }
