@@ -44,6 +44,12 @@ pub(crate) trait Lanes: Copy {
     fn to_vec(self) -> Vec<f64>;
     /// `2^n` for lanes holding integers in `[-1022, 1023]`.
     fn pow2i(self) -> Self;
+    /// `self * 2^n` (`n` as for [`Lanes::pow2i`]), but 0 in the lanes where
+    /// `x < t`: the last step of [`Lanes::exp`].
+    #[inline(always)]
+    fn mul_pow2_or_zero(self, n: Self, x: Self, t: f64) -> Self {
+        x.replace_below(t, Self::splat(0.0), self.mul(n.pow2i()))
+    }
     /// Round to the nearest integer (ties to even).
     fn round(self) -> Self;
     /// Lanes where `self < t` become `v`.
@@ -85,8 +91,7 @@ pub(crate) trait Lanes: Copy {
         // Taylor series of e^r on |r| <= ln2/2, to r^13/13!, by Estrin's
         // scheme (a shallow tree of products instead of one long chain).
         let p = estrin(r, &EXP_TAYLOR);
-        let e = p.mul(n.pow2i());
-        self.replace_below(-708.0, Self::splat(0.0), e)
+        p.mul_pow2_or_zero(n, self, -708.0)
     }
 }
 
@@ -458,6 +463,17 @@ mod avx512 {
                 let magic = _mm512_set1_pd(4_503_599_627_370_496.0 + 1023.0);
                 let bits = _mm512_castpd_si512(_mm512_add_pd(self.0, magic));
                 Avx512(_mm512_castsi512_pd(_mm512_slli_epi64::<52>(bits)))
+            }
+        }
+        #[inline(always)]
+        fn mul_pow2_or_zero(self, n: Self, x: Self, t: f64) -> Self {
+            unsafe {
+                // The lanes to keep: x >= t, or NaN (as `replace_below`).
+                let keep = _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(x.0, _mm512_set1_pd(t));
+                // self * 2^floor(n), rounded once: for the integer n of
+                // `exp` (where 2^n and the product are normal numbers), the
+                // bits of `self * pow2i(n)`.
+                Avx512(_mm512_maskz_scalef_pd(keep, self.0, n.0))
             }
         }
         #[inline(always)]
