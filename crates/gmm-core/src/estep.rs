@@ -132,14 +132,7 @@ impl EStep {
         policy: RowPolicy,
     ) -> f64 {
         self.responsibilities(model, data, start, policy, true);
-        let mut objective = 0.0;
-        for i in 0..self.block.rows {
-            let ew = self.ew[i];
-            if ew > 0.0 {
-                objective += ew * self.log_norm[i];
-            }
-        }
-        objective
+        block_objective(&self.ew, &self.log_norm)
     }
 
     /// The weights multiply each posterior in [`kernel::normalize`], after
@@ -181,4 +174,23 @@ impl EStep {
             self.log_norm[i] = v;
         }
     }
+}
+
+/// `sum_i ew_i ln p(x_i)` over a block's rows with a positive weight
+/// (padding rows have none), in eight lanes (lane `l` sums rows `l, l + 8,
+/// ...` in order) added in a fixed tree: the same bits on every processor,
+/// and no chain of 64 dependent additions per block.
+fn block_objective(ew: &[f64], log_norm: &[f64]) -> f64 {
+    const L: usize = 8;
+    let mut lanes = [0.0; L];
+    for (w, ln) in ew[..BLOCK]
+        .chunks_exact(L)
+        .zip(log_norm[..BLOCK].chunks_exact(L))
+    {
+        for l in 0..L {
+            lanes[l] += if w[l] > 0.0 { w[l] * ln[l] } else { 0.0 };
+        }
+    }
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 }

@@ -230,6 +230,11 @@ impl WorstRows {
         // Once `m` rows are held, a row above the last of them cannot enter:
         // one comparison per row, the full ordering only for the few others.
         let mut bar = self.bar();
+        // Most blocks have no row at or under the bar: one pass without
+        // branches settles them.
+        if !ll.iter().fold(false, |any, &l| any | (l <= bar)) {
+            return;
+        }
         for (i, (&l, &w)) in ll.iter().zip(ew).enumerate() {
             if l <= bar && w > 0.0 && l.is_finite() {
                 let cand = (l, offset + first + i);

@@ -18,10 +18,11 @@ use common::{MclustFixture, parameter_gap};
 use gmm_core::{CovarianceType, FitParams, GaussianMixture, Silent};
 
 /// Parameters: where EM creeps along a flat direction (the noise weight
-/// against a component's), the two tools stop up to 2.6e-6 apart (faithful
+/// against a component's), the two tools stop up to 3.2e-6 apart (faithful
 /// EEV and VEV, diabetes VEI, G = 3; where exactly moves with the last bits
-/// of the statistics' sums), with log-likelihoods equal to 3e-14.
-const RTOL_PARAMS: f64 = 3e-6;
+/// of the statistics' and the objective's sums), with log-likelihoods equal
+/// to 3e-14.
+const RTOL_PARAMS: f64 = 5e-6;
 /// Log-likelihood and BIC.
 const RTOL_CRITERIA: f64 = 1e-8;
 
