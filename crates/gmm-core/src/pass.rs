@@ -57,7 +57,11 @@ pub(crate) fn em_pass(
         .zip(&layouts)
         .map(|(m, &l)| summary.scales(l, &m.means))
         .collect();
-    let br = BLOCK;
+    let pair = layouts
+        .iter()
+        .map(|&l| kernel::blocks_per_scatter(l))
+        .max()
+        .unwrap_or(1);
     // What rows with missing entries are integrated with, once per pass.
     let precisions: Vec<Option<Precisions>> = models
         .iter()
@@ -68,7 +72,8 @@ pub(crate) fn em_pass(
         objective: OrderedSums,
         lanes: Vec<LaneStats>,
         partial: Vec<SufficientStats>,
-        estep: EStep,
+        /// Up to two blocks, loaded together ([`kernel::blocks_per_scatter`]).
+        esteps: [EStep; 2],
         scratch: Vec<f64>,
         objective_part: Vec<f64>,
         worst: Vec<WorstRows>,
@@ -80,7 +85,7 @@ pub(crate) fn em_pass(
         objective: OrderedSums::new(2 * models.len()),
         lanes: layouts.iter().map(|&l| LaneStats::zeros(l)).collect(),
         partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
-        estep: EStep::default(),
+        esteps: Default::default(),
         scratch: Vec::new(),
         objective_part: vec![0.0; 2 * models.len()],
         worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
@@ -100,30 +105,38 @@ pub(crate) fn em_pass(
             acc.incomplete.clear();
             let mut b0 = start;
             while b0 < end {
-                let b1 = (b0 + br).min(end);
-                acc.estep.load(data, b0, b1, policy);
-                // Rows with a missing entry are integrated out per chunk.
-                acc.estep.set_aside();
-                for &i in &acc.estep.incomplete {
-                    acc.incomplete.push(data, b0 + i);
+                // The blocks starting at `b0, b0 + BLOCK, ...` before `end`.
+                let nb = (end - b0).div_ceil(BLOCK).min(pair);
+                for (s, e) in acc.esteps[..nb].iter_mut().enumerate() {
+                    let s0 = b0 + s * BLOCK;
+                    e.load(data, s0, (s0 + BLOCK).min(end), policy);
+                    // Rows with a missing entry are integrated out per chunk.
+                    e.set_aside();
+                    for &i in &e.incomplete {
+                        acc.incomplete.push(data, s0 + i);
+                    }
                 }
                 for (m, model) in models.iter().enumerate() {
-                    let e = &mut acc.estep;
-                    acc.objective_part[m] += e.run_weighted(model, data, b0, policy);
-                    if model.noise.is_some() {
-                        let noise = &e.lp[model.k * BLOCK..(model.k + 1) * BLOCK];
-                        acc.objective_part[models.len() + m] += noise.iter().sum::<f64>();
+                    for (s, e) in acc.esteps[..nb].iter_mut().enumerate() {
+                        let s0 = b0 + s * BLOCK;
+                        acc.objective_part[m] += e.run_weighted(model, data, s0, policy);
+                        if model.noise.is_some() {
+                            let noise = &e.lp[model.k * BLOCK..(model.k + 1) * BLOCK];
+                            acc.objective_part[models.len() + m] += noise.iter().sum::<f64>();
+                        }
+                        let rows = e.block.rows;
+                        acc.worst[m].offer(data, s0, &e.log_norm[..rows], &e.ew);
                     }
-                    acc.worst[m].offer(data, b0, &e.log_norm[..b1 - b0], &e.ew);
+                    let [e0, e1] = &acc.esteps;
+                    let blocks = [(&e0.block, &e0.lp[..]), (&e1.block, &e1.lp[..])];
                     kernel::accumulate(
                         &model.means,
-                        &e.block,
-                        &e.lp,
+                        &blocks[..nb],
                         &mut acc.lanes[m],
                         &mut acc.scratch,
                     );
                 }
-                b0 = b1;
+                b0 = (b0 + nb * BLOCK).min(end);
             }
             for m in 0..models.len() {
                 acc.lanes[m].reduce_into(&mut acc.partial[m]);
@@ -394,8 +407,7 @@ impl StatsPass<'_> {
                     if !direct {
                         kernel::accumulate(
                             self.centers,
-                            &acc.rows.block,
-                            &acc.rows.lp,
+                            &[(&acc.rows.block, &acc.rows.lp[..])],
                             &mut acc.lanes,
                             &mut acc.scratch,
                         );

@@ -123,6 +123,55 @@ fn tiny_chunks_are_thread_independent() {
     }
 }
 
+/// From 32 features on, full covariances' statistics take two blocks of
+/// rows at a time: chunks of 200 rows (three whole blocks and a partial
+/// one) and of the default 1,024, weighted and semi-supervised rows, are
+/// thread-independent, and agree to rounding with chunks of one block (64
+/// rows), which take no pairs.
+#[test]
+fn wide_full_fits_take_blocks_in_pairs_thread_independently() {
+    let case = Case {
+        seed: 5,
+        k_true: 3,
+        k_fit: 3,
+        d: 33,
+        n: 2_100,
+        separated: true,
+    };
+    let data = case.dataset().with_weights(case.real_weights()).unwrap();
+    for chunk in [200, 1_024] {
+        let p = params(&case, CovarianceType::Full, InitMethod::KMeans, chunk);
+        assert_thread_independent(&p, &data, &format!("d = 33, chunk {chunk}"));
+    }
+    let labeled = data
+        .clone()
+        .with_labels(case.labels(0.3), case.k_true)
+        .unwrap();
+    let semi = SemiSupervised {
+        mode: SemiSupervisedMode::Em,
+        unlabeled_weight: 0.5,
+    };
+    let p = params(&case, CovarianceType::Full, InitMethod::Labeled, 200).semi_supervised(semi);
+    assert_thread_independent(&p, &labeled, "d = 33, semi-supervised");
+    let single: Vec<Fit> = [64, 200, 1_024]
+        .iter()
+        .map(|&c| {
+            let p = params(&case, CovarianceType::Full, InitMethod::RandomParams, c);
+            common::fit(p.max_iter(15).n_init(1), &data)
+        })
+        .collect();
+    for (f, c) in single[1..].iter().zip([200, 1_024]) {
+        let what = format!("d = 33, chunks of 64 and {c} rows");
+        assert_close(
+            &single[0].report.restarts[0].trace,
+            &f.report.restarts[0].trace,
+            1e-12,
+            &what,
+        );
+        assert_models_close(&single[0].model, &f.model, 1e-12, &what);
+    }
+}
+
 /// Different chunk sizes: only rounding differs, 1e-12 relative. One restart
 /// (with several, two restarts that reach the same optimum up to rounding may
 /// swap which one wins) from an initialization that does not depend on the
