@@ -315,6 +315,15 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                             }
                         }
                     }
+                } else if V::N == 8 {
+                    for v in (0..BLOCK).step_by(4 * V::N) {
+                        unsafe {
+                            let q = mahalanobis::<V, 4>(xt.add(v), d, mu, p);
+                            for (g, q) in q.into_iter().enumerate() {
+                                half.mul_add(q, c).storep(out.add(v + g * V::N));
+                            }
+                        }
+                    }
                 } else {
                     for v in (0..BLOCK).step_by(2 * V::N) {
                         unsafe {
