@@ -8,7 +8,9 @@
 //! probabilities with a max-shifted log-sum-exp and vectorized `exp`, and
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
-//! triangle only) to per-lane accumulators that are reduced once per chunk.
+//! triangle only) to per-lane accumulators that are reduced once per chunk;
+//! full covariances from 32 features on give it two blocks at a time
+//! ([`blocks_per_scatter`]).
 //!
 //! Every kernel is written once, generic over [`Lanes`], and compiled for
 //! AVX-512 (eight rows to a register), AVX2+FMA (four) and portably. All do
@@ -301,21 +303,15 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     CovarianceType::Full => &m.precision[k * d * d..(k + 1) * d * d],
                     _ => &m.precision[..d * d],
                 };
-                // SAFETY (both arms): `v + G * N <= BLOCK`, `xt` holds
+                // SAFETY (both branches): `v + G * N <= BLOCK`, `xt` holds
                 // `d * BLOCK` values and `out` BLOCK values.
-                if d <= 3 {
-                    // Few columns: little work per register, so four
-                    // registers of rows at once hide the latency (the
-                    // accumulators still fit the 16 registers).
-                    for v in (0..BLOCK).step_by(4 * V::N) {
-                        unsafe {
-                            let q = mahalanobis::<V, 4>(xt.add(v), d, mu, p);
-                            for (g, q) in q.into_iter().enumerate() {
-                                half.mul_add(q, c).storep(out.add(v + g * V::N));
-                            }
-                        }
-                    }
-                } else if V::N == 8 {
+                if d <= 3 || V::N == 8 {
+                    // Four registers of rows at once: with few columns,
+                    // to hide the latency (little work per register); on
+                    // AVX-512, whose 32 registers hold the 4 x 4
+                    // accumulators, the loaded rows and a broadcast, so
+                    // that each precision matrix is read twice per block,
+                    // not four times.
                     for v in (0..BLOCK).step_by(4 * V::N) {
                         unsafe {
                             let q = mahalanobis::<V, 4>(xt.add(v), d, mu, p);
@@ -1103,9 +1099,9 @@ mod tests {
         }
     }
 
-    /// Two blocks in one call add the same bits as one call per block, at
-    /// every level, for every layout (d = 5 and 33, where the pairs start
-    /// being used), with a partial second block.
+    /// Two blocks in one call add the same bits as one call per block, and
+    /// as the portable lanes, at every level, for every layout (d = 5 and
+    /// 33, where the pairs start being used), with a partial second block.
     #[test]
     fn blocks_taken_together_give_the_same_bits_as_one_at_a_time() {
         fn both<V: Lanes>(m: &Prepared, x: &[f64], d: usize) -> (SufficientStats, SufficientStats) {
@@ -1167,22 +1163,28 @@ mod tests {
                 let mut runs = vec![both::<Scalar4>(&m, &x, d)];
                 #[cfg(target_arch = "x86_64")]
                 {
-                    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    let avx2_ok =
+                        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+                    if avx2_ok {
                         // SAFETY: the features were detected.
                         runs.push(unsafe { avx2(&m, &x, d) });
                     }
-                    if is_x86_feature_detected!("avx512f") {
+                    if avx2_ok && is_x86_feature_detected!("avx512f") {
                         // SAFETY: the features were detected.
                         runs.push(unsafe { avx512(&m, &x, d) });
                     }
                 }
+                // One call per block against two blocks in one call, and
+                // every level's against the portable lanes'.
+                let (_, portable) = &runs[0];
                 for (one, two) in &runs {
-                    for (what, a, b) in [
-                        ("n", &one.n, &two.n),
-                        ("s1", &one.s1, &two.s1),
-                        ("s2", &one.s2, &two.s2),
+                    for (what, a, b, p) in [
+                        ("n", &one.n, &two.n, &portable.n),
+                        ("s1", &one.s1, &two.s1, &portable.s1),
+                        ("s2", &one.s2, &two.s2, &portable.s2),
                     ] {
                         assert_eq!(bits(a), bits(b), "{t}, d = {d}: {what}");
+                        assert_eq!(bits(b), bits(p), "{t}, d = {d}: {what} across levels");
                     }
                 }
             }

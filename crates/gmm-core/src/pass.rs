@@ -57,11 +57,13 @@ pub(crate) fn em_pass(
         .zip(&layouts)
         .map(|(m, &l)| summary.scales(l, &m.means))
         .collect();
+    // Blocks loaded together: as many as any model's scatter takes.
     let pair = layouts
         .iter()
         .map(|&l| kernel::blocks_per_scatter(l))
         .max()
         .unwrap_or(1);
+    debug_assert!(pair <= 2, "two E-step workspaces");
     // What rows with missing entries are integrated with, once per pass.
     let precisions: Vec<Option<Precisions>> = models
         .iter()
@@ -129,12 +131,15 @@ pub(crate) fn em_pass(
                     }
                     let [e0, e1] = &acc.esteps;
                     let blocks = [(&e0.block, &e0.lp[..]), (&e1.block, &e1.lp[..])];
-                    kernel::accumulate(
-                        &model.means,
-                        &blocks[..nb],
-                        &mut acc.lanes[m],
-                        &mut acc.scratch,
-                    );
+                    // As many at a time as this model's layout takes.
+                    for group in blocks[..nb].chunks(kernel::blocks_per_scatter(layouts[m])) {
+                        kernel::accumulate(
+                            &model.means,
+                            group,
+                            &mut acc.lanes[m],
+                            &mut acc.scratch,
+                        );
+                    }
                 }
                 b0 = (b0 + nb * BLOCK).min(end);
             }

@@ -126,10 +126,11 @@ fn tiny_chunks_are_thread_independent() {
 /// From 32 features on, full covariances' statistics take two blocks of
 /// rows at a time: chunks of 200 rows (three whole blocks and a partial
 /// one) and of the default 1,024, weighted and semi-supervised rows, are
-/// thread-independent, and agree to rounding with chunks of one block (64
-/// rows), which take no pairs.
+/// thread- and rank-independent, and agree to rounding with chunks of one
+/// block (64 rows), which take no pairs. (That the pairs add the bits of
+/// one block at a time is `kernel`'s test.)
 #[test]
-fn wide_full_fits_take_blocks_in_pairs_thread_independently() {
+fn wide_full_fits_in_pairs_of_blocks_are_thread_and_rank_independent() {
     let case = Case {
         seed: 5,
         k_true: 3,
@@ -143,6 +144,8 @@ fn wide_full_fits_take_blocks_in_pairs_thread_independently() {
         let p = params(&case, CovarianceType::Full, InitMethod::KMeans, chunk);
         assert_thread_independent(&p, &data, &format!("d = 33, chunk {chunk}"));
     }
+    let p = params(&case, CovarianceType::Full, InitMethod::KMeans, 200);
+    assert_rank_independent(&p, &data, "d = 33, chunk 200, split among ranks");
     let labeled = data
         .clone()
         .with_labels(case.labels(0.3), case.k_true)
