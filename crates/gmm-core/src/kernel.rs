@@ -982,16 +982,16 @@ mod tests {
     }
 
     /// The kernels on lanes `V`, as a fit's pass runs them.
-    fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
-        let d = m.d;
+    /// A block of the rows `x`, their log-probabilities under `m`, and
+    /// `ln p(x)` and the weighted responsibilities as a fit's pass makes
+    /// them (padding rows weigh nothing).
+    fn estep<V: Lanes>(m: &Prepared, x: &[f64]) -> (Block, Vec<f64>, Vec<f64>, Vec<f64>) {
         let mut b = Block::default();
-        b.load(Values::F64(x), d);
+        b.load(Values::F64(x), m.d);
         let mut lp = vec![0.0; m.k * BLOCK];
         log_prob_generic::<V>(m, &b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
-        // Weighted responsibilities, as a fit's pass makes them (padding
-        // rows weigh nothing).
         let w: Vec<f64> = (0..BLOCK)
             .map(|i| {
                 if i < b.rows {
@@ -1002,9 +1002,14 @@ mod tests {
             })
             .collect();
         normalize_generic::<V>(&mut lp, m.k, &mut ln, Some(&w));
+        (b, lp0, ln, lp)
+    }
+
+    fn run<V: Lanes>(m: &Prepared, x: &[f64]) -> (Vec<f64>, Vec<f64>, SufficientStats) {
+        let (b, lp0, ln, lp) = estep::<V>(m, x);
         let layout = Layout {
             k: m.k,
-            d,
+            d: m.d,
             second: SecondMoment::for_covariance(m.covariance_type),
         };
         let mut acc = LaneStats::zeros(layout);
@@ -1110,24 +1115,13 @@ mod tests {
                 d,
                 second: SecondMoment::for_covariance(m.covariance_type),
             };
-            let mut blocks = Vec::new();
-            for rows in [&x[..BLOCK * d], &x[BLOCK * d..]] {
-                let mut b = Block::default();
-                b.load(Values::F64(rows), d);
-                let mut lp = vec![0.0; m.k * BLOCK];
-                log_prob_generic::<V>(m, &b, &mut lp);
-                let w: Vec<f64> = (0..BLOCK)
-                    .map(|i| {
-                        if i < b.rows {
-                            0.5 + (i % 3) as f64 * 0.25
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                normalize_generic::<V>(&mut lp, m.k, &mut vec![0.0; BLOCK], Some(&w));
-                blocks.push((b, lp));
-            }
+            let blocks: Vec<(Block, Vec<f64>)> = [&x[..BLOCK * d], &x[BLOCK * d..]]
+                .into_iter()
+                .map(|rows| {
+                    let (b, _, _, lp) = estep::<V>(m, rows);
+                    (b, lp)
+                })
+                .collect();
             let pairs: Vec<(&Block, &[f64])> = blocks.iter().map(|(b, lp)| (b, &lp[..])).collect();
             let (mut one, mut two) = (LaneStats::zeros(layout), LaneStats::zeros(layout));
             let mut scratch = Vec::new();
