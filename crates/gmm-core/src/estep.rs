@@ -6,7 +6,7 @@
 //! labeled rows clamped to their class when the [`RowPolicy`] says so.
 
 use crate::data::DataView;
-use crate::kernel::{self, BLOCK, Block};
+use crate::kernel::{self, BLOCK, Block, LANES};
 use crate::prepared::Prepared;
 
 /// How labeled rows enter a pass.
@@ -177,20 +177,18 @@ impl EStep {
 }
 
 /// `sum_i ew_i ln p(x_i)` over a block's rows with a positive weight
-/// (padding rows have none), in eight lanes (lane `l` sums rows `l, l + 8,
+/// (padding rows have none), in [`LANES`] lanes (lane `l` sums rows `l, l + 8,
 /// ...` in order) added in a fixed tree: the same bits on every processor,
 /// and no chain of 64 dependent additions per block.
 fn block_objective(ew: &[f64], log_norm: &[f64]) -> f64 {
-    const L: usize = 8;
-    let mut lanes = [0.0; L];
+    let mut lanes = [0.0; LANES];
     for (w, ln) in ew[..BLOCK]
-        .chunks_exact(L)
-        .zip(log_norm[..BLOCK].chunks_exact(L))
+        .chunks_exact(LANES)
+        .zip(log_norm[..BLOCK].chunks_exact(LANES))
     {
-        for l in 0..L {
+        for l in 0..LANES {
             lanes[l] += if w[l] > 0.0 { w[l] * ln[l] } else { 0.0 };
         }
     }
-    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    kernel::sum_lanes(&lanes)
 }

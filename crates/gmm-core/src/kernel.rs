@@ -30,6 +30,12 @@ use crate::values::Values;
 /// same per-lane sums.
 pub(crate) const LANES: usize = 8;
 
+/// The sum of [`LANES`] per-lane partial sums, in one fixed tree.
+#[inline(always)]
+pub(crate) fn sum_lanes(v: &[f64]) -> f64 {
+    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+}
+
 /// Rows that [`normalize`] sends to its row-by-row path together: four on
 /// every processor (the AVX2 width it had first), so that the same rows
 /// take it everywhere.
@@ -623,17 +629,16 @@ impl LaneStats {
     /// Sums the lanes (in a fixed order) into `out`, overwriting it.
     pub fn reduce_into(&self, out: &mut SufficientStats) {
         let d = self.layout.d;
-        let sum = |v: &[f64]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
         for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact(LANES)) {
-            *o = sum(v);
+            *o = sum_lanes(v);
         }
         for (o, v) in out.s1.iter_mut().zip(self.s1.chunks_exact(LANES)) {
-            *o = sum(v);
+            *o = sum_lanes(v);
         }
         match self.layout.second {
             SecondMoment::Diag => {
                 for (o, v) in out.s2.iter_mut().zip(self.s2.chunks_exact(LANES)) {
-                    *o = sum(v);
+                    *o = sum_lanes(v);
                 }
             }
             SecondMoment::Full | SecondMoment::Pooled => {
@@ -644,7 +649,7 @@ impl LaneStats {
                 {
                     for a in 0..d {
                         for b in 0..=a {
-                            let v = sum(&acc[(a * d + b) * LANES..(a * d + b + 1) * LANES]);
+                            let v = sum_lanes(&acc[(a * d + b) * LANES..(a * d + b + 1) * LANES]);
                             block[a * d + b] = v;
                             block[b * d + a] = v;
                         }
