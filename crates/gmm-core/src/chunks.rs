@@ -4,6 +4,8 @@
 //! ([`crate::stats::ExactStats`]), so every result is bit for bit the same
 //! for any number of threads.
 
+use std::sync::{Mutex, PoisonError};
+
 use rayon::prelude::*;
 
 use crate::collective::{self, Collective};
@@ -14,6 +16,9 @@ use crate::wire::{Reader, Writer};
 /// bookkeeping is negligible, small enough that a chunk and its
 /// responsibilities stay in the L2 cache.
 pub const DEFAULT_CHUNK_ROWS: usize = 1024;
+
+/// Pieces of work a pass is cut into per thread (see [`chunked`]).
+const PIECES_PER_THREAD: usize = 16;
 
 /// Chunk-indexed partial sums, added up in chunk order at the end.
 #[derive(Debug, Default)]
@@ -89,6 +94,14 @@ impl OrderedSums {
 
 /// Runs `body(acc, chunk, start, end)` over all chunks in parallel and merges
 /// the accumulators. The merge must not depend on the grouping of chunks.
+///
+/// The chunks are dealt out in pieces of a few chunks, about
+/// [`PIECES_PER_THREAD`] per thread, so that a thread that falls behind
+/// holds up the end of the pass by one small piece. Accumulators are not tied
+/// to pieces: a piece borrows one from a pool and returns it, so a pass makes
+/// about one per thread, however many pieces it has (at d = 64, K = 16 one is
+/// megabytes, which would otherwise be allocated, faulted in and zeroed once
+/// per piece).
 pub(crate) fn chunked<A, I, B, M>(
     n_rows: usize,
     chunk_rows: usize,
@@ -103,16 +116,26 @@ where
     M: Fn(A, A) -> A + Sync + Send,
 {
     let n_chunks = n_rows.div_ceil(chunk_rows);
-    // A handful of splits per thread keeps the number of accumulators small.
-    let min_len = (n_chunks / (4 * rayon::current_num_threads()).max(1)).max(1);
-    (0..n_chunks)
+    let pieces = (PIECES_PER_THREAD * rayon::current_num_threads()).clamp(1, n_chunks.max(1));
+    let per_piece = n_chunks.div_ceil(pieces).max(1);
+    let pool = Mutex::new(Vec::new());
+    (0..n_chunks.div_ceil(per_piece))
         .into_par_iter()
-        .with_min_len(min_len)
-        .fold(&identity, |mut acc, c| {
-            let start = c * chunk_rows;
-            let end = (start + chunk_rows).min(n_rows);
-            body(&mut acc, c, start, end);
-            acc
-        })
-        .reduce(&identity, merge)
+        .for_each(|p| {
+            let taken = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let mut acc = taken.unwrap_or_else(&identity);
+            for c in p * per_piece..((p + 1) * per_piece).min(n_chunks) {
+                let start = c * chunk_rows;
+                let end = (start + chunk_rows).min(n_rows);
+                body(&mut acc, c, start, end);
+            }
+            pool.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(acc);
+        });
+    pool.into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .reduce(merge)
+        .unwrap_or_else(identity)
 }
