@@ -42,6 +42,7 @@ pub mod load;
 mod model_file;
 mod noise_init;
 pub mod overlap;
+mod parquet_out;
 mod partitions;
 mod predictions;
 mod projection;

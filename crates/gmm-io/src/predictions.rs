@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -22,6 +21,7 @@ use parquet::schema::types::ColumnPath;
 use crate::atomic::PendingFile;
 use crate::error::{IoError, Result};
 use crate::labels::ComponentClasses;
+use crate::parquet_out::ParallelParquetWriter;
 
 /// Rows per Parquet row group of a predictions file.
 pub const PREDICTION_ROW_GROUP: usize = 131_072;
@@ -78,7 +78,7 @@ impl FromStr for OutputFormat {
 }
 
 enum Sink {
-    Parquet(ArrowWriter<BufWriter<File>>),
+    Parquet(ParallelParquetWriter<BufWriter<File>>),
     Csv(arrow::csv::Writer<BufWriter<File>>),
     Arrow(arrow::ipc::writer::FileWriter<BufWriter<File>>),
 }
@@ -121,7 +121,7 @@ impl BatchWriter {
                 }
                 let props = props.build();
                 Sink::Parquet(
-                    ArrowWriter::try_new(out, schema.clone(), Some(props))
+                    ParallelParquetWriter::try_new(out, schema.clone(), props)
                         .map_err(|e| IoError::write(path, e))?,
                 )
             }
