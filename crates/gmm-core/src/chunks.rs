@@ -133,9 +133,11 @@ where
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(acc);
         });
+    // The lock is held only to pop or push, never while a body runs, so a
+    // panicking body cannot poison it; a poisoned pool is still whole.
     pool.into_inner()
         .unwrap_or_else(PoisonError::into_inner)
-        .into_iter()
-        .reduce(merge)
+        .into_par_iter()
+        .reduce_with(merge)
         .unwrap_or_else(identity)
 }

@@ -7,7 +7,9 @@
 //! then each leaf column is encoded by its own task with the column writers
 //! `ArrowWriter` itself uses, and the finished chunks are appended in
 //! column order: the same file as `ArrowWriter` writes with the same
-//! properties, written in less time.
+//! properties, written in less time. The price is memory: a row group's
+//! rows are held as they came (about 11 MB for 131,072 rows at K = 8)
+//! where `ArrowWriter` holds them encoded.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
     compute_leaves,
 };
-use parquet::errors::Result;
+use parquet::errors::{ParquetError, Result};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
@@ -39,11 +41,16 @@ pub(crate) struct ParallelParquetWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> ParallelParquetWriter<W> {
-    /// A writer of `schema`, its row groups of `props`'s maximum row count
-    /// (a maximum in bytes is not supported).
+    /// A writer of `schema`, its row groups of `props`'s maximum row count.
+    /// Row groups bounded in bytes and content-defined chunking, which
+    /// `ArrowWriter` decides as it encodes, are refused.
     pub fn try_new(out: W, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
-        debug_assert!(props.max_row_group_bytes().is_none());
-        let row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+        if props.max_row_group_bytes().is_some() || props.content_defined_chunking().is_some() {
+            return Err(ParquetError::General(
+                "row groups bounded in bytes and content-defined chunking are not supported by the parallel writer".into(),
+            ));
+        }
+        let row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
         // `ArrowWriter` builds the Parquet schema and stores the Arrow one
         // in the file's metadata; its lower half then takes over.
         let (file, factory) = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props))?
@@ -60,6 +67,13 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(ParquetError::General(format!(
+                "a batch of columns {:?} does not match the file's {:?}",
+                batch.schema().fields(),
+                self.schema.fields()
+            )));
+        }
         let mut offset = 0;
         while offset < batch.num_rows() {
             let take = (self.row_group_rows - self.held_rows).min(batch.num_rows() - offset);
@@ -123,6 +137,7 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Fields, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::Compression;
+    use parquet::schema::types::ColumnPath;
 
     fn schema() -> SchemaRef {
         let inner = Fields::from(vec![
@@ -172,10 +187,15 @@ mod tests {
         .unwrap()
     }
 
+    /// As the predictions' (snappy, no dictionary for floats), with small
+    /// pages so that each column chunk has several.
     fn props() -> WriterProperties {
         WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(1000))
+            .set_column_dictionary_enabled(ColumnPath::from("p"), false)
+            .set_data_page_row_count_limit(128)
+            .set_write_batch_size(64)
             .build()
     }
 
@@ -209,6 +229,22 @@ mod tests {
         let read: Vec<RecordBatch> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();
         let read = arrow::compute::concat_batches(&schema(), &read).unwrap();
         assert_eq!(read, batch(0, start));
+    }
+
+    #[test]
+    fn a_batch_of_other_columns_and_unsupported_properties_are_refused() {
+        let mut w = ParallelParquetWriter::try_new(Vec::new(), schema(), props()).unwrap();
+        let other = batch(0, 10).project(&[0, 2, 3]).unwrap();
+        assert!(
+            w.write(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("does not match")
+        );
+        let bytes = WriterProperties::builder()
+            .set_max_row_group_bytes(Some(1 << 20))
+            .build();
+        assert!(ParallelParquetWriter::try_new(Vec::new(), schema(), bytes).is_err());
     }
 
     #[test]
