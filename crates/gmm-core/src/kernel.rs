@@ -620,36 +620,34 @@ impl LaneStats {
         }
     }
 
-    pub fn reset(&mut self) {
-        self.n.fill(0.0);
-        self.s1.fill(0.0);
-        self.s2.fill(0.0);
-    }
-
-    /// Sums the lanes (in a fixed order) into `out`, overwriting it.
-    pub fn reduce_into(&self, out: &mut SufficientStats) {
+    /// Sums the lanes (in a fixed order) into `out`, overwriting it, and
+    /// leaves them at zero for the next chunk: the one pass over the
+    /// accumulators that reads them also clears them (at d = 64, K = 16
+    /// they are 4 MiB, and the scatter's upper triangle is never written).
+    pub fn drain_into(&mut self, out: &mut SufficientStats) {
         let d = self.layout.d;
-        for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact(LANES)) {
-            *o = sum_lanes(v);
+        for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact_mut(LANES)) {
+            *o = take_lanes(v);
         }
-        for (o, v) in out.s1.iter_mut().zip(self.s1.chunks_exact(LANES)) {
-            *o = sum_lanes(v);
+        for (o, v) in out.s1.iter_mut().zip(self.s1.chunks_exact_mut(LANES)) {
+            *o = take_lanes(v);
         }
         match self.layout.second {
             SecondMoment::Diag => {
-                for (o, v) in out.s2.iter_mut().zip(self.s2.chunks_exact(LANES)) {
-                    *o = sum_lanes(v);
+                for (o, v) in out.s2.iter_mut().zip(self.s2.chunks_exact_mut(LANES)) {
+                    *o = take_lanes(v);
                 }
             }
             SecondMoment::Full | SecondMoment::Pooled => {
                 for (block, acc) in out
                     .s2
                     .chunks_exact_mut(d * d)
-                    .zip(self.s2.chunks_exact(d * d * LANES))
+                    .zip(self.s2.chunks_exact_mut(d * d * LANES))
                 {
                     for a in 0..d {
                         for b in 0..=a {
-                            let v = sum_lanes(&acc[(a * d + b) * LANES..(a * d + b + 1) * LANES]);
+                            let v =
+                                take_lanes(&mut acc[(a * d + b) * LANES..(a * d + b + 1) * LANES]);
                             block[a * d + b] = v;
                             block[b * d + a] = v;
                         }
@@ -658,6 +656,14 @@ impl LaneStats {
             }
         }
     }
+}
+
+/// The lanes' sum ([`sum_lanes`]), the lanes left at zero.
+#[inline(always)]
+fn take_lanes(v: &mut [f64]) -> f64 {
+    let s = sum_lanes(v);
+    v.fill(0.0);
+    s
 }
 
 /// Registers of `V` per accumulator of [`LANES`] lanes: 1 for AVX-512, 2
@@ -1020,7 +1026,7 @@ mod tests {
         let mut acc = LaneStats::zeros(layout);
         accumulate_generic::<V>(&m.means, &[(&b, &lp)], &mut acc, &mut Vec::new());
         let mut out = SufficientStats::zeros(layout);
-        acc.reduce_into(&mut out);
+        acc.drain_into(&mut out);
         (lp0, ln, out)
     }
 
@@ -1138,8 +1144,8 @@ mod tests {
                 SufficientStats::zeros(layout),
                 SufficientStats::zeros(layout),
             );
-            one.reduce_into(&mut a);
-            two.reduce_into(&mut b);
+            one.drain_into(&mut a);
+            two.drain_into(&mut b);
             (a, b)
         }
         #[cfg(target_arch = "x86_64")]

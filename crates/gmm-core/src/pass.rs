@@ -102,7 +102,6 @@ pub(crate) fn em_pass(
             if cancel.is_some_and(|f| f.load(Ordering::Relaxed)) {
                 return;
             }
-            acc.lanes.iter_mut().for_each(LaneStats::reset);
             acc.objective_part.fill(0.0);
             acc.incomplete.clear();
             let mut b0 = start;
@@ -144,7 +143,7 @@ pub(crate) fn em_pass(
                 b0 = (b0 + nb * BLOCK).min(end);
             }
             for m in 0..models.len() {
-                acc.lanes[m].reduce_into(&mut acc.partial[m]);
+                acc.lanes[m].drain_into(&mut acc.partial[m]);
                 if let (false, Some(pr)) = (acc.incomplete.is_empty(), &precisions[m]) {
                     let objective = &mut acc.objective_part[m];
                     acc.incomplete.run(
@@ -399,7 +398,6 @@ impl StatsPass<'_> {
                 block_scratch: Vec::new(),
             },
             |acc, _c, start, end| {
-                acc.lanes.reset();
                 let p = &mut acc.partial;
                 for v in [&mut p.n, &mut p.s1, &mut p.s2] {
                     v.fill(0.0);
@@ -420,7 +418,7 @@ impl StatsPass<'_> {
                     b0 = b1;
                 }
                 if !direct {
-                    acc.lanes.reduce_into(&mut acc.partial);
+                    acc.lanes.drain_into(&mut acc.partial);
                 }
                 acc.exact.add(&scales, &acc.partial);
             },
