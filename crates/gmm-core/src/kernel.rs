@@ -9,8 +9,7 @@
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
 //! triangle only) to per-lane accumulators that are reduced once per chunk;
-//! full covariances from 32 features on give it two blocks at a time
-//! ([`blocks_per_scatter`]).
+//! full covariances give it two blocks at a time ([`blocks_per_scatter`]).
 //!
 //! Every kernel is written once, generic over [`Lanes`], and compiled for
 //! AVX-512 (eight rows to a register), AVX2+FMA (four) and portably. All do
@@ -270,26 +269,33 @@ dispatch!(
 );
 
 /// Blocks whose statistics [`accumulate`] takes in one call: two for full
-/// second moments from [`PAIR_FEATURES`] features on, one otherwise.
+/// second moments, one otherwise.
 ///
-/// A component's scatter accumulators (`d x d x LANES` values, 64 KiB at
-/// d = 32) outgrow the first-level cache there, and each tile of them is
-/// loaded and stored once per call: two blocks per call halve that
-/// traffic. 1 thread, K = 16, full: 15 % less per iteration at d = 64, 1.5 %
-/// at d = 32, but 6 % more at d = 24 and 18 % more at d = 16 (K = 8), where
-/// the second block's `x - mu` and `r (x - mu)` cost more cache than they
-/// save. Either way every lane adds its rows in the same order: the same
-/// bits. (A pooled second moment would not keep its order; it takes one
-/// block at a time.)
+/// Each tile of a component's scatter accumulators is loaded and stored
+/// once per call, a store for every eight multiply-adds of a lane's tile
+/// over one block: two blocks per call halve that traffic, at the cost of
+/// the second block's `x - mu` and `r (x - mu)` in cache. On a Zen 4 (1
+/// thread, AVX-512 tiles of [`WIDE_TILE`]) two blocks take 3 to 10 % less
+/// per iteration than one from d = 2 (K = 8) to d = 24 (K = 16); 15 % less
+/// at d = 64 was measured earlier. (An Intel Xeon measured the opposite at
+/// d = 16, with the narrower tiles and the per-pass accumulators of the
+/// time. Four blocks are 5 % slower than two here.) Either way every lane adds its rows in the
+/// same order: the same bits. (A pooled second moment would not keep its
+/// order; it takes one block at a time.)
 pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
     match layout.second {
-        SecondMoment::Full if layout.d >= PAIR_FEATURES => 2,
+        SecondMoment::Full => 2,
         _ => 1,
     }
 }
 
-/// See [`blocks_per_scatter`].
-const PAIR_FEATURES: usize = 32;
+/// The largest scatter tile (rows x columns of accumulators) where
+/// registers are 512 bits wide and 32 of them: its 24 accumulators, 4 `z`
+/// and a `w` fit them: ten loads for 24 multiply-adds, where 3 x 4 tiles
+/// take seven for 12. Against 3 x 4 tiles there, 1 thread, full, on a
+/// Zen 4: 8 to 12 % less per iteration at 1M x 16, K = 8, and 11 % less at
+/// 200k x 64, K = 16. (4 x 4 and 4 x 5 fall in between.)
+const WIDE_TILE: (usize, usize) = (4, 6);
 
 /// `lp[k * BLOCK + i] = ln pi_k + ln N(x_i | k)` for the block's rows.
 #[inline(always)]
@@ -791,37 +797,74 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
             _ => &mut acc.s2[..d * d * LANES],
         };
         let s2 = s2.as_mut_ptr();
-        // Lower triangle in tiles of up to 3 x 4 accumulators (one register
-        // of each at a time): they and the loaded values fit 16 registers.
-        let mut a0 = 0;
-        while a0 < d {
-            let an = (d - a0).min(3);
-            let mut b0 = 0;
-            while b0 < a0 + an {
-                let bn = (a0 + an - b0).min(4);
-                let t = Tile { d, stride, a0, b0 };
-                // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an <= d`; `zs`,
-                // `ws` and `s2` as sized above.
-                unsafe {
-                    match (an, bn) {
-                        (3, 4) => scatter_tile::<V, 3, 4>(zs, ws, t, s2),
-                        (3, 3) => scatter_tile::<V, 3, 3>(zs, ws, t, s2),
-                        (3, 2) => scatter_tile::<V, 3, 2>(zs, ws, t, s2),
-                        (3, 1) => scatter_tile::<V, 3, 1>(zs, ws, t, s2),
-                        (2, 4) => scatter_tile::<V, 2, 4>(zs, ws, t, s2),
-                        (2, 3) => scatter_tile::<V, 2, 3>(zs, ws, t, s2),
-                        (2, 2) => scatter_tile::<V, 2, 2>(zs, ws, t, s2),
-                        (2, 1) => scatter_tile::<V, 2, 1>(zs, ws, t, s2),
-                        (1, 4) => scatter_tile::<V, 1, 4>(zs, ws, t, s2),
-                        (1, 3) => scatter_tile::<V, 1, 3>(zs, ws, t, s2),
-                        (1, 2) => scatter_tile::<V, 1, 2>(zs, ws, t, s2),
-                        _ => scatter_tile::<V, 1, 1>(zs, ws, t, s2),
-                    }
-                }
-                b0 += 4;
+        // SAFETY: `zs`, `ws` and `s2` as sized above.
+        unsafe {
+            if V::N == LANES {
+                scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(zs, ws, d, stride, s2)
+            } else {
+                scatter_triangle::<V, 3, 4>(zs, ws, d, stride, s2)
             }
-            a0 += 3;
         }
+    }
+}
+
+/// The lower triangle of a second moment in tiles of up to `AM x BM`
+/// accumulators (one register of each at a time), which with the `AM`
+/// loaded `z` values and one `w` must fit the registers: 3 x 4 for 16,
+/// [`WIDE_TILE`] for AVX-512's 32. Each accumulator sums the same rows in
+/// the same order whatever the tiles: the same bits.
+///
+/// # Safety
+/// As [`scatter_tile`] for every tile of the triangle.
+#[inline(always)]
+unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize>(
+    zs: *const f64,
+    ws: *const f64,
+    d: usize,
+    stride: usize,
+    s2: *mut f64,
+) {
+    const { assert!(AM <= 4 && BM <= 6) };
+    let mut a0 = 0;
+    while a0 < d {
+        let an = (d - a0).min(AM);
+        let mut b0 = 0;
+        while b0 < a0 + an {
+            let bn = (a0 + an - b0).min(BM);
+            let t = Tile { d, stride, a0, b0 };
+            // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an <= d`.
+            unsafe {
+                match (an, bn) {
+                    (1, 1) => scatter_tile::<V, 1, 1>(zs, ws, t, s2),
+                    (1, 2) => scatter_tile::<V, 1, 2>(zs, ws, t, s2),
+                    (1, 3) => scatter_tile::<V, 1, 3>(zs, ws, t, s2),
+                    (1, 4) => scatter_tile::<V, 1, 4>(zs, ws, t, s2),
+                    (1, 5) => scatter_tile::<V, 1, 5>(zs, ws, t, s2),
+                    (1, 6) => scatter_tile::<V, 1, 6>(zs, ws, t, s2),
+                    (2, 1) => scatter_tile::<V, 2, 1>(zs, ws, t, s2),
+                    (2, 2) => scatter_tile::<V, 2, 2>(zs, ws, t, s2),
+                    (2, 3) => scatter_tile::<V, 2, 3>(zs, ws, t, s2),
+                    (2, 4) => scatter_tile::<V, 2, 4>(zs, ws, t, s2),
+                    (2, 5) => scatter_tile::<V, 2, 5>(zs, ws, t, s2),
+                    (2, 6) => scatter_tile::<V, 2, 6>(zs, ws, t, s2),
+                    (3, 1) => scatter_tile::<V, 3, 1>(zs, ws, t, s2),
+                    (3, 2) => scatter_tile::<V, 3, 2>(zs, ws, t, s2),
+                    (3, 3) => scatter_tile::<V, 3, 3>(zs, ws, t, s2),
+                    (3, 4) => scatter_tile::<V, 3, 4>(zs, ws, t, s2),
+                    (3, 5) => scatter_tile::<V, 3, 5>(zs, ws, t, s2),
+                    (3, 6) => scatter_tile::<V, 3, 6>(zs, ws, t, s2),
+                    (4, 1) => scatter_tile::<V, 4, 1>(zs, ws, t, s2),
+                    (4, 2) => scatter_tile::<V, 4, 2>(zs, ws, t, s2),
+                    (4, 3) => scatter_tile::<V, 4, 3>(zs, ws, t, s2),
+                    (4, 4) => scatter_tile::<V, 4, 4>(zs, ws, t, s2),
+                    (4, 5) => scatter_tile::<V, 4, 5>(zs, ws, t, s2),
+                    (4, 6) => scatter_tile::<V, 4, 6>(zs, ws, t, s2),
+                    _ => unreachable!("tiles are at most 4 x 6"),
+                }
+            }
+            b0 += BM;
+        }
+        a0 += AM;
     }
 }
 
@@ -1051,14 +1094,13 @@ mod tests {
         if !avx512 {
             eprintln!("this processor has no AVX-512 (AVX2: {avx2}): those lanes are not compared");
         }
-        // Every tile shape of both widths, partial and full blocks, far rows
+        // Every tile shape of both widths (AVX-512's scatter tiles up to 4 x
+        // 6, the others' up to 3 x 4), partial and full blocks, far rows
         // whose densities underflow for some components, and (`outlier`) a
         // row 4 no component gives any density: its group of four rows takes
         // the row-by-row path on every processor, the rows of its eight-row
         // register (0..4) do not.
-        let cases = [1, 2, 3, 4, 5, 7, 8, 9]
-            .into_iter()
-            .flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
+        let cases = (1..=13).flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
         for (d, rows, outlier) in cases {
             let mut x: Vec<f64> = (0..rows * d)
                 .map(|i| ((i * 37 % 101) as f64 - 50.0) * if i % 17 == 3 { 9.0 } else { 0.05 })
