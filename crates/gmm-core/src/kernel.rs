@@ -269,25 +269,33 @@ dispatch!(
 );
 
 /// Blocks whose statistics [`accumulate`] takes in one call: two for full
-/// second moments, one otherwise.
+/// second moments on AVX-512 at every d and elsewhere from
+/// [`PAIR_FEATURES`] features on, one otherwise.
 ///
 /// Each tile of a component's scatter accumulators is loaded and stored
 /// once per call, a store for every eight multiply-adds of a lane's tile
 /// over one block: two blocks per call halve that traffic, at the cost of
-/// the second block's `x - mu` and `r (x - mu)` in cache. On a Zen 4 (1
-/// thread, AVX-512 tiles of [`WIDE_TILE`]) two blocks take 3 to 10 % less
-/// per iteration than one from d = 2 (K = 8) to d = 24 (K = 16); 15 % less
-/// at d = 64 was measured earlier. (An Intel Xeon measured the opposite at
-/// d = 16, with the narrower tiles and the per-pass accumulators of the
-/// time. Four blocks are 5 % slower than two here.) Either way every lane adds its rows in the
-/// same order: the same bits. (A pooled second moment would not keep its
-/// order; it takes one block at a time.)
+/// the second block's `x - mu` and `r (x - mu)` in cache. Measured on a
+/// Zen 4, 1 thread, against one block per call:
+/// - AVX-512 ([`WIDE_TILE`]): 3 to 10 % less per iteration from d = 2
+///   (K = 8) to d = 24 (K = 16); four blocks are 5 % slower than two.
+/// - AVX2 (3 x 4 tiles): 5 % less at d = 16, but 8 % more at d = 2 and
+///   12 % more at d = 8 (K = 8). An Intel Xeon measured 18 % more at
+///   d = 16 and 15 % less at d = 64, with the tiles and per-pass
+///   accumulators of the time.
+///
+/// Either way every lane adds its rows in the same order: the same bits.
+/// (A pooled second moment would not keep its order; it takes one block
+/// at a time.)
 pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
     match layout.second {
-        SecondMoment::Full => 2,
+        SecondMoment::Full if level() == Level::Avx512 || layout.d >= PAIR_FEATURES => 2,
         _ => 1,
     }
 }
+
+/// See [`blocks_per_scatter`].
+const PAIR_FEATURES: usize = 32;
 
 /// The largest scatter tile (rows x columns of accumulators) where
 /// registers are 512 bits wide and 32 of them: its 24 accumulators, 4 `z`
@@ -629,7 +637,8 @@ impl LaneStats {
     /// Sums the lanes (in a fixed order) into `out`, overwriting it, and
     /// leaves them at zero for the next chunk: the one pass over the
     /// accumulators that reads them also clears them (at d = 64, K = 16
-    /// they are 4 MiB, and the scatter's upper triangle is never written).
+    /// they are 4 MiB). The scatter's upper triangle is neither read nor
+    /// cleared: the diagonal tiles write some of it, which no one reads.
     pub fn drain_into(&mut self, out: &mut SufficientStats) {
         let d = self.layout.d;
         for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact_mut(LANES)) {
@@ -1157,9 +1166,49 @@ mod tests {
         }
     }
 
+    /// The wide tiles cover the lower triangle as the narrow ones do, entry
+    /// for entry and bit for bit, on every processor (the portable lanes
+    /// run both shapes): d = 1..=13 reaches every tile shape of both.
+    #[test]
+    fn wide_and_narrow_scatter_tiles_add_the_same_bits() {
+        for d in 1..=13 {
+            let stride = 2 * BLOCK;
+            let val = |i: usize| ((i * 37 % 101) as f64 - 50.0) * 0.03 + 1.0 / (i + 3) as f64;
+            let zs: Vec<f64> = (0..d * stride).map(val).collect();
+            let ws: Vec<f64> = (0..d * stride).map(|i| val(i + 7) * 0.5).collect();
+            let start: Vec<f64> = (0..d * d * LANES).map(|i| val(i + 11)).collect();
+            let run = |wide: bool| {
+                let mut s2 = start.clone();
+                let (z, w, out) = (zs.as_ptr(), ws.as_ptr(), s2.as_mut_ptr());
+                // SAFETY: `zs` and `ws` hold `d * stride` values, `s2`
+                // `d * d * LANES`.
+                unsafe {
+                    if wide {
+                        scatter_triangle::<Scalar4, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(
+                            z, w, d, stride, out,
+                        )
+                    } else {
+                        scatter_triangle::<Scalar4, 3, 4>(z, w, d, stride, out)
+                    }
+                }
+                s2
+            };
+            let (wide, narrow) = (run(true), run(false));
+            for a in 0..d {
+                for b in 0..=a {
+                    let at = (a * d + b) * LANES;
+                    let (x, y) = (&wide[at..at + LANES], &narrow[at..at + LANES]);
+                    assert_eq!(bits(x), bits(y), "d={d} entry ({a}, {b})");
+                    assert_ne!(bits(x), bits(&start[at..at + LANES]), "d={d} ({a}, {b})");
+                }
+            }
+        }
+    }
+
     /// Two blocks in one call add the same bits as one call per block, and
     /// as the portable lanes, at every level, for every layout (d = 5 and
-    /// 33, where the pairs start being used), with a partial second block.
+    /// 33: AVX-512 pairs blocks at both, the other levels from 32 features
+    /// on), with a partial second block.
     #[test]
     fn blocks_taken_together_give_the_same_bits_as_one_at_a_time() {
         fn both<V: Lanes>(m: &Prepared, x: &[f64], d: usize) -> (SufficientStats, SufficientStats) {
