@@ -276,7 +276,7 @@ dispatch!(
 /// once per call, a store for every eight multiply-adds of a lane's tile
 /// over one block: two blocks per call halve that traffic, at the cost of
 /// the second block's `x - mu` and `r (x - mu)` in cache. Measured on a
-/// Zen 4, 1 thread, against one block per call:
+/// Zen 5 (AMD EPYC), 1 thread, against one block per call:
 /// - AVX-512 ([`WIDE_TILE`]): 3 to 10 % less per iteration from d = 2
 ///   (K = 8) to d = 24 (K = 16); four blocks are 5 % slower than two.
 /// - AVX2 (3 x 4 tiles): 5 % less at d = 16, but 8 % more at d = 2 and
@@ -300,9 +300,9 @@ const PAIR_FEATURES: usize = 32;
 /// The largest scatter tile (rows x columns of accumulators) where
 /// registers are 512 bits wide and 32 of them: its 24 accumulators, 4 `z`
 /// and a `w` fit them: ten loads for 24 multiply-adds, where 3 x 4 tiles
-/// take seven for 12. Against 3 x 4 tiles there, 1 thread, full, on a
-/// Zen 4: 8 to 12 % less per iteration at 1M x 16, K = 8, and 11 % less at
-/// 200k x 64, K = 16. (4 x 4 and 4 x 5 fall in between.)
+/// take seven for 12. Against 3 x 4 tiles there, 1 thread, full, on a Zen
+/// 5 (AMD EPYC): 8 to 12 % less per iteration at 1M x 16, K = 8, and 11 %
+/// less at 200k x 64, K = 16. (4 x 4 and 4 x 5 fall in between.)
 const WIDE_TILE: (usize, usize) = (4, 6);
 
 /// `lp[k * BLOCK + i] = ln pi_k + ln N(x_i | k)` for the block's rows.
