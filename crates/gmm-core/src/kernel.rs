@@ -9,7 +9,8 @@
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
 //! triangle only) to per-lane accumulators that are reduced once per chunk;
-//! full covariances give it two blocks at a time ([`blocks_per_scatter`]).
+//! full covariances give it two blocks at a time on AVX-512, elsewhere
+//! from 32 features on ([`blocks_per_scatter`]).
 //!
 //! Every kernel is written once, generic over [`Lanes`], and compiled for
 //! AVX-512 (eight rows to a register), AVX2+FMA (four) and portably. All do
@@ -20,7 +21,7 @@
 
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
-use crate::simd::{Lanes, Level, Scalar4, level};
+use crate::simd::{Lanes, Level, Scalar4, level, wide_registers};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 use crate::values::Values;
 
@@ -289,7 +290,7 @@ dispatch!(
 /// at a time.)
 pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
     match layout.second {
-        SecondMoment::Full if level() == Level::Avx512 || layout.d >= PAIR_FEATURES => 2,
+        SecondMoment::Full if wide_registers() || layout.d >= PAIR_FEATURES => 2,
         _ => 1,
     }
 }

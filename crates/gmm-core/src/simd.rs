@@ -559,6 +559,20 @@ pub(crate) fn level() -> Level {
     })
 }
 
+/// Whether the kernels run at AVX-512 ([`Level::Avx512`]): eight rows to a
+/// register and 32 registers. Always false off x86-64, where that level
+/// does not exist.
+pub(crate) fn wide_registers() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        level() == Level::Avx512
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
