@@ -642,18 +642,10 @@ impl LaneStats {
     /// cleared: the diagonal tiles write some of it, which no one reads.
     pub fn drain_into(&mut self, out: &mut SufficientStats) {
         let d = self.layout.d;
-        for (o, v) in out.n.iter_mut().zip(self.n.chunks_exact_mut(LANES)) {
-            *o = take_lanes(v);
-        }
-        for (o, v) in out.s1.iter_mut().zip(self.s1.chunks_exact_mut(LANES)) {
-            *o = take_lanes(v);
-        }
+        take_each(&mut out.n, &mut self.n);
+        take_each(&mut out.s1, &mut self.s1);
         match self.layout.second {
-            SecondMoment::Diag => {
-                for (o, v) in out.s2.iter_mut().zip(self.s2.chunks_exact_mut(LANES)) {
-                    *o = take_lanes(v);
-                }
-            }
+            SecondMoment::Diag => take_each(&mut out.s2, &mut self.s2),
             SecondMoment::Full | SecondMoment::Pooled => {
                 for (block, acc) in out
                     .s2
@@ -680,6 +672,13 @@ fn take_lanes(v: &mut [f64]) -> f64 {
     let s = sum_lanes(v);
     v.fill(0.0);
     s
+}
+
+/// `out[i]` = [`take_lanes`] of the `i`-th group of [`LANES`] in `lanes`.
+fn take_each(out: &mut [f64], lanes: &mut [f64]) {
+    for (o, v) in out.iter_mut().zip(lanes.chunks_exact_mut(LANES)) {
+        *o = take_lanes(v);
+    }
 }
 
 /// Registers of `V` per accumulator of [`LANES`] lanes: 1 for AVX-512, 2
