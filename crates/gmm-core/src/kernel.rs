@@ -8,7 +8,8 @@
 //! probabilities with a max-shifted log-sum-exp and vectorized `exp`, and
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
-//! triangle only) to per-lane accumulators that are reduced once per chunk;
+//! triangle only; with few features, every accumulator in a register) to
+//! per-lane accumulators that are reduced once per chunk;
 //! full covariances give it two blocks at a time on AVX-512, elsewhere
 //! from 32 features on ([`blocks_per_scatter`]).
 //!
@@ -747,8 +748,8 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
         // BLOCK`, `zs` and `ws` hold `d * stride`, the accumulators were
         // sized by the layout (asserted above and in `LaneStats::zeros`),
         // and `v + N <= BLOCK`. Each register of an accumulator (`h`) sums
-        // its lanes' rows in order, block after block, as in the tiles
-        // below.
+        // its lanes' rows in order, block after block, as every path of the
+        // moments below does.
         unsafe {
             for h in 0..regs::<V>() {
                 let np = acc.n.as_mut_ptr().add(k * LANES + h * V::N);
@@ -779,40 +780,79 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
                 }
                 continue;
             }
-            // z = x - c_k and w = r z, with their first moments; z and w kept
-            // for the scatter below.
-            for j in 0..d {
-                let m = V::splat(mu[j]);
-                for h in 0..regs::<V>() {
-                    let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES + h * V::N);
-                    let mut t1 = V::loadp(s1p);
-                    for (s, (b, r)) in blocks.iter().enumerate() {
-                        let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
-                        for v in (h * V::N..BLOCK).step_by(LANES) {
-                            let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
-                            let wz = V::loadp(rk.add(v)).mul(z);
-                            t1 = t1.add(wz);
-                            let o = j * stride + s * BLOCK + v;
-                            z.storep(zs.add(o));
-                            wz.storep(ws.add(o));
-                        }
-                    }
-                    t1.storep(s1p);
-                }
+            // Few features: every accumulator in a register
+            // (`small_full_moments`).
+            let small = match d {
+                1 => small_full_moments::<V, 1, NB>(blocks, mu, k, acc),
+                2 => small_full_moments::<V, 2, NB>(blocks, mu, k, acc),
+                3 => small_full_moments::<V, 3, NB>(blocks, mu, k, acc),
+                4 => small_full_moments::<V, 4, NB>(blocks, mu, k, acc),
+                5 if V::N == LANES => small_full_moments::<V, 5, NB>(blocks, mu, k, acc),
+                6 if V::N == LANES => small_full_moments::<V, 6, NB>(blocks, mu, k, acc),
+                7 if V::N == LANES => small_full_moments::<V, 7, NB>(blocks, mu, k, acc),
+                8 if V::N == LANES => small_full_moments::<V, 8, NB>(blocks, mu, k, acc),
+                _ => false,
+            };
+            if !small {
+                tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws);
             }
         }
-        let s2 = match second {
+    }
+}
+
+/// The first and (full or pooled) second moments of component `k` by the
+/// centring loop, which stores `z = x - mu` and `w = r z` of every row, and
+/// [`scatter_triangle`]'s tiles over them.
+///
+/// # Safety
+/// Every block's `xt` holds `d * BLOCK` values and its responsibilities
+/// `(k + 1) * BLOCK`; `zs` and `ws` hold `d * NB * BLOCK` values; `acc` is
+/// laid out for `mu.len()` features and at least `k + 1` components.
+#[inline(always)]
+unsafe fn tiled_moments<V: Lanes, const NB: usize>(
+    blocks: &[(&Block, &[f64]); NB],
+    mu: &[f64],
+    k: usize,
+    acc: &mut LaneStats,
+    zs: *mut f64,
+    ws: *mut f64,
+) {
+    let d = mu.len();
+    let stride = NB * BLOCK;
+    // SAFETY: forwarded from the caller; `v + N <= BLOCK`. Each register
+    // of an accumulator (`h`) sums its lanes' rows in order, block after
+    // block, as in the tiles.
+    unsafe {
+        // z = x - c_k and w = r z, with their first moments; z and w kept
+        // for the scatter below.
+        for j in 0..d {
+            let m = V::splat(mu[j]);
+            for h in 0..regs::<V>() {
+                let s1p = acc.s1.as_mut_ptr().add((k * d + j) * LANES + h * V::N);
+                let mut t1 = V::loadp(s1p);
+                for (s, (b, r)) in blocks.iter().enumerate() {
+                    let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
+                    for v in (h * V::N..BLOCK).step_by(LANES) {
+                        let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
+                        let wz = V::loadp(rk.add(v)).mul(z);
+                        t1 = t1.add(wz);
+                        let o = j * stride + s * BLOCK + v;
+                        z.storep(zs.add(o));
+                        wz.storep(ws.add(o));
+                    }
+                }
+                t1.storep(s1p);
+            }
+        }
+        let s2 = match acc.layout.second {
             SecondMoment::Full => &mut acc.s2[k * d * d * LANES..(k + 1) * d * d * LANES],
             _ => &mut acc.s2[..d * d * LANES],
         };
         let s2 = s2.as_mut_ptr();
-        // SAFETY: `zs`, `ws` and `s2` as sized above.
-        unsafe {
-            if V::N == LANES {
-                scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(zs, ws, d, stride, s2)
-            } else {
-                scatter_triangle::<V, 3, 4>(zs, ws, d, stride, s2)
-            }
+        if V::N == LANES {
+            scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(zs, ws, d, stride, s2)
+        } else {
+            scatter_triangle::<V, 3, 4>(zs, ws, d, stride, s2)
         }
     }
 }
@@ -920,6 +960,82 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
             }
         }
     }
+}
+
+/// The first and (full or pooled) second moments of `D` features in one
+/// pass over the blocks' rows, every accumulator of the lower triangle held
+/// in a register (or spilled by the compiler): `x - mu` and `r (x - mu)`
+/// are never stored, where the centring loop stores both for
+/// [`scatter_triangle`]. The same operations in the same order per lane as
+/// those two: the same bits. Returns true (the caller's sign that the
+/// component is done).
+///
+/// Used up to 8 features on AVX-512 and up to 4 elsewhere. Against the
+/// centring loop and the tiles, 1 thread, K = 8, 1M rows, on an Intel Xeon
+/// (family 6, model 207): AVX-512 12 to 25 % less per iteration from d = 2
+/// to d = 8, 25 % more at d = 10; AVX2 12 % less at d = 3, 5 % less at
+/// d = 4 and 7 % more at d = 5 (16 registers).
+///
+/// # Safety
+/// Every block's `xt` holds `D * BLOCK` values and its responsibilities
+/// `(k + 1) * BLOCK`; `acc` is laid out for `D` features and at least
+/// `k + 1` components.
+#[inline(always)]
+unsafe fn small_full_moments<V: Lanes, const D: usize, const NB: usize>(
+    blocks: &[(&Block, &[f64]); NB],
+    mu: &[f64],
+    k: usize,
+    acc: &mut LaneStats,
+) -> bool {
+    let s2_at = match acc.layout.second {
+        SecondMoment::Full => k * D * D * LANES,
+        _ => 0,
+    };
+    // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
+    unsafe {
+        let m: [V; D] = std::array::from_fn(|j| V::splat(mu[j]));
+        for h in 0..regs::<V>() {
+            let s1p = acc.s1.as_mut_ptr().add(k * D * LANES + h * V::N);
+            let s2p = acc.s2.as_mut_ptr().add(s2_at + h * V::N);
+            let at = |a: usize, b: usize| s2p.add((a * D + b) * LANES);
+            let mut t1: [V; D] = std::array::from_fn(|j| V::loadp(s1p.add(j * LANES)));
+            let mut t2: [[V; D]; D] = std::array::from_fn(|a| {
+                std::array::from_fn(|b| {
+                    if b <= a {
+                        V::loadp(at(a, b))
+                    } else {
+                        V::splat(0.0)
+                    }
+                })
+            });
+            for (b, r) in blocks {
+                let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
+                for v in (h * V::N..BLOCK).step_by(LANES) {
+                    let r = V::loadp(rk.add(v));
+                    let z: [V; D] =
+                        std::array::from_fn(|j| V::loadp(xt.add(j * BLOCK + v)).sub(m[j]));
+                    let w: [V; D] = std::array::from_fn(|j| r.mul(z[j]));
+                    for j in 0..D {
+                        t1[j] = t1[j].add(w[j]);
+                    }
+                    for a in 0..D {
+                        for b in 0..=a {
+                            t2[a][b] = z[a].mul_add(w[b], t2[a][b]);
+                        }
+                    }
+                }
+            }
+            for j in 0..D {
+                t1[j].storep(s1p.add(j * LANES));
+            }
+            for a in 0..D {
+                for b in 0..=a {
+                    t2[a][b].storep(at(a, b));
+                }
+            }
+        }
+    }
+    true
 }
 
 /// Where a scatter tile sits: rows `a0..` and columns `b0..` of a `d x d`
@@ -1202,6 +1318,87 @@ mod tests {
                     assert_ne!(bits(x), bits(&start[at..at + LANES]), "d={d} ({a}, {b})");
                 }
             }
+        }
+    }
+
+    /// The moments with every accumulator in a register add the same bits
+    /// as the centring loop and the tiles, for full and pooled second
+    /// moments, at every `d` either path takes (portable lanes, so that a
+    /// machine without AVX-512 checks the sizes only AVX-512 uses).
+    #[test]
+    fn moments_in_registers_add_the_same_bits_as_the_tiles() {
+        fn both<const D: usize>(t: CovarianceType) {
+            let m = Prepared::new(&model_gen(t, D));
+            let x: Vec<f64> = (0..(2 * BLOCK - 9) * D)
+                .map(|i| ((i * 53 % 97) as f64 - 48.0) * 0.05)
+                .collect();
+            let blocks: Vec<(Block, Vec<f64>)> = [&x[..BLOCK * D], &x[BLOCK * D..]]
+                .into_iter()
+                .map(|rows| {
+                    let (b, _, _, lp) = estep::<Scalar4>(&m, rows);
+                    (b, lp)
+                })
+                .collect();
+            let pair = [
+                (&blocks[0].0, &blocks[0].1[..]),
+                (&blocks[1].0, &blocks[1].1[..]),
+            ];
+            let layout = Layout {
+                k: m.k,
+                d: D,
+                second: SecondMoment::for_covariance(t),
+            };
+            let mut start = LaneStats::zeros(layout);
+            for (i, v) in start.s1.iter_mut().chain(start.s2.iter_mut()).enumerate() {
+                *v = ((i * 31 % 17) as f64 - 8.0) * 0.125;
+            }
+            let (mut regs, mut tiles) = (start.clone(), start.clone());
+            let mut scratch = vec![0.0; 2 * D * 2 * BLOCK];
+            let (zs, ws) = scratch.split_at_mut(D * 2 * BLOCK);
+            for k in 0..m.k {
+                let mu = &m.means[k * D..(k + 1) * D];
+                // SAFETY: two blocks of `D` features, `K` components'
+                // responsibilities each, accumulators laid out for them,
+                // `zs` and `ws` of `D * 2 * BLOCK` values.
+                unsafe {
+                    assert!(small_full_moments::<Scalar4, D, 2>(&pair, mu, k, &mut regs));
+                    tiled_moments::<Scalar4, 2>(
+                        &pair,
+                        mu,
+                        k,
+                        &mut tiles,
+                        zs.as_mut_ptr(),
+                        ws.as_mut_ptr(),
+                    );
+                }
+            }
+            assert_eq!(bits(&regs.s1), bits(&tiles.s1), "{t} d={D}");
+            assert_ne!(bits(&regs.s1), bits(&start.s1), "{t} d={D}");
+            let entries = if layout.second == SecondMoment::Full {
+                m.k
+            } else {
+                1
+            };
+            for e in 0..entries {
+                for a in 0..D {
+                    for b in 0..=a {
+                        let at = ((e * D + a) * D + b) * LANES;
+                        let (r, s) = (&regs.s2[at..at + LANES], &tiles.s2[at..at + LANES]);
+                        assert_eq!(bits(r), bits(s), "{t} d={D} ({e}: {a}, {b})");
+                        assert_ne!(bits(r), bits(&start.s2[at..at + LANES]), "{t} d={D}");
+                    }
+                }
+            }
+        }
+        for t in [CovarianceType::Full, CovarianceType::Tied] {
+            both::<1>(t);
+            both::<2>(t);
+            both::<3>(t);
+            both::<4>(t);
+            both::<5>(t);
+            both::<6>(t);
+            both::<7>(t);
+            both::<8>(t);
         }
     }
 
