@@ -22,7 +22,7 @@
 
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
-use crate::simd::{Lanes, Level, Scalar4, level, wide_registers};
+use crate::simd::{Lanes, Level, Scalar4, level, regs_from, wide_registers};
 use crate::stats::{Layout, SecondMoment, SufficientStats};
 use crate::values::Values;
 
@@ -469,7 +469,7 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
         // SAFETY: `i < d` (reads of `xt` per the caller), and `i * d + j0 + J <= d * d`.
         unsafe {
             let m = V::splat(*mu.get_unchecked(i));
-            let z: [V; G] = std::array::from_fn(|g| V::loadp(xt.add(i * BLOCK + g * V::N)).sub(m));
+            let z: [V; G] = regs_from(|g| V::loadp(xt.add(i * BLOCK + g * V::N)).sub(m));
             let row = p.add(i * d + j0);
             for jj in 0..J {
                 let pij = V::splat(*row.add(jj));
@@ -937,14 +937,14 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
 ) {
     // SAFETY: forwarded from the caller; `v + h * N + N <= BLOCK`.
     unsafe {
-        let m: [V; J] = std::array::from_fn(|t| V::splat(mu[j0 + t]));
+        let m: [V; J] = regs_from(|t| V::splat(mu[j0 + t]));
         // One register of each accumulator at a time (`h`): the rows of
         // its lanes in order, with the fewest registers live.
         for h in 0..regs::<V>() {
             let s1p = acc.s1.as_mut_ptr().add((k * d + j0) * LANES + h * V::N);
             let s2p = acc.s2.as_mut_ptr().add((k * d + j0) * LANES + h * V::N);
-            let mut t1: [V; J] = std::array::from_fn(|t| V::loadp(s1p.add(t * LANES)));
-            let mut t2: [V; J] = std::array::from_fn(|t| V::loadp(s2p.add(t * LANES)));
+            let mut t1: [V; J] = regs_from(|t| V::loadp(s1p.add(t * LANES)));
+            let mut t2: [V; J] = regs_from(|t| V::loadp(s2p.add(t * LANES)));
             for v in (h * V::N..BLOCK).step_by(LANES) {
                 let r = V::loadp(rk.add(v));
                 for t in 0..J {
@@ -993,28 +993,24 @@ unsafe fn small_full_moments<V: Lanes, const D: usize, const NB: usize>(
     };
     // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
     unsafe {
-        let m: [V; D] = std::array::from_fn(|j| V::splat(mu[j]));
+        let m: [V; D] = regs_from(|j| V::splat(mu[j]));
         for h in 0..regs::<V>() {
             let s1p = acc.s1.as_mut_ptr().add(k * D * LANES + h * V::N);
             let s2p = acc.s2.as_mut_ptr().add(s2_at + h * V::N);
             let at = |a: usize, b: usize| s2p.add((a * D + b) * LANES);
-            let mut t1: [V; D] = std::array::from_fn(|j| V::loadp(s1p.add(j * LANES)));
-            let mut t2: [[V; D]; D] = std::array::from_fn(|a| {
-                std::array::from_fn(|b| {
-                    if b <= a {
-                        V::loadp(at(a, b))
-                    } else {
-                        V::splat(0.0)
-                    }
-                })
-            });
+            let mut t1: [V; D] = regs_from(|j| V::loadp(s1p.add(j * LANES)));
+            let mut t2 = [[V::splat(0.0); D]; D];
+            for a in 0..D {
+                for b in 0..=a {
+                    t2[a][b] = V::loadp(at(a, b));
+                }
+            }
             for (b, r) in blocks {
                 let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
                 for v in (h * V::N..BLOCK).step_by(LANES) {
                     let r = V::loadp(rk.add(v));
-                    let z: [V; D] =
-                        std::array::from_fn(|j| V::loadp(xt.add(j * BLOCK + v)).sub(m[j]));
-                    let w: [V; D] = std::array::from_fn(|j| r.mul(z[j]));
+                    let z: [V; D] = regs_from(|j| V::loadp(xt.add(j * BLOCK + v)).sub(m[j]));
+                    let w: [V; D] = regs_from(|j| r.mul(z[j]));
                     for j in 0..D {
                         t1[j] = t1[j].add(w[j]);
                     }
@@ -1069,10 +1065,14 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
         // One register of each accumulator at a time, as in `diag_moments`.
         for h in 0..regs::<V>() {
             let at = |a: usize, b: usize| s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N);
-            let mut t: [[V; B]; A] =
-                std::array::from_fn(|a| std::array::from_fn(|b| V::loadp(at(a, b))));
+            let mut t = [[V::splat(0.0); B]; A];
+            for a in 0..A {
+                for b in 0..B {
+                    t[a][b] = V::loadp(at(a, b));
+                }
+            }
             for v in (h * V::N..stride).step_by(LANES) {
-                let za: [V; A] = std::array::from_fn(|a| V::loadp(za_base.add(a * stride + v)));
+                let za: [V; A] = regs_from(|a| V::loadp(za_base.add(a * stride + v)));
                 for b in 0..B {
                     let wb = V::loadp(wb_base.add(b * stride + v));
                     for a in 0..A {
