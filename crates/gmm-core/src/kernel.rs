@@ -8,8 +8,9 @@
 //! probabilities with a max-shifted log-sum-exp and vectorized `exp`, and
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
-//! triangle only; with few features, every accumulator in a register) to
-//! per-lane accumulators that are reduced once per chunk;
+//! triangle only; with few features, accumulators kept across the rows
+//! instead of tiles) to per-lane accumulators that are reduced once per
+//! chunk;
 //! full covariances give it two blocks at a time on AVX-512, elsewhere
 //! from 32 features on ([`blocks_per_scatter`]).
 //!
@@ -285,6 +286,13 @@ dispatch!(
 ///   12 % more at d = 8 (K = 8). An Intel Xeon measured 18 % more at
 ///   d = 16 and 15 % less at d = 64, with the tiles and per-pass
 ///   accumulators of the time.
+///
+/// Up to 8 features, AVX-512 takes the moments without tiles
+/// ([`register_moments`]), whose accumulators are loaded and stored once
+/// per call too; there, on an Intel Xeon (family 6, model 207), one block
+/// and two per call were within the noise at d = 2 and 3 (K = 8; either
+/// was ahead by up to 19 % from run to run), and two were 7 % faster at
+/// d = 5 and 16 % at d = 8.
 ///
 /// Either way every lane adds its rows in the same order: the same bits.
 /// (A pooled second moment would not keep its order; it takes one block
@@ -735,8 +743,14 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
         assert!(b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK);
     }
     assert!(acc.n.len() >= kk * LANES && acc.s1.len() >= kk * d * LANES);
-    // `x - c_k` and `r (x - c_k)` of every block, feature `j`'s rows at
-    // `j * stride`, the blocks one after another.
+    let s2_len = match second {
+        SecondMoment::Full => kk * d * d,
+        SecondMoment::Pooled => d * d,
+        SecondMoment::Diag => kk * d,
+    };
+    assert!(acc.s2.len() >= s2_len * LANES);
+    // The tiled path's `x - c_k` and `r (x - c_k)` of every block, feature
+    // `j`'s rows at `j * stride`, the blocks one after another.
     let stride = NB * BLOCK;
     scratch.resize(2 * d * stride, 0.0);
     let (zs, ws) = scratch.split_at_mut(d * stride);
@@ -780,21 +794,18 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
                 }
                 continue;
             }
-            // Few features: every accumulator in a register
-            // (`small_full_moments`).
-            let small = match d {
-                1 => small_full_moments::<V, 1, NB>(blocks, mu, k, acc),
-                2 => small_full_moments::<V, 2, NB>(blocks, mu, k, acc),
-                3 => small_full_moments::<V, 3, NB>(blocks, mu, k, acc),
-                4 => small_full_moments::<V, 4, NB>(blocks, mu, k, acc),
-                5 if V::N == LANES => small_full_moments::<V, 5, NB>(blocks, mu, k, acc),
-                6 if V::N == LANES => small_full_moments::<V, 6, NB>(blocks, mu, k, acc),
-                7 if V::N == LANES => small_full_moments::<V, 7, NB>(blocks, mu, k, acc),
-                8 if V::N == LANES => small_full_moments::<V, 8, NB>(blocks, mu, k, acc),
-                _ => false,
-            };
-            if !small {
-                tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws);
+            // Few features: the accumulators kept across the rows
+            // (`register_moments`); more: the centring loop and tiles.
+            match d {
+                1 => register_moments::<V, 1, NB>(blocks, mu, k, acc),
+                2 => register_moments::<V, 2, NB>(blocks, mu, k, acc),
+                3 => register_moments::<V, 3, NB>(blocks, mu, k, acc),
+                4 => register_moments::<V, 4, NB>(blocks, mu, k, acc),
+                5 if V::N == LANES => register_moments::<V, 5, NB>(blocks, mu, k, acc),
+                6 if V::N == LANES => register_moments::<V, 6, NB>(blocks, mu, k, acc),
+                7 if V::N == LANES => register_moments::<V, 7, NB>(blocks, mu, k, acc),
+                8 if V::N == LANES => register_moments::<V, 8, NB>(blocks, mu, k, acc),
+                _ => tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws),
             }
         }
     }
@@ -963,33 +974,36 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
 }
 
 /// The first and (full or pooled) second moments of `D` features in one
-/// pass over the blocks' rows, every accumulator of the lower triangle held
-/// in a register (or spilled by the compiler): `x - mu` and `r (x - mu)`
-/// are never stored, where the centring loop stores both for
-/// [`scatter_triangle`]. The same operations in the same order per lane as
-/// those two: the same bits. Returns true (the caller's sign that the
-/// component is done).
+/// pass over the blocks' rows, the accumulators of `x - mu` and the lower
+/// triangle kept across the rows (in registers, some spilled to the stack
+/// from d = 7 on AVX-512): `x - mu` and `r (x - mu)` are never stored,
+/// where the centring loop of [`tiled_moments`] stores both for its tiles.
+/// The same operations in the same order per lane as that path: the same
+/// bits.
 ///
 /// Used up to 8 features on AVX-512 and up to 4 elsewhere. Against the
 /// centring loop and the tiles, 1 thread, K = 8, 1M rows, on an Intel Xeon
-/// (family 6, model 207): AVX-512 12 to 25 % less per iteration from d = 2
-/// to d = 8, 25 % more at d = 10; AVX2 12 % less at d = 3, 5 % less at
-/// d = 4 and 7 % more at d = 5 (16 registers).
+/// (family 6, model 207): with AVX-512, 13 to 19 % less per iteration from
+/// d = 2 to d = 8 (9 % tied at d = 8), 25 to 35 % more at d = 10 and 12;
+/// with AVX2 (16 registers), 12 % less at d = 3, 5 % less at d = 4 and 7 %
+/// more at d = 5.
 ///
 /// # Safety
 /// Every block's `xt` holds `D * BLOCK` values and its responsibilities
-/// `(k + 1) * BLOCK`; `acc` is laid out for `D` features and at least
-/// `k + 1` components.
+/// `(k + 1) * BLOCK`; `acc` is laid out for full or pooled second moments
+/// of `D` features and at least `k + 1` components (asserted in
+/// `accumulate_blocks`).
 #[inline(always)]
-unsafe fn small_full_moments<V: Lanes, const D: usize, const NB: usize>(
+unsafe fn register_moments<V: Lanes, const D: usize, const NB: usize>(
     blocks: &[(&Block, &[f64]); NB],
     mu: &[f64],
     k: usize,
     acc: &mut LaneStats,
-) -> bool {
+) {
     let s2_at = match acc.layout.second {
         SecondMoment::Full => k * D * D * LANES,
-        _ => 0,
+        SecondMoment::Pooled => 0,
+        SecondMoment::Diag => unreachable!("diagonal moments take diag_moments"),
     };
     // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
     unsafe {
@@ -1005,8 +1019,8 @@ unsafe fn small_full_moments<V: Lanes, const D: usize, const NB: usize>(
                     t2[a][b] = V::loadp(at(a, b));
                 }
             }
-            for (b, r) in blocks {
-                let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
+            for (block, resp) in blocks {
+                let (xt, rk) = (block.xt.as_ptr(), resp.as_ptr().add(k * BLOCK));
                 for v in (h * V::N..BLOCK).step_by(LANES) {
                     let r = V::loadp(rk.add(v));
                     let z: [V; D] = regs_from(|j| V::loadp(xt.add(j * BLOCK + v)).sub(m[j]));
@@ -1031,7 +1045,6 @@ unsafe fn small_full_moments<V: Lanes, const D: usize, const NB: usize>(
             }
         }
     }
-    true
 }
 
 /// Where a scatter tile sits: rows `a0..` and columns `b0..` of a `d x d`
@@ -1219,13 +1232,17 @@ mod tests {
         if !avx512 {
             eprintln!("this processor has no AVX-512 (AVX2: {avx2}): those lanes are not compared");
         }
-        // Every tile shape of both widths (AVX-512's scatter tiles up to 4 x
-        // 6, the others' up to 3 x 4), partial and full blocks, far rows
+        // Both paths of the second moments, every tile shape of both widths
+        // (AVX-512's scatter tiles up to 4 x 6 from d = 9, the others' up
+        // to 3 x 4 from d = 5: d = 14, 15, 17 and 19 reach the last
+        // shapes), partial and full blocks, far rows
         // whose densities underflow for some components, and (`outlier`) a
         // row 4 no component gives any density: its group of four rows takes
         // the row-by-row path on every processor, the rows of its eight-row
         // register (0..4) do not.
-        let cases = (1..=13).flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
+        let cases = (1..=15)
+            .chain([17, 19])
+            .flat_map(|d| [(d, 23, false), (d, 64, false), (d, 23, true)]);
         for (d, rows, outlier) in cases {
             let mut x: Vec<f64> = (0..rows * d)
                 .map(|i| ((i * 37 % 101) as f64 - 50.0) * if i % 17 == 3 { 9.0 } else { 0.05 })
@@ -1321,28 +1338,28 @@ mod tests {
         }
     }
 
-    /// The moments with every accumulator in a register add the same bits
-    /// as the centring loop and the tiles, for full and pooled second
-    /// moments, at every `d` either path takes (portable lanes, so that a
-    /// machine without AVX-512 checks the sizes only AVX-512 uses).
+    /// The moments kept across the rows add the same bits as the centring
+    /// loop and the tiles, for full and pooled second moments, one block
+    /// or two per call, at every `d` the register path takes (portable
+    /// lanes, so that a machine without AVX-512 checks the sizes only
+    /// AVX-512 uses).
     #[test]
     fn moments_in_registers_add_the_same_bits_as_the_tiles() {
-        fn both<const D: usize>(t: CovarianceType) {
+        fn both<const D: usize, const NB: usize>(t: CovarianceType) {
             let m = Prepared::new(&model_gen(t, D));
-            let x: Vec<f64> = (0..(2 * BLOCK - 9) * D)
+            let rows = NB * BLOCK - 9;
+            let x: Vec<f64> = (0..rows * D)
                 .map(|i| ((i * 53 % 97) as f64 - 48.0) * 0.05)
                 .collect();
-            let blocks: Vec<(Block, Vec<f64>)> = [&x[..BLOCK * D], &x[BLOCK * D..]]
-                .into_iter()
+            let blocks: Vec<(Block, Vec<f64>)> = x
+                .chunks(BLOCK * D)
                 .map(|rows| {
                     let (b, _, _, lp) = estep::<Scalar4>(&m, rows);
                     (b, lp)
                 })
                 .collect();
-            let pair = [
-                (&blocks[0].0, &blocks[0].1[..]),
-                (&blocks[1].0, &blocks[1].1[..]),
-            ];
+            let group: [(&Block, &[f64]); NB] =
+                std::array::from_fn(|i| (&blocks[i].0, &blocks[i].1[..]));
             let layout = Layout {
                 k: m.k,
                 d: D,
@@ -1353,17 +1370,17 @@ mod tests {
                 *v = ((i * 31 % 17) as f64 - 8.0) * 0.125;
             }
             let (mut regs, mut tiles) = (start.clone(), start.clone());
-            let mut scratch = vec![0.0; 2 * D * 2 * BLOCK];
-            let (zs, ws) = scratch.split_at_mut(D * 2 * BLOCK);
+            let mut scratch = vec![0.0; 2 * D * NB * BLOCK];
+            let (zs, ws) = scratch.split_at_mut(D * NB * BLOCK);
             for k in 0..m.k {
                 let mu = &m.means[k * D..(k + 1) * D];
-                // SAFETY: two blocks of `D` features, `K` components'
+                // SAFETY: `NB` blocks of `D` features, `K` components'
                 // responsibilities each, accumulators laid out for them,
-                // `zs` and `ws` of `D * 2 * BLOCK` values.
+                // `zs` and `ws` of `D * NB * BLOCK` values.
                 unsafe {
-                    assert!(small_full_moments::<Scalar4, D, 2>(&pair, mu, k, &mut regs));
-                    tiled_moments::<Scalar4, 2>(
-                        &pair,
+                    register_moments::<Scalar4, D, NB>(&group, mu, k, &mut regs);
+                    tiled_moments::<Scalar4, NB>(
+                        &group,
                         mu,
                         k,
                         &mut tiles,
@@ -1372,8 +1389,9 @@ mod tests {
                     );
                 }
             }
-            assert_eq!(bits(&regs.s1), bits(&tiles.s1), "{t} d={D}");
-            assert_ne!(bits(&regs.s1), bits(&start.s1), "{t} d={D}");
+            let case = format!("{t} d={D} blocks={NB}");
+            assert_eq!(bits(&regs.s1), bits(&tiles.s1), "{case}");
+            assert_ne!(bits(&regs.s1), bits(&start.s1), "{case}");
             let entries = if layout.second == SecondMoment::Full {
                 m.k
             } else {
@@ -1384,21 +1402,25 @@ mod tests {
                     for b in 0..=a {
                         let at = ((e * D + a) * D + b) * LANES;
                         let (r, s) = (&regs.s2[at..at + LANES], &tiles.s2[at..at + LANES]);
-                        assert_eq!(bits(r), bits(s), "{t} d={D} ({e}: {a}, {b})");
-                        assert_ne!(bits(r), bits(&start.s2[at..at + LANES]), "{t} d={D}");
+                        assert_eq!(bits(r), bits(s), "{case} ({e}: {a}, {b})");
+                        assert_ne!(bits(r), bits(&start.s2[at..at + LANES]), "{case}");
                     }
                 }
             }
         }
+        fn each_d<const NB: usize>(t: CovarianceType) {
+            both::<1, NB>(t);
+            both::<2, NB>(t);
+            both::<3, NB>(t);
+            both::<4, NB>(t);
+            both::<5, NB>(t);
+            both::<6, NB>(t);
+            both::<7, NB>(t);
+            both::<8, NB>(t);
+        }
         for t in [CovarianceType::Full, CovarianceType::Tied] {
-            both::<1>(t);
-            both::<2>(t);
-            both::<3>(t);
-            both::<4>(t);
-            both::<5>(t);
-            both::<6>(t);
-            both::<7>(t);
-            both::<8>(t);
+            each_d::<1>(t);
+            each_d::<2>(t);
         }
     }
 
