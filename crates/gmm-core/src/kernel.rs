@@ -630,17 +630,33 @@ pub(crate) struct LaneStats {
 
 impl LaneStats {
     pub fn zeros(layout: Layout) -> Self {
-        let Layout { k, d, second } = layout;
-        let s2 = match second {
-            SecondMoment::Full => k * d * d,
-            SecondMoment::Pooled => d * d,
-            SecondMoment::Diag => k * d,
-        };
+        let Layout { k, d, .. } = layout;
         LaneStats {
             layout,
             n: vec![0.0; k * LANES],
             s1: vec![0.0; k * d * LANES],
-            s2: vec![0.0; s2 * LANES],
+            s2: vec![0.0; Self::second_entries(layout) * LANES],
+        }
+    }
+
+    /// Entries of the second moments' accumulators (each of [`LANES`]).
+    fn second_entries(layout: Layout) -> usize {
+        let Layout { k, d, second } = layout;
+        match second {
+            SecondMoment::Full => k * d * d,
+            SecondMoment::Pooled => d * d,
+            SecondMoment::Diag => k * d,
+        }
+    }
+
+    /// Where component `k`'s full or pooled second moment (`d x d` entries)
+    /// starts in `s2`: its own, or the one all components share.
+    fn scatter_at(&self, k: usize) -> usize {
+        let d = self.layout.d;
+        match self.layout.second {
+            SecondMoment::Full => k * d * d * LANES,
+            SecondMoment::Pooled => 0,
+            SecondMoment::Diag => unreachable!("diagonal moments have no scatter"),
         }
     }
 
@@ -743,12 +759,7 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
         assert!(b.d == d && b.xt.len() >= d * BLOCK && r.len() >= kk * BLOCK);
     }
     assert!(acc.n.len() >= kk * LANES && acc.s1.len() >= kk * d * LANES);
-    let s2_len = match second {
-        SecondMoment::Full => kk * d * d,
-        SecondMoment::Pooled => d * d,
-        SecondMoment::Diag => kk * d,
-    };
-    assert!(acc.s2.len() >= s2_len * LANES);
+    assert!(acc.s2.len() >= LaneStats::second_entries(acc.layout) * LANES);
     // The tiled path's `x - c_k` and `r (x - c_k)` of every block, feature
     // `j`'s rows at `j * stride`, the blocks one after another.
     let stride = NB * BLOCK;
@@ -855,11 +866,8 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
                 t1.storep(s1p);
             }
         }
-        let s2 = match acc.layout.second {
-            SecondMoment::Full => &mut acc.s2[k * d * d * LANES..(k + 1) * d * d * LANES],
-            _ => &mut acc.s2[..d * d * LANES],
-        };
-        let s2 = s2.as_mut_ptr();
+        let at = acc.scatter_at(k);
+        let s2 = acc.s2[at..at + d * d * LANES].as_mut_ptr();
         if V::N == LANES {
             scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(zs, ws, d, stride, s2)
         } else {
@@ -1000,11 +1008,7 @@ unsafe fn register_moments<V: Lanes, const D: usize, const NB: usize>(
     k: usize,
     acc: &mut LaneStats,
 ) {
-    let s2_at = match acc.layout.second {
-        SecondMoment::Full => k * D * D * LANES,
-        SecondMoment::Pooled => 0,
-        SecondMoment::Diag => unreachable!("diagonal moments take diag_moments"),
-    };
+    let s2_at = acc.scatter_at(k);
     // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
     unsafe {
         let m: [V; D] = regs_from(|j| V::splat(mu[j]));
