@@ -614,6 +614,53 @@ pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
     max + sum.ln()
 }
 
+/// The classification terms of every row of a block of posteriors `r`
+/// (`k x BLOCK`, as [`normalize`] leaves them without weights): the entropy
+/// `-sum_k r_k ln r_k` (a zero `r_k` adds nothing) and `ln max_k r_k`. The
+/// logarithms are [`Lanes::ln`]'s: the same bits on every processor, where
+/// the platform's `ln` one value at a time took longer than the E-step
+/// that made the posteriors.
+#[inline(always)]
+fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64]) {
+    assert!(r.len() >= k * BLOCK && entropy.len() >= BLOCK && ln_top.len() >= BLOCK);
+    for v in (0..BLOCK).step_by(V::N) {
+        let (mut h, mut top) = (V::splat(0.0), V::splat(0.0));
+        for c in 0..k {
+            // SAFETY: `c * BLOCK + v + N <= k * BLOCK <= r.len()`.
+            let x = unsafe { V::loadp(r.as_ptr().add(c * BLOCK + v)) };
+            h = h.sub(x.mul(ln_or_zero(x)));
+            top = top.max(x);
+        }
+        // SAFETY: `v + N <= BLOCK`, which both hold (checked above).
+        unsafe {
+            h.storep(entropy.as_mut_ptr().add(v));
+            ln_or_zero(top).storep(ln_top.as_mut_ptr().add(v));
+        }
+    }
+}
+
+/// `ln x` for `x >= 0`, subnormal lanes included (scaled by `2^54` into the
+/// normal range first), and 0 for `x = 0`.
+#[inline(always)]
+fn ln_or_zero<V: Lanes>(x: V) -> V {
+    const SCALE: f64 = (1u64 << 54) as f64;
+    let tiny = f64::MIN_POSITIVE;
+    // Zero stays zero when scaled: its lanes take ln 1, then 0.
+    let scaled = x.replace_below(tiny, x.mul(V::splat(SCALE)), x);
+    let shift = x.replace_below(tiny, V::splat(54.0 * std::f64::consts::LN_2), V::splat(0.0));
+    let ln = scaled
+        .replace_below(tiny, V::splat(1.0), scaled)
+        .ln()
+        .sub(shift);
+    scaled.replace_below(tiny, V::splat(0.0), ln)
+}
+
+dispatch!(
+    classification,
+    classification_generic,
+    (r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64])
+);
+
 /// Per-lane partial sums of a chunk's statistics, reduced to
 /// [`SufficientStats`] once per chunk.
 #[derive(Debug, Clone)]
@@ -1576,6 +1623,77 @@ mod tests {
         assert!((lse - want).abs() < 1e-12);
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-15);
         assert!(row[0] > row[1] && row[1] > row[2]);
+    }
+
+    /// The entropy and log of the largest posterior of every row of a block,
+    /// at this processor's level and on portable lanes (the same bits), and
+    /// against the platform's `ln` one value at a time: rows of plain
+    /// posteriors, zeros, subnormal values (the largest one too) and a row
+    /// of zeros.
+    #[test]
+    fn classification_terms_match_one_row_at_a_time() {
+        let k = 5;
+        let mut r = vec![0.0; k * BLOCK];
+        for i in 0..BLOCK {
+            let raw: Vec<f64> = (0..k)
+                .map(|c| match (i + c) % 7 {
+                    0 => 0.0,
+                    1 => 1e-310 * (1 + i) as f64,
+                    2 => f64::from_bits(1 + i as u64),
+                    _ => ((i * 31 + c * 17) % 23 + 1) as f64,
+                })
+                .collect();
+            let total: f64 = raw.iter().sum();
+            for c in 0..k {
+                r[c * BLOCK + i] = match i % 4 {
+                    0 => raw[c] / total,
+                    1 => raw[c].min(1e-300) * 1e-10, // every value subnormal or 0
+                    2 if i % 8 == 2 => 0.0,
+                    _ => raw[c] / total,
+                };
+            }
+        }
+        let (mut h, mut top) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+        classification(&r, k, &mut h, &mut top);
+        let (mut hp, mut topp) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+        classification_generic::<Scalar4>(&r, k, &mut hp, &mut topp);
+        assert_eq!(
+            bits(&h),
+            bits(&hp),
+            "entropy, {:?} against portable",
+            level()
+        );
+        assert_eq!(
+            bits(&top),
+            bits(&topp),
+            "ln max, {:?} against portable",
+            level()
+        );
+        for i in 0..BLOCK {
+            let (mut want_h, mut want_top) = (0.0, 0.0f64);
+            for c in 0..k {
+                let x = r[c * BLOCK + i];
+                if x > 0.0 {
+                    want_h -= x * x.ln();
+                }
+                want_top = want_top.max(x);
+            }
+            let want_top = if want_top > 0.0 { want_top.ln() } else { 0.0 };
+            let near = |a: f64, b: f64| (a - b).abs() <= 8.0 * f64::EPSILON * b.abs();
+            assert!(
+                near(h[i], want_h),
+                "row {i}: entropy {} against {want_h}",
+                h[i]
+            );
+            assert!(
+                near(top[i], want_top),
+                "row {i}: ln max {} against {want_top}",
+                top[i]
+            );
+        }
+        // The all-zero rows and the subnormal ones were there.
+        assert!((0..BLOCK).any(|i| h[i] == 0.0 && top[i] == 0.0));
+        assert!((0..BLOCK).any(|i| top[i] < -700.0));
     }
 
     /// The kernels against the density written out, for every covariance type.
