@@ -5,7 +5,8 @@
 //! For a block and a model: [`log_prob`] writes `ln pi_k + ln N(x | k)` for
 //! every component (the E-step's matrix products `(x - mu_k) P_k`, using that
 //! `P_k` is upper triangular), [`normalize`] turns them into posterior
-//! probabilities with a max-shifted log-sum-exp and vectorized `exp`, and
+//! probabilities with a max-shifted log-sum-exp and vectorized `exp`
+//! ([`classification`] then gives a score pass each row's entropy), and
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
 //! triangle only; with few features, accumulators kept across the rows
@@ -616,10 +617,8 @@ pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
 
 /// The classification terms of every row of a block of posteriors `r`
 /// (`k x BLOCK`, as [`normalize`] leaves them without weights): the entropy
-/// `-sum_k r_k ln r_k` (a zero `r_k` adds nothing) and `ln max_k r_k`. The
-/// logarithms are [`Lanes::ln`]'s: the same bits on every processor, where
-/// the platform's `ln` one value at a time took longer than the E-step
-/// that made the posteriors.
+/// `-sum_k r_k ln r_k` (a zero `r_k` adds nothing) and `ln max_k r_k`, by
+/// [`Lanes::ln`]: the same bits on every processor.
 #[inline(always)]
 fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64]) {
     assert!(r.len() >= k * BLOCK && entropy.len() >= BLOCK && ln_top.len() >= BLOCK);
@@ -639,8 +638,8 @@ fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln
     }
 }
 
-/// `ln x` for `x >= 0`, subnormal lanes included (scaled by `2^54` into the
-/// normal range first), and 0 for `x = 0`.
+/// `ln x` for `x > 0`, subnormal lanes included (scaled by `2^54` into the
+/// normal range first); 0 for `x <= 0`; unspecified for NaN.
 #[inline(always)]
 fn ln_or_zero<V: Lanes>(x: V) -> V {
     const SCALE: f64 = (1u64 << 54) as f64;
@@ -660,6 +659,19 @@ dispatch!(
     classification_generic,
     (r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64])
 );
+
+/// [`classification`] of one row's posteriors (a row with missing entries,
+/// integrated out on its own): `(entropy, ln max_k r_k)`, the bits a block's
+/// lane gives.
+pub(crate) fn classification_row(r: &[f64]) -> (f64, f64) {
+    let (mut h, mut top) = (Scalar4::splat(0.0), Scalar4::splat(0.0));
+    for &x in r {
+        let x = Scalar4::splat(x);
+        h = h.sub(x.mul(ln_or_zero(x)));
+        top = top.max(x);
+    }
+    (h.first(), ln_or_zero(top).first())
+}
 
 /// Per-lane partial sums of a chunk's statistics, reduced to
 /// [`SufficientStats`] once per chunk.
@@ -1625,13 +1637,19 @@ mod tests {
         assert!(row[0] > row[1] && row[1] > row[2]);
     }
 
-    /// The entropy and log of the largest posterior of every row of a block,
-    /// at this processor's level and on portable lanes (the same bits), and
-    /// against the platform's `ln` one value at a time: rows of plain
-    /// posteriors, zeros, subnormal values (the largest one too) and a row
-    /// of zeros.
+    /// The entropy and log of the largest posterior of every row of a block:
+    /// the same bits on every level and one row at a time, and within a few
+    /// units in the last place of the platform's `ln`. Rows of plain
+    /// posteriors with zeros, rows of subnormal values only (one whose
+    /// largest is the smallest subnormal), and rows of zeros.
     #[test]
     fn classification_terms_match_one_row_at_a_time() {
+        type Terms = (Vec<f64>, Vec<f64>);
+        fn terms<V: Lanes>(r: &[f64], k: usize) -> Terms {
+            let (mut h, mut top) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+            classification_generic::<V>(r, k, &mut h, &mut top);
+            (h, top)
+        }
         let k = 5;
         let mut r = vec![0.0; k * BLOCK];
         for i in 0..BLOCK {
@@ -1645,41 +1663,71 @@ mod tests {
                 .collect();
             let total: f64 = raw.iter().sum();
             for c in 0..k {
-                r[c * BLOCK + i] = match i % 4 {
-                    0 => raw[c] / total,
-                    1 => raw[c].min(1e-300) * 1e-10, // every value subnormal or 0
-                    2 if i % 8 == 2 => 0.0,
+                r[c * BLOCK + i] = match i % 8 {
+                    1 | 5 => raw[c].min(1e-300) * 1e-10, // subnormal or 0
+                    2 => 0.0,
+                    3 if c == 0 => f64::from_bits(1),
+                    3 => 0.0,
                     _ => raw[c] / total,
                 };
             }
         }
-        let (mut h, mut top) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
-        classification(&r, k, &mut h, &mut top);
-        let (mut hp, mut topp) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
-        classification_generic::<Scalar4>(&r, k, &mut hp, &mut topp);
-        assert_eq!(
-            bits(&h),
-            bits(&hp),
-            "entropy, {:?} against portable",
-            level()
-        );
-        assert_eq!(
-            bits(&top),
-            bits(&topp),
-            "ln max, {:?} against portable",
-            level()
-        );
+        let portable = terms::<Scalar4>(&r, k);
+        let mut levels = vec![("dispatched", {
+            let (mut h, mut top) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+            classification(&r, k, &mut h, &mut top);
+            (h, top)
+        })];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::simd::{Avx2, Avx512};
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2(r: &[f64], k: usize) -> Terms {
+                terms::<Avx2>(r, k)
+            }
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            fn avx512(r: &[f64], k: usize) -> Terms {
+                terms::<Avx512>(r, k)
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                // SAFETY: the features were detected.
+                levels.push(("AVX2", unsafe { avx2(&r, k) }));
+                if is_x86_feature_detected!("avx512f") {
+                    // SAFETY: as above.
+                    levels.push(("AVX-512", unsafe { avx512(&r, k) }));
+                }
+            }
+        }
+        for (name, (h, top)) in &levels {
+            assert_eq!(
+                bits(h),
+                bits(&portable.0),
+                "entropy, {name} against portable"
+            );
+            assert_eq!(
+                bits(top),
+                bits(&portable.1),
+                "ln max, {name} against portable"
+            );
+        }
+        let (h, top) = portable;
+        let near =
+            |a: f64, b: f64| (a - b).abs() <= 8.0 * f64::EPSILON * b.abs() + f64::MIN_POSITIVE;
         for i in 0..BLOCK {
+            let row: Vec<f64> = (0..k).map(|c| r[c * BLOCK + i]).collect();
+            let one = classification_row(&row);
+            assert_eq!(
+                (one.0.to_bits(), one.1.to_bits()),
+                (h[i].to_bits(), top[i].to_bits())
+            );
             let (mut want_h, mut want_top) = (0.0, 0.0f64);
-            for c in 0..k {
-                let x = r[c * BLOCK + i];
+            for &x in &row {
                 if x > 0.0 {
                     want_h -= x * x.ln();
                 }
                 want_top = want_top.max(x);
             }
             let want_top = if want_top > 0.0 { want_top.ln() } else { 0.0 };
-            let near = |a: f64, b: f64| (a - b).abs() <= 8.0 * f64::EPSILON * b.abs();
             assert!(
                 near(h[i], want_h),
                 "row {i}: entropy {} against {want_h}",
@@ -1691,9 +1739,10 @@ mod tests {
                 top[i]
             );
         }
-        // The all-zero rows and the subnormal ones were there.
+        // The rows of zeros and the subnormal ones were there.
         assert!((0..BLOCK).any(|i| h[i] == 0.0 && top[i] == 0.0));
-        assert!((0..BLOCK).any(|i| top[i] < -700.0));
+        assert!((0..BLOCK).any(|i| top[i] < f64::MIN_POSITIVE.ln() && h[i] > 0.0));
+        assert!((0..BLOCK).any(|i| near(top[i], f64::from_bits(1).ln())));
     }
 
     /// The kernels against the density written out, for every covariance type.

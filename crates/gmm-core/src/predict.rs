@@ -116,8 +116,6 @@ pub(crate) fn score_with(
         sums: OrderedSums,
         estep: EStep,
         incomplete: Incomplete,
-        entropy: [f64; BLOCK],
-        ln_top: [f64; BLOCK],
     }
     let acc = chunked(
         data.n_rows(),
@@ -126,8 +124,6 @@ pub(crate) fn score_with(
             sums: OrderedSums::new(4),
             estep: EStep::default(),
             incomplete: Incomplete::default(),
-            entropy: [0.0; BLOCK],
-            ln_top: [0.0; BLOCK],
         },
         |acc, c, start, end| {
             let c = first_chunk + c;
@@ -140,11 +136,11 @@ pub(crate) fn score_with(
                 work.load(data, b0, b1, policy);
                 work.set_aside();
                 work.run(&prepared, data, b0, policy);
-                let (entropy, ln_top) = (&mut acc.entropy, &mut acc.ln_top);
-                kernel::classification(&work.lp, prepared.columns(), entropy, ln_top);
+                let (mut entropy, mut ln_top) = ([0.0; BLOCK], [0.0; BLOCK]);
+                kernel::classification(&work.lp, prepared.columns(), &mut entropy, &mut ln_top);
                 for i in 0..b1 - b0 {
-                    let row = [work.log_norm[i], entropy[i], ln_top[i]];
-                    add_row(&mut part, work.ew[i], row);
+                    let (w, log_norm) = (work.ew[i], work.log_norm[i]);
+                    add_row(&mut part, w, log_norm, entropy[i], ln_top[i]);
                 }
                 for &i in &work.incomplete {
                     acc.incomplete.push(data, b0 + i);
@@ -155,8 +151,8 @@ pub(crate) fn score_with(
             if let (false, Some(pr)) = (acc.incomplete.is_empty(), &precisions) {
                 acc.incomplete
                     .run(&prepared, pr, data, policy, None, |_, w, log_norm, r| {
-                        let (entropy, ln_top) = classification_row(r);
-                        add_row(&mut part, w, [log_norm, entropy, ln_top])
+                        let (entropy, ln_top) = kernel::classification_row(r);
+                        add_row(&mut part, w, log_norm, entropy, ln_top)
                     });
                 acc.incomplete.clear();
             }
@@ -182,27 +178,14 @@ pub(crate) fn score_with(
 
 /// Adds a row of weight `w` to a chunk's score sums: `w ln p(x)`, `w`,
 /// `w` times the entropy of its responsibilities, and `w` times the log of
-/// the largest; `row` holds the row's `[ln p(x), entropy, ln max_k r_k]`.
-fn add_row(part: &mut [f64; 4], w: f64, row: [f64; 3]) {
+/// the largest ([`kernel::classification`]).
+fn add_row(part: &mut [f64; 4], w: f64, log_norm: f64, entropy: f64, ln_top: f64) {
     if w > 0.0 {
-        part[0] += w * row[0];
+        part[0] += w * log_norm;
         part[1] += w;
-        part[2] += w * row[1];
-        part[3] += w * row[2];
+        part[2] += w * entropy;
+        part[3] += w * ln_top;
     }
-}
-
-/// [`kernel::classification`] of one row's posteriors `r` (rows with
-/// missing entries, integrated out one at a time).
-fn classification_row(r: &[f64]) -> (f64, f64) {
-    let (mut h, mut top) = (0.0, 0.0f64);
-    for &r in r {
-        if r > 0.0 {
-            h -= r * r.ln();
-        }
-        top = top.max(r);
-    }
-    (h, if top > 0.0 { top.ln() } else { 0.0 })
 }
 
 /// Fills `log_norm[i] = ln p(x_i)` and, if given, the posterior probabilities

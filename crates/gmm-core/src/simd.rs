@@ -174,6 +174,13 @@ fn estrin<V: Lanes, const N: usize>(x: V, c: &[f64; N]) -> V {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Scalar4([f64; 4]);
 
+impl Scalar4 {
+    /// The first lane.
+    pub(crate) fn first(self) -> f64 {
+        self.0[0]
+    }
+}
+
 impl Lanes for Scalar4 {
     const N: usize = 4;
 
