@@ -656,19 +656,26 @@ pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
 fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64]) {
     assert!(r.len() >= k * BLOCK && entropy.len() >= BLOCK && ln_top.len() >= BLOCK);
     for v in (0..BLOCK).step_by(V::N) {
-        let (mut h, mut top) = (V::splat(0.0), V::splat(0.0));
-        for c in 0..k {
-            // SAFETY: `c * BLOCK + v + N <= k * BLOCK <= r.len()`.
-            let x = unsafe { V::loadp(r.as_ptr().add(c * BLOCK + v)) };
-            h = h.sub(x.mul(ln_or_zero(x)));
-            top = top.max(x);
-        }
+        // SAFETY: `c * BLOCK + v + N <= k * BLOCK <= r.len()`.
+        let column = |c: usize| unsafe { V::loadp(r.as_ptr().add(c * BLOCK + v)) };
+        let (h, top) = classify((0..k).map(column));
         // SAFETY: `v + N <= BLOCK`, which both hold (checked above).
         unsafe {
             h.storep(entropy.as_mut_ptr().add(v));
-            ln_or_zero(top).storep(ln_top.as_mut_ptr().add(v));
+            top.storep(ln_top.as_mut_ptr().add(v));
         }
     }
+}
+
+/// `(-sum x ln x, ln max x)` over the posteriors `xs`, lane by lane.
+#[inline(always)]
+fn classify<V: Lanes>(xs: impl Iterator<Item = V>) -> (V, V) {
+    let (mut h, mut top) = (V::splat(0.0), V::splat(0.0));
+    for x in xs {
+        h = h.sub(x.mul(ln_or_zero(x)));
+        top = top.max(x);
+    }
+    (h, ln_or_zero(top))
 }
 
 /// `ln x` for `x > 0`, subnormal lanes included (scaled by `2^54` into the
@@ -697,13 +704,8 @@ dispatch!(
 /// integrated out on its own): `(entropy, ln max_k r_k)`, the bits a block's
 /// lane gives.
 pub(crate) fn classification_row(r: &[f64]) -> (f64, f64) {
-    let (mut h, mut top) = (Scalar4::splat(0.0), Scalar4::splat(0.0));
-    for &x in r {
-        let x = Scalar4::splat(x);
-        h = h.sub(x.mul(ln_or_zero(x)));
-        top = top.max(x);
-    }
-    (h.first(), ln_or_zero(top).first())
+    let (h, top) = classify(r.iter().map(|&x| Scalar4::splat(x)));
+    (h.first(), top.first())
 }
 
 /// Per-lane partial sums of a chunk's statistics, reduced to
