@@ -1,7 +1,8 @@
 //! The rules of docs/ARCHITECTURE.md that the sources can be checked
 //! against: no module of a crate imports another that imports it back
-//! (directly or through others), and no source file outside the SIMD
-//! kernels grows past 500 lines.
+//! (directly or through others), no source file outside the SIMD
+//! kernels grows past 500 lines, and (in optimized builds for x86-64) every
+//! SIMD intrinsic is inlined into the kernel that uses it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -270,5 +271,40 @@ fn source_files_stay_short() {
         long.is_empty(),
         "files past {MAX_LINES} lines:\n{}",
         long.join("\n")
+    );
+}
+
+/// An intrinsic compiled as a function of its own means a kernel calls it
+/// (its vectors through memory) instead of issuing one instruction: this
+/// happens where code that uses lanes sits in a closure, which is compiled
+/// without the kernel's target features. A closure in `log_prob`'s column
+/// tiles did that once and made `log_prob` about six times slower on
+/// AVX-512. The check takes the double-precision intrinsics (`_pd`), which
+/// only the kernels use: dependencies that scan bytes with SIMD (and the
+/// run-time detection's `xgetbv`) may keep theirs out of line. Only
+/// optimized builds inline, hence the `ignore` elsewhere.
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "intrinsics are inlined only in optimized builds"
+)]
+fn simd_intrinsics_are_inlined_into_the_kernels() {
+    let binary = env!("CARGO_BIN_EXE_gmm");
+    let out = std::process::Command::new("nm")
+        .args(["--defined-only", "--demangle", binary])
+        .output()
+        .expect("running `nm` (from binutils, which the Rust toolchain's linker needs)");
+    assert!(out.status.success(), "nm failed on {binary}");
+    let symbols = String::from_utf8_lossy(&out.stdout);
+    let standalone: Vec<&str> = symbols
+        .lines()
+        .filter_map(|l| l.split_once(" core::core_arch::x86::").map(|(_, s)| s))
+        .filter(|s| s.ends_with("_pd"))
+        .collect();
+    assert!(
+        standalone.is_empty(),
+        "SIMD intrinsics compiled out of line in {binary} (a closure in a kernel?):\n{}",
+        standalone.join("\n")
     );
 }
