@@ -5,6 +5,7 @@
 //! max-shifted log-sum-exp (`ln p(x)`) and the responsibilities, with
 //! labeled rows clamped to their class when the [`RowPolicy`] says so.
 
+use crate::aligned::AlignedBuf;
 use crate::data::DataView;
 use crate::kernel::{self, BLOCK, Block, LANES};
 use crate::prepared::Prepared;
@@ -51,12 +52,12 @@ pub(crate) struct EStep {
     pub block: Block,
     /// `K x BLOCK` (`(K + 1) x BLOCK` with a noise component, its column
     /// last): log-probabilities, then responsibilities.
-    pub lp: Vec<f64>,
+    pub lp: AlignedBuf,
     /// `ln p(x)` of every row of the block (for clamped rows, the
     /// log-probability of the row under its class).
-    pub log_norm: Vec<f64>,
+    pub log_norm: AlignedBuf,
     /// Effective weight of each row of the block (0 for padding).
-    pub ew: Vec<f64>,
+    pub ew: AlignedBuf,
     /// `(row in block, class, log-probability)` of clamped labeled rows.
     clamped: Vec<(usize, usize, f64)>,
     /// Rows of the block with a missing entry ([`DataView::missing_values`]),
@@ -78,10 +79,11 @@ impl EStep {
             kernel::prefetch(data.rows(end, ahead));
         }
         let w = BLOCK;
-        self.ew.clear();
-        self.ew
-            .extend((start..end).map(|i| policy.effective_weight(data.weight(i), data.label(i))));
         self.ew.resize(w, 0.0);
+        for (e, i) in self.ew.iter_mut().zip(start..end) {
+            *e = policy.effective_weight(data.weight(i), data.label(i));
+        }
+        self.ew[end - start..].fill(0.0);
         self.log_norm.resize(w, 0.0);
         self.incomplete.clear();
         if data.missing {

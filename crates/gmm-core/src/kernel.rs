@@ -22,6 +22,7 @@
 //! accumulators of [`LANES`] (eight) lanes, one AVX-512 register or two
 //! narrower ones: its sums are formed in one order everywhere.
 
+use crate::aligned::{AlignedArray, AlignedBuf};
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
 use crate::simd::{Lanes, Level, Scalar4, level, regs_from, wide_registers};
@@ -60,7 +61,7 @@ pub(crate) const BLOCK: usize = 64;
 pub(crate) struct Block {
     pub rows: usize,
     pub d: usize,
-    pub xt: Vec<f64>,
+    pub xt: AlignedBuf,
 }
 
 impl Block {
@@ -268,7 +269,7 @@ dispatch!(
         centers: &[f64],
         blocks: &[(&Block, &[f64])],
         acc: &mut LaneStats,
-        scratch: &mut Vec<f64>
+        scratch: &mut AlignedBuf
     )
 );
 
@@ -574,8 +575,8 @@ fn normalize_generic<V: Lanes>(
 ) {
     assert!(lp.len() >= k * BLOCK && log_norm.len() >= BLOCK && k > 0);
     assert!(weights.is_none_or(|w| w.len() >= BLOCK));
-    let mut max = [0.0; BLOCK];
-    let mut sum = [0.0; BLOCK];
+    let mut max = AlignedArray::<BLOCK>::default();
+    let mut sum = AlignedArray::<BLOCK>::default();
     // The row-by-row results of such groups: (row, posteriors, ln p(x)).
     let mut slow: Vec<(usize, Vec<f64>, f64)> = Vec::new();
     let base = lp.as_mut_ptr();
@@ -736,12 +737,12 @@ pub(crate) fn classification_row(r: &[f64]) -> (f64, f64) {
 pub(crate) struct LaneStats {
     pub layout: Layout,
     /// `K x LANES`.
-    n: Vec<f64>,
+    n: AlignedBuf,
     /// `K x d x LANES`.
-    s1: Vec<f64>,
+    s1: AlignedBuf,
     /// Full: `K x d x d x LANES` (lower triangle used); pooled: `d x d x
     /// LANES`; diag: `K x d x LANES`.
-    s2: Vec<f64>,
+    s2: AlignedBuf,
 }
 
 impl LaneStats {
@@ -749,9 +750,9 @@ impl LaneStats {
         let Layout { k, d, .. } = layout;
         LaneStats {
             layout,
-            n: vec![0.0; k * LANES],
-            s1: vec![0.0; k * d * LANES],
-            s2: vec![0.0; Self::second_entries(layout) * LANES],
+            n: AlignedBuf::filled(0.0, k * LANES),
+            s1: AlignedBuf::filled(0.0, k * d * LANES),
+            s2: AlignedBuf::filled(0.0, Self::second_entries(layout) * LANES),
         }
     }
 
@@ -839,7 +840,7 @@ fn accumulate_generic<V: Lanes>(
     centers: &[f64],
     blocks: &[(&Block, &[f64])],
     acc: &mut LaneStats,
-    scratch: &mut Vec<f64>,
+    scratch: &mut AlignedBuf,
 ) {
     // The count as a constant: one block's loops compile as they would
     // alone. A pooled second moment sums every component's rows of a
@@ -861,7 +862,7 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
     centers: &[f64],
     blocks: &[(&Block, &[f64]); NB],
     acc: &mut LaneStats,
-    scratch: &mut Vec<f64>,
+    scratch: &mut AlignedBuf,
 ) {
     const {
         assert!(
@@ -1325,7 +1326,7 @@ mod tests {
             second: SecondMoment::for_covariance(m.covariance_type),
         };
         let mut acc = LaneStats::zeros(layout);
-        accumulate_generic::<V>(&m.means, &[(&b, &lp)], &mut acc, &mut Vec::new());
+        accumulate_generic::<V>(&m.means, &[(&b, &lp)], &mut acc, &mut AlignedBuf::default());
         let mut out = SufficientStats::zeros(layout);
         acc.drain_into(&mut out);
         (lp0, ln, out)
@@ -1565,7 +1566,7 @@ mod tests {
                 .collect();
             let pairs: Vec<(&Block, &[f64])> = blocks.iter().map(|(b, lp)| (b, &lp[..])).collect();
             let (mut one, mut two) = (LaneStats::zeros(layout), LaneStats::zeros(layout));
-            let mut scratch = Vec::new();
+            let mut scratch = AlignedBuf::default();
             for p in &pairs {
                 accumulate_generic::<V>(&m.means, std::slice::from_ref(p), &mut one, &mut scratch);
             }

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::aligned::AlignedBuf;
 use crate::chunks::{OrderedSums, chunked};
 use crate::collective;
 use crate::data::DataView;
@@ -76,7 +77,7 @@ pub(crate) fn em_pass(
         partial: Vec<SufficientStats>,
         /// Up to two blocks, loaded together ([`kernel::blocks_per_scatter`]).
         esteps: [EStep; 2],
-        scratch: Vec<f64>,
+        scratch: AlignedBuf,
         objective_part: Vec<f64>,
         worst: Vec<WorstRows>,
         incomplete: Incomplete,
@@ -88,7 +89,7 @@ pub(crate) fn em_pass(
         lanes: layouts.iter().map(|&l| LaneStats::zeros(l)).collect(),
         partial: layouts.iter().map(|&l| SufficientStats::zeros(l)).collect(),
         esteps: Default::default(),
-        scratch: Vec::new(),
+        scratch: AlignedBuf::default(),
         objective_part: vec![0.0; 2 * models.len()],
         worst: models.iter().map(|m| WorstRows::new(m.k)).collect(),
         incomplete: Incomplete::default(),
@@ -344,8 +345,8 @@ where
         r.clear();
         r.resize(n * kk, 0.0);
         resp(b0, b0 + n, r);
-        rows.lp.clear();
         rows.lp.resize(kk * BLOCK, 0.0);
+        rows.lp.fill(0.0);
         for (i, row) in r.chunks_exact(kk).enumerate() {
             for (k, r) in row.iter().enumerate() {
                 rows.lp[k * BLOCK + i] = r * rows.ew[i];
@@ -383,7 +384,7 @@ impl StatsPass<'_> {
             lanes: LaneStats,
             partial: SufficientStats,
             rows: EStep,
-            scratch: Vec<f64>,
+            scratch: AlignedBuf,
             block_scratch: Vec<f64>,
         }
         let acc = chunked(
@@ -394,7 +395,7 @@ impl StatsPass<'_> {
                 lanes: LaneStats::zeros(layout),
                 partial: SufficientStats::zeros(layout),
                 rows: EStep::default(),
-                scratch: Vec::new(),
+                scratch: AlignedBuf::default(),
                 block_scratch: Vec::new(),
             },
             |acc, _c, start, end| {

@@ -6,6 +6,7 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use crate::aligned::AlignedArray;
 use crate::chunks::{DEFAULT_CHUNK_ROWS, OrderedSums, chunked};
 use crate::data::DataView;
 use crate::error::Result;
@@ -136,8 +137,16 @@ pub(crate) fn score_with(
                 work.load(data, b0, b1, policy);
                 work.set_aside();
                 work.run(&prepared, data, b0, policy);
-                let (mut entropy, mut ln_top) = ([0.0; BLOCK], [0.0; BLOCK]);
-                kernel::classification(&work.lp, prepared.columns(), &mut entropy, &mut ln_top);
+                let (mut entropy, mut ln_top) = (
+                    AlignedArray::<BLOCK>::default(),
+                    AlignedArray::<BLOCK>::default(),
+                );
+                kernel::classification(
+                    &work.lp,
+                    prepared.columns(),
+                    &mut entropy[..],
+                    &mut ln_top[..],
+                );
                 for i in 0..b1 - b0 {
                     let (w, log_norm) = (work.ew[i], work.log_norm[i]);
                     add_row(&mut part, w, log_norm, entropy[i], ln_top[i]);

@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use crate::aligned::AlignedBuf;
 use crate::init::context::InitContext;
 use crate::init::kmeans::squared_distance;
 use crate::kernel::{self, BLOCK, Block};
@@ -52,7 +53,7 @@ struct Scan {
     w: Vec<f64>,
     x: Vec<f64>,
     block: Block,
-    lp: Vec<f64>,
+    lp: AlignedBuf,
 }
 
 impl Scan {
