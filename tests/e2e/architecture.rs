@@ -279,9 +279,10 @@ fn source_files_stay_short() {
 /// happens where code that uses lanes sits in a closure, which is compiled
 /// without the kernel's target features. A closure in `log_prob`'s column
 /// tiles did that once and made `log_prob` about six times slower on
-/// AVX-512. The check takes the double-precision intrinsics (`_pd`), which
-/// only the kernels use: dependencies that scan bytes with SIMD (and the
-/// run-time detection's `xgetbv`) may keep theirs out of line. Only
+/// AVX-512. The check takes the double-precision intrinsics (names with
+/// `pd`), which gmm's kernels and faer's matrix routines use, and leaves
+/// alone the integer ones that dependencies scanning bytes with SIMD may
+/// keep out of line (as does the run-time detection's `xgetbv`). Only
 /// optimized builds inline, hence the `ignore` elsewhere.
 #[cfg(target_arch = "x86_64")]
 #[test]
@@ -294,17 +295,72 @@ fn simd_intrinsics_are_inlined_into_the_kernels() {
     let out = std::process::Command::new("nm")
         .args(["--defined-only", "--demangle", binary])
         .output()
-        .expect("running `nm` (from binutils, which the Rust toolchain's linker needs)");
-    assert!(out.status.success(), "nm failed on {binary}");
+        .expect("running `nm` (binutils; on Debian it comes with gcc)");
+    assert!(
+        out.status.success(),
+        "nm failed on {binary}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let symbols = String::from_utf8_lossy(&out.stdout);
-    let standalone: Vec<&str> = symbols
+    let standalone: Vec<String> = symbols
         .lines()
-        .filter_map(|l| l.split_once(" core::core_arch::x86::").map(|(_, s)| s))
-        .filter(|s| s.ends_with("_pd"))
+        .filter_map(|l| out_of_line_float_intrinsic(l).map(String::from))
         .collect();
     assert!(
         standalone.is_empty(),
-        "SIMD intrinsics compiled out of line in {binary} (a closure in a kernel?):\n{}",
+        "SIMD intrinsics compiled out of line in {binary} (a closure in a kernel, or a \
+         dependency's; `objdump -d --demangle` shows their callers):\n{}",
         standalone.join("\n")
+    );
+}
+
+/// The intrinsic a line of `nm --demangle` defines, when it is a
+/// double-precision one (`_mm*` with `pd` in its name) of `core::arch`:
+/// the hash suffix of legacy mangling (`::h` and 16 hex digits) and the
+/// const arguments of v0 mangling (`::<8>`) dropped.
+#[cfg(target_arch = "x86_64")]
+fn out_of_line_float_intrinsic(line: &str) -> Option<&str> {
+    let (_, path) = line.split_once(" core::core_arch::x86")?;
+    let path = path
+        .strip_prefix("_64")
+        .unwrap_or(path)
+        .strip_prefix("::")?;
+    let path = path.split("::<").next().unwrap_or(path);
+    let path = match path.rsplit_once("::h") {
+        Some((p, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => p,
+        _ => path,
+    };
+    let name = path.rsplit("::").next()?;
+    (name.starts_with("_mm") && name.contains("pd")).then_some(path)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_intrinsics_check_reads_every_demangling() {
+    let found = |l| out_of_line_float_intrinsic(l);
+    assert_eq!(
+        found("0000000001d6c5f0 t core::core_arch::x86::avx512f::_mm512_fmadd_pd"),
+        Some("avx512f::_mm512_fmadd_pd")
+    );
+    assert_eq!(
+        found("0000 t core::core_arch::x86::fma::_mm256_fmadd_pd::h0123456789abcdef"),
+        Some("fma::_mm256_fmadd_pd")
+    );
+    assert_eq!(
+        found("0000 t core::core_arch::x86::avx512f::_mm512_roundscale_pd::<8>"),
+        Some("avx512f::_mm512_roundscale_pd")
+    );
+    assert_eq!(
+        found("0000 t core::core_arch::x86_64::avx512f::_mm512_cmp_pd_mask"),
+        Some("avx512f::_mm512_cmp_pd_mask")
+    );
+    assert_eq!(found("0000 t core::core_arch::x86::xsave::_xgetbv"), None);
+    assert_eq!(
+        found("0000 t core::core_arch::x86::avx::_mm256_loadu_si256"),
+        None
+    );
+    assert_eq!(
+        found("0000 t <core::core_arch::x86::__m256i as core::fmt::Debug>::fmt"),
+        None
     );
 }

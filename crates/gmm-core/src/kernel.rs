@@ -337,13 +337,6 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                 };
                 // SAFETY (every branch): `v + G * N <= BLOCK`, `xt` holds
                 // `d * BLOCK` values and `out` BLOCK values.
-                let four = |v: usize, q: [V; 4]| {
-                    debug_assert!(v + 4 * V::N <= BLOCK);
-                    for (g, q) in q.into_iter().enumerate() {
-                        // SAFETY: `v + 4 * N <= BLOCK` at every call.
-                        unsafe { half.mul_add(q, c).storep(out.add(v + g * V::N)) };
-                    }
-                };
                 if d <= 3 || V::N == 8 {
                     // Four registers of rows at once: with few columns,
                     // to hide the latency (little work per register); on
@@ -352,21 +345,26 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     // that each precision matrix is read twice per block,
                     // not four times.
                     for v in (0..BLOCK).step_by(4 * V::N) {
-                        four(v, unsafe { mahalanobis::<V, 4, 4>(xt.add(v), d, mu, p) });
+                        unsafe {
+                            let q = mahalanobis::<V, 4, 4>(xt.add(v), d, mu, p);
+                            store_scaled(out.add(v), q, half, c);
+                        }
                     }
                 } else if V::N == 4 && d <= NARROW_COLUMNS {
                     // Four registers of rows and two columns: eight
                     // accumulators in 16 registers, as below, but twice
                     // the independent sums per loaded precision entry.
                     for v in (0..BLOCK).step_by(4 * V::N) {
-                        four(v, unsafe { mahalanobis::<V, 4, 2>(xt.add(v), d, mu, p) });
+                        unsafe {
+                            let q = mahalanobis::<V, 4, 2>(xt.add(v), d, mu, p);
+                            store_scaled(out.add(v), q, half, c);
+                        }
                     }
                 } else {
                     for v in (0..BLOCK).step_by(2 * V::N) {
                         unsafe {
                             let q = mahalanobis::<V, 2, 4>(xt.add(v), d, mu, p);
-                            half.mul_add(q[0], c).storep(out.add(v));
-                            half.mul_add(q[1], c).storep(out.add(v + V::N));
+                            store_scaled(out.add(v), q, half, c);
                         }
                     }
                 }
@@ -378,9 +376,7 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     // BLOCK` values and `out` BLOCK values.
                     unsafe {
                         let q = diag_distance::<V, true>(xt.add(v), d, mu, p);
-                        for (g, q) in q.into_iter().enumerate() {
-                            half.mul_add(q, c).storep(out.add(v + g * V::N));
-                        }
+                        store_scaled(out.add(v), q, half, c);
                     }
                 }
             }
@@ -391,14 +387,25 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     // SAFETY: as above.
                     unsafe {
                         let q = diag_distance::<V, false>(xt.add(v), d, mu, &[]);
-                        for (g, q) in q.into_iter().enumerate() {
-                            h.mul_add(q, c).storep(out.add(v + g * V::N));
-                        }
+                        store_scaled(out.add(v), q, h, c);
                     }
                 }
             }
             _ => unreachable!("prepared models hold a storage"),
         }
+    }
+}
+
+/// `out[g * N..(g + 1) * N] = scale * q[g] + c` for each of the `G`
+/// registers.
+///
+/// # Safety
+/// `out .. + G * N` must be writable.
+#[inline(always)]
+unsafe fn store_scaled<V: Lanes, const G: usize>(out: *mut f64, q: [V; G], scale: V, c: V) {
+    for (g, q) in q.into_iter().enumerate() {
+        // SAFETY: `g * N + N <= G * N`, per the caller.
+        unsafe { scale.mul_add(q, c).storep(out.add(g * V::N)) };
     }
 }
 
@@ -679,9 +686,12 @@ pub(crate) fn log_sum_exp_normalize(row: &mut [f64]) -> f64 {
 fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln_top: &mut [f64]) {
     assert!(r.len() >= k * BLOCK && entropy.len() >= BLOCK && ln_top.len() >= BLOCK);
     for v in (0..BLOCK).step_by(V::N) {
-        // SAFETY: `c * BLOCK + v + N <= k * BLOCK <= r.len()`.
-        let column = |c: usize| unsafe { V::loadp(r.as_ptr().add(c * BLOCK + v)) };
-        let (h, top) = classify((0..k).map(column));
+        let mut terms = Classify::new();
+        for c in 0..k {
+            // SAFETY: `c * BLOCK + v + N <= k * BLOCK <= r.len()`.
+            terms.add(unsafe { V::loadp(r.as_ptr().add(c * BLOCK + v)) });
+        }
+        let (h, top) = terms.finish();
         // SAFETY: `v + N <= BLOCK`, which both hold (checked above).
         unsafe {
             h.storep(entropy.as_mut_ptr().add(v));
@@ -690,15 +700,33 @@ fn classification_generic<V: Lanes>(r: &[f64], k: usize, entropy: &mut [f64], ln
     }
 }
 
-/// `(-sum x ln x, ln max x)` over the posteriors `xs`, lane by lane.
-#[inline(always)]
-fn classify<V: Lanes>(xs: impl Iterator<Item = V>) -> (V, V) {
-    let (mut h, mut top) = (V::splat(0.0), V::splat(0.0));
-    for x in xs {
-        h = h.sub(x.mul(ln_or_zero(x)));
-        top = top.max(x);
+/// `-sum x ln x` and `max x` over posteriors added one register at a time,
+/// lane by lane.
+struct Classify<V> {
+    h: V,
+    top: V,
+}
+
+impl<V: Lanes> Classify<V> {
+    #[inline(always)]
+    fn new() -> Self {
+        Classify {
+            h: V::splat(0.0),
+            top: V::splat(0.0),
+        }
     }
-    (h, ln_or_zero(top))
+
+    #[inline(always)]
+    fn add(&mut self, x: V) {
+        self.h = self.h.sub(x.mul(ln_or_zero(x)));
+        self.top = self.top.max(x);
+    }
+
+    /// `(-sum x ln x, ln max x)`.
+    #[inline(always)]
+    fn finish(self) -> (V, V) {
+        (self.h, ln_or_zero(self.top))
+    }
 }
 
 /// `ln x` for `x > 0`, subnormal lanes included (scaled by `2^54` into the
@@ -727,7 +755,11 @@ dispatch!(
 /// integrated out on its own): `(entropy, ln max_k r_k)`, the bits a block's
 /// lane gives.
 pub(crate) fn classification_row(r: &[f64]) -> (f64, f64) {
-    let (h, top) = classify(r.iter().map(|&x| Scalar4::splat(x)));
+    let mut terms = Classify::<Scalar4>::new();
+    for &x in r {
+        terms.add(Scalar4::splat(x));
+    }
+    let (h, top) = terms.finish();
     (h.first(), top.first())
 }
 
