@@ -446,10 +446,13 @@ unsafe fn diag_distance<V: Lanes, const SCALED: bool>(
 /// From 4 up to this many features, [`log_prob`]'s full and tied
 /// precisions go two columns at a time over four registers of rows where
 /// registers hold four lanes (AVX2's sixteen, and the portable lanes), not
-/// four columns over two registers. On an AMD EPYC Zen 3 (AVX2, 1 thread,
-/// 1M rows, K = 8) `log_prob` took 14 to 25 % less at d = 4 to 10, and 3
-/// to 11 % more at d = 12 to 64, where the tiles' loops are long and the
-/// extra loads and subtractions count. (Only AVX2 was measured.)
+/// four columns over two registers. Measured on the AVX2 path
+/// (`GMM_SIMD=avx2`) of an Intel Xeon (family 6, model 207; 1 thread, 1M
+/// rows, K = 8), a whole iteration took 7, 5, 1 and 4 % less at d = 4, 6,
+/// 8 and 10 than with four columns. (The Zen 3 figures first given here,
+/// and its finding that d = 12 to 64 are slower with two columns, came
+/// from profiles taken while the tiles' row update was left out of line;
+/// they were not measured again.)
 const NARROW_COLUMNS: usize = 10;
 
 /// `||(x - mu) P||^2` for `G` registers of rows at `xt` (feature `i` at
