@@ -12,8 +12,8 @@
 //! triangle only; with few features, accumulators kept across the rows
 //! instead of tiles) to per-lane accumulators that are reduced once per
 //! chunk;
-//! full covariances give it two blocks at a time on AVX-512, elsewhere
-//! from 32 features on ([`blocks_per_scatter`]).
+//! full covariances give it two blocks at a time up to 8 features on
+//! AVX-512 and from 32 features on everywhere ([`blocks_per_scatter`]).
 //!
 //! Every kernel is written once, generic over [`Lanes`], and compiled for
 //! AVX-512 (eight rows to a register), AVX2+FMA (four) and portably. All do
@@ -274,37 +274,44 @@ dispatch!(
 );
 
 /// Blocks whose statistics [`accumulate`] takes in one call: two for full
-/// second moments on AVX-512 at every d and elsewhere from
-/// [`PAIR_FEATURES`] features on, one otherwise.
+/// second moments where AVX-512 keeps them in registers (up to
+/// [`REGISTER_FEATURES`]) and everywhere from [`PAIR_FEATURES`] features
+/// on, one otherwise.
 ///
 /// Each tile of a component's scatter accumulators is loaded and stored
 /// once per call, a store for every eight multiply-adds of a lane's tile
 /// over one block: two blocks per call halve that traffic, at the cost of
-/// the second block's `x - mu` and `r (x - mu)` in cache. Measured on a
-/// Zen 5 (AMD EPYC), 1 thread, against one block per call:
-/// - AVX-512 ([`WIDE_TILE`]): 3 to 10 % less per iteration from d = 2
-///   (K = 8) to d = 24 (K = 16); four blocks are 5 % slower than two.
-/// - AVX2 (3 x 4 tiles): 5 % less at d = 16, but 8 % more at d = 2 and
-///   12 % more at d = 8 (K = 8). An Intel Xeon measured 18 % more at
-///   d = 16 and 15 % less at d = 64, with the tiles and per-pass
-///   accumulators of the time.
-///
-/// Up to 8 features, AVX-512 takes the moments without tiles
-/// ([`register_moments`]), whose accumulators are loaded and stored once
-/// per call too; there, on an Intel Xeon (family 6, model 207), one block
-/// and two per call were within the noise at d = 2 and 3 (K = 8; either
-/// was ahead by up to 19 % from run to run), and two were 7 % faster at
-/// d = 5 and 16 % at d = 8.
+/// the second block's rows and `r (x - mu)` in the first-level cache.
+/// Measured on an Intel Xeon (family 6, model 207) with AVX-512, 1 thread,
+/// K = 8, two blocks against one per call:
+/// - with the tiles: 17 to 19 % slower per iteration at d = 14 and 16
+///   (21 % at d = 16, K = 32), 9 % at d = 12, 8 % at d = 20, 5 % at
+///   d = 24, even at d = 10 and 28; then 9 to 10 % faster at d = 32 to
+///   48 and 25 % at d = 64 (K = 16), where one block's values no longer
+///   fit that cache either. (A Zen 5 measured two blocks ahead by 3 to
+///   10 % from d = 2 to 24 with the unaligned buffers of the time.)
+/// - with the moments in registers ([`register_moments`], whose
+///   accumulators are loaded and stored once per call too): within the
+///   noise at d = 2 and 3, 7 % faster at d = 5 and 16 % at d = 8.
+/// - AVX2 (3 x 4 tiles, moments in registers up to d = 4), on a Zen 5:
+///   5 % faster at d = 16, but 8 % slower at d = 2 and 12 % at d = 8; the
+///   Intel Xeon measured 18 % slower at d = 16 and 15 % faster at d = 64
+///   with the tiles of the time.
 ///
 /// Either way every lane adds its rows in the same order: the same bits.
 /// (A pooled second moment would not keep its order; it takes one block
 /// at a time.)
 pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
+    let registers = wide_registers() && layout.d <= REGISTER_FEATURES;
     match layout.second {
-        SecondMoment::Full if wide_registers() || layout.d >= PAIR_FEATURES => 2,
+        SecondMoment::Full if registers || layout.d >= PAIR_FEATURES => 2,
         _ => 1,
     }
 }
+
+/// The most features whose moments AVX-512 keeps in registers across the
+/// rows ([`register_moments`]; AVX2 up to 4).
+const REGISTER_FEATURES: usize = 8;
 
 /// See [`blocks_per_scatter`].
 const PAIR_FEATURES: usize = 32;
@@ -967,7 +974,9 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
                 5 if V::N == LANES => register_moments::<V, 5, NB>(blocks, mu, k, acc),
                 6 if V::N == LANES => register_moments::<V, 6, NB>(blocks, mu, k, acc),
                 7 if V::N == LANES => register_moments::<V, 7, NB>(blocks, mu, k, acc),
-                8 if V::N == LANES => register_moments::<V, 8, NB>(blocks, mu, k, acc),
+                REGISTER_FEATURES if V::N == LANES => {
+                    register_moments::<V, REGISTER_FEATURES, NB>(blocks, mu, k, acc)
+                }
                 _ => tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws),
             }
         }
