@@ -823,7 +823,7 @@ impl LaneStats {
     /// leaves them at zero for the next chunk: the one pass over the
     /// accumulators that reads them also clears them (at d = 64, K = 16
     /// they are 4 MiB). The scatter's upper triangle is neither read nor
-    /// cleared: the diagonal tiles write some of it, which no one reads.
+    /// cleared: no path writes it.
     pub fn drain_into(&mut self, out: &mut SufficientStats) {
         let d = self.layout.d;
         take_each(&mut out.n, &mut self.n);
@@ -1037,11 +1037,15 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
     }
 }
 
-/// The lower triangle of a second moment in tiles of up to `AM x BM`
+/// The lower triangle of a second moment by bands of `AM` rows: the
+/// columns left of the band's diagonal block in tiles of up to `AM x BM`
 /// accumulators (one register of each at a time), which with the `AM`
 /// loaded `z` values and one `w` must fit the registers: 3 x 4 for 16,
-/// [`WIDE_TILE`] for AVX-512's 32. Each accumulator sums the same rows in
-/// the same order whatever the tiles: the same bits.
+/// [`WIDE_TILE`] for AVX-512's 32; then the diagonal block's own lower
+/// triangle (a tile that takes 10 of a 4 x 4 tile's 16 products). No
+/// product above the diagonal is formed: 136 at d = 16 where square
+/// diagonal tiles took 160. Each accumulator sums the same rows in the
+/// same order whatever the tiles: the same bits.
 ///
 /// # Safety
 /// As [`scatter_tile`] for every tile of the triangle.
@@ -1057,41 +1061,53 @@ unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize>(
     let mut a0 = 0;
     while a0 < d {
         let an = (d - a0).min(AM);
+        // The `a0` columns left of the diagonal block, in as few tiles as
+        // `BM` allows, of even widths (8 columns: two of 4, not 6 and 2):
+        // 4 to 6 columns with the wide tiles (`a0` a multiple of 4), 3 or 4
+        // with the narrow ones (of 3).
+        let tiles = a0.div_ceil(BM);
         let mut b0 = 0;
-        while b0 < a0 + an {
-            let bn = (a0 + an - b0).min(BM);
+        for left in (1..=tiles).rev() {
+            let bn = (a0 - b0).div_ceil(left);
             let t = Tile { d, stride, a0, b0 };
-            // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 + an <= d`.
+            // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 <= d`.
             unsafe {
                 match (an, bn) {
-                    (1, 1) => scatter_tile::<V, 1, 1>(zs, ws, t, s2),
-                    (1, 2) => scatter_tile::<V, 1, 2>(zs, ws, t, s2),
-                    (1, 3) => scatter_tile::<V, 1, 3>(zs, ws, t, s2),
-                    (1, 4) => scatter_tile::<V, 1, 4>(zs, ws, t, s2),
-                    (1, 5) => scatter_tile::<V, 1, 5>(zs, ws, t, s2),
-                    (1, 6) => scatter_tile::<V, 1, 6>(zs, ws, t, s2),
-                    (2, 1) => scatter_tile::<V, 2, 1>(zs, ws, t, s2),
-                    (2, 2) => scatter_tile::<V, 2, 2>(zs, ws, t, s2),
-                    (2, 3) => scatter_tile::<V, 2, 3>(zs, ws, t, s2),
-                    (2, 4) => scatter_tile::<V, 2, 4>(zs, ws, t, s2),
-                    (2, 5) => scatter_tile::<V, 2, 5>(zs, ws, t, s2),
-                    (2, 6) => scatter_tile::<V, 2, 6>(zs, ws, t, s2),
-                    (3, 1) => scatter_tile::<V, 3, 1>(zs, ws, t, s2),
-                    (3, 2) => scatter_tile::<V, 3, 2>(zs, ws, t, s2),
-                    (3, 3) => scatter_tile::<V, 3, 3>(zs, ws, t, s2),
-                    (3, 4) => scatter_tile::<V, 3, 4>(zs, ws, t, s2),
-                    (3, 5) => scatter_tile::<V, 3, 5>(zs, ws, t, s2),
-                    (3, 6) => scatter_tile::<V, 3, 6>(zs, ws, t, s2),
-                    (4, 1) => scatter_tile::<V, 4, 1>(zs, ws, t, s2),
-                    (4, 2) => scatter_tile::<V, 4, 2>(zs, ws, t, s2),
-                    (4, 3) => scatter_tile::<V, 4, 3>(zs, ws, t, s2),
-                    (4, 4) => scatter_tile::<V, 4, 4>(zs, ws, t, s2),
-                    (4, 5) => scatter_tile::<V, 4, 5>(zs, ws, t, s2),
-                    (4, 6) => scatter_tile::<V, 4, 6>(zs, ws, t, s2),
-                    _ => unreachable!("tiles are at most 4 x 6"),
+                    (1, 3) => scatter_tile::<V, 1, 3, false>(zs, ws, t, s2),
+                    (1, 4) => scatter_tile::<V, 1, 4, false>(zs, ws, t, s2),
+                    (1, 5) => scatter_tile::<V, 1, 5, false>(zs, ws, t, s2),
+                    (1, 6) => scatter_tile::<V, 1, 6, false>(zs, ws, t, s2),
+                    (2, 3) => scatter_tile::<V, 2, 3, false>(zs, ws, t, s2),
+                    (2, 4) => scatter_tile::<V, 2, 4, false>(zs, ws, t, s2),
+                    (2, 5) => scatter_tile::<V, 2, 5, false>(zs, ws, t, s2),
+                    (2, 6) => scatter_tile::<V, 2, 6, false>(zs, ws, t, s2),
+                    (3, 3) => scatter_tile::<V, 3, 3, false>(zs, ws, t, s2),
+                    (3, 4) => scatter_tile::<V, 3, 4, false>(zs, ws, t, s2),
+                    (3, 5) => scatter_tile::<V, 3, 5, false>(zs, ws, t, s2),
+                    (3, 6) => scatter_tile::<V, 3, 6, false>(zs, ws, t, s2),
+                    (4, 4) => scatter_tile::<V, 4, 4, false>(zs, ws, t, s2),
+                    (4, 5) => scatter_tile::<V, 4, 5, false>(zs, ws, t, s2),
+                    (4, 6) => scatter_tile::<V, 4, 6, false>(zs, ws, t, s2),
+                    _ => unreachable!("left tiles are 3 to 6 columns wide"),
                 }
             }
-            b0 += BM;
+            b0 += bn;
+        }
+        let t = Tile {
+            d,
+            stride,
+            a0,
+            b0: a0,
+        };
+        // SAFETY: `a0 + an <= d`.
+        unsafe {
+            match an {
+                1 => scatter_tile::<V, 1, 1, true>(zs, ws, t, s2),
+                2 => scatter_tile::<V, 2, 2, true>(zs, ws, t, s2),
+                3 => scatter_tile::<V, 3, 3, true>(zs, ws, t, s2),
+                4 => scatter_tile::<V, 4, 4, true>(zs, ws, t, s2),
+                _ => unreachable!("bands are at most 4 rows"),
+            }
         }
         a0 += AM;
     }
@@ -1223,18 +1239,22 @@ struct Tile {
 }
 
 /// `S2[a][b] += sum_rows z_a w_b` for `a in a0..a0+A`, `b in b0..b0+B`,
-/// per lane, over the `stride` rows of `zs` and `ws`.
+/// per lane, over the `stride` rows of `zs` and `ws`; with `LOWER` (a
+/// diagonal block: `A == B`, `a0 == b0`), only for `b <= a`.
 ///
 /// # Safety
 /// `zs` and `ws` hold `d * stride` values (`stride` a multiple of
 /// [`LANES`]), `s2` holds `d * d * LANES`, and `a0 + A <= d`, `b0 + B <= d`.
 #[inline(always)]
-unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
+unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bool>(
     zs: *const f64,
     ws: *const f64,
     t: Tile,
     s2: *mut f64,
 ) {
+    const { assert!(!LOWER || A == B) };
+    // Whether the tile takes entry `(a, b)`: known as it compiles.
+    let takes = |a: usize, b: usize| !LOWER || b <= a;
     let Tile { d, stride, a0, b0 } = t;
     // SAFETY: forwarded from the caller; `v + N <= stride`.
     unsafe {
@@ -1246,7 +1266,9 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
             let mut t = [[V::splat(0.0); B]; A];
             for a in 0..A {
                 for b in 0..B {
-                    t[a][b] = V::loadp(at(a, b));
+                    if takes(a, b) {
+                        t[a][b] = V::loadp(at(a, b));
+                    }
                 }
             }
             for v in (h * V::N..stride).step_by(LANES) {
@@ -1254,13 +1276,17 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize>(
                 for b in 0..B {
                     let wb = V::loadp(wb_base.add(b * stride + v));
                     for a in 0..A {
-                        t[a][b] = za[a].mul_add(wb, t[a][b]);
+                        if takes(a, b) {
+                            t[a][b] = za[a].mul_add(wb, t[a][b]);
+                        }
                     }
                 }
             }
             for a in 0..A {
                 for b in 0..B {
-                    t[a][b].storep(at(a, b));
+                    if takes(a, b) {
+                        t[a][b].storep(at(a, b));
+                    }
                 }
             }
         }
@@ -1466,10 +1492,11 @@ mod tests {
 
     /// The wide tiles cover the lower triangle as the narrow ones do, entry
     /// for entry and bit for bit, on every processor (the portable lanes
-    /// run both shapes): d = 1..=13 reaches every tile shape of both.
+    /// run both shapes), and neither writes above the diagonal: d = 1..=20
+    /// reaches every tile shape of both.
     #[test]
     fn wide_and_narrow_scatter_tiles_add_the_same_bits() {
-        for d in 1..=13 {
+        for d in 1..=20 {
             let stride = 2 * BLOCK;
             let val = |i: usize| ((i * 37 % 101) as f64 - 50.0) * 0.03 + 1.0 / (i + 3) as f64;
             let zs: Vec<f64> = (0..d * stride).map(val).collect();
@@ -1498,6 +1525,20 @@ mod tests {
                     let (x, y) = (&wide[at..at + LANES], &narrow[at..at + LANES]);
                     assert_eq!(bits(x), bits(y), "d={d} entry ({a}, {b})");
                     assert_ne!(bits(x), bits(&start[at..at + LANES]), "d={d} ({a}, {b})");
+                }
+                for b in a + 1..d {
+                    let at = (a * d + b) * LANES;
+                    let before = bits(&start[at..at + LANES]);
+                    assert_eq!(
+                        bits(&wide[at..at + LANES]),
+                        before,
+                        "d={d} above ({a}, {b})"
+                    );
+                    assert_eq!(
+                        bits(&narrow[at..at + LANES]),
+                        before,
+                        "d={d} above ({a}, {b})"
+                    );
                 }
             }
         }
