@@ -281,7 +281,8 @@ dispatch!(
 /// Each tile of a component's scatter accumulators is loaded and stored
 /// once per call, a store for every eight multiply-adds of a lane's tile
 /// over one block: two blocks per call halve that traffic, at the cost of
-/// the second block's rows and `r (x - mu)` in the first-level cache.
+/// the second block's rows, `x - mu` and `r (x - mu)` in the first-level
+/// cache.
 /// Measured on an Intel Xeon (family 6, model 207) with AVX-512, 1 thread,
 /// K = 8, two blocks against one per call:
 /// - with the tiles: 17 to 19 % slower per iteration at d = 14 and 16
@@ -310,7 +311,8 @@ pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
 }
 
 /// The most features whose moments AVX-512 keeps in registers across the
-/// rows ([`register_moments`]; AVX2 up to 4).
+/// rows ([`register_moments`]; AVX2 and the portable lanes up to 4): the
+/// last of `accumulate_blocks`' register arms.
 const REGISTER_FEATURES: usize = 8;
 
 /// See [`blocks_per_scatter`].
@@ -974,7 +976,9 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
                 5 if V::N == LANES => register_moments::<V, 5, NB>(blocks, mu, k, acc),
                 6 if V::N == LANES => register_moments::<V, 6, NB>(blocks, mu, k, acc),
                 7 if V::N == LANES => register_moments::<V, 7, NB>(blocks, mu, k, acc),
+                // The arms of 5 to 7 features end at this one.
                 REGISTER_FEATURES if V::N == LANES => {
+                    const { assert!(REGISTER_FEATURES == 8) };
                     register_moments::<V, REGISTER_FEATURES, NB>(blocks, mu, k, acc)
                 }
                 _ => tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws),
@@ -1043,8 +1047,8 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
 /// loaded `z` values and one `w` must fit the registers: 3 x 4 for 16,
 /// [`WIDE_TILE`] for AVX-512's 32; then the diagonal block's own lower
 /// triangle (a tile that takes 10 of a 4 x 4 tile's 16 products). No
-/// product above the diagonal is formed: 136 at d = 16 where square
-/// diagonal tiles took 160. Each accumulator sums the same rows in the
+/// product above the diagonal is formed: 136 at d = 16, where 4 x 6 tiles
+/// running to each band's last column took 160 (3 x 4 ones 151). Each accumulator sums the same rows in the
 /// same order whatever the tiles: the same bits.
 ///
 /// # Safety
@@ -1057,12 +1061,14 @@ unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize>(
     stride: usize,
     s2: *mut f64,
 ) {
-    const { assert!(AM <= 4 && BM <= 6) };
+    // The two shapes whose left tiles the arms below cover.
+    const { assert!((AM == 4 && BM == 6) || (AM == 3 && BM == 4)) };
     let mut a0 = 0;
     while a0 < d {
         let an = (d - a0).min(AM);
         // The `a0` columns left of the diagonal block, in as few tiles as
-        // `BM` allows, of even widths (8 columns: two of 4, not 6 and 2):
+        // `BM` allows, of widths within one of each other (8 columns: two
+        // of 4, not 6 and 2; 16: 6, 5 and 5):
         // 4 to 6 columns with the wide tiles (`a0` a multiple of 4), 3 or 4
         // with the narrow ones (of 3).
         let tiles = a0.div_ceil(BM);
@@ -1253,8 +1259,8 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bo
     s2: *mut f64,
 ) {
     const { assert!(!LOWER || A == B) };
-    // Whether the tile takes entry `(a, b)`: known as it compiles.
-    let takes = |a: usize, b: usize| !LOWER || b <= a;
+    // `!LOWER || b <= a` below: whether the tile takes entry `(a, b)`,
+    // known as it compiles (the loops are unrolled).
     let Tile { d, stride, a0, b0 } = t;
     // SAFETY: forwarded from the caller; `v + N <= stride`.
     unsafe {
@@ -1266,7 +1272,7 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bo
             let mut t = [[V::splat(0.0); B]; A];
             for a in 0..A {
                 for b in 0..B {
-                    if takes(a, b) {
+                    if !LOWER || b <= a {
                         t[a][b] = V::loadp(at(a, b));
                     }
                 }
@@ -1276,7 +1282,7 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bo
                 for b in 0..B {
                     let wb = V::loadp(wb_base.add(b * stride + v));
                     for a in 0..A {
-                        if takes(a, b) {
+                        if !LOWER || b <= a {
                             t[a][b] = za[a].mul_add(wb, t[a][b]);
                         }
                     }
@@ -1284,7 +1290,7 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bo
             }
             for a in 0..A {
                 for b in 0..B {
-                    if takes(a, b) {
+                    if !LOWER || b <= a {
                         t[a][b].storep(at(a, b));
                     }
                 }
