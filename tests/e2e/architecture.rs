@@ -2,7 +2,8 @@
 //! against: no module of a crate imports another that imports it back
 //! (directly or through others), no source file outside the SIMD
 //! kernels grows past 500 lines, and (in optimized builds for x86-64) every
-//! SIMD intrinsic is inlined into the kernel that uses it.
+//! SIMD intrinsic is inlined into the kernel that uses it and the kernels'
+//! vector registers spill to aligned slots.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -367,13 +368,14 @@ fn the_intrinsics_check_reads_every_demangling() {
 
 /// The kernels' vector registers spill to slots aligned as the registers
 /// are wide: each level's function aligns its frame (`aligned_frame` in
-/// `kernel.rs`), without which the compiler aligned none and the slots
+/// `kernel.rs`), without which spill slots got the stack's 16 bytes and
 /// fell wherever the caller's stack left them, a 64-byte spill mostly
 /// across two cache lines (16 to 36 % more per iteration where
-/// `accumulate` keeps the moments in registers). Reads the disassembly of
-/// every kernel of the `gmm` binary and fails on an unaligned move
-/// between a vector register and the stack. Optimized builds only, as
-/// above.
+/// `accumulate` keeps the moments in registers). Disassembles the eight
+/// level functions of the `gmm` binary's kernels and fails on an
+/// unaligned move between a vector register and the stack (addressed from
+/// `%rsp`, or `%rbp` where frame pointers are forced). Optimized builds
+/// only, as above.
 #[cfg(target_arch = "x86_64")]
 #[test]
 #[cfg_attr(debug_assertions, ignore = "only optimized builds spill as measured")]
@@ -384,35 +386,45 @@ fn kernel_spills_land_on_aligned_slots() {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("running `{cmd}` (binutils): {e}"));
-        assert!(out.status.success(), "{cmd} failed on {binary}");
+        assert!(
+            out.status.success(),
+            "{cmd} failed on {binary}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let symbols = run(
         "nm",
         &["--defined-only", "--demangle", "--print-size", binary],
     );
-    let kernels: Vec<(u64, u64, &str)> = symbols
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.splitn(4, ' ');
-            let (start, size, _, name) = (f.next()?, f.next()?, f.next()?, f.next()?);
-            let name = name.split("::h").next().unwrap_or(name);
-            let (path, level) = name.rsplit_once("::")?;
-            let kernel = path.strip_prefix("gmm_core::kernel::")?;
-            let ok = matches!(level, "avx512" | "avx2") && !kernel.contains("::");
-            ok.then(|| {
-                let hex = |s: &str| u64::from_str_radix(s, 16).expect("nm prints hex");
-                (hex(start), hex(size), name)
-            })
-        })
+    let mut kernels: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for line in symbols.lines() {
+        let mut f = line.splitn(4, ' ');
+        let (Some(start), Some(size), Some(_), Some(name)) =
+            (f.next(), f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        let name = match name.rsplit_once("::h") {
+            Some((p, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => p,
+            _ => name,
+        };
+        if KERNEL_LEVELS.contains(&name) {
+            let hex = |s: &str| u64::from_str_radix(s, 16).expect("nm prints hex");
+            kernels.insert(name.to_string(), (hex(start), hex(size)));
+        }
+    }
+    let missing: Vec<&str> = KERNEL_LEVELS
+        .iter()
+        .copied()
+        .filter(|k| !kernels.contains_key(*k))
         .collect();
     assert!(
-        kernels.len() >= 8,
-        "the kernels' per-level functions (log_prob, normalize, classification, accumulate x \
-         avx512, avx2) not found in {binary}: {kernels:?}"
+        missing.is_empty(),
+        "kernel level functions not found in {binary}: {missing:?}"
     );
-    let mut unaligned = Vec::new();
-    for (start, size, name) in kernels {
+    let (mut unaligned, mut aligned) = (Vec::new(), 0);
+    for (name, (start, size)) in &kernels {
         let text = run(
             "objdump",
             &[
@@ -423,44 +435,93 @@ fn kernel_spills_land_on_aligned_slots() {
                 binary,
             ],
         );
-        unaligned.extend(
-            text.lines()
-                .filter(|l| unaligned_stack_move(l))
-                .map(|l| format!("{name}: {}", l.trim())),
-        );
+        for line in text.lines() {
+            match stack_vector_move(line) {
+                Some(StackMove::Unaligned) => unaligned.push(format!("{name}: {}", line.trim())),
+                Some(StackMove::Aligned) => aligned += 1,
+                None => {}
+            }
+        }
     }
     assert!(
+        aligned > 0,
+        "no vector move to or from the stack read in the kernels of {binary}: \
+         does `objdump` print AT&T syntax?"
+    );
+    assert!(
         unaligned.is_empty(),
-        "vector registers spilled to unaligned stack slots (a kernel's level function \
-         without `aligned_frame`?):\n{}",
+        "vector registers moved to or from unaligned stack slots (a kernel's level function \
+         without `aligned_frame`, or a local to hold in an `AlignedArray`):\n{}",
         unaligned.join("\n")
     );
 }
 
-/// Whether a line of `objdump -d` (AT&T syntax) is an unaligned move of a
-/// 256- or 512-bit register to or from a slot addressed from `%rsp`.
+/// The per-level functions of the dispatched kernels, as `nm` demangles
+/// them.
 #[cfg(target_arch = "x86_64")]
-fn unaligned_stack_move(line: &str) -> bool {
-    let mut words = line.split('\t').map(str::trim).filter(|w| !w.is_empty());
-    let Some(insn) = words.find(|w| w.starts_with('v')) else {
-        return false;
-    };
-    let (mnemonic, operands) = insn.split_once(' ').unwrap_or((insn, ""));
-    let operands = operands.trim();
-    matches!(mnemonic, "vmovups" | "vmovupd" | "vmovdqu64" | "vmovdqu")
-        && operands.contains("(%rsp)")
-        && (operands.contains("%zmm") || operands.contains("%ymm"))
+const KERNEL_LEVELS: [&str; 8] = [
+    "gmm_core::kernel::accumulate::avx2",
+    "gmm_core::kernel::accumulate::avx512",
+    "gmm_core::kernel::classification::avx2",
+    "gmm_core::kernel::classification::avx512",
+    "gmm_core::kernel::log_prob::avx2",
+    "gmm_core::kernel::log_prob::avx512",
+    "gmm_core::kernel::normalize::avx2",
+    "gmm_core::kernel::normalize::avx512",
+];
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, PartialEq)]
+enum StackMove {
+    Aligned,
+    Unaligned,
+}
+
+/// What a line of `objdump -d` (AT&T syntax, GNU's or LLVM's spacing) is
+/// when it moves a 256- or 512-bit register to or from a slot addressed
+/// from `%rsp` or `%rbp`.
+#[cfg(target_arch = "x86_64")]
+fn stack_vector_move(line: &str) -> Option<StackMove> {
+    let (_, insn) = line.split_once(':')?;
+    let mut words = insn.split_whitespace();
+    let mnemonic = words.next()?;
+    let operands: String = words.collect();
+    let vector = operands.contains("%zmm") || operands.contains("%ymm");
+    let stack = operands.contains("(%rsp)") || operands.contains("(%rbp)");
+    if !(vector && stack) {
+        return None;
+    }
+    match mnemonic {
+        "vmovups" | "vmovupd" | "vmovdqu" | "vmovdqu32" | "vmovdqu64" => Some(StackMove::Unaligned),
+        "vmovaps" | "vmovapd" | "vmovdqa" | "vmovdqa32" | "vmovdqa64" => Some(StackMove::Aligned),
+        _ => None,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn the_spill_check_reads_objdump_lines() {
-    let spill = |l| unaligned_stack_move(l);
-    assert!(spill(" 1e89ddb:\tvmovups %zmm13,0x470(%rsp)"));
-    assert!(spill(" 1e89d95:\tvmovupd 0x470(%rsp),%zmm10"));
-    assert!(spill(" 1e8a2e9:\tvmovupd %ymm8,-0x70(%rsp)"));
-    assert!(!spill(" 1ea88d7:\tvmovapd %zmm0,0x7c0(%rsp)"));
-    assert!(!spill(" 1e80819:\tvmovups 0xa80(%r13,%rdx,8),%zmm2"));
-    assert!(!spill(" 1e8a515:\tvmovups %xmm0,0x10(%rsp)"));
-    assert!(!spill(" 1e6f000:\tmov    %rsi,0x38(%rsp)"));
+    use StackMove::*;
+    let read = |l| stack_vector_move(l);
+    assert_eq!(
+        read(" 1e89ddb:\tvmovups %zmm13,0x470(%rsp)"),
+        Some(Unaligned)
+    );
+    assert_eq!(
+        read(" 1e89d95:\tvmovupd 0x470(%rsp),%zmm10"),
+        Some(Unaligned)
+    );
+    assert_eq!(
+        read(" 1e8a2e9:\tvmovupd %ymm8,-0x70(%rbp)"),
+        Some(Unaligned)
+    );
+    assert_eq!(
+        read("  1e89ddb:\tvmovups\t%zmm13, 0x470(%rsp)"),
+        Some(Unaligned)
+    );
+    assert_eq!(read(" 1ea88d7:\tvmovapd %zmm0,0x7c0(%rsp)"), Some(Aligned));
+    assert_eq!(read(" 1e80819:\tvmovups 0xa80(%r13,%rdx,8),%zmm2"), None);
+    assert_eq!(read(" 1e8a515:\tvmovups %xmm0,0x10(%rsp)"), None);
+    assert_eq!(read(" 1e6f000:\tmov    %rsi,0x38(%rsp)"), None);
+    assert_eq!(read(" 1e6f008:\tvaddpd 0x40(%rsp),%zmm1,%zmm2"), None);
 }

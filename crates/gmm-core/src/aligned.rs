@@ -55,7 +55,8 @@ impl DerefMut for AlignedBuf {
 }
 
 /// `N` values on the stack, aligned as [`AlignedBuf`] (`normalize` and the
-/// score pass keep one block's worth, `AlignedArray<BLOCK>`).
+/// score pass keep one block's worth, `AlignedArray<BLOCK>`; every
+/// kernel's `aligned_frame` makes one so that its stack frame is aligned).
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))] // ALIGN
 pub(crate) struct AlignedArray<const N: usize>(pub [f64; N]);

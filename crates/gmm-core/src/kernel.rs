@@ -261,13 +261,14 @@ macro_rules! dispatch {
 
 /// Makes the function it is inlined into align its stack frame to 64 bytes
 /// (a local of that alignment, which the compiler cannot remove), and with
-/// it the slots its vector registers spill to. Otherwise the compiler
-/// aligns none and the slots fall wherever the caller's stack leaves them,
-/// most 64-byte ones across two cache lines: `accumulate`'s moments kept
-/// in registers spill from d = 7 on AVX-512, and with unaligned slots a
-/// fit at 1M x 8, K = 8 took 16 % more per iteration, and 36 % more after
-/// a change elsewhere in the function moved them (Intel Xeon, family 6,
-/// model 207, 1 thread).
+/// it the slots its vector registers spill to. Spill slots are made while
+/// registers are allocated, too late to realign the frame, so without an
+/// aligned local they get the stack's 16 bytes and fall wherever the
+/// caller's stack leaves them, most 64-byte ones across two cache lines:
+/// `accumulate`'s moments kept in registers spill from d = 7 on AVX-512,
+/// and with unaligned slots a fit at 1M x 8, K = 8, full covariances took
+/// 16 % more per iteration, and 36 % more after a change elsewhere in the
+/// function moved them (Intel Xeon, family 6, model 207, 1 thread).
 #[inline(always)]
 fn aligned_frame() {
     std::hint::black_box(&mut AlignedArray::<LANES>::default());
@@ -306,8 +307,11 @@ dispatch!(
 ///   (21 % at d = 16, K = 32), 9 % at d = 12, 8 % at d = 20, 5 % at
 ///   d = 24, even at d = 10 and 28; then 9 to 10 % faster at d = 32 to
 ///   48 and 25 % at d = 64 (K = 16), where one block's values no longer
-///   fit that cache either. (A Zen 5 measured two blocks ahead by 3 to
-///   10 % from d = 2 to 24 with the unaligned buffers of the time.)
+///   fit that cache either. Again with the triangular diagonal tiles and
+///   aligned frames (d041930): two blocks 25 % slower at d = 16, 8 % at
+///   d = 24, 2 to 3 % at d = 10, 12 and 28. (A Zen 5 measured two blocks
+///   ahead by 3 to 10 % from d = 2 to 24 with the unaligned buffers of
+///   the time; not measured there since.)
 /// - with the moments in registers ([`register_moments`], whose
 ///   accumulators are loaded and stored once per call too): within the
 ///   noise at d = 2 and 3, 7 % faster at d = 5 and 16 % at d = 8.
@@ -1064,8 +1068,8 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
 /// loaded `z` values and one `w` must fit the registers: 3 x 4 for 16,
 /// [`WIDE_TILE`] for AVX-512's 32; then the diagonal block's own lower
 /// triangle (a tile that takes 10 of a 4 x 4 tile's 16 products). No
-/// product above the diagonal is formed: 136 at d = 16, where 4 x 6 tiles
-/// running to each band's last column took 160 (3 x 4 ones 151). Each accumulator sums the same rows in the
+/// product above the diagonal is formed: 136 at d = 16, where 4 x 6
+/// tiles running to each band's last column took 160 (3 x 4 ones 151). Each accumulator sums the same rows in the
 /// same order whatever the tiles: the same bits.
 ///
 /// # Safety

@@ -125,8 +125,9 @@ fn tiny_chunks_are_thread_independent() {
 
 /// Full covariances' statistics take two blocks of rows at a time (up to
 /// 8 features on AVX-512, and from 32 features on everywhere): chunks of
-/// 200 rows (three whole blocks and a partial one) and of the default 1,024, weighted and semi-supervised rows, are
-/// thread- and rank-independent, and agree to rounding with chunks of one
+/// 200 rows (three whole blocks and a partial one) and of the default
+/// 1,024, weighted and semi-supervised rows, are thread- and
+/// rank-independent, and agree to rounding with chunks of one
 /// block (64 rows), which take no pairs. (That the pairs add the bits of
 /// one block at a time is `kernel`'s test.)
 #[test]
