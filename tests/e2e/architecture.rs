@@ -293,16 +293,7 @@ fn source_files_stay_short() {
 )]
 fn simd_intrinsics_are_inlined_into_the_kernels() {
     let binary = env!("CARGO_BIN_EXE_gmm");
-    let out = std::process::Command::new("nm")
-        .args(["--defined-only", "--demangle", binary])
-        .output()
-        .expect("running `nm` (binutils; on Debian it comes with gcc)");
-    assert!(
-        out.status.success(),
-        "nm failed on {binary}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let symbols = String::from_utf8_lossy(&out.stdout);
+    let symbols = binutils("nm", &["--defined-only", "--demangle", binary]);
     let standalone: Vec<String> = symbols
         .lines()
         .filter_map(|l| out_of_line_float_intrinsic(l).map(String::from))
@@ -326,13 +317,35 @@ fn out_of_line_float_intrinsic(line: &str) -> Option<&str> {
         .strip_prefix("_64")
         .unwrap_or(path)
         .strip_prefix("::")?;
-    let path = path.split("::<").next().unwrap_or(path);
-    let path = match path.rsplit_once("::h") {
-        Some((p, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => p,
-        _ => path,
-    };
+    let path = without_hash(path.split("::<").next().unwrap_or(path));
     let name = path.rsplit("::").next()?;
     (name.starts_with("_mm") && name.contains("pd")).then_some(path)
+}
+
+/// A demangled name without the hash suffix of legacy mangling (`::h` and
+/// 16 hex digits).
+#[cfg(target_arch = "x86_64")]
+fn without_hash(name: &str) -> &str {
+    match name.rsplit_once("::h") {
+        Some((p, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => p,
+        _ => name,
+    }
+}
+
+/// The output of a binutils tool (`nm`, `objdump`), which must succeed.
+#[cfg(target_arch = "x86_64")]
+fn binutils(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running `{cmd}` (binutils; on Debian it comes with gcc): {e}"));
+    assert!(
+        out.status.success(),
+        "`{cmd} {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -381,19 +394,7 @@ fn the_intrinsics_check_reads_every_demangling() {
 #[cfg_attr(debug_assertions, ignore = "only optimized builds spill as measured")]
 fn kernel_spills_land_on_aligned_slots() {
     let binary = env!("CARGO_BIN_EXE_gmm");
-    let run = |cmd: &str, args: &[&str]| {
-        let out = std::process::Command::new(cmd)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("running `{cmd}` (binutils): {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd} failed on {binary}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let symbols = run(
+    let symbols = binutils(
         "nm",
         &["--defined-only", "--demangle", "--print-size", binary],
     );
@@ -405,10 +406,7 @@ fn kernel_spills_land_on_aligned_slots() {
         else {
             continue;
         };
-        let name = match name.rsplit_once("::h") {
-            Some((p, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => p,
-            _ => name,
-        };
+        let name = without_hash(name);
         if KERNEL_LEVELS.contains(&name) {
             let hex = |s: &str| u64::from_str_radix(s, 16).expect("nm prints hex");
             kernels.insert(name.to_string(), (hex(start), hex(size)));
@@ -425,7 +423,7 @@ fn kernel_spills_land_on_aligned_slots() {
     );
     let (mut unaligned, mut aligned) = (Vec::new(), 0);
     for (name, (start, size)) in &kernels {
-        let text = run(
+        let text = binutils(
             "objdump",
             &[
                 "-d",
