@@ -39,7 +39,13 @@ pub fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
 /// `Sigma = L L^T`, so that `Sigma^-1 = P P^T` (scikit-learn's
 /// `precisions_cholesky_`).
 pub fn precision_cholesky(cov: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
-    let l = cholesky_lower(cov)?;
+    precision_from_lower(&cholesky_lower(cov)?)
+}
+
+/// The precision Cholesky factor `P = L^-T` from the covariance's lower
+/// Cholesky factor `L` (as [`cholesky_lower`] gives it), or `None` when an
+/// entry of `P` is not finite.
+pub fn precision_from_lower(l: &Array2<f64>) -> Option<Array2<f64>> {
     let d = l.nrows();
     let lf = to_faer(l.view());
     let mut inv = Mat::<f64>::zeros(d, d);

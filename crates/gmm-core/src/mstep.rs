@@ -1,9 +1,10 @@
 //! The M-step: new parameters from reduced sufficient statistics.
 
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::family::prior::{Prior, map_estimates};
+use crate::linalg::precision_from_lower;
 use crate::model::{GaussianMixture, compute_precision_cholesky};
 use crate::stats::{SecondMoment, SufficientStats};
 
@@ -50,9 +51,74 @@ pub(crate) struct MStep {
     /// Components (for tied: the shared covariance, as 1) whose covariance
     /// is positive definite only thanks to `reg_covar`.
     pub regularized: usize,
+    /// Each full covariance (the tied one, as one) factored, `None` where
+    /// [`crate::linalg::cholesky_lower`] finds no factor; empty for
+    /// diagonal and spherical covariances. Factored once, in
+    /// [`MStep::new`], for [`MStep::failing`] and [`MStep::into_model`].
+    factors: Vec<Option<Factored>>,
+}
+
+/// A covariance `L L^T` factored: what the M-step's checks and the next
+/// model need of it.
+#[derive(Debug, Clone)]
+struct Factored {
+    /// The diagonal of `L`: each column's standard deviation given the
+    /// columns before it.
+    diagonal: Vec<f64>,
+    /// The precision factor `L^-T`, `None` when an entry is not finite.
+    precision: Option<Array2<f64>>,
 }
 
 impl MStep {
+    /// The step's parameters, with each full or tied covariance factored
+    /// and its precision factor formed, and the components that only
+    /// `reg_covar` holds up counted.
+    pub fn new(
+        family: CovarianceType,
+        weights: Array1<f64>,
+        means: Array2<f64>,
+        covariances: Covariances,
+        n: Vec<f64>,
+        reg_covar: f64,
+    ) -> MStep {
+        // Regularized: positive, but not once `reg_covar` is taken off
+        // (with `reg_covar` 0, none).
+        let (factors, regularized): (Vec<Option<Factored>>, usize) = match &covariances {
+            Covariances::Full(a) => {
+                let (f, r): (Vec<_>, Vec<bool>) =
+                    a.outer_iter().map(|ak| factor(ak, reg_covar)).unzip();
+                (f, r.into_iter().filter(|r| *r).count())
+            }
+            Covariances::Tied(a) => {
+                let (f, r) = factor(a.view(), reg_covar);
+                (vec![f], usize::from(r))
+            }
+            Covariances::Diag(a) => (
+                Vec::new(),
+                a.outer_iter()
+                    .filter(|row| {
+                        row.iter().all(|v| *v > 0.0) && row.iter().any(|v| *v - reg_covar <= 0.0)
+                    })
+                    .count(),
+            ),
+            Covariances::Spherical(a) => (
+                Vec::new(),
+                a.iter()
+                    .filter(|v| **v > 0.0 && **v - reg_covar <= 0.0)
+                    .count(),
+            ),
+        };
+        MStep {
+            family,
+            weights,
+            means,
+            covariances,
+            n,
+            regularized,
+            factors,
+        }
+    }
+
     /// Components that cannot go on, and why (for tied, component 0 stands
     /// for the shared covariance). A component's covariance must be positive
     /// definite with every conditional variance (the square of a Cholesky
@@ -71,10 +137,23 @@ impl MStep {
         (0..self.n.len())
             .filter_map(|k| {
                 let pd = match &self.covariances {
-                    Covariances::Tied(c) => {
-                        k != 0 || above_floor(c.view(), &self.floor(None, reg_covar))
+                    Covariances::Tied(_) => {
+                        k != 0
+                            || above_floor(self.factors[0].as_ref(), &self.floor(None, reg_covar))
                     }
-                    other => positive_definite(other, k, d, &self.floor(Some(k), reg_covar)),
+                    Covariances::Full(_) => {
+                        above_floor(self.factors[k].as_ref(), &self.floor(Some(k), reg_covar))
+                    }
+                    Covariances::Diag(a) => a
+                        .row(k)
+                        .iter()
+                        .zip(&self.floor(Some(k), reg_covar))
+                        .all(|(v, f)| v.is_finite() && *v > 0.0 && *v >= *f),
+                    Covariances::Spherical(a) => {
+                        let f =
+                            self.floor(Some(k), reg_covar).iter().sum::<f64>() / d.max(1) as f64;
+                        a[k].is_finite() && a[k] > 0.0 && a[k] >= f
+                    }
                 };
                 if !pd || collapsed[k] {
                     Some((k, Trouble::NotPositiveDefinite))
@@ -172,7 +251,23 @@ impl MStep {
     /// positive definite.
     pub fn into_model(self) -> Result<GaussianMixture, usize> {
         let d = self.means.ncols();
-        let precisions_cholesky = compute_precision_cholesky(&self.covariances, d)?;
+        let precisions_cholesky = match &self.covariances {
+            Covariances::Full(_) => {
+                let mut out = Array3::zeros((self.factors.len(), d, d));
+                for (k, f) in self.factors.iter().enumerate() {
+                    let p = f.as_ref().and_then(|f| f.precision.as_ref()).ok_or(k)?;
+                    out.index_axis_mut(Axis(0), k).assign(p);
+                }
+                Covariances::Full(out)
+            }
+            Covariances::Tied(_) => Covariances::Tied(
+                self.factors[0]
+                    .as_ref()
+                    .and_then(|f| f.precision.clone())
+                    .ok_or(0usize)?,
+            ),
+            other => compute_precision_cholesky(other, d)?,
+        };
         Ok(GaussianMixture::from_parts(
             self.weights,
             self.means,
@@ -183,29 +278,26 @@ impl MStep {
     }
 }
 
-/// Whether a covariance matrix has a Cholesky factor whose every
-/// conditional variance reaches `floor`.
-fn above_floor(a: ndarray::ArrayView2<'_, f64>, floor: &[f64]) -> bool {
-    match crate::linalg::cholesky_lower(a) {
-        Some(l) => (0..l.nrows()).all(|j| l[(j, j)] * l[(j, j)] >= floor[j]),
-        None => false,
-    }
+/// A covariance factored ([`Factored`]), and whether it is positive
+/// definite only thanks to `reg_covar` (its diagonal less `reg_covar` has
+/// no factor).
+fn factor(a: ArrayView2<'_, f64>, reg_covar: f64) -> (Option<Factored>, bool) {
+    let factored = crate::linalg::cholesky_lower(a).map(|l| Factored {
+        diagonal: l.diag().to_vec(),
+        precision: precision_from_lower(&l),
+    });
+    let only_reg = reg_covar > 0.0 && factored.is_some() && {
+        let mut m = a.to_owned();
+        m.diag_mut().iter_mut().for_each(|v| *v -= reg_covar);
+        crate::linalg::cholesky_lower(m.view()).is_none()
+    };
+    (factored, only_reg)
 }
 
-fn positive_definite(c: &Covariances, k: usize, d: usize, floor: &[f64]) -> bool {
-    match c {
-        Covariances::Full(a) => above_floor(a.index_axis(ndarray::Axis(0), k), floor),
-        Covariances::Diag(a) => a
-            .row(k)
-            .iter()
-            .zip(floor)
-            .all(|(v, f)| v.is_finite() && *v > 0.0 && *v >= *f),
-        Covariances::Spherical(a) => {
-            let f = floor.iter().sum::<f64>() / d.max(1) as f64;
-            a[k].is_finite() && a[k] > 0.0 && a[k] >= f
-        }
-        Covariances::Tied(a) => above_floor(a.view(), floor) && d > 0,
-    }
+/// Whether a covariance has a Cholesky factor whose every conditional
+/// variance reaches `floor`.
+fn above_floor(f: Option<&Factored>, floor: &[f64]) -> bool {
+    f.is_some_and(|f| f.diagonal.iter().zip(floor).all(|(l, fl)| l * l >= *fl))
 }
 
 /// Parameters from statistics accumulated around `centers` (`K x d`).
@@ -278,7 +370,8 @@ pub(crate) fn m_step_parameters(
             map_estimates(prior, family, &means, &nk, scatter, reg_covar);
         let covariances =
             crate::family::constrain_from(family, estimates, &weights_prime, previous);
-        return finish(family, weights, means, covariances, stats, reg_covar, d);
+        let n = stats.n.clone();
+        return MStep::new(family, weights, means, covariances, n, reg_covar);
     }
     let covariances = match covariance_type {
         CovarianceType::Full => {
@@ -320,145 +413,9 @@ pub(crate) fn m_step_parameters(
     // A constrained family's M-step from these estimates (which carry
     // reg_covar, so that its result is in the family).
     let covariances = crate::family::constrain_from(family, covariances, &nk, previous);
-    finish(family, weights, means, covariances, stats, reg_covar, d)
-}
-
-fn finish(
-    family: CovarianceType,
-    weights: Array1<f64>,
-    means: Array2<f64>,
-    covariances: Covariances,
-    stats: &SufficientStats,
-    reg_covar: f64,
-    d: usize,
-) -> MStep {
-    let regularized = if reg_covar > 0.0 {
-        count_regularized(&covariances, reg_covar, d)
-    } else {
-        0
-    };
-    MStep {
-        family,
-        weights,
-        means,
-        covariances,
-        n: stats.n.clone(),
-        regularized,
-    }
-}
-
-/// Covariances that are positive definite but would not be without
-/// `reg_covar` on their diagonal.
-fn count_regularized(c: &Covariances, reg_covar: f64, d: usize) -> usize {
-    let unregularized_fails = |m: ndarray::ArrayView2<'_, f64>| {
-        let mut m = m.to_owned();
-        m.diag_mut().iter_mut().for_each(|v| *v -= reg_covar);
-        crate::linalg::cholesky_lower(m.view()).is_none()
-    };
-    let no_floor = vec![0.0; d];
-    match c {
-        Covariances::Full(a) => (0..a.len_of(ndarray::Axis(0)))
-            .filter(|&k| {
-                positive_definite(c, k, d, &no_floor)
-                    && unregularized_fails(a.index_axis(ndarray::Axis(0), k))
-            })
-            .count(),
-        Covariances::Tied(a) => {
-            usize::from(positive_definite(c, 0, d, &no_floor) && unregularized_fails(a.view()))
-        }
-        Covariances::Diag(a) => a
-            .outer_iter()
-            .filter(|row| row.iter().all(|v| *v > 0.0) && row.iter().any(|v| *v - reg_covar <= 0.0))
-            .count(),
-        Covariances::Spherical(a) => a
-            .iter()
-            .filter(|v| **v > 0.0 && **v - reg_covar <= 0.0)
-            .count(),
-    }
+    let n = stats.n.clone();
+    MStep::new(family, weights, means, covariances, n, reg_covar)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::array;
-
-    fn step(means: Array2<f64>, covariances: Covariances) -> MStep {
-        MStep {
-            family: covariances.covariance_type(),
-            weights: array![0.5, 0.5],
-            means,
-            covariances,
-            n: vec![10.0, 10.0],
-            regularized: 0,
-        }
-    }
-
-    /// A variance of 3e-32 is positive (it passed before), yet a component
-    /// with it sits on a point: below the floor it is degenerate, for
-    /// every covariance type, unless `reg_covar` holds it up. Near the
-    /// origin, in data of that scale, the same variance is resolved; beside
-    /// a component 1e16 times wider, it is a collapse without `reg_covar`.
-    #[test]
-    fn a_variance_below_the_floor_is_degenerate() {
-        let tiny = 3e-32;
-        let small = 1e-31;
-        let cases = [
-            (
-                Covariances::Diag(array![[1.0, 1.0], [1.0, tiny]]),
-                Covariances::Diag(array![[small, small], [small, tiny]]),
-            ),
-            (
-                Covariances::Spherical(array![1.0, tiny]),
-                Covariances::Spherical(array![small, tiny]),
-            ),
-            (
-                Covariances::Full(array![[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, tiny]]]),
-                Covariances::Full(array![
-                    [[small, 0.0], [0.0, small]],
-                    [[small, 0.0], [0.0, tiny]]
-                ]),
-            ),
-        ];
-        for (wide, round) in cases {
-            let m = step(array![[0.0, 0.0], [1.0, 1.0]], wide.clone());
-            assert_eq!(m.failing(0.0), [(1, Trouble::NotPositiveDefinite)]);
-            // Near the origin the same variance is resolved.
-            let near = step(array![[0.0, 0.0], [1e-12, 1e-12]], round);
-            assert_eq!(near.failing(0.0), [], "scale is the component's values");
-            // Beside a component 1e16 times wider: collapsed, without reg_covar.
-            let beside = step(array![[0.0, 0.0], [1e-12, 1e-12]], wide);
-            assert_eq!(beside.failing(0.0), [(1, Trouble::NotPositiveDefinite)]);
-            assert_eq!(beside.failing(1e-40), [], "reg_covar: its floor alone");
-        }
-        // Tied: a conditional variance (column 1 given column 0) near zero.
-        let c = 0.999_999_999_999_999_9;
-        let m = step(
-            array![[0.0, 0.0], [1.0, 1.0]],
-            Covariances::Tied(array![[1.0, c], [c, 1.0]]),
-        );
-        assert_eq!(m.failing(0.0), [(0, Trouble::NotPositiveDefinite)]);
-    }
-
-    /// One far component (an outlier on its own, or a constant column near
-    /// 2^62) does not make the others singular, and with `reg_covar` it is
-    /// regularized rather than singular, as a constant column near 5 is.
-    #[test]
-    fn the_floor_follows_each_component_and_reg_covar() {
-        let means = array![[0.0, 3.0], [1e20, 2f64.powi(62)]];
-        let diag = |reg: f64| Covariances::Diag(array![[1.0, 1.0], [reg, reg]]);
-        assert_eq!(step(means.clone(), diag(1e-6)).failing(1e-6), []);
-        let full = Covariances::Full(array![[[1.0, 0.5], [0.5, 1.0]], [[1e-6, 0.0], [0.0, 1e-6]]]);
-        assert_eq!(step(means.clone(), full).failing(1e-6), []);
-        // Without reg_covar nothing holds the far component up.
-        assert_eq!(
-            step(means.clone(), diag(1e-6)).failing(0.0),
-            [(1, Trouble::NotPositiveDefinite)]
-        );
-        // A tied covariance must resolve every component's values.
-        let tied = Covariances::Tied(array![[1.0, 0.0], [0.0, 1.0]]);
-        assert_eq!(
-            step(means, tied).failing(0.0),
-            [(0, Trouble::NotPositiveDefinite)]
-        );
-    }
-}
+mod tests;
