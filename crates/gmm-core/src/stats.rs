@@ -194,23 +194,53 @@ impl ExactStats {
         }
     }
 
+    /// Adds `v` at its scale `2^-e` to entry `i`.
+    #[inline(always)]
+    fn push(&mut self, i: usize, v: f64, e: i32) {
+        // The common case inline: a normal value that is a whole number of
+        // units of its scale (within 2^68 of the bound) and fits 127 bits,
+        // as `to_fixed` would give it, with no low word.
+        let bits = v.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let shift = biased - 1075 + e;
+        if biased != 0 && biased != 0x7ff && (0..=73).contains(&shift) {
+            let m = ((bits & ((1u64 << 52) - 1)) | (1u64 << 52)) as i128;
+            let sign = ((bits as i64) >> 63) as i128;
+            let hi = ((m << shift) ^ sign) - sign;
+            match self.hi[i].checked_add(hi) {
+                Some(h) => self.hi[i] = h,
+                None => self.overflow = true,
+            }
+        } else {
+            self.push_rest(i, v, e);
+        }
+    }
+
+    /// [`ExactStats::push`] for every other value: zeros, subnormals,
+    /// fractions of a unit (a low word), and values that do not fit.
+    #[cold]
+    #[inline(never)]
+    fn push_rest(&mut self, i: usize, v: f64, e: i32) {
+        match to_fixed(v, e) {
+            Some((hi, lo)) => self.add_entry(i, hi, lo),
+            None => self.overflow = true,
+        }
+    }
+
     pub fn add(&mut self, scales: &Scales, s: &SufficientStats) {
         let Layout { k: kk, d, second } = scales.layout;
+        let exps = &scales.exps[..];
+        assert!(self.hi.len() == exps.len() && self.lo.len() == exps.len());
         let mut idx = 0;
-        let mut push = |v: f64, this: &mut ExactStats| {
-            match to_fixed(v, scales.exps[idx]) {
-                Some((hi, lo)) => this.add_entry(idx, hi, lo),
-                None => this.overflow = true,
-            }
-            idx += 1;
-        };
         for &v in s.n.iter().chain(&s.s1) {
-            push(v, self);
+            self.push(idx, v, exps[idx]);
+            idx += 1;
         }
         match second {
             SecondMoment::Diag => {
                 for &v in &s.s2 {
-                    push(v, self);
+                    self.push(idx, v, exps[idx]);
+                    idx += 1;
                 }
             }
             SecondMoment::Full | SecondMoment::Pooled => {
@@ -218,13 +248,15 @@ impl ExactStats {
                 for b in 0..blocks {
                     let m = &s.s2[b * d * d..(b + 1) * d * d];
                     for i in 0..d {
-                        for j in 0..=i {
-                            push(m[i * d + j], self);
+                        for &v in &m[i * d..i * d + i + 1] {
+                            self.push(idx, v, exps[idx]);
+                            idx += 1;
                         }
                     }
                 }
             }
         }
+        debug_assert_eq!(idx, exps.len());
     }
 
     pub fn encode(&self, w: &mut Writer) {
@@ -378,110 +410,4 @@ fn ldexp(mut x: f64, mut e: i32) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixed_point_round_trip_keeps_the_value() {
-        for &v in &[1.0f64, -3.25, 1e-300, 123456.789, -0.1, 5e-324] {
-            let e = HEADROOM_BITS - ceil_log2(v.abs());
-            let (hi, lo) = to_fixed(v, e).unwrap();
-            assert_eq!(from_fixed(hi, lo, e), v, "{v}");
-            // Far below its scale, the low word still holds it.
-            let (hi, lo) = to_fixed(v, e - 100).unwrap();
-            assert_eq!(from_fixed(hi, lo, e - 100), v, "{v}");
-        }
-        assert_eq!(to_fixed(1.0, 127), None);
-        assert!(to_fixed(1.0, 126).is_none() && to_fixed(1.0, 120).is_some());
-        assert_eq!(to_fixed(f64::NAN, 0), None);
-    }
-
-    #[test]
-    fn ceil_log2_bounds() {
-        for &x in &[1.0, 1.5, 2.0, 1000.0, 1e-10, 3e300] {
-            let c = ceil_log2(x);
-            assert!(x <= ldexp(1.0, c), "{x} {c}");
-            assert!(x > ldexp(1.0, c - 2), "{x} {c}");
-        }
-    }
-
-    fn layout() -> Layout {
-        Layout {
-            k: 2,
-            d: 3,
-            second: SecondMoment::Full,
-        }
-    }
-
-    /// Statistics-like values of varied magnitudes.
-    fn chunk(seed: u64) -> SufficientStats {
-        let mut s = SufficientStats::zeros(layout());
-        let f = |i: usize| ((i as f64 + seed as f64) * 0.37).sin() * 10.0;
-        s.n.iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = f(i).abs());
-        s.s1.iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = f(i + 7) * 3.0);
-        for k in 0..2 {
-            for a in 0..3 {
-                for b in 0..=a {
-                    s.s2[k * 9 + a * 3 + b] = f(k * 9 + a * 3 + b) * 20.0 + 1e-9 * f(a);
-                }
-            }
-        }
-        s
-    }
-
-    #[test]
-    fn exact_sum_is_order_independent() {
-        let centers = [0.5, -1.0, 2.0, 1.0, 0.0, -3.0];
-        let scales = Scales::new(layout(), &centers, &[10.0; 3], 100.0);
-        let chunks: Vec<_> = (0..5).map(chunk).collect();
-        let mut fwd = ExactStats::zeros(&scales);
-        for c in &chunks {
-            fwd.add(&scales, c);
-        }
-        // Another grouping and order.
-        let mut a = ExactStats::zeros(&scales);
-        let mut b = ExactStats::zeros(&scales);
-        for c in chunks.iter().rev().take(2) {
-            a.add(&scales, c);
-        }
-        for c in chunks.iter().take(3) {
-            b.add(&scales, c);
-        }
-        b.merge(&a);
-        let (t1, t2) = (fwd.totals(&scales).unwrap(), b.totals(&scales).unwrap());
-        assert_eq!(t1, t2);
-        // And close to a plain f64 sum.
-        let plain: f64 = chunks.iter().map(|c| c.s2[4]).sum();
-        assert!((t1.s2[4] - plain).abs() <= 1e-12 * plain.abs());
-        // Symmetric second moments.
-        assert_eq!(t1.s2[1], t1.s2[3]);
-    }
-
-    /// One value of 1e20 in a column makes its bound 2^67 and the second
-    /// moments' 2^134+: a unit-variance cluster's sums (and a tight one's)
-    /// still come out to full precision.
-    #[test]
-    fn a_far_bound_keeps_small_sums() {
-        let centers = [0.0; 6];
-        let scales = Scales::new(layout(), &centers, &[1e20, 1.0, 1.0], 1000.0);
-        let chunks: Vec<_> = (0..5).map(chunk).collect();
-        let mut exact = ExactStats::zeros(&scales);
-        for c in &chunks {
-            let mut c = c.clone();
-            c.s2.iter_mut().for_each(|v| *v *= 1e-6);
-            exact.add(&scales, &c);
-        }
-        let t = exact.totals(&scales).unwrap();
-        let plain: f64 = chunks.iter().map(|c| c.s2[0] * 1e-6).sum();
-        assert!(plain.abs() > 1e-6);
-        assert!(
-            (t.s2[0] - plain).abs() <= 1e-14 * plain.abs(),
-            "{} {plain}",
-            t.s2[0]
-        );
-    }
-}
+mod tests;
