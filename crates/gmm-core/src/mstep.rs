@@ -37,15 +37,18 @@ pub(crate) enum Trouble {
     Empty,
 }
 
-/// New parameters before their precision factors are computed, so that a
-/// caller can repair components that fail.
+/// New parameters, with full and tied covariances already factored, before
+/// they become a model ([`MStep::into_model`]), so that a caller can check
+/// them and repair components that fail.
 #[derive(Debug, Clone)]
 pub(crate) struct MStep {
     /// The family; `covariances` is in its storage.
     pub family: CovarianceType,
     pub weights: Array1<f64>,
     pub means: Array2<f64>,
-    pub covariances: Covariances,
+    /// Private, so that nothing changes it after [`MStep::new`] factored it
+    /// (read it with [`MStep::covariances`]).
+    covariances: Covariances,
     /// Total responsibility of each component.
     pub n: Vec<f64>,
     /// Components (for tied: the shared covariance, as 1) whose covariance
@@ -117,6 +120,11 @@ impl MStep {
             regularized,
             factors,
         }
+    }
+
+    /// The covariances, in the family's storage.
+    pub fn covariances(&self) -> &Covariances {
+        &self.covariances
     }
 
     /// Components that cannot go on, and why (for tied, component 0 stands
@@ -325,7 +333,8 @@ pub(crate) fn m_step(
     .into_model()
 }
 
-/// The M-step's parameters, without precision factors (see [`m_step`]);
+/// The M-step's parameters, not yet a model (see [`m_step`] and
+/// [`MStep`]);
 /// `previous`, the covariances of the model whose E-step gave `stats`,
 /// starts the iterative M-steps of mclust's families that need one. With
 /// a `prior`, the means and covariances are its posterior mode (see

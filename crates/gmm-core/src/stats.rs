@@ -217,7 +217,8 @@ impl ExactStats {
     }
 
     /// [`ExactStats::push`] for every other value: zeros, subnormals,
-    /// fractions of a unit (a low word), and values that do not fit.
+    /// non-finite values, values whose mantissa sits below their unit
+    /// (which may leave a low word), and values that do not fit.
     #[cold]
     #[inline(never)]
     fn push_rest(&mut self, i: usize, v: f64, e: i32) {

@@ -103,8 +103,8 @@ pub(super) fn reseed(
     };
     let mut means = m.means.clone();
     let mut weights = m.weights.to_vec();
-    let mut dense: Vec<Array2<f64>> = (0..k).map(|j| m.covariances.dense(j, d)).collect();
-    let average = healthy_average(&m.covariances);
+    let mut dense: Vec<Array2<f64>> = (0..k).map(|j| m.covariances().dense(j, d)).collect();
+    let average = healthy_average(m.covariances());
     for (idx, &j) in bad.iter().enumerate() {
         let row = match worst_rows.get(idx) {
             Some(r) => r.clone(),

@@ -134,25 +134,26 @@ fn push_adds_what_to_fixed_gives() {
         -1100, -1075, -60, -1, 0, 1, 20, 73, 74, 120, 126, 127, 1000, 1100,
     ] {
         for &v in &values {
-            // The scales that put v's mantissa at shifts -2, 0, 73 and
-            // 74 (the inline path takes 0 to 73), and the list above.
+            // The scales that put v's mantissa at shifts -1, 0, 73 and
+            // 74 (the inline path takes 0 to 73), and the list above; words
+            // near zero and near both ends of an i128, where a sum
+            // overflows.
             let biased = ((v.to_bits() >> 52) & 0x7ff) as i32;
             for e in [
                 e,
-                1073 - biased,
+                1074 - biased,
                 1075 - biased,
                 1148 - biased,
                 1149 - biased,
             ] {
                 let mut fast = ExactStats {
-                    hi: vec![3, -7],
-                    lo: vec![5, 0],
+                    hi: vec![3, -7, i128::MAX - (1 << 125), i128::MIN + (1 << 125)],
+                    lo: vec![5, 0, 0, 1],
                     overflow: false,
                 };
                 let mut reference = fast.clone();
-                fast.push(0, v, e);
-                fast.push(1, v, e);
-                for i in 0..2 {
+                for i in 0..4 {
+                    fast.push(i, v, e);
                     match to_fixed(v, e) {
                         Some((hi, lo)) => reference.add_entry(i, hi, lo),
                         None => reference.overflow = true,
@@ -162,12 +163,14 @@ fn push_adds_what_to_fixed_gives() {
             }
         }
     }
-    // Near the top of an i128, the inline path still finds the overflow.
+    // Near the top of an i128, the inline path (4.0 at 2^-50: shift 0)
+    // finds the overflow and leaves the word as it was.
     let mut near = ExactStats {
         hi: vec![i128::MAX - 1],
         lo: vec![0],
         overflow: false,
     };
-    near.push(0, 4.0, 0);
+    near.push(0, 4.0, 50);
     assert!(near.overflow);
+    assert_eq!(near.hi, [i128::MAX - 1]);
 }
