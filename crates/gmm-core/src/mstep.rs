@@ -46,8 +46,8 @@ pub(crate) struct MStep {
     pub family: CovarianceType,
     pub weights: Array1<f64>,
     pub means: Array2<f64>,
-    /// Private, so that nothing changes it after [`MStep::new`] factored it
-    /// (read it with [`MStep::covariances`]).
+    /// Private, so that nothing changes it after [`MStep::new`] factored
+    /// (full, tied) and counted it (read it with [`MStep::covariances`]).
     covariances: Covariances,
     /// Total responsibility of each component.
     pub n: Vec<f64>,
@@ -334,11 +334,10 @@ pub(crate) fn m_step(
 }
 
 /// The M-step's parameters, not yet a model (see [`m_step`] and
-/// [`MStep`]);
-/// `previous`, the covariances of the model whose E-step gave `stats`,
-/// starts the iterative M-steps of mclust's families that need one. With
-/// a `prior`, the means and covariances are its posterior mode (see
-/// [`crate::family::prior`]).
+/// [`MStep`]); `previous`, the covariances of the model whose E-step gave
+/// `stats`, starts the iterative M-steps of mclust's families that need
+/// one. With a `prior`, the means and covariances are its posterior mode
+/// (see [`crate::family::prior`]).
 pub(crate) fn m_step_parameters(
     centers: &[f64],
     stats: &SufficientStats,

@@ -84,9 +84,9 @@ fn the_floor_follows_each_component_and_reg_covar() {
 }
 
 /// Each covariance is factored once, in `MStep::new`: the count of
-/// components that only `reg_covar` holds up, and the precision
-/// factors `into_model` hands on, are what factoring each covariance
-/// again at each use gives.
+/// components that only `reg_covar` holds up, and the full and tied
+/// precision factors `into_model` hands on, are what factoring each
+/// covariance again at each use gives.
 #[test]
 fn one_factorization_counts_and_inverts_as_separate_ones() {
     let reg = 1e-6;
