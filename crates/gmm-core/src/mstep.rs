@@ -259,21 +259,20 @@ impl MStep {
     /// positive definite.
     pub fn into_model(self) -> Result<GaussianMixture, usize> {
         let d = self.means.ncols();
+        // The precision factors move out of `factors`: `new` formed them.
+        let mut precisions = self
+            .factors
+            .into_iter()
+            .map(|f| f.and_then(|f| f.precision));
         let precisions_cholesky = match &self.covariances {
-            Covariances::Full(_) => {
-                let mut out = Array3::zeros((self.factors.len(), d, d));
-                for (k, f) in self.factors.iter().enumerate() {
-                    let p = f.as_ref().and_then(|f| f.precision.as_ref()).ok_or(k)?;
-                    out.index_axis_mut(Axis(0), k).assign(p);
+            Covariances::Full(a) => {
+                let mut out = Array3::zeros(a.dim());
+                for (k, p) in precisions.enumerate() {
+                    out.index_axis_mut(Axis(0), k).assign(&p.ok_or(k)?);
                 }
                 Covariances::Full(out)
             }
-            Covariances::Tied(_) => Covariances::Tied(
-                self.factors[0]
-                    .as_ref()
-                    .and_then(|f| f.precision.clone())
-                    .ok_or(0usize)?,
-            ),
+            Covariances::Tied(_) => Covariances::Tied(precisions.next().flatten().ok_or(0usize)?),
             other => compute_precision_cholesky(other, d)?,
         };
         Ok(GaussianMixture::from_parts(

@@ -203,7 +203,7 @@ impl ExactStats {
         let bits = v.to_bits();
         let biased = ((bits >> 52) & 0x7ff) as i32;
         let shift = biased - 1075 + e;
-        if biased != 0 && biased != 0x7ff && (0..=73).contains(&shift) {
+        if biased != 0 && biased != 0x7ff && (0..=MAX_SHIFT).contains(&shift) {
             let m = ((bits & ((1u64 << 52) - 1)) | (1u64 << 52)) as i128;
             let sign = ((bits as i64) >> 63) as i128;
             let hi = ((m << shift) ^ sign) - sign;
@@ -335,6 +335,10 @@ fn ceil_log2(x: f64) -> i32 {
     if biased == 0 { -1022 } else { biased - 1022 }
 }
 
+/// The largest left shift of a mantissa (below 2^53) that `to_fixed` and
+/// [`ExactStats::push`]'s inline path take: the word stays below 2^126.
+const MAX_SHIFT: i32 = 73;
+
 /// `v * 2^e` as `(hi, lo)` with `v * 2^e = hi + lo * 2^-LO_BITS`, `hi` the
 /// integer part and `lo` the fraction rounded (half away from zero) to
 /// `LO_BITS` bits, both with the sign of `v`; `None` if `hi` would not fit
@@ -359,7 +363,7 @@ fn to_fixed(v: f64, e: i32) -> Option<(i128, i128)> {
     // v * 2^e = m * 2^shift.
     let shift = exp + e;
     let (hi, lo) = if shift >= 0 {
-        if shift > 73 {
+        if shift > MAX_SHIFT {
             return None;
         }
         (m << shift, 0)
