@@ -72,7 +72,7 @@ pub(crate) trait Lanes: Copy {
         // ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172.
         let t = m.sub(Self::splat(1.0)).div(m.add(Self::splat(1.0)));
         let t2 = t.mul(t);
-        let p = estrin(t2, &LN_ATANH);
+        let p = pairs(t2, &LN_ATANH);
         // 2t + t^3 p(t^2), then e ln 2 in two parts.
         let lm = t.mul(t2).mul_add(p, t.add(t));
         e.mul_add(Self::splat(LN2_HI), e.mul_add(Self::splat(LN2_LO), lm))
@@ -88,9 +88,8 @@ pub(crate) trait Lanes: Copy {
         let n = x.mul(Self::splat(LOG2E)).round();
         let r = n.mul_add(Self::splat(-LN2_HI), x);
         let r = n.mul_add(Self::splat(-LN2_LO), r);
-        // Taylor series of e^r on |r| <= ln2/2, to r^13/13!, by Estrin's
-        // scheme (a shallow tree of products instead of one long chain).
-        let p = estrin(r, &EXP_TAYLOR);
+        // Taylor series of e^r on |r| <= ln2/2, to r^13/13! ([`pairs`]).
+        let p = pairs(r, &EXP_TAYLOR);
         p.mul_pow2_or_zero(n, self, -708.0)
     }
 }
@@ -146,28 +145,32 @@ const LN_ATANH: [f64; 11] = [
     2.0 / 23.0,
 ];
 
-/// `sum_i c[i] x^i` by Estrin's scheme: pairs `c[2i] + c[2i+1] x`, then
-/// pairs of those with `x^2`, and so on; independent products overlap.
+/// `sum_i c[i] x^i` by Horner's scheme in `x^2` over the pairs `c[2i] +
+/// c[2i+1] x` (an odd count's last coefficient on its own): two chains of
+/// half the length, each step one multiply-add with a constant. Estrin's
+/// tree (pairs, then pairs of pairs with `x^2`, `x^4`, ...) is shallower
+/// but takes three more operations for `e^x` and keeps every coefficient
+/// in a register; with the kernels' many independent rows in flight the
+/// depth does not matter and the registers do. Against it, in `normalize`
+/// (64-row blocks, K = 2, 8 and 16), on an Intel Xeon (family 6, model
+/// 207): 6 to 7 % less time with AVX-512, 0 to 2 % with AVX2. `e^x` is
+/// also more accurate: over [-707, 0] its mean error went from 0.30 to
+/// 0.19 units in the last place and its worst from 2 to 1.
 #[inline(always)]
-fn estrin<V: Lanes, const N: usize>(x: V, c: &[f64; N]) -> V {
-    let mut terms: [V; N] = regs_from(|i| V::splat(c[i]));
-    let mut len = N;
-    let mut power = x;
-    while len > 1 {
-        let half = len.div_ceil(2);
-        for i in 0..half {
-            terms[i] = if 2 * i + 1 < len {
-                terms[2 * i + 1].mul_add(power, terms[2 * i])
-            } else {
-                terms[2 * i]
-            };
+fn pairs<V: Lanes, const N: usize>(x: V, c: &[f64; N]) -> V {
+    let x2 = x.mul(x);
+    let pair = |i: usize| {
+        if 2 * i + 1 < N {
+            V::splat(c[2 * i + 1]).mul_add(x, V::splat(c[2 * i]))
+        } else {
+            V::splat(c[2 * i])
         }
-        len = half;
-        if len > 1 {
-            power = power.mul(power);
-        }
+    };
+    let mut p = pair(N.div_ceil(2) - 1);
+    for i in (0..N.div_ceil(2) - 1).rev() {
+        p = p.mul_add(x2, pair(i));
     }
-    terms[0]
+    p
 }
 
 /// Portable lanes.
@@ -604,18 +607,24 @@ mod tests {
 
     #[test]
     fn exp_is_accurate_over_the_range_used() {
-        let mut worst: f64 = 0.0;
+        // Relative errors in units of `f64::EPSILON`: the worst and the
+        // mean over the range the kernels use. Estrin's scheme for the same
+        // polynomial gave 2 and 0.30.
+        let (mut worst, mut sum, mut count) = (0.0f64, 0.0, 0.0);
         let mut x = -707.0;
         while x <= 0.0 {
             let (got, want) = (exp_scalar(x), x.exp());
-            worst = worst.max(((got - want) / want).abs());
-            x += 0.0137;
+            let e = ((got - want) / want).abs() / f64::EPSILON;
+            (worst, sum, count) = (worst.max(e), sum + e, count + 1.0);
+            x += 0.00731;
         }
+        let mean = sum / count;
         for &x in &[1.0, 2.5, 30.0, -1e-12, 1e-9, 0.0] {
             let (got, want) = (exp_scalar(x), f64::exp(x));
-            worst = worst.max(((got - want) / want).abs());
+            worst = worst.max(((got - want) / want).abs() / f64::EPSILON);
         }
-        assert!(worst < 4.0 * f64::EPSILON, "worst relative error {worst:e}");
+        assert!(worst <= 1.5, "worst relative error {worst} epsilons");
+        assert!(mean < 0.25, "mean relative error {mean} epsilons");
         assert_eq!(exp_scalar(-709.0), 0.0);
         assert_eq!(exp_scalar(f64::NEG_INFINITY), 0.0);
         assert_eq!(exp_scalar(0.0), 1.0);
