@@ -5,6 +5,7 @@
 //! max-shifted log-sum-exp (`ln p(x)`) and the responsibilities, with
 //! labeled rows clamped to their class when the [`RowPolicy`] says so.
 
+use crate::ahead::Ahead;
 use crate::aligned::AlignedBuf;
 use crate::data::DataView;
 use crate::kernel::{self, BLOCK, Block, LANES};
@@ -69,15 +70,11 @@ pub(crate) struct EStep {
 
 impl EStep {
     /// Loads rows `start..end` (at most [`BLOCK`]), and
-    /// their effective weights under `policy`.
+    /// their effective weights under `policy`; the kernels bring in the
+    /// next block's rows meanwhile ([`EStep::look_ahead`]).
     pub fn load(&mut self, data: DataView<'_>, start: usize, end: usize, policy: RowPolicy) {
         self.block.load(data.rows(start, end), data.n_features());
-        // The next block's rows start coming in from memory while the
-        // kernels work on these.
-        let ahead = (end + BLOCK).min(data.n_rows());
-        if end < ahead {
-            kernel::prefetch(data.rows(end, ahead));
-        }
+        self.look_ahead(data, end);
         let w = BLOCK;
         self.ew.resize(w, 0.0);
         for (e, i) in self.ew.iter_mut().zip(start..end) {
@@ -105,6 +102,17 @@ impl EStep {
         }
     }
 
+    /// Has the kernels that work on the loaded block prefetch the block of
+    /// rows from `next` (if any are left), a share at a time: [`Ahead`].
+    pub fn look_ahead(&mut self, data: DataView<'_>, next: usize) {
+        let end = next.saturating_add(BLOCK).min(data.n_rows());
+        self.block.ahead = if next < end {
+            Ahead::new(data.rows(next, end))
+        } else {
+            Ahead::default()
+        };
+    }
+
     /// Gives the loaded rows with a missing entry no weight in this block's
     /// kernels: a pass then integrates them out on their own.
     pub fn set_aside(&mut self) {
@@ -120,6 +128,8 @@ impl EStep {
     /// `log_norm`, their log-probability under that class.
     pub fn run(&mut self, model: &Prepared, data: DataView<'_>, start: usize, policy: RowPolicy) {
         self.responsibilities(model, data, start, policy, false);
+        // No `accumulate` follows to ask for the second half.
+        self.block.ahead.rest();
     }
 
     /// [`EStep::run`], with the responsibilities weighted by the rows'

@@ -22,6 +22,7 @@
 //! accumulators of [`LANES`] (eight) lanes, one AVX-512 register or two
 //! narrower ones: its sums are formed in one order everywhere.
 
+use crate::ahead::Ahead;
 use crate::aligned::{AlignedArray, AlignedBuf};
 use crate::covariance::CovarianceType;
 use crate::prepared::Prepared;
@@ -62,6 +63,9 @@ pub(crate) struct Block {
     pub rows: usize,
     pub d: usize,
     pub xt: AlignedBuf,
+    /// The rows a pass reads after these, which [`log_prob`] and
+    /// [`accumulate`] prefetch a share at a time (none after [`Block::load`]).
+    pub ahead: Ahead,
 }
 
 impl Block {
@@ -71,6 +75,7 @@ impl Block {
         assert!(rows <= BLOCK);
         self.rows = rows;
         self.d = d;
+        self.ahead = Ahead::default();
         self.xt.resize(d * BLOCK, 0.0);
         match x {
             Values::F64(x) => transpose_any(x, d, &mut self.xt),
@@ -83,27 +88,6 @@ impl Block {
             }
         }
     }
-}
-
-/// Asks the processor to bring `x` into its caches (a hint; on processors
-/// without one, nothing).
-#[inline]
-pub(crate) fn prefetch(x: Values<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let (p, bytes) = match x {
-            Values::F64(v) => (v.as_ptr().cast::<i8>(), std::mem::size_of_val(v)),
-            Values::F32(v) => (v.as_ptr().cast::<i8>(), std::mem::size_of_val(v)),
-        };
-        for off in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch reads nothing and cannot fault; the address
-            // is inside `x`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// Rows of `x` into the columns of `xt` (`BLOCK` apart), as `f64`; rows in
@@ -354,7 +338,10 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
     assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
     assert!(m.means.len() >= m.k * d);
     let xt = b.xt.as_ptr();
+    // The first half of the rows ahead, a share per component.
+    let share = b.ahead.share(m.k);
     for k in 0..m.k {
+        b.ahead.next(share);
         let mu = &m.means[k * d..(k + 1) * d];
         let c = V::splat(m.log_const[k]);
         let out = lp[k * BLOCK..(k + 1) * BLOCK].as_mut_ptr();
@@ -948,7 +935,13 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
     scratch.resize(2 * d * stride, 0.0);
     let (zs, ws) = scratch.split_at_mut(d * stride);
     let (zs, ws) = (zs.as_mut_ptr(), ws.as_mut_ptr());
+    // The second half of the rows ahead of each block, a share per
+    // component (`log_prob` asked for the first).
+    let shares = blocks.map(|(b, _)| b.ahead.share(kk));
     for k in 0..kk {
+        for ((b, _), &share) in blocks.iter().zip(&shares) {
+            b.ahead.next(share);
+        }
         let mu = &centers[k * d..(k + 1) * d];
         // SAFETY (pointer accesses in this loop body): every block's
         // responsibilities hold `K x BLOCK` values and its `xt` `d x
@@ -1497,6 +1490,51 @@ mod tests {
     /// Every way a block is loaded (few features, tiles of four by four
     /// and their remainders, f64 and f32) places each value where one
     /// value at a time does, and pads with the first row.
+    #[test]
+    fn a_pass_kernels_ask_for_every_line_ahead() {
+        // `log_prob` asks for about half the lines of the rows ahead and
+        // `accumulate` for the rest, one block or two at a time, whatever
+        // the number of components, features or storage.
+        for t in [
+            CovarianceType::Full,
+            CovarianceType::Diag,
+            CovarianceType::Spherical,
+            CovarianceType::Tied,
+        ] {
+            for d in [2, 5, 16, 33] {
+                let m = Prepared::new(&model_gen(t, d));
+                let x: Vec<f64> = (0..4 * BLOCK * d).map(|i| (i % 7) as f64 * 0.3).collect();
+                let layout = Layout {
+                    k: m.k,
+                    d,
+                    second: SecondMoment::for_covariance(t),
+                };
+                let mut blocks = [Block::default(), Block::default()];
+                let mut lps = [vec![0.0; m.k * BLOCK], vec![0.0; m.k * BLOCK]];
+                for (s, (b, lp)) in blocks.iter_mut().zip(&mut lps).enumerate() {
+                    b.load(Values::F64(&x[s * BLOCK * d..(s + 1) * BLOCK * d]), d);
+                    assert_eq!(b.ahead.left(), 0, "none after a load");
+                    let next = (s + 2) * BLOCK * d;
+                    b.ahead = Ahead::new(Values::F64(&x[next..next + BLOCK * d]));
+                    let lines = b.ahead.left();
+                    assert!(lines >= BLOCK * d * 8 / 64);
+                    log_prob(&m, b, lp);
+                    let asked = lines - b.ahead.left();
+                    assert!(
+                        asked >= lines / 2 && asked < lines,
+                        "{t:?} d={d}: {asked} of {lines}"
+                    );
+                }
+                let group = [(&blocks[0], &lps[0][..]), (&blocks[1], &lps[1][..])];
+                let mut acc = LaneStats::zeros(layout);
+                accumulate(&m.means, &group, &mut acc, &mut AlignedBuf::default());
+                for b in &blocks {
+                    assert_eq!(b.ahead.left(), 0, "{t:?} d={d}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn block_load_transposes_every_shape() {
         for d in [1, 2, 3, 4, 5, 7, 8, 16, 18] {

@@ -31,6 +31,7 @@
 // is how NaN-rejecting comparisons are written on purpose.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+mod ahead;
 mod aligned;
 #[doc(hidden)]
 pub mod bench;

@@ -112,6 +112,10 @@ pub(crate) fn em_pass(
                 for (s, e) in acc.esteps[..nb].iter_mut().enumerate() {
                     let s0 = b0 + s * BLOCK;
                     e.load(data, s0, (s0 + BLOCK).min(end), policy);
+                    if nb > 1 {
+                        // Its counterpart in the next group of blocks.
+                        e.look_ahead(data, s0 + nb * BLOCK);
+                    }
                     // Rows with a missing entry are integrated out per chunk.
                     e.set_aside();
                     for &i in &e.incomplete {
@@ -416,6 +420,8 @@ impl StatsPass<'_> {
                             &mut acc.scratch,
                         );
                     }
+                    // What the kernels of this pass did not ask for.
+                    acc.rows.block.ahead.rest();
                     b0 = b1;
                 }
                 if !direct {
