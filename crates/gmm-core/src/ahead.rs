@@ -8,7 +8,9 @@
 //! Xeon with AVX-512, 12 % of a 1M x 16, K = 8, diag fit's samples sat on
 //! them, as many as on `normalize`. Spread over the kernels instead, a
 //! share per component in [`crate::kernel::log_prob`] and another in
-//! [`crate::kernel::accumulate`], the lines come in behind the arithmetic:
+//! [`crate::kernel::accumulate`] (all of them in `log_prob` for a pass with
+//! no `accumulate`, [`Ahead::alone`]; [`Ahead::rest`] asks for what the
+//! kernels of a pass did not), the lines come in behind the arithmetic:
 //! on that Xeon, 1 thread, an iteration at 1M x 16, K = 8 took 17 % less
 //! with diagonal covariances, 18 % less spherical and 6 % less full (1M x
 //! 2 and 200k x 64 within 2 %, either way).
@@ -28,6 +30,9 @@ pub(crate) struct Ahead {
     lines: usize,
     /// Lines asked for so far.
     asked: Cell<usize>,
+    /// Whether `log_prob` is the only kernel to ask (no `accumulate`
+    /// follows), so takes every line rather than half.
+    alone: bool,
 }
 
 /// Bytes in a cache line.
@@ -37,8 +42,8 @@ impl Ahead {
     /// The lines that hold `x` (none for no rows), none asked for yet.
     pub fn new(x: Values<'_>) -> Ahead {
         let (start, bytes) = match x {
-            Values::F64(v) => (v.as_ptr().expose_provenance(), size_of_val(v)),
-            Values::F32(v) => (v.as_ptr().expose_provenance(), size_of_val(v)),
+            Values::F64(v) => (v.as_ptr().addr(), size_of_val(v)),
+            Values::F32(v) => (v.as_ptr().addr(), size_of_val(v)),
         };
         let first = start / LINE * LINE;
         let lines = if bytes == 0 {
@@ -50,14 +55,22 @@ impl Ahead {
             first,
             lines,
             asked: Cell::new(0),
+            alone: false,
         }
     }
 
-    /// Lines for each of `parts` steps of a kernel, when two kernels with
-    /// `parts` steps each share the lines between them.
+    /// Has `log_prob` ask for every line, a share per component: for a
+    /// pass that runs no `accumulate` on the block.
+    pub fn alone(&mut self) {
+        self.alone = true;
+    }
+
+    /// Lines for each of `parts` steps of a kernel: half the lines over the
+    /// steps, since two kernels share them (all of them when alone).
     #[inline(always)]
     pub fn share(&self, parts: usize) -> usize {
-        self.lines.div_ceil(2 * parts.max(1))
+        let kernels = if self.alone { 1 } else { 2 };
+        self.lines.div_ceil(kernels * parts.max(1))
     }
 
     /// Asks for the next `n` lines, or as many as are left.
@@ -84,16 +97,30 @@ impl Ahead {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// The addresses this thread's tests prefetched, in order.
+    static ASKED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The addresses prefetched on this thread since the last call.
+#[cfg(test)]
+pub(crate) fn take_asked() -> Vec<usize> {
+    ASKED.with(|a| std::mem::take(&mut *a.borrow_mut()))
+}
+
 /// Asks the processor to bring the line at `addr` into its caches (a hint;
 /// on processors without one, nothing).
 #[inline(always)]
 fn prefetch(addr: usize) {
+    #[cfg(test)]
+    ASKED.with(|a| a.borrow_mut().push(addr));
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: a prefetch reads nothing and cannot fault, whatever the
         // address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::with_exposed_provenance::<i8>(addr)) };
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::without_provenance::<i8>(addr)) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = addr;
@@ -103,58 +130,73 @@ fn prefetch(addr: usize) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lines_cover_the_rows_wherever_they_start() {
-        let v = vec![0.0f64; 64];
-        // 64 values from a line boundary: 8 lines; from one value in: 9
-        // (the first line shared with the value before).
-        let at = v.as_ptr().addr() % LINE / 8;
-        let aligned = (8 - at) % 8;
-        assert_eq!(Ahead::new(Values::F64(&v[aligned..aligned + 16])).lines, 2);
-        assert_eq!(
-            Ahead::new(Values::F64(&v[aligned + 1..aligned + 17])).lines,
-            3
-        );
-        assert_eq!(
-            Ahead::new(Values::F64(&v[aligned + 1..aligned + 2])).lines,
-            1
-        );
-        assert_eq!(Ahead::new(Values::F64(&v[..0])).lines, 0);
-        let w = vec![0.0f32; 64];
-        let at = w.as_ptr().addr() % LINE / 4;
-        let aligned = (16 - at) % 16;
-        assert_eq!(Ahead::new(Values::F32(&w[aligned..aligned + 32])).lines, 2);
-        assert_eq!(
-            Ahead::new(Values::F32(&w[aligned + 15..aligned + 17])).lines,
-            2
-        );
+    /// The lines of `bytes` bytes from `start`, each once.
+    fn spanned(start: usize, bytes: usize) -> Vec<usize> {
+        (start / LINE * LINE..start + bytes).step_by(LINE).collect()
     }
 
     #[test]
-    fn shares_ask_for_every_line_once() {
+    fn lines_cover_the_rows_wherever_they_start() {
+        let v = vec![0.0f64; 64];
+        let w = vec![0.0f32; 64];
+        take_asked();
+        // Every start within a line, lengths up to three lines: the lines
+        // asked for are exactly those the values touch, each once.
+        for from in 0..16 {
+            for len in 0..40 {
+                let x = &v[from..from + len];
+                let a = Ahead::new(Values::F64(x));
+                assert_eq!(a.first % LINE, 0);
+                a.rest();
+                let want = if len == 0 {
+                    vec![]
+                } else {
+                    spanned(x.as_ptr().addr(), 8 * len)
+                };
+                assert_eq!(take_asked(), want, "f64 from {from}, {len} values");
+                let x = &w[from..from + len];
+                Ahead::new(Values::F32(x)).rest();
+                let want = if len == 0 {
+                    vec![]
+                } else {
+                    spanned(x.as_ptr().addr(), 4 * len)
+                };
+                assert_eq!(take_asked(), want, "f32 from {from}, {len} values");
+            }
+        }
+    }
+
+    #[test]
+    fn shares_ask_for_every_line_once_in_order() {
         let v = vec![0.0f64; 1024 + 8];
-        let a = Ahead::new(Values::F64(&v[..1024]));
-        let lines = a.lines;
-        assert!((128..=129).contains(&lines));
-        // Two kernels of 3 steps: 22 (or 21) lines a step, the last short.
-        let share = a.share(3);
-        assert_eq!(share, lines.div_ceil(6));
-        for _ in 0..3 {
-            a.next(share);
-        }
-        assert_eq!(a.left(), lines - 3 * share);
-        for _ in 0..3 {
-            a.next(share);
+        // From one value past a line boundary.
+        let s = (8 - v.as_ptr().addr() % LINE / 8) % 8 + 1;
+        let x = &v[s..s + 1024];
+        let want = spanned(x.as_ptr().addr(), 8 * 1024);
+        let lines = want.len();
+        assert_eq!(lines, 129, "an unaligned 8 KiB spans 129 lines");
+        take_asked();
+        // Two kernels of 3 steps: 22 lines a step, the last step short.
+        let a = Ahead::new(Values::F64(x));
+        for _ in 0..6 {
+            a.next(a.share(3));
         }
         assert_eq!(a.left(), 0);
-        a.next(share);
+        a.next(a.share(3));
         a.rest();
-        assert_eq!(a.left(), 0);
-        let b = Ahead::new(Values::F64(&v[..1024]));
-        b.next(1);
+        assert_eq!(take_asked(), want);
+        // Half after one kernel of 3 steps; alone, all of them.
+        let mut b = Ahead::new(Values::F64(x));
+        for _ in 0..3 {
+            b.next(b.share(3));
+        }
+        assert_eq!(b.left(), lines - 66);
         b.rest();
-        assert_eq!(b.left(), 0);
-        assert_eq!(Ahead::default().share(8), 0);
+        b.alone();
+        assert_eq!(b.share(3), 43);
+        assert_eq!(take_asked(), want);
         Ahead::default().rest();
+        assert_eq!(Ahead::default().share(8), 0);
+        assert!(take_asked().is_empty());
     }
 }

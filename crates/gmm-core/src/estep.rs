@@ -104,6 +104,8 @@ impl EStep {
 
     /// Has the kernels that work on the loaded block prefetch the block of
     /// rows from `next` (if any are left), a share at a time: [`Ahead`].
+    /// [`EStep::load`] looks at the block after the loaded one; call this
+    /// after it to look elsewhere.
     pub fn look_ahead(&mut self, data: DataView<'_>, next: usize) {
         let end = next.saturating_add(BLOCK).min(data.n_rows());
         self.block.ahead = if next < end {
@@ -127,8 +129,9 @@ impl EStep {
     /// labeled rows get responsibility 1 for their class and, in
     /// `log_norm`, their log-probability under that class.
     pub fn run(&mut self, model: &Prepared, data: DataView<'_>, start: usize, policy: RowPolicy) {
+        // No `accumulate` follows: `log_prob` asks for every line ahead.
+        self.block.ahead.alone();
         self.responsibilities(model, data, start, policy, false);
-        // No `accumulate` follows to ask for the second half.
         self.block.ahead.rest();
     }
 
@@ -203,4 +206,57 @@ fn block_objective(ew: &[f64], log_norm: &[f64]) -> f64 {
         }
     }
     kernel::sum_lanes(&lanes)
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array1, Array2};
+
+    use super::*;
+    use crate::ahead::take_asked;
+    use crate::covariance::{CovarianceType, Covariances};
+    use crate::model::GaussianMixture;
+
+    /// A scoring pass (no `accumulate`) asks for the lines of the next
+    /// block, and only those, within the block's kernels; none past the
+    /// last row.
+    #[test]
+    fn a_scoring_block_prefetches_the_next_block() {
+        let d = 16;
+        let n = 2 * BLOCK + 10;
+        let x: Vec<f64> = (0..n * d).map(|i| (i % 5) as f64).collect();
+        let data = DataView::new(&x, d).unwrap();
+        let model = Prepared::new(
+            &GaussianMixture::new(
+                Array1::from(vec![0.5, 0.5]),
+                Array2::from_shape_fn((2, d), |(k, j)| (k * j) as f64 * 0.1),
+                Covariances::from_dense(
+                    CovarianceType::Diag,
+                    &[Array2::eye(d), Array2::eye(d)],
+                    &[0.5, 0.5],
+                ),
+            )
+            .unwrap(),
+        );
+        let mut e = EStep::default();
+        let line = |r: usize| (x[r * d..].as_ptr().addr()) / 64 * 64;
+        for (start, end, ahead) in [
+            (0, BLOCK, 2 * BLOCK),
+            (BLOCK, 2 * BLOCK, n),
+            (2 * BLOCK, n, n),
+        ] {
+            take_asked();
+            e.load(data, start, end, RowPolicy::Unsupervised);
+            assert!(take_asked().is_empty(), "nothing asked for at load");
+            e.run(&model, data, start, RowPolicy::Unsupervised);
+            assert_eq!(e.block.ahead.left(), 0);
+            let want: Vec<usize> = if ahead > end {
+                let last = x[..ahead * d].as_ptr_range().end.addr();
+                (line(end)..last).step_by(64).collect()
+            } else {
+                vec![]
+            };
+            assert_eq!(take_asked(), want, "rows {start}..{end}");
+        }
+    }
 }

@@ -1487,14 +1487,12 @@ mod tests {
         }
     }
 
-    /// Every way a block is loaded (few features, tiles of four by four
-    /// and their remainders, f64 and f32) places each value where one
-    /// value at a time does, and pads with the first row.
+    /// `log_prob` asks for about half the lines of the rows ahead and
+    /// `accumulate` for the rest, one block or two at a time, for every
+    /// storage and number of features (three components); the lines asked
+    /// for are those of the rows ahead, each once.
     #[test]
     fn a_pass_kernels_ask_for_every_line_ahead() {
-        // `log_prob` asks for about half the lines of the rows ahead and
-        // `accumulate` for the rest, one block or two at a time, whatever
-        // the number of components, features or storage.
         for t in [
             CovarianceType::Full,
             CovarianceType::Diag,
@@ -1502,6 +1500,7 @@ mod tests {
             CovarianceType::Tied,
         ] {
             for d in [2, 5, 16, 33] {
+                crate::ahead::take_asked();
                 let m = Prepared::new(&model_gen(t, d));
                 let x: Vec<f64> = (0..4 * BLOCK * d).map(|i| (i % 7) as f64 * 0.3).collect();
                 let layout = Layout {
@@ -1511,13 +1510,17 @@ mod tests {
                 };
                 let mut blocks = [Block::default(), Block::default()];
                 let mut lps = [vec![0.0; m.k * BLOCK], vec![0.0; m.k * BLOCK]];
+                let mut want = Vec::new();
                 for (s, (b, lp)) in blocks.iter_mut().zip(&mut lps).enumerate() {
+                    let next = &x[(s + 2) * BLOCK * d..(s + 3) * BLOCK * d];
+                    b.ahead = Ahead::new(Values::F64(next));
                     b.load(Values::F64(&x[s * BLOCK * d..(s + 1) * BLOCK * d]), d);
                     assert_eq!(b.ahead.left(), 0, "none after a load");
-                    let next = (s + 2) * BLOCK * d;
-                    b.ahead = Ahead::new(Values::F64(&x[next..next + BLOCK * d]));
+                    b.ahead = Ahead::new(Values::F64(next));
                     let lines = b.ahead.left();
                     assert!(lines >= BLOCK * d * 8 / 64);
+                    let start = next.as_ptr().addr();
+                    want.extend((start / 64 * 64..start + BLOCK * d * 8).step_by(64));
                     log_prob(&m, b, lp);
                     let asked = lines - b.ahead.left();
                     assert!(
@@ -1531,10 +1534,17 @@ mod tests {
                 for b in &blocks {
                     assert_eq!(b.ahead.left(), 0, "{t:?} d={d}");
                 }
+                let mut asked = crate::ahead::take_asked();
+                asked.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(asked, want, "{t:?} d={d}");
             }
         }
     }
 
+    /// Every way a block is loaded (few features, tiles of four by four
+    /// and their remainders, f64 and f32) places each value where one
+    /// value at a time does, and pads with the first row.
     #[test]
     fn block_load_transposes_every_shape() {
         for d in [1, 2, 3, 4, 5, 7, 8, 16, 18] {

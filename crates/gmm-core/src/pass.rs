@@ -113,8 +113,9 @@ pub(crate) fn em_pass(
                     let s0 = b0 + s * BLOCK;
                     e.load(data, s0, (s0 + BLOCK).min(end), policy);
                     if nb > 1 {
-                        // Its counterpart in the next group of blocks.
-                        e.look_ahead(data, s0 + nb * BLOCK);
+                        // Its counterpart in the next group of blocks,
+                        // which starts at `end` at the end of the chunk.
+                        e.look_ahead(data, (b0 + nb * BLOCK).min(end) + s * BLOCK);
                     }
                     // Rows with a missing entry are integrated out per chunk.
                     e.set_aside();
@@ -448,3 +449,6 @@ impl StatsPass<'_> {
         exact.totals(&scales)
     }
 }
+
+#[cfg(test)]
+mod tests;
