@@ -338,7 +338,8 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
     assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
     assert!(m.means.len() >= m.k * d);
     let xt = b.xt.as_ptr();
-    // The first half of the rows ahead, a share per component.
+    // A share of the rows ahead per component: the first half of them
+    // (all of them when no `accumulate` follows, `Ahead::alone`).
     let share = b.ahead.share(m.k);
     for k in 0..m.k {
         b.ahead.next(share);
