@@ -41,10 +41,11 @@ const LINE: usize = 64;
 impl Ahead {
     /// The lines that hold `x` (none for no rows), none asked for yet.
     pub fn new(x: Values<'_>) -> Ahead {
-        let (start, bytes) = match x {
-            Values::F64(v) => (v.as_ptr().addr(), size_of_val(v)),
-            Values::F32(v) => (v.as_ptr().addr(), size_of_val(v)),
+        let start = match x {
+            Values::F64(v) => v.as_ptr().addr(),
+            Values::F32(v) => v.as_ptr().addr(),
         };
+        let bytes = x.len() * x.precision().bytes();
         let first = start / LINE * LINE;
         let lines = if bytes == 0 {
             0
