@@ -163,7 +163,10 @@ impl EStep {
         let (k, w, rows) = (model.k, BLOCK, self.block.rows);
         let columns = model.columns();
         self.lp.resize(columns * w, 0.0);
-        kernel::log_prob(model, &self.block, &mut self.lp);
+        // The fit's pass scatters the statistics next: its tiles read the
+        // `x - mu` that `log_prob` forms.
+        self.block.keep_centred = weighted && kernel::scatters_centred(model);
+        kernel::log_prob(model, &mut self.block, &mut self.lp);
         if let Some(noise) = model.noise {
             self.lp[k * w..(k + 1) * w].fill(noise.log_density());
         }
@@ -216,6 +219,39 @@ mod tests {
     use crate::ahead::take_asked;
     use crate::covariance::{CovarianceType, Covariances};
     use crate::model::GaussianMixture;
+
+    /// A fit's block keeps the differences `x - mu` that `log_prob` forms
+    /// where the scatter's tiles read them (full and tied models from 16
+    /// features on); a scoring pass, fewer features and diagonal models do
+    /// not.
+    #[test]
+    fn a_fit_block_keeps_differences_for_the_scatter() {
+        for (t, d, want) in [
+            (CovarianceType::Full, 16, true),
+            (CovarianceType::Tied, 20, true),
+            (CovarianceType::Full, 15, false),
+            (CovarianceType::Diag, 16, false),
+        ] {
+            let x: Vec<f64> = (0..BLOCK * d).map(|i| (i % 5) as f64).collect();
+            let data = DataView::new(&x, d).unwrap();
+            let model = Prepared::new(
+                &GaussianMixture::new(
+                    Array1::from(vec![0.5, 0.5]),
+                    Array2::from_shape_fn((2, d), |(k, j)| (k * j) as f64 * 0.1),
+                    Covariances::from_dense(t, &[Array2::eye(d), Array2::eye(d)], &[0.5, 0.5]),
+                )
+                .unwrap(),
+            );
+            let mut e = EStep::default();
+            let p = RowPolicy::Unsupervised;
+            e.load(data, 0, BLOCK, p);
+            e.run_weighted(&model, data, 0, p);
+            assert_eq!(e.block.kept_for(&model.means), want, "{t:?} d={d}");
+            e.load(data, 0, BLOCK, p);
+            e.run(&model, data, 0, p);
+            assert!(!e.block.kept_for(&model.means), "{t:?} d={d}: scoring");
+        }
+    }
 
     /// A scoring pass (no `accumulate`) asks for the lines of the next
     /// block, and only those, within the block's kernels; none past the

@@ -9,9 +9,10 @@
 //! ([`classification`] then gives a score pass each row's entropy), and
 //! [`accumulate`] adds the block's sufficient statistics around the
 //! components' centers (rank-k updates of the scatter matrices, lower
-//! triangle only; with few features, accumulators kept across the rows
-//! instead of tiles) to per-lane accumulators that are reduced once per
-//! chunk;
+//! triangle only, from the differences `x - mu_k` that `log_prob` kept in a
+//! fit's pass from 16 features on; with few features, accumulators kept
+//! across the rows instead of tiles) to per-lane accumulators that are
+//! reduced once per chunk;
 //! full covariances give it two blocks at a time up to 8 features on
 //! AVX-512 and from 32 features on everywhere ([`blocks_per_scatter`]).
 //!
@@ -66,6 +67,18 @@ pub(crate) struct Block {
     /// The rows a pass reads after these, which [`log_prob`] and
     /// [`accumulate`] prefetch a share at a time (none after [`Block::load`]).
     pub ahead: Ahead,
+    /// Whether [`log_prob`] keeps the differences `x - mu_k` it forms for
+    /// a full or tied model in `centred`, for [`accumulate`]'s scatter to
+    /// read instead of forming them again ([`scatters_centred`]).
+    pub keep_centred: bool,
+    /// `x_ij - mu_kj` at `(k * d + j) * BLOCK + i`, as [`log_prob`] formed
+    /// them, for the means that `centred_for` names.
+    centred: AlignedBuf,
+    /// The address and length of the means whose differences `centred`
+    /// holds; `(0, 0)` for none. Cleared by every load: a pass borrows its
+    /// models while it runs, so within a block no other means can sit at
+    /// that address.
+    centred_for: (usize, usize),
 }
 
 impl Block {
@@ -76,6 +89,7 @@ impl Block {
         self.rows = rows;
         self.d = d;
         self.ahead = Ahead::default();
+        self.centred_for = (0, 0);
         self.xt.resize(d * BLOCK, 0.0);
         match x {
             Values::F64(x) => transpose_any(x, d, &mut self.xt),
@@ -258,7 +272,7 @@ fn aligned_frame() {
     std::hint::black_box(&mut AlignedArray::<LANES>::default());
 }
 
-dispatch!(log_prob, log_prob_generic, (m: &Prepared, b: &Block, lp: &mut [f64]));
+dispatch!(log_prob, log_prob_generic, (m: &Prepared, b: &mut Block, lp: &mut [f64]));
 dispatch!(
     normalize,
     normalize_generic,
@@ -295,7 +309,9 @@ dispatch!(
 ///   aligned frames (d041930): two blocks 25 % slower at d = 16, 8 % at
 ///   d = 24, 2 to 3 % at d = 10, 12 and 28. (A Zen 5 measured two blocks
 ///   ahead by 3 to 10 % from d = 2 to 24 with the unaligned buffers of
-///   the time; not measured there since.)
+///   the time; not measured there since.) Again with the differences
+///   kept by `log_prob` ([`scatters_centred`]): two blocks 5 % slower at
+///   d = 16, 6 % at d = 20 and 4 % at d = 24.
 /// - with the moments in registers ([`register_moments`], whose
 ///   accumulators are loaded and stored once per call too): within the
 ///   noise at d = 2 and 3, 7 % faster at d = 5 and 16 % at d = 8.
@@ -312,6 +328,47 @@ pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
     match layout.second {
         SecondMoment::Full if registers || layout.d >= PAIR_FEATURES => 2,
         _ => 1,
+    }
+}
+
+/// Whether a fit's pass has [`log_prob`] keep the differences `x - mu` of
+/// `m` ([`Block::keep_centred`]) for [`accumulate`]'s tiles to read: for
+/// full and tied models from [`CENTRED_FEATURES`] on. Each difference is
+/// then formed once per block and component, where `log_prob`'s column
+/// tiles formed it again for every tile to its right and the scatter once
+/// more; the scatter's centring loop stores only `r (x - mu)`. The values
+/// are the same: the same bits.
+///
+/// Measured on an Intel Xeon (family 6, model 207), 1 thread, K = 8, full,
+/// against forming them in each kernel: 4 % less per iteration at d = 16
+/// (tied 6 %), 12 % at d = 20, 20 % at d = 24, 17 % at d = 32 (two blocks
+/// a call), 6 % at d = 64 (4 % at K = 16, 2 % at d = 16, K = 32); with
+/// AVX2 6 % less at d = 16. Fewer features gain nothing (d = 14 within
+/// the noise, d = 12 4 % slower on AVX-512, 2 % faster on AVX2), nor do
+/// diagonal models, whose kernels do so little per value that the kept
+/// values' traffic through the second-level cache costs more than the
+/// subtraction (65 % slower at d = 16).
+pub(crate) fn scatters_centred(m: &Prepared) -> bool {
+    matches!(
+        m.covariance_type,
+        CovarianceType::Full | CovarianceType::Tied
+    ) && m.d >= CENTRED_FEATURES
+}
+
+/// See [`scatters_centred`].
+const CENTRED_FEATURES: usize = 16;
+
+/// What [`Block`] records of the means its kept differences are from.
+fn key(means: &[f64]) -> (usize, usize) {
+    (means.as_ptr().addr(), means.len())
+}
+
+#[cfg(test)]
+impl Block {
+    /// Whether the block holds the differences from `means` that
+    /// [`log_prob`] kept.
+    pub fn kept_for(&self, means: &[f64]) -> bool {
+        self.centred_for == key(means)
     }
 }
 
@@ -333,10 +390,22 @@ const WIDE_TILE: (usize, usize) = (4, 6);
 
 /// `lp[k * BLOCK + i] = ln pi_k + ln N(x_i | k)` for the block's rows.
 #[inline(always)]
-fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
+fn log_prob_generic<V: Lanes>(m: &Prepared, b: &mut Block, lp: &mut [f64]) {
     let d = b.d;
     assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
     assert!(m.means.len() >= m.k * d);
+    let keep = b.keep_centred
+        && matches!(
+            m.covariance_type,
+            CovarianceType::Full | CovarianceType::Tied
+        );
+    b.centred_for = (0, 0);
+    let zs = if keep {
+        b.centred.resize(m.k * d * BLOCK, 0.0);
+        b.centred.as_mut_ptr()
+    } else {
+        std::ptr::null_mut()
+    };
     let xt = b.xt.as_ptr();
     // A share of the rows ahead per component: the first half of them
     // (all of them when no `accumulate` follows, `Ahead::alone`).
@@ -353,37 +422,14 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                     CovarianceType::Full => &m.precision[k * d * d..(k + 1) * d * d],
                     _ => &m.precision[..d * d],
                 };
-                // SAFETY (every branch): `v + G * N <= BLOCK`, `xt` holds
-                // `d * BLOCK` values and `out` BLOCK values.
-                if d <= 3 || V::N == 8 {
-                    // Four registers of rows at once: with few columns,
-                    // to hide the latency (little work per register); on
-                    // AVX-512, whose 32 registers hold the 4 x 4
-                    // accumulators, the loaded rows and a broadcast, so
-                    // that each precision matrix is read twice per block,
-                    // not four times.
-                    for v in (0..BLOCK).step_by(4 * V::N) {
-                        unsafe {
-                            let q = mahalanobis::<V, 4, 4>(xt.add(v), d, mu, p);
-                            store_scaled(out.add(v), q, half, c);
-                        }
-                    }
-                } else if V::N == 4 && d <= NARROW_COLUMNS {
-                    // Four registers of rows and two columns: eight
-                    // accumulators in 16 registers, as below, but twice
-                    // the independent sums per loaded precision entry.
-                    for v in (0..BLOCK).step_by(4 * V::N) {
-                        unsafe {
-                            let q = mahalanobis::<V, 4, 2>(xt.add(v), d, mu, p);
-                            store_scaled(out.add(v), q, half, c);
-                        }
-                    }
-                } else {
-                    for v in (0..BLOCK).step_by(2 * V::N) {
-                        unsafe {
-                            let q = mahalanobis::<V, 2, 4>(xt.add(v), d, mu, p);
-                            store_scaled(out.add(v), q, half, c);
-                        }
+                // SAFETY: `xt` holds `d * BLOCK` values, `out` BLOCK
+                // values, and when kept `centred` `K * d * BLOCK`.
+                unsafe {
+                    if keep {
+                        let zc = zs.add(k * d * BLOCK);
+                        full_log_prob::<V, true>(xt, zc, d, mu, p, out, half, c);
+                    } else {
+                        full_log_prob::<V, false>(xt, zs, d, mu, p, out, half, c);
                     }
                 }
             }
@@ -410,6 +456,58 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &Block, lp: &mut [f64]) {
                 }
             }
             _ => unreachable!("prepared models hold a storage"),
+        }
+    }
+    if keep {
+        b.centred_for = key(&m.means);
+    }
+}
+
+/// `out[i] = c + half * ||(x_i - mu) P||^2` for a block's rows, full or
+/// tied; with `KEEP`, each `x_i - mu` it forms is also stored at
+/// `zc[j * BLOCK + i]`, and read back there where a later column tile needs
+/// it again.
+///
+/// # Safety
+/// `xt` holds `d * BLOCK` values, `out` BLOCK values, and with `KEEP`
+/// `zc` has room for `d * BLOCK`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn full_log_prob<V: Lanes, const KEEP: bool>(
+    xt: *const f64,
+    zc: *mut f64,
+    d: usize,
+    mu: &[f64],
+    p: &[f64],
+    out: *mut f64,
+    half: V,
+    c: V,
+) {
+    // SAFETY (every branch): `v + G * N <= BLOCK`, per the caller.
+    unsafe {
+        if d <= 3 || V::N == 8 {
+            // Four registers of rows at once: with few columns, to hide the
+            // latency (little work per register); on AVX-512, whose 32
+            // registers hold the 4 x 4 accumulators, the loaded rows and a
+            // broadcast, so that each precision matrix is read twice per
+            // block, not four times.
+            for v in (0..BLOCK).step_by(4 * V::N) {
+                let q = mahalanobis::<V, 4, 4, KEEP>(xt.add(v), zc.wrapping_add(v), d, mu, p);
+                store_scaled(out.add(v), q, half, c);
+            }
+        } else if V::N == 4 && d <= NARROW_COLUMNS {
+            // Four registers of rows and two columns: eight accumulators in
+            // 16 registers, as below, but twice the independent sums per
+            // loaded precision entry.
+            for v in (0..BLOCK).step_by(4 * V::N) {
+                let q = mahalanobis::<V, 4, 2, KEEP>(xt.add(v), zc.wrapping_add(v), d, mu, p);
+                store_scaled(out.add(v), q, half, c);
+            }
+        } else {
+            for v in (0..BLOCK).step_by(2 * V::N) {
+                let q = mahalanobis::<V, 2, 4, KEEP>(xt.add(v), zc.wrapping_add(v), d, mu, p);
+                store_scaled(out.add(v), q, half, c);
+            }
         }
     }
 }
@@ -480,11 +578,18 @@ const NARROW_COLUMNS: usize = 10;
 /// in order and `||y||^2` over `j` in order, whatever `G` and `J`: the
 /// same bits.
 ///
+/// Without `KEEP`, each column tile forms the `x_i - mu_i` of its rows
+/// again. With `KEEP`, each is formed once, in the tile whose triangle
+/// holds row `i` (the first to need it), stored at `zc + i * BLOCK`, and
+/// read back there by the tiles to its right.
+///
 /// # Safety
-/// `xt + i * BLOCK .. + G * N` must be readable for every `i < d`.
+/// `xt + i * BLOCK .. + G * N` must be readable for every `i < d`, and
+/// with `KEEP`, `zc + i * BLOCK .. + G * N` writable.
 #[inline(always)]
-unsafe fn mahalanobis<V: Lanes, const G: usize, const J: usize>(
+unsafe fn mahalanobis<V: Lanes, const G: usize, const J: usize, const KEEP: bool>(
     xt: *const f64,
+    zc: *mut f64,
     d: usize,
     mu: &[f64],
     p: &[f64],
@@ -496,13 +601,13 @@ unsafe fn mahalanobis<V: Lanes, const G: usize, const J: usize>(
     // SAFETY: forwarded from the caller; `column_tile` reads columns `< d`.
     unsafe {
         while j0 + J <= d {
-            column_tile::<V, G, J>(xt, d, mu, p, j0, &mut q);
+            column_tile::<V, G, J, KEEP>(xt, zc, d, mu, p, j0, &mut q);
             j0 += J;
         }
         match d - j0 {
-            1 => column_tile::<V, G, 1>(xt, d, mu, p, j0, &mut q),
-            2 => column_tile::<V, G, 2>(xt, d, mu, p, j0, &mut q),
-            3 => column_tile::<V, G, 3>(xt, d, mu, p, j0, &mut q),
+            1 => column_tile::<V, G, 1, KEEP>(xt, zc, d, mu, p, j0, &mut q),
+            2 => column_tile::<V, G, 2, KEEP>(xt, zc, d, mu, p, j0, &mut q),
+            3 => column_tile::<V, G, 3, KEEP>(xt, zc, d, mu, p, j0, &mut q),
             _ => {}
         }
     }
@@ -518,8 +623,9 @@ unsafe fn mahalanobis<V: Lanes, const G: usize, const J: usize>(
 /// # Safety
 /// As [`mahalanobis`], with `j0 + J <= d`.
 #[inline(always)]
-unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
+unsafe fn column_tile<V: Lanes, const G: usize, const J: usize, const KEEP: bool>(
     xt: *const f64,
+    zc: *mut f64,
     d: usize,
     mu: &[f64],
     p: &[f64],
@@ -531,11 +637,11 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
     // `i * d + j0 + J <= d * d`.
     unsafe {
         for i in 0..j0 {
-            add_row::<V, G, J>(xt, d, mu, p, j0, i, 0, &mut acc);
+            add_row::<V, G, J, KEEP>(xt, zc, d, mu, p, j0, i, 0, &mut acc);
         }
-        // The tile's own triangle.
+        // The tile's own triangle: where each row `i` is first met.
         for t in 0..J {
-            add_row::<V, G, J>(xt, d, mu, p, j0, j0 + t, t, &mut acc);
+            add_row::<V, G, J, KEEP>(xt, zc, d, mu, p, j0, j0 + t, t, &mut acc);
         }
     }
     for g in 0..G {
@@ -555,8 +661,9 @@ unsafe fn column_tile<V: Lanes, const G: usize, const J: usize>(
 /// As [`column_tile`], with `i < d` and `first <= J`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn add_row<V: Lanes, const G: usize, const J: usize>(
+unsafe fn add_row<V: Lanes, const G: usize, const J: usize, const KEEP: bool>(
     xt: *const f64,
+    zc: *mut f64,
     d: usize,
     mu: &[f64],
     p: &[f64],
@@ -567,8 +674,19 @@ unsafe fn add_row<V: Lanes, const G: usize, const J: usize>(
 ) {
     // SAFETY: per the caller.
     unsafe {
-        let m = V::splat(*mu.get_unchecked(i));
-        let z: [V; G] = regs_from(|g| V::loadp(xt.add(i * BLOCK + g * V::N)).sub(m));
+        let z: [V; G] = if KEEP && i < j0 {
+            // Formed and kept in an earlier tile's triangle.
+            regs_from(|g| V::loadp(zc.add(i * BLOCK + g * V::N)))
+        } else {
+            let m = V::splat(*mu.get_unchecked(i));
+            let z = regs_from(|g| V::loadp(xt.add(i * BLOCK + g * V::N)).sub(m));
+            if KEEP {
+                for (g, z) in z.iter().enumerate() {
+                    z.storep(zc.add(i * BLOCK + g * V::N));
+                }
+            }
+            z
+        };
         let row = p.as_ptr().add(i * d + j0);
         for jj in first..J {
             let pij = V::splat(*row.add(jj));
@@ -939,6 +1057,8 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
     // The second half of the rows ahead of each block, a share per
     // component (`log_prob` asked for the first).
     let shares = blocks.map(|(b, _)| b.ahead.share(kk));
+    // Whether `log_prob` kept every block's `x - c_k` for these centers.
+    let kept = blocks.iter().all(|(b, _)| b.centred_for == key(centers));
     for k in 0..kk {
         for ((b, _), &share) in blocks.iter().zip(&shares) {
             b.ahead.next(share);
@@ -996,20 +1116,22 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
                     const { assert!(REGISTER_FEATURES == 8) };
                     register_moments::<V, REGISTER_FEATURES, NB>(blocks, mu, k, acc)
                 }
-                _ => tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws),
+                _ => tiled_moments::<V, NB>(blocks, mu, k, acc, zs, ws, kept),
             }
         }
     }
 }
 
 /// The first and (full or pooled) second moments of component `k` by the
-/// centring loop, which stores `z = x - mu` and `w = r z` of every row, and
+/// centring loop, which stores `w = r z` of every row (and `z = x - mu`
+/// too, unless [`log_prob`] kept it for these centers in every block), and
 /// [`scatter_triangle`]'s tiles over them.
 ///
 /// # Safety
 /// Every block's `xt` holds `d * BLOCK` values and its responsibilities
 /// `(k + 1) * BLOCK`; `zs` and `ws` hold `d * NB * BLOCK` values; `acc` is
-/// laid out for `mu.len()` features and at least `k + 1` components.
+/// laid out for `mu.len()` features and at least `k + 1` components;
+/// with `kept`, every block's `centred` holds component `k`'s `x - mu`.
 #[inline(always)]
 unsafe fn tiled_moments<V: Lanes, const NB: usize>(
     blocks: &[(&Block, &[f64]); NB],
@@ -1018,6 +1140,7 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
     acc: &mut LaneStats,
     zs: *mut f64,
     ws: *mut f64,
+    kept: bool,
 ) {
     let d = mu.len();
     let stride = NB * BLOCK;
@@ -1025,8 +1148,20 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
     // of an accumulator (`h`) sums its lanes' rows in order, block after
     // block, as in the tiles.
     unsafe {
-        // z = x - c_k and w = r z, with their first moments; z and w kept
-        // for the scatter below.
+        // Where block `s`'s `z` of feature `j` are: `z[s] + j * zstride`.
+        let (z, zstride): ([*const f64; NB], usize) = if kept {
+            (
+                std::array::from_fn(|s| blocks[s].0.centred.as_ptr().add(k * d * BLOCK)),
+                BLOCK,
+            )
+        } else {
+            (
+                std::array::from_fn(|s| zs.add(s * BLOCK).cast_const()),
+                stride,
+            )
+        };
+        // w = r z (z = x - c_k formed here, unless kept), with their first
+        // moments; z and w kept for the scatter below.
         for j in 0..d {
             let m = V::splat(mu[j]);
             for h in 0..regs::<V>() {
@@ -1035,11 +1170,16 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
                 for (s, (b, r)) in blocks.iter().enumerate() {
                     let (xt, rk) = (b.xt.as_ptr(), r.as_ptr().add(k * BLOCK));
                     for v in (h * V::N..BLOCK).step_by(LANES) {
-                        let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
+                        let o = j * stride + s * BLOCK + v;
+                        let z = if kept {
+                            V::loadp(z[s].add(j * BLOCK + v))
+                        } else {
+                            let z = V::loadp(xt.add(j * BLOCK + v)).sub(m);
+                            z.storep(zs.add(o));
+                            z
+                        };
                         let wz = V::loadp(rk.add(v)).mul(z);
                         t1 = t1.add(wz);
-                        let o = j * stride + s * BLOCK + v;
-                        z.storep(zs.add(o));
                         wz.storep(ws.add(o));
                     }
                 }
@@ -1048,12 +1188,29 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
         }
         let at = acc.scatter_at(k);
         let s2 = acc.s2[at..at + d * d * LANES].as_mut_ptr();
+        let rows = Rows {
+            z,
+            zstride,
+            w: std::array::from_fn(|s| ws.add(s * BLOCK).cast_const()),
+            wstride: stride,
+        };
         if V::N == LANES {
-            scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(zs, ws, d, stride, s2)
+            scatter_triangle::<V, { WIDE_TILE.0 }, { WIDE_TILE.1 }, NB>(rows, d, s2)
         } else {
-            scatter_triangle::<V, 3, 4>(zs, ws, d, stride, s2)
+            scatter_triangle::<V, 3, 4, NB>(rows, d, s2)
         }
     }
+}
+
+/// The `z` and `w` values of a scatter's rows, `NB` blocks of [`BLOCK`]:
+/// block `s`'s values of feature `j` at `z[s] + j * zstride` and `w[s] +
+/// j * wstride`.
+#[derive(Clone, Copy)]
+struct Rows<const NB: usize> {
+    z: [*const f64; NB],
+    zstride: usize,
+    w: [*const f64; NB],
+    wstride: usize,
 }
 
 /// The lower triangle of a second moment by bands of `AM` rows: the
@@ -1069,11 +1226,9 @@ unsafe fn tiled_moments<V: Lanes, const NB: usize>(
 /// # Safety
 /// As [`scatter_tile`] for every tile of the triangle.
 #[inline(always)]
-unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize>(
-    zs: *const f64,
-    ws: *const f64,
+unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize, const NB: usize>(
+    rows: Rows<NB>,
     d: usize,
-    stride: usize,
     s2: *mut f64,
 ) {
     // The two shapes whose left tiles the arms below cover.
@@ -1090,43 +1245,38 @@ unsafe fn scatter_triangle<V: Lanes, const AM: usize, const BM: usize>(
         let mut b0 = 0;
         for left in (1..=tiles).rev() {
             let bn = (a0 - b0).div_ceil(left);
-            let t = Tile { d, stride, a0, b0 };
+            let t = Tile { d, a0, b0 };
             // SAFETY: `a0 + an <= d` and `b0 + bn <= a0 <= d`.
             unsafe {
                 match (an, bn) {
-                    (1, 3) => scatter_tile::<V, 1, 3, false>(zs, ws, t, s2),
-                    (1, 4) => scatter_tile::<V, 1, 4, false>(zs, ws, t, s2),
-                    (1, 5) => scatter_tile::<V, 1, 5, false>(zs, ws, t, s2),
-                    (1, 6) => scatter_tile::<V, 1, 6, false>(zs, ws, t, s2),
-                    (2, 3) => scatter_tile::<V, 2, 3, false>(zs, ws, t, s2),
-                    (2, 4) => scatter_tile::<V, 2, 4, false>(zs, ws, t, s2),
-                    (2, 5) => scatter_tile::<V, 2, 5, false>(zs, ws, t, s2),
-                    (2, 6) => scatter_tile::<V, 2, 6, false>(zs, ws, t, s2),
-                    (3, 3) => scatter_tile::<V, 3, 3, false>(zs, ws, t, s2),
-                    (3, 4) => scatter_tile::<V, 3, 4, false>(zs, ws, t, s2),
-                    (3, 5) => scatter_tile::<V, 3, 5, false>(zs, ws, t, s2),
-                    (3, 6) => scatter_tile::<V, 3, 6, false>(zs, ws, t, s2),
-                    (4, 4) => scatter_tile::<V, 4, 4, false>(zs, ws, t, s2),
-                    (4, 5) => scatter_tile::<V, 4, 5, false>(zs, ws, t, s2),
-                    (4, 6) => scatter_tile::<V, 4, 6, false>(zs, ws, t, s2),
+                    (1, 3) => scatter_tile::<V, 1, 3, false, NB>(rows, t, s2),
+                    (1, 4) => scatter_tile::<V, 1, 4, false, NB>(rows, t, s2),
+                    (1, 5) => scatter_tile::<V, 1, 5, false, NB>(rows, t, s2),
+                    (1, 6) => scatter_tile::<V, 1, 6, false, NB>(rows, t, s2),
+                    (2, 3) => scatter_tile::<V, 2, 3, false, NB>(rows, t, s2),
+                    (2, 4) => scatter_tile::<V, 2, 4, false, NB>(rows, t, s2),
+                    (2, 5) => scatter_tile::<V, 2, 5, false, NB>(rows, t, s2),
+                    (2, 6) => scatter_tile::<V, 2, 6, false, NB>(rows, t, s2),
+                    (3, 3) => scatter_tile::<V, 3, 3, false, NB>(rows, t, s2),
+                    (3, 4) => scatter_tile::<V, 3, 4, false, NB>(rows, t, s2),
+                    (3, 5) => scatter_tile::<V, 3, 5, false, NB>(rows, t, s2),
+                    (3, 6) => scatter_tile::<V, 3, 6, false, NB>(rows, t, s2),
+                    (4, 4) => scatter_tile::<V, 4, 4, false, NB>(rows, t, s2),
+                    (4, 5) => scatter_tile::<V, 4, 5, false, NB>(rows, t, s2),
+                    (4, 6) => scatter_tile::<V, 4, 6, false, NB>(rows, t, s2),
                     _ => unreachable!("left tiles are 3 to 6 columns wide"),
                 }
             }
             b0 += bn;
         }
-        let t = Tile {
-            d,
-            stride,
-            a0,
-            b0: a0,
-        };
+        let t = Tile { d, a0, b0: a0 };
         // SAFETY: `a0 + an <= d`.
         unsafe {
             match an {
-                1 => scatter_tile::<V, 1, 1, true>(zs, ws, t, s2),
-                2 => scatter_tile::<V, 2, 2, true>(zs, ws, t, s2),
-                3 => scatter_tile::<V, 3, 3, true>(zs, ws, t, s2),
-                4 => scatter_tile::<V, 4, 4, true>(zs, ws, t, s2),
+                1 => scatter_tile::<V, 1, 1, true, NB>(rows, t, s2),
+                2 => scatter_tile::<V, 2, 2, true, NB>(rows, t, s2),
+                3 => scatter_tile::<V, 3, 3, true, NB>(rows, t, s2),
+                4 => scatter_tile::<V, 4, 4, true, NB>(rows, t, s2),
                 _ => unreachable!("bands are at most 4 rows"),
             }
         }
@@ -1183,7 +1333,8 @@ unsafe fn diag_moments<V: Lanes, const J: usize>(
 /// pass over the blocks' rows, the accumulators of `x - mu` and the lower
 /// triangle kept across the rows (in registers, some spilled to the stack
 /// from d = 7 on AVX-512): `x - mu` and `r (x - mu)` are never stored,
-/// where the centring loop of [`tiled_moments`] stores both for its tiles.
+/// where the centring loop of [`tiled_moments`] stores `r (x - mu)` for
+/// its tiles, and `x - mu` too unless `log_prob` kept it.
 /// The same operations in the same order per lane as that path: the same
 /// bits.
 ///
@@ -1250,37 +1401,45 @@ unsafe fn register_moments<V: Lanes, const D: usize, const NB: usize>(
 }
 
 /// Where a scatter tile sits: rows `a0..` and columns `b0..` of a `d x d`
-/// second moment, from `z` and `w` values `stride` apart per feature.
+/// second moment.
 #[derive(Clone, Copy)]
 struct Tile {
     d: usize,
-    stride: usize,
     a0: usize,
     b0: usize,
 }
 
 /// `S2[a][b] += sum_rows z_a w_b` for `a in a0..a0+A`, `b in b0..b0+B`,
-/// per lane, over the `stride` rows of `zs` and `ws`; with `LOWER` (a
-/// diagonal block: `A == B`, `a0 == b0`), only for `b <= a`.
+/// per lane, over the rows of every block of `rows` in order; with
+/// `LOWER` (a diagonal block: `A == B`, `a0 == b0`), only for `b <= a`.
 ///
 /// # Safety
-/// `zs` and `ws` hold `d * stride` values (`stride` a multiple of
-/// [`LANES`]), `s2` holds `d * d * LANES`, and `a0 + A <= d`, `b0 + B <= d`.
+/// `rows` holds `d` features of [`BLOCK`] values per block, `s2` holds
+/// `d * d * LANES`, and `a0 + A <= d`, `b0 + B <= d`.
 #[inline(always)]
-unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bool>(
-    zs: *const f64,
-    ws: *const f64,
+unsafe fn scatter_tile<
+    V: Lanes,
+    const A: usize,
+    const B: usize,
+    const LOWER: bool,
+    const NB: usize,
+>(
+    rows: Rows<NB>,
     t: Tile,
     s2: *mut f64,
 ) {
     const { assert!(!LOWER || A == B) };
     // `!LOWER || b <= a` below: whether the tile takes entry `(a, b)`,
     // known as it compiles (the loops are unrolled).
-    let Tile { d, stride, a0, b0 } = t;
-    // SAFETY: forwarded from the caller; `v + N <= stride`.
+    let Tile { d, a0, b0 } = t;
+    let Rows {
+        z,
+        zstride,
+        w,
+        wstride,
+    } = rows;
+    // SAFETY: forwarded from the caller; `v + N <= BLOCK`.
     unsafe {
-        let za_base = zs.add(a0 * stride);
-        let wb_base = ws.add(b0 * stride);
         // One register of each accumulator at a time, as in `diag_moments`.
         for h in 0..regs::<V>() {
             let at = |a: usize, b: usize| s2.add(((a0 + a) * d + b0 + b) * LANES + h * V::N);
@@ -1292,13 +1451,17 @@ unsafe fn scatter_tile<V: Lanes, const A: usize, const B: usize, const LOWER: bo
                     }
                 }
             }
-            for v in (h * V::N..stride).step_by(LANES) {
-                let za: [V; A] = regs_from(|a| V::loadp(za_base.add(a * stride + v)));
-                for b in 0..B {
-                    let wb = V::loadp(wb_base.add(b * stride + v));
-                    for a in 0..A {
-                        if !LOWER || b <= a {
-                            t[a][b] = za[a].mul_add(wb, t[a][b]);
+            for s in 0..NB {
+                let za_base = z[s].add(a0 * zstride);
+                let wb_base = w[s].add(b0 * wstride);
+                for v in (h * V::N..BLOCK).step_by(LANES) {
+                    let za: [V; A] = regs_from(|a| V::loadp(za_base.add(a * zstride + v)));
+                    for b in 0..B {
+                        let wb = V::loadp(wb_base.add(b * wstride + v));
+                        for a in 0..A {
+                            if !LOWER || b <= a {
+                                t[a][b] = za[a].mul_add(wb, t[a][b]);
+                            }
                         }
                     }
                 }
@@ -1393,7 +1556,7 @@ mod tests {
         let mut b = Block::default();
         b.load(Values::F64(x), m.d);
         let mut lp = vec![0.0; m.k * BLOCK];
-        log_prob_generic::<V>(m, &b, &mut lp);
+        log_prob_generic::<V>(m, &mut b, &mut lp);
         let lp0 = lp.clone();
         let mut ln = vec![0.0; BLOCK];
         let w: Vec<f64> = (0..BLOCK)
@@ -1581,15 +1744,21 @@ mod tests {
             let run = |wide: bool| {
                 let mut s2 = start.clone();
                 let (z, w, out) = (zs.as_ptr(), ws.as_ptr(), s2.as_mut_ptr());
-                // SAFETY: `zs` and `ws` hold `d * stride` values, `s2`
-                // `d * d * LANES`.
+                // SAFETY: `zs` and `ws` hold `d * stride` values, two
+                // blocks' worth of each feature, `s2` `d * d * LANES`.
                 unsafe {
+                    let rows = Rows::<2> {
+                        z: [z, z.add(BLOCK)],
+                        zstride: stride,
+                        w: [w, w.add(BLOCK)],
+                        wstride: stride,
+                    };
                     if wide {
-                        scatter_triangle::<Scalar4, { WIDE_TILE.0 }, { WIDE_TILE.1 }>(
-                            z, w, d, stride, out,
+                        scatter_triangle::<Scalar4, { WIDE_TILE.0 }, { WIDE_TILE.1 }, 2>(
+                            rows, d, out,
                         )
                     } else {
-                        scatter_triangle::<Scalar4, 3, 4>(z, w, d, stride, out)
+                        scatter_triangle::<Scalar4, 3, 4, 2>(rows, d, out)
                     }
                 }
                 s2
@@ -1668,6 +1837,7 @@ mod tests {
                         &mut tiles,
                         zs.as_mut_ptr(),
                         ws.as_mut_ptr(),
+                        false,
                     );
                 }
             }
@@ -1788,6 +1958,118 @@ mod tests {
         }
     }
 
+    /// `log_prob` keeping the differences `x - mu_k` (as a fit's pass has
+    /// it for full and tied models from 16 features on) keeps exactly
+    /// those values and leaves its log-probabilities as they were; the
+    /// scatter reading them adds the same bits as forming them itself, one
+    /// block or two at a call, at every level; and other centers than the
+    /// means `log_prob` used are formed anew.
+    #[test]
+    fn kept_differences_give_the_same_bits() {
+        type Runs = Vec<(Vec<u64>, Vec<u64>)>;
+        /// The raw log-probabilities and the statistics (one block at a
+        /// call, then two): without and with kept differences, around the
+        /// means; then around other centers, with and without.
+        fn runs<V: Lanes>(m: &Prepared, x: &[f64], d: usize) -> Runs {
+            let layout = Layout {
+                k: m.k,
+                d,
+                second: SecondMoment::for_covariance(m.covariance_type),
+            };
+            let other: Vec<f64> = m.means.iter().map(|c| c + 0.25).collect();
+            let mut out = Vec::new();
+            for (keep, centers) in [
+                (false, &m.means),
+                (true, &m.means),
+                (true, &other),
+                (false, &other),
+            ] {
+                let mut blocks = Vec::new();
+                let mut raw = Vec::new();
+                for rows in [&x[..BLOCK * d], &x[BLOCK * d..]] {
+                    let mut b = Block::default();
+                    b.load(Values::F64(rows), d);
+                    b.keep_centred = keep;
+                    let mut lp = vec![0.0; m.k * BLOCK];
+                    log_prob_generic::<V>(m, &mut b, &mut lp);
+                    if keep {
+                        assert_eq!(b.centred_for, key(&m.means));
+                        for k in 0..m.k {
+                            for j in 0..d {
+                                for i in 0..BLOCK {
+                                    let z = b.xt[j * BLOCK + i] - m.means[k * d + j];
+                                    let kept = b.centred[(k * d + j) * BLOCK + i];
+                                    assert_eq!(kept.to_bits(), z.to_bits(), "k={k} j={j} i={i}");
+                                }
+                            }
+                        }
+                    } else {
+                        assert_eq!(b.centred_for, (0, 0));
+                    }
+                    raw.extend_from_slice(&lp);
+                    let mut ln = vec![0.0; BLOCK];
+                    normalize_generic::<V>(&mut lp, m.k, &mut ln, None);
+                    blocks.push((b, lp));
+                }
+                let pairs: Vec<(&Block, &[f64])> =
+                    blocks.iter().map(|(b, lp)| (b, &lp[..])).collect();
+                let mut stats = Vec::new();
+                let mut scratch = AlignedBuf::default();
+                for group in [&pairs[..1], &pairs[1..], &pairs[..]] {
+                    let mut acc = LaneStats::zeros(layout);
+                    accumulate_generic::<V>(centers, group, &mut acc, &mut scratch);
+                    let mut sums = SufficientStats::zeros(layout);
+                    acc.drain_into(&mut sums);
+                    for v in [&sums.n, &sums.s1, &sums.s2] {
+                        stats.extend(bits(v));
+                    }
+                }
+                out.push((bits(&raw), stats));
+            }
+            out
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(m: &Prepared, x: &[f64], d: usize) -> Runs {
+            runs::<crate::simd::Avx2>(m, x, d)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512(m: &Prepared, x: &[f64], d: usize) -> Runs {
+            runs::<crate::simd::Avx512>(m, x, d)
+        }
+        for d in [5, 16, 33] {
+            let rows = BLOCK + 23;
+            let x: Vec<f64> = (0..rows * d)
+                .map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.05 + 0.01 / (i + 3) as f64)
+                .collect();
+            for t in [CovarianceType::Full, CovarianceType::Tied] {
+                let m = Prepared::new(&model_gen(t, d));
+                let mut levels = vec![runs::<Scalar4>(&m, &x, d)];
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let avx2_ok =
+                        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+                    if avx2_ok {
+                        // SAFETY: the features were detected.
+                        levels.push(unsafe { avx2(&m, &x, d) });
+                    }
+                    if avx2_ok && is_x86_feature_detected!("avx512f") {
+                        // SAFETY: the features were detected.
+                        levels.push(unsafe { avx512(&m, &x, d) });
+                    }
+                }
+                for (l, level) in levels.iter().enumerate() {
+                    for (r, run) in level.iter().enumerate() {
+                        let want = &levels[0][if r < 2 { 0 } else { 3 }];
+                        assert!(run == want, "{t}, d = {d}: level {l}, run {r}");
+                    }
+                    assert!(level[0].1 != level[3].1, "{t}, d = {d}: other centers");
+                }
+            }
+        }
+    }
+
     /// The statistics against a direct row-by-row computation.
     #[test]
     fn accumulate_matches_direct_sums() {
@@ -1801,7 +2083,7 @@ mod tests {
             let mut b = Block::default();
             b.load(Values::F64(&x), 5);
             let mut lp = vec![0.0; m.k * BLOCK];
-            log_prob_generic::<Scalar4>(&m, &b, &mut lp);
+            log_prob_generic::<Scalar4>(&m, &mut b, &mut lp);
             let second = SecondMoment::for_covariance(t);
             let mut want = SufficientStats::zeros(Layout { k: 3, d: 5, second });
             for i in 0..13 {
@@ -1878,17 +2160,25 @@ mod tests {
                 }
             }
             let xt = b.xt.as_ptr();
+            let none = std::ptr::null_mut();
+            let mut kept = [vec![f64::NAN; d * BLOCK], vec![f64::NAN; d * BLOCK]];
+            let [z4, z2] = kept.each_mut().map(|z| z.as_mut_ptr());
             for v in (0..BLOCK).step_by(16) {
-                // SAFETY: `v + 16 <= BLOCK` rows of `d` features.
-                let (four, two, pairs, tidy) = unsafe {
+                // SAFETY: `v + 16 <= BLOCK` rows of `d` features; `kept`
+                // has room for `d * BLOCK` values.
+                let (four, two, pairs, tidy, keeping) = unsafe {
                     (
-                        mahalanobis::<Scalar4, 4, 4>(xt.add(v), d, mu, &p),
-                        mahalanobis::<Scalar4, 4, 2>(xt.add(v), d, mu, &p),
+                        mahalanobis::<Scalar4, 4, 4, false>(xt.add(v), none, d, mu, &p),
+                        mahalanobis::<Scalar4, 4, 2, false>(xt.add(v), none, d, mu, &p),
                         [
-                            mahalanobis::<Scalar4, 2, 4>(xt.add(v), d, mu, &p),
-                            mahalanobis::<Scalar4, 2, 4>(xt.add(v + 8), d, mu, &p),
+                            mahalanobis::<Scalar4, 2, 4, false>(xt.add(v), none, d, mu, &p),
+                            mahalanobis::<Scalar4, 2, 4, false>(xt.add(v + 8), none, d, mu, &p),
                         ],
-                        mahalanobis::<Scalar4, 4, 4>(xt.add(v), d, mu, clean),
+                        mahalanobis::<Scalar4, 4, 4, false>(xt.add(v), none, d, mu, clean),
+                        [
+                            mahalanobis::<Scalar4, 4, 4, true>(xt.add(v), z4.add(v), d, mu, &p),
+                            mahalanobis::<Scalar4, 4, 2, true>(xt.add(v), z2.add(v), d, mu, &p),
+                        ],
                     )
                 };
                 let pairs = [pairs[0][0], pairs[0][1], pairs[1][0], pairs[1][1]];
@@ -1897,7 +2187,17 @@ mod tests {
                 assert_eq!(all(four), all(two), "d={d}: two columns at a time");
                 assert_eq!(all(four), all(pairs), "d={d}: two registers of rows");
                 assert_eq!(all(four), all(tidy), "d={d}: read below the diagonal");
+                for q in keeping {
+                    assert_eq!(all(four), all(q), "d={d}: differences kept");
+                }
                 assert!(all(four).iter().all(|&q| f64::from_bits(q) > 0.0));
+            }
+            // Every difference kept, by every tiling.
+            for z in &kept {
+                for (at, &z) in z.iter().enumerate() {
+                    let want = b.xt[at] - mu[at / BLOCK];
+                    assert_eq!(z.to_bits(), want.to_bits(), "d={d}: kept at {at}");
+                }
             }
         }
     }
@@ -2030,7 +2330,7 @@ mod tests {
             let mut block = Block::default();
             block.load(Values::F64(&x), 3);
             let mut lp = vec![0.0; 2 * BLOCK];
-            log_prob(&prep, &block, &mut lp);
+            log_prob(&prep, &mut block, &mut lp);
             for (i, xi) in rows.iter().enumerate() {
                 for k in 0..2 {
                     let s = cov.dense(k, 3);

@@ -77,7 +77,7 @@ pub(crate) fn nearest_center_stats(
     let direct = second == SecondMoment::Diag;
     pass.run(direct, |rows, b0, p, _| {
         rows.lp.resize(k * BLOCK, 0.0);
-        kernel::log_prob(&model, &rows.block, &mut rows.lp);
+        kernel::log_prob(&model, &mut rows.block, &mut rows.lp);
         // Padding rows too (their weight is zero), so that their columns of
         // `lp` end up zero for the scatter kernel.
         let n = rows.block.rows;

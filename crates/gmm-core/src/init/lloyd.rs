@@ -84,7 +84,7 @@ impl Scan {
         let (k, d) = (model.k, model.d);
         self.block.load(Values::F64(&self.x), d);
         self.lp.resize(k * BLOCK, 0.0);
-        kernel::log_prob(model, &self.block, &mut self.lp);
+        kernel::log_prob(model, &mut self.block, &mut self.lp);
         for (i, &at) in self.at.iter().enumerate() {
             let (mut best, mut b1, mut b2) = (0, f64::NEG_INFINITY, f64::NEG_INFINITY);
             for c in 0..k {
