@@ -48,8 +48,10 @@ pub(crate) fn sum_lanes(v: &[f64]) -> f64 {
 const ROW_GROUP: usize = 4;
 
 /// Rows per block. A constant, so that the kernels address every feature of
-/// a block at a fixed offset; 64 rows of 16 features, their weighted copies
-/// and centered copies fit the L1 cache together.
+/// a block at a fixed offset; 64 rows of 16 features and the scatter's
+/// scratch (`r (x - mu)`, and `x - mu` unless `log_prob` kept it) fit the
+/// L1 cache together; the differences `log_prob` keeps for all components
+/// ([`scatters_centred`]) are read back from the second level.
 pub(crate) const BLOCK: usize = 64;
 
 /// Up to [`BLOCK`] rows in lane layout, as they are: `xt[j * BLOCK + i] =
@@ -69,14 +71,16 @@ pub(crate) struct Block {
     pub ahead: Ahead,
     /// Whether [`log_prob`] keeps the differences `x - mu_k` it forms for
     /// a full or tied model in `centred`, for [`accumulate`]'s scatter to
-    /// read instead of forming them again ([`scatters_centred`]).
+    /// read instead of forming them again ([`scatters_centred`]). Asked
+    /// for per block: every load clears it.
     pub keep_centred: bool,
     /// `x_ij - mu_kj` at `(k * d + j) * BLOCK + i`, as [`log_prob`] formed
     /// them, for the means that `centred_for` names.
     centred: AlignedBuf,
     /// The address and length of the means whose differences `centred`
-    /// holds; `(0, 0)` for none. Cleared by every load: a pass borrows its
-    /// models while it runs, so within a block no other means can sit at
+    /// holds; `(0, 0)` for none. Cleared by every load and every
+    /// `log_prob`: a pass borrows its models while it runs, so between a
+    /// block's `log_prob` and its `accumulate` no other means can sit at
     /// that address.
     centred_for: (usize, usize),
 }
@@ -89,6 +93,7 @@ impl Block {
         self.rows = rows;
         self.d = d;
         self.ahead = Ahead::default();
+        self.keep_centred = false;
         self.centred_for = (0, 0);
         self.xt.resize(d * BLOCK, 0.0);
         match x {
@@ -348,19 +353,41 @@ pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
 /// diagonal models, whose kernels do so little per value that the kept
 /// values' traffic through the second-level cache costs more than the
 /// subtraction (65 % slower at d = 16).
+///
+/// A block's kept differences take `K * d * BLOCK` values; past
+/// [`CENTRED_VALUES`] (1 MiB, K * d = 2048: d = 64 with K = 32) they would
+/// leave the second-level cache, and are not kept (measured up to 512 KiB,
+/// d = 64 with K = 16).
 pub(crate) fn scatters_centred(m: &Prepared) -> bool {
     matches!(
         m.covariance_type,
         CovarianceType::Full | CovarianceType::Tied
     ) && m.d >= CENTRED_FEATURES
+        && m.k * m.d * BLOCK <= CENTRED_VALUES
 }
 
 /// See [`scatters_centred`].
 const CENTRED_FEATURES: usize = 16;
 
+/// See [`scatters_centred`].
+const CENTRED_VALUES: usize = (1 << 20) / size_of::<f64>();
+
 /// What [`Block`] records of the means its kept differences are from.
 fn key(means: &[f64]) -> (usize, usize) {
     (means.as_ptr().addr(), means.len())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Calls of [`accumulate`] on this thread that read kept differences.
+    static KEPT_SCATTERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The calls of [`accumulate`] on this thread that read kept differences
+/// since the last call; the count starts again at zero.
+#[cfg(test)]
+pub(crate) fn take_kept_scatters() -> usize {
+    KEPT_SCATTERS.with(|n| n.replace(0))
 }
 
 #[cfg(test)]
@@ -394,6 +421,7 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &mut Block, lp: &mut [f64]) {
     let d = b.d;
     assert!(d == m.d && b.xt.len() >= d * BLOCK && lp.len() >= m.k * BLOCK);
     assert!(m.means.len() >= m.k * d);
+    // Only full and tied log-probabilities form `x - mu` on their own.
     let keep = b.keep_centred
         && matches!(
             m.covariance_type,
@@ -463,10 +491,9 @@ fn log_prob_generic<V: Lanes>(m: &Prepared, b: &mut Block, lp: &mut [f64]) {
     }
 }
 
-/// `out[i] = c + half * ||(x_i - mu) P||^2` for a block's rows, full or
-/// tied; with `KEEP`, each `x_i - mu` it forms is also stored at
-/// `zc[j * BLOCK + i]`, and read back there where a later column tile needs
-/// it again.
+/// `out[r] = c + half * ||(x_r - mu) P||^2` for a block's rows `r`, full
+/// or tied; with `KEEP`, each difference `x_rj - mu_j` is also stored at
+/// `zc[j * BLOCK + r]` ([`mahalanobis`]).
 ///
 /// # Safety
 /// `xt` holds `d * BLOCK` values, `out` BLOCK values, and with `KEEP`
@@ -483,7 +510,8 @@ unsafe fn full_log_prob<V: Lanes, const KEEP: bool>(
     half: V,
     c: V,
 ) {
-    // SAFETY (every branch): `v + G * N <= BLOCK`, per the caller.
+    // SAFETY (every branch): the buffers per the caller, and `v + G * N <=
+    // BLOCK` in each loop.
     unsafe {
         if d <= 3 || V::N == 8 {
             // Four registers of rows at once: with few columns, to hide the
@@ -585,7 +613,7 @@ const NARROW_COLUMNS: usize = 10;
 ///
 /// # Safety
 /// `xt + i * BLOCK .. + G * N` must be readable for every `i < d`, and
-/// with `KEEP`, `zc + i * BLOCK .. + G * N` writable.
+/// with `KEEP`, `zc + i * BLOCK .. + G * N` readable and writable.
 #[inline(always)]
 unsafe fn mahalanobis<V: Lanes, const G: usize, const J: usize, const KEEP: bool>(
     xt: *const f64,
@@ -1048,8 +1076,9 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
     }
     assert!(acc.n.len() >= kk * LANES && acc.s1.len() >= kk * d * LANES);
     assert!(acc.s2.len() >= LaneStats::second_entries(acc.layout) * LANES);
-    // The tiled path's `x - c_k` and `r (x - c_k)` of every block, feature
-    // `j`'s rows at `j * stride`, the blocks one after another.
+    // The tiled path's `x - c_k` (unless kept) and `r (x - c_k)` of every
+    // block, feature `j`'s rows at `j * stride`, the blocks one after
+    // another.
     let stride = NB * BLOCK;
     scratch.resize(2 * d * stride, 0.0);
     let (zs, ws) = scratch.split_at_mut(d * stride);
@@ -1057,8 +1086,24 @@ fn accumulate_blocks<V: Lanes, const NB: usize>(
     // The second half of the rows ahead of each block, a share per
     // component (`log_prob` asked for the first).
     let shares = blocks.map(|(b, _)| b.ahead.share(kk));
-    // Whether `log_prob` kept every block's `x - c_k` for these centers.
-    let kept = blocks.iter().all(|(b, _)| b.centred_for == key(centers));
+    // Whether `log_prob` kept every block's `x - c_k` for these centers
+    // (all `K` components of them).
+    let kept = blocks
+        .iter()
+        .all(|(b, _)| b.centred_for == key(centers) && b.centred.len() >= kk * d * BLOCK);
+    if kept {
+        #[cfg(test)]
+        KEPT_SCATTERS.with(|n| n.set(n.get() + 1));
+        for (b, _) in blocks {
+            let last = (kk * d - 1) * BLOCK + BLOCK - 1;
+            let x = b.xt[(d - 1) * BLOCK + BLOCK - 1];
+            debug_assert_eq!(b.centred[0].to_bits(), (b.xt[0] - centers[0]).to_bits());
+            debug_assert_eq!(
+                b.centred[last].to_bits(),
+                (x - centers[kk * d - 1]).to_bits()
+            );
+        }
+    }
     for k in 0..kk {
         for ((b, _), &share) in blocks.iter().zip(&shares) {
             b.ahead.next(share);
@@ -1962,14 +2007,16 @@ mod tests {
     /// it for full and tied models from 16 features on) keeps exactly
     /// those values and leaves its log-probabilities as they were; the
     /// scatter reading them adds the same bits as forming them itself, one
-    /// block or two at a call, at every level; and other centers than the
-    /// means `log_prob` used are formed anew.
+    /// block or two at a call, at every level; other centers than the
+    /// means `log_prob` used are formed anew, and so are a pair's where one
+    /// block kept none.
     #[test]
     fn kept_differences_give_the_same_bits() {
         type Runs = Vec<(Vec<u64>, Vec<u64>)>;
         /// The raw log-probabilities and the statistics (one block at a
         /// call, then two): without and with kept differences, around the
-        /// means; then around other centers, with and without.
+        /// means; then around other centers, with and without; then kept
+        /// by the first block only.
         fn runs<V: Lanes>(m: &Prepared, x: &[f64], d: usize) -> Runs {
             let layout = Layout {
                 k: m.k,
@@ -1979,14 +2026,15 @@ mod tests {
             let other: Vec<f64> = m.means.iter().map(|c| c + 0.25).collect();
             let mut out = Vec::new();
             for (keep, centers) in [
-                (false, &m.means),
-                (true, &m.means),
-                (true, &other),
-                (false, &other),
+                ([false; 2], &m.means),
+                ([true; 2], &m.means),
+                ([true; 2], &other),
+                ([false; 2], &other),
+                ([true, false], &m.means),
             ] {
                 let mut blocks = Vec::new();
                 let mut raw = Vec::new();
-                for rows in [&x[..BLOCK * d], &x[BLOCK * d..]] {
+                for (rows, keep) in [&x[..BLOCK * d], &x[BLOCK * d..]].into_iter().zip(keep) {
                     let mut b = Block::default();
                     b.load(Values::F64(rows), d);
                     b.keep_centred = keep;
@@ -2061,7 +2109,7 @@ mod tests {
                 }
                 for (l, level) in levels.iter().enumerate() {
                     for (r, run) in level.iter().enumerate() {
-                        let want = &levels[0][if r < 2 { 0 } else { 3 }];
+                        let want = &levels[0][if r == 2 || r == 3 { 3 } else { 0 }];
                         assert!(run == want, "{t}, d = {d}: level {l}, run {r}");
                     }
                     assert!(level[0].1 != level[3].1, "{t}, d = {d}: other centers");

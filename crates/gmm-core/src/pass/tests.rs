@@ -25,6 +25,45 @@ fn lines(x: &[f64]) -> Vec<usize> {
         .collect()
 }
 
+/// A fit's pass has the scatter read the differences `log_prob` kept,
+/// once per call of `accumulate` (a block, or a pair of them), for full and
+/// tied models from 16 features on, and for no others.
+#[test]
+fn a_fit_pass_scatters_the_kept_differences() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    // 3000 rows in chunks of 1000: 16 blocks a chunk, the last of 40 rows.
+    for (t, d, calls) in [
+        (CovarianceType::Full, 16, 48),
+        (CovarianceType::Tied, 20, 48),
+        (CovarianceType::Full, 33, 24),
+        (CovarianceType::Full, 8, 0),
+        (CovarianceType::Diag, 16, 0),
+    ] {
+        let n = 3000;
+        let x: Vec<f64> = (0..n * d).map(|i| (i % 11) as f64 * 0.25).collect();
+        let data = DataView::new(&x, d).unwrap();
+        let chunk_rows = 1000;
+        let summary = DataSummary::new(data, RowPolicy::Unsupervised, chunk_rows);
+        let prepared = Prepared::new(&model(t, d));
+        let kept = pool.install(|| {
+            kernel::take_kept_scatters();
+            em_pass(
+                std::slice::from_ref(&prepared),
+                data,
+                RowPolicy::Unsupervised,
+                chunk_rows,
+                &summary,
+                None,
+            );
+            kernel::take_kept_scatters()
+        });
+        assert_eq!(kept, calls, "{t:?} d={d}");
+    }
+}
+
 /// A fit's pass asks for the lines of every block it reads but the first
 /// group of blocks (one, or two where the scatter takes two at a time),
 /// across chunks that end mid-block, and for no line outside the rows or
