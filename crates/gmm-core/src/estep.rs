@@ -220,6 +220,18 @@ mod tests {
     use crate::covariance::{CovarianceType, Covariances};
     use crate::model::GaussianMixture;
 
+    /// Two components on `d` features with unit covariances.
+    fn model(t: CovarianceType, d: usize) -> Prepared {
+        Prepared::new(
+            &GaussianMixture::new(
+                Array1::from(vec![0.5, 0.5]),
+                Array2::from_shape_fn((2, d), |(k, j)| (k * j) as f64 * 0.1),
+                Covariances::from_dense(t, &[Array2::eye(d), Array2::eye(d)], &[0.5, 0.5]),
+            )
+            .unwrap(),
+        )
+    }
+
     /// A fit's block keeps the differences `x - mu` that `log_prob` forms
     /// where the scatter's tiles read them (full and tied models from 16
     /// features on); a scoring pass, fewer features and diagonal models do
@@ -234,14 +246,7 @@ mod tests {
         ] {
             let x: Vec<f64> = (0..BLOCK * d).map(|i| (i % 5) as f64).collect();
             let data = DataView::new(&x, d).unwrap();
-            let model = Prepared::new(
-                &GaussianMixture::new(
-                    Array1::from(vec![0.5, 0.5]),
-                    Array2::from_shape_fn((2, d), |(k, j)| (k * j) as f64 * 0.1),
-                    Covariances::from_dense(t, &[Array2::eye(d), Array2::eye(d)], &[0.5, 0.5]),
-                )
-                .unwrap(),
-            );
+            let model = model(t, d);
             let mut e = EStep::default();
             let p = RowPolicy::Unsupervised;
             e.load(data, 0, BLOCK, p);
@@ -262,18 +267,7 @@ mod tests {
         let n = 2 * BLOCK + 10;
         let x: Vec<f64> = (0..n * d).map(|i| (i % 5) as f64).collect();
         let data = DataView::new(&x, d).unwrap();
-        let model = Prepared::new(
-            &GaussianMixture::new(
-                Array1::from(vec![0.5, 0.5]),
-                Array2::from_shape_fn((2, d), |(k, j)| (k * j) as f64 * 0.1),
-                Covariances::from_dense(
-                    CovarianceType::Diag,
-                    &[Array2::eye(d), Array2::eye(d)],
-                    &[0.5, 0.5],
-                ),
-            )
-            .unwrap(),
-        );
+        let model = model(CovarianceType::Diag, d);
         let mut e = EStep::default();
         let line = |r: usize| (x[r * d..].as_ptr().addr()) / 64 * 64;
         for (start, end, ahead) in [

@@ -354,10 +354,10 @@ pub(crate) fn blocks_per_scatter(layout: Layout) -> usize {
 /// values' traffic through the second-level cache costs more than the
 /// subtraction (65 % slower at d = 16).
 ///
-/// A block's kept differences take `K * d * BLOCK` values; past
-/// [`CENTRED_VALUES`] (1 MiB, K * d = 2048: d = 64 with K = 32) they would
-/// leave the second-level cache, and are not kept (measured up to 512 KiB,
-/// d = 64 with K = 16).
+/// A block's kept differences take `K * d * BLOCK` values. Past
+/// [`CENTRED_VALUES`] (1 MiB, K * d = 2048: d = 64 with K = 32) they are
+/// not kept: a second-level cache holds 1 to 2 MiB, and a pair of blocks
+/// keeps twice that. Measured up to 512 KiB (d = 64 with K = 16).
 pub(crate) fn scatters_centred(m: &Prepared) -> bool {
     matches!(
         m.covariance_type,

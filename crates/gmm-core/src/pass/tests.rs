@@ -25,16 +25,47 @@ fn lines(x: &[f64]) -> Vec<usize> {
         .collect()
 }
 
+/// A fit's pass of `model(t, d)` over 3000 rows in chunks of 1000 (16
+/// blocks a chunk, the last of 40 rows) on a pool of one thread, with
+/// `before` and `after` on that thread around it: the rows, and what
+/// `after` gives.
+fn pass_on_one_thread<R: Send>(
+    t: CovarianceType,
+    d: usize,
+    before: impl Fn() + Sync,
+    after: impl Fn() -> R + Sync,
+) -> (Vec<f64>, R) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let n = 3000;
+    let x: Vec<f64> = (0..n * d).map(|i| (i % 11) as f64 * 0.25).collect();
+    let data = DataView::new(&x, d).unwrap();
+    let chunk_rows = 1000;
+    let summary = DataSummary::new(data, RowPolicy::Unsupervised, chunk_rows);
+    let prepared = Prepared::new(&model(t, d));
+    let got = pool.install(|| {
+        before();
+        em_pass(
+            std::slice::from_ref(&prepared),
+            data,
+            RowPolicy::Unsupervised,
+            chunk_rows,
+            &summary,
+            None,
+        );
+        after()
+    });
+    (x, got)
+}
+
 /// A fit's pass has the scatter read the differences `log_prob` kept,
 /// once per call of `accumulate` (a block, or a pair of them), for full and
 /// tied models from 16 features on, and for no others.
 #[test]
 fn a_fit_pass_scatters_the_kept_differences() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    // 3000 rows in chunks of 1000: 16 blocks a chunk, the last of 40 rows.
+    // 48 blocks in 3 chunks.
     for (t, d, calls) in [
         (CovarianceType::Full, 16, 48),
         (CovarianceType::Tied, 20, 48),
@@ -42,24 +73,15 @@ fn a_fit_pass_scatters_the_kept_differences() {
         (CovarianceType::Full, 8, 0),
         (CovarianceType::Diag, 16, 0),
     ] {
-        let n = 3000;
-        let x: Vec<f64> = (0..n * d).map(|i| (i % 11) as f64 * 0.25).collect();
-        let data = DataView::new(&x, d).unwrap();
-        let chunk_rows = 1000;
-        let summary = DataSummary::new(data, RowPolicy::Unsupervised, chunk_rows);
-        let prepared = Prepared::new(&model(t, d));
-        let kept = pool.install(|| {
-            kernel::take_kept_scatters();
-            em_pass(
-                std::slice::from_ref(&prepared),
-                data,
-                RowPolicy::Unsupervised,
-                chunk_rows,
-                &summary,
-                None,
-            );
-            kernel::take_kept_scatters()
-        });
+        let take = kernel::take_kept_scatters;
+        let (_, kept) = pass_on_one_thread(
+            t,
+            d,
+            || {
+                take();
+            },
+            take,
+        );
         assert_eq!(kept, calls, "{t:?} d={d}");
     }
 }
@@ -70,36 +92,22 @@ fn a_fit_pass_scatters_the_kept_differences() {
 /// in the first group.
 #[test]
 fn a_fit_pass_prefetches_every_block_after_the_first_group() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
     for (t, d) in [
         (CovarianceType::Full, 2),
         (CovarianceType::Full, 33),
         (CovarianceType::Diag, 16),
         (CovarianceType::Spherical, 3),
     ] {
-        let n = 3000;
-        let x: Vec<f64> = (0..n * d).map(|i| (i % 11) as f64 * 0.25).collect();
-        let data = DataView::new(&x, d).unwrap();
-        let chunk_rows = 1000;
-        let summary = DataSummary::new(data, RowPolicy::Unsupervised, chunk_rows);
-        let prepared = Prepared::new(&model(t, d));
-        let group = kernel::blocks_per_scatter(layout_of(&prepared));
+        let group = kernel::blocks_per_scatter(layout_of(&Prepared::new(&model(t, d))));
         // The pass and its prefetches on the pool's one thread.
-        let mut asked = pool.install(|| {
-            take_asked();
-            em_pass(
-                std::slice::from_ref(&prepared),
-                data,
-                RowPolicy::Unsupervised,
-                chunk_rows,
-                &summary,
-                None,
-            );
-            take_asked()
-        });
+        let (x, mut asked) = pass_on_one_thread(
+            t,
+            d,
+            || {
+                take_asked();
+            },
+            take_asked,
+        );
         asked.sort_unstable();
         asked.dedup();
         let all = lines(&x);
