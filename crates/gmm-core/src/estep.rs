@@ -8,7 +8,7 @@
 use crate::ahead::Ahead;
 use crate::aligned::AlignedBuf;
 use crate::data::DataView;
-use crate::kernel::{self, BLOCK, Block, LANES};
+use crate::kernel::{self, BLOCK, Block};
 use crate::prepared::Prepared;
 
 /// How labeled rows enter a pass.
@@ -147,7 +147,9 @@ impl EStep {
         policy: RowPolicy,
     ) -> f64 {
         self.responsibilities(model, data, start, policy, true);
-        block_objective(&self.ew, &self.log_norm)
+        let mut objective = 0.0;
+        kernel::objective(&self.ew, &self.log_norm, &mut objective);
+        objective
     }
 
     /// The weights multiply each posterior in [`kernel::normalize`], after
@@ -192,23 +194,6 @@ impl EStep {
             self.log_norm[i] = v;
         }
     }
-}
-
-/// `sum_i ew_i ln p(x_i)` over a block's rows with a positive weight
-/// (padding rows have none), in [`LANES`] lanes (lane `l` sums rows `l, l + 8,
-/// ...` in order) added in a fixed tree: the same bits on every processor,
-/// and no chain of 64 dependent additions per block.
-fn block_objective(ew: &[f64], log_norm: &[f64]) -> f64 {
-    let mut lanes = [0.0; LANES];
-    for (w, ln) in ew[..BLOCK]
-        .chunks_exact(LANES)
-        .zip(log_norm[..BLOCK].chunks_exact(LANES))
-    {
-        for l in 0..LANES {
-            lanes[l] += if w[l] > 0.0 { w[l] * ln[l] } else { 0.0 };
-        }
-    }
-    kernel::sum_lanes(&lanes)
 }
 
 #[cfg(test)]
