@@ -384,7 +384,7 @@ fn the_intrinsics_check_reads_every_demangling() {
 /// `kernel.rs`), without which spill slots got the stack's 16 bytes and
 /// fell wherever the caller's stack left them, a 64-byte spill mostly
 /// across two cache lines (16 to 36 % more per iteration where
-/// `accumulate` keeps the moments in registers). Disassembles the eight
+/// `accumulate` keeps the moments in registers). Disassembles the ten
 /// level functions of the `gmm` binary's kernels and fails on an
 /// unaligned move between a vector register and the stack (addressed from
 /// `%rsp`, or `%rbp` where frame pointers are forced). Optimized builds
@@ -457,7 +457,7 @@ fn kernel_spills_land_on_aligned_slots() {
 /// The per-level functions of the dispatched kernels, as `nm` demangles
 /// them.
 #[cfg(target_arch = "x86_64")]
-const KERNEL_LEVELS: [&str; 8] = [
+const KERNEL_LEVELS: [&str; 10] = [
     "gmm_core::kernel::accumulate::avx2",
     "gmm_core::kernel::accumulate::avx512",
     "gmm_core::kernel::classification::avx2",
@@ -466,6 +466,8 @@ const KERNEL_LEVELS: [&str; 8] = [
     "gmm_core::kernel::log_prob::avx512",
     "gmm_core::kernel::normalize::avx2",
     "gmm_core::kernel::normalize::avx512",
+    "gmm_core::kernel::objective::avx2",
+    "gmm_core::kernel::objective::avx512",
 ];
 
 #[cfg(target_arch = "x86_64")]

@@ -762,9 +762,18 @@ fn normalize_generic<V: Lanes>(
     // SAFETY (all pointer accesses here): `c * BLOCK + v + N <= k * BLOCK`,
     // and `max`, `sum`, `log_norm` and `weights` hold at least BLOCK values.
     for v in (0..BLOCK).step_by(V::N) {
+        // The running maximum as the second operand: `max` returns its
+        // second operand where either is NaN, so a NaN in component 0 stays
+        // (the row then goes row by row) and a NaN after it is passed over.
+        // Every argument of `exp` below is then at most 0, or NaN. (The
+        // other way round, a NaN would reset the maximum to the next
+        // component's value, and an earlier, larger one would give `exp` an
+        // argument past its domain, where the levels' `exp` differ; the
+        // row's NaN would still reach all its outputs, but nothing should
+        // rest on that.)
         let mut m = unsafe { V::loadp(base.add(v)) };
         for c in 1..k {
-            m = m.max(unsafe { V::loadp(base.add(c * BLOCK + v)) });
+            m = unsafe { V::loadp(base.add(c * BLOCK + v)) }.max(m);
         }
         unsafe { m.storep(max.as_mut_ptr().add(v)) };
         if !m.all_finite() {
@@ -2396,6 +2405,86 @@ mod tests {
         assert!((0..BLOCK).any(|i| h[i] == 0.0 && top[i] == 0.0));
         assert!((0..BLOCK).any(|i| top[i] < f64::MIN_POSITIVE.ln() && h[i] > 0.0));
         assert!((0..BLOCK).any(|i| near(top[i], f64::from_bits(1).ln())));
+    }
+
+    /// `normalize` gives every level's bits, and row by row's NaNs, for
+    /// rows with NaN or infinite log-densities, which no fit should bring
+    /// but a kernel must not mistreat: a NaN in any component, before or
+    /// after a finite maximum far above the rest (`[-10, NaN, -1000]`),
+    /// rows of NaN, of -inf, of +inf, weighted and not. (Which maximum such
+    /// a row gets does not show here: its NaN reaches every output either
+    /// way.)
+    #[test]
+    fn normalize_agrees_on_every_level_with_nan_densities() {
+        type Out = (Vec<f64>, Vec<f64>);
+        fn norm<V: Lanes>(lp: &[f64], k: usize, w: Option<&[f64]>) -> Out {
+            let (mut lp, mut ln) = (lp.to_vec(), vec![0.0; BLOCK]);
+            normalize_generic::<V>(&mut lp, k, &mut ln, w);
+            (lp, ln)
+        }
+        let (k, nan, inf) = (3, f64::NAN, f64::INFINITY);
+        let special = [
+            [-10.0, nan, -1000.0],
+            [-1000.0, -10.0, nan],
+            [nan, -10.0, -1000.0],
+            [-10.0, -1000.0, nan],
+            [nan, nan, nan],
+            [-inf, -inf, -inf],
+            [-inf, -3.0, -inf],
+            [inf, -1.0, -2.0],
+            [-2.0, -1.0, inf],
+        ];
+        let mut lp = vec![0.0; k * BLOCK];
+        for i in 0..BLOCK {
+            let row = match i % 12 {
+                s if s < special.len() && i < 48 => special[s],
+                _ => [-1.5 - i as f64, -0.25 * i as f64, -3.0 - 0.5 * i as f64],
+            };
+            for c in 0..k {
+                lp[c * BLOCK + i] = row[c];
+            }
+        }
+        let w: Vec<f64> = (0..BLOCK).map(|i| 0.5 + (i % 5) as f64).collect();
+        for weights in [None, Some(&w[..])] {
+            let portable = norm::<Scalar4>(&lp, k, weights);
+            let mut levels = vec![];
+            #[cfg(target_arch = "x86_64")]
+            {
+                use crate::simd::{Avx2, Avx512};
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2(lp: &[f64], k: usize, w: Option<&[f64]>) -> Out {
+                    norm::<Avx2>(lp, k, w)
+                }
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512(lp: &[f64], k: usize, w: Option<&[f64]>) -> Out {
+                    norm::<Avx512>(lp, k, w)
+                }
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    // SAFETY: the features were detected.
+                    levels.push(("AVX2", unsafe { avx2(&lp, k, weights) }));
+                    if is_x86_feature_detected!("avx512f") {
+                        // SAFETY: as above.
+                        levels.push(("AVX-512", unsafe { avx512(&lp, k, weights) }));
+                    }
+                }
+            }
+            for (name, (p, ln)) in &levels {
+                assert_eq!(bits(p), bits(&portable.0), "{name} posteriors");
+                assert_eq!(bits(ln), bits(&portable.1), "{name} ln p(x)");
+            }
+            // As row by row (`log_sum_exp_normalize`): a NaN anywhere makes
+            // the row's density NaN, and a row with one finite component
+            // gives it all of the row's weight.
+            let (p, ln) = &portable;
+            for (i, row) in special.iter().enumerate().take(4) {
+                let mut r = row.to_vec();
+                assert!(log_sum_exp_normalize(&mut r).is_nan(), "row {row:?}");
+                assert!(ln[i].is_nan(), "ln p(x) of {row:?}: {}", ln[i]);
+            }
+            let (i, scale) = (6, weights.map_or(1.0, |w| w[6]));
+            assert_eq!((ln[i], p[BLOCK + i]), (-3.0, scale), "[-inf, -3, -inf]");
+            assert_eq!((p[i], p[2 * BLOCK + i]), (0.0, 0.0), "[-inf, -3, -inf]");
+        }
     }
 
     /// The objective's lanes: rows `l, l + 8, ...` summed in order in lane

@@ -83,8 +83,9 @@ pub(crate) trait Lanes: Copy {
         // 1.5 * 2^52: sums of it and |y| < 2^51 are whole numbers, so
         // `(y + SHIFTER) - SHIFTER` is y rounded to the nearest integer (ties
         // to even), the subtraction exact. With the product fused into the
-        // sum, that is one operation fewer than a product and a rounding
-        // instruction (two on AVX-512). The n differs from that of
+        // sum, that is as many instructions as a product and a rounding
+        // instruction, and one micro-operation fewer where rounding takes
+        // two (AVX-512). The n differs from that of
         // rounding the rounded product only where x log2(e) lies within
         // half a unit in its last place of a half-integer; either gives
         // |r| <= ln2/2 up to rounding.
