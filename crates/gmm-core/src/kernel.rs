@@ -1579,6 +1579,39 @@ mod tests {
     use crate::prepared::LN_2PI;
     use ndarray::{Array2, array};
 
+    /// `$f::<V>(..)` at every level of lanes this processor has, named: the
+    /// portable lanes first, then AVX2 and AVX-512 where detected, each
+    /// through a function compiled for that level (as [`dispatch!`]'s), so
+    /// that the kernels inline as they do in a fit. `$f` is a generic
+    /// function item in scope; each argument is written `name: type =
+    /// value`.
+    macro_rules! at_every_level {
+        ($f:ident($($arg:ident: $ty:ty = $val:expr),* $(,)?) -> $out:ty) => {{
+            #[allow(unused_mut)]
+            let mut levels: Vec<(&str, $out)> = vec![("portable", $f::<Scalar4>($($val),*))];
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) -> $out {
+                    $f::<crate::simd::Avx2>($($arg),*)
+                }
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512($($arg: $ty),*) -> $out {
+                    $f::<crate::simd::Avx512>($($arg),*)
+                }
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    // SAFETY: the features were detected.
+                    levels.push(("AVX2", unsafe { avx2($($val),*) }));
+                    if is_x86_feature_detected!("avx512f") {
+                        // SAFETY: as above.
+                        levels.push(("AVX-512", unsafe { avx512($($val),*) }));
+                    }
+                }
+            }
+            levels
+        }};
+    }
+
     /// Three components on `d` features, with correlations: every tile and
     /// column group of the kernels for small `d`.
     fn model_gen(t: CovarianceType, d: usize) -> GaussianMixture {
@@ -2004,16 +2037,6 @@ mod tests {
             two.drain_into(&mut b);
             (a, b)
         }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2(m: &Prepared, x: &[f64], d: usize) -> (SufficientStats, SufficientStats) {
-            both::<crate::simd::Avx2>(m, x, d)
-        }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512(m: &Prepared, x: &[f64], d: usize) -> (SufficientStats, SufficientStats) {
-            both::<crate::simd::Avx512>(m, x, d)
-        }
         for d in [5, 33] {
             let rows = BLOCK + 23;
             let x: Vec<f64> = (0..rows * d)
@@ -2021,24 +2044,15 @@ mod tests {
                 .collect();
             for t in CovarianceType::ALL {
                 let m = Prepared::new(&model_gen(t, d));
-                let mut runs = vec![both::<Scalar4>(&m, &x, d)];
-                #[cfg(target_arch = "x86_64")]
-                {
-                    let avx2_ok =
-                        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-                    if avx2_ok {
-                        // SAFETY: the features were detected.
-                        runs.push(unsafe { avx2(&m, &x, d) });
-                    }
-                    if avx2_ok && is_x86_feature_detected!("avx512f") {
-                        // SAFETY: the features were detected.
-                        runs.push(unsafe { avx512(&m, &x, d) });
-                    }
-                }
+                let runs = at_every_level!(both(
+                    m: &Prepared = &m,
+                    x: &[f64] = &x,
+                    d: usize = d,
+                ) -> (SufficientStats, SufficientStats));
                 // One call per block against two blocks in one call, and
                 // every level's against the portable lanes'.
-                let (_, portable) = &runs[0];
-                for (one, two) in &runs {
+                let (_, (_, portable)) = &runs[0];
+                for (_, (one, two)) in &runs {
                     for (what, a, b, p) in [
                         ("n", &one.n, &two.n, &portable.n),
                         ("s1", &one.s1, &two.s1, &portable.s1),
@@ -2125,16 +2139,6 @@ mod tests {
             }
             out
         }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2(m: &Prepared, x: &[f64], d: usize) -> Runs {
-            runs::<crate::simd::Avx2>(m, x, d)
-        }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512(m: &Prepared, x: &[f64], d: usize) -> Runs {
-            runs::<crate::simd::Avx512>(m, x, d)
-        }
         for d in [5, 16, 33] {
             let rows = BLOCK + 23;
             let x: Vec<f64> = (0..rows * d)
@@ -2142,20 +2146,14 @@ mod tests {
                 .collect();
             for t in [CovarianceType::Full, CovarianceType::Tied] {
                 let m = Prepared::new(&model_gen(t, d));
-                let mut levels = vec![runs::<Scalar4>(&m, &x, d)];
-                #[cfg(target_arch = "x86_64")]
-                {
-                    let avx2_ok =
-                        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-                    if avx2_ok {
-                        // SAFETY: the features were detected.
-                        levels.push(unsafe { avx2(&m, &x, d) });
-                    }
-                    if avx2_ok && is_x86_feature_detected!("avx512f") {
-                        // SAFETY: the features were detected.
-                        levels.push(unsafe { avx512(&m, &x, d) });
-                    }
-                }
+                let levels: Vec<Runs> = at_every_level!(runs(
+                    m: &Prepared = &m,
+                    x: &[f64] = &x,
+                    d: usize = d,
+                ) -> Runs)
+                .into_iter()
+                .map(|(_, level)| level)
+                .collect();
                 for (l, level) in levels.iter().enumerate() {
                     for (r, run) in level.iter().enumerate() {
                         let want = &levels[0][if r == 2 || r == 3 { 3 } else { 0 }];
@@ -2334,32 +2332,13 @@ mod tests {
                 };
             }
         }
-        let portable = terms::<Scalar4>(&r, k);
-        let mut levels = vec![("dispatched", {
+        let mut levels = at_every_level!(terms(r: &[f64] = &r, k: usize = k) -> Terms);
+        let (_, portable) = levels.remove(0);
+        levels.push(("dispatched", {
             let (mut h, mut top) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
             classification(&r, k, &mut h, &mut top);
             (h, top)
-        })];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use crate::simd::{Avx2, Avx512};
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2(r: &[f64], k: usize) -> Terms {
-                terms::<Avx2>(r, k)
-            }
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            fn avx512(r: &[f64], k: usize) -> Terms {
-                terms::<Avx512>(r, k)
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the features were detected.
-                levels.push(("AVX2", unsafe { avx2(&r, k) }));
-                if is_x86_feature_detected!("avx512f") {
-                    // SAFETY: as above.
-                    levels.push(("AVX-512", unsafe { avx512(&r, k) }));
-                }
-            }
-        }
+        }));
         for (name, (h, top)) in &levels {
             assert_eq!(
                 bits(h),
@@ -2446,28 +2425,12 @@ mod tests {
         }
         let w: Vec<f64> = (0..BLOCK).map(|i| 0.5 + (i % 5) as f64).collect();
         for weights in [None, Some(&w[..])] {
-            let portable = norm::<Scalar4>(&lp, k, weights);
-            let mut levels = vec![];
-            #[cfg(target_arch = "x86_64")]
-            {
-                use crate::simd::{Avx2, Avx512};
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2(lp: &[f64], k: usize, w: Option<&[f64]>) -> Out {
-                    norm::<Avx2>(lp, k, w)
-                }
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                fn avx512(lp: &[f64], k: usize, w: Option<&[f64]>) -> Out {
-                    norm::<Avx512>(lp, k, w)
-                }
-                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                    // SAFETY: the features were detected.
-                    levels.push(("AVX2", unsafe { avx2(&lp, k, weights) }));
-                    if is_x86_feature_detected!("avx512f") {
-                        // SAFETY: as above.
-                        levels.push(("AVX-512", unsafe { avx512(&lp, k, weights) }));
-                    }
-                }
-            }
+            let mut levels = at_every_level!(norm(
+                lp: &[f64] = &lp,
+                k: usize = k,
+                w: Option<&[f64]> = weights,
+            ) -> Out);
+            let (_, portable) = levels.remove(0);
             for (name, (p, ln)) in &levels {
                 assert_eq!(bits(p), bits(&portable.0), "{name} posteriors");
                 assert_eq!(bits(ln), bits(&portable.1), "{name} ln p(x)");
@@ -2529,34 +2492,12 @@ mod tests {
             (want - plain).abs() <= 1e-12 * plain.abs(),
             "{want} against {plain}"
         );
-        let mut got = vec![
-            ("portable", sum::<Scalar4>(&ew, &ln)),
-            ("dispatched", {
-                let mut out = f64::NAN;
-                objective(&ew, &ln, &mut out);
-                out
-            }),
-        ];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use crate::simd::{Avx2, Avx512};
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2(ew: &[f64], ln: &[f64]) -> f64 {
-                sum::<Avx2>(ew, ln)
-            }
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            fn avx512(ew: &[f64], ln: &[f64]) -> f64 {
-                sum::<Avx512>(ew, ln)
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the features were detected.
-                got.push(("AVX2", unsafe { avx2(&ew, &ln) }));
-                if is_x86_feature_detected!("avx512f") {
-                    // SAFETY: as above.
-                    got.push(("AVX-512", unsafe { avx512(&ew, &ln) }));
-                }
-            }
-        }
+        let mut got = at_every_level!(sum(ew: &[f64] = &ew, ln: &[f64] = &ln) -> f64);
+        got.push(("dispatched", {
+            let mut out = f64::NAN;
+            objective(&ew, &ln, &mut out);
+            out
+        }));
         for (name, v) in got {
             assert_eq!(v.to_bits(), want.to_bits(), "{name}: {v} against {want}");
         }
